@@ -1,0 +1,44 @@
+# The entry points of the README: `make run`, `make test`, `make bench`.
+#
+#   make run              install what is missing, build, run the main job
+#   make test             install what is missing, build (assertions on), run every test
+#   make bench            build and run the benchmarks (prints JSON)
+#   make test SANITIZE=1  the same tests built with ASan + UBSan (in build-sanitize/)
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD_DIR ?= build-sanitize
+CMAKE_FLAGS += -DOMNIVA_SANITIZE=ON
+else
+BUILD_DIR ?= build
+endif
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+OMNIVA := $(BUILD_DIR)/runtime/omniva
+
+.PHONY: all deps configure build run test bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@bash scripts/run-example.sh $(OMNIVA)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@bash benchmarks/run-all.sh $(BUILD_DIR)
+
+clean:
+	rm -rf build build-sanitize

@@ -1,0 +1,34 @@
+#pragma once
+
+// Every atom of the project, in one place: the verbs that tag messages
+// between actors (`self->send(zenith, atom::submit_v, request)`).
+//
+// In CAF 0.17.6 an atom is `caf::atom_constant<caf::atom("...")>` (at most 10
+// characters of [a-z0-9_]) and needs no slot in the type-ID block; they are
+// declared with CAF_ADD_ATOM all the same so that moving to CAF 0.18 means
+// moving these lines into `type_ids.hpp`'s block.
+//
+// CAF's own atoms (caf::get_atom, caf::put_atom, caf::ok_atom, caf::tick_atom,
+// ...) are used where they fit; these are the verbs CAF does not have.
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+/// Submit work: a task request to Zenith, an execution to a worker pool.
+CAF_ADD_ATOM(omniva, omniva::atom, submit, "submit")
+/// Cancel a task.
+CAF_ADD_ATOM(omniva, omniva::atom, cancel, "cancel")
+/// Ask for the status of a task, an asset or an actor.
+CAF_ADD_ATOM(omniva, omniva::atom, status, "status")
+/// The result of an execution, from a worker back to Zenith.
+CAF_ADD_ATOM(omniva, omniva::atom, result, "result")
+/// Hand a READY task to a worker pool.
+CAF_ADD_ATOM(omniva, omniva::atom, dispatch, "dispatch")
+/// Advice from an advisor (Paradox, Eclipse, Lattice, ...) to Zenith.
+CAF_ADD_ATOM(omniva, omniva::atom, advice, "advice")
+/// Propose a state change to Zenith, the only committer.
+CAF_ADD_ATOM(omniva, omniva::atom, propose, "propose")
+/// Ask HaloLux why a task, asset or trace is what it is.
+CAF_ADD_ATOM(omniva, omniva::atom, explain, "explain")
+/// A worker's or node's sign of life.
+CAF_ADD_ATOM(omniva, omniva::atom, heartbeat, "heartbeat")

@@ -1,0 +1,187 @@
+#pragma once
+
+// The stable error codes of Omniva Engine, their CAF error category, and the
+// `problem`: one reported error with its code, the JSON pointer of the field
+// at fault and a sentence a person understands.
+//
+// The CLI, the HTTP API and the logs all speak these codes by name
+// (`to_string(ec)`), so a name never changes once released and a numeric
+// value is never reused: new codes are appended at the end of the enum.
+
+#include "contracts/json.hpp"
+
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace omniva::contracts {
+
+/// Every stable error code of the project. The numeric values travel inside
+/// `caf::error` (category `error_category`) and must never change.
+enum class ec : uint8_t {
+  /// No error.
+  none = 0,
+
+  // -- documents and files ---------------------------------------------------
+
+  /// A text is not JSON (RFC 8259).
+  invalid_json = 1,
+  /// A JSON Schema is not well formed (bad keyword value, unresolvable $ref).
+  invalid_schema = 2,
+  /// A document does not satisfy the JSON Schema it must satisfy.
+  schema_violation = 3,
+  /// Reading or writing a file or socket failed.
+  io_error = 4,
+  /// An argument or option is malformed (CLI flag, query parameter, topic).
+  invalid_argument = 5,
+  /// A message carries a `schema_version` whose major version this reader
+  /// does not know, or one that is not a semantic version.
+  unsupported_schema_version = 6,
+  /// A status change that the state machine does not allow (a bug, refused).
+  illegal_transition = 7,
+
+  // -- module contracts ------------------------------------------------------
+
+  /// A module contract is wrong in a way no more specific code describes.
+  invalid_contract = 8,
+  /// Two inputs or outputs of a contract share a key.
+  duplicate_key = 9,
+  /// A constraint range is empty or inverted (`min` > `max`, negative length).
+  invalid_range = 10,
+  /// A VALUE input's `default` does not satisfy its own dtype and constraints.
+  invalid_default = 11,
+  /// A media type is not of the form `type/subtype`.
+  invalid_media_type = 12,
+  /// A contract's `run.command` has no program.
+  empty_command = 13,
+  /// A reference is malformed or does not resolve (a module ref that is not
+  /// `name@version`, a schema id that is not registered).
+  invalid_ref = 14,
+  /// No module is registered under the requested `name@version`.
+  module_not_found = 15,
+
+  // -- pre-flight: a task request against a contract -------------------------
+
+  /// A required input of the contract is neither mapped nor given a value.
+  missing_input = 16,
+  /// The request names an input key the contract does not declare.
+  unknown_input = 17,
+  /// An input maps to an asset id the ledger does not know.
+  asset_not_found = 18,
+  /// An input maps to an asset that is FAILED and will never be available.
+  asset_failed = 19,
+  /// An asset's kind (FILE or VALUE) does not fit the input's contract type.
+  kind_mismatch = 20,
+  /// A FILE asset's media type is not among the input's accepted media types.
+  media_type_mismatch = 21,
+  /// A value does not have the input's dtype (a string for an `int`, ...).
+  dtype_mismatch = 22,
+  /// A number lies outside the input's `min`/`max`.
+  out_of_range = 23,
+  /// A value is not one of the allowed values of an enumeration.
+  not_in_enum = 24,
+  /// A string does not match the input's `pattern`.
+  pattern_mismatch = 25,
+  /// A string is longer than the input's `max_length`.
+  too_long = 26,
+  /// A `pattern` is not a regular expression the engine accepts (RE2 syntax).
+  invalid_pattern = 27,
+  /// A value is well typed but violates a rule of meaning (for example a
+  /// JSON value that does not satisfy the input's `schema`).
+  semantic_violation = 28,
+
+  // -- message decoding ------------------------------------------------------
+
+  /// A required member of a message is absent.
+  missing_field = 29,
+  /// A message has a member its schema does not declare.
+  unknown_field = 30,
+  /// A member has the wrong JSON type (a string where a number belongs, ...).
+  type_mismatch = 31,
+  /// An identifier that must be a UUID is not one.
+  invalid_uuid = 32,
+  /// A timestamp is not an RFC 3339 date-time.
+  invalid_timestamp = 33,
+  /// A digest (checksum, packet id) is not 64 lowercase hexadecimal digits.
+  invalid_digest = 34,
+};
+
+/// The number of codes, `none` included: values are 0 .. ec_count - 1.
+inline constexpr size_t ec_count = 35;
+
+/// Every code, `none` included, in numeric order.
+std::span<const ec> all_error_codes() noexcept;
+
+/// Returns the stable snake_case name of `code` ("missing_input"); "none"
+/// for `ec::none`, "unknown" for a value outside the enum.
+std::string_view to_string(ec code) noexcept;
+
+/// Returns the code named `name`, nullopt when there is none.
+std::optional<ec> ec_from_string(std::string_view name) noexcept;
+
+// -- CAF integration ---------------------------------------------------------
+
+/// The category of every `caf::error` carrying an `ec`.
+inline constexpr caf::atom_value error_category = caf::atom("omniva");
+
+/// Returns a `caf::error` of category `error_category` carrying `code` and
+/// no context. Also lets `ec` convert implicitly to `caf::error`.
+caf::error make_error(ec code);
+
+/// Returns a `caf::error` carrying `code` and one sentence of context.
+caf::error make_error(ec code, std::string context);
+
+/// Renders an error of category `error_category`, for
+/// `caf::actor_system_config::add_error_category(error_category,
+/// render_error)`: "missing_input: <context>".
+std::string render_error(uint8_t code, caf::atom_value category,
+                         const caf::message& context);
+
+// -- problem -----------------------------------------------------------------
+
+/// One reported problem: what is wrong (a stable code), where (a JSON pointer
+/// into the document at fault, "" for the whole document) and a sentence a
+/// person understands. Requests are answered with all their problems at once.
+struct problem {
+  /// What is wrong.
+  ec code = ec::none;
+  /// RFC 6901 JSON pointer of the offending field; "" is the root.
+  std::string pointer;
+  /// One sentence, without the code or the pointer.
+  std::string message;
+
+  friend bool operator==(const problem&, const problem&) = default;
+};
+
+/// @relates problem
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, problem& x) {
+  return f(caf::meta::type_name("problem"), x.code, x.pointer, x.message);
+}
+
+/// Returns "missing_input at /input_mapping/x: <message>" (the pointer part
+/// reads "at the root" for "").
+std::string to_string(const problem& x);
+
+/// Returns a `caf::error` carrying `x.code` with "<pointer>: <message>" as
+/// context (only the message when the pointer is the root).
+caf::error make_error(const problem& x);
+
+/// Returns `{"code": ..., "pointer": ..., "message": ...}`; all three members
+/// are always present ("pointer" is "" for the root).
+json::value to_json(const problem& x);
+
+/// Returns the problems as a JSON array, in order.
+json::value to_json(const std::vector<problem>& xs);
+
+/// Reads a problem written by `to_json`; nullopt when `x` is not an object
+/// with a known string `code` and string `pointer` and `message`.
+std::optional<problem> problem_from_json(const json::value& x);
+
+} // namespace omniva::contracts

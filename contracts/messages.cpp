@@ -1,0 +1,769 @@
+#include "contracts/messages.hpp"
+
+#include "contracts/ids.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <initializer_list>
+#include <limits>
+#include <type_traits>
+#include <variant>
+
+namespace omniva::contracts {
+
+namespace {
+
+// -- small checks ----------------------------------------------------------------
+
+bool is_digest(std::string_view text) noexcept {
+  return text.size() == 64
+         && std::all_of(text.begin(), text.end(), [](char c) {
+              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            });
+}
+
+bool is_token_char(char c) noexcept {
+  // RFC 6838 restricted-name characters.
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || c == '!' || c == '#' || c == '$'
+         || c == '&' || c == '-' || c == '^' || c == '_' || c == '.'
+         || c == '+';
+}
+
+/// "type/subtype", optionally followed by parameters after ";".
+bool is_media_type(std::string_view text) noexcept {
+  auto essence = text.substr(0, text.find(';'));
+  auto slash = essence.find('/');
+  if (slash == std::string_view::npos || slash == 0
+      || slash + 1 == essence.size())
+    return false;
+  for (size_t i = 0; i < essence.size(); ++i)
+    if (i != slash && !is_token_char(essence[i]))
+      return false;
+  return true;
+}
+
+/// "name@version": a name without "@" or whitespace, a positive integer.
+bool is_module_ref(std::string_view text) noexcept {
+  auto at = text.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == text.size())
+    return false;
+  auto name = text.substr(0, at);
+  auto version = text.substr(at + 1);
+  for (char c : name)
+    if (c == '@' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      return false;
+  if (version[0] == '0')
+    return false;
+  uint32_t parsed = 0;
+  auto [end, err] = std::from_chars(version.data(),
+                                    version.data() + version.size(), parsed);
+  return err == std::errc{} && end == version.data() + version.size();
+}
+
+/// Dotted lowercase segments: "task.created", "advice.paradox".
+bool is_topic(std::string_view text) noexcept {
+  if (text.empty() || text.front() == '.' || text.back() == '.')
+    return false;
+  char prev = 0;
+  for (char c : text) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+              || (c == '.' && prev != '.');
+    if (!ok)
+      return false;
+    prev = c;
+  }
+  return true;
+}
+
+std::string quoted(std::string_view text) {
+  std::string result;
+  json::append_quoted(result, text);
+  return result;
+}
+
+/// Turns stored JSON text back into a value; text that is not JSON (a
+/// broken invariant) comes out as a string rather than disappearing.
+json::value parse_stored(const std::string& text) {
+  if (auto parsed = json::parse(text); parsed)
+    return std::move(*parsed.doc);
+  return json::value{text};
+}
+
+json::value string_map_to_json(const std::map<std::string, std::string>& xs) {
+  json::object result;
+  result.reserve(xs.size());
+  for (const auto& [key, val] : xs)
+    result.emplace_back(key, json::value{val});
+  return json::value{std::move(result)};
+}
+
+json::value json_map_to_json(const std::map<std::string, std::string>& xs) {
+  json::object result;
+  result.reserve(xs.size());
+  for (const auto& [key, text] : xs)
+    result.emplace_back(key, parse_stored(text));
+  return json::value{std::move(result)};
+}
+
+// -- reading ---------------------------------------------------------------------
+
+/// Reads the members of one JSON object, recording every problem it meets.
+class object_reader {
+public:
+  /// Checks that `x` is an object and has no member outside `known`.
+  object_reader(const json::value& x, std::string_view base,
+                std::vector<problem>& problems,
+                std::initializer_list<std::string_view> known,
+                std::string_view what)
+    : x_(x), base_(base), problems_(problems), first_(problems.size()) {
+    if (!x.is_object()) {
+      report(ec::type_mismatch, base_,
+             std::string{what} + " must be a JSON object, not "
+               + std::string{json::to_string(x.type())});
+      return;
+    }
+    for (const auto& [key, val] : x.as_object())
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        report(ec::unknown_field, at(key),
+               "unknown member " + quoted(key) + " in " + std::string{what});
+  }
+
+  /// Whether nothing was reported since construction.
+  bool clean() const noexcept {
+    return problems_.size() == first_;
+  }
+
+  /// The pointer of member `key`.
+  std::string at(std::string_view key) const {
+    return json::append_pointer(base_, key);
+  }
+
+  void report(ec code, std::string pointer, std::string message) {
+    problems_.push_back(problem{code, std::move(pointer), std::move(message)});
+  }
+
+  /// Returns member `key`, or nullptr (reporting `missing_field` when the
+  /// member is required).
+  const json::value* find(std::string_view key, bool required) {
+    if (!x_.is_object())
+      return nullptr;
+    auto* result = x_.find(key);
+    if (result == nullptr && required)
+      report(ec::missing_field, at(key),
+             "required member " + quoted(key) + " is missing");
+    return result;
+  }
+
+  /// Reads a string member; reports `type_mismatch` for another type.
+  std::optional<std::string> string(std::string_view key, bool required) {
+    auto* x = find(key, required);
+    if (x == nullptr)
+      return std::nullopt;
+    if (!x->is_string()) {
+      report(ec::type_mismatch, at(key), wrong_type(key, "a string", *x));
+      return std::nullopt;
+    }
+    return x->as_string();
+  }
+
+  /// Reads a string member into `out` and checks it with `valid`, reporting
+  /// `code` with `expected` when the check fails.
+  template <class Predicate>
+  void string_into(std::string& out, std::string_view key, bool required,
+                   Predicate valid, ec code, std::string_view expected) {
+    auto text = string(key, required);
+    if (!text)
+      return;
+    if (!valid(*text))
+      report(code, at(key),
+             quoted(key) + " must be " + std::string{expected} + ", not "
+               + quoted(*text));
+    else
+      out = std::move(*text);
+  }
+
+  /// Reads an optional string member into `out` without further checks;
+  /// an empty string is an error (absent members say "none").
+  void plain_string_into(std::string& out, std::string_view key,
+                         bool required) {
+    string_into(
+      out, key, required, [](const std::string& s) { return !s.empty(); },
+      ec::invalid_argument, "a non-empty string");
+  }
+
+  void uuid_into(std::string& out, std::string_view key, bool required) {
+    string_into(
+      out, key, required, [](const std::string& s) { return is_uuid(s); },
+      ec::invalid_uuid, "a UUID");
+  }
+
+  void timestamp_into(std::string& out, std::string_view key, bool required) {
+    string_into(
+      out, key, required,
+      [](const std::string& s) { return is_timestamp(s); },
+      ec::invalid_timestamp, "an RFC 3339 date-time");
+  }
+
+  /// Reads an integer member within [lo, hi].
+  template <class Int>
+  void integer_into(Int& out, std::string_view key, bool required, Int lo,
+                    Int hi) {
+    auto* x = find(key, required);
+    if (x == nullptr)
+      return;
+    if (!x->is_number() || !x->is_integral()) {
+      report(ec::type_mismatch, at(key), wrong_type(key, "an integer", *x));
+      return;
+    }
+    if constexpr (std::is_unsigned_v<Int>) {
+      if (auto* u = std::get_if<uint64_t>(&x->data())) {
+        if (*u <= static_cast<uint64_t>(hi)) {
+          out = static_cast<Int>(*u);
+          return;
+        }
+        report_range(key, lo, hi);
+        return;
+      }
+    }
+    auto v = x->as_int64();
+    if (!v || *v < static_cast<int64_t>(lo)
+        || (*v >= 0 && static_cast<uint64_t>(*v) > static_cast<uint64_t>(hi))) {
+      report_range(key, lo, hi);
+      return;
+    }
+    out = static_cast<Int>(*v);
+  }
+
+  /// Reads an enumeration member spelled as a string.
+  template <class Enum, class Parse>
+  void enum_into(Enum& out, std::string_view key, bool required, Parse parse,
+                 std::string_view allowed) {
+    auto text = string(key, required);
+    if (!text)
+      return;
+    if (auto parsed = parse(*text))
+      out = *parsed;
+    else
+      report(ec::not_in_enum, at(key),
+             quoted(key) + " must be one of " + std::string{allowed}
+               + ", not " + quoted(*text));
+  }
+
+  /// Reads an object of strings, each checked by `valid`.
+  template <class Predicate>
+  void string_map_into(std::map<std::string, std::string>& out,
+                       std::string_view key, bool required, Predicate valid,
+                       ec code, std::string_view expected) {
+    auto* x = find(key, required);
+    if (x == nullptr)
+      return;
+    if (!x->is_object()) {
+      report(ec::type_mismatch, at(key), wrong_type(key, "an object", *x));
+      return;
+    }
+    auto base = at(key);
+    for (const auto& [k, v] : x->as_object()) {
+      auto pointer = json::append_pointer(base, k);
+      if (!v.is_string()) {
+        report(ec::type_mismatch, pointer,
+               "member " + quoted(k) + " of " + quoted(key)
+                 + " must be a string, not "
+                 + std::string{json::to_string(v.type())});
+      } else if (!valid(v.as_string())) {
+        report(code, pointer,
+               "member " + quoted(k) + " of " + quoted(key) + " must be "
+                 + std::string{expected} + ", not " + quoted(v.as_string()));
+      } else {
+        out[k] = v.as_string();
+      }
+    }
+  }
+
+  /// Reads an object of arbitrary JSON values, stored as compact text.
+  void json_map_into(std::map<std::string, std::string>& out,
+                     std::string_view key, bool required) {
+    auto* x = find(key, required);
+    if (x == nullptr)
+      return;
+    if (!x->is_object()) {
+      report(ec::type_mismatch, at(key), wrong_type(key, "an object", *x));
+      return;
+    }
+    for (const auto& [k, v] : x->as_object())
+      out[k] = json::serialize(v);
+  }
+
+  /// Reads an array of strings, each checked by `valid`.
+  template <class Predicate>
+  void string_list_into(std::vector<std::string>& out, std::string_view key,
+                        bool required, Predicate valid, ec code,
+                        std::string_view expected) {
+    auto* x = find(key, required);
+    if (x == nullptr)
+      return;
+    if (!x->is_array()) {
+      report(ec::type_mismatch, at(key), wrong_type(key, "an array", *x));
+      return;
+    }
+    auto base = at(key);
+    const auto& items = x->as_array();
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto pointer = json::append_pointer(base, i);
+      const auto& item = items[i];
+      if (!item.is_string())
+        report(ec::type_mismatch, pointer,
+               "items of " + quoted(key) + " must be strings, not "
+                 + std::string{json::to_string(item.type())});
+      else if (!valid(item.as_string()))
+        report(code, pointer,
+               "items of " + quoted(key) + " must be "
+                 + std::string{expected} + ", not "
+                 + quoted(item.as_string()));
+      else
+        out.push_back(item.as_string());
+    }
+  }
+
+  /// Reads `schema_version` and checks that this build reads it.
+  void schema_version_into(std::string& out, bool required) {
+    auto text = string("schema_version", required);
+    if (!text)
+      return;
+    problem why;
+    if (!supported_schema_version(*text, &why)) {
+      why.pointer = at("schema_version");
+      problems_.push_back(std::move(why));
+      return;
+    }
+    out = std::move(*text);
+  }
+
+private:
+  static std::string wrong_type(std::string_view key, std::string_view want,
+                                const json::value& got) {
+    return quoted(key) + " must be " + std::string{want} + ", not "
+           + std::string{json::to_string(got.type())};
+  }
+
+  template <class Int>
+  void report_range(std::string_view key, Int lo, Int hi) {
+    report(ec::out_of_range, at(key),
+           quoted(key) + " must lie in [" + std::to_string(lo) + ", "
+             + std::to_string(hi) + "]");
+  }
+
+  const json::value& x_;
+  std::string base_;
+  std::vector<problem>& problems_;
+  size_t first_;
+};
+
+constexpr std::string_view dtype_names[] = {
+  "string", "text", "url", "int", "float", "bool", "enum", "json",
+};
+
+bool valid_uuid(const std::string& s) {
+  return is_uuid(s);
+}
+
+} // namespace
+
+// -- schema versions -----------------------------------------------------------
+
+bool supported_schema_version(std::string_view semver, problem* why) {
+  auto fail = [&](std::string message) {
+    if (why != nullptr)
+      *why = problem{ec::unsupported_schema_version, "/schema_version",
+                     std::move(message)};
+    return false;
+  };
+  // MAJOR.MINOR.PATCH, each a number without leading zeros.
+  std::array<uint64_t, 3> parts{};
+  size_t pos = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) {
+      if (pos >= semver.size() || semver[pos] != '.')
+        return fail(quoted(semver) + " is not a semantic version (MAJOR.MINOR.PATCH)");
+      ++pos;
+    }
+    auto begin = semver.data() + pos;
+    auto [end, err] = std::from_chars(begin, semver.data() + semver.size(),
+                                      parts[i]);
+    if (err != std::errc{} || (*begin == '0' && end - begin > 1))
+      return fail(quoted(semver) + " is not a semantic version (MAJOR.MINOR.PATCH)");
+    pos = static_cast<size_t>(end - semver.data());
+  }
+  if (pos != semver.size())
+    return fail(quoted(semver) + " is not a semantic version (MAJOR.MINOR.PATCH)");
+  if (parts[0] != supported_schema_major)
+    return fail("schema_version " + quoted(semver) + " has major version "
+                + std::to_string(parts[0]) + "; this build reads major version "
+                + std::to_string(supported_schema_major) + " only");
+  return true;
+}
+
+// -- enumerations ----------------------------------------------------------------
+
+std::string_view to_string(asset_kind x) noexcept {
+  switch (x) {
+    case asset_kind::file:
+      return "FILE";
+    case asset_kind::value:
+      return "VALUE";
+  }
+  return "UNKNOWN";
+}
+
+std::optional<asset_kind> asset_kind_from_string(std::string_view name) noexcept {
+  if (name == "FILE")
+    return asset_kind::file;
+  if (name == "VALUE")
+    return asset_kind::value;
+  return std::nullopt;
+}
+
+std::string_view to_string(execution_mode x) noexcept {
+  switch (x) {
+    case execution_mode::real:
+      return "real";
+    case execution_mode::mock:
+      return "mock";
+  }
+  return "unknown";
+}
+
+std::optional<execution_mode>
+execution_mode_from_string(std::string_view name) noexcept {
+  if (name == "real")
+    return execution_mode::real;
+  if (name == "mock")
+    return execution_mode::mock;
+  return std::nullopt;
+}
+
+bool is_value_dtype(std::string_view dtype) noexcept {
+  return std::find(std::begin(dtype_names), std::end(dtype_names), dtype)
+         != std::end(dtype_names);
+}
+
+// -- asset_record -----------------------------------------------------------------
+
+json::value to_json(const asset_record& x) {
+  json::value result{json::object{}};
+  result.set("asset_id", x.asset_id);
+  result.set("kind", to_string(x.kind));
+  if (!x.media_type.empty())
+    result.set("media_type", x.media_type);
+  if (!x.dtype.empty())
+    result.set("dtype", x.dtype);
+  result.set("status", to_string(x.status));
+  if (!x.uri.empty())
+    result.set("uri", x.uri);
+  if (!x.value_json.empty())
+    result.set("value", parse_stored(x.value_json));
+  if (!x.sha256.empty())
+    result.set("sha256", x.sha256);
+  if (x.size)
+    result.set("size", *x.size);
+  if (!x.produced_by.empty())
+    result.set("produced_by", x.produced_by);
+  if (!x.holds.empty()) {
+    json::array holds;
+    for (const auto& id : x.holds)
+      holds.emplace_back(id);
+    result.set("holds", std::move(holds));
+  }
+  result.set("created_at", x.created_at);
+  if (!x.label.empty())
+    result.set("label", x.label);
+  return result;
+}
+
+std::optional<asset_record>
+asset_record_from_json(const json::value& x, std::vector<problem>& problems,
+                       std::string_view base) {
+  object_reader in{x,
+                   base,
+                   problems,
+                   {"asset_id", "kind", "media_type", "dtype", "status", "uri",
+                    "value", "sha256", "size", "produced_by", "holds",
+                    "created_at", "label"},
+                   "an asset"};
+  asset_record result;
+  in.uuid_into(result.asset_id, "asset_id", true);
+  std::optional<asset_kind> kind;
+  in.enum_into(kind, "kind", true, asset_kind_from_string, "FILE, VALUE");
+  in.enum_into(result.status, "status", true, asset_status_from_string,
+               "PENDING, AVAILABLE, FAILED");
+  // Members that belong to one kind only.
+  auto file_only = {"media_type", "uri"};
+  auto value_only = {"dtype", "value"};
+  if (kind) {
+    result.kind = *kind;
+    auto foreign = *kind == asset_kind::file ? value_only : file_only;
+    for (auto key : foreign)
+      if (in.find(key, false) != nullptr)
+        in.report(ec::kind_mismatch, in.at(key),
+                  quoted(key) + " does not belong to a "
+                    + std::string{to_string(*kind)} + " asset");
+  }
+  bool is_file = kind == asset_kind::file;
+  bool is_value = kind == asset_kind::value;
+  if (!is_value)
+    in.string_into(
+      result.media_type, "media_type", is_file,
+      [](const std::string& s) { return is_media_type(s); },
+      ec::invalid_media_type, "a media type (type/subtype)");
+  if (!is_file) {
+    in.string_into(
+      result.dtype, "dtype", is_value,
+      [](const std::string& s) { return is_value_dtype(s); }, ec::not_in_enum,
+      "one of string, text, url, int, float, bool, enum, json");
+    if (auto* v = in.find("value", false))
+      result.value_json = json::serialize(*v);
+  }
+  if (!is_value)
+    in.plain_string_into(result.uri, "uri", false);
+  bool available = result.status == asset_status::available;
+  if (available && is_file && in.find("uri", false) == nullptr)
+    in.report(ec::missing_field, in.at("uri"),
+              "an AVAILABLE FILE asset must say where it is (\"uri\")");
+  if (available && is_value && in.find("value", false) == nullptr)
+    in.report(ec::missing_field, in.at("value"),
+              "an AVAILABLE VALUE asset must carry its \"value\"");
+  in.string_into(
+    result.sha256, "sha256", false,
+    [](const std::string& s) { return is_digest(s); }, ec::invalid_digest,
+    "64 lowercase hexadecimal digits");
+  if (in.find("size", false) != nullptr) {
+    uint64_t size = 0;
+    size_t before = problems.size();
+    in.integer_into<uint64_t>(size, "size", true, 0,
+                              std::numeric_limits<uint64_t>::max());
+    if (problems.size() == before)
+      result.size = size;
+  }
+  in.uuid_into(result.produced_by, "produced_by", false);
+  in.string_list_into(result.holds, "holds", false, valid_uuid,
+                      ec::invalid_uuid, "task ids (UUIDs)");
+  in.timestamp_into(result.created_at, "created_at", true);
+  in.plain_string_into(result.label, "label", false);
+  if (!in.clean())
+    return std::nullopt;
+  return result;
+}
+
+// -- task_record ------------------------------------------------------------------
+
+namespace {
+
+json::value to_json(const task_error& x) {
+  json::value result{json::object{}};
+  result.set("code", x.code);
+  result.set("message", x.message);
+  result.set("transient", x.transient);
+  return result;
+}
+
+void task_error_into(std::optional<task_error>& out, object_reader& outer,
+                     const json::value& x, std::vector<problem>& problems) {
+  object_reader in{x, outer.at("error"), problems,
+                   {"code", "message", "transient"}, "a task error"};
+  task_error result;
+  in.plain_string_into(result.code, "code", true);
+  if (auto message = in.string("message", true))
+    result.message = std::move(*message);
+  if (auto* transient = in.find("transient", false)) {
+    if (transient->is_bool())
+      result.transient = transient->as_bool();
+    else
+      in.report(ec::type_mismatch, in.at("transient"),
+                "\"transient\" must be a boolean, not "
+                  + std::string{json::to_string(transient->type())});
+  }
+  if (in.clean())
+    out = std::move(result);
+}
+
+} // namespace
+
+json::value to_json(const task_record& x) {
+  json::value result{json::object{}};
+  result.set("task_id", x.task_id);
+  result.set("module_ref", x.module_ref);
+  result.set("input_mapping", string_map_to_json(x.input_mapping));
+  if (!x.values.empty())
+    result.set("values", json_map_to_json(x.values));
+  result.set("outputs", string_map_to_json(x.outputs));
+  result.set("status", to_string(x.status));
+  result.set("attempt", static_cast<int64_t>(x.attempt));
+  result.set("priority", static_cast<int64_t>(x.priority));
+  if (!x.idempotency_key.empty())
+    result.set("idempotency_key", x.idempotency_key);
+  result.set("trace_id", x.trace_id);
+  if (!x.pool.empty())
+    result.set("pool", x.pool);
+  if (x.error)
+    result.set("error", to_json(*x.error));
+  result.set("created_at", x.created_at);
+  result.set("updated_at", x.updated_at);
+  return result;
+}
+
+std::optional<task_record>
+task_record_from_json(const json::value& x, std::vector<problem>& problems,
+                      std::string_view base) {
+  object_reader in{x,
+                   base,
+                   problems,
+                   {"task_id", "module_ref", "input_mapping", "values",
+                    "outputs", "status", "attempt", "priority",
+                    "idempotency_key", "trace_id", "pool", "error",
+                    "created_at", "updated_at"},
+                   "a task"};
+  task_record result;
+  in.uuid_into(result.task_id, "task_id", true);
+  in.string_into(
+    result.module_ref, "module_ref", true,
+    [](const std::string& s) { return is_module_ref(s); }, ec::invalid_ref,
+    "a module ref (name@version)");
+  in.string_map_into(result.input_mapping, "input_mapping", true, valid_uuid,
+                     ec::invalid_uuid, "an asset id (UUID)");
+  in.json_map_into(result.values, "values", false);
+  in.string_map_into(result.outputs, "outputs", true, valid_uuid,
+                     ec::invalid_uuid, "an asset id (UUID)");
+  in.enum_into(result.status, "status", true, task_status_from_string,
+               "PENDING, READY, RUNNING, DONE, ERROR, CANCELLED");
+  in.integer_into<uint32_t>(result.attempt, "attempt", true, 1,
+                            std::numeric_limits<uint32_t>::max());
+  in.integer_into<int32_t>(result.priority, "priority", true,
+                           std::numeric_limits<int32_t>::min(),
+                           std::numeric_limits<int32_t>::max());
+  in.plain_string_into(result.idempotency_key, "idempotency_key", false);
+  in.uuid_into(result.trace_id, "trace_id", true);
+  in.plain_string_into(result.pool, "pool", false);
+  if (auto* error = in.find("error", false))
+    task_error_into(result.error, in, *error, problems);
+  in.timestamp_into(result.created_at, "created_at", true);
+  in.timestamp_into(result.updated_at, "updated_at", true);
+  if (!in.clean())
+    return std::nullopt;
+  return result;
+}
+
+// -- task_request -----------------------------------------------------------------
+
+json::value to_json(const task_request& x) {
+  json::value result{json::object{}};
+  result.set("module_ref", x.module_ref);
+  result.set("input_mapping", string_map_to_json(x.input_mapping));
+  if (!x.values.empty())
+    result.set("values", json_map_to_json(x.values));
+  result.set("priority", static_cast<int64_t>(x.priority));
+  if (!x.idempotency_key.empty())
+    result.set("idempotency_key", x.idempotency_key);
+  if (!x.trace_id.empty())
+    result.set("trace_id", x.trace_id);
+  result.set("mode", to_string(x.mode));
+  result.set("schema_version", x.schema_version);
+  return result;
+}
+
+std::optional<task_request>
+task_request_from_json(const json::value& x, std::vector<problem>& problems,
+                       std::string_view base) {
+  object_reader in{x,
+                   base,
+                   problems,
+                   {"module_ref", "module_id", "input_mapping", "values",
+                    "priority", "idempotency_key", "trace_id", "mode",
+                    "schema_version"},
+                   "a task request"};
+  task_request result;
+  auto module_ref = [](const std::string& s) { return is_module_ref(s); };
+  constexpr std::string_view ref_expected = "a module ref (name@version)";
+  bool has_ref = in.find("module_ref", false) != nullptr;
+  bool has_id = in.find("module_id", false) != nullptr;
+  if (has_ref || !has_id)
+    in.string_into(result.module_ref, "module_ref", true, module_ref,
+                   ec::invalid_ref, ref_expected);
+  if (has_id) {
+    std::string alias;
+    in.string_into(alias, "module_id", true, module_ref, ec::invalid_ref,
+                   ref_expected);
+    if (!has_ref)
+      result.module_ref = std::move(alias);
+    else if (!alias.empty() && !result.module_ref.empty()
+             && alias != result.module_ref)
+      in.report(ec::invalid_argument, in.at("module_id"),
+                "\"module_id\" is an alias of \"module_ref\" but names "
+                  "another module; give only one");
+  }
+  in.string_map_into(result.input_mapping, "input_mapping", false, valid_uuid,
+                     ec::invalid_uuid, "an asset id (UUID)");
+  in.json_map_into(result.values, "values", false);
+  in.integer_into<int32_t>(result.priority, "priority", false,
+                           std::numeric_limits<int32_t>::min(),
+                           std::numeric_limits<int32_t>::max());
+  in.plain_string_into(result.idempotency_key, "idempotency_key", false);
+  in.uuid_into(result.trace_id, "trace_id", false);
+  in.enum_into(result.mode, "mode", false, execution_mode_from_string,
+               "real, mock");
+  in.schema_version_into(result.schema_version, false);
+  if (!in.clean())
+    return std::nullopt;
+  return result;
+}
+
+// -- envelope ---------------------------------------------------------------------
+
+json::value to_json(const envelope& x) {
+  json::value result{json::object{}};
+  result.set("trace_id", x.trace_id);
+  json::array parents;
+  for (const auto& id : x.meta_parents)
+    parents.emplace_back(id);
+  result.set("_meta_parents", std::move(parents));
+  result.set("schema_version", x.schema_version);
+  result.set("topic", x.topic);
+  result.set("payload", x.payload_json.empty() ? json::value{json::object{}}
+                                               : parse_stored(x.payload_json));
+  return result;
+}
+
+std::optional<envelope>
+envelope_from_json(const json::value& x, std::vector<problem>& problems,
+                   std::string_view base) {
+  object_reader in{x,
+                   base,
+                   problems,
+                   {"trace_id", "_meta_parents", "schema_version", "topic",
+                    "payload"},
+                   "an envelope"};
+  envelope result;
+  in.uuid_into(result.trace_id, "trace_id", true);
+  in.string_list_into(
+    result.meta_parents, "_meta_parents", false,
+    [](const std::string& s) { return is_digest(s); }, ec::invalid_digest,
+    "packet ids (64 lowercase hexadecimal digits)");
+  in.schema_version_into(result.schema_version, true);
+  in.string_into(
+    result.topic, "topic", true,
+    [](const std::string& s) { return is_topic(s); }, ec::invalid_argument,
+    "a dotted lowercase topic such as \"task.created\"");
+  if (auto* payload = in.find("payload", true)) {
+    if (payload->is_object())
+      result.payload_json = json::serialize(*payload);
+    else
+      in.report(ec::type_mismatch, in.at("payload"),
+                "\"payload\" must be an object, not "
+                  + std::string{json::to_string(payload->type())});
+  }
+  if (!in.clean())
+    return std::nullopt;
+  return result;
+}
+
+} // namespace omniva::contracts

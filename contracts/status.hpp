@@ -1,0 +1,149 @@
+#pragma once
+
+// The task and asset status state machines (DESIGN.md §4), written as tables.
+//
+// A transition that is not in its table is a bug and is refused with
+// `ec::illegal_transition`, never applied. Zenith checks every status change
+// it commits against these tables.
+
+#include "contracts/error_code.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace omniva::contracts {
+
+// -- task status --------------------------------------------------------------
+
+/// The life cycle of a task. Printed in UPPERCASE ("PENDING").
+enum class task_status : uint8_t {
+  /// Created; waits for its inputs to become AVAILABLE and for Paradox.
+  pending = 0,
+  /// Inputs AVAILABLE and cleared; waits for a worker.
+  ready = 1,
+  /// Dispatched to a worker.
+  running = 2,
+  /// Finished; its outputs are AVAILABLE. Terminal.
+  done = 3,
+  /// Failed for good (or an upstream task failed). Terminal.
+  error = 4,
+  /// Cancelled before it ran. Terminal.
+  cancelled = 5,
+};
+
+/// Every task status, in numeric order.
+inline constexpr std::array<task_status, 6> all_task_statuses = {
+  task_status::pending, task_status::ready, task_status::running,
+  task_status::done,    task_status::error, task_status::cancelled,
+};
+
+/// One allowed task status change and why it happens.
+struct task_transition {
+  task_status from;
+  task_status to;
+  /// What causes it, in a few words.
+  std::string_view cause;
+};
+
+/// Every allowed task status change; anything else is illegal.
+inline constexpr std::array<task_transition, 8> task_transitions = {{
+  {task_status::pending, task_status::ready,
+   "inputs available and cleared by Paradox"},
+  {task_status::ready, task_status::running, "dispatched to a worker"},
+  {task_status::running, task_status::done, "succeeded"},
+  {task_status::running, task_status::error, "failed for good"},
+  {task_status::running, task_status::pending,
+   "retry approved by Zenith (attempt + 1)"},
+  {task_status::pending, task_status::error, "an upstream task failed"},
+  {task_status::pending, task_status::cancelled, "cancelled"},
+  {task_status::ready, task_status::cancelled, "cancelled"},
+}};
+
+/// Returns "PENDING", "READY", ...; "UNKNOWN" for a value outside the enum.
+std::string_view to_string(task_status x) noexcept;
+
+/// Parses the UPPERCASE name; nullopt for anything else.
+std::optional<task_status> task_status_from_string(std::string_view name) noexcept;
+
+/// Returns whether the table allows `from -> to`.
+constexpr bool can_transition(task_status from, task_status to) noexcept {
+  for (const auto& t : task_transitions)
+    if (t.from == from && t.to == to)
+      return true;
+  return false;
+}
+
+/// Returns whether no transition leaves `x` (DONE, ERROR, CANCELLED).
+constexpr bool is_terminal(task_status x) noexcept {
+  for (const auto& t : task_transitions)
+    if (t.from == x)
+      return false;
+  return true;
+}
+
+/// Returns nullopt when `from -> to` is allowed, else an
+/// `ec::illegal_transition` problem at "/status" naming both states.
+std::optional<problem> check_transition(task_status from, task_status to);
+
+// -- asset status -------------------------------------------------------------
+
+/// The life cycle of an asset. Printed in UPPERCASE ("AVAILABLE").
+enum class asset_status : uint8_t {
+  /// Promised by a task that has not finished yet.
+  pending = 0,
+  /// Its content exists and may be read. Terminal.
+  available = 1,
+  /// The task that promised it failed; it will never exist. Terminal.
+  failed = 2,
+};
+
+/// Every asset status, in numeric order.
+inline constexpr std::array<asset_status, 3> all_asset_statuses = {
+  asset_status::pending, asset_status::available, asset_status::failed,
+};
+
+/// One allowed asset status change and why it happens.
+struct asset_transition {
+  asset_status from;
+  asset_status to;
+  /// What causes it, in a few words.
+  std::string_view cause;
+};
+
+/// Every allowed asset status change; anything else is illegal.
+inline constexpr std::array<asset_transition, 2> asset_transitions = {{
+  {asset_status::pending, asset_status::available,
+   "the producing task succeeded"},
+  {asset_status::pending, asset_status::failed, "the producing task failed"},
+}};
+
+/// Returns "PENDING", "AVAILABLE", "FAILED"; "UNKNOWN" outside the enum.
+std::string_view to_string(asset_status x) noexcept;
+
+/// Parses the UPPERCASE name; nullopt for anything else.
+std::optional<asset_status>
+asset_status_from_string(std::string_view name) noexcept;
+
+/// Returns whether the table allows `from -> to`.
+constexpr bool can_transition(asset_status from, asset_status to) noexcept {
+  for (const auto& t : asset_transitions)
+    if (t.from == from && t.to == to)
+      return true;
+  return false;
+}
+
+/// Returns whether no transition leaves `x` (AVAILABLE, FAILED).
+constexpr bool is_terminal(asset_status x) noexcept {
+  for (const auto& t : asset_transitions)
+    if (t.from == x)
+      return false;
+  return true;
+}
+
+/// Returns nullopt when `from -> to` is allowed, else an
+/// `ec::illegal_transition` problem at "/status" naming both states.
+std::optional<problem> check_transition(asset_status from, asset_status to);
+
+} // namespace omniva::contracts

@@ -1,0 +1,58 @@
+#pragma once
+
+// The one CAF type-ID block of Omniva Engine and the one function that
+// registers it. `main` and every test fixture that builds an actor system
+// call `register_types(cfg)` before constructing `caf::actor_system`.
+//
+// IDs are assigned in order from `caf::first_custom_type_id`: append new
+// types at the end of the block so that the IDs of existing ones stay put.
+// Atoms live in `atoms.hpp` (CAF 0.17.6 gives them no ID).
+
+#include "contracts/atoms.hpp"
+#include "contracts/error_code.hpp"
+#include "contracts/messages.hpp"
+#include "contracts/status.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/type_id.hpp>
+
+#include <vector>
+
+// -- module contracts ---------------------------------------------------------
+// `module_contract` (contracts/module_contract.hpp) joins the block below,
+// next to its marked line, once that header exists.
+
+CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
+
+  // -- errors and status
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::ec))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::problem))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::problem>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::task_status))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::asset_status))
+
+  // -- records and messages
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::asset_kind))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::execution_mode))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::asset_record))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::asset_record>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::task_error))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::task_record))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::task_record>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::task_request))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::envelope))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::envelope>))
+
+  // -- module contracts (contracts/module_contract.hpp)
+  // MODULE_CONTRACT_SLOT
+
+CAF_END_TYPE_ID_BLOCK(omniva)
+
+namespace omniva::contracts {
+
+/// Registers every type of the `omniva` block and the `omniva` error
+/// category (rendered by `render_error`) with `cfg`. Call once per config,
+/// before the actor system is constructed.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace omniva::contracts

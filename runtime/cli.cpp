@@ -1,0 +1,140 @@
+#include "runtime/cli.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace omniva::cli {
+
+namespace {
+
+struct noun {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(const arguments& args);
+};
+
+const std::vector<noun>& nouns() {
+  static const std::vector<noun> xs{
+    {"schema", "validate documents with JSON Schema 2020-12, run the suite",
+     run_schema},
+    {"contract", "check module contracts and pre-flight task requests",
+     run_contract},
+  };
+  return xs;
+}
+
+void print_main_help() {
+  std::cout << "omniva — a contract-first, lineage-tracked actor runtime\n\n"
+               "usage: omniva <command> <verb> [options]\n"
+               "       omniva --help | --version\n\n"
+               "commands:\n";
+  for (auto& n : nouns())
+    std::cout << "  " << n.name
+              << std::string(12 - std::min<size_t>(n.name.size(), 11), ' ')
+              << n.summary << '\n';
+  std::cout << "\nRun 'omniva <command> --help' for the verbs of a command.\n";
+}
+
+} // namespace
+
+void print_error(std::string_view message) {
+  std::cerr << "omniva: " << message << '\n';
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    print_error("cannot read " + path);
+    return false;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  out = std::move(buf).str();
+  return true;
+}
+
+int dispatch(std::string_view noun_name, std::string_view summary,
+             const std::vector<verb>& verbs, const arguments& args) {
+  auto help = [&](std::ostream& out) {
+    out << "usage: omniva " << noun_name << " <verb> [options]\n\n"
+        << summary << "\n\nverbs:\n";
+    for (auto& v : verbs)
+      out << "  " << v.name
+          << std::string(14 - std::min<size_t>(v.name.size(), 13), ' ')
+          << v.summary << '\n';
+    out << "\nRun 'omniva " << noun_name << " <verb> --help' for details.\n";
+  };
+  if (args.empty()) {
+    print_error(std::string{"missing verb for '"} + std::string{noun_name}
+                + "' (see 'omniva " + std::string{noun_name} + " --help')");
+    return exit_usage;
+  }
+  if (args[0] == "--help" || args[0] == "-h") {
+    help(std::cout);
+    return exit_ok;
+  }
+  for (auto& v : verbs)
+    if (args[0] == v.name)
+      return v.run(arguments{args.begin() + 1, args.end()});
+  print_error("unknown verb '" + args[0] + "' for '" + std::string{noun_name}
+              + "' (see 'omniva " + std::string{noun_name} + " --help')");
+  return exit_usage;
+}
+
+std::optional<int>
+parse_options(std::string_view usage, std::string_view summary,
+              po::options_description& options,
+              const po::positional_options_description& positional,
+              const arguments& args, po::variables_map& vm) {
+  options.add_options()("help,h", "print this help");
+  try {
+    po::store(po::command_line_parser(args)
+                .options(options)
+                .positional(positional)
+                .style(po::command_line_style::unix_style
+                       & ~po::command_line_style::allow_guessing)
+                .run(),
+              vm);
+    if (vm.count("help")) {
+      std::cout << "usage: " << usage << "\n\n" << summary << "\n\n"
+                << options << '\n';
+      return exit_ok;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    print_error(std::string{e.what()} + " (see '"
+                + std::string{usage.substr(0, usage.find(" ["))}
+                + " --help')");
+    return exit_usage;
+  }
+  return std::nullopt;
+}
+
+int main(int argc, char** argv) {
+  arguments args{argv + 1, argv + argc};
+  if (args.empty()) {
+    print_main_help();
+    return exit_usage;
+  }
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_main_help();
+    return exit_ok;
+  }
+  if (args[0] == "--version") {
+    std::cout << "omniva " << OMNIVA_VERSION << '\n';
+    return exit_ok;
+  }
+  for (auto& n : nouns())
+    if (args[0] == n.name)
+      return n.run(arguments{args.begin() + 1, args.end()});
+  if (!args[0].empty() && args[0][0] == '-')
+    print_error("unknown option '" + args[0] + "' (see 'omniva --help')");
+  else
+    print_error("unknown command '" + args[0] + "' (see 'omniva --help')");
+  return exit_usage;
+}
+
+} // namespace omniva::cli

@@ -1,0 +1,65 @@
+#pragma once
+
+// The `omniva` command line: `omniva <noun> <verb> [options]`.
+//
+// Every command has `--help`, prints a one-line reason and exits non-zero on
+// failure, and prints machine output with `--json`. Exit codes: 0 success,
+// 1 the command ran and the answer is "no" (invalid document, rejected task,
+// failed check), 2 usage error (unknown command or flag, missing argument).
+
+#include <boost/program_options.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace omniva::cli {
+
+/// The command succeeded.
+constexpr int exit_ok = 0;
+/// The command ran and the answer is negative, or an input was bad.
+constexpr int exit_failure = 1;
+/// The command line itself is wrong.
+constexpr int exit_usage = 2;
+
+/// The arguments after the command words, e.g. for `omniva schema validate
+/// a.json --ndjson b` the list `a.json --ndjson b`.
+using arguments = std::vector<std::string>;
+
+/// One verb of a noun: its name, a one-line summary and its entry point.
+struct verb {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(const arguments& args);
+};
+
+/// Dispatches `args` (starting with the verb) to one of `verbs` of `noun`;
+/// handles `--help` and unknown verbs.
+int dispatch(std::string_view noun, std::string_view summary,
+             const std::vector<verb>& verbs, const arguments& args);
+
+/// Parses `args` for `usage` ("omniva schema validate SCHEMA [options]").
+/// Returns an exit code when the command must stop (help printed: 0; error
+/// printed: 2), nullopt when the command should go on with `vm` filled.
+std::optional<int>
+parse_options(std::string_view usage, std::string_view summary,
+              boost::program_options::options_description& options,
+              const boost::program_options::positional_options_description& positional,
+              const arguments& args, boost::program_options::variables_map& vm);
+
+/// Prints "omniva: <message>" on stderr.
+void print_error(std::string_view message);
+
+/// Reads a whole file into `out`; false (with a message printed) on failure.
+bool read_file(const std::string& path, std::string& out);
+
+/// `omniva schema ...`
+int run_schema(const arguments& args);
+/// `omniva contract ...`
+int run_contract(const arguments& args);
+
+/// The whole command line.
+int main(int argc, char** argv);
+
+} // namespace omniva::cli

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: exit codes (0 ok, 1 "no" or bad input,
+# 2 usage), one-line errors, --help everywhere, and no crash on hostile input.
+set -uo pipefail
+omniva=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code.
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what: exit $got, expected $want ($*)"
+    sed 's/^/  stdout: /' "$tmp/out" | head -5
+    sed 's/^/  stderr: /' "$tmp/err" | head -5
+  fi
+}
+
+# check DESCRIPTION CONDITION...: a follow-up assertion on the last output.
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what"
+    sed 's/^/  stdout: /' "$tmp/out" | head -5
+    sed 's/^/  stderr: /' "$tmp/err" | head -5
+  fi
+}
+one_line_error() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^omniva: ' "$tmp/err"; }
+out_has() { grep -q -- "$1" "$tmp/out"; }
+err_has() { grep -q -- "$1" "$tmp/err"; }
+
+# -- help, version, usage errors
+expect 0 "--help" -- "$omniva" --help
+check "--help lists the commands" out_has "schema"
+expect 0 "--version" -- "$omniva" --version
+check "--version prints the version" out_has "^omniva [0-9]"
+expect 2 "no arguments" -- "$omniva"
+expect 2 "unknown command" -- "$omniva" frobnicate
+check "unknown command: one line" one_line_error
+expect 2 "unknown flag" -- "$omniva" --bogus
+check "unknown flag: one line" one_line_error
+for noun in schema contract; do
+  expect 0 "$noun --help" -- "$omniva" "$noun" --help
+  expect 2 "$noun without verb" -- "$omniva" "$noun"
+  expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
+  check "$noun unknown verb: one line" one_line_error
+done
+for cmd in "schema validate" "schema test-suite" "contract check" "contract preflight"; do
+  # shellcheck disable=SC2086
+  expect 0 "$cmd --help" -- "$omniva" $cmd --help
+  check "$cmd --help shows usage" out_has "usage: omniva $cmd"
+  # shellcheck disable=SC2086
+  expect 2 "$cmd unknown flag" -- "$omniva" $cmd --bogus x
+  check "$cmd unknown flag: one line" one_line_error
+done
+expect 2 "schema validate without schema" -- "$omniva" schema validate
+
+# -- schema validate on good and hostile input
+cat >"$tmp/schema.json" <<'JSON'
+{"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"},"n":{"type":"integer","maximum":10}}}
+JSON
+echo '{"id":"3b241101-e2bb-4255-8caf-4136c566a962","n":3}' >"$tmp/good.json"
+echo '{"id":"nope","n":11}' >"$tmp/bad.json"
+expect 0 "valid document" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/good.json"
+expect 1 "invalid document" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/bad.json" --json
+check "invalid document: errors with pointers" out_has '"pointer":"/id"'
+check "invalid document: every error" out_has '"pointer":"/n"'
+echo '{"id": ' >"$tmp/broken.json"
+expect 1 "broken JSON document" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/broken.json"
+check "broken JSON: says so" out_has "invalid JSON"
+echo '{"n": 1e400}' >"$tmp/huge.json"
+expect 1 "number out of range" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/huge.json"
+echo '{"id":"3b241101-e2bb-4255-8caf-4136c566a962","n":123456789012345678901234567890}' >"$tmp/bigint.json"
+expect 1 "integer beyond 64 bits is still compared" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/bigint.json"
+check "bigint: maximum reported" out_has "maximum"
+python3 -c 'print("[" * 100000 + "]" * 100000)' >"$tmp/deep.json"
+expect 1 "deep nesting" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/deep.json"
+expect 1 "missing document file" -- "$omniva" schema validate "$tmp/schema.json" "$tmp/none.json"
+check "missing file: one line" one_line_error
+echo '{"type":"string","pattern":"(a"}' >"$tmp/badregex.json"
+expect 1 "schema with a bad regex" -- "$omniva" schema validate "$tmp/badregex.json" "$tmp/good.json"
+check "bad regex: names the pattern" err_has "pattern"
+echo '{"type":"strnig","minimum":"3","required":[1],"$ref":"#/nowhere"}' >"$tmp/badschema.json"
+expect 1 "malformed schema" -- "$omniva" schema validate "$tmp/badschema.json" "$tmp/good.json" --json
+check "malformed schema: every error" bash -c "grep -q '/type' '$tmp/out' && grep -q '/minimum' '$tmp/out' && grep -q '/required' '$tmp/out' && grep -q '/\$ref' '$tmp/out'"
+echo 'not json' >"$tmp/notjson.json"
+expect 1 "schema file that is not JSON" -- "$omniva" schema validate "$tmp/notjson.json" "$tmp/good.json"
+echo '{"$ref":"#"}' >"$tmp/cyclic.json"
+expect 1 "cyclic \$ref terminates" -- "$omniva" schema validate "$tmp/cyclic.json" "$tmp/good.json"
+printf '%s\n%s\n\n%s\n' "$(cat "$tmp/good.json")" "$(cat "$tmp/bad.json")" '{oops' >"$tmp/docs.ndjson"
+expect 1 "ndjson with invalid lines" -- "$omniva" schema validate "$tmp/schema.json" --ndjson "$tmp/docs.ndjson" --json
+check "ndjson counts" out_has '"documents":3,"valid":1,"invalid":1,"not_json":1'
+expect 1 "shipped schema by name" -- "$omniva" schema validate ClipCandidate "$tmp/good.json"
+expect 1 "unknown shipped schema" -- "$omniva" schema validate NoSuchSchema "$tmp/good.json"
+
+# -- contracts (the bundled example)
+ex=$src/modules/face_detect
+expect 0 "contract check on the example" -- "$omniva" contract check "$ex/module.json"
+expect 0 "contract check --json" -- "$omniva" contract check "$ex/module.json" --json
+check "contract check --json says ok" out_has '"ok":true'
+expect 1 "contract check on broken JSON" -- "$omniva" contract check "$tmp/broken.json"
+expect 1 "contract check on a missing file" -- "$omniva" contract check "$tmp/none.json"
+expect 1 "contract check on a non-contract" -- "$omniva" contract check "$tmp/good.json" --json
+check "non-contract: problems with codes" out_has '"code"'
+expect 0 "preflight of the sample request" -- "$omniva" contract preflight --contract "$ex/module.json" --request "$ex/sample_request.json" --assets "$ex/sample_assets.json" --json
+check "preflight ok" out_has '"ok":true'
+expect 1 "preflight of the invalid request" -- "$omniva" contract preflight --contract "$ex/module.json" --request "$ex/sample_request_invalid.json" --assets "$ex/sample_assets.json" --json
+check "preflight lists several errors" bash -c "[ \$(grep -o '\"code\"' '$tmp/out' | wc -l) -ge 2 ]"
+expect 2 "preflight without --request" -- "$omniva" contract preflight --contract "$ex/module.json"
+expect 1 "preflight with broken assets" -- "$omniva" contract preflight --contract "$ex/module.json" --request "$ex/sample_request.json" --assets "$tmp/broken.json"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,648 @@
+#define BOOST_TEST_MODULE messages
+#include <boost/test/unit_test.hpp>
+
+#include "contracts/messages.hpp"
+#include "contracts/type_ids.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace omniva::contracts;
+namespace json = omniva::json;
+
+namespace {
+
+constexpr const char* asset_a = "3f1c2a9e-8b7d-4c6e-9a1b-2d3e4f5a6b7c";
+constexpr const char* asset_b = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+constexpr const char* task_a = "0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d";
+constexpr const char* task_b = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+constexpr const char* trace = "7c6b5a49-3827-4615-8f4e-3d2c1b0a9f8e";
+const std::string digest_a(64, 'a');
+const std::string digest_b = std::string(63, '0') + "1";
+
+asset_record file_asset() {
+  asset_record x;
+  x.asset_id = asset_a;
+  x.kind = asset_kind::file;
+  x.media_type = "video/mp4";
+  x.status = asset_status::available;
+  x.uri = "/var/omniva/uploads/clip.mp4";
+  x.sha256 = digest_a;
+  x.size = 1048576;
+  x.holds = {task_a, task_b};
+  x.created_at = "2026-11-21T05:30:27.077Z";
+  x.label = "source clip";
+  return x;
+}
+
+asset_record value_asset() {
+  asset_record x;
+  x.asset_id = asset_b;
+  x.kind = asset_kind::value;
+  x.dtype = "json";
+  x.status = asset_status::available;
+  x.value_json = R"({"threshold":0.7,"tags":["a","b"]})";
+  x.produced_by = task_a;
+  x.created_at = "2026-11-21T05:30:28.000Z";
+  return x;
+}
+
+asset_record promised_asset() {
+  asset_record x;
+  x.asset_id = asset_b;
+  x.kind = asset_kind::file;
+  x.media_type = "application/json";
+  x.status = asset_status::pending;
+  x.produced_by = task_a;
+  x.created_at = "2026-11-21T05:30:28.000Z";
+  return x;
+}
+
+task_record failed_task() {
+  task_record x;
+  x.task_id = task_a;
+  x.module_ref = "face-detect@1";
+  x.input_mapping = {{"source_video", asset_a}};
+  x.values = {{"confidence_threshold", "0.7"}, {"mode", R"("fast")"}};
+  x.outputs = {{"faces", asset_b}};
+  x.status = task_status::error;
+  x.attempt = 3;
+  x.priority = -5;
+  x.idempotency_key = "upload-42";
+  x.trace_id = trace;
+  x.pool = "gpu";
+  x.error = task_error{"network_timeout", "the model server did not answer",
+                       true};
+  x.created_at = "2026-11-21T05:30:27.077Z";
+  x.updated_at = "2026-11-21T05:31:00.000Z";
+  return x;
+}
+
+task_record fresh_task() {
+  task_record x;
+  x.task_id = task_b;
+  x.module_ref = "thumbnail@12";
+  x.outputs = {{"thumb", asset_b}};
+  x.trace_id = trace;
+  x.created_at = "2026-11-21T05:30:27.077Z";
+  x.updated_at = "2026-11-21T05:30:27.077Z";
+  return x;
+}
+
+task_request sample_request() {
+  task_request x;
+  x.module_ref = "face-detect@1";
+  x.input_mapping = {{"source_video", asset_a}};
+  x.values = {{"confidence_threshold", "0.7"}};
+  x.priority = 3;
+  x.idempotency_key = "client-7";
+  x.trace_id = trace;
+  x.mode = execution_mode::mock;
+  x.schema_version = "1.2.0";
+  return x;
+}
+
+envelope sample_envelope() {
+  envelope x;
+  x.trace_id = trace;
+  x.meta_parents = {digest_a, digest_b};
+  x.schema_version = "1.0.0";
+  x.topic = "task.created";
+  x.payload_json = R"({"task_id":")" + std::string{task_a} + R"("})";
+  return x;
+}
+
+// Serializes `x` with CAF's binary serializer and reads it back.
+template <class T>
+T binary_round_trip(T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto err = sink(x);
+  BOOST_REQUIRE_MESSAGE(!err, "serializing failed");
+  BOOST_REQUIRE(!buf.empty());
+  T result;
+  caf::binary_deserializer source{nullptr, buf};
+  err = source(result);
+  BOOST_REQUIRE_MESSAGE(!err, "deserializing failed");
+  BOOST_TEST(source.remaining() == 0u);
+  return result;
+}
+
+// Writes `x` as JSON text, parses the text and reads it back with `read`.
+template <class T, class Read>
+T json_round_trip(const T& x, Read read) {
+  auto text = json::serialize(to_json(x));
+  auto doc = json::parse(text);
+  BOOST_REQUIRE_MESSAGE(doc, "not JSON: " << text);
+  std::vector<problem> problems;
+  auto back = read(*doc.doc, problems, "");
+  for (const auto& p : problems)
+    BOOST_ERROR("unexpected problem: " << to_string(p));
+  BOOST_REQUIRE_MESSAGE(back.has_value(), text);
+  return *back;
+}
+
+json::value parse(std::string_view text) {
+  auto doc = json::parse(text);
+  BOOST_REQUIRE_MESSAGE(doc, "test input is not JSON: " << text);
+  return std::move(*doc.doc);
+}
+
+using found = std::set<std::pair<std::string, std::string>>;
+
+// The (code, pointer) pairs of `problems`.
+found codes_and_pointers(const std::vector<problem>& problems) {
+  found result;
+  for (const auto& p : problems) {
+    BOOST_CHECK_MESSAGE(!p.message.empty(), "problem without message");
+    result.emplace(std::string{to_string(p.code)}, p.pointer);
+  }
+  return result;
+}
+
+void print(std::ostream& os, const found& xs) {
+  for (const auto& [code, pointer] : xs)
+    os << " (" << code << ", \"" << pointer << "\")";
+}
+
+// Reads `text` with `read` and requires that it fails with exactly
+// `expected` (code, pointer) pairs.
+template <class Read>
+void require_problems(Read read, std::string_view text, const found& expected) {
+  std::vector<problem> problems;
+  auto result = read(parse(text), problems, "");
+  BOOST_TEST(!result.has_value());
+  auto got = codes_and_pointers(problems);
+  std::ostringstream os;
+  os << "got";
+  print(os, got);
+  os << "; expected";
+  print(os, expected);
+  BOOST_CHECK_MESSAGE(got == expected, os.str());
+  BOOST_TEST(problems.size() == expected.size());
+}
+
+} // namespace
+
+// -- CAF binary serialization -----------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(binary)
+
+BOOST_AUTO_TEST_CASE(a_file_asset_round_trips) {
+  auto x = file_asset();
+  BOOST_TEST((binary_round_trip(x) == x));
+}
+
+BOOST_AUTO_TEST_CASE(a_value_asset_without_size_round_trips) {
+  auto x = value_asset();
+  auto y = binary_round_trip(x);
+  BOOST_TEST((y == x));
+  BOOST_TEST(!y.size.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_size_of_zero_is_not_lost) {
+  auto x = file_asset();
+  x.size = 0;
+  auto y = binary_round_trip(x);
+  BOOST_REQUIRE(y.size.has_value());
+  BOOST_TEST(*y.size == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_with_an_error_round_trips) {
+  auto x = failed_task();
+  auto y = binary_round_trip(x);
+  BOOST_TEST((y == x));
+  BOOST_REQUIRE(y.error.has_value());
+  BOOST_TEST(y.error->transient);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_without_an_error_round_trips) {
+  auto x = fresh_task();
+  auto y = binary_round_trip(x);
+  BOOST_TEST((y == x));
+  BOOST_TEST(!y.error.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(loading_a_task_without_error_clears_a_previous_error) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto x = fresh_task();
+  BOOST_REQUIRE(!sink(x));
+  auto y = failed_task();
+  caf::binary_deserializer source{nullptr, buf};
+  BOOST_REQUIRE(!source(y));
+  BOOST_TEST((y == x));
+}
+
+BOOST_AUTO_TEST_CASE(a_task_request_round_trips) {
+  auto x = sample_request();
+  BOOST_TEST((binary_round_trip(x) == x));
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_round_trips) {
+  auto x = sample_envelope();
+  BOOST_TEST((binary_round_trip(x) == x));
+}
+
+BOOST_AUTO_TEST_CASE(a_problem_round_trips) {
+  problem x{ec::missing_input, "/input_mapping/x", "required"};
+  BOOST_TEST((binary_round_trip(x) == x));
+}
+
+BOOST_AUTO_TEST_CASE(a_vector_of_records_round_trips) {
+  std::vector<asset_record> xs{file_asset(), value_asset(), promised_asset()};
+  BOOST_TEST((binary_round_trip(xs) == xs));
+}
+
+BOOST_AUTO_TEST_CASE(a_truncated_buffer_is_an_error_not_a_crash) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto x = failed_task();
+  BOOST_REQUIRE(!sink(x));
+  buf.resize(buf.size() / 2);
+  task_record y;
+  caf::binary_deserializer source{nullptr, buf};
+  BOOST_TEST(static_cast<bool>(source(y)));
+}
+
+BOOST_AUTO_TEST_CASE(a_message_of_registered_types_round_trips_through_an_actor_system) {
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  caf::actor_system sys{cfg};
+  auto msg = caf::make_message(failed_task(), sample_envelope(),
+                               std::vector<problem>{{ec::too_long, "/a", "b"}});
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  BOOST_REQUIRE(!sink(msg));
+  caf::message back;
+  caf::binary_deserializer source{sys, buf};
+  BOOST_REQUIRE(!source(back));
+  BOOST_REQUIRE(back.match_elements<task_record, envelope, std::vector<problem>>());
+  BOOST_TEST((back.get_as<task_record>(0) == failed_task()));
+  BOOST_TEST((back.get_as<envelope>(1) == sample_envelope()));
+  BOOST_TEST(back.get_as<std::vector<problem>>(2).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(type_ids_start_at_the_first_custom_id) {
+  BOOST_TEST(caf::type_id<ec>::value == caf::first_custom_type_id);
+  BOOST_TEST(caf::id_block::omniva::begin == caf::first_custom_type_id);
+  BOOST_TEST(caf::id_block::omniva::end > caf::type_id<envelope>::value);
+  BOOST_TEST(std::string{caf::type_name<task_record>::value}
+             == "omniva::contracts::task_record");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- JSON round trips --------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(json_round_trip)
+
+BOOST_AUTO_TEST_CASE(assets_round_trip) {
+  for (const auto& x : {file_asset(), value_asset(), promised_asset()})
+    BOOST_TEST((json_round_trip(x, asset_record_from_json) == x));
+}
+
+BOOST_AUTO_TEST_CASE(tasks_round_trip) {
+  for (const auto& x : {failed_task(), fresh_task()})
+    BOOST_TEST((json_round_trip(x, task_record_from_json) == x));
+}
+
+BOOST_AUTO_TEST_CASE(a_task_request_round_trips) {
+  auto x = sample_request();
+  BOOST_TEST((json_round_trip(x, task_request_from_json) == x));
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_round_trips) {
+  auto x = sample_envelope();
+  BOOST_TEST((json_round_trip(x, envelope_from_json) == x));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- JSON forms ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(json_form)
+
+BOOST_AUTO_TEST_CASE(an_asset_value_is_emitted_as_json_not_as_text) {
+  auto j = to_json(value_asset());
+  auto* value = j.find("value");
+  BOOST_REQUIRE(value != nullptr);
+  BOOST_REQUIRE(value->is_object());
+  BOOST_TEST(value->find("threshold")->as_double() == 0.7);
+}
+
+BOOST_AUTO_TEST_CASE(empty_optional_asset_members_are_omitted) {
+  auto j = to_json(promised_asset());
+  for (auto key : {"uri", "value", "sha256", "size", "holds", "label", "dtype"})
+    BOOST_CHECK_MESSAGE(j.find(key) == nullptr, key << " should be omitted");
+  BOOST_TEST(j.find("produced_by")->as_string() == task_a);
+  BOOST_TEST(j.find("status")->as_string() == "PENDING");
+  BOOST_TEST(j.find("kind")->as_string() == "FILE");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_is_written_with_the_design_member_names) {
+  auto text = json::serialize(to_json(failed_task()));
+  BOOST_TEST(text
+             == std::string{R"({"task_id":")"} + task_a
+                  + R"(","module_ref":"face-detect@1","input_mapping":)"
+                    R"({"source_video":")"
+                  + asset_a
+                  + R"("},"values":{"confidence_threshold":0.7,"mode":"fast"},)"
+                    R"("outputs":{"faces":")"
+                  + asset_b
+                  + R"("},"status":"ERROR","attempt":3,"priority":-5,)"
+                    R"("idempotency_key":"upload-42","trace_id":")"
+                  + trace
+                  + R"(","pool":"gpu","error":{"code":"network_timeout",)"
+                    R"("message":"the model server did not answer",)"
+                    R"("transient":true},"created_at":"2026-11-21T05:30:27.077Z",)"
+                    R"("updated_at":"2026-11-21T05:31:00.000Z"})");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_without_error_or_pool_omits_them) {
+  auto j = to_json(fresh_task());
+  BOOST_TEST(j.find("error") == nullptr);
+  BOOST_TEST(j.find("pool") == nullptr);
+  BOOST_TEST(j.find("values") == nullptr);
+  BOOST_TEST(j.find("idempotency_key") == nullptr);
+  BOOST_TEST(j.find("input_mapping")->as_object().empty());
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_task_request_of_the_seed_document) {
+  auto text = std::string{R"({"module_ref":"face-detect@1","input_mapping":)"
+                          R"({"source_video":")"}
+              + asset_a
+              + R"("},"values":{"confidence_threshold":0.7},"priority":0,)"
+                R"("schema_version":"1.0.0"})";
+  std::vector<problem> problems;
+  auto x = task_request_from_json(parse(text), problems);
+  BOOST_REQUIRE(x.has_value());
+  BOOST_TEST(problems.empty());
+  BOOST_TEST(x->module_ref == "face-detect@1");
+  BOOST_TEST(x->input_mapping.at("source_video") == asset_a);
+  BOOST_TEST(x->values.at("confidence_threshold") == "0.7");
+  BOOST_TEST(x->priority == 0);
+  BOOST_TEST((x->mode == execution_mode::real));
+  BOOST_TEST(x->schema_version == "1.0.0");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_request_is_written_with_module_ref) {
+  task_request x;
+  x.module_ref = "face-detect@1";
+  x.input_mapping = {{"source_video", asset_a}};
+  x.values = {{"confidence_threshold", "0.7"}};
+  BOOST_TEST(json::serialize(to_json(x))
+             == std::string{R"({"module_ref":"face-detect@1","input_mapping":)"
+                            R"({"source_video":")"}
+                  + asset_a
+                  + R"("},"values":{"confidence_threshold":0.7},"priority":0,)"
+                    R"("mode":"real","schema_version":"1.0.0"})");
+}
+
+BOOST_AUTO_TEST_CASE(module_id_is_an_alias_of_module_ref) {
+  std::vector<problem> problems;
+  auto x = task_request_from_json(parse(R"({"module_id":"clipper@2"})"),
+                                  problems);
+  BOOST_REQUIRE(x.has_value());
+  BOOST_TEST(x->module_ref == "clipper@2");
+  auto same = task_request_from_json(
+    parse(R"({"module_id":"clipper@2","module_ref":"clipper@2"})"), problems);
+  BOOST_TEST(same.has_value());
+  BOOST_TEST(problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(module_id_and_module_ref_naming_different_modules_conflict) {
+  require_problems(task_request_from_json,
+                   R"({"module_id":"clipper@2","module_ref":"clipper@3"})",
+                   {{"invalid_argument", "/module_id"}});
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_writes_meta_parents_with_a_leading_underscore) {
+  auto j = to_json(sample_envelope());
+  BOOST_REQUIRE(j.find("_meta_parents") != nullptr);
+  BOOST_TEST(j.find("_meta_parents")->as_array().size() == 2u);
+  BOOST_TEST(j.find("meta_parents") == nullptr);
+  BOOST_TEST(j.find("payload")->find("task_id")->as_string() == task_a);
+}
+
+BOOST_AUTO_TEST_CASE(a_root_envelope_may_omit_meta_parents) {
+  std::vector<problem> problems;
+  auto x = envelope_from_json(
+    parse(std::string{R"({"trace_id":")"} + trace
+          + R"(","schema_version":"1.0.0","topic":"node.started","payload":{}})"),
+    problems);
+  BOOST_REQUIRE(x.has_value());
+  BOOST_TEST(x->meta_parents.empty());
+  BOOST_TEST(x->payload_json == "{}");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- schema versions --------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(schema_versions)
+
+BOOST_AUTO_TEST_CASE(any_1_x_y_is_supported) {
+  BOOST_TEST(supported_schema_version("1.0.0"));
+  BOOST_TEST(supported_schema_version("1.4.2"));
+  BOOST_TEST(supported_schema_version("1.10.300"));
+}
+
+BOOST_AUTO_TEST_CASE(another_major_version_is_unsupported) {
+  problem why;
+  BOOST_TEST(!supported_schema_version("2.0.0", &why));
+  BOOST_TEST(why.code == ec::unsupported_schema_version);
+  BOOST_TEST(why.pointer == "/schema_version");
+  BOOST_TEST(why.message.find("major version 2") != std::string::npos);
+  BOOST_TEST(!supported_schema_version("0.9.0"));
+}
+
+BOOST_AUTO_TEST_CASE(text_that_is_not_a_semantic_version_is_unsupported) {
+  for (auto text : {"", "1", "1.0", "1.0.0.0", "v1.0.0", "01.0.0", "1.0.0-rc1",
+                    "1..0", "1.0.x", " 1.0.0"}) {
+    problem why;
+    BOOST_CHECK_MESSAGE(!supported_schema_version(text, &why), text);
+    BOOST_CHECK(why.code == ec::unsupported_schema_version);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_of_major_version_2_is_rejected) {
+  auto text = std::string{R"({"trace_id":")"} + trace
+              + R"(","schema_version":"2.0.0","topic":"task.created","payload":{}})";
+  require_problems(envelope_from_json, text,
+                   {{"unsupported_schema_version", "/schema_version"}});
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_of_version_1_4_2_is_accepted) {
+  auto text = std::string{R"({"trace_id":")"} + trace
+              + R"(","schema_version":"1.4.2","topic":"task.created","payload":{}})";
+  std::vector<problem> problems;
+  auto x = envelope_from_json(parse(text), problems);
+  BOOST_REQUIRE(x.has_value());
+  BOOST_TEST(problems.empty());
+  BOOST_TEST(x->schema_version == "1.4.2");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_request_of_major_version_2_is_rejected) {
+  require_problems(task_request_from_json,
+                   R"({"module_ref":"a@1","schema_version":"2.1.0"})",
+                   {{"unsupported_schema_version", "/schema_version"}});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- bad input ----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(bad_input)
+
+BOOST_AUTO_TEST_CASE(a_task_request_reports_every_problem_at_once) {
+  require_problems(task_request_from_json,
+                   R"({"input_mapping":{"video":"not-a-uuid","audio":7},)"
+                   R"("values":[1],"priority":"high","mode":"fast",)"
+                   R"("trace_id":"123","colour":"red"})",
+                   {{"missing_field", "/module_ref"},
+                    {"invalid_uuid", "/input_mapping/video"},
+                    {"type_mismatch", "/input_mapping/audio"},
+                    {"type_mismatch", "/values"},
+                    {"type_mismatch", "/priority"},
+                    {"not_in_enum", "/mode"},
+                    {"invalid_uuid", "/trace_id"},
+                    {"unknown_field", "/colour"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_module_ref_is_an_invalid_ref) {
+  for (auto ref : {"face-detect", "face-detect@", "@1", "face-detect@v1",
+                   "face-detect@0", "face detect@1", "face-detect@1.5"})
+    require_problems(task_request_from_json,
+                     std::string{R"({"module_ref":")"} + ref + "\"}",
+                     {{"invalid_ref", "/module_ref"}});
+}
+
+BOOST_AUTO_TEST_CASE(priorities_beyond_32_bits_are_out_of_range) {
+  require_problems(task_request_from_json,
+                   R"({"module_ref":"a@1","priority":2147483648})",
+                   {{"out_of_range", "/priority"}});
+  require_problems(task_request_from_json,
+                   R"({"module_ref":"a@1","priority":1.5})",
+                   {{"type_mismatch", "/priority"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_document_that_is_not_an_object_is_a_type_mismatch_at_the_root) {
+  require_problems(task_request_from_json, R"(["face-detect@1"])",
+                   {{"type_mismatch", ""}});
+  require_problems(envelope_from_json, "42", {{"type_mismatch", ""}});
+}
+
+BOOST_AUTO_TEST_CASE(problems_carry_the_base_pointer_of_a_nested_document) {
+  std::vector<problem> problems;
+  auto x = task_request_from_json(parse(R"({"module_ref":"a@1","priority":"x"})"),
+                                  problems, "/requests/3");
+  BOOST_TEST(!x.has_value());
+  BOOST_REQUIRE(problems.size() == 1u);
+  BOOST_TEST(problems[0].pointer == "/requests/3/priority");
+}
+
+BOOST_AUTO_TEST_CASE(problems_are_appended_to_those_already_found) {
+  std::vector<problem> problems{{ec::io_error, "", "earlier"}};
+  task_request_from_json(parse("{}"), problems);
+  BOOST_REQUIRE(problems.size() == 2u);
+  BOOST_TEST(problems[0].message == "earlier");
+  BOOST_TEST(problems[1].pointer == "/module_ref");
+}
+
+BOOST_AUTO_TEST_CASE(an_asset_reports_missing_fields_and_bad_formats) {
+  require_problems(asset_record_from_json,
+                   R"({"kind":"FILE","status":"DONE","sha256":"ABC",)"
+                   R"("size":-1,"holds":["x"],"created_at":"yesterday"})",
+                   {{"missing_field", "/asset_id"},
+                    {"missing_field", "/media_type"},
+                    {"not_in_enum", "/status"},
+                    {"invalid_digest", "/sha256"},
+                    {"out_of_range", "/size"},
+                    {"invalid_uuid", "/holds/0"},
+                    {"invalid_timestamp", "/created_at"}});
+}
+
+BOOST_AUTO_TEST_CASE(members_of_the_other_kind_are_a_kind_mismatch) {
+  auto text = std::string{R"({"asset_id":")"} + asset_a
+              + R"(","kind":"VALUE","dtype":"int","value":3,"status":"AVAILABLE",)"
+                R"("media_type":"video/mp4","uri":"/x","created_at":"2026-11-21T05:30:27Z"})";
+  require_problems(asset_record_from_json, text,
+                   {{"kind_mismatch", "/media_type"}, {"kind_mismatch", "/uri"}});
+}
+
+BOOST_AUTO_TEST_CASE(an_available_file_asset_must_have_a_uri) {
+  auto text = std::string{R"({"asset_id":")"} + asset_a
+              + R"(","kind":"FILE","media_type":"video/mp4","status":"AVAILABLE",)"
+                R"("created_at":"2026-11-21T05:30:27Z"})";
+  require_problems(asset_record_from_json, text, {{"missing_field", "/uri"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_media_type_and_dtype_are_reported) {
+  auto file = std::string{R"({"asset_id":")"} + asset_a
+              + R"(","kind":"FILE","media_type":"mp4","status":"PENDING",)"
+                R"("created_at":"2026-11-21T05:30:27Z"})";
+  require_problems(asset_record_from_json, file,
+                   {{"invalid_media_type", "/media_type"}});
+  auto value = std::string{R"({"asset_id":")"} + asset_a
+               + R"(","kind":"VALUE","dtype":"integer","status":"PENDING",)"
+                 R"("created_at":"2026-11-21T05:30:27Z"})";
+  require_problems(asset_record_from_json, value, {{"not_in_enum", "/dtype"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_task_reports_wrong_types_and_bad_ids) {
+  auto text = std::string{R"({"task_id":"nope","module_ref":"a@1",)"
+                          R"("input_mapping":{"x":")"}
+              + asset_a
+              + R"("},"outputs":{"y":"zzz"},"status":"RUNNING","attempt":0,)"
+                R"("priority":1,"trace_id":")"
+              + trace
+              + R"(","error":{"code":"","transient":"yes"},)"
+                R"("created_at":"2026-11-21T05:30:27Z"})";
+  require_problems(task_record_from_json, text,
+                   {{"invalid_uuid", "/task_id"},
+                    {"invalid_uuid", "/outputs/y"},
+                    {"out_of_range", "/attempt"},
+                    {"invalid_argument", "/error/code"},
+                    {"missing_field", "/error/message"},
+                    {"type_mismatch", "/error/transient"},
+                    {"missing_field", "/updated_at"}});
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_reports_bad_parents_topic_and_payload) {
+  auto text = std::string{R"({"trace_id":")"} + trace
+              + R"(","_meta_parents":[")" + digest_a
+              + R"(","not-a-digest"],"schema_version":"1.0.0",)"
+                R"("topic":"Task..Created","payload":"{}"})";
+  require_problems(envelope_from_json, text,
+                   {{"invalid_digest", "/_meta_parents/1"},
+                    {"invalid_argument", "/topic"},
+                    {"type_mismatch", "/payload"}});
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_without_anything_reports_every_required_member) {
+  require_problems(envelope_from_json, "{}",
+                   {{"missing_field", "/trace_id"},
+                    {"missing_field", "/schema_version"},
+                    {"missing_field", "/topic"},
+                    {"missing_field", "/payload"}});
+}
+
+BOOST_AUTO_TEST_CASE(member_names_with_slashes_are_escaped_in_pointers) {
+  require_problems(task_request_from_json,
+                   R"({"module_ref":"a@1","input_mapping":{"a/b~c":"x"}})",
+                   {{"invalid_uuid", "/input_mapping/a~1b~0c"}});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -42,6 +42,9 @@ WORDS = (
     "stream episode season teaser drop collab studio camera lighting mic"
 ).split()
 
+# Distinct by construction: tags drawn from here never repeat inside one array.
+TAG_POOL = sorted(set(WORDS) | {f"{a}_{b}" for a, b in zip(WORDS[::3], WORDS[1::3])})
+
 SENTENCES = [
     "Okay so today we are finally testing the thing everyone asked about.",
     "If you stick around to the end there is a surprise you will not expect.",
@@ -113,10 +116,15 @@ class Gen:
         h = b.hex()
         return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
-    def date_time(self, after=None, within_days=365):
-        """An RFC 3339 date-time: UTC 'Z' or a numeric offset, sometimes fractional."""
+    def instant(self, after=None, within_days=365):
+        """A moment up to within_days after `after` (default: 2024-01-01 UTC)."""
         start = after or BASE_TIME
-        t = start + timedelta(seconds=self.r.randint(60, within_days * 86400))
+        return start + timedelta(seconds=self.r.randint(60, within_days * 86400))
+
+    def date_time(self, t=None):
+        """An RFC 3339 date-time of t (default: a random instant): UTC 'Z' or a
+        numeric offset, sometimes with milliseconds."""
+        t = t or self.instant()
         style = self.r.random()
         if style < 0.5:
             return t.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -138,8 +146,7 @@ class Gen:
     def tags(self, lo, hi):
         """Distinct tags (uniqueItems holds)."""
         n = self.r.randint(lo, hi)
-        pool = WORDS + [f"{a}_{b}" for a, b in zip(WORDS[::3], WORDS[1::3])]
-        return self.r.sample(pool, n)
+        return self.r.sample(TAG_POOL, n)
 
     def transcript(self, lo, hi):
         return " ".join(self.r.choice(SENTENCES) for _ in range(self.r.randint(lo, hi)))
@@ -251,8 +258,8 @@ def schedule_task(g):
 
 def scraper_job(g):
     platform = g.r.choice(list(PLATFORM_HOSTS))
-    since = g.date_time()
-    created = g.date_time()
+    since = g.instant()
+    created = g.instant(since, within_days=30)
     handle = f"@{g.word()}{g.word()}{g.r.randint(1, 9999)}"
     path = g.r.choice([f"/{handle}", f"/{handle}/videos", f"/channel/UC{g.yt_id()}{g.yt_id()}",
                        f"/{handle}/reels"])
@@ -262,13 +269,14 @@ def scraper_job(g):
         "creator_id": g.uuid(),
         "platform": platform,
         "target_url": f"https://{PLATFORM_HOSTS[platform]}{path}" + (f"?{query}" if query else ""),
-        "requested_range": {"since": since, "until": g.date_time(within_days=60)},
+        "requested_range": {"since": g.date_time(since),
+                            "until": g.date_time(g.instant(since, within_days=60))},
         "status": g.r.choice(["PENDING", "RUNNING", "DONE", "ERROR", "CANCELLED"]),
-        "created_at": created,
-        "updated_at": g.date_time(),
+        "created_at": g.date_time(created),
+        "updated_at": g.date_time(g.instant(created, within_days=2)),
     }
     if g.r.random() < 0.7:
-        doc["schema_version"] = g.r.choice(["1.0.0", "1.2.0", "2.0.1", "1.10.3"])
+        doc["schema_version"] = g.r.choice(["1.0.0", "1.2.0", "1.0.1", "1.10.3"])
     return doc
 
 
@@ -325,65 +333,64 @@ def set_in(doc, path, value):
 
 
 def defect_missing(*required):
-    def f(g, doc):
-        key = g.r.choice(required)
-        del doc[key]
-        return f"missing required {key}"
-    return f
+    def missing_required(g, doc):
+        del doc[g.r.choice(required)]
+        return "missing_required"
+    return missing_required
 
 
 def defect_extra(g, doc):
     key = g.r.choice(["debug", "legacy_id", "videoId", "extra_notes", "tmp"])
     doc[key] = g.r.choice([True, g.slug(10), 42, {"note": g.word()}])
-    return f"extra property {key}"
+    return "extra_property"
 
 
-def defect_format(paths, bad_values, what):
+def defect_set(kind, choices):
+    """Sets one of the (path, make) pairs of choices(doc) to make(g): one defect of `kind`."""
     def f(g, doc):
-        path = g.r.choice(paths(doc))
-        set_in(doc, path, g.r.choice(bad_values))
-        return f"bad {what} at /{'/'.join(map(str, path))}"
-    return f
-
-
-def defect_value(paths_and_values, what):
-    """Sets one of several (path, generator) pairs: out-of-range, wrong enum, wrong type."""
-    def f(g, doc):
-        choices = paths_and_values(doc)
-        path, make = g.r.choice(choices)
+        path, make = g.r.choice(choices(doc))
         set_in(doc, path, make(g))
-        return f"{what} at /{'/'.join(map(str, path))}"
+        return kind
     return f
+
+
+def pick(values):
+    return lambda g: g.r.choice(values)
+
+
+def uuid_paths(*keys):
+    """The uuid-valued places of a document: the given keys and the items of _meta_parents."""
+    def paths(doc):
+        out = [([k], pick(BAD_UUIDS)) for k in keys]
+        out += [(["_meta_parents", i], pick(BAD_UUIDS))
+                for i in range(len(doc.get("_meta_parents", [])))]
+        return out
+    return paths
 
 
 def out_of_unit(g):
     return g.r.choice([-0.01, 1.01, 1.5, 2, -3, 17.25])
 
 
-def candidate_defects(prefix, doc_of):
-    """The defects of one ClipCandidate, reached through `prefix` from the root."""
-    def paths(doc):
-        return doc_of(doc)
+def candidate_defects(doc_of):
+    """The defects of one ClipCandidate, found in a document by doc_of(doc)."""
 
-    def duplicate_tag(g, doc):
-        c = doc_of(doc)
-        tags = c["semantic_tags"]
+    def duplicate_item(g, doc):
+        tags = doc_of(doc)["semantic_tags"]
         tags.insert(g.r.randint(0, len(tags)), g.r.choice(tags))
-        return f"duplicate semantic tag at {prefix}"
+        return "duplicate_item"
 
-    def missing(g, doc):
-        c = doc_of(doc)
-        key = g.r.choice(["start_time", "end_time", "confidence", "subject_focus",
-                          "faces_detected", "semantic_tags", "pantheon_votes",
-                          "lattice_priority"])
-        del c[key]
-        return f"missing required {prefix}/{key}"
+    def missing_required(g, doc):
+        del doc_of(doc)[g.r.choice(["start_time", "end_time", "confidence", "subject_focus",
+                                    "faces_detected", "semantic_tags", "pantheon_votes",
+                                    "lattice_priority"])]
+        return "missing_required"
 
-    def extra(g, doc):
+    def extra_property(g, doc):
         doc_of(doc)["thumbnail_url"] = g.storage_uri()
-        return f"extra property {prefix}/thumbnail_url"
+        return "extra_property"
 
-    def range_(g, doc):
+    def out_of_range(g, doc):
         c = doc_of(doc)
         which = g.r.choice(["confidence", "lattice_priority", "start_time", "end_time",
                             "faces_detected", "vote"])
@@ -397,130 +404,117 @@ def candidate_defects(prefix, doc_of):
             c["pantheon_votes"][g.r.choice(list(c["pantheon_votes"]))] = out_of_unit(g)
         else:
             c[which] = out_of_unit(g)
-        return f"out of range {prefix}/{which}"
+        return "out_of_range"
 
     def wrong_type(g, doc):
         c = doc_of(doc)
-        which = g.r.choice(["faces_detected_float", "faces_detected_str", "tags_str",
-                            "votes_array", "subject_number", "confidence_str"])
-        if which == "faces_detected_float":
+        which = g.r.randrange(6)
+        if which == 0:
             c["faces_detected"] = c["faces_detected"] + 0.5
-        elif which == "faces_detected_str":
+        elif which == 1:
             c["faces_detected"] = str(c["faces_detected"])
-        elif which == "tags_str":
+        elif which == 2:
             c["semantic_tags"] = ",".join(c["semantic_tags"])
-        elif which == "votes_array":
+        elif which == 3:
             c["pantheon_votes"] = list(c["pantheon_votes"].values())
-        elif which == "subject_number":
+        elif which == 4:
             c["subject_focus"] = 3
         else:
             c["confidence"] = str(c["confidence"])
-        return f"wrong type {prefix} {which}"
+        return "wrong_type"
 
     def bad_uuid(g, doc):
         doc_of(doc)["clip_id"] = g.r.choice(BAD_UUIDS)
-        return f"bad uuid {prefix}/clip_id"
+        return "bad_uuid"
 
-    return [duplicate_tag, missing, extra, range_, wrong_type, bad_uuid]
+    return [duplicate_item, missing_required, extra_property, out_of_range, wrong_type,
+            bad_uuid]
 
 
-def first_candidate(doc):
-    return doc["clip_candidates"][0]
+def bad_output_uri(g, doc):
+    outputs = doc.setdefault("expected_outputs", [g.storage_uri()])
+    outputs[g.r.randrange(len(outputs))] = g.r.choice(BAD_URIS)
+    return "bad_uri"
 
 
 DEFECTS = {
-    "ClipCandidate": candidate_defects("", lambda d: d),
+    "ClipCandidate": candidate_defects(lambda d: d),
     "AnalysisResult": [
         defect_missing("video_id", "transcript", "keywords_detected", "virality_score",
                        "relevance_score", "clip_candidates"),
         defect_extra,
-        defect_format(lambda d: [["video_id"]] + [["_meta_parents", i]
-                                                  for i in range(len(d.get("_meta_parents", [])))],
-                      BAD_UUIDS, "uuid"),
-        defect_format(lambda d: [["generated_at"]], BAD_DATE_TIMES, "date-time"),
-        defect_value(lambda d: [(["virality_score"], out_of_unit),
-                                (["relevance_score"], out_of_unit)], "out of range"),
-        defect_value(lambda d: [(["transcript"], lambda g: None),
-                                (["keywords_detected"], lambda g: " ".join(d["keywords_detected"])),
-                                (["keywords_detected", 0], lambda g: g.r.randint(1, 99)),
-                                (["virality_score"], lambda g: str(d["virality_score"]))],
-                     "wrong type"),
-    ] + candidate_defects("/clip_candidates/0", first_candidate),
+        defect_set("bad_uuid", uuid_paths("video_id")),
+        defect_set("bad_date_time", lambda d: [(["generated_at"], pick(BAD_DATE_TIMES))]),
+        defect_set("out_of_range", lambda d: [(["virality_score"], out_of_unit),
+                                              (["relevance_score"], out_of_unit)]),
+        defect_set("wrong_type", lambda d: [
+            (["transcript"], lambda g: None),
+            (["keywords_detected"], lambda g: " ".join(d["keywords_detected"])),
+            (["keywords_detected", 0], lambda g: g.r.randint(1, 99)),
+            (["virality_score"], lambda g: str(d["virality_score"]))]),
+    ] + candidate_defects(lambda d: d["clip_candidates"][0]),
     "EditJob": [
         defect_missing("clip_id", "operations", "ffmpeg_commands", "gpu_required",
                        "estimated_duration"),
         defect_extra,
-        defect_format(lambda d: [["clip_id"]], BAD_UUIDS, "uuid"),
-        defect_format(lambda d: [["expected_outputs", i]
-                                 for i in range(len(d.get("expected_outputs", [])))]
-                      or [["expected_outputs"]],
-                      BAD_URIS, "uri"),
-        defect_value(lambda d: [(["estimated_duration"], lambda g: g.r.choice([0, -5]))],
-                     "out of range"),
-        defect_value(lambda d: [(["gpu_required"], lambda g: g.r.choice(["true", 1, "yes"])),
-                                (["estimated_duration"], lambda g: d["estimated_duration"] + 0.25),
-                                (["operations"], lambda g: ";".join(d["operations"])),
-                                (["ffmpeg_commands", 0], lambda g: d["ffmpeg_commands"][0].split())],
-                     "wrong type"),
+        defect_set("bad_uuid", uuid_paths("clip_id")),
+        bad_output_uri,
+        defect_set("out_of_range", lambda d: [(["estimated_duration"], pick([0, -5]))]),
+        defect_set("wrong_type", lambda d: [
+            (["gpu_required"], pick(["true", 1, "yes"])),
+            (["estimated_duration"], lambda g: d["estimated_duration"] + 0.25),
+            (["operations"], lambda g: ";".join(d["operations"])),
+            (["ffmpeg_commands", 0], lambda g: d["ffmpeg_commands"][0].split())]),
     ],
     "ScheduleTask": [
         defect_missing("clip_id", "recommended_time", "priority", "horizon_adjustment",
                        "final_decision_source"),
         defect_extra,
-        defect_format(lambda d: [["clip_id"]] + [["_meta_parents", i]
-                                                 for i in range(len(d.get("_meta_parents", [])))],
-                      BAD_UUIDS, "uuid"),
-        defect_format(lambda d: [["recommended_time"]], BAD_DATE_TIMES, "date-time"),
-        defect_value(lambda d: [(["final_decision_source"],
-                                 lambda g: g.r.choice(["Zenith", "operator", "manual", ""]))],
-                     "wrong enum"),
-        defect_value(lambda d: [(["priority"], out_of_unit),
-                                (["horizon_adjustment"], lambda g: g.r.choice([-1.5, 1.25, 3]))],
-                     "out of range"),
-        defect_value(lambda d: [(["notes"], lambda g: (g.transcript(8, 12) + " ") * 2)],
-                     "too long"),
-        defect_value(lambda d: [(["priority"], lambda g: str(d["priority"])),
-                                (["notes"], lambda g: [g.word()]),
-                                (["_meta_parents"], lambda g: g.uuid())],
-                     "wrong type"),
+        defect_set("bad_uuid", uuid_paths("clip_id")),
+        defect_set("bad_date_time", lambda d: [(["recommended_time"], pick(BAD_DATE_TIMES))]),
+        defect_set("wrong_enum", lambda d: [
+            (["final_decision_source"], pick(["Zenith", "operator", "manual", ""]))]),
+        defect_set("out_of_range", lambda d: [(["priority"], out_of_unit),
+                                              (["horizon_adjustment"], pick([-1.5, 1.25, 3]))]),
+        defect_set("too_long", lambda d: [(["notes"], lambda g: (g.transcript(8, 12) + " ") * 2)]),
+        defect_set("wrong_type", lambda d: [(["priority"], lambda g: str(d["priority"])),
+                                            (["notes"], lambda g: [g.word()]),
+                                            (["_meta_parents"], lambda g: g.uuid())]),
     ],
     "ScraperJob": [
         defect_missing("job_id", "creator_id", "platform", "target_url", "requested_range",
                        "status", "created_at", "updated_at"),
         defect_extra,
-        defect_value(lambda d: [(["requested_range"], lambda g: {"since": d["requested_range"]["since"]})],
-                     "missing until"),
-        defect_format(lambda d: [["job_id"], ["creator_id"]], BAD_UUIDS, "uuid"),
-        defect_format(lambda d: [["created_at"], ["updated_at"], ["requested_range", "since"],
-                                 ["requested_range", "until"]], BAD_DATE_TIMES, "date-time"),
-        defect_format(lambda d: [["target_url"]], BAD_URIS, "uri"),
-        defect_value(lambda d: [(["platform"], lambda g: g.r.choice(["TikTok", "twitch", "yt"])),
-                                (["status"], lambda g: g.r.choice(["pending", "FAILED", "QUEUED"]))],
-                     "wrong enum"),
-        defect_value(lambda d: [(["schema_version"], lambda g: g.r.choice(["1.0", "v1.0.0", "1.0.0-rc1"]))],
-                     "pattern"),
-        defect_value(lambda d: [(["requested_range"], lambda g: [d["requested_range"]["since"]]),
-                                (["status"], lambda g: 2)],
-                     "wrong type"),
+        defect_set("missing_required", lambda d: [
+            (["requested_range"], lambda g: {g.r.choice(["since", "until"]): d["created_at"]})]),
+        defect_set("bad_uuid", uuid_paths("job_id", "creator_id")),
+        defect_set("bad_date_time", lambda d: [
+            (p, pick(BAD_DATE_TIMES)) for p in (["created_at"], ["updated_at"],
+                                                ["requested_range", "since"],
+                                                ["requested_range", "until"])]),
+        defect_set("bad_uri", lambda d: [(["target_url"], pick(BAD_URIS))]),
+        defect_set("wrong_enum", lambda d: [
+            (["platform"], pick(["TikTok", "twitch", "yt"])),
+            (["status"], pick(["pending", "FAILED", "QUEUED"]))]),
+        defect_set("pattern", lambda d: [(["schema_version"], pick(["1.0", "v1.0.0", "1.0.0-rc1"]))]),
+        defect_set("wrong_type", lambda d: [
+            (["requested_range"], lambda g: [d["requested_range"]["since"]]),
+            (["status"], lambda g: 2)]),
     ],
     "UploadJob": [
         defect_missing("clip_id", "title", "description", "keywords", "scheduled_time",
                        "privacy_status"),
         defect_extra,
-        defect_format(lambda d: [["clip_id"]], BAD_UUIDS, "uuid"),
-        defect_format(lambda d: [["scheduled_time"]], BAD_DATE_TIMES, "date-time"),
-        defect_value(lambda d: [(["privacy_status"], lambda g: g.r.choice(["Public", "hidden", "friends"]))],
-                     "wrong enum"),
-        defect_value(lambda d: [(["title"], lambda g: d["title"] + " | " + g.transcript(3, 4))],
-                     "too long"),
-        defect_value(lambda d: [(["keywords"], lambda g: g.tags(16, 22))], "too many items"),
-        defect_value(lambda d: [(["yt_video_id"], lambda g: g.r.choice([g.yt_id()[:10], g.yt_id() + "x",
-                                                                         "abc def ghi"]))],
-                     "pattern"),
-        defect_value(lambda d: [(["keywords"], lambda g: ", ".join(d["keywords"])),
-                                (["distribution_targets"], lambda g: "tiktok"),
-                                (["title"], lambda g: None)],
-                     "wrong type"),
+        defect_set("bad_uuid", uuid_paths("clip_id")),
+        defect_set("bad_date_time", lambda d: [(["scheduled_time"], pick(BAD_DATE_TIMES))]),
+        defect_set("wrong_enum", lambda d: [(["privacy_status"], pick(["Public", "hidden", "friends"]))]),
+        defect_set("too_long", lambda d: [(["title"], lambda g: d["title"] + " | " + g.transcript(3, 4))]),
+        defect_set("too_many_items", lambda d: [(["keywords"], lambda g: g.tags(16, 22))]),
+        defect_set("pattern", lambda d: [
+            (["yt_video_id"], lambda g: g.r.choice([g.yt_id()[:10], g.yt_id() + "x", "abc def ghi"]))]),
+        defect_set("wrong_type", lambda d: [(["keywords"], lambda g: ", ".join(d["keywords"])),
+                                            (["distribution_targets"], lambda g: "tiktok"),
+                                            (["title"], lambda g: None)]),
     ],
 }
 
@@ -535,15 +529,23 @@ def dump(doc):
 
 def pad(g, doc, schema):
     """Brings a small valid document up to the size band with optional fields."""
-    if schema == "ScraperJob" and size(doc) < MIN_BYTES:
-        extra = "&".join(f"{g.word()}={g.slug(10)}" for _ in range(6))
-        sep = "&" if "?" in doc["target_url"] else "?"
-        doc["target_url"] += sep + extra
-    if schema == "ScheduleTask" and size(doc) < MIN_BYTES:
-        doc["_meta_parents"] = doc.get("_meta_parents", []) + [g.uuid() for _ in range(3)]
-    if schema == "ClipCandidate" and size(doc) < MIN_BYTES:
-        doc["clip_id"] = g.uuid()
-        doc["semantic_tags"] += [t for t in g.tags(4, 6) if t not in doc["semantic_tags"]]
+    while size(doc) < MIN_BYTES:
+        if schema == "ScraperJob":
+            sep = "&" if "?" in doc["target_url"] else "?"
+            doc["target_url"] += f"{sep}{g.word()}={g.slug(10)}"
+        elif schema == "ScheduleTask":
+            doc.setdefault("_meta_parents", []).append(g.uuid())
+        elif schema == "ClipCandidate":
+            doc.setdefault("clip_id", g.uuid())
+            tag = g.r.choice(TAG_POOL)
+            if tag not in doc["semantic_tags"]:
+                doc["semantic_tags"].append(tag)
+        elif schema == "UploadJob":
+            doc.setdefault("distribution_targets", []).append(g.r.choice(DISTRIBUTION))
+        elif schema == "EditJob":
+            doc.setdefault("expected_outputs", []).append(g.storage_uri())
+        else:
+            doc.setdefault("_meta_parents", []).append(g.uuid())
 
 
 def generate(schema, count, seed, invalid_ratio):
@@ -556,11 +558,8 @@ def generate(schema, count, seed, invalid_ratio):
         doc = builder(g)
         pad(g, doc, schema)
         if g.r.random() < invalid_ratio:
-            defect = g.r.choice(defects)
-            what = defect(g, doc)
-            kind = what.split(" at ")[0].split(" /")[0]
-            kind = " ".join(kind.split()[:3]) if kind.startswith("missing") else kind
-            kinds[defect.__name__ if kind is None else kind] = kinds.get(kind, 0) + 1
+            kind = g.r.choice(defects)(g, doc)
+            kinds[kind] = kinds.get(kind, 0) + 1
             n_invalid += 1
         line = dump(doc)
         lines.append(line)

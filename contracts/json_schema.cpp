@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <deque>
 #include <functional>
@@ -74,9 +75,172 @@ struct resource {
   std::vector<std::pair<std::string, const json::value*>> pending_anchors;
 };
 
+/// A pattern of the shape schemas use most (`^[a-z_]+$`, `^\\d+\\.\\d+$`,
+/// `^[A-Za-z0-9_-]{11}$`): anchored at both ends, a sequence of ASCII
+/// classes each with a count range, where a class with a variable count is
+/// disjoint from the next one, so a greedy scan decides the match exactly,
+/// without backtracking and without RE2's per-call overhead.
+struct simple_pattern {
+  struct step {
+    std::array<bool, 128> chars{};
+    size_t min = 1;
+    size_t max = 1;
+  };
+  std::vector<step> steps;
+
+  bool matches(std::string_view s) const noexcept {
+    size_t pos = 0;
+    for (auto& st : steps) {
+      size_t n = 0;
+      while (n < st.max && pos < s.size()) {
+        auto c = static_cast<unsigned char>(s[pos]);
+        if (c >= 128 || !st.chars[c])
+          break;
+        ++pos;
+        ++n;
+      }
+      if (n < st.min)
+        return false;
+    }
+    return pos == s.size();
+  }
+};
+
+/// Compiles `p` into a simple_pattern when it has that shape.
+std::optional<simple_pattern> make_simple_pattern(std::string_view p) {
+  if (p.size() < 2 || p.front() != '^' || p.back() != '$')
+    return std::nullopt;
+  p = p.substr(1, p.size() - 2);
+  simple_pattern out;
+  auto add_escape = [](std::array<bool, 128>& set, char e) {
+    auto range = [&](char a, char b) {
+      for (int c = a; c <= b; ++c)
+        set[static_cast<size_t>(c)] = true;
+    };
+    switch (e) {
+      case 'd': range('0', '9'); return true;
+      case 'w': range('0', '9'); range('a', 'z'); range('A', 'Z');
+                set['_'] = true; return true;
+      case 's': for (char c : {' ', '\t', '\n', '\r', '\f', '\v'})
+                  set[static_cast<size_t>(c)] = true;
+                return true;
+      default:
+        if (std::isalnum(static_cast<unsigned char>(e)) || e < 0x20
+            || static_cast<unsigned char>(e) >= 128)
+          return false; // \b, \p, \1, ... : not simple
+        set[static_cast<size_t>(e)] = true;
+        return true;
+    }
+  };
+  size_t i = 0;
+  while (i < p.size()) {
+    simple_pattern::step st;
+    auto c = p[i];
+    if (c == '[') {
+      ++i;
+      if (i < p.size() && p[i] == '^')
+        return std::nullopt;
+      bool closed = false;
+      while (i < p.size()) {
+        auto x = p[i];
+        if (x == ']' ) { closed = true; ++i; break; }
+        if (x == '\\') {
+          if (i + 1 >= p.size() || !add_escape(st.chars, p[i + 1]))
+            return std::nullopt;
+          i += 2;
+          continue;
+        }
+        if (static_cast<unsigned char>(x) >= 128 || x == '[')
+          return std::nullopt;
+        if (i + 2 < p.size() && p[i + 1] == '-' && p[i + 2] != ']') {
+          auto hi = p[i + 2];
+          if (hi == '\\' || static_cast<unsigned char>(hi) >= 128 || hi < x)
+            return std::nullopt;
+          for (int y = x; y <= hi; ++y)
+            st.chars[static_cast<size_t>(y)] = true;
+          i += 3;
+          continue;
+        }
+        st.chars[static_cast<size_t>(x)] = true;
+        ++i;
+      }
+      if (!closed)
+        return std::nullopt;
+    } else if (c == '\\') {
+      if (i + 1 >= p.size() || !add_escape(st.chars, p[i + 1]))
+        return std::nullopt;
+      i += 2;
+    } else if (std::string_view{"().|*+?{}^$"}.find(c) != std::string_view::npos
+               || static_cast<unsigned char>(c) >= 128) {
+      return std::nullopt;
+    } else {
+      st.chars[static_cast<size_t>(c)] = true;
+      ++i;
+    }
+    if (i < p.size()) {
+      auto q = p[i];
+      if (q == '+') { st.max = SIZE_MAX; ++i; }
+      else if (q == '*') { st.min = 0; st.max = SIZE_MAX; ++i; }
+      else if (q == '?') { st.min = 0; ++i; }
+      else if (q == '{') {
+        auto close = p.find('}', i);
+        if (close == std::string_view::npos)
+          return std::nullopt;
+        auto body = p.substr(i + 1, close - i - 1);
+        auto comma = body.find(',');
+        auto num = [](std::string_view t, size_t& v) {
+          if (t.empty() || t.size() > 6)
+            return false;
+          v = 0;
+          for (auto d : t) {
+            if (d < '0' || d > '9')
+              return false;
+            v = v * 10 + static_cast<size_t>(d - '0');
+          }
+          return true;
+        };
+        if (comma == std::string_view::npos) {
+          if (!num(body, st.min))
+            return std::nullopt;
+          st.max = st.min;
+        } else {
+          if (!num(body.substr(0, comma), st.min))
+            return std::nullopt;
+          auto hi = body.substr(comma + 1);
+          if (hi.empty())
+            st.max = SIZE_MAX;
+          else if (!num(hi, st.max) || st.max < st.min)
+            return std::nullopt;
+        }
+        i = close + 1;
+      }
+      if (i < p.size() && (p[i] == '?' || p[i] == '+'))
+        return std::nullopt; // lazy or possessive quantifiers
+    }
+    out.steps.push_back(st);
+  }
+  // Greedy is exact only if a variable step never competes with the next.
+  for (size_t k = 0; k + 1 < out.steps.size(); ++k) {
+    if (out.steps[k].min == out.steps[k].max)
+      continue;
+    for (size_t c = 0; c < 128; ++c)
+      if (out.steps[k].chars[c] && out.steps[k + 1].chars[c])
+        return std::nullopt;
+  }
+  return out;
+}
+
 struct regex {
   std::string source;
   std::unique_ptr<RE2> re;
+  /// Set when the pattern is simple enough to match without RE2.
+  std::optional<simple_pattern> simple;
+
+  bool search(std::string_view s) const {
+    if (simple)
+      return simple->matches(s);
+    return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *re);
+  }
 };
 
 struct child {
@@ -114,6 +278,14 @@ struct node {
   bool unique_items = false;
   std::optional<regex> pattern;
   std::vector<std::string> required;
+  /// Slots of `required` names that are also `properties`: found during the
+  /// one pass over the object's members instead of by lookups.
+  std::vector<int> property_required_slot;
+  /// The `required` names checked by lookup (not among `properties`, or too
+  /// many for the bit mask).
+  std::vector<std::string> required_by_lookup;
+  /// Bits of the `required` names found in the member pass.
+  uint64_t required_mask = 0;
   std::vector<std::pair<std::string, std::vector<std::string>>>
     dependent_required;
   string_format format = string_format::unknown;
@@ -121,7 +293,8 @@ struct node {
 
   // -- applicators
   std::vector<property_child> properties;
-  std::unordered_map<std::string_view, const child*> property_index;
+  /// `properties` by name (to their index), used for large `properties`.
+  std::unordered_map<std::string_view, size_t> property_index;
   std::vector<pattern_child> pattern_properties;
   std::optional<child> additional_properties, property_names, items,
     contains, not_schema, if_schema, then_schema, else_schema,
@@ -255,7 +428,7 @@ std::optional<regex> make_regex(std::string_view source, std::string& why) {
     why = re->error();
     return std::nullopt;
   }
-  return regex{std::string{source}, std::move(re)};
+  return regex{std::string{source}, std::move(re), make_simple_pattern(source)};
 }
 
 class compiler {
@@ -698,8 +871,8 @@ private:
       n.additional_properties = sub(v, "additionalProperties", where);
       n.property_names = sub(v, "propertyNames", where);
       n.dependent_schemas = sub_map(v, "dependentSchemas", where);
-      for (auto& p : n.properties)
-        n.property_index.emplace(p.name, &p.sub);
+      for (size_t i = 0; i < n.properties.size(); ++i)
+        n.property_index.emplace(n.properties[i].name, i);
     }
     if (vocab.unevaluated) {
       n.unevaluated_items = sub(v, "unevaluatedItems", where);
@@ -708,6 +881,19 @@ private:
     // -- validation vocabulary
     if (vocab.validation)
       fill_validation(v, n, where);
+    // -- required: which names the member pass can find
+    for (auto& p : n.properties) {
+      int slot = -1;
+      auto i = std::find(n.required.begin(), n.required.end(), p.name);
+      if (i != n.required.end() && i - n.required.begin() < 64) {
+        slot = static_cast<int>(i - n.required.begin());
+        n.required_mask |= uint64_t{1} << slot;
+      }
+      n.property_required_slot.push_back(slot);
+    }
+    for (size_t i = 0; i < n.required.size(); ++i)
+      if (i >= 64 || (n.required_mask & (uint64_t{1} << i)) == 0)
+        n.required_by_lookup.push_back(n.required[i]);
     // -- format
     if (auto* f = v.find("format")) {
       if (!f->is_string()) {
@@ -1229,32 +1415,26 @@ private:
   bool eval_number(const node& n, element instance) {
     bool ok = true;
     auto d = number_of(instance);
-    auto check = [&](bool good, std::string_view kw, std::string message) {
-      if (!good) {
-        fail(kw, std::move(message));
-        ok = false;
-      }
-      return good || verbose_;
+    // Messages are built only on failure: this runs for every number.
+    auto failed = [&](std::string_view kw, std::string_view relation,
+                      double limit) {
+      fail(kw, number_text(d) + std::string{relation} + number_text(limit));
+      ok = false;
+      return !verbose_;
     };
-    if (n.minimum
-        && !check(d >= *n.minimum, "minimum",
-                  number_text(d) + " is less than the minimum of "
-                    + number_text(*n.minimum)))
+    if (n.minimum && !(d >= *n.minimum)
+        && failed("minimum", " is less than the minimum of ", *n.minimum))
       return false;
-    if (n.maximum
-        && !check(d <= *n.maximum, "maximum",
-                  number_text(d) + " is greater than the maximum of "
-                    + number_text(*n.maximum)))
+    if (n.maximum && !(d <= *n.maximum)
+        && failed("maximum", " is greater than the maximum of ", *n.maximum))
       return false;
-    if (n.exclusive_minimum
-        && !check(d > *n.exclusive_minimum, "exclusiveMinimum",
-                  number_text(d) + " must be greater than "
-                    + number_text(*n.exclusive_minimum)))
+    if (n.exclusive_minimum && !(d > *n.exclusive_minimum)
+        && failed("exclusiveMinimum", " must be greater than ",
+                  *n.exclusive_minimum))
       return false;
-    if (n.exclusive_maximum
-        && !check(d < *n.exclusive_maximum, "exclusiveMaximum",
-                  number_text(d) + " must be less than "
-                    + number_text(*n.exclusive_maximum)))
+    if (n.exclusive_maximum && !(d < *n.exclusive_maximum)
+        && failed("exclusiveMaximum", " must be less than ",
+                  *n.exclusive_maximum))
       return false;
     if (n.multiple_of) {
       auto m = *n.multiple_of;
@@ -1264,13 +1444,11 @@ private:
         good = int64_t(instance) % static_cast<int64_t>(m) == 0;
       } else {
         auto q = d / m;
-        if (!std::isfinite(q))
-          good = false;
-        else
-          good = std::fabs(q - std::round(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+        good = std::isfinite(q)
+               && std::fabs(q - std::round(q))
+                    <= 1e-9 * std::max(1.0, std::fabs(q));
       }
-      if (!check(good, "multipleOf",
-                 number_text(d) + " is not a multiple of " + number_text(m)))
+      if (!good && failed("multipleOf", " is not a multiple of ", m))
         return false;
     }
     return ok;
@@ -1297,9 +1475,7 @@ private:
         ok = false;
       }
     }
-    if (n.pattern
-        && !RE2::PartialMatch(re2::StringPiece(s.data(), s.size()),
-                              *n.pattern->re)) {
+    if (n.pattern && !n.pattern->search(s)) {
       fail("pattern", "the text does not match the pattern "
                         + n.pattern->source);
       if (!verbose_)
@@ -1433,7 +1609,7 @@ private:
       if (bail())
         return false;
     }
-    for (auto& name : n.required) {
+    for (auto& name : n.required_by_lookup) {
       element ignored;
       if (obj.at_key(name).get(ignored) != simdjson::SUCCESS) {
         fail("required", "the required property '" + name + "' is missing");
@@ -1458,31 +1634,34 @@ private:
     bool per_field = !n.properties.empty() || !n.pattern_properties.empty()
                      || n.additional_properties || n.property_names;
     std::vector<std::string_view> seen;
+    uint64_t found_required = 0;
     if (per_field) {
       for (auto field : obj) {
         bool matched = false;
         if (!n.properties.empty()) {
           const child* c = nullptr;
+          size_t slot = 0;
           if (n.properties.size() <= 8) {
-            for (auto& p : n.properties)
-              if (p.name == field.key) {
-                c = &p.sub;
+            for (; slot < n.properties.size(); ++slot)
+              if (n.properties[slot].name == field.key) {
+                c = &n.properties[slot].sub;
                 break;
               }
           } else if (auto i = n.property_index.find(field.key);
                      i != n.property_index.end()) {
-            c = i->second;
+            slot = i->second;
+            c = &n.properties[slot].sub;
           }
           if (c != nullptr) {
+            if (auto r = n.property_required_slot[slot]; r >= 0)
+              found_required |= uint64_t{1} << r;
             matched = true;
             if (!eval_at(*c, field.value, field.key, nullptr) && bail())
               return false;
           }
         }
         for (auto& p : n.pattern_properties)
-          if (RE2::PartialMatch(
-                re2::StringPiece(field.key.data(), field.key.size()),
-                *p.pattern.re)) {
+          if (p.pattern.search(field.key)) {
             matched = true;
             if (!eval_at(p.sub, field.value, field.key, nullptr) && bail())
               return false;
@@ -1510,6 +1689,17 @@ private:
           return false;
         if (track && matched)
           seen.push_back(field.key);
+      }
+    }
+    if (found_required != n.required_mask) {
+      for (size_t i = 0; i < n.required.size() && i < 64; ++i) {
+        auto bit = uint64_t{1} << i;
+        if ((n.required_mask & bit) != 0 && (found_required & bit) == 0) {
+          fail("required", "the required property '" + n.required[i]
+                             + "' is missing");
+          if (bail())
+            return false;
+        }
       }
     }
     for (auto& [name, c] : n.dependent_schemas) {

@@ -248,7 +248,7 @@ public:
     else
       report(ec::not_in_enum, at(key),
              quoted(key) + " must be one of " + std::string{allowed}
-               + ", not " + quoted(*text));
+               + " (got " + quoted(*text) + ")");
   }
 
   /// Reads an object of strings, each checked by `valid`.
@@ -349,9 +349,12 @@ private:
 
   template <class Int>
   void report_range(std::string_view key, Int lo, Int hi) {
-    report(ec::out_of_range, at(key),
-           quoted(key) + " must lie in [" + std::to_string(lo) + ", "
-             + std::to_string(hi) + "]");
+    if (lo == 0 && hi == std::numeric_limits<Int>::max())
+      report(ec::out_of_range, at(key), quoted(key) + " must not be negative");
+    else
+      report(ec::out_of_range, at(key),
+             quoted(key) + " must lie in [" + std::to_string(lo) + ", "
+               + std::to_string(hi) + "]");
   }
 
   const json::value& x_;

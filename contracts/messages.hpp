@@ -314,7 +314,8 @@ typename Inspector::result_type inspect(Inspector& f, envelope& x) {
            x.schema_version, x.topic, x.payload_json);
 }
 
-/// Returns the JSON form; `_meta_parents` is always present.
+/// Returns the JSON form; `_meta_parents` is always present, an empty
+/// `payload_json` is written as `{}`.
 json::value to_json(const envelope& x);
 
 /// Reads the JSON form; rejects a `schema_version` of an unknown major

@@ -11,16 +11,13 @@
 #include "contracts/atoms.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/messages.hpp"
+#include "contracts/module_contract.hpp"
 #include "contracts/status.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/type_id.hpp>
 
 #include <vector>
-
-// -- module contracts ---------------------------------------------------------
-// `module_contract` (contracts/module_contract.hpp) joins the block below,
-// next to its marked line, once that header exists.
 
 CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
 
@@ -44,7 +41,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::envelope>))
 
   // -- module contracts (contracts/module_contract.hpp)
-  // MODULE_CONTRACT_SLOT
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::module_contract))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::module_contract>))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -31,15 +31,19 @@ schema_registry::loader folder_loader(std::string remotes,
     constexpr std::string_view meta_base
       = "https://json-schema.org/draft/2020-12/";
     std::string path;
-    if (!remotes.empty() && uri.substr(0, remote_base.size()) == remote_base)
-      path = remotes + "/" + std::string{uri.substr(remote_base.size())};
-    else if (!metaschemas.empty()
-             && uri.substr(0, meta_base.size()) == meta_base)
-      path = metaschemas + "/" + std::string{uri.substr(meta_base.size())}
-             + ".json";
-    else
+    std::string_view rest;
+    if (!remotes.empty() && uri.substr(0, remote_base.size()) == remote_base) {
+      rest = uri.substr(remote_base.size());
+      path = remotes + "/" + std::string{rest};
+    } else if (!metaschemas.empty()
+               && uri.substr(0, meta_base.size()) == meta_base) {
+      rest = uri.substr(meta_base.size());
+      path = metaschemas + "/" + std::string{rest} + ".json";
+    } else {
       return std::nullopt;
-    if (path.find("..") != std::string::npos)
+    }
+    // A URI never reaches outside the mapped folder.
+    if (rest.find("..") != std::string_view::npos)
       return std::nullopt;
     auto doc = json::parse_file(path);
     if (!doc)

@@ -390,3 +390,29 @@ BOOST_AUTO_TEST_CASE(a_compiled_schema_outlives_its_registry) {
   BOOST_TEST(s->validate_text("[true]").valid);
   BOOST_TEST(!s->validate_text("[1]").valid);
 }
+
+BOOST_AUTO_TEST_CASE(simple_anchored_patterns_match_exactly) {
+  // These shapes take the matcher without RE2; the verdicts must be RE2's.
+  auto ident = compile(R"({"pattern": "^[a-z_]+$"})");
+  BOOST_TEST(ident->validate_text(R"("snake_case")").valid);
+  BOOST_TEST(!ident->validate_text(R"("Snake")").valid);
+  BOOST_TEST(!ident->validate_text(R"("")").valid);
+  BOOST_TEST(!ident->validate_text(R"("é")").valid);
+  auto semver = compile(R"({"pattern": "^\\d+\\.\\d+\\.\\d+$"})");
+  BOOST_TEST(semver->validate_text(R"("10.2.33")").valid);
+  BOOST_TEST(!semver->validate_text(R"("1.2")").valid);
+  BOOST_TEST(!semver->validate_text(R"("1.2.3.4")").valid);
+  BOOST_TEST(!semver->validate_text(R"("1.2.3 ")").valid);
+  auto yt = compile(R"({"pattern": "^[A-Za-z0-9_-]{11}$"})");
+  BOOST_TEST(yt->validate_text(R"("dQw4w9WgXcQ")").valid);
+  BOOST_TEST(!yt->validate_text(R"("dQw4w9WgXc")").valid);
+  BOOST_TEST(!yt->validate_text(R"("dQw4w9WgXcQQ")").valid);
+  auto range = compile(R"({"pattern": "^x{2,3}y?$"})");
+  BOOST_TEST(range->validate_text(R"("xx")").valid);
+  BOOST_TEST(range->validate_text(R"("xxxy")").valid);
+  BOOST_TEST(!range->validate_text(R"("xxxx")").valid);
+  // Overlapping classes need backtracking: RE2 decides.
+  auto overlap = compile(R"({"pattern": "^a*a$"})");
+  BOOST_TEST(overlap->validate_text(R"("aaa")").valid);
+  BOOST_TEST(!overlap->validate_text(R"("b")").valid);
+}

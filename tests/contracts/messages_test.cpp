@@ -18,6 +18,15 @@
 #include <utility>
 #include <vector>
 
+namespace omniva::contracts {
+
+// Lets Boost.Test print codes in failure messages.
+inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
+  return os << to_string(x);
+}
+
+} // namespace omniva::contracts
+
 using namespace omniva::contracts;
 namespace json = omniva::json;
 
@@ -288,10 +297,17 @@ BOOST_AUTO_TEST_CASE(a_message_of_registered_types_round_trips_through_an_actor_
   caf::message back;
   caf::binary_deserializer source{sys, buf};
   BOOST_REQUIRE(!source(back));
-  BOOST_REQUIRE(back.match_elements<task_record, envelope, std::vector<problem>>());
+  BOOST_REQUIRE((back.match_elements<task_record, envelope, std::vector<problem>>()));
   BOOST_TEST((back.get_as<task_record>(0) == failed_task()));
   BOOST_TEST((back.get_as<envelope>(1) == sample_envelope()));
   BOOST_TEST(back.get_as<std::vector<problem>>(2).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_atom_tagged_request_matches_its_handler_signature) {
+  auto msg = caf::make_message(omniva::atom::submit_v, sample_request());
+  BOOST_TEST((msg.match_elements<omniva::atom::submit, task_request>()));
+  BOOST_TEST((msg.get_as<task_request>(1) == sample_request()));
+  BOOST_TEST(!(msg.match_elements<omniva::atom::cancel, task_request>()));
 }
 
 BOOST_AUTO_TEST_CASE(type_ids_start_at_the_first_custom_id) {
@@ -300,13 +316,15 @@ BOOST_AUTO_TEST_CASE(type_ids_start_at_the_first_custom_id) {
   BOOST_TEST(caf::id_block::omniva::end > caf::type_id<envelope>::value);
   BOOST_TEST(std::string{caf::type_name<task_record>::value}
              == "omniva::contracts::task_record");
+  BOOST_TEST(caf::id_block::omniva::end
+             > caf::type_id<omniva::contracts::module_contract>::value);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
 
 // -- JSON round trips --------------------------------------------------------------
 
-BOOST_AUTO_TEST_SUITE(json_round_trip)
+BOOST_AUTO_TEST_SUITE(json_round_trips)
 
 BOOST_AUTO_TEST_CASE(assets_round_trip) {
   for (const auto& x : {file_asset(), value_asset(), promised_asset()})

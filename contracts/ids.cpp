@@ -140,7 +140,7 @@ bool is_uuid_v4(std::string_view text) noexcept {
 
 // -- time ----------------------------------------------------------------------
 
-clock::~clock() = default;
+clock_source::~clock_source() = default;
 
 timestamp system_clock::now() {
   return std::chrono::floor<std::chrono::milliseconds>(

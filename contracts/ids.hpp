@@ -64,9 +64,9 @@ using timestamp = std::chrono::time_point<std::chrono::system_clock,
                                           std::chrono::milliseconds>;
 
 /// Tells the time.
-class clock {
+class clock_source {
 public:
-  virtual ~clock();
+  virtual ~clock_source();
 
   /// Returns the current time.
   virtual timestamp now() = 0;
@@ -74,13 +74,13 @@ public:
 
 /// The wall clock (std::chrono::system_clock, truncated to milliseconds).
 /// Thread-safe.
-class system_clock final : public clock {
+class system_clock final : public clock_source {
 public:
   timestamp now() override;
 };
 
 /// A clock that moves only when told to. Thread-safe.
-class manual_clock final : public clock {
+class manual_clock final : public clock_source {
 public:
   /// Starts at `start` (default: the Unix epoch).
   explicit manual_clock(timestamp start = timestamp{}) noexcept

@@ -1234,7 +1234,8 @@ private:
   /// the instance stops here instead of overflowing the stack.
   static constexpr size_t max_depth = 2048;
 
-  void fail(std::string_view keyword, std::string message) {
+  void fail(std::string_view keyword, std::string message,
+            std::string missing = {}) {
     if (!verbose_)
       return;
     std::string loc = schema_path_;
@@ -1242,7 +1243,8 @@ private:
       loc += '/';
       loc += keyword;
     }
-    errors_->push_back({instance_path_, std::move(loc), std::move(message)});
+    errors_->push_back({instance_path_, std::move(loc), std::move(message),
+                        std::move(missing)});
   }
 
   /// Evaluates `c` (reached from the current node through `c.path`) on
@@ -1612,7 +1614,8 @@ private:
     for (auto& name : n.required_by_lookup) {
       element ignored;
       if (obj.at_key(name).get(ignored) != simdjson::SUCCESS) {
-        fail("required", "the required property '" + name + "' is missing");
+        fail("required", "the required property '" + name + "' is missing",
+             name);
         if (bail())
           return false;
       }
@@ -1625,7 +1628,7 @@ private:
         if (obj.at_key(dep).get(ignored) != simdjson::SUCCESS) {
           fail("dependentRequired", "the property '" + dep
                                       + "' is required when '" + name
-                                      + "' is present");
+                                      + "' is present", dep);
           if (bail())
             return false;
         }
@@ -1696,7 +1699,7 @@ private:
         auto bit = uint64_t{1} << i;
         if ((n.required_mask & bit) != 0 && (found_required & bit) == 0) {
           fail("required", "the required property '" + n.required[i]
-                             + "' is missing");
+                             + "' is missing", n.required[i]);
           if (bail())
             return false;
         }

@@ -27,6 +27,10 @@ struct schema_error {
   std::string keyword_location;
   /// One sentence a person understands.
   std::string message;
+  /// For `required` and `dependentRequired`: the name of the missing
+  /// property (its pointer is `instance_location` + "/" + the escaped name);
+  /// empty otherwise.
+  std::string missing_property;
 };
 
 /// The outcome of validating one document.

@@ -89,19 +89,6 @@ std::optional<__int128> parse_instant(std::string_view s) {
   return static_cast<__int128>(seconds) * 1'000'000'000 + nanos;
 }
 
-/// The message the schema engine gives a missing required property:
-/// "the required property 'NAME' is missing". Returns NAME.
-std::optional<std::string> missing_property(const schema_error& e) {
-  constexpr std::string_view prefix = "the required property '";
-  constexpr std::string_view suffix = "' is missing";
-  std::string_view m = e.message;
-  if (!e.keyword_location.ends_with("/required") || !m.starts_with(prefix)
-      || !m.ends_with(suffix) || m.size() < prefix.size() + suffix.size())
-    return std::nullopt;
-  return std::string{
-    m.substr(prefix.size(), m.size() - prefix.size() - suffix.size())};
-}
-
 /// Whether `text` has the shape MAJOR.MINOR.PATCH (digits only); whether
 /// the major is one this build reads is `supported_schema_version`'s call.
 bool looks_like_semver(std::string_view text) {
@@ -259,9 +246,10 @@ std::vector<problem> schema_problems(const std::vector<schema_error>& errors,
   for (auto& e : errors) {
     problem p{code, std::string{base_pointer} + e.instance_location,
               e.message};
-    if (auto name = missing_property(e)) {
-      p.pointer = json::append_pointer(p.pointer, *name);
-      p.message = "the required field '" + *name + "' is missing";
+    if (!e.missing_property.empty()) {
+      auto& name = e.missing_property;
+      p.pointer = json::append_pointer(p.pointer, name);
+      p.message = "the required field '" + name + "' is missing";
       if (codes == schema_problem_codes::refined)
         p.code = ec::missing_field;
     } else if (codes == schema_problem_codes::refined

@@ -36,9 +36,13 @@ public:
   /// that is not JSON is left out and reported by `load_errors`.
   explicit schema_catalog(std::span<const embedded_file> files);
 
+  /// Destroys the catalog and its compiled schemas (schemas handed out stay
+  /// alive while shared).
   ~schema_catalog();
 
+  /// Not copyable: it owns a lock and a cache.
   schema_catalog(const schema_catalog&) = delete;
+  /// Not copyable.
   schema_catalog& operator=(const schema_catalog&) = delete;
 
   /// The catalog of the schemas embedded in this binary, built on first use.

@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(the_manual_clock_advances_and_can_be_set) {
 
 BOOST_AUTO_TEST_CASE(clocks_work_through_the_interface) {
   manual_clock manual{at_ms(5)};
-  omniva::contracts::clock& c = manual;
+  omniva::contracts::clock_source& c = manual;
   BOOST_TEST(c.now().time_since_epoch().count() == 5);
 }
 

@@ -442,7 +442,7 @@ public:
                            const std::string& uri) {
     out_.documents.push_back(doc);
     index_document(*doc, uri);
-    auto* root = node_for(doc.get(), "");
+    auto* root = node_for(doc.get());
     finish();
     return root;
   }
@@ -451,7 +451,7 @@ public:
     auto* target = resolve(std::string{uri}, "");
     if (target == nullptr)
       return nullptr;
-    auto* root = node_for(target, "");
+    auto* root = node_for(target);
     finish();
     return root;
   }
@@ -619,13 +619,15 @@ private:
     errors.push_back({"", where, std::move(message)});
   }
 
-  const node* node_for(const json::value* v, const std::string& fallback_where) {
+  /// Returns the node of the schema at `v`, creating it (to be filled by
+  /// `finish`) on first use: cycles between schemas become cycles between
+  /// nodes.
+  const node* node_for(const json::value* v) {
     if (auto i = nodes_.find(v); i != nodes_.end())
       return i->second;
     auto& n = out_.nodes.emplace_back();
     nodes_.emplace(v, &n);
     todo_.push_back({v, &n});
-    (void) fallback_where;
     return &n;
   }
 
@@ -640,7 +642,7 @@ private:
       }
       for (auto& r : out_.resources) {
         for (auto& [name, v] : r.pending_anchors)
-          r.dynamic_anchors.emplace(name, node_for(v, ""));
+          r.dynamic_anchors.emplace(name, node_for(v));
         r.pending_anchors.clear();
       }
     }
@@ -656,7 +658,7 @@ private:
       error(where + path, std::string{key} + " must be a schema (an object or a boolean)");
       return std::nullopt;
     }
-    return child{path, node_for(v, where + path)};
+    return child{path, node_for(v)};
   }
 
   std::vector<child> sub_list(const json::value& parent, std::string_view key,
@@ -677,7 +679,7 @@ private:
         error(where + p, std::string{key} + " must hold schemas (objects or booleans)");
         continue;
       }
-      result.push_back({p, node_for(&s, where + p)});
+      result.push_back({p, node_for(&s)});
     }
     return result;
   }
@@ -700,7 +702,7 @@ private:
         error(where + p, std::string{key} + " must hold schemas (objects or booleans)");
         continue;
       }
-      result.push_back({name, {p, node_for(&s, where + p)}});
+      result.push_back({name, {p, node_for(&s)}});
     }
     return result;
   }
@@ -811,7 +813,7 @@ private:
     if (auto* r = v.find("$ref"); r != nullptr && r->is_string()) {
       auto target_uri = resolve_uri(info.base, r->as_string());
       if (auto* target = resolve(target_uri, where))
-        n.ref = child{"/$ref", node_for(target, "")};
+        n.ref = child{"/$ref", node_for(target)};
       else
         error(json::append_pointer(where, "$ref"),
               "$ref '" + r->as_string() + "' does not resolve");
@@ -819,7 +821,7 @@ private:
     if (auto* r = v.find("$dynamicRef"); r != nullptr && r->is_string()) {
       auto target_uri = resolve_uri(info.base, r->as_string());
       if (auto* target = resolve(target_uri, where)) {
-        n.dynamic_ref = child{"/$dynamicRef", node_for(target, "")};
+        n.dynamic_ref = child{"/$dynamicRef", node_for(target)};
         auto fragment = uri_fragment(target_uri);
         if (!fragment.empty() && fragment.front() != '/') {
           auto* anchor = target->find("$dynamicAnchor");
@@ -845,7 +847,7 @@ private:
               error(json::append_pointer(json::append_pointer(where, key), name),
                     "$defs must hold schemas (objects or booleans)");
             else
-              node_for(&s, "");
+              node_for(&s);
       }
     // -- applicator vocabulary
     if (vocab.applicator) {

@@ -173,7 +173,7 @@ std::string format_timestamp(timestamp t) {
   auto midnight = floor<days>(t);
   year_month_day ymd{midnight};
   hh_mm_ss<milliseconds> tod{t - midnight};
-  char buf[32];
+  char buf[64]; // more than the clamped values need
   std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
                 static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()),

@@ -1228,6 +1228,7 @@ public:
   }
 
   bool run(element instance) {
+    stack_base_ = static_cast<const char*>(__builtin_frame_address(0));
     return eval(*schema_.root, instance, nullptr);
   }
 
@@ -1235,6 +1236,17 @@ private:
   /// Maximum nesting of evaluations: a `$ref` cycle that does not consume
   /// the instance stops here instead of overflowing the stack.
   static constexpr size_t max_depth = 2048;
+
+  /// Maximum stack an evaluation may use, whatever the size of its frames
+  /// (sanitizers make them several times larger): deep recursion ends with
+  /// an error, never with a stack overflow, on any thread with the usual
+  /// 8 MiB stack.
+  static constexpr std::ptrdiff_t max_stack_bytes = 3 << 20;
+
+  bool out_of_stack() const noexcept {
+    auto* here = static_cast<const char*>(__builtin_frame_address(0));
+    return stack_base_ - here > max_stack_bytes;
+  }
 
   void fail(std::string_view keyword, std::string message,
             std::string missing = {}) {
@@ -1314,7 +1326,7 @@ private:
         fail("", "no value is allowed here (the schema is false)");
       return n.bool_value;
     }
-    if (depth_ >= max_depth) {
+    if (depth_ >= max_depth || out_of_stack()) {
       fail("", "the schema recurses without end on this instance");
       return false;
     }
@@ -1920,6 +1932,7 @@ private:
   std::vector<const resource*> scope_;
   std::deque<simdjson::dom::parser> name_parsers_;
   size_t depth_ = 0;
+  const char* stack_base_ = nullptr;
 };
 
 validation_result run(const compiled_schema::impl& schema, element root,

@@ -416,3 +416,18 @@ BOOST_AUTO_TEST_CASE(simple_anchored_patterns_match_exactly) {
   BOOST_TEST(overlap->validate_text(R"("aaa")").valid);
   BOOST_TEST(!overlap->validate_text(R"("b")").valid);
 }
+
+BOOST_AUTO_TEST_CASE(deep_documents_on_recursive_schemas_never_overflow_the_stack) {
+  auto s = compile(R"({"type": "array", "items": {"$ref": "#"}})");
+  auto deep = std::string(1000, '[') + std::string(1000, ']');
+  auto r = s->validate_text(deep);
+  // Valid, or (where frames are large, as under sanitizers) refused with the
+  // recursion error: never a crash.
+  if (!r.valid) {
+    BOOST_REQUIRE(!r.errors.empty());
+    BOOST_TEST(r.errors.back().message.find("recurses") != std::string::npos);
+  }
+  auto wrong = std::string(1000, '[') + "1" + std::string(1000, ']');
+  BOOST_TEST(!s->validate_text(wrong).valid);
+  BOOST_TEST(!s->validate_text(wrong, output::flag).valid);
+}

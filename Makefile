@@ -37,7 +37,9 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-bench: build
+# Build output goes to stderr so that stdout is the benchmarks' JSON alone.
+bench:
+	@$(MAKE) --no-print-directory build >&2
 	@bash benchmarks/run-all.sh $(BUILD_DIR)
 
 clean:

@@ -50,6 +50,15 @@ skip() {
   exit 0
 }
 
+# The peer runs on Node.js: where it is missing, install Debian's (a machine
+# that has Node from elsewhere keeps it: only the commands are checked).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    echo "validate_vs_ajv.sh: installing Node.js and npm (Debian packages)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      nodejs npm >&2 || true
+  fi
+fi
 command -v node >/dev/null 2>&1 || skip "node not found"
 command -v python3 >/dev/null 2>&1 || die "python3 not found (it generates the data and the report)"
 [ -x "$omniva" ] || die "no omniva binary at $omniva (build first: make build, or set OMNIVA=path)"

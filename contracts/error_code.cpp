@@ -46,9 +46,15 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "invalid_uuid",
   "invalid_timestamp",
   "invalid_digest",
+  "storage_error",
+  "corruption",
+  "database_locked",
+  "unknown_parent",
+  "unjustified_state",
+  "not_found",
 };
 
-static_assert(static_cast<size_t>(ec::invalid_digest) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::not_found) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

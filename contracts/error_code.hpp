@@ -110,10 +110,27 @@ enum class ec : uint8_t {
   invalid_timestamp = 33,
   /// A digest (checksum, packet id) is not 64 lowercase hexadecimal digits.
   invalid_digest = 34,
+
+  // -- storage and lineage ---------------------------------------------------
+
+  /// The storage engine failed (I/O error, disk full, ...); the message says
+  /// what it reported.
+  storage_error = 35,
+  /// Stored data is damaged: a checksum, a packet id or the hash chain does
+  /// not match what was written.
+  corruption = 36,
+  /// The database is open for writing elsewhere (another process or handle).
+  database_locked = 37,
+  /// A packet names a parent packet that does not exist.
+  unknown_parent = 38,
+  /// A state change is not justified by a packet in the same commit.
+  unjustified_state = 39,
+  /// The thing asked for (packet, task, asset, row) does not exist.
+  not_found = 40,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 35;
+inline constexpr size_t ec_count = 41;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

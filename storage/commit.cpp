@@ -1,0 +1,187 @@
+#include "storage/commit.hpp"
+
+#include "storage/db_handle.hpp"
+
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace omniva::storage {
+
+using contracts::ec;
+using contracts::make_error;
+
+// -- commit_batch ----------------------------------------------------------------
+
+size_t commit_batch::add(contracts::packet p, std::vector<size_t> parents) {
+  packets_.push_back(std::move(p));
+  batch_parents_.push_back(std::move(parents));
+  return packets_.size() - 1;
+}
+
+void commit_batch::put(table t, std::string key, std::string value,
+                       size_t justified_by) {
+  ops_.push_back({t, std::move(key), std::move(value), justified_by});
+}
+
+void commit_batch::erase(table t, std::string key, size_t justified_by) {
+  ops_.push_back({t, std::move(key), std::nullopt, justified_by});
+}
+
+void commit_batch::append(commit_batch&& other) {
+  auto offset = packets_.size();
+  for (size_t i = 0; i < other.packets_.size(); ++i) {
+    packets_.push_back(std::move(other.packets_[i]));
+    auto parents = std::move(other.batch_parents_[i]);
+    for (auto& p : parents)
+      p += offset;
+    batch_parents_.push_back(std::move(parents));
+  }
+  for (auto& op : other.ops_) {
+    op.justified_by += offset;
+    ops_.push_back(std::move(op));
+  }
+  other.clear();
+}
+
+void commit_batch::clear() noexcept {
+  packets_.clear();
+  batch_parents_.clear();
+  ops_.clear();
+}
+
+// -- committer -------------------------------------------------------------------
+
+committer::committer(std::shared_ptr<db_handle> db) : db_(std::move(db)) {
+}
+
+committer::committer(committer&&) noexcept = default;
+committer& committer::operator=(committer&&) noexcept = default;
+committer::~committer() = default;
+
+uint64_t committer::next_seq() const noexcept {
+  return next_seq_;
+}
+
+const std::string& committer::head() const noexcept {
+  return head_;
+}
+
+caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
+  auto& packets = batch.packets_;
+  // -- refuse what must never be written, before touching anything
+  for (size_t i = 0; i < packets.size(); ++i) {
+    auto& p = packets[i];
+    if (p.kind.empty())
+      return make_error(ec::invalid_argument,
+                        "packet " + std::to_string(i) + " has no kind");
+    for (auto parent : batch.batch_parents_[i])
+      if (parent >= i)
+        return make_error(ec::unknown_parent,
+                          "packet " + std::to_string(i)
+                            + " names a batch parent that does not come "
+                              "before it");
+  }
+  for (auto& op : batch.ops_) {
+    if (op.justified_by >= packets.size())
+      return make_error(ec::unjustified_state,
+                        "the change of " + std::string{to_string(op.where)}
+                          + " row '" + op.key
+                          + "' is not justified by a packet of the commit");
+    auto& subjects = packets[op.justified_by].subjects;
+    if (std::find(subjects.begin(), subjects.end(), op.key) == subjects.end())
+      return make_error(ec::unjustified_state,
+                        "the change of " + std::string{to_string(op.where)}
+                          + " row '" + op.key + "' is justified by a "
+                          + packets[op.justified_by].kind
+                          + " packet that does not name it as a subject");
+  }
+  // Parents outside the batch must exist in the log.
+  std::unordered_set<std::string> known_here;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    for (auto& parent : packets[i].meta_parents) {
+      if (known_here.count(parent) > 0)
+        continue;
+      auto raw = id_bytes(parent);
+      if (!raw)
+        return make_error(ec::unknown_parent,
+                          "packet " + std::to_string(i) + " names '" + parent
+                            + "' as a parent, which is not a packet id");
+      std::string ignored;
+      auto s = db_->db->Get({}, (*db_)[cf::stardust_id], slice(*raw), &ignored);
+      if (s.IsNotFound())
+        return make_error(ec::unknown_parent,
+                          "packet " + std::to_string(i) + " names parent "
+                            + parent + ", which is not in the log");
+      if (!s.ok())
+        return to_error(s, "looking up a parent packet");
+      known_here.insert(parent);
+    }
+  }
+  // -- build the write batch: packets first, then indices, state, head
+  rocksdb::WriteBatch wb;
+  commit_receipt receipt;
+  auto seq = next_seq_;
+  auto head = head_;
+  std::string head_raw;
+  std::vector<std::string> ids;
+  ids.reserve(packets.size());
+  for (size_t i = 0; i < packets.size(); ++i) {
+    auto p = packets[i];
+    for (auto parent : batch.batch_parents_[i])
+      p.meta_parents.push_back(ids[parent]);
+    p.seq = seq;
+    p.prev = head;
+    auto canonical = contracts::canonical_form(p);
+    if (!canonical)
+      return make_error(ec::invalid_argument,
+                        "packet " + std::to_string(i) + " (" + p.kind
+                          + "): the payload is not a JSON object");
+    auto d = contracts::sha256(*canonical);
+    std::string raw{reinterpret_cast<const char*>(d.data()), d.size()};
+    auto key = encode_seq(seq);
+    std::string value;
+    value.reserve(raw.size() + canonical->size());
+    value += raw;
+    value += *canonical;
+    wb.Put((*db_)[cf::stardust], slice(key), slice(value));
+    wb.Put((*db_)[cf::stardust_id], slice(raw), slice(key));
+    for (auto& parent : p.meta_parents) {
+      auto parent_raw = id_bytes(parent);
+      wb.Put((*db_)[cf::stardust_child], slice(*parent_raw + raw), {});
+    }
+    wb.Put((*db_)[cf::stardust_trace], slice(name_seq_key(p.trace_id, seq)), {});
+    for (auto& subject : p.subjects)
+      wb.Put((*db_)[cf::stardust_subject], slice(name_seq_key(subject, seq)),
+             {});
+    head = contracts::to_hex(d);
+    head_raw = std::move(raw);
+    ids.push_back(head);
+    if (i == 0)
+      receipt.first_seq = seq;
+    receipt.last_seq = seq;
+    ++seq;
+  }
+  for (auto& op : batch.ops_) {
+    auto family = (*db_)[family_of(op.where)];
+    if (op.value)
+      wb.Put(family, slice(op.key), slice(*op.value));
+    else
+      wb.Delete(family, slice(op.key));
+  }
+  if (!packets.empty()) {
+    wb.Put((*db_)[cf::meta], slice(meta_head), slice(head_raw));
+    wb.Put((*db_)[cf::meta], slice(meta_next_seq), slice(encode_seq(seq)));
+  }
+  auto s = db_->db->Write(db_->write_options, &wb);
+  if (!s.ok())
+    return to_error(s, "committing a batch");
+  next_seq_ = seq;
+  head_ = std::move(head);
+  receipt.ids = std::move(ids);
+  batch.clear();
+  return receipt;
+}
+
+} // namespace omniva::storage

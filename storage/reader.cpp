@@ -1,0 +1,287 @@
+#include "storage/reader.hpp"
+
+#include "storage/db_handle.hpp"
+
+#include <rocksdb/iterator.h>
+
+#include <deque>
+#include <unordered_set>
+
+namespace omniva::storage {
+
+using contracts::ec;
+using contracts::make_error;
+using contracts::packet;
+
+namespace {
+
+/// Decodes a stored packet: 32 id bytes, then the canonical form.
+caf::expected<packet> decode(uint64_t seq, std::string_view value) {
+  if (value.size() < 32)
+    return make_error(ec::corruption,
+                      "packet " + std::to_string(seq) + " is truncated");
+  auto p = contracts::packet_from_canonical(value.substr(32));
+  if (!p)
+    return make_error(ec::corruption,
+                      "packet " + std::to_string(seq) + " does not parse");
+  p->id = id_hex(value.substr(0, 32));
+  return std::move(*p);
+}
+
+} // namespace
+
+reader::reader(std::shared_ptr<db_handle> db) : db_(std::move(db)) {
+}
+
+reader::~reader() = default;
+
+caf::expected<packet> reader::packet_by_seq(uint64_t seq) const {
+  std::string value;
+  auto key = encode_seq(seq);
+  auto s = db_->db->Get({}, (*db_)[cf::stardust], slice(key), &value);
+  if (s.IsNotFound())
+    return make_error(ec::not_found, "no packet at seq " + std::to_string(seq));
+  if (!s.ok())
+    return to_error(s, "reading a packet");
+  return decode(seq, value);
+}
+
+caf::expected<packet> reader::packet_by_id(std::string_view id) const {
+  auto raw = id_bytes(id);
+  if (!raw)
+    return make_error(ec::invalid_digest,
+                      "'" + std::string{id} + "' is not a packet id (64 hex digits)");
+  std::string seq_bytes;
+  auto s = db_->db->Get({}, (*db_)[cf::stardust_id], slice(*raw), &seq_bytes);
+  if (s.IsNotFound())
+    return make_error(ec::not_found, "no packet " + std::string{id});
+  if (!s.ok())
+    return to_error(s, "looking up a packet id");
+  auto seq = decode_seq(seq_bytes);
+  if (!seq)
+    return make_error(ec::corruption, "the id index entry of "
+                                        + std::string{id} + " is damaged");
+  return packet_by_seq(*seq);
+}
+
+caf::error reader::for_each(
+  uint64_t first,
+  const std::function<bool(uint64_t, std::string_view, std::string_view)>& f)
+  const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false; // a scan must not evict what point reads need
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->db->NewIterator(ro, (*db_)[cf::stardust])};
+  auto start = encode_seq(first);
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    auto seq = decode_seq(view(it->key()));
+    if (!seq)
+      return make_error(ec::corruption, "a packet key is not a sequence number");
+    auto value = view(it->value());
+    if (value.size() < 32)
+      return make_error(ec::corruption,
+                        "packet " + std::to_string(*seq) + " is truncated");
+    if (!f(*seq, value.substr(0, 32), value.substr(32)))
+      return caf::none;
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "scanning the log");
+  return caf::none;
+}
+
+caf::expected<std::vector<packet>>
+reader::packets(uint64_t first, uint64_t last, size_t limit) const {
+  std::vector<packet> out;
+  caf::error failure;
+  auto err = for_each(first, [&](uint64_t seq, std::string_view id,
+                                 std::string_view canonical) {
+    if (seq > last || out.size() >= limit)
+      return false;
+    std::string value{id};
+    value += canonical;
+    auto p = decode(seq, value);
+    if (!p) {
+      failure = p.error();
+      return false;
+    }
+    out.push_back(std::move(*p));
+    return true;
+  });
+  if (err)
+    return err;
+  if (failure)
+    return failure;
+  return out;
+}
+
+namespace {
+
+/// Reads the packets listed by a name index (trace, subject) in seq order.
+caf::expected<std::vector<packet>> by_name(const reader& r, const db_handle& db,
+                                           cf family, std::string_view name,
+                                           size_t limit) {
+  std::vector<packet> out;
+  std::string prefix{name};
+  prefix += '\0';
+  std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator({}, db[family])};
+  for (it->Seek(slice(prefix)); it->Valid() && out.size() < limit; it->Next()) {
+    auto key = view(it->key());
+    if (key.substr(0, prefix.size()) != prefix)
+      break;
+    auto seq = decode_seq(key.substr(prefix.size()));
+    if (!seq)
+      return make_error(ec::corruption, "a lineage index key is damaged");
+    auto p = r.packet_by_seq(*seq);
+    if (!p)
+      return p.error();
+    out.push_back(std::move(*p));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "reading a lineage index");
+  return out;
+}
+
+} // namespace
+
+caf::expected<std::vector<packet>> reader::by_trace(std::string_view trace_id,
+                                                    size_t limit) const {
+  return by_name(*this, *db_, cf::stardust_trace, trace_id, limit);
+}
+
+caf::expected<std::vector<packet>> reader::history(std::string_view subject,
+                                                   size_t limit) const {
+  return by_name(*this, *db_, cf::stardust_subject, subject, limit);
+}
+
+caf::expected<std::vector<std::string>>
+reader::children(std::string_view id) const {
+  auto raw = id_bytes(id);
+  if (!raw)
+    return make_error(ec::invalid_digest,
+                      "'" + std::string{id} + "' is not a packet id (64 hex digits)");
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->db->NewIterator({}, (*db_)[cf::stardust_child])};
+  for (it->Seek(slice(*raw)); it->Valid(); it->Next()) {
+    auto key = view(it->key());
+    if (key.size() != 64 || key.substr(0, 32) != *raw)
+      break;
+    out.push_back(id_hex(key.substr(32)));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "reading the children index");
+  return out;
+}
+
+caf::expected<std::vector<lineage_entry>>
+reader::walk(std::string_view id, uint32_t max_depth, bool up) const {
+  auto start = packet_by_id(id);
+  if (!start)
+    return start.error();
+  std::vector<lineage_entry> out;
+  std::unordered_set<std::string> seen{start->id};
+  std::deque<std::pair<std::string, uint32_t>> queue;
+  auto enqueue_next = [&](const packet& p, uint32_t depth) -> caf::error {
+    if (depth >= max_depth)
+      return caf::none;
+    if (up) {
+      for (auto& parent : p.meta_parents)
+        if (seen.insert(parent).second)
+          queue.emplace_back(parent, depth + 1);
+      return caf::none;
+    }
+    auto kids = children(p.id);
+    if (!kids)
+      return kids.error();
+    for (auto& kid : *kids)
+      if (seen.insert(kid).second)
+        queue.emplace_back(std::move(kid), depth + 1);
+    return caf::none;
+  };
+  if (auto err = enqueue_next(*start, 0))
+    return err;
+  while (!queue.empty()) {
+    auto [next, depth] = std::move(queue.front());
+    queue.pop_front();
+    auto p = packet_by_id(next);
+    if (!p)
+      return p.error();
+    if (auto err = enqueue_next(*p, depth))
+      return err;
+    out.push_back({std::move(*p), depth});
+  }
+  return out;
+}
+
+caf::expected<std::vector<lineage_entry>>
+reader::ancestors(std::string_view id, uint32_t max_depth) const {
+  return walk(id, max_depth, true);
+}
+
+caf::expected<std::vector<lineage_entry>>
+reader::descendants(std::string_view id, uint32_t max_depth) const {
+  return walk(id, max_depth, false);
+}
+
+caf::expected<std::string> reader::get(table t, std::string_view key) const {
+  std::string value;
+  auto s = db_->db->Get({}, (*db_)[family_of(t)], slice(key), &value);
+  if (s.IsNotFound())
+    return make_error(ec::not_found, "no " + std::string{to_string(t)}
+                                       + " row '" + std::string{key} + "'");
+  if (!s.ok())
+    return to_error(s, "reading a state row");
+  return value;
+}
+
+caf::expected<std::vector<std::pair<std::string, std::string>>>
+reader::scan(table t, std::string_view prefix, size_t limit) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->db->NewIterator({}, (*db_)[family_of(t)])};
+  for (it->Seek(slice(prefix)); it->Valid() && out.size() < limit; it->Next()) {
+    auto key = view(it->key());
+    if (key.substr(0, prefix.size()) != prefix)
+      break;
+    out.emplace_back(std::string{key}, std::string{view(it->value())});
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "scanning a state table");
+  return out;
+}
+
+caf::expected<std::string> reader::head() const {
+  std::string value;
+  auto s = db_->db->Get({}, (*db_)[cf::meta], slice(meta_head), &value);
+  if (s.IsNotFound())
+    return std::string{};
+  if (!s.ok())
+    return to_error(s, "reading meta");
+  if (value.size() != 32)
+    return make_error(ec::corruption, "meta: head is not a packet id");
+  return id_hex(value);
+}
+
+caf::expected<uint64_t> reader::packet_count() const {
+  std::string value;
+  auto s = db_->db->Get({}, (*db_)[cf::meta], slice(meta_next_seq), &value);
+  if (s.IsNotFound())
+    return uint64_t{0};
+  if (!s.ok())
+    return to_error(s, "reading meta");
+  auto next = decode_seq(value);
+  if (!next || *next == 0)
+    return make_error(ec::corruption, "meta: next_seq is damaged");
+  return *next - 1;
+}
+
+caf::error reader::refresh() const {
+  if (db_->secondary_path.empty())
+    return caf::none;
+  auto s = db_->db->TryCatchUpWithPrimary();
+  if (!s.ok())
+    return to_error(s, "catching up with the writer");
+  return caf::none;
+}
+
+} // namespace omniva::storage

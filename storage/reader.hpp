@@ -1,0 +1,106 @@
+#pragma once
+
+// Reading the log and the state tables. A reader is safe to use from any
+// number of threads, also while the committer writes; every read sees whole
+// commits only.
+
+#include "contracts/packet.hpp"
+#include "storage/commit.hpp"
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace omniva::storage {
+
+struct db_handle;
+
+/// A packet found by a lineage walk, with its distance from the start.
+struct lineage_entry {
+  contracts::packet packet;
+  /// 1 for a direct parent (or child), 2 for theirs, ...
+  uint32_t depth = 0;
+};
+
+/// Read access to a database.
+class reader {
+public:
+  explicit reader(std::shared_ptr<db_handle> db);
+  ~reader();
+
+  /// The packet with `id` (64 hex digits). Errors: `not_found`,
+  /// `invalid_digest`, `storage_error`, `corruption`.
+  caf::expected<contracts::packet> packet_by_id(std::string_view id) const;
+
+  /// The packet at `seq`. Errors as for `packet_by_id`.
+  caf::expected<contracts::packet> packet_by_seq(uint64_t seq) const;
+
+  /// The packets with `first <= seq <= last`, in order, at most `limit`.
+  caf::expected<std::vector<contracts::packet>>
+  packets(uint64_t first, uint64_t last, size_t limit = SIZE_MAX) const;
+
+  /// Calls `f` for every packet from `first` on, in order, until `f` returns
+  /// false; bounded memory. The packet's stored bytes are passed too.
+  caf::error for_each(uint64_t first,
+                      const std::function<bool(uint64_t seq, std::string_view id_bytes,
+                                               std::string_view canonical)>& f) const;
+
+  /// The packets of workflow `trace_id`, in order, at most `limit`.
+  caf::expected<std::vector<contracts::packet>>
+  by_trace(std::string_view trace_id, size_t limit = SIZE_MAX) const;
+
+  /// Every packet that touched `subject` (a task, asset or module id), in
+  /// order: its history.
+  caf::expected<std::vector<contracts::packet>>
+  history(std::string_view subject, size_t limit = SIZE_MAX) const;
+
+  /// The ids of the packets that name `id` as a parent.
+  caf::expected<std::vector<std::string>> children(std::string_view id) const;
+
+  /// The ancestors of packet `id` (parents, their parents, ...) up to
+  /// `max_depth` levels, each once, nearest first.
+  caf::expected<std::vector<lineage_entry>>
+  ancestors(std::string_view id, uint32_t max_depth) const;
+
+  /// The descendants of packet `id` up to `max_depth` levels, each once,
+  /// nearest first.
+  caf::expected<std::vector<lineage_entry>>
+  descendants(std::string_view id, uint32_t max_depth) const;
+
+  /// Row `key` of `t`. Errors: `not_found`, `storage_error`.
+  caf::expected<std::string> get(table t, std::string_view key) const;
+
+  /// The rows of `t` whose key starts with `prefix`, in key order, at most
+  /// `limit`.
+  caf::expected<std::vector<std::pair<std::string, std::string>>>
+  scan(table t, std::string_view prefix, size_t limit = SIZE_MAX) const;
+
+  /// The id of the last packet ("" for an empty log), from `meta`.
+  caf::expected<std::string> head() const;
+
+  /// The number of packets, from `meta`.
+  caf::expected<uint64_t> packet_count() const;
+
+  /// For a secondary reader (`open_reader`): catches up with the commits
+  /// the writing process made since. A no-op for the primary's reader.
+  caf::error refresh() const;
+
+  /// The handle, for storage/ internals (verify).
+  const std::shared_ptr<db_handle>& handle() const noexcept {
+    return db_;
+  }
+
+private:
+  caf::expected<std::vector<lineage_entry>>
+  walk(std::string_view id, uint32_t max_depth, bool up) const;
+
+  std::shared_ptr<db_handle> db_;
+};
+
+} // namespace omniva::storage

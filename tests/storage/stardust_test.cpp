@@ -1,0 +1,357 @@
+#define BOOST_TEST_MODULE stardust
+#include <boost/test/unit_test.hpp>
+
+#include "contracts/error_code.hpp"
+#include "storage/database.hpp"
+#include "storage/verify.hpp"
+
+#include <filesystem>
+#include <random>
+#include <type_traits>
+
+using namespace omniva;
+using namespace omniva::storage;
+using contracts::ec;
+using contracts::packet;
+
+namespace {
+
+/// A fresh database folder, removed afterwards.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path()
+           / ("omniva-stardust-" + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() {
+    std::filesystem::remove_all(path);
+  }
+  std::string str() const {
+    return path.string();
+  }
+};
+
+packet make(std::string kind, std::vector<std::string> subjects = {},
+            std::vector<std::string> parents = {},
+            std::string trace = "11111111-1111-4111-8111-111111111111") {
+  packet p;
+  p.kind = std::move(kind);
+  p.actor = "test";
+  p.trace_id = std::move(trace);
+  p.subjects = std::move(subjects);
+  p.meta_parents = std::move(parents);
+  p.at = "2026-11-21T05:30:27.077Z";
+  p.payload = R"({"n":1})";
+  return p;
+}
+
+bool is(const caf::error& err, ec code) {
+  return err.category() == contracts::error_category
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+struct fixture {
+  temp_dir dir;
+  writable_database db;
+  fixture() : db(open()) {
+  }
+  writable_database open() {
+    auto r = open_database(dir.str());
+    BOOST_REQUIRE_MESSAGE(r, "open failed");
+    return std::move(*r);
+  }
+  commit_receipt commit(commit_batch& b) {
+    auto r = db.write.commit(b);
+    if (!r)
+      BOOST_FAIL("commit failed: " << contracts::render_error(
+                   r.error().code(), r.error().category(), r.error().context()));
+    return *r;
+  }
+};
+
+} // namespace
+
+// -- the single-committer rule ------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_committer_can_be_moved_but_never_copied) {
+  static_assert(!std::is_copy_constructible_v<committer>);
+  static_assert(!std::is_copy_assignable_v<committer>);
+  static_assert(std::is_move_constructible_v<committer>);
+  static_assert(!std::is_default_constructible_v<committer>);
+  BOOST_TEST(true);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_second_writer_for_the_same_database_is_refused, fixture) {
+  auto second = open_database(dir.str());
+  BOOST_REQUIRE(!second);
+  BOOST_TEST(is(second.error(), ec::database_locked));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_reader_works_beside_the_writer, fixture) {
+  commit_batch b;
+  b.add(make("task.created", {"t1"}));
+  commit(b);
+  auto r = open_reader(dir.str());
+  BOOST_REQUIRE(r);
+  BOOST_TEST(*(*r)->packet_count() == 1u);
+  commit_batch c;
+  c.add(make("task.started", {"t1"}));
+  commit(c);
+  BOOST_TEST(*(*r)->packet_count() == 1u);
+  BOOST_REQUIRE(!(*r)->refresh());
+  BOOST_TEST(*(*r)->packet_count() == 2u);
+  BOOST_TEST(verify(**r).ok);
+}
+
+BOOST_AUTO_TEST_CASE(opening_a_reader_where_there_is_no_database_fails) {
+  temp_dir dir;
+  auto r = open_reader((dir.path / "none").string());
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(is(r.error(), ec::not_found));
+}
+
+// -- committing ---------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(commit_assigns_seq_and_chains_prev, fixture) {
+  commit_batch b;
+  b.add(make("a"));
+  b.add(make("b"));
+  auto first = commit(b);
+  BOOST_TEST(first.first_seq == 1u);
+  BOOST_TEST(first.last_seq == 2u);
+  BOOST_TEST(b.empty());
+  b.add(make("c"));
+  auto second = commit(b);
+  BOOST_TEST(second.first_seq == 3u);
+  auto p1 = db.read->packet_by_seq(1);
+  auto p2 = db.read->packet_by_seq(2);
+  auto p3 = db.read->packet_by_seq(3);
+  BOOST_REQUIRE(p1 && p2 && p3);
+  BOOST_TEST(p1->prev == "");
+  BOOST_TEST(p2->prev == p1->id);
+  BOOST_TEST(p3->prev == p2->id);
+  BOOST_TEST(p1->id == first.ids[0]);
+  BOOST_TEST(*contracts::compute_id(*p3) == p3->id);
+  BOOST_TEST(db.write.head() == p3->id);
+  BOOST_TEST(db.write.next_seq() == 4u);
+  BOOST_TEST(*db.read->head() == p3->id);
+}
+
+BOOST_AUTO_TEST_CASE(the_chain_continues_after_reopening) {
+  temp_dir dir;
+  std::string head;
+  {
+    auto db = open_database(dir.str());
+    BOOST_REQUIRE(db);
+    commit_batch b;
+    b.add(make("a"));
+    head = db->write.commit(b)->ids[0];
+  }
+  auto db = open_database(dir.str());
+  BOOST_REQUIRE(db);
+  BOOST_TEST(db->write.head() == head);
+  BOOST_TEST(db->write.next_seq() == 2u);
+  commit_batch b;
+  b.add(make("b"));
+  BOOST_REQUIRE(db->write.commit(b));
+  BOOST_TEST(db->read->packet_by_seq(2)->prev == head);
+  BOOST_TEST(verify(*db->read).ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(state_rows_are_written_with_their_packet, fixture) {
+  commit_batch b;
+  auto i = b.add(make("task.created", {"task-1"}));
+  b.put(table::tasks, "task-1", R"({"status":"PENDING"})", i);
+  commit(b);
+  BOOST_TEST(*db.read->get(table::tasks, "task-1") == R"({"status":"PENDING"})");
+  auto j = b.add(make("task.deleted", {"task-1"}));
+  b.erase(table::tasks, "task-1", j);
+  commit(b);
+  auto gone = db.read->get(table::tasks, "task-1");
+  BOOST_REQUIRE(!gone);
+  BOOST_TEST(is(gone.error(), ec::not_found));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_state_row_without_a_justifying_packet_is_refused, fixture) {
+  commit_batch b;
+  b.put(table::assets, "asset-1", "{}", 0);
+  auto r = db.write.commit(b);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(is(r.error(), ec::unjustified_state));
+  BOOST_TEST(db.write.next_seq() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_packet_must_name_the_row_it_justifies, fixture) {
+  commit_batch b;
+  auto i = b.add(make("asset.registered", {"asset-2"}));
+  b.put(table::assets, "asset-1", "{}", i);
+  auto r = db.write.commit(b);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(is(r.error(), ec::unjustified_state));
+  // Nothing of the refused batch was written.
+  BOOST_TEST(*db.read->packet_count() == 0u);
+  BOOST_TEST(!db.read->get(table::assets, "asset-1"));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unknown_parent_is_refused, fixture) {
+  commit_batch b;
+  b.add(make("task.created", {}, {std::string(64, 'e')}));
+  auto r = db.write.commit(b);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(is(r.error(), ec::unknown_parent));
+  commit_batch c;
+  c.add(make("task.created", {}, {"not-an-id"}));
+  BOOST_TEST(is(db.write.commit(c).error(), ec::unknown_parent));
+  BOOST_TEST(*db.read->packet_count() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(parents_may_be_earlier_packets_of_the_same_batch, fixture) {
+  commit_batch b;
+  auto a = b.add(make("task.created", {"t"}));
+  b.add(make("task.dispatched", {"t"}), {a});
+  auto receipt = commit(b);
+  auto child = db.read->packet_by_seq(2);
+  BOOST_REQUIRE(child);
+  BOOST_TEST(child->meta_parents == std::vector<std::string>{receipt.ids[0]});
+  commit_batch bad;
+  bad.add(make("x"), {0});
+  BOOST_TEST(is(db.write.commit(bad).error(), ec::unknown_parent));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_malformed_packet_is_refused, fixture) {
+  commit_batch b;
+  auto p = make("x");
+  p.payload = "[1]";
+  b.add(p);
+  BOOST_TEST(is(db.write.commit(b).error(), ec::invalid_argument));
+  commit_batch c;
+  c.add(make(""));
+  BOOST_TEST(is(db.write.commit(c).error(), ec::invalid_argument));
+}
+
+BOOST_FIXTURE_TEST_CASE(group_commit_appends_batches_with_shifted_indices, fixture) {
+  commit_batch one;
+  auto a = one.add(make("a", {"r1"}));
+  one.put(table::tasks, "r1", "1", a);
+  commit_batch two;
+  auto p = two.add(make("b", {"r2"}));
+  two.add(make("c", {"r2"}), {p});
+  two.put(table::tasks, "r2", "2", p);
+  one.append(std::move(two));
+  BOOST_TEST(two.empty());
+  auto receipt = commit(one);
+  BOOST_TEST(receipt.last_seq == 3u);
+  BOOST_TEST(db.read->packet_by_seq(3)->meta_parents
+             == std::vector<std::string>{receipt.ids[1]});
+  BOOST_TEST(*db.read->get(table::tasks, "r2") == "2");
+}
+
+// -- queries ------------------------------------------------------------------
+
+namespace {
+
+/// A small pipeline: a -> b -> c, a -> d, and an unrelated e on another trace.
+struct pipeline : fixture {
+  std::vector<std::string> ids;
+  pipeline() {
+    commit_batch batch;
+    auto a = batch.add(make("asset.registered", {"asset-a"}));
+    auto b = batch.add(make("task.created", {"task-b", "asset-a"}), {a});
+    batch.add(make("task.succeeded", {"task-b", "asset-c"}), {b});
+    batch.add(make("task.created", {"task-d", "asset-a"}), {a});
+    batch.add(make("asset.registered", {"asset-e"}, {},
+                   "22222222-2222-4222-8222-222222222222"));
+    ids = commit(batch).ids;
+  }
+};
+
+std::vector<std::string> kinds(const std::vector<packet>& xs) {
+  std::vector<std::string> out;
+  for (auto& x : xs)
+    out.push_back(x.kind);
+  return out;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(packets_by_id_seq_and_range, pipeline) {
+  BOOST_TEST(db.read->packet_by_id(ids[2])->kind == "task.succeeded");
+  BOOST_TEST(is(db.read->packet_by_id(std::string(64, '0')).error(), ec::not_found));
+  BOOST_TEST(is(db.read->packet_by_id("zz").error(), ec::invalid_digest));
+  BOOST_TEST(is(db.read->packet_by_seq(99).error(), ec::not_found));
+  auto range = db.read->packets(2, 4);
+  BOOST_REQUIRE(range);
+  BOOST_TEST(range->size() == 3u);
+  BOOST_TEST(range->front().seq == 2u);
+  BOOST_TEST(db.read->packets(1, 100, 2)->size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(packets_by_trace, pipeline) {
+  auto main = db.read->by_trace("11111111-1111-4111-8111-111111111111");
+  BOOST_REQUIRE(main);
+  BOOST_TEST(main->size() == 4u);
+  auto other = db.read->by_trace("22222222-2222-4222-8222-222222222222");
+  BOOST_TEST(kinds(*other) == std::vector<std::string>{"asset.registered"});
+  BOOST_TEST(db.read->by_trace("nope")->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(history_of_a_task_and_an_asset, pipeline) {
+  BOOST_TEST(kinds(*db.read->history("task-b"))
+             == (std::vector<std::string>{"task.created", "task.succeeded"}));
+  BOOST_TEST(kinds(*db.read->history("asset-a"))
+             == (std::vector<std::string>{"asset.registered", "task.created",
+                                          "task.created"}));
+  BOOST_TEST(db.read->history("asset").value().empty()); // prefixes do not match
+}
+
+BOOST_FIXTURE_TEST_CASE(children_ancestors_and_descendants, pipeline) {
+  auto kids = db.read->children(ids[0]);
+  BOOST_REQUIRE(kids);
+  BOOST_TEST(kids->size() == 2u);
+  auto up = db.read->ancestors(ids[2], 10);
+  BOOST_REQUIRE(up);
+  BOOST_REQUIRE_EQUAL(up->size(), 2u);
+  BOOST_TEST((*up)[0].packet.id == ids[1]);
+  BOOST_TEST((*up)[0].depth == 1u);
+  BOOST_TEST((*up)[1].packet.id == ids[0]);
+  BOOST_TEST((*up)[1].depth == 2u);
+  BOOST_TEST(db.read->ancestors(ids[2], 1)->size() == 1u);
+  auto down = db.read->descendants(ids[0], 10);
+  BOOST_REQUIRE(down);
+  BOOST_TEST(down->size() == 3u);
+  BOOST_TEST(db.read->descendants(ids[0], 1)->size() == 2u);
+  BOOST_TEST(db.read->descendants(ids[4], 5)->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(state_rows_by_key_and_prefix, fixture) {
+  commit_batch b;
+  for (auto key : {"job-1", "job-2", "jobs", "other"}) {
+    auto i = b.add(make("asset.registered", {key}));
+    b.put(table::assets, key, std::string{"v-"} + key, i);
+  }
+  commit(b);
+  auto rows = db.read->scan(table::assets, "job-");
+  BOOST_REQUIRE(rows);
+  BOOST_REQUIRE_EQUAL(rows->size(), 2u);
+  BOOST_TEST((*rows)[0].first == "job-1");
+  BOOST_TEST((*rows)[1].second == "v-job-2");
+  BOOST_TEST(db.read->scan(table::assets, "")->size() == 4u);
+  BOOST_TEST(db.read->scan(table::tasks, "")->empty());
+}
+
+// -- verify ---------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(verify_accepts_an_intact_log, pipeline) {
+  auto report = verify(*db.read);
+  BOOST_TEST(report.ok);
+  BOOST_TEST(report.packets == 5u);
+  BOOST_TEST(report.head == ids.back());
+}
+
+BOOST_FIXTURE_TEST_CASE(verify_accepts_an_empty_log, fixture) {
+  auto report = verify(*db.read);
+  BOOST_TEST(report.ok);
+  BOOST_TEST(report.packets == 0u);
+}

@@ -22,6 +22,10 @@ const std::vector<noun>& nouns() {
      run_schema},
     {"contract", "check module contracts and pre-flight task requests",
      run_contract},
+    {"bench", "measure the committer, lineage queries and verify",
+     run_bench},
+    {"lineage", "verify the lineage log and show where things came from",
+     run_lineage},
   };
   return xs;
 }

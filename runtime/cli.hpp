@@ -58,6 +58,10 @@ bool read_file(const std::string& path, std::string& out);
 int run_schema(const arguments& args);
 /// `omniva contract ...`
 int run_contract(const arguments& args);
+/// `omniva bench ...`
+int run_bench(const arguments& args);
+/// `omniva lineage ...`
+int run_lineage(const arguments& args);
 
 /// The whole command line.
 int main(int argc, char** argv);

@@ -71,11 +71,39 @@ const std::string& committer::head() const noexcept {
 caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
   auto& packets = batch.packets_;
   // -- refuse what must never be written, before touching anything
+  auto has_duplicate = [](std::vector<std::string> xs) {
+    std::sort(xs.begin(), xs.end());
+    return std::adjacent_find(xs.begin(), xs.end()) != xs.end();
+  };
+  auto has_zero = [](std::string_view x) {
+    return x.find('\0') != std::string_view::npos;
+  };
   for (size_t i = 0; i < packets.size(); ++i) {
     auto& p = packets[i];
+    auto where = "packet " + std::to_string(i) + " (" + p.kind + ")";
     if (p.kind.empty())
       return make_error(ec::invalid_argument,
                         "packet " + std::to_string(i) + " has no kind");
+    // Index keys are `name \0 seq`: a name holding a zero byte would be
+    // ambiguous, and a repeated subject or parent would be one index entry
+    // standing for two.
+    if (has_zero(p.trace_id)
+        || std::any_of(p.subjects.begin(), p.subjects.end(), has_zero))
+      return make_error(ec::invalid_argument,
+                        where + ": a trace id or subject holds a zero byte");
+    if (has_duplicate(p.subjects))
+      return make_error(ec::invalid_argument,
+                        where + " names a subject twice");
+    if (has_duplicate(p.meta_parents))
+      return make_error(ec::invalid_argument,
+                        where + " names a parent twice");
+    {
+      auto parents = batch.batch_parents_[i];
+      std::sort(parents.begin(), parents.end());
+      if (std::adjacent_find(parents.begin(), parents.end()) != parents.end())
+        return make_error(ec::invalid_argument,
+                          where + " names a batch parent twice");
+    }
     for (auto parent : batch.batch_parents_[i])
       if (parent >= i)
         return make_error(ec::unknown_parent,

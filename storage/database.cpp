@@ -92,6 +92,10 @@ std::string_view to_string(table t) noexcept {
   return cf_names[static_cast<size_t>(family_of(t))];
 }
 
+std::string database_path(const std::string& data_dir) {
+  return (std::filesystem::path{data_dir} / "db").string();
+}
+
 // -- opening -----------------------------------------------------------------------
 
 namespace {

@@ -21,6 +21,10 @@
 
 namespace omniva::storage {
 
+/// The folder of the database inside a node's data folder: `<data>/db`.
+/// Every tool that takes `--data DIR` opens the database there.
+std::string database_path(const std::string& data_dir);
+
 /// How a database is opened.
 struct database_options {
   /// Whether every commit waits for its write-ahead log to reach the disk

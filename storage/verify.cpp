@@ -62,6 +62,17 @@ verify_report broken(verify_report r, uint64_t seq, ec code,
   return r;
 }
 
+std::string error_text(const caf::error& err) {
+  return contracts::render_error(err.code(), err.category(), err.context());
+}
+
+/// The code an error carries (`storage_error` for foreign errors).
+ec code_of(const caf::error& err) {
+  if (err.category() == contracts::error_category)
+    return static_cast<ec>(err.code());
+  return ec::storage_error;
+}
+
 /// Slow path, only after a fingerprint mismatch: finds the first packet whose
 /// index entry is missing or wrong, or a stray entry.
 verify_report diagnose_index(const reader& r, verify_report report, cf family) {
@@ -91,7 +102,7 @@ verify_report diagnose_index(const reader& r, verify_report report, cf family) {
     return !done;
   });
   if (err)
-    return broken(report, 0, ec::storage_error, to_string(err));
+    return broken(report, 0, code_of(err), error_text(err));
   if (done)
     return found;
   return broken(report, 0, ec::corruption,
@@ -99,9 +110,6 @@ verify_report diagnose_index(const reader& r, verify_report report, cf family) {
                   + " index holds an entry that no packet implies");
 }
 
-std::string error_text(const caf::error& err) {
-  return contracts::render_error(err.code(), err.category(), err.context());
-}
 
 } // namespace
 
@@ -160,14 +168,14 @@ verify_report verify(const reader& r) {
     return true;
   });
   if (err)
-    return broken(report, next, contracts::ec::storage_error, error_text(err));
+    return broken(report, next, code_of(err), error_text(err));
   if (failure)
     return *failure;
   report.head = prev;
   // The head and the counter in `meta`.
   auto head = r.head();
   if (!head)
-    return broken(report, 0, ec::corruption, error_text(head.error()));
+    return broken(report, 0, code_of(head.error()), error_text(head.error()));
   if (*head != prev)
     return broken(report, 0, ec::corruption,
                   "meta: the chain head is " + (head->empty() ? "empty" : *head)
@@ -175,7 +183,8 @@ verify_report verify(const reader& r) {
                     + (prev.empty() ? "none" : prev));
   auto count = r.packet_count();
   if (!count)
-    return broken(report, 0, ec::corruption, error_text(count.error()));
+    return broken(report, 0, code_of(count.error()),
+                  error_text(count.error()));
   if (*count != report.packets)
     return broken(report, 0, ec::corruption,
                   "meta counts " + std::to_string(*count)
@@ -189,9 +198,10 @@ verify_report verify(const reader& r) {
     std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(ro, db[family])};
     for (it->SeekToFirst(); it->Valid(); it->Next())
       found.add(view(it->key()), view(it->value()));
-    if (!it->status().ok())
-      return broken(report, 0, ec::storage_error,
-                    error_text(to_error(it->status(), "scanning an index")));
+    if (!it->status().ok()) {
+      auto e = to_error(it->status(), "scanning an index");
+      return broken(report, 0, code_of(e), error_text(e));
+    }
     if (!(found == expected[slot(family)]))
       return diagnose_index(r, report, family);
   }

@@ -355,3 +355,18 @@ BOOST_FIXTURE_TEST_CASE(verify_accepts_an_empty_log, fixture) {
   BOOST_TEST(report.ok);
   BOOST_TEST(report.packets == 0u);
 }
+
+BOOST_FIXTURE_TEST_CASE(repeated_subjects_or_parents_and_zero_bytes_are_refused, fixture) {
+  commit_batch b;
+  b.add(make("x", {"a", "a"}));
+  BOOST_TEST(is(db.write.commit(b).error(), ec::invalid_argument));
+  commit_batch c;
+  auto first = c.add(make("x"));
+  c.add(make("y"), {first, first});
+  BOOST_TEST(is(db.write.commit(c).error(), ec::invalid_argument));
+  commit_batch d;
+  d.add(make("x", {std::string("a\0b", 3)}));
+  BOOST_TEST(is(db.write.commit(d).error(), ec::invalid_argument));
+  BOOST_TEST(*db.read->packet_count() == 0u);
+  BOOST_TEST(verify(*db.read).ok);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `omniva lineage` on a real database, also while another process writes it.
+set -uo pipefail
+omniva=$1
+writer=$2
+tmp=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+expect() { # CODE DESCRIPTION -- COMMAND...
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else
+    bad "$what: exit $got, expected $want"; head -3 "$tmp/out" "$tmp/err"; fi
+}
+
+# A writer commits batches into <data>/db while we read.
+mkdir -p "$tmp/data"
+"$writer" "$tmp/data/db" 1 >"$tmp/acks" &
+pid=$!
+for _ in $(seq 100); do [ -s "$tmp/acks" ] && break; sleep 0.05; done
+expect 0 "verify while a process writes" -- "$omniva" lineage verify --data "$tmp/data" --json
+grep -q '"ok":true' "$tmp/out" && ok || bad "verify while writing: not ok"
+expect 0 "show history while a process writes" -- "$omniva" lineage show batch-1 --data "$tmp/data"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+
+expect 0 "verify after the writer died" -- "$omniva" lineage verify --data "$tmp/data"
+grep -q '^ok: [0-9]* packets, head [0-9a-f]\{64\}$' "$tmp/out" && ok || bad "verify: human output"
+expect 0 "history of a subject" -- "$omniva" lineage show batch-3 --data "$tmp/data" --json
+id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["history"][-1]["id"])' "$tmp/out")
+[ ${#id} -eq 64 ] && ok || bad "history --json gives packet ids"
+expect 0 "a packet with its ancestors" -- "$omniva" lineage show "$id" --data "$tmp/data" --up --depth 2 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["packet"]["id"]==sys.argv[2]; assert d["ancestors"]; assert max(a["depth"] for a in d["ancestors"])<=2' "$tmp/out" "$id" && ok || bad "ancestors within depth"
+first=$("$omniva" lineage show batch-1 --data "$tmp/data" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["history"][0]["id"])')
+expect 0 "descendants" -- "$omniva" lineage show "$first" --data "$tmp/data" --down --depth 3
+grep -q '^descendants:' "$tmp/out" && ok || bad "descendants listed"
+expect 1 "unknown subject" -- "$omniva" lineage show nobody --data "$tmp/data"
+expect 1 "unknown packet id" -- "$omniva" lineage show "$(printf '0%.0s' $(seq 64))" --data "$tmp/data"
+expect 1 "no database" -- "$omniva" lineage verify --data "$tmp/none"
+expect 2 "--up and --down" -- "$omniva" lineage show "$id" --data "$tmp/data" --up --down
+expect 2 "show without id" -- "$omniva" lineage show --data "$tmp/data"
+expect 0 "lineage --help" -- "$omniva" lineage --help
+expect 2 "lineage unknown verb" -- "$omniva" lineage frobnicate
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -16,6 +16,7 @@ build_dir=${1:-$here/../build}
 # name=command (relative to benchmarks/), run as: command BUILD_DIR
 BENCHMARKS=(
   "validate_vs_ajv=validate_vs_ajv.sh"
+  "commit=commit.sh"
 )
 
 tmp=$(mktemp -d)

@@ -1,13 +1,23 @@
 #include "contracts/packet.hpp"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
+
+#include <memory>
 
 namespace omniva::contracts {
 
 digest sha256(std::string_view bytes) noexcept {
-  digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         d.data());
+  // OpenSSL 3 looks the algorithm up on every one-shot SHA256() call; fetch
+  // it once and reuse one context per thread (hashing is on the commit and
+  // verify hot paths).
+  static EVP_MD* algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{
+    EVP_MD_CTX_new(), EVP_MD_CTX_free};
+  digest d{};
+  unsigned int size = 0;
+  EVP_DigestInit_ex(ctx.get(), algorithm, nullptr);
+  EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+  EVP_DigestFinal_ex(ctx.get(), d.data(), &size);
   return d;
 }
 

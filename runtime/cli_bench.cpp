@@ -11,6 +11,7 @@
 #include "storage/verify.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -58,6 +59,13 @@ std::string error_text(const caf::error& err) {
 struct work_folder {
   fs::path path;
   bool keep = false;
+
+  /// The database of data folder `name` inside (created if missing).
+  std::string database(std::string_view name) const {
+    std::error_code ignored;
+    fs::create_directories(path / name, ignored);
+    return storage::database_path((path / name).string());
+  }
 
   ~work_folder() {
     if (!keep && !path.empty()) {
@@ -225,9 +233,6 @@ measure_group(storage::writable_database& stardust,
     if (!replay)
       return replay.error();
     fig.raw_seconds += replay->seconds;
-    if (std::getenv("OMNIVA_BENCH_ROUNDS"))
-      std::cerr << "round " << (done - round_first) << " stardust "
-                << seconds_since(start) << " raw " << replay->seconds << '\n';
     fig.keys += replay->keys;
     fig.bytes += replay->bytes;
   }
@@ -253,6 +258,7 @@ struct lineage_figures {
   double verify_seconds = 0;
   bool verify_ok = false;
   std::string verify_reason;
+  double peak_rss_mb = 0;
 };
 
 /// A packet of a pipeline: its seq, and its id once committed.
@@ -335,9 +341,12 @@ caf::error build_lineage(storage::writable_database& db, uint64_t target,
       for (auto& a : pl.assets)
         if (a.id.empty() && a.seq >= receipt->first_seq)
           a.id = receipt->ids[a.seq - receipt->first_seq];
+    auto before = batch_first - 1;
     batch_first = w.next_seq();
-    std::cerr << "\romniva bench: lineage log " << (batch_first - 1) << '/'
-              << target << " packets" << std::flush;
+    auto tenth = std::max<uint64_t>(target / 10, 1);
+    if ((batch_first - 1) / tenth != before / tenth)
+      std::cerr << "omniva bench: lineage log " << (batch_first - 1) << '/'
+                << target << " packets\n";
     return caf::none;
   };
   auto start = steady::now();
@@ -394,11 +403,8 @@ caf::error build_lineage(storage::writable_database& db, uint64_t target,
   if (!batch.empty())
     if (auto err = commit())
       return err;
-  std::cerr << '\n';
   fig.build_seconds = seconds_since(start);
   fig.packets = w.next_seq() - 1;
-  // Samples past the end (the last pipeline step may overshoot) are kept:
-  // every packet of the batch was committed.
   return caf::none;
 }
 
@@ -461,15 +467,17 @@ int run_commit(const arguments& args) {
   std::vector<size_t> group_sizes;
   opts.add_options()
     ("data", po::value(&data),
-     "write the databases into DIR (created if missing) and keep them: "
-     "DIR/commit (the Stardust log), DIR/raw (its raw replay), DIR/lineage; "
+     "write the databases into DIR (created if missing) and keep them, "
+     "each a data folder for 'omniva lineage verify --data': DIR/commit "
+     "(the Stardust log of the commit part), DIR/raw (its raw replay: the "
+     "same bytes, so it verifies too), DIR/lineage (the lineage log); "
      "default: a temporary folder, removed afterwards")
     ("json", "print one JSON document")
     ("transitions", po::value(&transitions),
      "transitions per group size, at most (default: 64000)")
     ("seconds", po::value(&budget),
-     "Stardust's time per group size, at most; the raw side then writes "
-     "exactly what it committed (default: 5)")
+     "Stardust's time per group size, at most (default: 5); the raw side "
+     "writes exactly what Stardust committed, in alternating rounds")
     ("lineage-packets", po::value(&lineage_packets),
      "packets of the lineage log (default: 1000000; 0 skips the lineage "
      "part)")
@@ -480,13 +488,15 @@ int run_commit(const arguments& args) {
   if (auto rc = parse_options(
         "omniva bench commit [--data DIR] [--json] [--transitions N] "
         "[--seconds S] [--lineage-packets N] [--group-size N...]",
-        "Measures the committer against the raw limit of the disk: the same "
-        "transitions (one packet with its index entries and one state row "
-        "each) committed by Stardust, then written again as plain RocksDB "
-        "WriteBatches of exactly the same keys and bytes, sync on, at group "
-        "sizes 1, 16 and 256. Then builds a lineage log shaped like real "
-        "pipelines and measures ancestor queries at depth 20, verify "
-        "throughput and peak memory.",
+        "Builds a lineage log shaped like real pipelines (written without "
+        "sync: setup) and measures ancestor queries at depth 20, verify "
+        "throughput and peak memory. Then measures the committer against "
+        "the raw limit of the disk: transitions (one packet with its index "
+        "entries and one state row each) committed by Stardust, and the very "
+        "keys and bytes it wrote written again as plain RocksDB WriteBatches "
+        "into a database with the same options, sync on, one batch per "
+        "commit, at group sizes 1, 16 and 256; the two sides alternate every "
+        "quarter second so both meet the same disk.",
         opts, {}, args, vm))
     return *rc;
   if (group_sizes.empty())
@@ -523,30 +533,13 @@ int run_commit(const arguments& args) {
     print_error(what + ": " + error_text(err));
     return exit_failure;
   };
-  // -- commit: Stardust, then the raw replay of exactly its writes
-  auto stardust = storage::open_database((folder.path / "commit").string());
-  if (!stardust)
-    return fail("opening the Stardust database", stardust.error());
-  auto raw = storage::open_database((folder.path / "raw").string());
-  if (!raw)
-    return fail("opening the raw database", raw.error());
-  std::vector<commit_figures> commits;
-  for (auto group_size : group_sizes) {
-    auto work = make_transitions(transitions, seed + group_size);
-    std::cerr << "omniva bench: group size " << group_size << "..."
-              << std::flush;
-    auto fig = measure_group(*stardust, *raw, work, group_size, budget);
-    if (!fig)
-      return fail("group size " + std::to_string(group_size), fig.error());
-    std::cerr << ' ' << fig->transitions << " transitions\n";
-    commits.push_back(*fig);
-  }
-  // -- lineage
+  // -- lineage, first: its peak RSS is then its own, not the commit part's
+  // memtables (ru_maxrss only ever grows)
   lineage_figures lineage;
   if (lineage_packets > 0) {
     storage::database_options setup;
     setup.sync = false; // setup, not the measured part
-    auto db = storage::open_database((folder.path / "lineage").string(), setup);
+    auto db = storage::open_database(folder.database("lineage"), setup);
     if (!db)
       return fail("opening the lineage database", db.error());
     std::vector<uint64_t> samples;
@@ -563,6 +556,30 @@ int run_commit(const arguments& args) {
     lineage.verify_seconds = seconds_since(start);
     lineage.verify_ok = report.ok;
     lineage.verify_reason = report.reason;
+    lineage.peak_rss_mb = peak_rss_mb();
+  }
+  if (lineage_packets > 0)
+    ::sync(); // the log was written without sync: have the kernel write it
+              // back now, not during the fsyncs measured next
+  // -- commit: Stardust and the raw replay of exactly its writes
+  std::vector<commit_figures> commits;
+  {
+    auto stardust = storage::open_database(folder.database("commit"));
+    if (!stardust)
+      return fail("opening the Stardust database", stardust.error());
+    auto raw = storage::open_database(folder.database("raw"));
+    if (!raw)
+      return fail("opening the raw database", raw.error());
+    for (auto group_size : group_sizes) {
+      auto work = make_transitions(transitions, seed + group_size);
+      std::cerr << "omniva bench: group size " << group_size << "..."
+                << std::flush;
+      auto fig = measure_group(*stardust, *raw, work, group_size, budget);
+      if (!fig)
+        return fail("group size " + std::to_string(group_size), fig.error());
+      std::cerr << ' ' << fig->transitions << " transitions\n";
+      commits.push_back(*fig);
+    }
   }
   // -- report
   auto peak = peak_rss_mb();
@@ -577,6 +594,8 @@ int run_commit(const arguments& args) {
     row.set("transitions", c.transitions);
     row.set("keys", c.keys);
     row.set("bytes", c.bytes);
+    row.set("stardust_seconds", rounded(c.stardust_seconds, 3));
+    row.set("raw_seconds", rounded(c.raw_seconds, 3));
     row.set("raw_tps", rounded(raw_tps, 1));
     row.set("stardust_tps", rounded(stardust_tps, 1));
     row.set("ratio", rounded(ratio, 3));
@@ -593,7 +612,7 @@ int run_commit(const arguments& args) {
           "Stardust's committer vs plain RocksDB WriteBatches of exactly the "
           "same keys and bytes, sync on, same database options");
   out.set("sync", true);
-  out.set("seconds_per_side_at_most", budget);
+  out.set("stardust_seconds_per_group_at_most", budget);
   out.set("commit", std::move(commit_rows));
   if (lineage_packets > 0) {
     auto verify_rate = static_cast<double>(lineage.packets)
@@ -618,9 +637,10 @@ int run_commit(const arguments& args) {
     l.set("verify_packets_per_second", rounded(verify_rate, 0));
     l.set("verify_target", verify_target);
     l.set("verify_meets_target", verify_rate >= verify_target);
+    l.set("peak_rss_mb", rounded(lineage.peak_rss_mb, 1));
     out.set("lineage", std::move(l));
   }
-  out.set("peak_rss_mb", rounded(peak, 1));
+  out.set("process_peak_rss_mb", rounded(peak, 1));
   if (folder.keep)
     out.set("data", fs::absolute(folder.path).string());
   if (json_out) {
@@ -651,10 +671,11 @@ int run_commit(const arguments& args) {
                 << " packets on average); verify "
                 << (lineage.verify_ok ? "ok" : "FAILED: " + lineage.verify_reason)
                 << ", " << field("verify_packets_per_second")
-                << " packets/s\n";
+                << " packets/s; peak RSS " << field("peak_rss_mb") << " MiB\n";
     }
-    std::cout << "peak RSS: " << json::serialize(*out.find("peak_rss_mb"))
-              << " MiB\n";
+    std::cout << "peak RSS: "
+              << json::serialize(*out.find("process_peak_rss_mb"))
+              << " MiB (the whole run)\n";
     if (folder.keep)
       std::cout << "databases kept in " << folder.path.string() << '\n';
   }

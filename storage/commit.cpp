@@ -71,16 +71,21 @@ const std::string& committer::head() const noexcept {
 caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
   auto& packets = batch.packets_;
   // -- refuse what must never be written, before touching anything
-  auto has_duplicate = [](std::vector<std::string> xs) {
-    std::sort(xs.begin(), xs.end());
-    return std::adjacent_find(xs.begin(), xs.end()) != xs.end();
+  auto has_duplicate = [](const std::vector<std::string>& xs) {
+    if (xs.size() < 2)
+      return false;
+    std::vector<std::string_view> sorted(xs.begin(), xs.end());
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
   };
   auto has_zero = [](std::string_view x) {
     return x.find('\0') != std::string_view::npos;
   };
   for (size_t i = 0; i < packets.size(); ++i) {
     auto& p = packets[i];
-    auto where = "packet " + std::to_string(i) + " (" + p.kind + ")";
+    auto where = [&] {
+      return "packet " + std::to_string(i) + " (" + p.kind + ")";
+    };
     if (p.kind.empty())
       return make_error(ec::invalid_argument,
                         "packet " + std::to_string(i) + " has no kind");
@@ -90,19 +95,18 @@ caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
     if (has_zero(p.trace_id)
         || std::any_of(p.subjects.begin(), p.subjects.end(), has_zero))
       return make_error(ec::invalid_argument,
-                        where + ": a trace id or subject holds a zero byte");
+                        where() + ": a trace id or subject holds a zero byte");
     if (has_duplicate(p.subjects))
       return make_error(ec::invalid_argument,
-                        where + " names a subject twice");
+                        where() + " names a subject twice");
     if (has_duplicate(p.meta_parents))
       return make_error(ec::invalid_argument,
-                        where + " names a parent twice");
-    {
-      auto parents = batch.batch_parents_[i];
+                        where() + " names a parent twice");
+    if (auto parents = batch.batch_parents_[i]; parents.size() > 1) {
       std::sort(parents.begin(), parents.end());
       if (std::adjacent_find(parents.begin(), parents.end()) != parents.end())
         return make_error(ec::invalid_argument,
-                          where + " names a batch parent twice");
+                          where() + " names a batch parent twice");
     }
     for (auto parent : batch.batch_parents_[i])
       if (parent >= i)

@@ -2,6 +2,7 @@
 
 #include "storage/db_handle.hpp"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -105,6 +106,9 @@ rocksdb::Options base_options() {
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
+  // Eleven column families at RocksDB's default 64 MiB x 2 write buffers
+  // each could hold well over a gigabyte: cap all memtables together.
+  options.db_write_buffer_size = 128 << 20;
   return options;
 }
 
@@ -112,6 +116,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors() {
   // Point lookups (packet by id, parent checks) use bloom filters.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // One cache shared by every family (RocksDB's default is 8 MiB each).
+  static auto cache = rocksdb::NewLRUCache(64 << 20);
+  table.block_cache = cache;
   rocksdb::ColumnFamilyOptions with_filter;
   with_filter.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> result;

@@ -3,6 +3,7 @@
 #include "storage/db_handle.hpp"
 
 #include <rocksdb/iterator.h>
+#include <simdjson.h>
 
 #include <array>
 #include <functional>
@@ -41,15 +42,64 @@ size_t slot(cf f) {
   return 0;
 }
 
-/// The index entries packet `p` (stored as `raw_id`) implies.
+/// The members of a stored packet that verify needs, read without building
+/// a JSON tree (views into the parser's document: valid until the next read).
+struct packet_fields {
+  uint64_t seq = 0;
+  std::string_view prev;
+  std::string_view trace_id;
+  std::vector<std::string_view> parents;
+  std::vector<std::string_view> subjects;
+};
+
+/// Reads `packet_fields` from canonical packets, reusing one parser.
+class field_reader {
+public:
+  /// False when `canonical` is not a packet.
+  bool read(std::string_view canonical, packet_fields& out) {
+    simdjson::dom::element doc;
+    if (parser_.parse(canonical.data(), canonical.size()).get(doc)
+        != simdjson::SUCCESS)
+      return false;
+    uint64_t seq = 0;
+    if (doc["seq"].get(seq) != simdjson::SUCCESS
+        || doc["prev"].get(out.prev) != simdjson::SUCCESS
+        || doc["trace_id"].get(out.trace_id) != simdjson::SUCCESS
+        || !strings(doc["_meta_parents"], out.parents)
+        || !strings(doc["subjects"], out.subjects))
+      return false;
+    out.seq = seq;
+    return true;
+  }
+
+private:
+  static bool strings(simdjson::simdjson_result<simdjson::dom::element> x,
+                      std::vector<std::string_view>& out) {
+    out.clear();
+    simdjson::dom::array xs;
+    if (x.get(xs) != simdjson::SUCCESS)
+      return false;
+    for (auto item : xs) {
+      std::string_view s;
+      if (item.get(s) != simdjson::SUCCESS)
+        return false;
+      out.push_back(s);
+    }
+    return true;
+  }
+
+  simdjson::dom::parser parser_;
+};
+
+/// The index entries a packet (stored as `raw_id`) implies.
 template <class F>
-void entries_of(const contracts::packet& p, std::string_view raw_id, F&& f) {
+void entries_of(const packet_fields& p, std::string_view raw_id, F&& f) {
   f(cf::stardust_id, std::string{raw_id}, encode_seq(p.seq));
-  for (auto& parent : p.meta_parents)
+  for (auto parent : p.parents)
     if (auto raw = id_bytes(parent))
       f(cf::stardust_child, *raw + std::string{raw_id}, std::string{});
   f(cf::stardust_trace, name_seq_key(p.trace_id, p.seq), std::string{});
-  for (auto& subject : p.subjects)
+  for (auto subject : p.subjects)
     f(cf::stardust_subject, name_seq_key(subject, p.seq), std::string{});
 }
 
@@ -80,12 +130,13 @@ verify_report diagnose_index(const reader& r, verify_report report, cf family) {
   std::string name{cf_names[static_cast<size_t>(family)]};
   verify_report found = report;
   bool done = false;
+  field_reader fields;
+  packet_fields p;
   auto err = r.for_each(1, [&](uint64_t seq, std::string_view raw_id,
                                std::string_view canonical) {
-    auto p = contracts::packet_from_canonical(canonical);
-    if (!p)
+    if (!fields.read(canonical, p))
       return true;
-    entries_of(*p, raw_id, [&](cf f, const std::string& key,
+    entries_of(p, raw_id, [&](cf f, const std::string& key,
                                const std::string& value) {
       if (done || f != family)
         return;
@@ -120,6 +171,8 @@ verify_report verify(const reader& r) {
   uint64_t next = 1;
   std::string prev;
   std::optional<verify_report> failure;
+  field_reader fields;
+  packet_fields p;
   auto err = r.for_each(1, [&](uint64_t seq, std::string_view raw_id,
                                std::string_view canonical) {
     if (seq != next) {
@@ -138,19 +191,18 @@ verify_report verify(const reader& r) {
                          + id_hex(raw_id));
       return false;
     }
-    auto p = contracts::packet_from_canonical(canonical);
-    if (!p) {
+    if (!fields.read(canonical, p)) {
       failure = broken(report, seq, ec::corruption,
                        "packet " + std::to_string(seq) + " does not parse");
       return false;
     }
-    if (p->seq != seq) {
+    if (p.seq != seq) {
       failure = broken(report, seq, ec::corruption,
                        "packet " + std::to_string(seq) + " says it is packet "
-                         + std::to_string(p->seq));
+                         + std::to_string(p.seq));
       return false;
     }
-    if (p->prev != prev) {
+    if (p.prev != prev) {
       failure = broken(report, seq, ec::corruption,
                        "packet " + std::to_string(seq)
                          + ": prev does not name packet "
@@ -158,8 +210,8 @@ verify_report verify(const reader& r) {
                          + " (the hash chain is broken)");
       return false;
     }
-    entries_of(*p, raw_id, [&](cf f, const std::string& key,
-                               const std::string& value) {
+    entries_of(p, raw_id, [&](cf f, const std::string& key,
+                              const std::string& value) {
       expected[slot(f)].add(key, value);
     });
     prev = id_hex(raw_id);

@@ -52,9 +52,24 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "unknown_parent",
   "unjustified_state",
   "not_found",
+  "immutable_ref",
+  "asset_in_use",
+  "no_capable_pool",
+  "path_not_allowed",
+  "unauthorized",
+  "exit_code",
+  "signal",
+  "timeout",
+  "missing_manifest",
+  "missing_output",
+  "output_contract_violation",
+  "upstream_failed",
+  "cancelled",
+  "spawn_failed",
+  "too_large",
 };
 
-static_assert(static_cast<size_t>(ec::not_found) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::too_large) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

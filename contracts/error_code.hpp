@@ -127,10 +127,47 @@ enum class ec : uint8_t {
   unjustified_state = 39,
   /// The thing asked for (packet, task, asset, row) does not exist.
   not_found = 40,
+
+  // -- the node ----------------------------------------------------------------
+
+  /// A registry ref (`name@version`) is immutable: the same ref with other
+  /// content is refused.
+  immutable_ref = 41,
+  /// An asset is held by an unfinished task and cannot be deleted.
+  asset_in_use = 42,
+  /// No configured worker pool has the resources a module's contract needs.
+  no_capable_pool = 43,
+  /// A path is outside the node's allowed roots (or escapes them through
+  /// `..` or a symlink).
+  path_not_allowed = 44,
+  /// The request lacks a valid bearer token.
+  unauthorized = 45,
+  /// A module process exited with a non-zero status.
+  exit_code = 46,
+  /// A module process was killed by a signal (it crashed).
+  signal = 47,
+  /// A module ran longer than its contract's `timeout_s` and was killed.
+  timeout = 48,
+  /// A module finished without writing `output_manifest.json`, or wrote one
+  /// that is not valid.
+  missing_manifest = 49,
+  /// A declared output is missing from the manifest or from the disk.
+  missing_output = 50,
+  /// An output breaks its contract (media type, schema).
+  output_contract_violation = 51,
+  /// A task cannot run because an input it waited for failed.
+  upstream_failed = 52,
+  /// The task was cancelled.
+  cancelled = 53,
+  /// A module process could not be started (no such program, not
+  /// executable).
+  spawn_failed = 54,
+  /// A request body is larger than the node accepts.
+  too_large = 55,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 41;
+inline constexpr size_t ec_count = 56;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

@@ -32,3 +32,16 @@ CAF_ADD_ATOM(omniva, omniva::atom, propose, "propose")
 CAF_ADD_ATOM(omniva, omniva::atom, explain, "explain")
 /// A worker's or node's sign of life.
 CAF_ADD_ATOM(omniva, omniva::atom, heartbeat, "heartbeat")
+
+// -- the node's actors (actors/interfaces.hpp) --------------------------------
+CAF_ADD_ATOM(omniva, omniva::atom, add, "add")
+CAF_ADD_ATOM(omniva, omniva::atom, erase, "erase")
+CAF_ADD_ATOM(omniva, omniva::atom, priority, "priority")
+CAF_ADD_ATOM(omniva, omniva::atom, metrics, "metrics")
+CAF_ADD_ATOM(omniva, omniva::atom, flush, "flush")
+CAF_ADD_ATOM(omniva, omniva::atom, tick, "tick")
+CAF_ADD_ATOM(omniva, omniva::atom, enroll, "enroll")
+CAF_ADD_ATOM(omniva, omniva::atom, load, "load")
+CAF_ADD_ATOM(omniva, omniva::atom, upload, "upload")
+CAF_ADD_ATOM(omniva, omniva::atom, value, "value")
+CAF_ADD_ATOM(omniva, omniva::atom, done, "done")

@@ -610,6 +610,7 @@ json::value to_json(const task_record& x) {
     result.set("pool", x.pool);
   if (x.error)
     result.set("error", to_json(*x.error));
+  result.set("mode", to_string(x.mode));
   result.set("created_at", x.created_at);
   result.set("updated_at", x.updated_at);
   return result;
@@ -623,7 +624,7 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
                    problems,
                    {"task_id", "module_ref", "input_mapping", "values",
                     "outputs", "status", "attempt", "priority",
-                    "idempotency_key", "trace_id", "pool", "error",
+                    "idempotency_key", "trace_id", "pool", "error", "mode",
                     "created_at", "updated_at"},
                    "a task"};
   task_record result;
@@ -649,6 +650,8 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
   in.plain_string_into(result.pool, "pool", false);
   if (auto* error = in.find("error", false))
     task_error_into(result.error, in, *error, problems);
+  in.enum_into(result.mode, "mode", false, execution_mode_from_string,
+               "real, mock");
   in.timestamp_into(result.created_at, "created_at", true);
   in.timestamp_into(result.updated_at, "updated_at", true);
   if (!in.clean())

@@ -214,6 +214,8 @@ struct task_record {
   std::string pool;
   /// Why the last attempt failed, if it did.
   std::optional<task_error> error;
+  /// How the task runs: through its module (`real`) or the mock adapter.
+  execution_mode mode = execution_mode::real;
   /// ISO 8601 UTC.
   std::string created_at;
   /// ISO 8601 UTC, the last status change.
@@ -228,7 +230,7 @@ typename Inspector::result_type inspect(Inspector& f, task_record& x) {
   detail::optional_member<task_error> error{x.error};
   return f(caf::meta::type_name("task_record"), x.task_id, x.module_ref,
            x.input_mapping, x.values, x.outputs, x.status, x.attempt,
-           x.priority, x.idempotency_key, x.trace_id, x.pool, error,
+           x.priority, x.idempotency_key, x.trace_id, x.pool, error, x.mode,
            x.created_at, x.updated_at);
 }
 

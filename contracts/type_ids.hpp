@@ -12,6 +12,7 @@
 #include "contracts/error_code.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
+#include "contracts/node_messages.hpp"
 #include "contracts/status.hpp"
 
 #include <caf/fwd.hpp>
@@ -43,6 +44,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   // -- module contracts (contracts/module_contract.hpp)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::module_contract))
   CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::module_contract>))
+
+  // -- the node's actors (contracts/node_messages.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pool_spec))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::dispatched_input))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::dispatched_input>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::dispatch_order))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::produced_output))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::produced_output>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::execution_outcome))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::submit_result))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::module_entry))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -384,7 +384,7 @@ BOOST_AUTO_TEST_CASE(a_task_is_written_with_the_design_member_names) {
                   + trace
                   + R"(","pool":"gpu","error":{"code":"network_timeout",)"
                     R"("message":"the model server did not answer",)"
-                    R"("transient":true},"created_at":"2026-11-21T05:30:27.077Z",)"
+                    R"("transient":true},"mode":"real","created_at":"2026-11-21T05:30:27.077Z",)"
                     R"("updated_at":"2026-11-21T05:31:00.000Z"})");
 }
 

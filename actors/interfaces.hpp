@@ -1,0 +1,51 @@
+#pragma once
+
+// The map of the node: every typed actor and every handler, one line each.
+// Only Zenith commits state; the others read, do blocking work off Zenith's
+// thread, and propose.
+
+#include "contracts/atoms.hpp"
+#include "contracts/messages.hpp"
+#include "contracts/module_contract.hpp"
+#include "contracts/node_messages.hpp"
+#include "contracts/type_ids.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace omniva::actors {
+
+/// Zenith: the only actor that commits state (it owns the storage::committer).
+using zenith_actor = caf::typed_actor<
+  // Pre-flights a task request and creates the task, or answers every problem.
+  caf::replies_to<atom::submit, contracts::task_request>::with<contracts::submit_result>,
+  // A worker's report on one attempt; a second report for it is ignored.
+  caf::reacts_to<atom::result, contracts::execution_outcome>,
+  // Cancels a PENDING or READY task (and fails what waited on it).
+  caf::replies_to<atom::cancel, std::string>::with<contracts::task_record>,
+  // Sets a task's priority.
+  caf::replies_to<atom::priority, std::string, int32_t>::with<contracts::task_record>,
+  // Registers a module (immutable per ref); answers its ref.
+  caf::replies_to<atom::enroll, contracts::module_entry>::with<std::string>,
+  // Records an asset whose file work the ledger did; answers the stored record.
+  caf::replies_to<atom::add, contracts::asset_record>::with<contracts::asset_record>,
+  // Deletes an asset unless an unfinished task holds it; answers its id.
+  caf::replies_to<atom::erase, std::string>::with<std::string>,
+  // Prometheus text of Zenith's counters.
+  caf::replies_to<atom::metrics>::with<std::string>,
+  // Internal: commit what the drained mailbox produced (group commit).
+  caf::reacts_to<atom::flush>,
+  // Internal: the control cycle (housekeeping).
+  caf::reacts_to<atom::tick>>;
+
+/// A worker pool: runs dispatched attempts on its workers, one at a time each.
+using pool_actor = caf::typed_actor<
+  // Runs one attempt; the outcome goes to Zenith.
+  caf::reacts_to<atom::dispatch, contracts::dispatch_order>,
+  // Internal: a worker finished and is free again.
+  caf::reacts_to<atom::done, uint32_t>>;
+
+} // namespace omniva::actors

@@ -1,0 +1,42 @@
+#pragma once
+
+// A worker pool: a fixed number of workers, each running one attempt at a
+// time through an adapter. Workers are detached actors (own threads): a
+// module's process blocks its worker, never CAF's scheduler.
+
+#include "actors/interfaces.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <deque>
+#include <functional>
+#include <vector>
+
+namespace omniva::actors {
+
+/// Runs one attempt to its end (blocking) and describes what happened. The
+/// runtime provides it: adapters live in runtime/.
+using executor
+  = std::function<contracts::execution_outcome(const contracts::dispatch_order&)>;
+
+/// The pool's state.
+struct worker_pool_state {
+  static constexpr const char* name = "worker_pool";
+  /// The pool's configuration.
+  contracts::pool_spec spec;
+  /// Every worker; `busy[i]` tells whether worker i runs an attempt.
+  std::vector<caf::actor> workers;
+  std::vector<bool> busy;
+  /// Orders waiting for a free worker (Zenith only dispatches to free slots,
+  /// so this stays short), with the Zenith that sent each.
+  std::deque<std::pair<contracts::dispatch_order, zenith_actor>> queue;
+};
+
+/// The pool's behavior: spawns `spec.workers` workers running `run`.
+pool_actor::behavior_type
+worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
+            contracts::pool_spec spec, executor run);
+
+} // namespace omniva::actors

@@ -1,0 +1,860 @@
+#include "actors/zenith.hpp"
+
+#include "contracts/preflight.hpp"
+#include "contracts/status.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace omniva::actors {
+
+using contracts::asset_record;
+using contracts::asset_status;
+using contracts::ec;
+using contracts::make_error;
+using contracts::task_record;
+using contracts::task_status;
+
+namespace {
+
+std::string error_text(const caf::error& err) {
+  return contracts::render_error(err.code(), err.category(), err.context());
+}
+
+json::value parse_or_null(std::string_view text) {
+  auto r = json::parse(text);
+  return r ? std::move(*r.doc) : json::value{};
+}
+
+bool finished(task_status s) {
+  return s == task_status::done || s == task_status::error
+         || s == task_status::cancelled;
+}
+
+} // namespace
+
+// -- packets and rows -----------------------------------------------------------
+
+std::string zenith_state::now() {
+  return contracts::format_timestamp(clock->now());
+}
+
+size_t zenith_state::add_packet(std::string kind,
+                                std::vector<std::string> subjects,
+                                const std::vector<std::string>& parent_entities,
+                                json::value payload,
+                                const std::string& trace_id) {
+  contracts::packet p;
+  p.kind = kind;
+  p.actor = "zenith";
+  p.trace_id = trace_id;
+  p.at = now();
+  p.payload = json::serialize(payload);
+  std::vector<size_t> in_batch;
+  for (auto& entity : parent_entities) {
+    if (auto i = batch_last.find(entity); i != batch_last.end()) {
+      if (std::find(in_batch.begin(), in_batch.end(), i->second)
+          == in_batch.end())
+        in_batch.push_back(i->second);
+      continue;
+    }
+    auto j = last_packet.find(entity);
+    if (j == last_packet.end()) {
+      // Not seen since start: its history's last packet.
+      auto history = db->read->history(entity);
+      if (history && !history->empty())
+        j = last_packet.emplace(entity, history->back().id).first;
+    }
+    if (j != last_packet.end()
+        && std::find(p.meta_parents.begin(), p.meta_parents.end(), j->second)
+             == p.meta_parents.end())
+      p.meta_parents.push_back(j->second);
+  }
+  std::sort(subjects.begin(), subjects.end());
+  subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
+  p.subjects = subjects;
+  auto index = batch.add(std::move(p), std::move(in_batch));
+  for (auto& s : subjects)
+    batch_last[s] = index;
+  batch_kinds.push_back(std::move(kind));
+  return index;
+}
+
+void zenith_state::put_task(const task_record& t, size_t packet) {
+  batch.put(storage::table::tasks, t.task_id,
+            json::serialize(contracts::to_json(t)), packet);
+}
+
+void zenith_state::put_asset(const asset_record& a, size_t packet) {
+  batch.put(storage::table::assets, a.asset_id,
+            json::serialize(contracts::to_json(a)), packet);
+}
+
+// -- readiness --------------------------------------------------------------------
+
+void zenith_state::make_ready(task_record& t) {
+  t.status = task_status::ready;
+  auto key = std::make_tuple(-t.priority, ready_order++, t.task_id);
+  ready.insert(key);
+  ready_keys[t.task_id] = key;
+}
+
+void zenith_state::unready(const std::string& task_id) {
+  if (auto i = ready_keys.find(task_id); i != ready_keys.end()) {
+    ready.erase(i->second);
+    ready_keys.erase(i);
+  }
+}
+
+void zenith_state::release_holds(const task_record& t) {
+  for (auto& [key, asset_id] : t.input_mapping) {
+    auto a = assets.find(asset_id);
+    if (a == assets.end())
+      continue;
+    auto& holds = a->second.holds;
+    holds.erase(std::remove(holds.begin(), holds.end(), t.task_id),
+                holds.end());
+  }
+}
+
+std::optional<contracts::output_spec>
+zenith_state::promise_of(std::string_view asset_id) const {
+  auto a = assets.find(std::string{asset_id});
+  if (a == assets.end() || a->second.produced_by.empty())
+    return std::nullopt;
+  auto t = tasks.find(a->second.produced_by);
+  if (t == tasks.end())
+    return std::nullopt;
+  auto m = modules.find(t->second.module_ref);
+  if (m == modules.end())
+    return std::nullopt;
+  for (auto& [key, id] : t->second.outputs)
+    if (id == asset_id)
+      for (auto& out : m->second.contract.outputs)
+        if (out.key == key)
+          return out;
+  return std::nullopt;
+}
+
+const contracts::pool_spec*
+zenith_state::pool_for(const contracts::module_contract& c) const {
+  for (auto& p : config.pools)
+    if (contracts::fits(c, p))
+      return &p;
+  return nullptr;
+}
+
+// -- recovery -----------------------------------------------------------------------
+
+caf::error zenith_state::recover() {
+  auto& r = *db->read;
+  auto rows = r.scan(storage::table::modules, "");
+  if (!rows)
+    return rows.error();
+  for (auto& [ref, text] : *rows) {
+    auto doc = parse_or_null(text);
+    auto* contract = doc.find("contract");
+    auto* dir = doc.find("dir");
+    if (contract == nullptr)
+      return make_error(ec::corruption, "module row " + ref + " has no contract");
+    auto parsed = contracts::parse_module_contract_document(*contract);
+    if (!parsed.contract)
+      return make_error(ec::corruption, "module row " + ref + " does not parse");
+    modules[ref] = contracts::module_entry{
+      *parsed.contract, dir && dir->is_string() ? dir->as_string() : "",
+      json::serialize(*contract, json::style::canonical)};
+  }
+  auto asset_rows = r.scan(storage::table::assets, "");
+  if (!asset_rows)
+    return asset_rows.error();
+  for (auto& [id, text] : *asset_rows) {
+    std::vector<contracts::problem> problems;
+    auto a = contracts::asset_record_from_json(parse_or_null(text), problems);
+    if (!a)
+      return make_error(ec::corruption, "asset row " + id + " does not parse");
+    assets[id] = std::move(*a);
+  }
+  auto task_rows = r.scan(storage::table::tasks, "");
+  if (!task_rows)
+    return task_rows.error();
+  for (auto& [id, text] : *task_rows) {
+    std::vector<contracts::problem> problems;
+    auto t = contracts::task_record_from_json(parse_or_null(text), problems);
+    if (!t)
+      return make_error(ec::corruption, "task row " + id + " does not parse");
+    tasks[id] = std::move(*t);
+  }
+  for (auto& p : config.pools)
+    free_slots[p.name] = p.workers;
+  // Rebuild the derived state; re-queue what was RUNNING.
+  std::vector<std::string> ids;
+  for (auto& [id, t] : tasks)
+    ids.push_back(id);
+  std::sort(ids.begin(), ids.end(), [&](auto& a, auto& b) {
+    return tasks[a].created_at < tasks[b].created_at;
+  });
+  for (auto& id : ids) {
+    auto& t = tasks[id];
+    if (!t.idempotency_key.empty())
+      idempotency[t.idempotency_key] = id;
+    if (t.status == task_status::running) {
+      // The node died under this attempt: run it again as a new one.
+      t.status = task_status::pending;
+      t.attempt += 1;
+      t.pool.clear();
+      auto i = add_packet("task.requeued", {t.task_id}, {t.task_id},
+                          json::object{{"attempt", static_cast<int64_t>(t.attempt)},
+                                       {"reason", "node restarted"}},
+                          t.trace_id);
+      put_task(t, i);
+    }
+    if (t.status == task_status::pending) {
+      bool all = true;
+      for (auto& [key, asset_id] : t.input_mapping) {
+        auto a = assets.find(asset_id);
+        if (a != assets.end() && a->second.status != asset_status::available) {
+          all = false;
+          waiting[asset_id].push_back(id);
+        }
+      }
+      if (all) {
+        make_ready(t);
+        auto i = add_packet("task.ready", {t.task_id}, {t.task_id},
+                            json::object{}, t.trace_id);
+        put_task(t, i);
+      }
+    } else if (t.status == task_status::ready) {
+      t.status = task_status::pending;
+      make_ready(t);
+    }
+  }
+  return caf::none;
+}
+
+// -- submissions --------------------------------------------------------------------
+
+contracts::submit_result zenith_state::submit(const contracts::task_request& req) {
+  ++submissions;
+  contracts::submit_result result;
+  auto reject = [&](contracts::problem p) {
+    ++rejections;
+    result.problems.push_back(std::move(p));
+    return result;
+  };
+  if (!req.idempotency_key.empty())
+    if (auto i = idempotency.find(req.idempotency_key); i != idempotency.end()) {
+      result.ok = true;
+      result.duplicate = true;
+      result.task = tasks[i->second];
+      return result;
+    }
+  auto m = modules.find(req.module_ref);
+  if (m == modules.end())
+    return reject({ec::module_not_found, "/module_ref",
+                   "no module " + req.module_ref + " is registered"});
+  auto& contract = m->second.contract;
+  const auto* pool = pool_for(contract);
+  contracts::asset_view view{
+    [this](std::string_view id) -> const asset_record* {
+      auto i = assets.find(std::string{id});
+      return i == assets.end() ? nullptr : &i->second;
+    },
+    [this](std::string_view id) { return promise_of(id); }};
+  auto checked = contracts::preflight(contract, req, view);
+  if (pool == nullptr)
+    checked.problems.push_back(
+      {ec::no_capable_pool, "/module_ref",
+       "no worker pool has the resources " + req.module_ref + " needs"});
+  if (!checked.task || pool == nullptr) {
+    rejections += 1;
+    result.problems = std::move(checked.problems);
+    return result;
+  }
+  auto& resolved = checked.task->request;
+  task_record t;
+  t.task_id = ids->next_uuid();
+  t.module_ref = contract.ref();
+  t.input_mapping = resolved.input_mapping;
+  t.values = resolved.values;
+  t.priority = resolved.priority;
+  t.idempotency_key = resolved.idempotency_key;
+  t.trace_id = resolved.trace_id.empty() ? ids->next_uuid() : resolved.trace_id;
+  t.mode = config.force_mock ? contracts::execution_mode::mock : resolved.mode;
+  t.created_at = t.updated_at = now();
+  std::vector<std::string> subjects{t.task_id};
+  std::vector<std::string> parents;
+  bool all_available = true;
+  for (auto& [key, asset_id] : t.input_mapping) {
+    subjects.push_back(asset_id);
+    parents.push_back(asset_id);
+    auto& a = assets[asset_id];
+    a.holds.push_back(t.task_id);
+    if (a.status != asset_status::available) {
+      all_available = false;
+      waiting[asset_id].push_back(t.task_id);
+    }
+  }
+  std::vector<asset_record> promised;
+  for (auto& out : contract.outputs) {
+    asset_record a;
+    a.asset_id = ids->next_uuid();
+    a.kind = contracts::asset_kind::file;
+    a.media_type = out.media_type;
+    a.status = asset_status::pending;
+    a.produced_by = t.task_id;
+    a.created_at = t.created_at;
+    a.label = out.label.empty() ? out.key : out.label;
+    t.outputs[out.key] = a.asset_id;
+    subjects.push_back(a.asset_id);
+    promised.push_back(std::move(a));
+  }
+  if (all_available)
+    make_ready(t);
+  json::value payload{json::object{}};
+  payload.set("module_ref", t.module_ref);
+  payload.set("status", std::string{contracts::to_string(t.status)});
+  json::value outputs{json::object{}};
+  for (auto& [key, id] : t.outputs)
+    outputs.set(key, id);
+  payload.set("outputs", std::move(outputs));
+  json::value inputs{json::object{}};
+  for (auto& [key, id] : t.input_mapping)
+    inputs.set(key, id);
+  payload.set("inputs", std::move(inputs));
+  auto packet = add_packet("task.created", subjects, parents,
+                           std::move(payload), t.trace_id);
+  put_task(t, packet);
+  for (auto& [key, asset_id] : t.input_mapping)
+    put_asset(assets[asset_id], packet);
+  for (auto& a : promised) {
+    put_asset(a, packet);
+    assets[a.asset_id] = std::move(a);
+  }
+  if (!t.idempotency_key.empty())
+    idempotency[t.idempotency_key] = t.task_id;
+  tasks[t.task_id] = t;
+  result.ok = true;
+  result.task = std::move(t);
+  return result;
+}
+
+// -- dispatch -----------------------------------------------------------------------
+
+void zenith_state::dispatch_ready() {
+  for (auto it = ready.begin(); it != ready.end();) {
+    auto task_id = std::get<2>(*it);
+    auto& t = tasks[task_id];
+    auto m = modules.find(t.module_ref);
+    const auto* pool = m == modules.end() ? nullptr : pool_for(m->second.contract);
+    if (pool == nullptr || free_slots[pool->name] == 0) {
+      ++it;
+      continue;
+    }
+    it = ready.erase(it);
+    ready_keys.erase(task_id);
+    --free_slots[pool->name];
+    t.status = task_status::running;
+    t.pool = pool->name;
+    t.updated_at = now();
+    contracts::dispatch_order order;
+    order.execution_id = t.task_id + "/" + std::to_string(t.attempt);
+    order.contract = m->second.contract;
+    order.module_dir = m->second.dir;
+    order.output_dir = (std::filesystem::path{config.data_dir} / "outputs"
+                        / t.task_id / std::to_string(t.attempt))
+                         .string();
+    for (auto& [key, asset_id] : t.input_mapping) {
+      auto& a = assets[asset_id];
+      contracts::dispatched_input in;
+      in.key = key;
+      in.is_value = a.kind == contracts::asset_kind::value;
+      in.path = a.uri;
+      in.media_type = in.is_value ? a.dtype : a.media_type;
+      in.value_json = a.value_json;
+      in.sha256 = a.sha256;
+      order.inputs.push_back(std::move(in));
+    }
+    for (auto& [key, value] : t.values) {
+      contracts::dispatched_input in;
+      in.key = key;
+      in.is_value = true;
+      in.value_json = value;
+      order.inputs.push_back(std::move(in));
+    }
+    order.task = t;
+    auto packet = add_packet(
+      "task.dispatched", {t.task_id}, {t.task_id},
+      json::object{{"pool", pool->name},
+                   {"attempt", static_cast<int64_t>(t.attempt)},
+                   {"execution_id", order.execution_id}},
+      t.trace_id);
+    put_task(t, packet);
+    effects.dispatches.emplace_back(pool->name, std::move(order));
+  }
+}
+
+// -- results ------------------------------------------------------------------------
+
+void zenith_state::fail_task(task_record& t, ec code, std::string message,
+                             bool transient, size_t cause_packet,
+                             bool cause_is_batch_packet) {
+  auto previous = t.status;
+  if (auto why = contracts::check_transition(previous, task_status::error)) {
+    spdlog::error("zenith: refused to fail task {}: {}", t.task_id, why->message);
+    return;
+  }
+  unready(t.task_id);
+  t.status = task_status::error;
+  t.error = contracts::task_error{std::string{contracts::to_string(code)},
+                                  message, transient};
+  t.updated_at = now();
+  release_holds(t);
+  std::vector<std::string> subjects{t.task_id};
+  for (auto& [key, id] : t.outputs)
+    subjects.push_back(id);
+  for (auto& [key, id] : t.input_mapping)
+    subjects.push_back(id);
+  json::value payload{json::object{}};
+  payload.set("code", std::string{contracts::to_string(code)});
+  payload.set("message", message);
+  payload.set("transient", transient);
+  std::vector<std::string> parents{t.task_id};
+  auto packet = add_packet("task.failed", subjects, parents, std::move(payload),
+                           t.trace_id);
+  (void) cause_packet;
+  (void) cause_is_batch_packet;
+  put_task(t, packet);
+  for (auto& [key, id] : t.input_mapping)
+    if (auto a = assets.find(id); a != assets.end())
+      put_asset(a->second, packet);
+  std::vector<std::string> dependants;
+  for (auto& [key, id] : t.outputs) {
+    auto& a = assets[id];
+    if (a.status == asset_status::pending) {
+      a.status = asset_status::failed;
+      put_asset(a, packet);
+    }
+    if (auto w = waiting.find(id); w != waiting.end()) {
+      dependants.insert(dependants.end(), w->second.begin(), w->second.end());
+      waiting.erase(w);
+    }
+  }
+  for (auto& d : dependants) {
+    auto& dep = tasks[d];
+    if (dep.status == task_status::pending)
+      fail_task(dep, ec::upstream_failed,
+                "an input of this task failed: task " + t.task_id + " ("
+                  + std::string{contracts::to_string(code)} + ")",
+                false, packet, true);
+  }
+}
+
+void zenith_state::on_result(const contracts::execution_outcome& o) {
+  auto i = tasks.find(o.task_id);
+  if (i == tasks.end() || i->second.status != task_status::running
+      || i->second.attempt != o.attempt) {
+    spdlog::info("zenith: ignored a result for {} (not a running attempt)",
+                 o.execution_id);
+    return;
+  }
+  auto& t = i->second;
+  if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
+    ++slot->second;
+  if (!o.ok) {
+    fail_task(t, o.error_code == ec::none ? ec::exit_code : o.error_code,
+              o.error_message, o.transient, 0, false);
+    return;
+  }
+  // Every promised output must be among the produced ones.
+  for (auto& [key, id] : t.outputs) {
+    auto found = std::find_if(o.outputs.begin(), o.outputs.end(),
+                              [&](auto& p) { return p.key == key; });
+    if (found == o.outputs.end()) {
+      fail_task(t, ec::missing_output,
+                "the run produced no output '" + key + "'", false, 0, false);
+      return;
+    }
+  }
+  t.status = task_status::done;
+  t.error.reset();
+  t.updated_at = now();
+  release_holds(t);
+  std::vector<std::string> subjects{t.task_id};
+  json::value outputs{json::object{}};
+  for (auto& p : o.outputs) {
+    auto id = t.outputs.find(p.key);
+    if (id == t.outputs.end())
+      continue;
+    auto& a = assets[id->second];
+    a.status = asset_status::available;
+    a.uri = p.path;
+    a.sha256 = p.sha256;
+    a.size = p.size;
+    if (!p.media_type.empty())
+      a.media_type = p.media_type;
+    subjects.push_back(a.asset_id);
+    outputs.set(p.key, json::object{{"asset_id", a.asset_id},
+                                    {"sha256", p.sha256}});
+  }
+  for (auto& [key, id] : t.input_mapping)
+    subjects.push_back(id);
+  json::value payload{json::object{}};
+  payload.set("outputs", std::move(outputs));
+  payload.set("metrics", parse_or_null(o.metrics_json));
+  auto packet = add_packet("task.succeeded", subjects, {t.task_id},
+                           std::move(payload), t.trace_id);
+  put_task(t, packet);
+  for (auto& [key, id] : t.input_mapping)
+    if (auto a = assets.find(id); a != assets.end())
+      put_asset(a->second, packet);
+  for (auto& [key, id] : t.outputs) {
+    put_asset(assets[id], packet);
+    auto w = waiting.find(id);
+    if (w == waiting.end())
+      continue;
+    auto woken = std::move(w->second);
+    waiting.erase(w);
+    for (auto& d : woken) {
+      auto& dep = tasks[d];
+      if (dep.status != task_status::pending)
+        continue;
+      bool all = std::all_of(dep.input_mapping.begin(), dep.input_mapping.end(),
+                             [&](auto& kv) {
+                               return assets[kv.second].status
+                                      == asset_status::available;
+                             });
+      if (!all)
+        continue;
+      make_ready(dep);
+      dep.updated_at = now();
+      auto p = add_packet("task.ready", {dep.task_id, id}, {id, dep.task_id},
+                          json::object{}, dep.trace_id);
+      put_task(dep, p);
+    }
+  }
+}
+
+// -- operator actions ---------------------------------------------------------------
+
+caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
+  auto i = tasks.find(task_id);
+  if (i == tasks.end())
+    return make_error(ec::not_found, "no task " + task_id);
+  auto& t = i->second;
+  if (auto why = contracts::check_transition(t.status, task_status::cancelled))
+    return make_error(ec::illegal_transition, why->message);
+  unready(t.task_id);
+  for (auto& [key, id] : t.input_mapping)
+    if (auto w = waiting.find(id); w != waiting.end())
+      w->second.erase(std::remove(w->second.begin(), w->second.end(), task_id),
+                      w->second.end());
+  t.status = task_status::cancelled;
+  t.updated_at = now();
+  release_holds(t);
+  std::vector<std::string> subjects{t.task_id};
+  for (auto& [key, id] : t.outputs)
+    subjects.push_back(id);
+  for (auto& [key, id] : t.input_mapping)
+    subjects.push_back(id);
+  auto packet = add_packet("task.cancelled", subjects, {t.task_id},
+                           json::object{{"by", "operator"}}, t.trace_id);
+  put_task(t, packet);
+  for (auto& [key, id] : t.input_mapping)
+    if (auto a = assets.find(id); a != assets.end())
+      put_asset(a->second, packet);
+  std::vector<std::string> dependants;
+  for (auto& [key, id] : t.outputs) {
+    auto& a = assets[id];
+    a.status = asset_status::failed;
+    put_asset(a, packet);
+    if (auto w = waiting.find(id); w != waiting.end()) {
+      dependants.insert(dependants.end(), w->second.begin(), w->second.end());
+      waiting.erase(w);
+    }
+  }
+  for (auto& d : dependants)
+    if (tasks[d].status == task_status::pending)
+      fail_task(tasks[d], ec::upstream_failed,
+                "an input of this task was cancelled: task " + task_id, false,
+                packet, true);
+  return t;
+}
+
+caf::expected<task_record> zenith_state::set_priority(const std::string& task_id,
+                                                      int32_t priority) {
+  auto i = tasks.find(task_id);
+  if (i == tasks.end())
+    return make_error(ec::not_found, "no task " + task_id);
+  auto& t = i->second;
+  bool was_ready = ready_keys.count(task_id) > 0;
+  unready(task_id);
+  t.priority = priority;
+  t.updated_at = now();
+  if (was_ready)
+    make_ready(t);
+  auto packet = add_packet("task.priority_changed", {t.task_id}, {t.task_id},
+                           json::object{{"priority", static_cast<int64_t>(priority)}},
+                           t.trace_id);
+  put_task(t, packet);
+  return t;
+}
+
+caf::expected<std::string> zenith_state::enroll(const contracts::module_entry& e) {
+  auto ref = e.contract.ref();
+  if (auto i = modules.find(ref); i != modules.end()) {
+    if (i->second.canonical_json == e.canonical_json) {
+      if (!e.dir.empty() && i->second.dir != e.dir)
+        i->second.dir = e.dir; // same contract found in another folder
+      return ref;
+    }
+    return make_error(ec::immutable_ref,
+                      ref + " is already registered with other content: "
+                            "register a new version instead");
+  }
+  auto packet = add_packet("module.registered", {ref}, {},
+                           json::object{{"ref", ref}}, ids->next_uuid());
+  json::value row{json::object{}};
+  row.set("contract", parse_or_null(e.canonical_json));
+  row.set("dir", e.dir);
+  batch.put(storage::table::modules, ref, json::serialize(row), packet);
+  modules[ref] = e;
+  return ref;
+}
+
+caf::expected<asset_record> zenith_state::add_asset(asset_record a) {
+  if (a.asset_id.empty())
+    a.asset_id = ids->next_uuid();
+  if (assets.count(a.asset_id) > 0)
+    return make_error(ec::invalid_argument, "asset " + a.asset_id + " exists");
+  a.status = asset_status::available;
+  a.holds.clear();
+  a.produced_by.clear();
+  if (a.created_at.empty())
+    a.created_at = now();
+  json::value payload{json::object{}};
+  payload.set("kind", std::string{contracts::to_string(a.kind)});
+  if (!a.media_type.empty())
+    payload.set("media_type", a.media_type);
+  if (!a.dtype.empty())
+    payload.set("dtype", a.dtype);
+  if (!a.sha256.empty())
+    payload.set("sha256", a.sha256);
+  auto packet = add_packet("asset.registered", {a.asset_id}, {},
+                           std::move(payload), ids->next_uuid());
+  put_asset(a, packet);
+  assets[a.asset_id] = a;
+  return a;
+}
+
+caf::expected<std::string> zenith_state::erase_asset(const std::string& id) {
+  auto i = assets.find(id);
+  if (i == assets.end())
+    return make_error(ec::not_found, "no asset " + id);
+  auto& a = i->second;
+  std::vector<std::string> holders = a.holds;
+  if (!a.produced_by.empty() && a.status == asset_status::pending)
+    holders.push_back(a.produced_by);
+  if (!holders.empty()) {
+    std::string list;
+    for (auto& h : holders)
+      list += (list.empty() ? "" : ", ") + h;
+    return make_error(ec::asset_in_use,
+                      "asset " + id + " is held by unfinished tasks: " + list);
+  }
+  auto packet = add_packet("asset.deleted", {id}, {id}, json::object{},
+                           ids->next_uuid());
+  batch.erase(storage::table::assets, id, packet);
+  assets.erase(i);
+  return id;
+}
+
+// -- commit ---------------------------------------------------------------------------
+
+caf::expected<zenith_effects> zenith_state::commit() {
+  zenith_effects out = std::move(effects);
+  effects = {};
+  if (batch.empty()) {
+    batch_last.clear();
+    batch_kinds.clear();
+    return out;
+  }
+  auto packets = batch.packets();
+  auto receipt = db->write.commit(batch);
+  if (!receipt) {
+    batch.clear();
+    batch_last.clear();
+    batch_kinds.clear();
+    return receipt.error();
+  }
+  ++commits;
+  committed_packets += packets;
+  largest_batch = std::max<uint64_t>(largest_batch, packets);
+  for (auto& [entity, index] : batch_last)
+    last_packet[entity] = receipt->ids[index];
+  if (config.on_event)
+    for (size_t i = 0; i < receipt->ids.size(); ++i)
+      out.events.emplace_back(batch_kinds[i], receipt->ids[i]);
+  batch_last.clear();
+  batch_kinds.clear();
+  return out;
+}
+
+std::string zenith_state::metrics_text() const {
+  std::map<std::string, uint64_t> by_status;
+  for (auto s : contracts::all_task_statuses)
+    by_status[std::string{contracts::to_string(s)}] = 0;
+  for (auto& [id, t] : tasks)
+    ++by_status[std::string{contracts::to_string(t.status)}];
+  std::string out;
+  out += "# HELP omniva_tasks Tasks by status.\n# TYPE omniva_tasks gauge\n";
+  for (auto& [s, n] : by_status)
+    out += "omniva_tasks{status=\"" + s + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP omniva_commits_total Commits (each one WriteBatch, one fsync).\n"
+         "# TYPE omniva_commits_total counter\nomniva_commits_total "
+         + std::to_string(commits) + "\n";
+  out += "# HELP omniva_packets_total Packets committed.\n"
+         "# TYPE omniva_packets_total counter\nomniva_packets_total "
+         + std::to_string(committed_packets) + "\n";
+  out += "# HELP omniva_batch_packets_max The largest commit, in packets.\n"
+         "# TYPE omniva_batch_packets_max gauge\nomniva_batch_packets_max "
+         + std::to_string(largest_batch) + "\n";
+  out += "# HELP omniva_batch_packets_mean Packets per commit.\n"
+         "# TYPE omniva_batch_packets_mean gauge\nomniva_batch_packets_mean "
+         + std::to_string(commits == 0 ? 0.0
+                                       : static_cast<double>(committed_packets)
+                                           / static_cast<double>(commits))
+         + "\n";
+  out += "# HELP omniva_submissions_total Task submissions.\n"
+         "# TYPE omniva_submissions_total counter\nomniva_submissions_total "
+         + std::to_string(submissions) + "\n";
+  out += "# HELP omniva_rejections_total Submissions refused at pre-flight.\n"
+         "# TYPE omniva_rejections_total counter\nomniva_rejections_total "
+         + std::to_string(rejections) + "\n";
+  out += "# HELP omniva_ready_queue_depth READY tasks waiting for a worker.\n"
+         "# TYPE omniva_ready_queue_depth gauge\nomniva_ready_queue_depth "
+         + std::to_string(ready.size()) + "\n";
+  out += "# HELP omniva_pool_free_slots Idle worker slots per pool.\n"
+         "# TYPE omniva_pool_free_slots gauge\n";
+  for (auto& [pool, n] : free_slots)
+    out += "omniva_pool_free_slots{pool=\"" + pool + "\"} " + std::to_string(n)
+           + "\n";
+  return out;
+}
+
+// -- the actor ---------------------------------------------------------------------------
+
+zenith_actor::behavior_type
+zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
+       std::shared_ptr<storage::writable_database> db,
+       std::map<std::string, pool_actor> pools) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.db = std::move(db);
+  st.ids = std::make_unique<contracts::random_id_source>();
+  st.clock = std::make_unique<contracts::system_clock>();
+  auto flush_pending = std::make_shared<bool>(false);
+  // Group commit: the first change after a flush schedules the next flush
+  // behind everything already in the mailbox.
+  auto schedule = [self, flush_pending] {
+    if (!*flush_pending) {
+      *flush_pending = true;
+      self->send(self, atom::flush_v);
+    }
+  };
+  if (auto err = st.recover()) {
+    spdlog::critical("zenith: cannot recover the node's state: {}",
+                     error_text(err));
+    self->quit(err);
+  }
+  schedule();
+  self->delayed_send(self, st.config.control_cycle, atom::tick_v);
+  auto defer = [self, schedule](auto promise, auto value) mutable {
+    self->state.effects.replies.push_back(
+      [promise, value]() mutable { promise.deliver(value); });
+    schedule();
+    return promise;
+  };
+  return {
+    [=](atom::submit, const contracts::task_request& req) mutable
+    -> caf::result<contracts::submit_result> {
+      auto r = self->state.submit(req);
+      if (!r.ok || r.duplicate)
+        return r; // nothing to commit: answer at once
+      return defer(self->make_response_promise<contracts::submit_result>(), r);
+    },
+    [=](atom::result, const contracts::execution_outcome& o) {
+      self->state.on_result(o);
+      schedule();
+    },
+    [=](atom::cancel, const std::string& id) mutable
+    -> caf::result<contracts::task_record> {
+      auto r = self->state.cancel(id);
+      if (!r)
+        return r.error();
+      return defer(self->make_response_promise<contracts::task_record>(), *r);
+    },
+    [=](atom::priority, const std::string& id, int32_t p) mutable
+    -> caf::result<contracts::task_record> {
+      auto r = self->state.set_priority(id, p);
+      if (!r)
+        return r.error();
+      return defer(self->make_response_promise<contracts::task_record>(), *r);
+    },
+    [=](atom::enroll, const contracts::module_entry& e) mutable
+    -> caf::result<std::string> {
+      auto r = self->state.enroll(e);
+      if (!r)
+        return r.error();
+      return defer(self->make_response_promise<std::string>(), *r);
+    },
+    [=](atom::add, const contracts::asset_record& a) mutable
+    -> caf::result<contracts::asset_record> {
+      auto r = self->state.add_asset(a);
+      if (!r)
+        return r.error();
+      return defer(self->make_response_promise<contracts::asset_record>(), *r);
+    },
+    [=](atom::erase, const std::string& id) mutable -> caf::result<std::string> {
+      auto r = self->state.erase_asset(id);
+      if (!r)
+        return r.error();
+      return defer(self->make_response_promise<std::string>(), *r);
+    },
+    [=](atom::metrics) -> std::string { return self->state.metrics_text(); },
+    [=](atom::flush) {
+      *flush_pending = false;
+      auto& s = self->state;
+      s.dispatch_ready();
+      auto effects = s.commit();
+      if (!effects) {
+        spdlog::critical("zenith: commit failed, stopping the node (a restart "
+                         "recovers from the last commit): {}",
+                         error_text(effects.error()));
+        self->quit(effects.error());
+        return;
+      }
+      for (auto& reply : effects->replies)
+        reply();
+      for (auto& [pool, order] : effects->dispatches) {
+        auto p = pools.find(pool);
+        if (p != pools.end())
+          self->send(p->second, atom::dispatch_v, std::move(order));
+      }
+      if (s.config.on_event)
+        for (auto& [kind, id] : effects->events)
+          s.config.on_event(kind, id);
+    },
+    [=](atom::tick) {
+      // Housekeeping: dispatch anything that became runnable.
+      schedule();
+      self->delayed_send(self, self->state.config.control_cycle, atom::tick_v);
+    },
+  };
+}
+
+} // namespace omniva::actors

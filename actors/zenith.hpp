@@ -1,0 +1,162 @@
+#pragma once
+
+// Zenith: the only actor that commits state. It holds the storage committer,
+// keeps the node's state in memory (modules, assets, tasks), runs pre-flight
+// on submissions, applies the status state machines, tracks readiness, and
+// writes every change as packets plus state rows in one commit per drained
+// mailbox (group commit). Replies, dispatches and events leave only after
+// the commit that justifies them.
+
+#include "actors/interfaces.hpp"
+#include "contracts/ids.hpp"
+#include "contracts/node_messages.hpp"
+#include "storage/database.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace omniva::actors {
+
+/// How Zenith runs.
+struct zenith_config {
+  /// The node's data folder (outputs go to `<data>/outputs/...`).
+  std::string data_dir;
+  /// The worker pools tasks may be routed to.
+  std::vector<contracts::pool_spec> pools;
+  /// The control cycle (housekeeping). Default: 30 s.
+  std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
+  /// Run every task through the mock adapter (`omniva serve --mock`).
+  bool force_mock = false;
+  /// Called after each commit with every event it made durable (the
+  /// packet's kind and id); must be cheap and thread-safe (it runs on
+  /// Zenith's thread).
+  std::function<void(const std::string& kind, const std::string& packet_id)>
+    on_event;
+};
+
+/// What one flush does after its commit.
+struct zenith_effects {
+  std::vector<std::function<void()>> replies;
+  std::vector<std::pair<std::string, contracts::dispatch_order>> dispatches;
+  std::vector<std::pair<std::string, std::string>> events;
+};
+
+/// Zenith's state; every method is testable without an actor system.
+struct zenith_state {
+  static constexpr const char* name = "zenith";
+
+  // -- configuration and capabilities
+  zenith_config config;
+  /// The database: its reader and the one committer.
+  std::shared_ptr<storage::writable_database> db;
+  std::unique_ptr<contracts::id_source> ids;
+  std::unique_ptr<contracts::clock_source> clock;
+
+  // -- the node's state, as committed
+  std::map<std::string, contracts::module_entry> modules;
+  std::unordered_map<std::string, contracts::asset_record> assets;
+  std::unordered_map<std::string, contracts::task_record> tasks;
+  /// idempotency key -> task id.
+  std::unordered_map<std::string, std::string> idempotency;
+  /// PENDING asset id -> the PENDING tasks waiting for it.
+  std::unordered_map<std::string, std::vector<std::string>> waiting;
+  /// READY tasks by (-priority, order of readiness).
+  std::set<std::tuple<int32_t, uint64_t, std::string>> ready;
+  /// task id -> its key in `ready`.
+  std::unordered_map<std::string, std::tuple<int32_t, uint64_t, std::string>>
+    ready_keys;
+  uint64_t ready_order = 0;
+  /// pool name -> free worker slots.
+  std::map<std::string, uint32_t> free_slots;
+  /// entity (task, asset, module) -> id of its last packet.
+  std::unordered_map<std::string, std::string> last_packet;
+
+  // -- the commit being assembled
+  storage::commit_batch batch;
+  /// entity -> index (in `batch`) of its last packet in this batch.
+  std::unordered_map<std::string, size_t> batch_last;
+  /// Packet index -> (kind, entity) for events, in batch order.
+  std::vector<std::string> batch_kinds;
+  zenith_effects effects;
+
+  // -- counters for /metrics
+  uint64_t commits = 0;
+  uint64_t committed_packets = 0;
+  uint64_t largest_batch = 0;
+  uint64_t submissions = 0;
+  uint64_t rejections = 0;
+
+  /// Loads the committed state and re-queues what was RUNNING as a new
+  /// attempt (the node died under it). Fails on a storage error.
+  caf::error recover();
+
+  /// Pre-flights `req` and, when it passes, creates the task with its
+  /// promised outputs (PENDING assets) and holds on its inputs.
+  contracts::submit_result submit(const contracts::task_request& req);
+
+  /// Applies a worker's report; ignored unless it is the current attempt of
+  /// a RUNNING task.
+  void on_result(const contracts::execution_outcome& outcome);
+
+  /// Cancels a PENDING or READY task.
+  caf::expected<contracts::task_record> cancel(const std::string& task_id);
+
+  /// Sets a task's priority.
+  caf::expected<contracts::task_record> set_priority(const std::string& task_id,
+                                                     int32_t priority);
+
+  /// Registers a module; the same ref with other content is `immutable_ref`.
+  caf::expected<std::string> enroll(const contracts::module_entry& entry);
+
+  /// Records an asset (file work already done by the ledger).
+  caf::expected<contracts::asset_record> add_asset(contracts::asset_record rec);
+
+  /// Deletes an asset unless an unfinished task holds it (`asset_in_use`).
+  caf::expected<std::string> erase_asset(const std::string& asset_id);
+
+  /// Moves READY tasks to free pool slots (RUNNING), adding their packets.
+  void dispatch_ready();
+
+  /// Commits the batch; on success returns the effects to run. A storage
+  /// failure leaves memory ahead of the disk: the caller must stop the node
+  /// (a restart recovers from the last commit).
+  caf::expected<zenith_effects> commit();
+
+  /// Prometheus text of the counters.
+  std::string metrics_text() const;
+
+private:
+  std::string now();
+  size_t add_packet(std::string kind, std::vector<std::string> subjects,
+                    const std::vector<std::string>& parent_entities,
+                    json::value payload, const std::string& trace_id);
+  void put_task(const contracts::task_record& t, size_t packet);
+  void put_asset(const contracts::asset_record& a, size_t packet);
+  void make_ready(contracts::task_record& t);
+  void unready(const std::string& task_id);
+  void release_holds(const contracts::task_record& t);
+  /// Fails `t` (ERROR) and its promised outputs, then, in cascade, every
+  /// task waiting on them (`upstream_failed`). Adds the packets.
+  void fail_task(contracts::task_record& t, contracts::ec code,
+                 std::string message, bool transient, size_t cause_packet,
+                 bool cause_is_batch_packet);
+  std::optional<contracts::output_spec> promise_of(std::string_view asset_id) const;
+  const contracts::pool_spec* pool_for(const contracts::module_contract& c) const;
+};
+
+/// Zenith's behavior.
+zenith_actor::behavior_type
+zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
+       std::shared_ptr<storage::writable_database> db,
+       std::map<std::string, pool_actor> pools);
+
+} // namespace omniva::actors

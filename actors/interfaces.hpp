@@ -48,4 +48,15 @@ using pool_actor = caf::typed_actor<
   // Internal: a worker finished and is free again.
   caf::reacts_to<atom::done, uint32_t>>;
 
+/// The asset ledger: file work (copy into the content-addressed store, hash,
+/// media type) off Zenith's thread, then Zenith records the asset.
+using ledger_actor = caf::typed_actor<
+  // Registers a file on the node's machine (under the allowed roots):
+  // path, media type ("" = detect), label.
+  caf::replies_to<atom::add, std::string, std::string, std::string>::with<contracts::asset_record>,
+  // Registers an uploaded file (already in the store's tmp folder).
+  caf::replies_to<atom::upload, std::string, std::string, std::string>::with<contracts::asset_record>,
+  // Registers a VALUE asset: JSON text, dtype, label.
+  caf::replies_to<atom::value, std::string, std::string, std::string>::with<contracts::asset_record>>;
+
 } // namespace omniva::actors

@@ -18,6 +18,11 @@ struct noun {
 
 const std::vector<noun>& nouns() {
   static const std::vector<noun> xs{
+    {"serve", "run a node: lineage store, Zenith, worker pools, HTTP API",
+     run_serve_command},
+    {"module", "register and list the modules of a node", run_module},
+    {"asset", "add, list and delete the assets of a node", run_asset},
+    {"task", "create, list, cancel and wait for the tasks of a node", run_task},
     {"schema", "validate documents with JSON Schema 2020-12, run the suite",
      run_schema},
     {"contract", "check module contracts and pre-flight task requests",

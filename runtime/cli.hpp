@@ -62,6 +62,14 @@ int run_contract(const arguments& args);
 int run_bench(const arguments& args);
 /// `omniva lineage ...`
 int run_lineage(const arguments& args);
+/// `omniva serve`
+int run_serve_command(const arguments& args);
+/// `omniva module ...`
+int run_module(const arguments& args);
+/// `omniva asset ...`
+int run_asset(const arguments& args);
+/// `omniva task ...`
+int run_task(const arguments& args);
 
 /// The whole command line.
 int main(int argc, char** argv);

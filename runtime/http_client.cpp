@@ -1,0 +1,443 @@
+#include "runtime/http_client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <utility>
+
+namespace omniva::runtime {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// The largest response head the client reads.
+constexpr uint32_t max_response_head = 64 * 1024;
+
+std::string lowercase(std::string_view x) {
+  std::string result{x};
+  for (auto& c : result)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return result;
+}
+
+std::string describe_timeout(std::chrono::milliseconds timeout) {
+  if (timeout.count() % 1000 == 0)
+    return std::to_string(timeout.count() / 1000) + " s";
+  return std::to_string(timeout.count()) + " ms";
+}
+
+/// The parts of a base URL.
+struct parsed_url {
+  std::string host;
+  std::string port;
+};
+
+/// Parses "http://host[:port][/]"; returns why not in `why`.
+std::optional<parsed_url> parse_base_url(std::string_view url,
+                                         std::string& why) {
+  constexpr std::string_view scheme = "http://";
+  if (url.substr(0, 8) == "https://") {
+    why = "HTTPS is not supported, use http://: " + std::string{url};
+    return std::nullopt;
+  }
+  if (url.substr(0, scheme.size()) != scheme) {
+    why = "not an http:// URL: " + std::string{url};
+    return std::nullopt;
+  }
+  auto rest = url.substr(scheme.size());
+  auto slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    if (rest.substr(slash) != "/") {
+      why = "a base URL has no path: " + std::string{url};
+      return std::nullopt;
+    }
+    rest = rest.substr(0, slash);
+  }
+  parsed_url result;
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) {
+      why = "malformed IPv6 address in URL: " + std::string{url};
+      return std::nullopt;
+    }
+    result.host = std::string{rest.substr(1, close - 1)};
+    rest = rest.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        why = "malformed URL: " + std::string{url};
+        return std::nullopt;
+      }
+      port = rest.substr(1);
+    }
+  } else {
+    auto colon = rest.rfind(':');
+    result.host = std::string{rest.substr(0, colon)};
+    if (colon != std::string_view::npos)
+      port = rest.substr(colon + 1);
+  }
+  if (result.host.empty()) {
+    why = "the URL has no host: " + std::string{url};
+    return std::nullopt;
+  }
+  if (port.empty()) {
+    result.port = "80";
+    return result;
+  }
+  unsigned value = 0;
+  for (auto c : port) {
+    if (c < '0' || c > '9' || value > 65535) {
+      why = "malformed port in URL: " + std::string{url};
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) {
+    why = "malformed port in URL: " + std::string{url};
+    return std::nullopt;
+  }
+  result.port = std::to_string(value);
+  return result;
+}
+
+http_result failure(std::string message) {
+  http_result result;
+  result.error = std::move(message);
+  return result;
+}
+
+} // namespace
+
+// -- http_result ---------------------------------------------------------------
+
+std::optional<json::value> http_result::json() const {
+  auto parsed = json::parse(body);
+  if (!parsed)
+    return std::nullopt;
+  return std::move(parsed.doc);
+}
+
+std::string http_result::reason() const {
+  if (!error.empty())
+    return error;
+  if (ok())
+    return {};
+  if (auto doc = json()) {
+    auto* err = doc->find("error");
+    auto* code = err != nullptr ? err->find("code") : nullptr;
+    auto* message = err != nullptr ? err->find("message") : nullptr;
+    if (code != nullptr && code->is_string() && message != nullptr
+        && message->is_string()) {
+      auto result = code->as_string() + ": " + message->as_string();
+      auto* pointer = err->find("pointer");
+      if (pointer != nullptr && pointer->is_string()
+          && !pointer->as_string().empty())
+        result += " (at " + pointer->as_string() + ")";
+      return result;
+    }
+  }
+  auto result = "HTTP " + std::to_string(status);
+  if (!body.empty()) {
+    auto line = std::string_view{body}.substr(0, body.find('\n'));
+    if (line.size() > 200)
+      line = line.substr(0, 200);
+    result += ": ";
+    result.append(line);
+  }
+  return result;
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string result;
+  result.reserve(text.size());
+  for (auto ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+        || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+        || c == '~') {
+      result.push_back(ch);
+    } else {
+      result.push_back('%');
+      result.push_back(hex[c >> 4]);
+      result.push_back(hex[c & 15]);
+    }
+  }
+  return result;
+}
+
+std::string encode_query(const std::map<std::string, std::string>& query) {
+  std::string result;
+  for (auto& [key, value] : query) {
+    result += result.empty() ? '?' : '&';
+    result += url_encode(key);
+    result += '=';
+    result += url_encode(value);
+  }
+  return result;
+}
+
+// -- http_client ---------------------------------------------------------------
+
+struct http_client::impl {
+  impl(std::string url, std::string bearer, std::chrono::milliseconds limit)
+    : base_url(std::move(url)), token(std::move(bearer)), timeout(limit) {
+    if (auto parsed = parse_base_url(base_url, url_error)) {
+      host = std::move(parsed->host);
+      port = std::move(parsed->port);
+      host_field = host.find(':') == std::string::npos ? host
+                                                       : "[" + host + "]";
+      if (port != "80")
+        host_field += ":" + port;
+    }
+  }
+
+  std::string base_url;
+  std::string token;
+  std::chrono::milliseconds timeout;
+  /// Set when `base_url` is malformed: every request fails with it.
+  std::string url_error;
+  std::string host;
+  std::string port;
+  /// The value of the Host field.
+  std::string host_field;
+  net::io_context ioc;
+  /// The connection; empty when closed.
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  size_t opened = 0;
+
+  /// Runs one asynchronous operation to its end; the stream's timeout
+  /// bounds it.
+  template <class Initiate>
+  beast::error_code run(Initiate&& initiate) {
+    beast::error_code result = net::error::operation_aborted;
+    initiate([&result](beast::error_code err, auto&&...) { result = err; });
+    ioc.restart();
+    ioc.run();
+    return result;
+  }
+
+  void close() {
+    if (stream) {
+      beast::error_code ignored;
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream->close();
+      stream.reset();
+    }
+    buffer.clear();
+    // Drops what the closed socket left queued.
+    ioc.restart();
+    ioc.run();
+  }
+
+  /// Opens the connection; returns why not.
+  std::string connect() {
+    tcp::resolver resolver{ioc};
+    tcp::resolver::results_type endpoints;
+    beast::error_code err = net::error::operation_aborted;
+    resolver.async_resolve(host, port,
+                           [&](beast::error_code e,
+                               tcp::resolver::results_type r) {
+                             err = e;
+                             endpoints = std::move(r);
+                           });
+    ioc.restart();
+    ioc.run();
+    if (err)
+      return "cannot resolve the host of " + base_url + ": " + err.message();
+    stream.emplace(ioc);
+    stream->expires_after(timeout);
+    err = run([&](auto handler) {
+      stream->async_connect(endpoints, std::move(handler));
+    });
+    if (err) {
+      stream.reset();
+      if (err == beast::error::timeout)
+        return "cannot connect to " + base_url + ": no answer within "
+               + describe_timeout(timeout);
+      return "cannot connect to " + base_url + ": " + err.message();
+    }
+    beast::error_code ignored;
+    stream->socket().set_option(tcp::no_delay{true}, ignored);
+    ++opened;
+    return {};
+  }
+
+  std::string transfer_error(const beast::error_code& err) const {
+    if (err == beast::error::timeout)
+      return "no answer from " + base_url + " within "
+             + describe_timeout(timeout);
+    return "the connection to " + base_url + " failed: " + err.message();
+  }
+
+  /// Sends the request `make` builds and reads the response. `make` returns
+  /// false (with the error in its result) when it cannot build one.
+  template <class Body, class Make>
+  http_result round_trip(Make&& make) {
+    if (!url_error.empty())
+      return failure(url_error);
+    for (int attempt = 0;; ++attempt) {
+      http::request<Body> req;
+      http_result bad;
+      if (!make(req, bad))
+        return bad;
+      req.version(11);
+      req.set(http::field::host, host_field);
+      req.set(http::field::user_agent, "omniva");
+      if (!token.empty())
+        req.set(http::field::authorization, "Bearer " + token);
+      req.keep_alive(true);
+      req.prepare_payload();
+      auto reused = stream.has_value();
+      if (!stream)
+        if (auto why = connect(); !why.empty())
+          return failure(std::move(why));
+      // Send, a piece at a time so that the timeout means "no progress".
+      http::request_serializer<Body> serializer{req};
+      beast::error_code write_err;
+      while (!serializer.is_done()) {
+        stream->expires_after(timeout);
+        write_err = run([&](auto handler) {
+          http::async_write_some(*stream, serializer, std::move(handler));
+        });
+        if (write_err)
+          break;
+      }
+      // Read the answer, also after a failed send: a server may answer (413,
+      // 401) before it has read the whole body.
+      http::response_parser<http::string_body> parser;
+      parser.header_limit(max_response_head);
+      parser.body_limit(std::numeric_limits<uint64_t>::max());
+      beast::error_code read_err;
+      if (stream->socket().is_open()) {
+        while (!parser.is_done()) {
+          stream->expires_after(timeout);
+          read_err = run([&](auto handler) {
+            http::async_read_some(*stream, buffer, parser, std::move(handler));
+          });
+          if (read_err)
+            break;
+        }
+      } else {
+        read_err = write_err;
+      }
+      if (!read_err && parser.is_done()) {
+        auto& res = parser.get();
+        http_result result;
+        result.status = res.result_int();
+        for (auto& field : res) {
+          auto name = lowercase({field.name_string().data(),
+                                 field.name_string().size()});
+          auto value = std::string_view{field.value().data(),
+                                        field.value().size()};
+          auto [i, added] = result.headers.try_emplace(std::move(name), value);
+          if (!added) {
+            i->second += ", ";
+            i->second.append(value);
+          }
+        }
+        if (auto i = result.headers.find("content-type");
+            i != result.headers.end())
+          result.content_type = i->second;
+        auto keep = res.keep_alive();
+        result.body = std::move(res.body());
+        if (!keep)
+          close();
+        return result;
+      }
+      auto nothing_received = !parser.got_some();
+      close();
+      // A kept-alive connection the server closed meanwhile: once more, on
+      // a new connection.
+      if (reused && attempt == 0 && nothing_received
+          && read_err != beast::error::timeout
+          && write_err != beast::error::timeout)
+        continue;
+      return failure(transfer_error(write_err ? write_err : read_err));
+    }
+  }
+};
+
+http_client::http_client(std::string base_url, std::string token,
+                         std::chrono::milliseconds timeout)
+  : impl_(std::make_unique<impl>(std::move(base_url), std::move(token),
+                                 timeout)) {
+}
+
+http_client::~http_client() {
+  if (impl_)
+    impl_->close();
+}
+
+http_client::http_client(http_client&&) noexcept = default;
+
+http_client& http_client::operator=(http_client&&) noexcept = default;
+
+http_result http_client::request(std::string method, std::string target,
+                                 std::string body, std::string content_type) {
+  try {
+    return impl_->round_trip<http::string_body>(
+      [&](http::request<http::string_body>& req, http_result&) {
+        req.method_string(method);
+        req.target(target);
+        if (!body.empty()) {
+          req.set(http::field::content_type, content_type);
+          req.body() = body;
+        }
+        return true;
+      });
+  } catch (const std::exception& e) {
+    impl_->close();
+    return failure("request to " + impl_->base_url + " failed: " + e.what());
+  }
+}
+
+http_result
+http_client::upload_file(std::string target, std::string path,
+                         const std::map<std::string, std::string>& query,
+                         std::string content_type) {
+  target += encode_query(query);
+  try {
+    return impl_->round_trip<http::file_body>(
+      [&](http::request<http::file_body>& req, http_result& bad) {
+        beast::error_code err;
+        req.body().open(path.c_str(), beast::file_mode::scan, err);
+        if (err) {
+          bad = failure("cannot read " + path + ": " + err.message());
+          return false;
+        }
+        req.method(http::verb::post);
+        req.target(target);
+        req.set(http::field::content_type, content_type);
+        return true;
+      });
+  } catch (const std::exception& e) {
+    impl_->close();
+    return failure("upload to " + impl_->base_url + " failed: " + e.what());
+  }
+}
+
+const std::string& http_client::base_url() const noexcept {
+  return impl_->base_url;
+}
+
+size_t http_client::connections_opened() const noexcept {
+  return impl_->opened;
+}
+
+void http_client::close() {
+  impl_->close();
+}
+
+} // namespace omniva::runtime

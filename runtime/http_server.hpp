@@ -1,0 +1,254 @@
+#pragma once
+
+// The node's HTTP/1.1 server (DESIGN.md §8): routing, bearer-token auth, body
+// limits, uploads streamed to temporary files and Server-Sent Events.
+//
+// It knows nothing of tasks or actors: a route is a method, a path pattern and
+// a callback. The callback receives the request and a `responder` and may
+// answer at once or later, from any thread (an actor's callback, typically).
+//
+// Boost.Beast stays inside http_server.cpp; this header only needs the
+// standard library, our JSON and our error codes.
+
+#include "contracts/error_code.hpp"
+#include "contracts/json.hpp"
+
+#include <caf/error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace omniva::runtime {
+
+namespace detail {
+
+struct http_exchange;
+struct sse_channel;
+struct http_server_state;
+
+} // namespace detail
+
+/// One request, as a route handler sees it.
+struct http_request {
+  /// The method as sent, e.g. "GET".
+  std::string method;
+  /// The target's path without the query string, as sent (percent-encoded).
+  std::string path;
+  /// The query parameters, percent-decoded ("+" is a space); a repeated key
+  /// keeps its last value, a key without "=" has the value "".
+  std::map<std::string, std::string> query;
+  /// The values of the route pattern's `{name}` segments, percent-decoded.
+  std::map<std::string, std::string> params;
+  /// The header fields with lowercase names; repeated fields are joined with
+  /// ", ".
+  std::map<std::string, std::string> headers;
+  /// The body, for routes that keep it in memory (empty for upload routes).
+  std::string body;
+  /// For upload routes: the temporary file holding the body. The server
+  /// removes it once the response has been sent and every copy of the
+  /// `responder` is gone; a handler that keeps the bytes renames the file
+  /// away first. Empty for other routes.
+  std::string body_file;
+  /// The peer's address and port, "127.0.0.1:53122", for logs.
+  std::string remote;
+};
+
+/// One response. The server adds `Content-Length`, `Connection` and
+/// `Server`.
+struct http_response {
+  /// The status code, 100..999. Default: 200.
+  unsigned status = 200;
+  /// The media type of `body`. Default: "application/json".
+  std::string content_type = "application/json";
+  /// The body.
+  std::string body;
+  /// Further header fields, in order.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Returns a response with `body` serialized as compact JSON.
+http_response json_response(unsigned status, const json::value& body);
+
+/// Returns the error response of the HTTP API:
+/// `{"error":{"code":"<to_string(code)>","message":...,"pointer":...}}`.
+/// `message` is one sentence a person understands; `pointer` is the RFC 6901
+/// JSON pointer of the field at fault in the request body ("" for none).
+http_response error_response(unsigned status, contracts::ec code,
+                             std::string message, std::string pointer = "");
+
+/// A Server-Sent Events stream to one client (`text/event-stream`), started
+/// by `responder::start_stream`. All member functions are thread-safe.
+class event_stream {
+public:
+  /// Used by the server; handlers get streams from `responder`.
+  explicit event_stream(std::shared_ptr<detail::sse_channel> channel);
+
+  ~event_stream();
+
+  /// Queues one event: an `event:` line (omitted when `event` is empty; line
+  /// breaks become spaces) and one `data:` line per line of `data`. Events
+  /// are written in the order of the calls. A no-op once `closed()`.
+  void send(std::string event, std::string data);
+
+  /// Queues an SSE comment line (": <text>"), which clients ignore: a
+  /// heartbeat that keeps proxies from dropping a quiet stream and lets the
+  /// server notice a client that went away.
+  void comment(std::string text);
+
+  /// Whether the stream has ended: the client disconnected, a write failed,
+  /// `close()` was called or the server stopped. Final once true.
+  bool closed() const noexcept;
+
+  /// Ends the stream: queued events are written, then the connection is
+  /// closed.
+  void close();
+
+private:
+  std::shared_ptr<detail::sse_channel> channel_;
+};
+
+/// The way a handler answers one request. Copyable; every copy refers to the
+/// same exchange. Thread-safe: `send` and `start_stream` may be called from
+/// any thread, at any time, also after the client went away or the server
+/// stopped (then they do nothing).
+///
+/// Exactly one of `send` and `start_stream` takes effect, once; later calls
+/// are ignored. When the last copy is destroyed without either, the client
+/// receives a 500 error, so a forgotten request never hangs a connection.
+class responder {
+public:
+  /// Used by the server; handlers receive responders.
+  explicit responder(std::shared_ptr<detail::http_exchange> exchange);
+
+  /// Sends `response`. The connection stays open for the next request when
+  /// the client asked for keep-alive.
+  void send(http_response response);
+
+  /// Answers with `200 text/event-stream` (no Content-Length, the connection
+  /// stays open and is exempt from the idle timeout) and returns the stream.
+  /// When the exchange was already answered the stream is returned closed.
+  std::shared_ptr<event_stream> start_stream();
+
+  /// Whether `send` or `start_stream` already took effect.
+  bool answered() const noexcept;
+
+private:
+  std::shared_ptr<detail::http_exchange> exchange_;
+};
+
+/// A route handler. Runs on one of the server's threads and must not block:
+/// it either answers at once or hands `responder` to whoever answers later.
+/// An exception escaping a handler becomes a 500 response.
+using http_handler = std::function<void(http_request, responder)>;
+
+/// The default body limit of a route: 1 MiB.
+inline constexpr uint64_t default_body_limit = uint64_t{1} << 20;
+
+/// How a route treats requests.
+struct route_options {
+  /// Whether the route is reachable without the bearer token. Default: false.
+  bool is_public = false;
+  /// The largest body accepted, in bytes; larger ones get 413 `too_large`.
+  /// Default: `default_body_limit` (1 MiB).
+  uint64_t max_body = default_body_limit;
+  /// Whether the body is streamed to a temporary file (`http_request::
+  /// body_file`) instead of memory. Default: false.
+  bool upload = false;
+};
+
+/// How an `http_server` listens and what it tolerates.
+struct http_server_config {
+  /// The address to listen on. Default: "127.0.0.1".
+  std::string host = "127.0.0.1";
+  /// The port; 0 picks a free one (see `http_server::port`). Default: 8080.
+  uint16_t port = 8080;
+  /// The threads running the server's I/O and handlers. Default: 2.
+  size_t threads = 2;
+  /// The largest request head (request line and fields), in bytes; larger
+  /// ones get 431 `too_large`. Default: 16 KiB.
+  uint32_t max_header_bytes = 16 * 1024;
+  /// How long a connection may be silent before it is closed: between
+  /// requests, and between two reads of a request or two writes of a
+  /// response. Event streams are exempt. Default: 60 s.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
+  /// The folder of upload temporary files; "" is the system's temporary
+  /// folder. Default: "".
+  std::string upload_dir;
+};
+
+/// An HTTP/1.1 server on Boost.Beast with its own I/O threads.
+///
+/// Routes and the token may be set before or after `start()`, from any
+/// thread. Requests are answered:
+/// - 404 `not_found` when no route's pattern matches the path;
+/// - 405 `invalid_argument` (with `Allow`) when patterns match but none for
+///   the method;
+/// - 401 `unauthorized` when a token is set, the route is not public, and the
+///   request lacks `Authorization: Bearer <token>`;
+/// - 413 `too_large` for a body over the route's limit, 431 `too_large` for
+///   a request head over `max_header_bytes`;
+/// - 400 `invalid_argument` for anything that is not HTTP/1.1 (the
+///   connection is then closed; the server goes on serving others).
+class http_server {
+public:
+  /// Creates a server that does not listen yet.
+  explicit http_server(http_server_config config = {});
+
+  /// Stops the server (see `stop`).
+  ~http_server();
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// Adds a route. `pattern` is a path whose segments are literals or
+  /// `{name}` (one segment, available in `http_request::params`); a last
+  /// segment `{name*}` matches the rest of the path, one segment or more.
+  /// When several patterns match, the one with a literal at the first
+  /// differing segment wins, then the earliest added. `method` is compared
+  /// exactly ("GET").
+  void route(std::string method, std::string pattern, http_handler handler,
+             route_options options = {});
+
+  /// Adds a route that needs no token.
+  void route_public(std::string method, std::string pattern,
+                    http_handler handler);
+
+  /// Adds a route whose body (up to `max_bytes`) is streamed to a temporary
+  /// file, `http_request::body_file`.
+  void route_upload(std::string method, std::string pattern,
+                    http_handler handler, uint64_t max_bytes);
+
+  /// Requires `Authorization: Bearer <token>` on every non-public route; ""
+  /// (the default) requires nothing. Compared in constant time.
+  void set_token(std::string token);
+
+  /// Binds, listens and starts the threads. Errors: `io_error` when the
+  /// address cannot be bound (port in use, bad host), `invalid_argument` when
+  /// called twice.
+  caf::error start();
+
+  /// Stops gracefully: stops accepting, closes every connection and event
+  /// stream, and joins the threads. Responses sent afterwards are dropped.
+  /// Idempotent; a stopped server cannot be started again.
+  void stop();
+
+  /// The port the server listens on (the picked one for port 0); 0 before
+  /// `start()`.
+  uint16_t port() const noexcept;
+
+  /// The configuration the server was created with.
+  const http_server_config& config() const noexcept;
+
+private:
+  std::shared_ptr<detail::http_server_state> state_;
+  struct runner;
+  std::unique_ptr<runner> runner_;
+};
+
+} // namespace omniva::runtime

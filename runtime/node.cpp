@@ -1,0 +1,366 @@
+#include "runtime/node.hpp"
+
+#include "actors/asset_ledger.hpp"
+#include "actors/worker_pool.hpp"
+#include "actors/zenith.hpp"
+#include "contracts/type_ids.hpp"
+#include "runtime/adapter.hpp"
+#include "runtime/http_server.hpp"
+#include "runtime/node_api.hpp"
+#include "storage/asset_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace omniva::runtime {
+
+using contracts::ec;
+using contracts::make_error;
+
+bool parse_endpoint(const std::string& text, std::string& host,
+                    uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return false;
+  auto p = std::string_view{text}.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, err] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (err != std::errc{} || ptr != p.data() + p.size() || value > 65535)
+    return false;
+  host = text.substr(0, colon);
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+contracts::pool_spec default_pool() {
+  contracts::pool_spec p;
+  p.name = "default";
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  p.workers = cores;
+  p.cpu = cores;
+  auto pages = sysconf(_SC_PHYS_PAGES);
+  auto page = sysconf(_SC_PAGE_SIZE);
+  p.memory_gb = pages > 0 && page > 0
+                  ? static_cast<double>(pages) * static_cast<double>(page)
+                      / (1024.0 * 1024.0 * 1024.0)
+                  : 4.0;
+  p.gpu = false;
+  return p;
+}
+
+namespace {
+
+std::string error_text(const caf::error& err) {
+  return contracts::render_error(err.code(), err.category(), err.context());
+}
+
+/// Reads `<data>/token`, or creates it (mode 0600) with 32 random bytes.
+caf::expected<std::string> load_token(const std::string& data_dir) {
+  auto path = fs::path{data_dir} / "token";
+  std::ifstream in{path};
+  std::string token;
+  if (in && std::getline(in, token) && token.size() >= 32)
+    return token;
+  auto ids = contracts::random_id_source{};
+  token = ids.next_uuid() + ids.next_uuid();
+  token.erase(std::remove(token.begin(), token.end(), '-'), token.end());
+  auto tmp = path.string() + ".tmp";
+  {
+    auto fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+      return make_error(ec::io_error, "cannot write " + tmp);
+    auto line = token + "\n";
+    auto written = ::write(fd, line.data(), line.size());
+    ::fsync(fd);
+    ::close(fd);
+    if (written != static_cast<ssize_t>(line.size()))
+      return make_error(ec::io_error, "cannot write " + tmp);
+  }
+  std::error_code err;
+  fs::rename(tmp, path, err);
+  if (err)
+    return make_error(ec::io_error, "cannot write " + path.string());
+  return token;
+}
+
+/// Runs one dispatched attempt through the adapter its mode asks for.
+contracts::execution_outcome run_order(const contracts::dispatch_order& order,
+                                       adapter& local, adapter& mock) {
+  contracts::execution_outcome out;
+  execution_request req;
+  req.execution_id = order.execution_id;
+  req.task_id = order.task.task_id;
+  req.attempt = order.task.attempt;
+  req.contract = order.contract;
+  req.module_dir = order.module_dir;
+  req.output_dir = order.output_dir;
+  // A VALUE becomes a file in the execution folder.
+  auto inputs_dir = fs::path{order.output_dir} / "inputs";
+  std::error_code err;
+  fs::create_directories(inputs_dir, err);
+  for (auto& in : order.inputs) {
+    resolved_input r;
+    r.key = in.key;
+    r.is_value = in.is_value;
+    r.media_type = in.media_type;
+    r.value_json = in.value_json;
+    r.path = in.path;
+    if (in.is_value) {
+      auto written = storage::asset_store::write_value_file(
+        inputs_dir.string(), in.key, in.value_json);
+      if (written)
+        r.path = *written;
+    }
+    req.inputs.push_back(std::move(r));
+  }
+  // Only the secrets the contract names, from the node's environment.
+  for (auto* names : {&order.contract.secrets.required,
+                      &order.contract.secrets.optional})
+    for (auto& name : *names)
+      if (auto* v = std::getenv(name.c_str()))
+        req.secrets[name] = v;
+  for (auto& name : order.contract.secrets.required)
+    if (req.secrets.count(name) == 0) {
+      out.ok = false;
+      out.error_code = ec::spawn_failed;
+      out.error_message = "the node's environment lacks the secret " + name
+                          + " the module requires";
+      return out;
+    }
+  auto result = order.task.mode == contracts::execution_mode::mock
+                  ? mock.invoke(req)
+                  : local.invoke(req);
+  out.ok = result.ok;
+  out.error_code = result.error_code;
+  out.error_message = result.error_message;
+  out.transient = result.transient;
+  out.metrics_json = json::serialize(result.metrics);
+  out.stdout_path = result.stdout_path;
+  out.stderr_path = result.stderr_path;
+  for (auto& o : result.outputs)
+    out.outputs.push_back({o.key, o.path, o.media_type, o.sha256, o.size});
+  return out;
+}
+
+} // namespace
+
+struct node::impl {
+  node_options options;
+  std::string token;
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<storage::writable_database> db;
+  std::shared_ptr<storage::asset_store> store;
+  std::shared_ptr<const storage::reader> reader;
+  actors::zenith_actor zenith;
+  actors::ledger_actor ledger;
+  std::vector<actors::pool_actor> pools;
+  std::unique_ptr<http_server> http;
+  std::shared_ptr<event_hub> events;
+  std::unique_ptr<local_adapter> local;
+  std::unique_ptr<mock_adapter> mock;
+  bool stopped = false;
+};
+
+node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+
+node::~node() {
+  stop();
+}
+
+uint16_t node::port() const noexcept {
+  return impl_->http ? impl_->http->port() : 0;
+}
+
+const std::string& node::token() const noexcept {
+  return impl_->token;
+}
+
+const node_options& node::options() const noexcept {
+  return impl_->options;
+}
+
+caf::expected<std::unique_ptr<node>> node::start(node_options options) {
+  auto p = std::make_unique<impl>();
+  std::error_code err;
+  fs::create_directories(options.data_dir, err);
+  if (err)
+    return make_error(ec::io_error,
+                      "cannot create the data folder " + options.data_dir);
+  options.data_dir = fs::absolute(options.data_dir).lexically_normal().string();
+  if (options.pools.empty())
+    options.pools.push_back(default_pool());
+  if (options.allowed_roots.empty())
+    options.allowed_roots = storage::default_allowed_roots(options.data_dir);
+  p->options = options;
+  auto token = load_token(options.data_dir);
+  if (!token)
+    return token.error();
+  p->token = *token;
+  storage::database_options db_opts;
+  db_opts.sync = options.sync;
+  auto db = storage::open_database(storage::database_path(options.data_dir),
+                                   db_opts);
+  if (!db)
+    return db.error();
+  p->reader = db->read;
+  p->db = std::make_shared<storage::writable_database>(std::move(*db));
+  p->store = std::make_shared<storage::asset_store>(options.data_dir);
+  p->cfg = std::make_unique<caf::actor_system_config>();
+  contracts::register_types(*p->cfg);
+  if (options.scheduler_threads > 0)
+    p->cfg->set("scheduler.max-threads", options.scheduler_threads);
+  p->cfg->set("logger.verbosity", caf::atom("quiet"));
+  p->system = std::make_unique<caf::actor_system>(*p->cfg);
+  p->local = std::make_unique<local_adapter>();
+  p->mock = std::make_unique<mock_adapter>();
+  auto* local = p->local.get();
+  auto* mock = p->mock.get();
+  actors::executor run = [local, mock](const contracts::dispatch_order& o) {
+    return run_order(o, *local, *mock);
+  };
+  std::map<std::string, actors::pool_actor> pools;
+  for (auto& spec : options.pools) {
+    auto pool = p->system->spawn(actors::worker_pool, spec, run);
+    pools.emplace(spec.name, pool);
+    p->pools.push_back(pool);
+  }
+  p->events = std::make_shared<event_hub>();
+  actors::zenith_config zc;
+  zc.data_dir = options.data_dir;
+  zc.pools = options.pools;
+  zc.control_cycle = options.control_cycle;
+  zc.force_mock = options.force_mock;
+  auto hub = p->events;
+  zc.on_event = [hub](const std::string& kind, const std::string& id) {
+    hub->publish(kind, id);
+  };
+  p->zenith = p->system->spawn(actors::zenith, std::move(zc), p->db, pools);
+  p->ledger = p->system->spawn<caf::detached>(actors::asset_ledger, p->store,
+                                               options.allowed_roots, p->zenith);
+  std::unique_ptr<node> n{new node(std::move(p))};
+  for (auto& dir : options.module_dirs) {
+    std::error_code ignored;
+    if (!fs::is_directory(dir, ignored)) {
+      spdlog::warn("registry: module folder {} does not exist", dir);
+      continue;
+    }
+    std::vector<fs::path> candidates;
+    if (fs::exists(fs::path{dir} / "module.json"))
+      candidates.push_back(dir);
+    for (auto& entry : fs::directory_iterator(dir, ignored))
+      if (entry.is_directory() && fs::exists(entry.path() / "module.json"))
+        candidates.push_back(entry.path());
+    std::sort(candidates.begin(), candidates.end());
+    for (auto& c : candidates) {
+      auto ref = n->register_module_dir(c.string());
+      if (ref)
+        spdlog::info("registry: registered {} from {}", *ref, c.string());
+      else
+        spdlog::warn("registry: {} not registered: {}", c.string(),
+                     error_text(ref.error()));
+    }
+  }
+  if (options.serve_http) {
+    http_server_config hc;
+    hc.host = options.http_host;
+    hc.port = options.http_port;
+    hc.upload_dir = n->impl_->store->temp_dir();
+    n->impl_->http = std::make_unique<http_server>(hc);
+    api_context ctx{*n->impl_->system, n->impl_->zenith, n->impl_->ledger,
+                    n->impl_->reader, n->impl_->events,
+                    options.data_dir,   options.allowed_roots};
+    install_routes(*n->impl_->http, ctx);
+    n->impl_->http->set_token(n->impl_->token);
+    if (auto e = n->impl_->http->start())
+      return e;
+  }
+  return n;
+}
+
+void node::stop() {
+  if (!impl_ || impl_->stopped)
+    return;
+  impl_->stopped = true;
+  if (impl_->http)
+    impl_->http->stop();
+  if (impl_->events)
+    impl_->events->close_all();
+  if (impl_->system) {
+    caf::anon_send_exit(impl_->ledger, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(impl_->zenith, caf::exit_reason::user_shutdown);
+    for (auto& p : impl_->pools)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    impl_->ledger = nullptr;
+    impl_->zenith = nullptr;
+    impl_->pools.clear();
+    impl_->system.reset();
+  }
+  impl_->reader.reset();
+  impl_->db.reset();
+}
+
+contracts::submit_result node::submit(const contracts::task_request& req) {
+  caf::scoped_actor self{*impl_->system};
+  contracts::submit_result out;
+  self->request(impl_->zenith, caf::infinite, atom::submit_v, req)
+    .receive([&](contracts::submit_result& r) { out = std::move(r); },
+             [&](caf::error& e) {
+               out.ok = false;
+               out.problems.push_back({ec::storage_error, "", error_text(e)});
+             });
+  return out;
+}
+
+caf::expected<std::string> node::register_module_dir(const std::string& dir) {
+  auto entry = load_module_entry(dir);
+  if (!entry)
+    return entry.error();
+  caf::scoped_actor self{*impl_->system};
+  caf::expected<std::string> out{std::string{}};
+  self->request(impl_->zenith, caf::infinite, atom::enroll_v, *entry)
+    .receive([&](std::string& ref) { out = std::move(ref); },
+             [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
+
+caf::expected<contracts::task_record>
+node::wait(const std::string& task_id, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto row = impl_->reader->get(storage::table::tasks, task_id);
+    if (!row)
+      return row.error();
+    std::vector<contracts::problem> problems;
+    auto doc = json::parse(*row);
+    auto t = contracts::task_record_from_json(*doc.doc, problems);
+    if (!t)
+      return make_error(ec::corruption, "task row " + task_id);
+    if (t->status == contracts::task_status::done
+        || t->status == contracts::task_status::error
+        || t->status == contracts::task_status::cancelled)
+      return *t;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return make_error(ec::timeout, "task " + task_id + " is still "
+                                       + std::string{contracts::to_string(t->status)});
+    impl_->events->wait_for_change(std::chrono::milliseconds{100});
+  }
+}
+
+} // namespace omniva::runtime

@@ -1,0 +1,95 @@
+#pragma once
+
+// A node: the actor system, the database, Zenith, the worker pools, the
+// asset ledger, the registry's module folders and the HTTP API, wired
+// together. `omniva serve` runs one; `omniva bench tasks` embeds one.
+
+#include "contracts/node_messages.hpp"
+
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace omniva::runtime {
+
+/// Everything a node is started with. Defaults are the documented ones
+/// (config/omniva.conf).
+struct node_options {
+  /// The data folder: database, blobs, outputs, token. Default var/omniva.
+  std::string data_dir = "var/omniva";
+  /// Where the HTTP API listens; port 0 picks a free port. Default
+  /// 127.0.0.1:8080.
+  std::string http_host = "127.0.0.1";
+  uint16_t http_port = 8080;
+  /// Whether to serve HTTP at all (an embedded node for benchmarks does not).
+  bool serve_http = true;
+  /// Folders with modules (each module a sub-folder holding module.json).
+  std::vector<std::string> module_dirs;
+  /// Worker pools; empty: one pool "default" sized to this machine.
+  std::vector<contracts::pool_spec> pools;
+  /// Run every task through the mock adapter.
+  bool force_mock = false;
+  /// Folders whose files may be registered by path; empty: the working
+  /// directory and the data folder.
+  std::vector<std::string> allowed_roots;
+  /// Zenith's control cycle.
+  std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
+  /// Whether commits wait for the disk (fsync).
+  bool sync = true;
+  /// Worker threads of CAF's scheduler (0: one per core).
+  size_t scheduler_threads = 0;
+};
+
+/// Reads "host:port".
+bool parse_endpoint(const std::string& text, std::string& host, uint16_t& port);
+
+/// The default pool: all cores, all memory, one worker per core.
+contracts::pool_spec default_pool();
+
+/// A running node.
+class node {
+public:
+  /// Starts a node: opens (or creates) the data folder, recovers the state,
+  /// loads the module folders and starts the HTTP API. Errors: the database
+  /// is locked by another node, the port is taken, ...
+  static caf::expected<std::unique_ptr<node>> start(node_options options);
+
+  ~node();
+
+  /// Stops the HTTP API and the actors, then closes the database.
+  void stop();
+
+  /// The port the HTTP API listens on.
+  uint16_t port() const noexcept;
+
+  /// The bearer token the API requires.
+  const std::string& token() const noexcept;
+
+  /// The options the node runs with (pools and roots filled in).
+  const node_options& options() const noexcept;
+
+  /// Submits a task request and waits for Zenith's answer (for embedding:
+  /// benchmarks, tests). Thread-safe.
+  contracts::submit_result submit(const contracts::task_request& req);
+
+  /// Registers a module from a folder holding module.json; returns its ref
+  /// or why not.
+  caf::expected<std::string> register_module_dir(const std::string& dir);
+
+  /// Waits until task `id` is finished (DONE, ERROR or CANCELLED) or the
+  /// timeout passes; returns its record.
+  caf::expected<contracts::task_record>
+  wait(const std::string& task_id, std::chrono::milliseconds timeout);
+
+  struct impl;
+
+private:
+  explicit node(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace omniva::runtime

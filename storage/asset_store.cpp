@@ -1,0 +1,653 @@
+#include "storage/asset_store.hpp"
+
+#include "contracts/error_code.hpp"
+#include "contracts/module_contract.hpp"
+
+#include <magic.h>
+#include <openssl/evp.h>
+#include <simdjson.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+namespace omniva::storage {
+
+using contracts::ec;
+using contracts::make_error;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Bytes read and written per step while copying or hashing.
+constexpr size_t chunk_size = size_t{1} << 20;
+
+/// The mode of a blob: read-only for everyone; the data folder's own
+/// permissions decide who can reach it.
+constexpr mode_t blob_mode = 0444;
+
+std::string in_quotes(std::string_view path) {
+  std::string out;
+  out.reserve(path.size() + 2);
+  out += '\'';
+  out += path;
+  out += '\'';
+  return out;
+}
+
+std::string errno_text(int err) {
+  return std::error_code{err, std::generic_category()}.message();
+}
+
+caf::error io_error(std::string what, int err) {
+  return make_error(ec::io_error, std::move(what) + ": " + errno_text(err));
+}
+
+/// A file descriptor that closes itself.
+class unique_fd {
+public:
+  unique_fd() noexcept = default;
+  explicit unique_fd(int fd) noexcept : fd_(fd) {
+  }
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {
+  }
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() {
+    reset();
+  }
+  int get() const noexcept {
+    return fd_;
+  }
+  explicit operator bool() const noexcept {
+    return fd_ >= 0;
+  }
+  /// Closes now and reports whether the close succeeded (a deferred write
+  /// error can surface here).
+  int close() noexcept {
+    int rc = fd_ >= 0 ? ::close(fd_) : 0;
+    fd_ = -1;
+    return rc;
+  }
+  void reset() noexcept {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+  }
+
+private:
+  int fd_ = -1;
+};
+
+/// A temp file that is deleted unless released (renamed into place).
+class temp_file_guard {
+public:
+  explicit temp_file_guard(std::string path) : path_(std::move(path)) {
+  }
+  temp_file_guard(const temp_file_guard&) = delete;
+  temp_file_guard& operator=(const temp_file_guard&) = delete;
+  ~temp_file_guard() {
+    if (!path_.empty())
+      ::unlink(path_.c_str());
+  }
+  const std::string& path() const noexcept {
+    return path_;
+  }
+  void release() noexcept {
+    path_.clear();
+  }
+
+private:
+  std::string path_;
+};
+
+// -- hashing -----------------------------------------------------------------
+
+/// An incremental SHA-256 (OpenSSL 3 EVP).
+class sha256_stream {
+public:
+  sha256_stream() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    // Fetched once; an EVP_MD is safe to share between threads.
+    static EVP_MD* algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    ok_ = ctx_ != nullptr && algorithm != nullptr
+          && EVP_DigestInit_ex(ctx_.get(), algorithm, nullptr) == 1;
+  }
+
+  void update(const char* data, size_t n) {
+    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data, n) == 1;
+  }
+
+  /// The lowercase hex digest; nullopt when OpenSSL failed at any step.
+  std::optional<std::string> finish() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> d{};
+    unsigned int size = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), d.data(), &size) != 1
+        || size != 32)
+      return std::nullopt;
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(64);
+    for (unsigned int i = 0; i < size; ++i) {
+      hex += digits[d[i] >> 4];
+      hex += digits[d[i] & 0x0F];
+    }
+    return hex;
+  }
+
+private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+  bool ok_ = false;
+};
+
+caf::error hash_failed() {
+  return make_error(ec::storage_error,
+                    "computing a SHA-256 failed inside OpenSSL");
+}
+
+// -- plain file operations -----------------------------------------------------
+
+/// Reads up to `n` bytes, retrying on EINTR; -1 on error.
+ssize_t read_some(int fd, char* buf, size_t n) {
+  for (;;) {
+    auto got = ::read(fd, buf, n);
+    if (got >= 0 || errno != EINTR)
+      return got;
+  }
+}
+
+/// Writes all `n` bytes; false (errno set) on error.
+bool write_all(int fd, const char* buf, size_t n) {
+  while (n > 0) {
+    auto put = ::write(fd, buf, n);
+    if (put < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    buf += put;
+    n -= static_cast<size_t>(put);
+  }
+  return true;
+}
+
+/// fsyncs a folder, so that a rename or a new entry inside it is durable.
+caf::error sync_dir(const std::string& dir) {
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fd)
+    return io_error("cannot open folder " + in_quotes(dir), errno);
+  if (::fsync(fd.get()) != 0)
+    return io_error("cannot sync folder " + in_quotes(dir), errno);
+  return {};
+}
+
+/// Opens a file to be added: the last component must not be a symlink and
+/// the file must be regular. O_NONBLOCK keeps a FIFO from blocking the open;
+/// it changes nothing for a regular file.
+caf::expected<unique_fd> open_source(const std::string& path) {
+  unique_fd fd{
+    ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)};
+  if (!fd) {
+    auto err = errno;
+    if (err == ENOENT || err == ENOTDIR)
+      return make_error(ec::not_found, "no file at " + in_quotes(path));
+    if (err == ELOOP)
+      return make_error(ec::path_not_allowed,
+                        in_quotes(path)
+                          + " is a symbolic link; register the real path "
+                            "that check_allowed returns");
+    return io_error("cannot open " + in_quotes(path), err);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return io_error("cannot stat " + in_quotes(path), errno);
+  if (!S_ISREG(st.st_mode))
+    return make_error(ec::invalid_argument,
+                      in_quotes(path) + " is not a regular file");
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0)
+    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return fd;
+}
+
+caf::error check_media_type(const std::optional<std::string>& media_type) {
+  if (media_type && !contracts::is_valid_media_type(*media_type, false))
+    return make_error(ec::invalid_media_type,
+                      in_quotes(*media_type)
+                        + " is not a media type of the form type/subtype");
+  return {};
+}
+
+/// Whether `inner` equals `outer` or lies below it, comparing whole path
+/// components (so `/data2` is not inside `/data`). Both must be normalised
+/// absolute paths.
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o) {
+    if (o->empty()) // A trailing separator yields an empty last element.
+      continue;
+    if (i == inner.end() || *i != *o)
+      return false;
+    ++i;
+  }
+  return true;
+}
+
+/// The resolved roots; those that do not exist are dropped.
+std::vector<fs::path> canonical_roots(const std::vector<std::string>& roots) {
+  std::vector<fs::path> out;
+  out.reserve(roots.size());
+  for (const auto& r : roots) {
+    if (r.empty())
+      continue;
+    std::error_code err;
+    auto c = fs::canonical(r, err);
+    if (!err)
+      out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool inside_any(const fs::path& p, const std::vector<fs::path>& roots) {
+  for (const auto& r : roots)
+    if (is_within(p, r))
+      return true;
+  return false;
+}
+
+// -- libmagic ------------------------------------------------------------------
+
+/// One libmagic handle per thread: a magic_t must not be shared.
+class magic_handle {
+public:
+  magic_handle() {
+    cookie_ = ::magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_SYMLINK);
+    if (cookie_ != nullptr && ::magic_load(cookie_, nullptr) != 0) {
+      ::magic_close(cookie_);
+      cookie_ = nullptr;
+    }
+  }
+  magic_handle(const magic_handle&) = delete;
+  magic_handle& operator=(const magic_handle&) = delete;
+  ~magic_handle() {
+    if (cookie_ != nullptr)
+      ::magic_close(cookie_);
+  }
+  /// libmagic's answer for the file at `path`; empty when it has none.
+  std::string file(const std::string& path) {
+    if (cookie_ == nullptr)
+      return {};
+    const char* answer = ::magic_file(cookie_, path.c_str());
+    return answer != nullptr ? std::string{answer} : std::string{};
+  }
+
+private:
+  magic_t cookie_ = nullptr;
+};
+
+/// Whether the file at `path` is, as a whole, a JSON object or array.
+bool is_json_container(const std::string& path) {
+  std::error_code err;
+  auto size = fs::file_size(path, err);
+  if (err || size == 0 || size > max_json_sniff_size)
+    return false;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.load(path).get(doc) != simdjson::SUCCESS)
+    return false;
+  auto t = doc.type();
+  return t == simdjson::dom::element_type::OBJECT
+         || t == simdjson::dom::element_type::ARRAY;
+}
+
+/// Whether `key` is a contract key (`^[A-Za-z_][A-Za-z0-9_-]*$`, 1..128).
+bool is_contract_key(std::string_view key) noexcept {
+  if (key.empty() || key.size() > 128)
+    return false;
+  auto alpha = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+  };
+  if (!alpha(key.front()))
+    return false;
+  for (char c : key)
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '-')
+      return false;
+  return true;
+}
+
+/// Creates a unique temp file from `pattern` (ending in "XXXXXX", replaced
+/// in place).
+caf::expected<unique_fd> make_temp(std::string& pattern) {
+  unique_fd fd{::mkostemp(pattern.data(), O_CLOEXEC)};
+  if (!fd)
+    return io_error("cannot create a temp file like " + in_quotes(pattern),
+                    errno);
+  return fd;
+}
+
+} // namespace
+
+// -- asset_store -------------------------------------------------------------
+
+std::vector<std::string> default_allowed_roots(const std::string& data_dir) {
+  std::error_code err;
+  auto cwd = fs::current_path(err);
+  std::vector<std::string> out;
+  if (!err)
+    out.push_back(cwd.string());
+  out.push_back(fs::absolute(data_dir, err).lexically_normal().string());
+  return out;
+}
+
+asset_store::asset_store(const std::string& data_dir) {
+  std::error_code err;
+  auto abs = fs::absolute(data_dir, err).lexically_normal();
+  if (err)
+    abs = fs::path{data_dir};
+  // "a/b/" normalises to "a/b/": drop the empty last element.
+  if (!abs.has_filename() && abs.has_parent_path() && abs != abs.root_path())
+    abs = abs.parent_path();
+  data_dir_ = abs.string();
+  blob_dir_ = (abs / "blobs" / "sha256").string();
+  temp_dir_ = (abs / "tmp").string();
+  fs::create_directories(blob_dir_, err);
+  fs::create_directories(temp_dir_, err);
+}
+
+std::string asset_store::temp_dir() const {
+  std::error_code ignored;
+  fs::create_directories(temp_dir_, ignored);
+  return temp_dir_;
+}
+
+std::string asset_store::blob_path(std::string_view sha256_hex) const {
+  std::string out = blob_dir_;
+  out += '/';
+  out += sha256_hex.substr(0, 2);
+  out += '/';
+  out += sha256_hex;
+  return out;
+}
+
+namespace {
+
+/// Moves the finished, fsynced file `from` to `to` (in `shard`, below
+/// `blob_dir`) unless a blob of the same size is there already, in which case
+/// `from` is deleted. Returns whether the blob existed (dedup).
+caf::expected<bool> install_blob(const std::string& from, const std::string& to,
+                                 const std::string& shard,
+                                 const std::string& blob_dir, uint64_t size) {
+  std::error_code err;
+  bool new_shard = !fs::exists(shard, err);
+  fs::create_directories(shard, err);
+  if (err)
+    return io_error("cannot create folder " + in_quotes(shard),
+                    err.value());
+  if (new_shard)
+    if (auto e = sync_dir(blob_dir))
+      return e;
+  // RENAME_NOREPLACE makes "is it there already?" and "put it there" one
+  // step, so two threads adding the same content cannot both install it.
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
+                  RENAME_NOREPLACE)
+      == 0) {
+    if (auto e = sync_dir(shard))
+      return e;
+    return false;
+  }
+  auto rename_err = errno;
+  if (rename_err != EEXIST && rename_err != EINVAL && rename_err != ENOSYS)
+    return io_error("cannot move " + in_quotes(from) + " to " + in_quotes(to),
+                    rename_err);
+  // The blob exists (or the file system cannot say atomically). A blob of
+  // the right size is the same content: keep it, drop the new copy. One of
+  // another size is damaged: replace it (rename replaces atomically).
+  struct stat st {};
+  if (::stat(to.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+      && static_cast<uint64_t>(st.st_size) == size) {
+    ::unlink(from.c_str());
+    return true;
+  }
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return io_error("cannot move " + in_quotes(from) + " to " + in_quotes(to),
+                    errno);
+  if (auto e = sync_dir(shard))
+    return e;
+  return false;
+}
+
+} // namespace
+
+caf::expected<stored_blob>
+asset_store::add_file(const std::string& path,
+                      std::optional<std::string> media_type) {
+  if (auto e = check_media_type(media_type))
+    return e;
+  auto src = open_source(path);
+  if (!src)
+    return std::move(src.error());
+  std::error_code ignored;
+  fs::create_directories(temp_dir_, ignored);
+  std::string temp_path = temp_dir_ + "/blob-XXXXXX";
+  auto dst = make_temp(temp_path);
+  if (!dst)
+    return std::move(dst.error());
+  temp_file_guard guard{temp_path};
+  // Copy and hash in one pass: the hash is of the bytes we wrote, whatever
+  // the user's file does meanwhile.
+  sha256_stream hash;
+  uint64_t size = 0;
+  auto buf = std::make_unique<char[]>(chunk_size);
+  for (;;) {
+    auto got = read_some(src->get(), buf.get(), chunk_size);
+    if (got < 0)
+      return io_error("cannot read " + in_quotes(path), errno);
+    if (got == 0)
+      break;
+    auto n = static_cast<size_t>(got);
+    hash.update(buf.get(), n);
+    if (!write_all(dst->get(), buf.get(), n))
+      return io_error("cannot write " + in_quotes(temp_path), errno);
+    size += n;
+  }
+  src->reset();
+  auto hex = hash.finish();
+  if (!hex)
+    return hash_failed();
+  if (::fchmod(dst->get(), blob_mode) != 0)
+    return io_error("cannot make " + in_quotes(temp_path) + " read-only", errno);
+  if (::fsync(dst->get()) != 0)
+    return io_error("cannot sync " + in_quotes(temp_path), errno);
+  if (dst->close() != 0)
+    return io_error("cannot close " + in_quotes(temp_path), errno);
+  stored_blob result;
+  result.sha256 = std::move(*hex);
+  result.size = size;
+  result.path = blob_path(result.sha256);
+  auto shard = blob_dir_ + "/" + result.sha256.substr(0, 2);
+  auto existed = install_blob(temp_path, result.path, shard, blob_dir_, size);
+  if (!existed)
+    return std::move(existed.error());
+  guard.release();
+  result.deduplicated = *existed;
+  result.media_type = media_type ? std::move(*media_type)
+                                 : detect_media_type(result.path);
+  return result;
+}
+
+caf::expected<stored_blob>
+asset_store::add_temp_file(const std::string& temp_path,
+                           std::optional<std::string> media_type) {
+  if (auto e = check_media_type(media_type))
+    return e;
+  auto src = open_source(temp_path);
+  if (!src)
+    return std::move(src.error());
+  // Only uploads move: a file anywhere else is the user's, and add_file
+  // copies it instead.
+  std::error_code err1;
+  std::error_code err2;
+  std::error_code err3;
+  auto parent = fs::canonical(fs::absolute(temp_path, err1).parent_path(),
+                              err2);
+  auto tmp = fs::canonical(temp_dir_, err3);
+  if (err1 || err2 || err3 || !is_within(parent, tmp))
+    return make_error(ec::invalid_argument,
+                      in_quotes(temp_path) + " is not inside the upload folder "
+                        + in_quotes(temp_dir_));
+  sha256_stream hash;
+  uint64_t size = 0;
+  auto buf = std::make_unique<char[]>(chunk_size);
+  for (;;) {
+    auto got = read_some(src->get(), buf.get(), chunk_size);
+    if (got < 0)
+      return io_error("cannot read " + in_quotes(temp_path), errno);
+    if (got == 0)
+      break;
+    hash.update(buf.get(), static_cast<size_t>(got));
+    size += static_cast<uint64_t>(got);
+  }
+  auto hex = hash.finish();
+  if (!hex)
+    return hash_failed();
+  // The uploader may not have synced; a read-only descriptor syncs the
+  // file's data all the same.
+  if (::fchmod(src->get(), blob_mode) != 0)
+    return io_error("cannot make " + in_quotes(temp_path) + " read-only", errno);
+  if (::fsync(src->get()) != 0)
+    return io_error("cannot sync " + in_quotes(temp_path), errno);
+  src->reset();
+  stored_blob result;
+  result.sha256 = std::move(*hex);
+  result.size = size;
+  result.path = blob_path(result.sha256);
+  auto shard = blob_dir_ + "/" + result.sha256.substr(0, 2);
+  auto existed = install_blob(temp_path, result.path, shard, blob_dir_, size);
+  if (!existed)
+    return std::move(existed.error());
+  result.deduplicated = *existed;
+  result.media_type = media_type ? std::move(*media_type)
+                                 : detect_media_type(result.path);
+  return result;
+}
+
+caf::expected<std::string>
+asset_store::check_allowed(const std::string& path,
+                           const std::vector<std::string>& roots) {
+  if (path.empty() || path.find('\0') != std::string::npos)
+    return make_error(ec::invalid_argument, "a file path must not be empty");
+  fs::path given{path};
+  if (!given.is_absolute())
+    return make_error(ec::invalid_argument,
+                      in_quotes(path) + " is not an absolute path");
+  auto allowed = canonical_roots(roots);
+  std::error_code err;
+  auto real = fs::canonical(given, err);
+  if (err) {
+    auto code = err.value();
+    if (code != ENOENT && code != ENOTDIR && code != ELOOP)
+      return make_error(ec::io_error,
+                        "cannot resolve " + in_quotes(path) + ": "
+                          + err.message());
+    // Missing (or a symlink loop). Where would it be? Resolve what exists:
+    // outside the roots it is refused, so nobody learns what exists there.
+    std::error_code err2;
+    auto partial = fs::weakly_canonical(given, err2);
+    if (err2 || !inside_any(partial, allowed))
+      return make_error(ec::path_not_allowed,
+                        in_quotes(path) + " is outside the allowed roots");
+    if (code == ELOOP)
+      return make_error(ec::invalid_argument,
+                        in_quotes(path) + " is a loop of symbolic links");
+    return make_error(ec::not_found, "no file at " + in_quotes(path));
+  }
+  if (!inside_any(real, allowed)) {
+    auto where = real == given.lexically_normal()
+                   ? in_quotes(path)
+                   : in_quotes(path) + " (really " + in_quotes(real.string()) + ")";
+    return make_error(ec::path_not_allowed,
+                      where + " is outside the allowed roots");
+  }
+  auto st = fs::status(real, err);
+  if (err)
+    return make_error(ec::io_error,
+                      "cannot stat " + in_quotes(path) + ": " + err.message());
+  if (st.type() == fs::file_type::directory)
+    return make_error(ec::invalid_argument,
+                      in_quotes(path) + " is a directory, not a file");
+  if (st.type() != fs::file_type::regular)
+    return make_error(ec::invalid_argument,
+                      in_quotes(path) + " is not a regular file");
+  return real.string();
+}
+
+caf::expected<std::string>
+asset_store::write_value_file(const std::string& dir, const std::string& key,
+                              const std::string& value_json) {
+  if (!is_contract_key(key))
+    return make_error(ec::invalid_argument,
+                      in_quotes(key)
+                        + " is not an input key (letters, digits, '_' and "
+                          "'-', not starting with a digit or '-')");
+  {
+    simdjson::dom::parser parser;
+    simdjson::padded_string text{value_json};
+    simdjson::dom::element doc;
+    if (parser.parse(text).get(doc) != simdjson::SUCCESS)
+      return make_error(ec::invalid_json,
+                        "the value of " + in_quotes(key) + " is not JSON");
+  }
+  std::error_code err;
+  fs::create_directories(dir, err);
+  if (err)
+    return make_error(ec::io_error, "cannot create folder " + in_quotes(dir)
+                                      + ": " + err.message());
+  auto target = (fs::path{dir} / (key + ".json")).string();
+  auto temp_path = (fs::path{dir} / ("." + key + ".json.XXXXXX")).string();
+  auto fd = make_temp(temp_path);
+  if (!fd)
+    return std::move(fd.error());
+  temp_file_guard guard{temp_path};
+  if (!write_all(fd->get(), value_json.data(), value_json.size()))
+    return io_error("cannot write " + in_quotes(temp_path), errno);
+  // Readable like any file the worker is given (mkostemp makes it 0600).
+  ::fchmod(fd->get(), 0644);
+  if (fd->close() != 0)
+    return io_error("cannot close " + in_quotes(temp_path), errno);
+  if (::rename(temp_path.c_str(), target.c_str()) != 0)
+    return io_error("cannot move " + in_quotes(temp_path) + " to "
+                      + in_quotes(target),
+                    errno);
+  guard.release();
+  return target;
+}
+
+std::string asset_store::detect_media_type(const std::string& path) {
+  thread_local magic_handle magic;
+  auto answer = magic.file(path);
+  if (answer.empty() || answer.starts_with("inode/")
+      || !contracts::is_valid_media_type(answer, false))
+    return std::string{unknown_media_type};
+  if (answer == "text/plain" && is_json_container(path))
+    return "application/json";
+  return answer;
+}
+
+} // namespace omniva::storage

@@ -1,6 +1,6 @@
 # The entry points of the README: `make run`, `make test`, `make bench`.
 #
-#   make run              install what is missing, build, run the main job
+#   make run              install what is missing, build, start a demo node
 #   make test             install what is missing, build (assertions on), run every test
 #   make bench            build and run the benchmarks (prints JSON)
 #   make test SANITIZE=1  the same tests built with ASan + UBSan (in build-sanitize/)
@@ -31,8 +31,10 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# A node with the example modules, a sample asset and a small pipeline
+# (http://127.0.0.1:8080, token in var/omniva/token); Ctrl-C stops it.
 run: build
-	@bash scripts/run-example.sh $(OMNIVA)
+	$(OMNIVA) serve --demo
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

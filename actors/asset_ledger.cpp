@@ -85,8 +85,11 @@ asset_ledger(ledger_actor::stateful_pointer<asset_ledger_state> self,
                           "'" + media_type + "' is not a media type");
       }
       auto blob = st.store->add_temp_file(temp, given(media_type));
-      if (!blob)
+      if (!blob) {
+        std::error_code ignored;
+        std::filesystem::remove(temp, ignored); // never leave uploads behind
         return blob.error();
+      }
       return self->delegate(st.zenith, atom::add_v, file_record(*blob, label));
     },
     [=](atom::value, const std::string& value_json, const std::string& dtype,

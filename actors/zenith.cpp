@@ -346,15 +346,22 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
 // -- dispatch -----------------------------------------------------------------------
 
 void zenith_state::dispatch_ready() {
-  for (auto it = ready.begin(); it != ready.end();) {
-    auto task_id = std::get<2>(*it);
-    auto& t = tasks[task_id];
+  // Under load the READY queue is long and every slot busy: stop as soon as
+  // no pool has a free slot instead of walking the whole queue on every
+  // flush (which made a backlog cost O(backlog) per commit).
+  auto any_free_slot = [this] {
+    return std::any_of(free_slots.begin(), free_slots.end(),
+                       [](auto& kv) { return kv.second > 0; });
+  };
+  for (auto it = ready.begin(); it != ready.end() && any_free_slot();) {
+    auto& t = tasks[std::get<2>(*it)];
     auto m = modules.find(t.module_ref);
     const auto* pool = m == modules.end() ? nullptr : pool_for(m->second.contract);
     if (pool == nullptr || free_slots[pool->name] == 0) {
       ++it;
       continue;
     }
+    auto task_id = std::get<2>(*it);
     it = ready.erase(it);
     ready_keys.erase(task_id);
     --free_slots[pool->name];

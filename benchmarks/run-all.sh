@@ -17,6 +17,7 @@ build_dir=${1:-$here/../build}
 BENCHMARKS=(
   "validate_vs_ajv=validate_vs_ajv.sh"
   "commit=commit.sh"
+  "tasks=tasks.sh"
 )
 
 tmp=$(mktemp -d)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -946,6 +947,11 @@ bool run_process(const execution_request& req, const prepared& p,
     };
     if (setpgid(0, 0) != 0)
       die(child_stage::setpgid);
+    // If the node dies (even by SIGKILL), the module dies with it instead of
+    // running on beside the re-run that recovery starts.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+      _exit(127);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);

@@ -688,10 +688,15 @@ int run_commit(const arguments& args) {
 
 } // namespace
 
+// `omniva bench tasks` (cli_bench_tasks.cpp).
+int run_bench_tasks(const arguments& args);
+
 int run_bench(const arguments& args) {
   static const std::vector<verb> verbs{
     {"commit", "the committer against the raw disk; lineage queries, verify",
      run_commit},
+    {"tasks", "tasks through an embedded node: throughput, chains, latency, HTTP",
+     run_bench_tasks},
   };
   return dispatch("bench",
                   "Benchmarks of the runtime's own parts (figures on stdout, "

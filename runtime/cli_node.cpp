@@ -10,6 +10,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/config_option_adder.hpp>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -127,6 +128,9 @@ int run_serve(const arguments& args) {
         "HTTP API. Prints where it listens; stops on SIGINT or SIGTERM.",
         opts, pos, args, vm))
     return *rc;
+  // Logs go to stderr: stdout carries the one line saying where the node
+  // listens (scripts read it).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("omniva"));
   runtime::node_options o;
   if (!config_file.empty()) {
     node_file_config cfg;

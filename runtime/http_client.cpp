@@ -1,9 +1,14 @@
 #include "runtime/http_client.hpp"
 
+// Beast 1.74 trips GCC 12's -Wmaybe-uninitialized (a boost::optional in
+// basic_parser) when optimising with sanitizers: a false positive in Boost.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <limits>

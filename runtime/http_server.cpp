@@ -1,5 +1,9 @@
 #include "runtime/http_server.hpp"
 
+// Beast 1.74 trips GCC 12's -Wmaybe-uninitialized (a boost::optional in
+// basic_parser) when optimising with sanitizers: a false positive in Boost.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <array>
@@ -45,6 +50,10 @@ namespace {
 /// discarding) what the client still sends, so that the client reads our
 /// answer instead of a connection reset.
 constexpr auto linger_time = std::chrono::seconds{5};
+
+/// How many bytes of events may wait for a slow event-stream client before
+/// the server gives up on it and closes the stream.
+constexpr size_t max_stream_backlog = size_t{16} << 20;
 
 /// How long `stop()` waits for the threads to run out of work before it
 /// abandons whatever is still queued.
@@ -423,6 +432,7 @@ public:
             "Cache-Control: no-cache\r\n"
             "X-Accel-Buffering: no\r\n"
             "\r\n";
+    backlog_ += head.size();
     outbox_.push_back(std::move(head));
     watch_disconnect();
     write_next();
@@ -432,6 +442,9 @@ public:
   void stream_enqueue(std::string frame) {
     if (state_ != state::streaming || finishing_)
       return;
+    backlog_ += frame.size();
+    if (backlog_ > max_stream_backlog)
+      return close();
     outbox_.push_back(std::move(frame));
     if (!writing_)
       write_next();
@@ -891,6 +904,7 @@ private:
                          return;
                        if (err)
                          return self->close();
+                       self->backlog_ -= self->outbox_.front().size();
                        self->outbox_.pop_front();
                        self->write_next();
                      });
@@ -927,6 +941,7 @@ private:
   /// is pending and whether close() was asked for.
   std::shared_ptr<sse_channel> channel_;
   std::deque<std::string> outbox_;
+  size_t backlog_ = 0;
   bool writing_ = false;
   bool finishing_ = false;
   /// Where discarded bytes go.

@@ -93,7 +93,8 @@ public:
 
   /// Queues one event: an `event:` line (omitted when `event` is empty; line
   /// breaks become spaces) and one `data:` line per line of `data`. Events
-  /// are written in the order of the calls. A no-op once `closed()`.
+  /// are written in the order of the calls. A no-op once `closed()`. A
+  /// client that falls more than 16 MiB behind is disconnected.
   void send(std::string event, std::string data);
 
   /// Queues an SSE comment line (": <text>"), which clients ignore: a
@@ -144,7 +145,8 @@ private:
 
 /// A route handler. Runs on one of the server's threads and must not block:
 /// it either answers at once or hands `responder` to whoever answers later.
-/// An exception escaping a handler becomes a 500 response.
+/// An exception escaping a handler becomes a 500 response. While a handler
+/// owes its answer the connection is not subject to the idle timeout.
 using http_handler = std::function<void(http_request, responder)>;
 
 /// The default body limit of a route: 1 MiB.
@@ -211,7 +213,10 @@ public:
   /// segment `{name*}` matches the rest of the path, one segment or more.
   /// When several patterns match, the one with a literal at the first
   /// differing segment wins, then the earliest added. `method` is compared
-  /// exactly ("GET").
+  /// exactly ("GET"; HEAD and OPTIONS are not implied). Parameter values are
+  /// decoded and untrusted: `{name*}` may hold "..", so a handler that maps
+  /// it to files must confine it. Throws std::invalid_argument for a
+  /// malformed pattern (a wiring bug).
   void route(std::string method, std::string pattern, http_handler handler,
              route_options options = {});
 
@@ -235,7 +240,8 @@ public:
 
   /// Stops gracefully: stops accepting, closes every connection and event
   /// stream, and joins the threads. Responses sent afterwards are dropped.
-  /// Idempotent; a stopped server cannot be started again.
+  /// Idempotent; a stopped server cannot be started again. Must not be
+  /// called from a handler (it joins the handlers' threads).
   void stop();
 
   /// The port the server listens on (the picked one for port 0); 0 before

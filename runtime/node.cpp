@@ -123,8 +123,17 @@ contracts::execution_outcome run_order(const contracts::dispatch_order& order,
     if (in.is_value) {
       auto written = storage::asset_store::write_value_file(
         inputs_dir.string(), in.key, in.value_json);
-      if (written)
-        r.path = *written;
+      if (!written) {
+        out.ok = false;
+        out.error_code = ec::io_error;
+        out.error_message = "cannot write the value of input '" + in.key
+                            + "' for the module: "
+                            + contracts::render_error(written.error().code(),
+                                                      written.error().category(),
+                                                      written.error().context());
+        return out;
+      }
+      r.path = *written;
     }
     req.inputs.push_back(std::move(r));
   }
@@ -298,8 +307,10 @@ void node::stop() {
   if (!impl_ || impl_->stopped)
     return;
   impl_->stopped = true;
-  if (impl_->http)
+  if (impl_->http) {
     impl_->http->stop();
+    impl_->http.reset(); // its routes hold actor handles (the detached ledger)
+  }
   if (impl_->events)
     impl_->events->close_all();
   if (impl_->system) {

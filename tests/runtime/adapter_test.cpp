@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -501,6 +502,164 @@ BOOST_AUTO_TEST_CASE(a_missing_required_secret_refuses_to_start) {
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "spawn_failed");
   BOOST_CHECK_NE(r.error_message.find("OMNIVA_REQUIRED_TOKEN"), std::string::npos);
+}
+
+// -- a module written by the test ---------------------------------------------------
+//
+// A /bin/sh module in the scratch folder exercises one behaviour of the
+// adapter at a time. The script runs as `sh module.sh --manifest <path>`;
+// `$out` is the output directory.
+
+namespace {
+
+/// Writes a shell module declaring one output `out` of `media_type` and
+/// returns a request for it.
+execution_request shell_request(fixture& f, const std::string& media_type,
+                                const std::string& body,
+                                const std::string& schema = "") {
+  auto dir = f.root / "shell_module";
+  fs::create_directories(dir);
+  write_text(dir / "module.sh", "out=$(dirname \"$2\")\n" + body + "\n");
+  std::string contract = R"({"name": "shell-test", "version": 1,
+    "description": "A module written by the adapter test.",
+    "inputs": [], "outputs": [{"key": "out", "media_type": ")" + media_type + "\""
+    + (schema.empty() ? "" : ", \"schema\": " + schema) + R"(}],
+    "resources": {"timeout_s": 10}, "run": {"command": ["/bin/sh", "module.sh"]},
+    "schema_version": "1.0.0"})";
+  auto parsed = contracts::parse_module_contract(contract);
+  BOOST_REQUIRE_MESSAGE(parsed, "bad test contract");
+  execution_request req;
+  req.task_id = task_id;
+  req.attempt = 1;
+  req.execution_id = std::string{task_id} + "/1";
+  req.contract = *parsed.contract;
+  req.module_dir = dir.string();
+  req.output_dir = (f.root / "outputs" / task_id / "1").string();
+  return req;
+}
+
+/// The manifest line of a shell module listing output `out` at `path`
+/// (with `media_type` unless empty).
+std::string manifest_line(const std::string& path, const std::string& media_type = "") {
+  std::string entry = "{\"path\": \"" + path + "\"";
+  if (!media_type.empty())
+    entry += ", \"media_type\": \"" + media_type + "\"";
+  entry += "}";
+  return "echo '{\"outputs\": {\"out\": " + entry + "}}' > \"$out/output_manifest.json\"";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(undeclared_json_is_accepted_when_it_parses) {
+  for (auto* doc : {R"({"k": 1})", "[1, 2]", "42"}) {
+    auto req = shell_request(*this, "application/json",
+                             std::string{"echo '"} + doc + "' > \"$out/o.json\"\n"
+                               + manifest_line("o.json"));
+    auto r = run_local(req);
+    BOOST_REQUIRE_MESSAGE(r.ok, doc << ": " << describe(r));
+    BOOST_CHECK_EQUAL(r.outputs.front().media_type, "application/json");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(undeclared_text_that_is_not_json_breaks_a_json_contract) {
+  auto req = shell_request(*this, "application/json",
+                           "echo 'hello world' > \"$out/o.json\"\n"
+                             + manifest_line("o.json"));
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+}
+
+BOOST_AUTO_TEST_CASE(declared_json_that_does_not_parse_breaks_the_contract) {
+  auto req = shell_request(*this, "application/json",
+                           "echo '{oops' > \"$out/o.json\"\n"
+                             + manifest_line("o.json", "application/json"));
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_NE(r.error_message.find("not valid JSON"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(detected_plain_text_satisfies_a_text_subtype) {
+  auto req = shell_request(*this, "text/markdown",
+                           "echo 'some notes' > \"$out/o.md\"\n"
+                             + manifest_line("o.md"));
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_CHECK_EQUAL(r.outputs.front().media_type, "text/markdown");
+}
+
+BOOST_AUTO_TEST_CASE(detected_binary_types_are_checked) {
+  // A PNG signature where the contract promises a zip archive.
+  auto req = shell_request(*this, "application/zip",
+                           R"(printf '\211PNG\r\n\032\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\10\2\0\0\0' > "$out/o.zip")"
+                           "\n" + manifest_line("o.zip"));
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_NE(r.error_message.find("image/png"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(paths_may_be_absolute_inside_but_never_dot_dot_outside) {
+  auto inside_req = shell_request(*this, "text/plain",
+                                  "echo hi > \"$out/o.txt\"\n"
+                                  "echo \"{\\\"outputs\\\": {\\\"out\\\": {\\\"path\\\": \\\"$out/o.txt\\\"}}}\" > \"$out/output_manifest.json\"");
+  auto r = run_local(inside_req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+
+  auto outside_req = shell_request(*this, "text/plain",
+                                   "echo hi > \"$out/../o.txt\"\n"
+                                     + manifest_line("../o.txt"));
+  auto r2 = run_local(outside_req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r2.error_code), "missing_output");
+  BOOST_CHECK_NE(r2.error_message.find("outside"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_output_may_not_be_a_file_of_the_runtime) {
+  auto req = shell_request(*this, "text/plain", "echo hi\n" + manifest_line("stdout.log"));
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+}
+
+BOOST_AUTO_TEST_CASE(a_manifest_that_is_not_json_is_missing_manifest) {
+  auto req = shell_request(*this, "text/plain",
+                           "echo hi > \"$out/o.txt\"\necho 'not json' > \"$out/output_manifest.json\"");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "missing_manifest");
+}
+
+BOOST_AUTO_TEST_CASE(processes_left_behind_by_a_successful_module_are_killed) {
+  auto req = shell_request(*this, "text/plain",
+                           "sleep 30 &\necho $! > \"$out/bg.pid\"\n"
+                           "echo hi > \"$out/o.txt\"\n" + manifest_line("o.txt"));
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  pid_t pid = std::stoi(read_text(fs::path{req.output_dir} / "bg.pid"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (alive(pid) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  BOOST_CHECK_MESSAGE(!alive(pid), "the background process " << pid << " survived");
+}
+
+BOOST_AUTO_TEST_CASE(no_descriptor_of_the_node_leaks_into_the_module) {
+  // A descriptor without close-on-exec, as a careless library might leave.
+  int fd = ::open("/dev/null", O_RDONLY);
+  BOOST_REQUIRE(fd >= 0);
+  BOOST_REQUIRE(dup2(fd, 77) == 77);
+  ::close(fd);
+  auto req = shell_request(*this, "text/plain",
+                           "if [ -e /proc/$$/fd/77 ]; then echo leaked; else echo clean; fi > \"$out/o.txt\"\n"
+                           "read line || echo stdin-empty >> \"$out/o.txt\"\n"
+                             + manifest_line("o.txt"));
+  auto r = run_local(req);
+  ::close(77);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_CHECK_EQUAL(read_text(r.outputs.front().path), "clean\nstdin-empty\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_output_schema_that_does_not_resolve_is_invalid_ref) {
+  auto req = shell_request(*this, "application/json",
+                           "echo '{}' > \"$out/o.json\"\n" + manifest_line("o.json"),
+                           "\"media.metadata@1\"");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "invalid_ref");
 }
 
 // -- bad requests -------------------------------------------------------------------

@@ -696,6 +696,47 @@ BOOST_AUTO_TEST_CASE(garbage_is_a_400_and_the_server_goes_on) {
   BOOST_CHECK_EQUAL(client.request("GET", "/x").status, 200u);
 }
 
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
+  http_server server{local_config()};
+  server.route("POST", "/api/echo", [](http_request req, responder r) {
+    r.send(json_response(200, json::object{{"body", req.body}}));
+  });
+  start(server);
+  raw_connection raw{server.port()};
+  raw.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+           "Expect: 100-continue\r\n\r\n");
+  BOOST_REQUIRE(raw.receive_until("\r\n\r\n"));
+  BOOST_CHECK_EQUAL(raw.data().substr(0, 12), "HTTP/1.1 100");
+  raw.data().clear();
+  raw.send("hello");
+  auto res = read_response(raw);
+  BOOST_CHECK_EQUAL(res.status, 200u);
+  BOOST_CHECK_EQUAL(res.body, R"({"body":"hello"})");
+  // Too large: the final answer comes at once, without a 100.
+  raw.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n"
+           "Expect: 100-continue\r\n\r\n");
+  BOOST_CHECK_EQUAL(read_response(raw).status, 413u);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
+  http_server server{local_config()};
+  server.route("GET", "/api/n/{n}", [](http_request req, responder r) {
+    r.send(json_response(200, json::object{{"n", req.params["n"]}}));
+  });
+  start(server);
+  raw_connection raw{server.port()};
+  raw.send("GET /api/n/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /api/n/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /api/n/3 HTTP/1.0\r\n\r\n");
+  BOOST_CHECK_EQUAL(read_response(raw).body, R"({"n":"1"})");
+  BOOST_CHECK_EQUAL(read_response(raw).body, R"({"n":"2"})");
+  auto last = read_response(raw);
+  BOOST_CHECK_EQUAL(last.head.substr(0, 12), "HTTP/1.0 200");
+  BOOST_CHECK_EQUAL(last.body, R"({"n":"3"})");
+  // HTTP/1.0 without keep-alive: the server closes after the answer.
+  BOOST_CHECK(raw.closed_by_peer());
+}
+
 BOOST_AUTO_TEST_CASE(a_request_head_over_the_limit_is_a_431) {
   auto cfg = local_config();
   cfg.max_header_bytes = 1024;

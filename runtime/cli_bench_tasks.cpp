@@ -1,0 +1,800 @@
+// `omniva bench tasks`: the task path of an embedded node, end to end (submit,
+// pre-flight, commit, dispatch, the mock adapter, result, commit), with sync
+// on. Figures go to stdout (one JSON document with --json), progress to
+// stderr; nothing asserts on time (benchmarks/tasks.sh runs it).
+
+#include "contracts/json.hpp"
+#include "contracts/messages.hpp"
+#include "runtime/cli.hpp"
+#include "runtime/http_client.hpp"
+#include "runtime/node.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace omniva::cli {
+
+int run_bench_tasks(const arguments& args);
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+using contracts::task_status;
+
+/// Independent tasks per second the node should sustain (2 cores, sync on).
+constexpr double throughput_target = 20'000;
+/// The p99 submit-to-done latency at half load, in milliseconds.
+constexpr double half_load_p99_target_ms = 50;
+/// How long any one task may take before the benchmark gives up.
+constexpr auto task_timeout = std::chrono::seconds{120};
+
+double ms_between(steady::time_point a, steady::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double seconds_between(steady::time_point a, steady::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double rounded(double x, int digits) {
+  auto scale = std::pow(10.0, digits);
+  return std::round(x * scale) / scale;
+}
+
+/// The q-quantile of sorted `xs` (nearest rank); 0 for none.
+double quantile(const std::vector<double>& xs, double q) {
+  if (xs.empty())
+    return 0;
+  auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(xs.size())));
+  return xs[std::clamp<size_t>(rank, 1, xs.size()) - 1];
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+std::string error_text(const caf::error& err) {
+  return contracts::render_error(err.code(), err.category(), err.context());
+}
+
+/// Latency figures of sorted samples, in ms.
+json::value latency_json(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  json::value out{json::object{}};
+  out.set("samples", static_cast<uint64_t>(ms.size()));
+  out.set("p50_ms", rounded(quantile(ms, 0.5), 2));
+  out.set("p90_ms", rounded(quantile(ms, 0.9), 2));
+  out.set("p99_ms", rounded(quantile(ms, 0.99), 2));
+  out.set("max_ms", rounded(ms.empty() ? 0.0 : ms.back(), 2));
+  return out;
+}
+
+// -- the modules ------------------------------------------------------------------
+
+/// A mock-only module: one VALUE input, one JSON output.
+constexpr std::string_view value_module = R"({
+  "name": "bench-value",
+  "version": 1,
+  "description": "Benchmark module: one int in, one JSON document out (mock only).",
+  "inputs": [
+    {"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}
+  ],
+  "outputs": [
+    {"key": "result", "label": "Result", "contract_type": "ASSET",
+     "media_type": "application/json"}
+  ],
+  "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": false, "timeout_s": 30},
+  "run": {"command": ["false"]},
+  "schema_version": "1.0.0"
+})";
+
+/// A mock-only module reading the JSON asset of the link before it: chains.
+constexpr std::string_view chain_module = R"({
+  "name": "bench-chain",
+  "version": 1,
+  "description": "Benchmark module: one JSON asset in, one JSON document out (mock only).",
+  "inputs": [
+    {"key": "prev", "label": "Previous link", "contract_type": "ASSET",
+     "constraints": {"media_types": ["application/json"]}}
+  ],
+  "outputs": [
+    {"key": "result", "label": "Result", "contract_type": "ASSET",
+     "media_type": "application/json"}
+  ],
+  "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": false, "timeout_s": 30},
+  "run": {"command": ["false"]},
+  "schema_version": "1.0.0"
+})";
+
+/// Writes the two modules under `root`; returns their folders.
+std::vector<std::string> write_modules(const fs::path& root) {
+  std::vector<std::string> dirs;
+  for (auto [name, text] : {std::pair{"bench-value", value_module},
+                            std::pair{"bench-chain", chain_module}}) {
+    auto dir = root / name;
+    fs::create_directories(dir);
+    std::ofstream{dir / "module.json"} << text;
+    dirs.push_back(dir.string());
+  }
+  return dirs;
+}
+
+contracts::task_request value_request(uint64_t n) {
+  contracts::task_request r;
+  r.module_ref = "bench-value@1";
+  r.values["n"] = std::to_string(n);
+  r.mode = contracts::execution_mode::mock;
+  return r;
+}
+
+contracts::task_request chain_request(const std::string& prev) {
+  contracts::task_request r;
+  r.module_ref = "bench-chain@1";
+  r.input_mapping["prev"] = prev;
+  r.mode = contracts::execution_mode::mock;
+  return r;
+}
+
+// -- watching tasks finish --------------------------------------------------------
+
+/// Collects submitted tasks and, on its own thread, waits for each to finish
+/// in the order they were handed in, noting when it saw it finished. Tasks
+/// finish roughly in submission order, so a wait on the oldest covers the
+/// others; the time seen is at most one row read per task late.
+class finish_watcher {
+public:
+  explicit finish_watcher(runtime::node& n) : node_(n) {
+    thread_ = std::thread{[this] { run(); }};
+  }
+
+  ~finish_watcher() {
+    close();
+  }
+
+  /// Hands in task `id`, its latency counted from `since`.
+  void add(std::string id, steady::time_point since) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    pending_.push_back({std::move(id), since});
+    cv_.notify_one();
+  }
+
+  /// No more tasks; waits until every task handed in is finished.
+  void close() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      closed_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  /// After `close`: the latencies, in ms, in hand-in order.
+  const std::vector<double>& latencies_ms() const {
+    return latencies_;
+  }
+
+  /// After `close`: when the last task was seen finished.
+  steady::time_point last_finish() const {
+    return last_;
+  }
+
+  /// After `close`: tasks that did not end DONE (or timed out), and why the
+  /// first one did.
+  size_t failures() const {
+    return failures_;
+  }
+  const std::string& first_failure() const {
+    return first_failure_;
+  }
+
+private:
+  struct entry {
+    std::string id;
+    steady::time_point since;
+  };
+
+  void run() {
+    size_t next = 0;
+    while (true) {
+      entry e;
+      {
+        std::unique_lock<std::mutex> lock{mtx_};
+        cv_.wait(lock, [&] { return next < pending_.size() || closed_; });
+        if (next == pending_.size())
+          return;
+        e = pending_[next++];
+      }
+      auto rec = node_.wait(e.id, task_timeout);
+      auto now = steady::now();
+      last_ = std::max(last_, now);
+      if (!rec || rec->status != task_status::done) {
+        if (failures_++ == 0)
+          first_failure_ = !rec ? error_text(rec.error())
+                                : "task " + e.id + " ended "
+                                    + std::string{contracts::to_string(rec->status)}
+                                    + (rec->error ? ": " + rec->error->message : "");
+        continue;
+      }
+      latencies_.push_back(ms_between(e.since, now));
+    }
+  }
+
+  runtime::node& node_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<entry> pending_;
+  bool closed_ = false;
+  std::vector<double> latencies_;
+  steady::time_point last_{};
+  size_t failures_ = 0;
+  std::string first_failure_;
+  std::thread thread_;
+};
+
+/// Runs `body(thread_index)` on `n` threads and joins them.
+template <class F>
+void on_threads(size_t n, F body) {
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i)
+    threads.emplace_back([&body, i] { body(i); });
+  for (auto& t : threads)
+    t.join();
+}
+
+/// The first refusal of a phase (submissions are all expected to pass).
+struct refusals {
+  std::atomic<size_t> count{0};
+  std::mutex mtx;
+  std::string first;
+
+  void add(const contracts::submit_result& r) {
+    if (count++ == 0) {
+      std::lock_guard<std::mutex> guard{mtx};
+      first = r.problems.empty() ? "refused without a reason"
+                                 : std::string{contracts::to_string(
+                                     r.problems.front().code)}
+                                     + ": " + r.problems.front().message;
+    }
+  }
+};
+
+// -- the phases ---------------------------------------------------------------------
+
+struct phase_figures {
+  size_t tasks = 0;
+  double seconds = 0;
+  double submit_seconds = 0;
+  std::vector<double> latencies_ms;
+  size_t failures = 0;
+  std::string first_failure;
+};
+
+/// (a) `n` independent tasks submitted as fast as `threads` threads can.
+phase_figures independent(runtime::node& node, size_t n, size_t threads,
+                          refusals& refused) {
+  phase_figures fig;
+  finish_watcher watcher{node};
+  std::atomic<uint64_t> next{0};
+  auto start = steady::now();
+  on_threads(threads, [&](size_t) {
+    for (auto i = next++; i < n; i = next++) {
+      auto submitted = steady::now();
+      auto r = node.submit(value_request(i));
+      if (!r.ok) {
+        refused.add(r);
+        continue;
+      }
+      watcher.add(r.task.task_id, submitted);
+    }
+  });
+  fig.submit_seconds = seconds_between(start, steady::now());
+  watcher.close();
+  fig.tasks = n;
+  fig.seconds = seconds_between(start, watcher.last_finish());
+  fig.latencies_ms = watcher.latencies_ms();
+  fig.failures = watcher.failures();
+  fig.first_failure = watcher.first_failure();
+  return fig;
+}
+
+/// (b) `chains` chains of `depth` tasks, each link waiting on the previous
+/// link's output (a PENDING asset when submitted). Latency: from the chain's
+/// first submission to its last link DONE.
+phase_figures chains(runtime::node& node, size_t chains, size_t depth,
+                     size_t threads, refusals& refused) {
+  phase_figures fig;
+  finish_watcher watcher{node};
+  std::atomic<uint64_t> next{0};
+  auto start = steady::now();
+  on_threads(std::min(threads, chains), [&](size_t) {
+    for (auto c = next++; c < chains; c = next++) {
+      auto began = steady::now();
+      auto r = node.submit(value_request(1'000'000 + c));
+      for (size_t link = 1; r.ok && link < depth; ++link)
+        r = node.submit(chain_request(r.task.outputs.at("result")));
+      if (!r.ok) {
+        refused.add(r);
+        continue;
+      }
+      watcher.add(r.task.task_id, began);
+    }
+  });
+  fig.submit_seconds = seconds_between(start, steady::now());
+  watcher.close();
+  fig.tasks = chains * depth;
+  fig.seconds = seconds_between(start, watcher.last_finish());
+  fig.latencies_ms = watcher.latencies_ms();
+  fig.failures = watcher.failures();
+  fig.first_failure = watcher.first_failure();
+  return fig;
+}
+
+/// (c) Independent tasks submitted at a fixed `rate` (open loop) for
+/// `seconds`; latency counted from each task's planned submission time, so
+/// submitters falling behind count against it.
+phase_figures paced(runtime::node& node, double rate, double seconds,
+                    size_t threads, refusals& refused) {
+  phase_figures fig;
+  auto n = static_cast<size_t>(std::max(100.0, rate * seconds));
+  finish_watcher watcher{node};
+  std::atomic<uint64_t> next{0};
+  auto start = steady::now() + std::chrono::milliseconds{10};
+  auto period = std::chrono::duration<double>(1.0 / rate);
+  on_threads(threads, [&](size_t) {
+    for (auto i = next++; i < n; i = next++) {
+      auto planned = start
+                     + std::chrono::duration_cast<steady::duration>(
+                       period * static_cast<double>(i));
+      std::this_thread::sleep_until(planned);
+      auto r = node.submit(value_request(2'000'000 + i));
+      if (!r.ok) {
+        refused.add(r);
+        continue;
+      }
+      watcher.add(r.task.task_id, planned);
+    }
+  });
+  fig.submit_seconds = seconds_between(start, steady::now());
+  watcher.close();
+  fig.tasks = n;
+  fig.seconds = seconds_between(start, watcher.last_finish());
+  fig.latencies_ms = watcher.latencies_ms();
+  fig.failures = watcher.failures();
+  fig.first_failure = watcher.first_failure();
+  return fig;
+}
+
+struct http_figures {
+  size_t requests = 0;
+  size_t created = 0;
+  double seconds = 0;
+  std::vector<double> latencies_ms;
+  size_t connections = 0;
+  std::string first_error;
+};
+
+/// (d) `requests` POST /api/tasks from `clients` threads, one kept-alive
+/// connection each.
+http_figures http_creation(const runtime::node& node, size_t requests,
+                           size_t clients) {
+  http_figures fig;
+  fig.requests = requests;
+  auto base = "http://127.0.0.1:" + std::to_string(node.port());
+  std::atomic<uint64_t> next{0};
+  std::atomic<size_t> created{0};
+  std::atomic<size_t> connections{0};
+  std::mutex mtx;
+  auto start = steady::now();
+  on_threads(clients, [&](size_t) {
+    runtime::http_client client{base, node.token()};
+    std::vector<double> mine;
+    std::string error;
+    for (auto i = next++; i < requests; i = next++) {
+      auto body = json::serialize(contracts::to_json(value_request(3'000'000 + i)));
+      auto t0 = steady::now();
+      auto res = client.request("POST", "/api/tasks", std::move(body));
+      mine.push_back(ms_between(t0, steady::now()));
+      if (res.status == 201)
+        ++created;
+      else if (error.empty())
+        error = res.error.empty() ? "HTTP " + std::to_string(res.status) + ": "
+                                      + res.reason()
+                                  : res.error;
+    }
+    connections += client.connections_opened();
+    std::lock_guard<std::mutex> guard{mtx};
+    fig.latencies_ms.insert(fig.latencies_ms.end(), mine.begin(), mine.end());
+    if (fig.first_error.empty())
+      fig.first_error = error;
+  });
+  fig.seconds = seconds_between(start, steady::now());
+  fig.created = created;
+  fig.connections = connections;
+  return fig;
+}
+
+// -- wiring ---------------------------------------------------------------------------
+
+/// The folder the benchmark works in: DIR (kept) or a fresh temporary one;
+/// and where the nodes' `outputs` folders really are (removed afterwards).
+struct work_folder {
+  fs::path path;
+  bool keep = false;
+  fs::path outputs;
+
+  ~work_folder() {
+    remove();
+  }
+
+  void remove() {
+    std::error_code ignored;
+    if (!outputs.empty())
+      fs::remove_all(outputs, ignored);
+    if (!keep && !path.empty())
+      fs::remove_all(path, ignored);
+    outputs.clear();
+    path.clear();
+  }
+};
+
+/// Stops `n` on another thread; gives up after `timeout` (the thread goes on
+/// in the background). Returns whether it stopped.
+bool stop_within(std::unique_ptr<runtime::node> n,
+                 std::chrono::milliseconds timeout) {
+  auto stopped = std::make_shared<std::promise<void>>();
+  auto done = stopped->get_future();
+  std::thread{[n = std::move(n), stopped]() mutable {
+    n.reset();
+    stopped->set_value();
+  }}.detach();
+  return done.wait_for(timeout) == std::future_status::ready;
+}
+
+/// Makes `<data>/outputs` of a node a link into a fresh folder in `memory`
+/// (tmpfs): the mock adapter's throwaway files then cost what writing them
+/// costs, not what allocating inodes on this machine's disk costs (on an
+/// ext4 without journal, churn makes each new inode a scan of recently
+/// deleted ones). The database stays on the disk, synced.
+caf::error outputs_in_memory(const fs::path& data, const fs::path& memory) {
+  std::error_code err;
+  auto target = memory / data.filename();
+  fs::create_directories(target, err);
+  if (!err)
+    fs::create_directories(data, err);
+  if (!err)
+    fs::create_directory_symlink(target, data / "outputs", err);
+  if (err)
+    return contracts::make_error(contracts::ec::io_error,
+                                 "cannot link " + (data / "outputs").string()
+                                   + " to " + target.string() + ": "
+                                   + err.message());
+  return caf::none;
+}
+
+caf::expected<std::unique_ptr<runtime::node>>
+start_node(const fs::path& data, const std::vector<std::string>& module_dirs,
+           bool serve_http, uint32_t workers, size_t scheduler_threads) {
+  runtime::node_options opts;
+  opts.scheduler_threads = scheduler_threads;
+  opts.data_dir = data.string();
+  opts.serve_http = serve_http;
+  opts.http_port = 0;
+  opts.force_mock = true;
+  opts.sync = true;
+  if (workers > 0) {
+    auto pool = runtime::default_pool();
+    pool.workers = workers;
+    opts.pools.push_back(pool);
+  }
+  auto n = runtime::node::start(opts);
+  if (!n)
+    return n.error();
+  for (auto& dir : module_dirs)
+    if (auto ref = (*n)->register_module_dir(dir); !ref)
+      return ref.error();
+  return n;
+}
+
+json::value phase_json(const phase_figures& f) {
+  json::value out{json::object{}};
+  out.set("tasks", static_cast<uint64_t>(f.tasks));
+  out.set("seconds", rounded(f.seconds, 3));
+  out.set("tasks_per_second",
+          rounded(static_cast<double>(f.tasks) / f.seconds, 1));
+  out.set("submitted_per_second",
+          rounded(static_cast<double>(f.tasks) / f.submit_seconds, 1));
+  return out;
+}
+
+} // namespace
+
+int run_bench_tasks(const arguments& args) {
+  size_t tasks = 20'000;
+  size_t chain_count = 500;
+  size_t depth = 10;
+  size_t submitters = 64;
+  double half_load_seconds = 4;
+  size_t http_requests = 10'000;
+  size_t http_clients = 8;
+  uint32_t workers = 0;
+  size_t scheduler_threads = 0;
+  std::string data;
+  po::options_description opts{"Options"};
+  opts.add_options()
+    ("help,h", "show this help")
+    ("json", "print one JSON document")
+    ("tasks", po::value(&tasks),
+     "independent tasks of the throughput run (default: 20000)")
+    ("chains", po::value(&chain_count), "chains (default: 500)")
+    ("depth", po::value(&depth), "tasks per chain (default: 10)")
+    ("submitters", po::value(&submitters),
+     "threads submitting through node::submit (default: 64)")
+    ("half-load-seconds", po::value(&half_load_seconds),
+     "length of the half-load run (default: 4)")
+    ("http-requests", po::value(&http_requests),
+     "POST /api/tasks requests of the HTTP run (default: 10000; 0 skips it)")
+    ("http-clients", po::value(&http_clients),
+     "HTTP client threads, one kept-alive connection each (default: 8)")
+    ("scheduler-threads", po::value(&scheduler_threads),
+     "threads of CAF's scheduler (default: 0, CAF's choice)")
+    ("outputs-on-disk",
+     "keep the mock outputs in the data folder on the disk (default: in "
+     "/dev/shm; the database is on the disk either way)")
+    ("workers", po::value(&workers),
+     "workers of the pool (default: one per core, as a node has)")
+    ("data", po::value(&data),
+     "work in DIR and keep it (default: a temporary folder, removed)");
+  po::variables_map vm;
+  if (auto rc = parse_options(
+        "omniva bench tasks [--json] [--tasks N] [--chains N] [--depth N] "
+        "[--submitters N] [--half-load-seconds S] [--http-requests N] "
+        "[--http-clients N] [--workers N] [--outputs-on-disk] [--data DIR]",
+        "Runs an embedded node (mock adapter, sync on, no HTTP) with two "
+        "mock-only modules and measures: (a) independent tasks submitted as "
+        "fast as possible from several threads, until all are DONE "
+        "(tasks/s, target 20000); (b) chains of tasks, each link waiting on "
+        "the previous link's PENDING output (tasks/s); (c) submit-to-done "
+        "latency at full load (run a) and at half load (submissions paced at "
+        "half the rate of run a; p99 target 50 ms); (d) task creation "
+        "through the HTTP API (POST /api/tasks, kept-alive connections) on a "
+        "second node that serves HTTP.",
+        opts, {}, args, vm))
+    return *rc;
+  if (tasks == 0 || chain_count == 0 || depth == 0 || submitters == 0
+      || http_clients == 0 || half_load_seconds <= 0) {
+    print_error("--tasks, --chains, --depth, --submitters, --http-clients and "
+                "--half-load-seconds must be positive");
+    return exit_usage;
+  }
+  bool json_out = vm.count("json") > 0;
+  bool outputs_on_disk = vm.count("outputs-on-disk") > 0;
+  // The node logs through spdlog, whose default logger writes to stdout:
+  // keep stdout for the figures.
+  auto logger = spdlog::stderr_color_mt("omniva-bench");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  work_folder folder;
+  std::error_code ec;
+  if (!data.empty()) {
+    folder.path = data;
+    folder.keep = true;
+    if (fs::exists(folder.path / "node", ec) || fs::exists(folder.path / "http", ec)) {
+      print_error(data + " holds an earlier run: give --data an empty folder");
+      return exit_failure;
+    }
+  } else {
+    auto pattern = (fs::temp_directory_path(ec) / "omniva-bench-tasks-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      print_error("cannot create a temporary folder");
+      return exit_failure;
+    }
+    folder.path = pattern;
+  }
+  auto module_dirs = write_modules(folder.path / "modules");
+  if (!outputs_on_disk) {
+    auto pattern = std::string{"/dev/shm/omniva-bench-outputs-XXXXXX"};
+    if (!fs::is_directory("/dev/shm", ec) || mkdtemp(pattern.data()) == nullptr) {
+      print_error("no tmpfs at /dev/shm for the outputs: give --outputs-on-disk");
+      return exit_failure;
+    }
+    folder.outputs = pattern;
+    for (auto name : {"node", "http"})
+      if (auto err = outputs_in_memory(folder.path / name, folder.outputs)) {
+        print_error(error_text(err));
+        return exit_failure;
+      }
+  }
+  auto fail = [](const std::string& what, const caf::error& err) {
+    print_error(what + ": " + error_text(err));
+    return exit_failure;
+  };
+  auto failed_phase = [](const std::string& what, const phase_figures& f,
+                         const refusals& r) -> std::optional<int> {
+    if (r.count > 0) {
+      print_error(what + ": " + std::to_string(r.count.load())
+                  + " submissions refused, the first: " + r.first);
+      return exit_failure;
+    }
+    if (f.failures > 0) {
+      print_error(what + ": " + std::to_string(f.failures)
+                  + " tasks did not end DONE, the first: " + f.first_failure);
+      return exit_failure;
+    }
+    return std::nullopt;
+  };
+  phase_figures a, b, c;
+  double full_rate = 0;
+  double half_rate = 0;
+  uint32_t pool_workers = 0;
+  {
+    auto node = start_node(folder.path / "node", module_dirs, false, workers,
+                           scheduler_threads);
+    if (!node)
+      return fail("starting the node", node.error());
+    pool_workers = (*node)->options().pools.front().workers;
+    std::cerr << "omniva bench: " << tasks << " independent tasks from "
+              << submitters << " threads..." << std::flush;
+    refusals refused_a;
+    a = independent(**node, tasks, submitters, refused_a);
+    if (auto rc = failed_phase("independent tasks", a, refused_a))
+      return *rc;
+    full_rate = static_cast<double>(a.tasks) / a.seconds;
+    std::cerr << ' ' << static_cast<uint64_t>(full_rate) << "/s\n"
+              << "omniva bench: " << chain_count << " chains of " << depth
+              << "..." << std::flush;
+    refusals refused_b;
+    b = chains(**node, chain_count, depth, submitters, refused_b);
+    if (auto rc = failed_phase("chains", b, refused_b))
+      return *rc;
+    half_rate = full_rate / 2;
+    std::cerr << ' ' << static_cast<uint64_t>(b.tasks / b.seconds) << "/s\n"
+              << "omniva bench: half load, " << static_cast<uint64_t>(half_rate)
+              << " tasks/s for " << half_load_seconds << " s..." << std::flush;
+    refusals refused_c;
+    c = paced(**node, half_rate, half_load_seconds, submitters, refused_c);
+    if (auto rc = failed_phase("half load", c, refused_c))
+      return *rc;
+    std::cerr << " done\n";
+  }
+  http_figures d;
+  bool http_node_hung = false;
+  if (http_requests > 0) {
+    auto node = start_node(folder.path / "http", module_dirs, true, workers,
+                           scheduler_threads);
+    if (!node)
+      return fail("starting the HTTP node", node.error());
+    std::cerr << "omniva bench: " << http_requests << " POST /api/tasks from "
+              << http_clients << " clients..." << std::flush;
+    d = http_creation(**node, http_requests, http_clients);
+    std::cerr << ' ' << static_cast<uint64_t>(d.created / d.seconds)
+              << "/s; stopping the node\n";
+    // node::stop() of a node that served HTTP may wait forever (the HTTP
+    // routes hold actor handles past the actor system's shutdown): then
+    // report anyway and end the process without waiting for it.
+    if (!stop_within(std::move(*node), std::chrono::seconds{10})) {
+      std::cerr << "omniva bench: the HTTP node did not stop within 10 s; "
+                   "the process ends without it\n";
+      http_node_hung = true;
+    }
+    if (d.created != d.requests) {
+      print_error("HTTP: " + std::to_string(d.requests - d.created)
+                  + " requests did not create a task, the first: "
+                  + d.first_error);
+      if (http_node_hung) {
+        folder.remove();
+        std::_Exit(exit_failure);
+      }
+      return exit_failure;
+    }
+  }
+  // -- report
+  std::sort(c.latencies_ms.begin(), c.latencies_ms.end());
+  auto half_p99 = quantile(c.latencies_ms, 0.99);
+  bool throughput_met = full_rate >= throughput_target;
+  bool latency_met = half_p99 < half_load_p99_target_ms;
+  json::value out{json::object{}};
+  out.set("benchmark", "tasks");
+  out.set("what",
+          "tasks through an embedded node end to end (pre-flight, commit, "
+          "dispatch, mock adapter, result, commit), sync on");
+  out.set("sync", true);
+  out.set("mode", "mock");
+  out.set("outputs", outputs_on_disk ? "disk" : "tmpfs");
+  out.set("cores", static_cast<uint64_t>(std::thread::hardware_concurrency()));
+  out.set("pool_workers", static_cast<uint64_t>(pool_workers));
+  out.set("submitters", static_cast<uint64_t>(submitters));
+  auto ja = phase_json(a);
+  ja.set("target_tasks_per_second", throughput_target);
+  ja.set("meets_target", throughput_met);
+  out.set("independent", std::move(ja));
+  auto jb = phase_json(b);
+  jb.set("chains", static_cast<uint64_t>(chain_count));
+  jb.set("depth", static_cast<uint64_t>(depth));
+  jb.set("chain_latency", latency_json(b.latencies_ms));
+  out.set("chains", std::move(jb));
+  json::value lat{json::object{}};
+  auto full = latency_json(a.latencies_ms);
+  full.set("rate_per_second", rounded(full_rate, 1));
+  lat.set("full_load", std::move(full));
+  auto half = latency_json(c.latencies_ms);
+  half.set("planned_rate_per_second", rounded(half_rate, 1));
+  half.set("tasks", static_cast<uint64_t>(c.tasks));
+  half.set("achieved_rate_per_second",
+           rounded(static_cast<double>(c.tasks) / c.submit_seconds, 1));
+  half.set("target_p99_ms", half_load_p99_target_ms);
+  half.set("meets_target", latency_met);
+  lat.set("half_load", std::move(half));
+  out.set("submit_to_done_latency", std::move(lat));
+  if (http_requests > 0) {
+    json::value h = latency_json(d.latencies_ms);
+    h.set("clients", static_cast<uint64_t>(http_clients));
+    h.set("requests", static_cast<uint64_t>(d.requests));
+    h.set("created", static_cast<uint64_t>(d.created));
+    h.set("seconds", rounded(d.seconds, 3));
+    h.set("tasks_created_per_second",
+          rounded(static_cast<double>(d.created) / d.seconds, 1));
+    h.set("connections_opened", static_cast<uint64_t>(d.connections));
+    out.set("http", std::move(h));
+  }
+  out.set("meets_target", throughput_met && latency_met);
+  out.set("process_peak_rss_mb", rounded(peak_rss_mb(), 1));
+  if (folder.keep)
+    out.set("data", fs::absolute(folder.path).string());
+  if (json_out) {
+    std::cout << json::serialize(out, json::style::pretty) << '\n';
+  } else {
+    auto num = [](const json::value& v, std::string_view key) {
+      return json::serialize(*v.find(key));
+    };
+    auto& ind = *out.find("independent");
+    auto& ch = *out.find("chains");
+    auto& fl = *out.find("submit_to_done_latency")->find("full_load");
+    auto& hl = *out.find("submit_to_done_latency")->find("half_load");
+    std::cout << "independent: " << num(ind, "tasks") << " tasks, "
+              << num(ind, "tasks_per_second") << " tasks/s (target "
+              << throughput_target << ": "
+              << (throughput_met ? "met" : "MISSED") << ")\n"
+              << "chains: " << num(ch, "chains") << " x " << num(ch, "depth")
+              << ", " << num(ch, "tasks_per_second") << " tasks/s\n"
+              << "latency at full load: p50 " << num(fl, "p50_ms") << " ms, p99 "
+              << num(fl, "p99_ms") << " ms\n"
+              << "latency at half load (" << num(hl, "planned_rate_per_second")
+              << "/s): p50 " << num(hl, "p50_ms") << " ms, p99 "
+              << num(hl, "p99_ms") << " ms (target < " << half_load_p99_target_ms
+              << ": " << (latency_met ? "met" : "MISSED") << ")\n";
+    if (auto* h = out.find("http"))
+      std::cout << "HTTP: " << num(*h, "tasks_created_per_second")
+                << " tasks created/s over " << num(*h, "connections_opened")
+                << " connections, p99 " << num(*h, "p99_ms") << " ms\n";
+  }
+  if (http_node_hung) {
+    // A hung node keeps the actor system (and exit()) waiting: leave now.
+    std::cout.flush();
+    folder.remove();
+    std::_Exit(exit_ok);
+  }
+  return exit_ok;
+}
+
+} // namespace omniva::cli

@@ -1,0 +1,904 @@
+#define BOOST_TEST_MODULE zenith
+#include <boost/test/unit_test.hpp>
+
+// Zenith, first as a state (every method called directly, each commit read
+// back from the database and the log verified), then as an actor on CAF's
+// deterministic scheduler (group commit: what one drained mailbox produced
+// lands in one commit).
+
+#include "actors/zenith.hpp"
+#include "contracts/error_code.hpp"
+#include "contracts/ids.hpp"
+#include "contracts/json.hpp"
+#include "contracts/type_ids.hpp"
+#include "runtime/node_api.hpp"
+#include "storage/database.hpp"
+#include "storage/verify.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <filesystem>
+#include <random>
+#include <type_traits>
+
+using namespace omniva;
+using actors::zenith_state;
+using contracts::asset_record;
+using contracts::asset_status;
+using contracts::ec;
+using contracts::task_record;
+using contracts::task_request;
+using contracts::task_status;
+
+namespace {
+
+// -- helpers ------------------------------------------------------------------
+
+/// A fresh data folder, removed afterwards.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path()
+           / ("omniva-zenith-" + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+std::string text_of(const caf::error& e) {
+  if (!e)
+    return "no error";
+  return contracts::render_error(e.code(), e.category(), e.context());
+}
+
+/// Why `x` holds no value ("" when it does): Boost.Test evaluates a
+/// message's operands even when the assertion holds.
+template <class T>
+std::string why(const caf::expected<T>& x) {
+  return x ? std::string{} : text_of(x.error());
+}
+
+bool is(const caf::error& e, ec code) {
+  return e && e.category() == contracts::error_category
+         && e.code() == static_cast<uint8_t>(code);
+}
+
+bool has_problem(const contracts::submit_result& r, ec code) {
+  return std::any_of(r.problems.begin(), r.problems.end(),
+                     [&](auto& p) { return p.code == code; });
+}
+
+/// A module whose one VALUE input `n` (an int) makes one JSON output.
+std::string source_module(std::string description = "Makes a JSON document.") {
+  return R"({
+    "name": "source", "version": 1, "description": ")" + description + R"(",
+    "inputs": [{"key": "n", "label": "N", "contract_type": "VALUE",
+                "dtype": "int"}],
+    "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
+                 "media_type": "application/json"}],
+    "resources": {"cpu": 1, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
+    "run": {"command": ["true"]},
+    "schema_version": "1.0.0"
+  })";
+}
+
+/// A module reading a JSON asset `prev` and making one JSON output: chains.
+const std::string step_module = R"({
+  "name": "step", "version": 1, "description": "One link of a chain.",
+  "inputs": [{"key": "prev", "label": "Previous", "contract_type": "ASSET",
+              "constraints": {"media_types": ["application/json"]}}],
+  "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
+               "media_type": "application/json"}],
+  "resources": {"cpu": 1, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
+  "run": {"command": ["true"]},
+  "schema_version": "1.0.0"
+})";
+
+/// A module no pool of the tests can hold (64 CPUs).
+const std::string huge_module = R"({
+  "name": "huge", "version": 1, "description": "Needs a big machine.",
+  "inputs": [],
+  "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
+               "media_type": "application/json"}],
+  "resources": {"cpu": 64, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
+  "run": {"command": ["true"]},
+  "schema_version": "1.0.0"
+})";
+
+contracts::module_entry entry_of(const std::string& text) {
+  auto e = runtime::parse_module_entry(text, "/modules/x");
+  BOOST_REQUIRE_MESSAGE(e, "module does not parse: " << why(e));
+  return *e;
+}
+
+task_request source_request(int n = 1) {
+  task_request r;
+  r.module_ref = "source@1";
+  r.values["n"] = std::to_string(n);
+  return r;
+}
+
+task_request step_request(const std::string& prev) {
+  task_request r;
+  r.module_ref = "step@1";
+  r.input_mapping["prev"] = prev;
+  return r;
+}
+
+/// What a worker reports for a successful run of `t`.
+contracts::execution_outcome success(const task_record& t) {
+  contracts::execution_outcome o;
+  o.execution_id = t.task_id + "/" + std::to_string(t.attempt);
+  o.task_id = t.task_id;
+  o.attempt = t.attempt;
+  o.ok = true;
+  for (auto& [key, id] : t.outputs)
+    o.outputs.push_back({key, "/data/outputs/" + t.task_id + "/" + key + ".json",
+                         "application/json", std::string(64, 'a'), 17});
+  return o;
+}
+
+/// What a worker reports for a failed run of `t`.
+contracts::execution_outcome failure(const task_record& t) {
+  contracts::execution_outcome o;
+  o.execution_id = t.task_id + "/" + std::to_string(t.attempt);
+  o.task_id = t.task_id;
+  o.attempt = t.attempt;
+  o.ok = false;
+  o.error_code = ec::exit_code;
+  o.error_message = "the module exited with status 3";
+  return o;
+}
+
+contracts::pool_spec test_pool(uint32_t workers) {
+  contracts::pool_spec p;
+  p.name = "default";
+  p.workers = workers;
+  p.cpu = 4;
+  p.memory_gb = 8;
+  return p;
+}
+
+/// Reads row `key` of `t` and parses it with `from_json`.
+template <class Record, class FromJson>
+Record read_row(const storage::reader& r, storage::table t,
+                const std::string& key, FromJson from_json) {
+  auto text = r.get(t, key);
+  BOOST_REQUIRE_MESSAGE(text, "no row " << key << ": " << why(text));
+  auto doc = json::parse(*text);
+  BOOST_REQUIRE_MESSAGE(doc, "row " << key << " is not JSON");
+  std::vector<contracts::problem> problems;
+  auto rec = from_json(*doc.doc, problems, "");
+  BOOST_REQUIRE_MESSAGE(rec, "row " << key << " does not parse: " << *text);
+  return std::move(*rec);
+}
+
+// -- the state fixture ----------------------------------------------------------
+
+/// Zenith's state on a fresh database, with `source@1`, `step@1` and
+/// `huge@1` enrolled and committed; one pool of two workers.
+struct state_fixture {
+  temp_dir dir;
+  std::shared_ptr<storage::writable_database> db;
+  std::unique_ptr<zenith_state> st;
+
+  state_fixture() {
+    start();
+    for (auto* text : {&step_module, &huge_module})
+      BOOST_REQUIRE(st->enroll(entry_of(*text)));
+    BOOST_REQUIRE(st->enroll(entry_of(source_module())));
+    commit();
+  }
+
+  /// Opens the database and recovers a new state from it.
+  void start() {
+    auto opened = storage::open_database(storage::database_path(dir.path.string()));
+    BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
+    db = std::make_shared<storage::writable_database>(std::move(*opened));
+    st = std::make_unique<zenith_state>();
+    st->config.data_dir = dir.path.string();
+    st->config.pools = {test_pool(2)};
+    st->db = db;
+    st->ids = std::make_unique<contracts::seeded_id_source>(42);
+    st->clock = std::make_unique<contracts::manual_clock>(
+      contracts::timestamp{std::chrono::milliseconds{1'790'000'000'000}});
+    auto err = st->recover();
+    BOOST_REQUIRE_MESSAGE(!err, "recover failed: " << text_of(err));
+  }
+
+  /// Drops the state and the database (the node died), then starts again.
+  void restart() {
+    st.reset();
+    db.reset();
+    start();
+  }
+
+  /// Commits, requires success and a log that verifies; returns the effects.
+  actors::zenith_effects commit() {
+    auto fx = st->commit();
+    BOOST_REQUIRE_MESSAGE(fx, "commit failed: " << why(fx));
+    auto report = storage::verify(*db->read);
+    BOOST_REQUIRE_MESSAGE(report.ok, "the log does not verify: " << report.reason);
+    return std::move(*fx);
+  }
+
+  task_record submit(const task_request& req) {
+    auto r = st->submit(req);
+    BOOST_REQUIRE_MESSAGE(r.ok, "submission refused: "
+                                  << (r.problems.empty() ? std::string{"?"}
+                                                         : r.problems.front().message));
+    return r.task;
+  }
+
+  task_record task_row(const std::string& id) {
+    return read_row<task_record>(*db->read, storage::table::tasks, id,
+                                 contracts::task_record_from_json);
+  }
+
+  asset_record asset_row(const std::string& id) {
+    return read_row<asset_record>(*db->read, storage::table::assets, id,
+                                  contracts::asset_record_from_json);
+  }
+
+  /// The id of output `result` of `t`.
+  static std::string output(const task_record& t) {
+    return t.outputs.at("result");
+  }
+
+  /// Dispatches and commits; returns the orders.
+  std::vector<contracts::dispatch_order> dispatch() {
+    st->dispatch_ready();
+    auto fx = commit();
+    std::vector<contracts::dispatch_order> out;
+    for (auto& [pool, order] : fx.dispatches) {
+      BOOST_CHECK_EQUAL(pool, "default");
+      out.push_back(std::move(order));
+    }
+    return out;
+  }
+
+  /// An AVAILABLE JSON file asset, committed.
+  asset_record add_json_file() {
+    asset_record a;
+    a.kind = contracts::asset_kind::file;
+    a.media_type = "application/json";
+    a.uri = "/data/blobs/input.json";
+    a.sha256 = std::string(64, 'b');
+    a.size = 2;
+    auto added = st->add_asset(a);
+    BOOST_REQUIRE_MESSAGE(added, "add_asset failed: " << why(added));
+    commit();
+    return *added;
+  }
+};
+
+} // namespace
+
+// -- submissions ------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(zenith_state_tests, state_fixture)
+
+BOOST_AUTO_TEST_CASE(a_task_whose_inputs_are_available_is_ready) {
+  auto t = submit(source_request());
+  BOOST_CHECK(t.status == task_status::ready);
+  BOOST_CHECK_EQUAL(t.attempt, 1u);
+  commit();
+  // The row says READY; the promised output is a PENDING asset of the task.
+  auto row = task_row(t.task_id);
+  BOOST_CHECK(row.status == task_status::ready);
+  BOOST_CHECK_EQUAL(row.values.at("n"), "1");
+  auto out = asset_row(output(t));
+  BOOST_CHECK(out.status == asset_status::pending);
+  BOOST_CHECK_EQUAL(out.produced_by, t.task_id);
+  BOOST_CHECK_EQUAL(out.media_type, "application/json");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_waiting_on_a_pending_asset_is_pending) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  BOOST_CHECK(second.status == task_status::pending);
+  commit();
+  BOOST_CHECK(task_row(second.task_id).status == task_status::pending);
+  // The awaited asset is held by the waiting task.
+  auto held = asset_row(output(first));
+  BOOST_CHECK(held.status == asset_status::pending);
+  BOOST_REQUIRE_EQUAL(held.holds.size(), 1u);
+  BOOST_CHECK_EQUAL(held.holds.front(), second.task_id);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_on_an_available_asset_is_ready) {
+  auto input = add_json_file();
+  auto t = submit(step_request(input.asset_id));
+  BOOST_CHECK(t.status == task_status::ready);
+  commit();
+  BOOST_CHECK(task_row(t.task_id).status == task_status::ready);
+  BOOST_CHECK(asset_row(input.asset_id).holds == std::vector{t.task_id});
+}
+
+// -- dispatch -----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(dispatch_ready_runs_ready_tasks_on_free_slots_only) {
+  auto a = submit(source_request(1));
+  auto b = submit(source_request(2));
+  auto c = submit(source_request(3));
+  commit();
+  // Two workers: the first two READY tasks run, the third waits.
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 2u);
+  BOOST_CHECK_EQUAL(orders[0].execution_id, a.task_id + "/1");
+  BOOST_CHECK_EQUAL(orders[1].execution_id, b.task_id + "/1");
+  BOOST_CHECK_EQUAL(orders[0].module_dir, "/modules/x");
+  BOOST_CHECK_EQUAL(orders[0].contract.ref(), "source@1");
+  BOOST_CHECK_EQUAL(orders[0].output_dir,
+                    (dir.path / "outputs" / a.task_id / "1").string());
+  BOOST_REQUIRE_EQUAL(orders[0].inputs.size(), 1u);
+  BOOST_CHECK_EQUAL(orders[0].inputs[0].key, "n");
+  BOOST_CHECK(orders[0].inputs[0].is_value);
+  BOOST_CHECK_EQUAL(orders[0].inputs[0].value_json, "1");
+  BOOST_CHECK(orders[0].task.status == task_status::running);
+  auto row = task_row(a.task_id);
+  BOOST_CHECK(row.status == task_status::running);
+  BOOST_CHECK_EQUAL(row.pool, "default");
+  BOOST_CHECK(task_row(b.task_id).status == task_status::running);
+  BOOST_CHECK(task_row(c.task_id).status == task_status::ready);
+  BOOST_CHECK_EQUAL(st->free_slots.at("default"), 0u);
+  // No slot is free: nothing more runs.
+  BOOST_CHECK(dispatch().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_higher_priority_runs_first) {
+  auto low = submit(source_request(1));
+  auto req = source_request(2);
+  req.priority = 5;
+  auto high = submit(req);
+  auto also_low = submit(source_request(3));
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 2u);
+  BOOST_CHECK_EQUAL(orders[0].task.task_id, high.task_id);
+  BOOST_CHECK_EQUAL(orders[1].task.task_id, low.task_id);
+  BOOST_CHECK(task_row(also_low.task_id).status == task_status::ready);
+}
+
+// -- results ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_success_makes_the_task_done_its_outputs_available_and_wakes_dependants) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  st->on_result(success(orders[0].task));
+  commit();
+  auto done = task_row(first.task_id);
+  BOOST_CHECK(done.status == task_status::done);
+  BOOST_CHECK(!done.error);
+  auto out = asset_row(output(first));
+  BOOST_CHECK(out.status == asset_status::available);
+  BOOST_CHECK_EQUAL(out.sha256, std::string(64, 'a'));
+  BOOST_CHECK_EQUAL(out.uri, "/data/outputs/" + first.task_id + "/result.json");
+  BOOST_CHECK_EQUAL(out.size.value_or(0), 17u);
+  // The waiting task is READY now, and the freed slot takes it.
+  BOOST_CHECK(task_row(second.task_id).status == task_status::ready);
+  BOOST_CHECK_EQUAL(st->free_slots.at("default"), 2u);
+  auto next = dispatch();
+  BOOST_REQUIRE_EQUAL(next.size(), 1u);
+  BOOST_CHECK_EQUAL(next[0].task.task_id, second.task_id);
+  BOOST_REQUIRE_EQUAL(next[0].inputs.size(), 1u);
+  BOOST_CHECK_EQUAL(next[0].inputs[0].path, out.uri);
+  BOOST_CHECK(!next[0].inputs[0].is_value);
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_fails_outputs_and_dependants_in_cascade) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  auto third = submit(step_request(output(second)));
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  st->on_result(failure(orders[0].task));
+  commit();
+  auto failed = task_row(first.task_id);
+  BOOST_CHECK(failed.status == task_status::error);
+  BOOST_REQUIRE(failed.error);
+  BOOST_CHECK_EQUAL(failed.error->code, "exit_code");
+  BOOST_CHECK(asset_row(output(first)).status == asset_status::failed);
+  // Level 1 and level 2 of the cascade.
+  for (auto* t : {&second, &third}) {
+    auto row = task_row(t->task_id);
+    BOOST_CHECK(row.status == task_status::error);
+    BOOST_REQUIRE(row.error);
+    BOOST_CHECK_EQUAL(row.error->code, "upstream_failed");
+    BOOST_CHECK(asset_row(output(*t)).status == asset_status::failed);
+  }
+  // Nothing is left waiting or holding.
+  BOOST_CHECK(st->waiting.empty());
+  BOOST_CHECK(asset_row(output(first)).holds.empty());
+  BOOST_CHECK(dispatch().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_second_result_for_the_same_execution_is_ignored) {
+  auto t = submit(source_request());
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  st->on_result(success(orders[0].task));
+  commit();
+  // The same report again, and a contradicting one: neither changes anything.
+  st->on_result(success(orders[0].task));
+  st->on_result(failure(orders[0].task));
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK_EQUAL(st->free_slots.at("default"), 2u);
+  commit();
+  BOOST_CHECK(task_row(t.task_id).status == task_status::done);
+  BOOST_CHECK(asset_row(output(t)).status == asset_status::available);
+}
+
+BOOST_AUTO_TEST_CASE(a_result_naming_another_attempt_is_ignored) {
+  auto t = submit(source_request());
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  auto stale = success(orders[0].task);
+  stale.attempt = 7;
+  st->on_result(stale);
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK(st->tasks.at(t.task_id).status == task_status::running);
+}
+
+BOOST_AUTO_TEST_CASE(a_success_without_a_promised_output_is_missing_output) {
+  auto t = submit(source_request());
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  auto o = success(orders[0].task);
+  o.outputs.clear();
+  st->on_result(o);
+  commit();
+  auto row = task_row(t.task_id);
+  BOOST_CHECK(row.status == task_status::error);
+  BOOST_REQUIRE(row.error);
+  BOOST_CHECK_EQUAL(row.error->code, "missing_output");
+  BOOST_CHECK(asset_row(output(t)).status == asset_status::failed);
+}
+
+// -- operator actions -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(cancelling_a_ready_task_fails_its_outputs_and_its_dependants) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  commit();
+  auto cancelled = st->cancel(first.task_id);
+  BOOST_REQUIRE_MESSAGE(cancelled, why(cancelled));
+  BOOST_CHECK(cancelled->status == task_status::cancelled);
+  commit();
+  BOOST_CHECK(task_row(first.task_id).status == task_status::cancelled);
+  BOOST_CHECK(asset_row(output(first)).status == asset_status::failed);
+  auto dep = task_row(second.task_id);
+  BOOST_CHECK(dep.status == task_status::error);
+  BOOST_REQUIRE(dep.error);
+  BOOST_CHECK_EQUAL(dep.error->code, "upstream_failed");
+  // The cancelled task is off the READY queue.
+  BOOST_CHECK(dispatch().empty());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_pending_task_releases_its_inputs) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  commit();
+  auto cancelled = st->cancel(second.task_id);
+  BOOST_REQUIRE_MESSAGE(cancelled, why(cancelled));
+  commit();
+  BOOST_CHECK(task_row(second.task_id).status == task_status::cancelled);
+  BOOST_CHECK(asset_row(output(first)).holds.empty());
+  BOOST_CHECK(task_row(first.task_id).status == task_status::ready);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_done_task_is_an_illegal_transition) {
+  auto t = submit(source_request());
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  st->on_result(success(orders[0].task));
+  commit();
+  auto refused = st->cancel(t.task_id);
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK_MESSAGE(is(refused.error(), ec::illegal_transition),
+                      why(refused));
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK(task_row(t.task_id).status == task_status::done);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_an_unknown_task_is_not_found) {
+  auto refused = st->cancel("00000000-0000-4000-8000-000000000000");
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK(is(refused.error(), ec::not_found));
+}
+
+BOOST_AUTO_TEST_CASE(the_same_idempotency_key_returns_the_first_task) {
+  auto req = source_request(1);
+  req.idempotency_key = "nightly-2026-11-21";
+  auto first = submit(req);
+  commit();
+  req.values["n"] = "2"; // other content, same key: still the first task
+  auto again = st->submit(req);
+  BOOST_REQUIRE(again.ok);
+  BOOST_CHECK(again.duplicate);
+  BOOST_CHECK_EQUAL(again.task.task_id, first.task_id);
+  BOOST_CHECK_EQUAL(again.task.values.at("n"), "1");
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK_EQUAL(st->tasks.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_idempotency_key_survives_a_restart) {
+  auto req = source_request(1);
+  req.idempotency_key = "k";
+  auto first = submit(req);
+  commit();
+  restart();
+  auto again = st->submit(req);
+  BOOST_REQUIRE(again.ok);
+  BOOST_CHECK(again.duplicate);
+  BOOST_CHECK_EQUAL(again.task.task_id, first.task_id);
+}
+
+// -- refusals -------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_module_no_pool_can_hold_is_no_capable_pool) {
+  task_request req;
+  req.module_ref = "huge@1";
+  auto r = st->submit(req);
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK(has_problem(r, ec::no_capable_pool));
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK(st->tasks.empty());
+  BOOST_CHECK_EQUAL(st->rejections, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_module_is_module_not_found) {
+  task_request req;
+  req.module_ref = "nowhere@3";
+  auto r = st->submit(req);
+  BOOST_CHECK(!r.ok);
+  BOOST_REQUIRE_EQUAL(r.problems.size(), 1u);
+  BOOST_CHECK(r.problems[0].code == ec::module_not_found);
+  BOOST_CHECK_EQUAL(r.problems[0].pointer, "/module_ref");
+  BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_preflight_failure_reports_every_problem_and_creates_nothing) {
+  task_request req;
+  req.module_ref = "step@1";
+  req.input_mapping["prev"] = "00000000-0000-4000-8000-000000000000";
+  req.values["extra"] = "1";
+  auto r = st->submit(req);
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK(has_problem(r, ec::asset_not_found));
+  BOOST_CHECK(has_problem(r, ec::unknown_input));
+  BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_same_ref_with_other_content_is_immutable_ref) {
+  auto changed = st->enroll(entry_of(source_module("Something else.")));
+  BOOST_REQUIRE(!changed);
+  BOOST_CHECK_MESSAGE(is(changed.error(), ec::immutable_ref),
+                      why(changed));
+  // The same content again is fine and writes nothing.
+  auto same = st->enroll(entry_of(source_module()));
+  BOOST_REQUIRE(same);
+  BOOST_CHECK_EQUAL(*same, "source@1");
+  BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_enrolled_module_survives_a_restart) {
+  restart();
+  BOOST_CHECK_EQUAL(st->modules.count("source@1"), 1u);
+  BOOST_CHECK_EQUAL(st->modules.at("source@1").dir, "/modules/x");
+  // Registering the module folders again at start-up is a no-op...
+  auto same = st->enroll(entry_of(source_module()));
+  BOOST_REQUIRE_MESSAGE(same, why(same));
+  BOOST_CHECK(st->batch.empty());
+  // ...while other content under the same ref is refused.
+  auto changed = st->enroll(entry_of(source_module("Something else.")));
+  BOOST_REQUIRE(!changed);
+  BOOST_CHECK(is(changed.error(), ec::immutable_ref));
+}
+
+// -- assets ---------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(an_asset_held_by_an_unfinished_task_cannot_be_erased) {
+  auto input = add_json_file();
+  auto t = submit(step_request(input.asset_id));
+  commit();
+  auto refused = st->erase_asset(input.asset_id);
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK_MESSAGE(is(refused.error(), ec::asset_in_use),
+                      why(refused));
+  // A promise is held by its producer.
+  auto promise = st->erase_asset(output(t));
+  BOOST_REQUIRE(!promise);
+  BOOST_CHECK(is(promise.error(), ec::asset_in_use));
+  BOOST_CHECK(st->batch.empty());
+  // Once the task is finished (cancelled), the input may go.
+  BOOST_REQUIRE(st->cancel(t.task_id));
+  commit();
+  auto erased = st->erase_asset(input.asset_id);
+  BOOST_REQUIRE_MESSAGE(erased, why(erased));
+  commit();
+  auto row = db->read->get(storage::table::assets, input.asset_id);
+  BOOST_REQUIRE(!row);
+  BOOST_CHECK(is(row.error(), ec::not_found));
+}
+
+// -- recovery -------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(recover_requeues_a_running_task_as_a_new_attempt) {
+  auto t = submit(source_request());
+  auto waiting = submit(step_request(output(t)));
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  BOOST_CHECK(task_row(t.task_id).status == task_status::running);
+  // The node dies under the attempt.
+  restart();
+  auto& requeued = st->tasks.at(t.task_id);
+  BOOST_CHECK_EQUAL(requeued.attempt, 2u);
+  BOOST_CHECK(requeued.status == task_status::ready);
+  BOOST_CHECK(st->tasks.at(waiting.task_id).status == task_status::pending);
+  commit();
+  auto row = task_row(t.task_id);
+  BOOST_CHECK_EQUAL(row.attempt, 2u);
+  BOOST_CHECK(row.status == task_status::ready);
+  BOOST_CHECK(row.pool.empty());
+  // The new attempt runs; the report of the lost one is ignored.
+  auto again = dispatch();
+  BOOST_REQUIRE_EQUAL(again.size(), 1u);
+  BOOST_CHECK_EQUAL(again[0].execution_id, t.task_id + "/2");
+  st->on_result(success(orders[0].task));
+  BOOST_CHECK(st->batch.empty());
+  st->on_result(success(again[0].task));
+  commit();
+  BOOST_CHECK(task_row(t.task_id).status == task_status::done);
+  BOOST_CHECK(task_row(waiting.task_id).status == task_status::ready);
+  // The history of the task tells the story in order.
+  auto history = db->read->history(t.task_id);
+  BOOST_REQUIRE(history);
+  std::vector<std::string> kinds;
+  for (auto& p : *history)
+    kinds.push_back(p.kind);
+  std::vector<std::string> expected{"task.created", "task.dispatched",
+                                    "task.requeued", "task.ready",
+                                    "task.dispatched", "task.succeeded"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(),
+                                expected.end());
+}
+
+BOOST_AUTO_TEST_CASE(recover_restores_ready_and_waiting_tasks) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  commit();
+  restart();
+  BOOST_CHECK(st->tasks.at(first.task_id).status == task_status::ready);
+  BOOST_CHECK(st->tasks.at(second.task_id).status == task_status::pending);
+  BOOST_CHECK(st->batch.empty()); // nothing to re-write
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  st->on_result(success(orders[0].task));
+  commit();
+  // The restored waiting list wakes the dependant.
+  BOOST_CHECK(task_row(second.task_id).status == task_status::ready);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the actor on CAF's deterministic scheduler -------------------------------------
+
+namespace {
+
+using zenith_impl = std::remove_pointer_t<
+  actors::zenith_actor::stateful_pointer<zenith_state>>;
+
+/// A pool that only records the orders it gets: the test plays the workers.
+actors::pool_actor::behavior_type
+recording_pool(actors::pool_actor::pointer self,
+               std::shared_ptr<std::vector<contracts::dispatch_order>> orders) {
+  return {
+    [=](atom::dispatch, const contracts::dispatch_order& o) {
+      orders->push_back(o);
+    },
+    [=](atom::done, uint32_t) {},
+  };
+}
+
+caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
+  contracts::register_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+/// Zenith and a recording pool (8 workers) on the test coordinator: nothing
+/// runs unless the test says so.
+struct actor_fixture {
+  temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  caf::scoped_actor self;
+  std::shared_ptr<std::vector<contracts::dispatch_order>> orders
+    = std::make_shared<std::vector<contracts::dispatch_order>>();
+  actors::pool_actor pool;
+  actors::zenith_actor zenith;
+
+  actor_fixture()
+    : sys(testing_config(cfg)),
+      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+      self(sys, true) {
+    auto opened = storage::open_database(storage::database_path(dir.path.string()));
+    BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
+    auto db = std::make_shared<storage::writable_database>(std::move(*opened));
+    pool = sys.spawn(recording_pool, orders);
+    actors::zenith_config zc;
+    zc.data_dir = dir.path.string();
+    zc.pools = {test_pool(8)};
+    zenith = sys.spawn(actors::zenith, zc, db,
+                       std::map<std::string, actors::pool_actor>{{"default", pool}});
+    // Start-up: recovery and a first (empty) flush.
+    sched.run();
+    BOOST_REQUIRE_EQUAL(state().commits, 0u);
+    // Enroll the module: one commit.
+    auto enrolled = self->request(zenith, caf::infinite, atom::enroll_v,
+                                  entry_of(source_module()));
+    sched.run();
+    enrolled.receive([](std::string& ref) { BOOST_CHECK_EQUAL(ref, "source@1"); },
+                     [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+    BOOST_REQUIRE_EQUAL(state().commits, 1u);
+  }
+
+  ~actor_fixture() {
+    caf::anon_send_exit(zenith, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  zenith_state& state() {
+    auto* ptr = caf::actor_cast<caf::abstract_actor*>(zenith);
+    return dynamic_cast<zenith_impl&>(*ptr).state;
+  }
+
+  /// Zenith's answer to a metrics request.
+  std::string metrics() {
+    auto h = self->request(zenith, caf::infinite, atom::metrics_v);
+    sched.run();
+    std::string out;
+    h.receive([&](std::string& text) { out = std::move(text); },
+              [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+    return out;
+  }
+
+  task_record task_row(const std::string& id) {
+    return read_row<task_record>(*state().db->read, storage::table::tasks, id,
+                                 contracts::task_record_from_json);
+  }
+};
+
+bool contains_line(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(zenith_actor_tests, actor_fixture)
+
+BOOST_AUTO_TEST_CASE(submissions_queued_before_a_flush_land_in_one_commit) {
+  constexpr size_t n = 5;
+  using handle = decltype(self->request(zenith, caf::infinite, atom::submit_v,
+                                        source_request()));
+  std::vector<handle> replies;
+  for (size_t i = 0; i < n; ++i)
+    replies.push_back(self->request(zenith, caf::infinite, atom::submit_v,
+                                    source_request(static_cast<int>(i))));
+  // Zenith takes the first submission: it creates the task, defers the reply
+  // and puts a flush behind the other four in its mailbox.
+  sched.run_once();
+  BOOST_CHECK_EQUAL(state().effects.replies.size(), 1u);
+  BOOST_CHECK_EQUAL(state().batch.packets(), 1u);
+  BOOST_CHECK_EQUAL(self->mailbox().size(), 0u);
+  // The other four join the same batch; still nothing committed or answered.
+  for (size_t i = 1; i < n; ++i)
+    sched.run_once();
+  BOOST_CHECK_EQUAL(state().effects.replies.size(), n);
+  BOOST_CHECK_EQUAL(state().batch.packets(), n);
+  BOOST_CHECK_EQUAL(state().commits, 1u);
+  BOOST_CHECK_EQUAL(self->mailbox().size(), 0u);
+  // The flush: dispatch, ONE commit (5 task.created + 5 task.dispatched),
+  // then the replies and the orders leave.
+  sched.run_once();
+  BOOST_CHECK_EQUAL(state().commits, 2u);
+  BOOST_CHECK_EQUAL(state().largest_batch, 2 * n);
+  BOOST_CHECK(state().batch.empty());
+  BOOST_CHECK_EQUAL(self->mailbox().size(), n);
+  sched.run(); // the pool records the orders
+  BOOST_REQUIRE_EQUAL(orders->size(), n);
+  std::vector<std::string> ids;
+  for (auto& h : replies)
+    h.receive(
+      [&](contracts::submit_result& r) {
+        BOOST_CHECK(r.ok);
+        ids.push_back(r.task.task_id);
+      },
+      [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  BOOST_REQUIRE_EQUAL(ids.size(), n);
+  for (size_t i = 0; i < n; ++i) {
+    BOOST_CHECK_EQUAL((*orders)[i].task.task_id, ids[i]);
+    BOOST_CHECK(task_row(ids[i]).status == task_status::running);
+  }
+  auto text = metrics();
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_commits_total 2"), text);
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_batch_packets_max 10"), text);
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_submissions_total 5"), text);
+}
+
+BOOST_AUTO_TEST_CASE(results_reported_together_land_in_one_commit) {
+  constexpr size_t n = 4;
+  for (size_t i = 0; i < n; ++i)
+    self->send(zenith, atom::submit_v, source_request(static_cast<int>(i)));
+  sched.run();
+  BOOST_REQUIRE_EQUAL(orders->size(), n);
+  BOOST_REQUIRE_EQUAL(state().commits, 2u);
+  // Every worker reports before Zenith runs again.
+  for (auto& o : *orders)
+    self->send(zenith, atom::result_v, success(o.task));
+  sched.run();
+  BOOST_CHECK_EQUAL(state().commits, 3u);
+  for (auto& o : *orders)
+    BOOST_CHECK(task_row(o.task.task_id).status == task_status::done);
+  // A repeated report changes nothing and commits nothing.
+  self->send(zenith, atom::result_v, success(orders->front().task));
+  sched.run();
+  BOOST_CHECK_EQUAL(state().commits, 3u);
+  BOOST_CHECK(contains_line(metrics(), "omniva_tasks{status=\"DONE\"} 4"));
+  auto report = storage::verify(*state().db->read);
+  BOOST_CHECK_MESSAGE(report.ok, report.reason);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_submission_is_answered_at_once_without_a_commit) {
+  task_request req;
+  req.module_ref = "nowhere@1";
+  auto h = self->request(zenith, caf::infinite, atom::submit_v, req);
+  sched.run_once();
+  BOOST_CHECK_EQUAL(self->mailbox().size(), 1u);
+  sched.run();
+  h.receive(
+    [](contracts::submit_result& r) {
+      BOOST_CHECK(!r.ok);
+      BOOST_CHECK(has_problem(r, ec::module_not_found));
+    },
+    [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  BOOST_CHECK_EQUAL(state().commits, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_operator_error_comes_back_as_an_error) {
+  auto h = self->request(zenith, caf::infinite, atom::cancel_v,
+                         std::string{"00000000-0000-4000-8000-000000000000"});
+  sched.run();
+  bool got_error = false;
+  h.receive([](contracts::task_record&) { BOOST_FAIL("cancelled a ghost"); },
+            [&](caf::error& e) {
+              got_error = true;
+              BOOST_CHECK_MESSAGE(is(e, ec::not_found), text_of(e));
+            });
+  BOOST_CHECK(got_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

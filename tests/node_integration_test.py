@@ -1,0 +1,745 @@
+#!/usr/bin/env python3
+"""Integration tests of a node: `omniva serve` driven through its CLI and HTTP API.
+
+Usage: node_integration_test.py OMNIVA_BINARY REPO_DIR
+
+Every case starts its own node on a free port with a temporary data folder
+(working directory: the case's temporary folder, so that the default allowed
+roots are that folder and the data folder), drives it with the `omniva`
+client commands and plain HTTP, runs `omniva lineage verify` on its data folder
+and stops it with SIGTERM, expecting exit status 0.
+
+Python 3 standard library only. Set OMNIVA_KEEP_TMP=1 to keep the temporary
+folders (node logs are in <tmp>/node-N.log).
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+OMNIVA = None
+REPO = None
+
+LISTENING = re.compile(r"node listening on (http://[0-9.]+:(\d+))")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+FINISHED = ("DONE", "ERROR", "CANCELLED")
+
+# A node's HTTP API is on 127.0.0.1: never go through a proxy.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+# A test module (written into the case's folder and registered through the
+# CLI): copies a JSON asset. No shipped module consumes slow@1's JSON output.
+RELAY_CONTRACT = {
+    "name": "json-relay",
+    "version": 1,
+    "description": "Copies a JSON document (a test fixture).",
+    "inputs": [{
+        "key": "source",
+        "label": "A JSON document",
+        "contract_type": "ASSET",
+        "required": True,
+        "constraints": {"media_types": ["application/json"]},
+    }],
+    "outputs": [{
+        "key": "copy",
+        "label": "The same document",
+        "contract_type": "ASSET",
+        "media_type": "application/json",
+    }],
+    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 20},
+    "run": {"command": ["python3", "relay.py"]},
+    "schema_version": "1.0.0",
+}
+
+RELAY_SCRIPT = '''\
+import argparse, json, os, shutil
+parser = argparse.ArgumentParser()
+parser.add_argument("--manifest", required=True)
+manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
+out = manifest["output_dir"]
+shutil.copyfile(manifest["inputs"]["source"]["path"], os.path.join(out, "copy.json"))
+with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
+    json.dump({"outputs": {"copy": {"path": "copy.json",
+                                    "media_type": "application/json"}}}, f)
+'''
+
+
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` until it returns something truthy; fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def process_alive(pid):
+    """Whether `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Node:
+    """One `omniva serve` process on a data folder under `root`."""
+
+    def __init__(self, root, extra_args=()):
+        self.root = root
+        self.data = os.path.join(root, "data")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.url = None
+        self.token = None
+        self.starts = 0
+
+    def start(self, timeout=20):
+        self.starts += 1
+        self.log_path = os.path.join(self.root, f"node-{self.starts}.log")
+        log = open(self.log_path, "w")
+        args = [OMNIVA, "serve", "--data", self.data, "--http", "127.0.0.1:0",
+                "--modules", os.path.join(REPO, "modules")] + self.extra_args
+        self.proc = subprocess.Popen(args, cwd=self.root, stdout=log,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+
+        def listening():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"omniva serve exited with {self.proc.returncode}:\n"
+                                     + self.log())
+            match = LISTENING.search(self.log())
+            return match and match.group(1)
+
+        self.url = wait_until(listening, timeout, "the node's 'listening' line")
+        with open(os.path.join(self.data, "token"), encoding="utf-8") as f:
+            self.token = f.read().strip()
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace=5):
+        """SIGTERM; returns the exit status, or None when it had to be killed."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class NodeTestCase(unittest.TestCase):
+    """Starts a node per test; `finish()` verifies the lineage and stops it."""
+
+    node_args = ()
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="omniva-it-")
+        self.addCleanup(self.remove_tmp)
+        self.node = Node(self.tmp, self.node_args)
+        self.addCleanup(self.kill_node)
+        self.node.start()
+
+    def kill_node(self):
+        if self.node.alive():
+            self.node.kill()
+
+    def remove_tmp(self):
+        if os.environ.get("OMNIVA_KEEP_TMP"):
+            print(f"\n  kept {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- HTTP ------------------------------------------------------------------
+
+    def http(self, method, path, body=None, token="node", headers=None):
+        """Returns (status, parsed JSON or text, response headers)."""
+        data = None
+        hdrs = dict(headers or {})
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        if token == "node":
+            token = self.node.token
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.node.url + path, data=data,
+                                     headers=hdrs, method=method)
+        try:
+            with OPENER.open(req, timeout=30) as resp:
+                status, raw, rh = resp.status, resp.read(), resp.headers
+        except urllib.error.HTTPError as e:
+            status, raw, rh = e.code, e.read(), e.headers
+        text = raw.decode("utf-8", errors="replace")
+        ctype = rh.get("Content-Type", "")
+        if ctype.startswith("application/json"):
+            return status, json.loads(text), rh
+        return status, text, rh
+
+    def get(self, path, **kw):
+        status, doc, _ = self.http("GET", path, **kw)
+        return status, doc
+
+    def get_ok(self, path):
+        status, doc = self.get(path)
+        self.assertEqual(status, 200, f"GET {path}: {doc}")
+        return doc
+
+    def submit(self, module_ref, inputs=None, values=None, **extra):
+        body = {"module_ref": module_ref, "input_mapping": inputs or {}}
+        if values:
+            body["values"] = values
+        body.update(extra)
+        status, doc, _ = self.http("POST", "/api/tasks", body)
+        self.assertIn(status, (200, 201), f"{module_ref} refused: {doc}")
+        return doc
+
+    def task(self, task_id):
+        return self.get_ok(f"/api/tasks/{task_id}")
+
+    def asset(self, asset_id):
+        return self.get_ok(f"/api/assets/{asset_id}")
+
+    def wait_status(self, task_id, statuses, timeout=20):
+        return wait_until(lambda: (lambda t: t if t["status"] in statuses else None)(
+            self.task(task_id)), timeout, f"task {task_id} to be one of {statuses}")
+
+    def wait_finished(self, task_id, timeout=20):
+        return self.wait_status(task_id, FINISHED, timeout)
+
+    # -- CLI -------------------------------------------------------------------
+
+    def cli(self, *args, node=True, timeout=60):
+        cmd = [OMNIVA] + [str(a) for a in args]
+        if node:
+            cmd += ["--node", self.node.url, "--data", self.node.data]
+        return subprocess.run(cmd, cwd=self.tmp, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def cli_ok(self, *args, **kw):
+        r = self.cli(*args, **kw)
+        self.assertEqual(r.returncode, 0,
+                         f"omniva {' '.join(map(str, args))} failed:\n{r.stdout}{r.stderr}")
+        return r
+
+    def cli_json(self, *args):
+        return json.loads(self.cli_ok(*args, "--json").stdout)
+
+    def history(self, entity):
+        doc = json.loads(self.cli_ok("lineage", "show", entity, "--data", self.node.data,
+                                     "--json", node=False).stdout)
+        return doc["history"]
+
+    # -- the end of every case ---------------------------------------------------
+
+    def verify_lineage(self):
+        r = self.cli("lineage", "verify", "--data", self.node.data, "--json", node=False)
+        self.assertEqual(r.returncode, 0, f"lineage verify: {r.stdout}{r.stderr}")
+        report = json.loads(r.stdout)
+        self.assertTrue(report["ok"], report)
+        self.assertGreater(report["packets"], 0)
+        return report
+
+    def finish(self):
+        """Lineage verifies (while the node runs); SIGTERM stops the node with 0."""
+        self.verify_lineage()
+        rc = self.node.stop()
+        self.assertIsNotNone(rc, "the node did not exit within 5 s of SIGTERM:\n"
+                             + self.node.log()[-2000:])
+        self.assertEqual(rc, 0, self.node.log()[-2000:])
+        # And once more with the node gone: the log is still intact.
+        self.verify_lineage()
+
+    # -- fixtures -------------------------------------------------------------------
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def register_relay(self):
+        folder = os.path.join(self.tmp, "json_relay")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
+            json.dump(RELAY_CONTRACT, f, indent=2)
+        with open(os.path.join(folder, "relay.py"), "w", encoding="utf-8") as f:
+            f.write(RELAY_SCRIPT)
+        r = self.cli_ok("module", "register", folder)
+        self.assertEqual(r.stdout.strip(), "json-relay@1")
+
+
+# One worker: tasks queue behind a RUNNING one, so PENDING and READY states are
+# deterministic rather than a race against a fast module.
+ONE_WORKER = ("--pool", "default:1:2:1")
+
+
+class PipelineTest(NodeTestCase):
+    node_args = ONE_WORKER
+
+    def test_three_step_pipeline_through_pending_assets(self):
+        text = "Omniva integration test.\nThree steps, one upload.\n"
+        path = self.write("interview.txt", text)
+        uploaded = self.cli_json("asset", "add", path, "--media-type", "text/plain")
+        source = uploaded["asset_id"]
+        self.assertRegex(source, UUID)
+        self.assertEqual(uploaded["status"], "AVAILABLE")
+        self.assertEqual(uploaded["sha256"], hashlib.sha256(text.encode()).hexdigest())
+        self.assertEqual(uploaded["size"], len(text.encode()))
+
+        # Keep the only worker busy (2 x 1 s; slow@1's timeout is 2 s) so that
+        # every step is submitted on PENDING assets.
+        blockers = [self.cli_json("task", "create", "slow@1", "--value", "seconds=1")
+                    for _ in range(2)]
+        probe = self.cli_json("task", "create", "media-probe@1", "--input",
+                              f"source={source}")
+        self.assertEqual(probe["status"], "READY")
+        metadata = probe["outputs"]["metadata"]
+        self.assertEqual(self.asset(metadata)["status"], "PENDING")
+        summary_task = self.cli_json("task", "create", "summarize@1", "--input",
+                                     f"metadata={metadata}", "--value", "style=detailed")
+        self.assertEqual(summary_task["status"], "PENDING")
+        summary = summary_task["outputs"]["summary"]
+        self.assertEqual(self.asset(summary)["status"], "PENDING")
+        # media-probe accepts text/plain: probe the summary.
+        reprobe = self.cli_json("task", "create", "media-probe@1", "--input",
+                                f"source={summary}")
+        self.assertEqual(reprobe["status"], "PENDING")
+        final = reprobe["outputs"]["metadata"]
+
+        for t in blockers + [probe, summary_task, reprobe]:
+            r = self.cli("task", "wait", t["task_id"], "--timeout", "30")
+            self.assertEqual(r.returncode, 0, f"{t['module_ref']}: {r.stdout}{r.stderr}")
+            self.assertEqual(r.stdout.strip(), "DONE")
+
+        for asset_id in (metadata, summary, final):
+            a = self.cli_json("asset", "show", asset_id)
+            self.assertEqual(a["status"], "AVAILABLE", a)
+            self.assertRegex(a["sha256"], SHA256)
+            self.assertEqual(a["sha256"], sha256_of(a["uri"]), "sha256 of the file")
+            self.assertGreater(a["size"], 0)
+        self.assertTrue(self.asset(summary)["media_type"].startswith("text/plain"))
+        with open(self.asset(final)["uri"], encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["container"], "text")
+        with open(self.asset(summary)["uri"], encoding="utf-8") as f:
+            self.assertIn("text: 2 line(s), 7 word(s)", f.read())
+
+        # Lineage: from the last task back to the upload.
+        r = self.cli_ok("lineage", "show", reprobe["task_id"], "--data", self.node.data,
+                        "--up", "--depth", "20", "--json", node=False)
+        doc = json.loads(r.stdout)
+        packets = doc["history"] + doc["ancestors"]
+        registered = [p for p in doc["ancestors"] if p["kind"] == "asset.registered"
+                      and source in p["subjects"]]
+        self.assertEqual(len(registered), 1, "the upload's packet is an ancestor")
+        created = {t["task_id"] for t in (probe, summary_task, reprobe)
+                   if any(p["kind"] == "task.created" and t["task_id"] in p["subjects"]
+                          for p in packets)}
+        self.assertEqual(created, {probe["task_id"], summary_task["task_id"],
+                                   reprobe["task_id"]})
+        subjects = {s for p in packets for s in p["subjects"]}
+        for blocker in blockers:
+            self.assertNotIn(blocker["task_id"], subjects, "unrelated tasks are not ancestors")
+        self.finish()
+
+
+class RejectionTest(NodeTestCase):
+    def test_rejected_task_lists_every_error(self):
+        value = self.cli_ok("asset", "value", "7", "--dtype", "int").stdout.strip()
+        cases = [
+            (5, ("out_of_range", "/values/sample_rate")),
+            ("fast", ("dtype_mismatch", "/values/sample_rate")),
+        ]
+        for sample_rate, value_error in cases:
+            with self.subTest(sample_rate=sample_rate):
+                status, doc, _ = self.http("POST", "/api/tasks", {
+                    "module_ref": "media-probe@1",
+                    "input_mapping": {"bogus": value},
+                    "values": {"sample_rate": sample_rate}})
+                self.assertEqual(status, 422, doc)
+                got = {(e["code"], e["pointer"]) for e in doc["errors"]}
+                self.assertEqual(got, {("unknown_input", "/input_mapping/bogus"),
+                                       ("missing_input", "/input_mapping/source"),
+                                       value_error})
+                for e in doc["errors"]:
+                    self.assertTrue(e["message"], e)
+
+        r = self.cli("task", "create", "media-probe@1", "--input", f"bogus={value}",
+                     "--value", "sample_rate=5")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("3 error(s)", r.stderr)
+        for code, pointer in (("unknown_input", "/input_mapping/bogus"),
+                              ("missing_input", "/input_mapping/source"),
+                              ("out_of_range", "/values/sample_rate")):
+            self.assertRegex(r.stderr, rf"{code} {re.escape(pointer)}: ")
+
+        self.assertEqual(self.get_ok("/api/tasks"), [], "nothing was created")
+        self.finish()
+
+
+class AssetInUseTest(NodeTestCase):
+    node_args = ONE_WORKER
+
+    def test_deleting_an_asset_in_use_is_refused_until_its_task_finished(self):
+        seconds = self.cli_ok("asset", "value", "1", "--dtype", "float").stdout.strip()
+        sample = self.cli_ok("asset", "add", self.write("a.txt", "in use\n"),
+                             "--media-type", "text/plain").stdout.strip()
+        # Two runs of 1 s on the only worker: `seconds` is held by a RUNNING
+        # and a READY task for about 2 s, `sample` by a READY one.
+        running = self.submit("slow@1", {"seconds": seconds})
+        second = self.submit("slow@1", {"seconds": seconds})
+        queued = self.submit("media-probe@1", {"source": sample})
+        self.wait_status(running["task_id"], ("RUNNING",), timeout=10)
+        self.assertEqual(self.task(second["task_id"])["status"], "READY")
+        self.assertEqual(self.task(queued["task_id"])["status"], "READY")
+        self.assertEqual(self.asset(seconds)["holds"],
+                         [running["task_id"], second["task_id"]])
+
+        held = [(seconds, second), (sample, queued),
+                (second["outputs"]["result"], second)]  # a PENDING promise
+        for asset_id, holder in held:
+            with self.subTest(asset=asset_id):
+                r = self.cli("asset", "rm", asset_id)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("asset_in_use", r.stderr)
+                self.assertIn(holder["task_id"], r.stderr)
+                status, doc, _ = self.http("DELETE", f"/api/assets/{asset_id}")
+                self.assertEqual(status, 409, doc)
+                self.assertEqual(doc["error"]["code"], "asset_in_use")
+                self.assertIn(holder["task_id"], doc["error"]["message"])
+                self.assertEqual(self.asset(asset_id)["asset_id"], asset_id)
+
+        for t in (running, second, queued):
+            self.assertEqual(self.wait_finished(t["task_id"])["status"], "DONE")
+        self.assertEqual(self.asset(seconds).get("holds", []), [], "holds released")
+        r = self.cli_ok("asset", "rm", seconds)
+        self.assertEqual(r.stdout.strip(), seconds)
+        status, doc, _ = self.http("DELETE", f"/api/assets/{sample}")
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc, {"deleted": sample})
+        for asset_id in (seconds, sample):
+            status, doc = self.get(f"/api/assets/{asset_id}")
+            self.assertEqual(status, 404, doc)
+            self.assertEqual(doc["error"]["code"], "not_found")
+        status, doc, _ = self.http("DELETE", f"/api/assets/{sample}")
+        self.assertEqual(status, 404, doc)
+        self.finish()
+
+
+class FailureTest(NodeTestCase):
+    node_args = ONE_WORKER
+
+    def test_timeout_crash_and_exit_fail_tasks_and_their_dependants(self):
+        # slow@1's contract allows 2 s; it occupies the only worker meanwhile,
+        # so the crash's output is still PENDING when dependants are submitted.
+        timeout = self.submit("slow@1", values={"seconds": 30, "children": 2})
+        crash = self.submit("fail-on-request@1", values={"mode": "crash"})
+        report = crash["outputs"]["report"]
+        dependant = self.submit("summarize@1", {"metadata": report})
+        self.assertEqual(dependant["status"], "PENDING")
+        second = self.submit("media-probe@1", {"source": dependant["outputs"]["summary"]})
+        self.assertEqual(second["status"], "PENDING")
+        exit3 = self.submit("fail-on-request@1", values={"mode": "exit"})
+        no_manifest = self.submit("fail-on-request@1", values={"mode": "no_manifest"})
+
+        expected = [(timeout, "timeout"), (crash, "signal"), (exit3, "exit_code"),
+                    (no_manifest, "missing_manifest"), (dependant, "upstream_failed"),
+                    (second, "upstream_failed")]
+        for t, code in expected:
+            with self.subTest(module=t["module_ref"], code=code):
+                r = self.cli("task", "wait", t["task_id"], "--timeout", "30", "--json")
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                done = json.loads(r.stdout)
+                self.assertEqual(done["status"], "ERROR")
+                self.assertEqual(done["error"]["code"], code, done["error"])
+                self.assertTrue(done["error"]["message"])
+                for asset_id in done["outputs"].values():
+                    self.assertEqual(self.asset(asset_id)["status"], "FAILED")
+        self.assertIn(crash["task_id"], self.task(dependant["task_id"])["error"]["message"])
+        r = self.cli("task", "wait", timeout["task_id"])
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stdout.startswith("ERROR timeout: "), r.stdout)
+        # The timeout killed the module's whole process group.
+        with open(os.path.join(self.node.data, "outputs", timeout["task_id"], "1",
+                               "pids.txt"), encoding="utf-8") as f:
+            pids = [int(x) for x in f.read().split()]
+        self.assertEqual(len(pids), 3)
+        wait_until(lambda: not any(map(process_alive, pids)), 5,
+                   f"the processes {pids} of the timed-out module to end")
+
+        # The node is unharmed: it answers and runs a good task.
+        status, doc = self.get("/api/health", token=None)
+        self.assertEqual((status, doc), (200, {"ok": True}))
+        good = self.submit("fail-on-request@1", values={"mode": "ok"})
+        self.assertEqual(self.wait_finished(good["task_id"])["status"], "DONE")
+        self.assertEqual(self.asset(good["outputs"]["report"])["status"], "AVAILABLE")
+        # No hold outlives its task.
+        for a in self.get_ok("/api/assets"):
+            self.assertEqual(a.get("holds", []), [], a)
+        self.finish()
+
+
+class AllowedRootsTest(NodeTestCase):
+    def test_paths_outside_the_allowed_roots_are_refused(self):
+        r = self.cli("asset", "add", "/etc/passwd", "--server-path")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("path_not_allowed", r.stderr)
+        escapes = ["/etc/passwd",
+                   os.path.join(self.tmp, "..", "..", "..", "..", "etc", "passwd")]
+        link = os.path.join(self.tmp, "link.txt")
+        os.symlink("/etc/passwd", link)
+        escapes.append(link)
+        for path in escapes:
+            with self.subTest(path=path):
+                status, doc, _ = self.http("POST", "/api/assets/path", {"path": path})
+                self.assertEqual(status, 403, doc)
+                self.assertEqual(doc["error"]["code"], "path_not_allowed")
+        r = self.cli("asset", "add", link, "--server-path")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("path_not_allowed", r.stderr)
+        self.assertEqual(self.get_ok("/api/assets"), [], "nothing was registered")
+
+        # A file inside the node's working directory (an allowed root) works.
+        inside = self.write("inside.txt", "inside\n")
+        added = self.cli_json("asset", "add", inside, "--server-path",
+                              "--media-type", "text/plain")
+        self.assertEqual(added["status"], "AVAILABLE")
+        self.assertEqual(added["sha256"], sha256_of(inside))
+        self.finish()
+
+
+class TokenTest(NodeTestCase):
+    def test_requests_without_the_right_token_are_unauthorized(self):
+        for token in (None, "wrong", self.node.token + "x", ""):
+            with self.subTest(token=token):
+                status, doc = self.get("/api/tasks", token=token)
+                self.assertEqual(status, 401, doc)
+                self.assertEqual(doc["error"]["code"], "unauthorized")
+        status, doc, headers = self.http("POST", "/api/tasks", {
+            "module_ref": "fail-on-request@1", "input_mapping": {}}, token="wrong")
+        self.assertEqual(status, 401, doc)
+        self.assertEqual(headers.get("WWW-Authenticate"), "Bearer")
+        status, doc, _ = self.http("POST", "/api/assets/value",
+                                   {"value": 1, "dtype": "int"}, token=None)
+        self.assertEqual(status, 401, doc)
+
+        r = self.cli("task", "list", "--token", "wrong")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("unauthorized", r.stderr)
+        r = self.cli("asset", "value", "1", "--dtype", "int", "--token", "wrong")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("unauthorized", r.stderr)
+
+        # Nothing happened; the right token works; health needs none.
+        self.assertEqual(self.get_ok("/api/tasks"), [])
+        self.assertEqual(self.get_ok("/api/assets"), [])
+        self.assertEqual(self.cli_ok("task", "list", "--json").stdout.strip(), "[]")
+        self.assertEqual(self.get("/api/health", token=None), (200, {"ok": True}))
+        self.finish()
+
+
+class RestartTest(NodeTestCase):
+    node_args = ONE_WORKER
+
+    def test_sigkill_mid_pipeline_then_restart_completes_everything_once(self):
+        self.register_relay()
+        slow = self.submit("slow@1", values={"seconds": 1})
+        relay = self.submit("json-relay@1", {"source": slow["outputs"]["result"]})
+        relay2 = self.submit("json-relay@1", {"source": relay["outputs"]["copy"]})
+        other = self.submit("fail-on-request@1", values={"mode": "ok"})
+        tasks = [slow, relay, relay2, other]
+        self.assertEqual([t["status"] for t in tasks], ["READY", "PENDING", "PENDING", "READY"])
+        self.wait_status(slow["task_id"], ("RUNNING",), timeout=10)
+        self.node.kill()  # SIGKILL, mid-run
+        self.assertEqual(self.node.proc.returncode, -signal.SIGKILL)
+        promised = {a for t in tasks for a in t["outputs"].values()}
+        self.assertEqual(len(promised), 4, "one promised output per task")
+
+        self.node.start()
+        recovered = self.task(slow["task_id"])
+        self.assertEqual(recovered["attempt"], 2, recovered)
+
+        for t in tasks:
+            done = self.wait_finished(t["task_id"], timeout=30)
+            self.assertEqual(done["status"], "DONE", done)
+            self.assertEqual(done["outputs"], t["outputs"], "the promises are kept")
+        assets_after = self.get_ok("/api/assets")
+        self.assertEqual(len(assets_after), len(promised), "no output asset was duplicated")
+        self.assertEqual({a["asset_id"] for a in assets_after}, promised)
+        for a in assets_after:
+            self.assertEqual(a["status"], "AVAILABLE", a)
+
+        # The interrupted task ran again as attempt 2; the others ran once.
+        done = {t["task_id"]: self.task(t["task_id"]) for t in tasks}
+        self.assertEqual(done[slow["task_id"]]["attempt"], 2)
+        for t in (relay, relay2, other):
+            self.assertEqual(done[t["task_id"]]["attempt"], 1)
+        for t in tasks:
+            history = self.history(t["task_id"])
+            kinds = [p["kind"] for p in history]
+            with self.subTest(task=t["module_ref"]):
+                self.assertEqual(kinds.count("task.succeeded"), 1, kinds)
+                self.assertEqual(kinds.count("task.created"), 1, kinds)
+                self.assertNotIn("task.failed", kinds)
+        slow_history = self.history(slow["task_id"])
+        requeued = [p for p in slow_history if p["kind"] == "task.requeued"]
+        self.assertEqual(len(requeued), 1)
+        self.assertEqual(requeued[0]["payload"]["attempt"], 2)
+        dispatched = [p["payload"]["attempt"] for p in slow_history
+                      if p["kind"] == "task.dispatched"]
+        self.assertEqual(dispatched, [1, 2])
+        result = self.asset(slow["outputs"]["result"])
+        self.assertIn(os.path.join("outputs", slow["task_id"], "2"), result["uri"])
+        # The dependants consumed the re-run's output.
+        self.assertEqual(self.asset(relay["outputs"]["copy"])["sha256"], result["sha256"])
+        self.assertEqual(self.asset(relay2["outputs"]["copy"])["sha256"], result["sha256"])
+        self.finish()
+
+
+class IdempotencyTest(NodeTestCase):
+    def test_the_same_idempotency_key_returns_the_same_task(self):
+        body = {"module_ref": "fail-on-request@1", "input_mapping": {},
+                "values": {"mode": "ok"}, "idempotency_key": "order-42"}
+        status, first, _ = self.http("POST", "/api/tasks", body)
+        self.assertEqual(status, 201, first)
+        self.assertFalse(first["duplicate"])
+        status, again, _ = self.http("POST", "/api/tasks", body)
+        self.assertEqual(status, 200, again)
+        self.assertTrue(again["duplicate"])
+        self.assertEqual(again["task_id"], first["task_id"])
+        self.assertEqual(again["outputs"], first["outputs"])
+        r = self.cli_ok("task", "create", "fail-on-request@1", "--value", "mode=ok",
+                        "--idempotency-key", "order-42")
+        self.assertEqual(r.stdout.strip(), first["task_id"])
+        other = self.submit("fail-on-request@1", values={"mode": "ok"},
+                            idempotency_key="order-43")
+        self.assertNotEqual(other["task_id"], first["task_id"])
+        self.wait_finished(first["task_id"])
+        self.wait_finished(other["task_id"])
+
+        # The key survives a restart.
+        rc = self.node.stop()
+        self.assertEqual(rc, 0, self.node.log()[-2000:])
+        self.node.start()
+        status, after, _ = self.http("POST", "/api/tasks", body)
+        self.assertEqual(status, 200, after)
+        self.assertEqual(after["task_id"], first["task_id"])
+        self.assertEqual(len(self.get_ok("/api/tasks")), 2)
+        created = [p for p in self.history(first["task_id"]) if p["kind"] == "task.created"]
+        self.assertEqual(len(created), 1)
+        self.finish()
+
+
+class EventsAndMetricsTest(NodeTestCase):
+    def open_events(self):
+        parts = urllib.parse.urlsplit(self.node.url)
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall((f"GET /api/events HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                      f"Authorization: Bearer {self.node.token}\r\n"
+                      "Accept: text/event-stream\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(4096)
+            self.assertTrue(chunk, f"the event stream closed: {buf!r}")
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        head = head.decode()
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertIn("content-type: text/event-stream", head.lower())
+        return sock, rest
+
+    def next_events(self, sock, buf, deadline):
+        """Yields (event, data) until `deadline`."""
+        while True:
+            while b"\n\n" in buf:
+                frame, buf = buf.split(b"\n\n", 1)
+                event, data = "", []
+                for line in frame.decode().split("\n"):
+                    if line.startswith("event: "):
+                        event = line[len("event: "):]
+                    elif line.startswith("data: "):
+                        data.append(line[len("data: "):])
+                if data:
+                    yield event, json.loads("\n".join(data))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(4096)
+            except socket.timeout:
+                return
+            if not chunk:
+                return
+            buf += chunk
+
+    def test_metrics_and_server_sent_events(self):
+        sock, buf = self.open_events()
+        task = self.submit("fail-on-request@1", values={"mode": "ok"})
+        seen = []
+        for event, data in self.next_events(sock, buf, time.monotonic() + 10):
+            seen.append(event)
+            if event != "task.created":
+                continue
+            self.assertEqual(data["kind"], "task.created")
+            packet = self.get_ok(f"/api/lineage/{data['id']}")["packet"]
+            if task["task_id"] in packet["subjects"]:
+                break
+        else:
+            self.fail(f"no task.created event for the task; saw {seen}")
+        self.wait_finished(task["task_id"])
+
+        status, text, headers = self.http("GET", "/metrics")
+        self.assertEqual(status, 200, text)
+        self.assertTrue(headers.get("Content-Type", "").startswith("text/plain"), headers)
+        self.assertIn("# TYPE omniva_tasks gauge", text)
+        samples = dict(re.findall(r'^omniva_tasks\{status="(\w+)"\} (\d+)$', text, re.M))
+        self.assertEqual(samples.get("DONE"), "1", text)
+        self.assertEqual(samples.get("ERROR"), "0", text)
+        self.assertRegex(text, r"(?m)^omniva_submissions_total 1$")
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$')
+        self.finish()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    OMNIVA = os.path.abspath(sys.argv[1])
+    REPO = os.path.abspath(sys.argv[2])
+    result = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2, exit=False)
+    sys.exit(0 if result.result.wasSuccessful() else 1)

@@ -705,7 +705,8 @@ caf::expected<zenith_effects> zenith_state::commit() {
     last_packet[entity] = receipt->ids[index];
   if (config.on_event)
     for (size_t i = 0; i < receipt->ids.size(); ++i)
-      out.events.emplace_back(batch_kinds[i], receipt->ids[i]);
+      out.events.emplace_back(std::move(batch_kinds[i]),
+                              std::move(receipt->ids[i]));
   batch_last.clear();
   batch_kinds.clear();
   return out;

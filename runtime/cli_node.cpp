@@ -17,6 +17,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -42,7 +43,61 @@ struct node_file_config : caf::actor_system_config {
       .add<bool>("sync", "fsync every commit")
       .add<size_t>("control-cycle-ms", "Zenith's control cycle in milliseconds");
   }
+
+  /// The `[omniva]` options.
+  const caf::config_option_set& omniva_options() const noexcept {
+    return custom_options_;
+  }
 };
+
+/// CAF's reader skips what it cannot parse without a word; a node must not
+/// start on a configuration it half understood. Checks that every line is a
+/// `[group]`, a comment or `key=value`, that every `[omniva]` key is known,
+/// and that each value parsed (CAF dropped it otherwise). Returns the first
+/// problem.
+std::optional<std::string> check_config_text(const std::string& text,
+                                             node_file_config& cfg) {
+  caf::settings parsed;
+  std::istringstream in{text};
+  if (auto err = caf::actor_system_config::parse_config(in, cfg.omniva_options(),
+                                                        parsed))
+    return cfg.render(err);
+  std::istringstream lines{text};
+  std::string line, group;
+  size_t number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == ';' || line[first] == '#')
+      continue;
+    auto where = "line " + std::to_string(number) + ": ";
+    if (line[first] == '[') {
+      auto close = line.find(']', first);
+      if (close == std::string::npos)
+        return where + "a group header needs a closing ']'";
+      group = line.substr(first + 1, close - first - 1);
+      continue;
+    }
+    auto eq = line.find('=', first);
+    if (eq == std::string::npos)
+      return where + "expected key=value, not '" + line + "'";
+    auto key = line.substr(first, eq - first);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    if (group.empty())
+      return where + "'" + key + "' stands outside a group: put it under [omniva]";
+    if (group != "omniva")
+      continue; // CAF's own groups (scheduler, logger, ...) are CAF's business
+    if (cfg.omniva_options().qualified_name_lookup("omniva." + key) == nullptr)
+      return where + "unknown option omniva." + key;
+    auto omniva = parsed.find("omniva");
+    if (omniva == parsed.end()
+        || !caf::holds_alternative<caf::settings>(omniva->second)
+        || caf::get<caf::settings>(omniva->second).count(key) == 0)
+      return where + "the value of omniva." + key + " is not valid: '" + line
+             + "'";
+  }
+  return std::nullopt;
+}
 
 int fail(const std::string& message) {
   print_error(message);
@@ -134,9 +189,12 @@ int run_serve(const arguments& args) {
   runtime::node_options o;
   if (!config_file.empty()) {
     node_file_config cfg;
-    std::ifstream ini{config_file};
-    if (!ini)
-      return fail("cannot read " + config_file);
+    std::string text;
+    if (!read_file(config_file, text))
+      return exit_failure;
+    if (auto problem = check_config_text(text, cfg))
+      return fail(config_file + ": " + *problem);
+    std::istringstream ini{text};
     if (auto err = cfg.parse(node_file_config::string_list{}, ini))
       return fail(config_file + ": " + cfg.render(err));
     o.data_dir = caf::get_or(cfg, "omniva.data", o.data_dir);

@@ -52,13 +52,16 @@ expect 2 "unknown command" -- "$omniva" frobnicate
 check "unknown command: one line" one_line_error
 expect 2 "unknown flag" -- "$omniva" --bogus
 check "unknown flag: one line" one_line_error
-for noun in schema contract; do
+for noun in schema contract lineage module asset task; do
   expect 0 "$noun --help" -- "$omniva" "$noun" --help
   expect 2 "$noun without verb" -- "$omniva" "$noun"
   expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
   check "$noun unknown verb: one line" one_line_error
 done
-for cmd in "schema validate" "schema test-suite" "contract check" "contract preflight"; do
+for cmd in "schema validate" "schema test-suite" "contract check" "contract preflight" \
+           "lineage verify" "lineage show" "module register" "module list" "module show" \
+           "asset add" "asset value" "asset list" "asset show" "asset rm" \
+           "task create" "task list" "task show" "task cancel" "task wait" "serve"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
   check "$cmd --help shows usage" out_has "usage: omniva $cmd"
@@ -121,6 +124,18 @@ expect 1 "preflight of the invalid request" -- "$omniva" contract preflight --co
 check "preflight lists several errors" bash -c "[ \$(grep -o '\"code\"' '$tmp/out' | wc -l) -ge 2 ]"
 expect 2 "preflight without --request" -- "$omniva" contract preflight --contract "$ex/module.json"
 expect 1 "preflight with broken assets" -- "$omniva" contract preflight --contract "$ex/module.json" --request "$ex/sample_request.json" --assets "$tmp/broken.json"
+
+# -- serve: a configuration the node does not fully understand is refused
+printf '[omniva]\nmock="yes"\n' >"$tmp/bad.conf"
+expect 1 "serve with a bad config value" -- "$omniva" serve --config "$tmp/bad.conf"
+check "bad config: names the option" err_has "omniva.mock"
+printf '[omniva]\nbogus=1\n' >"$tmp/bad.conf"
+expect 1 "serve with an unknown option" -- "$omniva" serve --config "$tmp/bad.conf"
+expect 2 "serve with a bad --http" -- "$omniva" serve --http nonsense
+expect 2 "serve with a bad --pool" -- "$omniva" serve --pool x:y
+# -- clients without a node
+expect 1 "client against no node" -- "$omniva" task list --node http://127.0.0.1:9
+check "no node: one line" one_line_error
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,9 +4,12 @@
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/http_client.hpp"
 #include "storage/database.hpp"
 #include "storage/verify.hpp"
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -41,16 +44,45 @@ std::shared_ptr<const storage::reader> open_for_reading(const std::string& data,
 
 const std::string default_data = "var/omniva";
 
+/// With `--node`, the lineage commands ask a node's HTTP API instead of
+/// reading a data folder: a client for it (token from --token,
+/// $OMNIVA_TOKEN or <data>/token).
+runtime::http_client node_client(const std::string& node, std::string token,
+                                 const std::string& data) {
+  if (token.empty() && std::getenv("OMNIVA_TOKEN"))
+    token = std::getenv("OMNIVA_TOKEN");
+  if (token.empty()) {
+    std::ifstream in{data + "/token"};
+    std::getline(in, token);
+  }
+  return runtime::http_client{node, token};
+}
+
+/// Prints a packet given as JSON (from the API) like `print_packet`.
+void print_packet_json(const json::value& p, int64_t depth) {
+  auto s = [&](const char* k) {
+    auto* v = p.find(k);
+    return v == nullptr ? std::string{}
+                        : v->is_string() ? v->as_string() : json::serialize(*v);
+  };
+  std::cout << std::string(static_cast<size_t>(depth) * 2, ' ') << s("seq")
+            << "  " << s("kind") << "  " << s("at") << "  " << s("actor")
+            << "  " << s("id").substr(0, 16) << "  " << s("subjects") << "  "
+            << s("payload") << '\n';
+}
+
 int run_verify(const arguments& args) {
   po::options_description opts{"options"};
-  std::string data = default_data;
+  std::string data = default_data, node, token;
   opts.add_options()
     ("data", po::value(&data), "the node's data folder (default var/omniva)")
+    ("node", po::value(&node), "ask a node's HTTP API instead (URL)")
+    ("token", po::value(&token), "the API token (default $OMNIVA_TOKEN or <data>/token)")
     ("json", "print machine output");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_options(
-        "omniva lineage verify [--data DIR] [--json]",
+        "omniva lineage verify [--data DIR | --node URL] [--json]",
         "Verifies the Stardust log of a data folder: recomputes every packet "
         "id, checks the hash chain, the sequence, every index entry and the "
         "chain head. Works while a node has the database open. Exits 0 when "
@@ -58,6 +90,25 @@ int run_verify(const arguments& args) {
         opts, pos, args, vm))
     return *rc;
   bool as_json = vm.count("json") > 0;
+  if (!node.empty()) {
+    auto client = node_client(node, token, data);
+    auto r = client.request("GET", "/api/lineage/verify");
+    auto doc = r.json();
+    if (!r.ok() || !doc) {
+      print_error(r.reason());
+      return exit_failure;
+    }
+    auto* ok = doc->find("ok");
+    bool good = ok && ok->is_bool() && ok->as_bool();
+    if (as_json)
+      std::cout << json::serialize(*doc) << '\n';
+    else if (good)
+      std::cout << "ok: " << json::serialize(*doc->find("packets")) << " packets, head "
+                << doc->find("head")->as_string() << '\n';
+    else
+      std::cout << "BROKEN: " << json::serialize(*doc) << '\n';
+    return good ? exit_ok : exit_failure;
+  }
   auto reader = open_for_reading(data, as_json);
   if (!reader)
     return exit_failure;
@@ -103,11 +154,13 @@ void print_packet(const contracts::packet& p, uint32_t depth) {
 
 int run_show(const arguments& args) {
   po::options_description opts{"options"};
-  std::string data = default_data, id;
+  std::string data = default_data, id, node, token;
   uint32_t depth = 10;
   opts.add_options()
     ("id", po::value(&id)->required(), "a packet id, task id or asset id")
     ("data", po::value(&data), "the node's data folder (default var/omniva)")
+    ("node", po::value(&node), "ask a node's HTTP API instead (URL)")
+    ("token", po::value(&token), "the API token (default $OMNIVA_TOKEN or <data>/token)")
     ("up", "also show ancestors (what it came from)")
     ("down", "also show descendants (what came of it)")
     ("depth", po::value(&depth), "how many levels --up/--down walk (default 10)")
@@ -116,8 +169,8 @@ int run_show(const arguments& args) {
   pos.add("id", 1);
   po::variables_map vm;
   if (auto rc = parse_options(
-        "omniva lineage show ID [--data DIR] [--up | --down] [--depth N] "
-        "[--json]",
+        "omniva lineage show ID [--data DIR | --node URL] [--up | --down] "
+        "[--depth N] [--json]",
         "Shows a packet, or the history of a task or asset (every packet "
         "that touched it, in order), and with --up or --down its ancestors "
         "or descendants.",
@@ -130,6 +183,35 @@ int run_show(const arguments& args) {
     return exit_usage;
   }
   bool as_json = vm.count("json") > 0;
+  if (!node.empty()) {
+    auto client = node_client(node, token, data);
+    std::string target = "/api/lineage/" + runtime::url_encode(id);
+    if (up || down)
+      target += std::string{"?direction="} + (up ? "up" : "down")
+                + "&depth=" + std::to_string(depth);
+    auto r = client.request("GET", target);
+    auto doc = r.json();
+    if (!r.ok() || !doc) {
+      print_error(r.reason());
+      return exit_failure;
+    }
+    if (as_json) {
+      std::cout << json::serialize(*doc) << '\n';
+      return exit_ok;
+    }
+    if (auto* p = doc->find("packet"))
+      print_packet_json(*p, 0);
+    if (auto* h = doc->find("history"); h && h->is_array())
+      for (auto& p : h->as_array())
+        print_packet_json(p, 0);
+    for (auto key : {"ancestors", "descendants"})
+      if (auto* xs = doc->find(key); xs && xs->is_array()) {
+        std::cout << key << ":\n";
+        for (auto& p : xs->as_array())
+          print_packet_json(p, *p.find("depth")->as_int64());
+      }
+    return exit_ok;
+  }
   auto reader = open_for_reading(data, as_json);
   if (!reader)
     return exit_failure;

@@ -813,21 +813,24 @@ BOOST_AUTO_TEST_CASE(submissions_queued_before_a_flush_land_in_one_commit) {
   sched.run_once();
   BOOST_CHECK_EQUAL(state().effects.replies.size(), 1u);
   BOOST_CHECK_EQUAL(state().batch.packets(), 1u);
-  BOOST_CHECK_EQUAL(self->mailbox().size(), 0u);
+  // (mailbox().empty(), not size(): size() runs a CAF 0.17 queue path that
+  // UBSan flags as a bad downcast.)
+  BOOST_CHECK(self->mailbox().empty());
   // The other four join the same batch; still nothing committed or answered.
   for (size_t i = 1; i < n; ++i)
     sched.run_once();
   BOOST_CHECK_EQUAL(state().effects.replies.size(), n);
   BOOST_CHECK_EQUAL(state().batch.packets(), n);
   BOOST_CHECK_EQUAL(state().commits, 1u);
-  BOOST_CHECK_EQUAL(self->mailbox().size(), 0u);
+  BOOST_CHECK(self->mailbox().empty());
   // The flush: dispatch, ONE commit (5 task.created + 5 task.dispatched),
   // then the replies and the orders leave.
   sched.run_once();
   BOOST_CHECK_EQUAL(state().commits, 2u);
   BOOST_CHECK_EQUAL(state().largest_batch, 2 * n);
   BOOST_CHECK(state().batch.empty());
-  BOOST_CHECK_EQUAL(self->mailbox().size(), n);
+  BOOST_CHECK(state().effects.replies.empty());
+  BOOST_CHECK(!self->mailbox().empty());
   sched.run(); // the pool records the orders
   BOOST_REQUIRE_EQUAL(orders->size(), n);
   std::vector<std::string> ids;
@@ -877,7 +880,8 @@ BOOST_AUTO_TEST_CASE(a_refused_submission_is_answered_at_once_without_a_commit) 
   req.module_ref = "nowhere@1";
   auto h = self->request(zenith, caf::infinite, atom::submit_v, req);
   sched.run_once();
-  BOOST_CHECK_EQUAL(self->mailbox().size(), 1u);
+  BOOST_CHECK(!self->mailbox().empty());
+  BOOST_CHECK(state().effects.replies.empty());
   sched.run();
   h.receive(
     [](contracts::submit_result& r) {

@@ -140,11 +140,13 @@ http_response error_from(const caf::error& e) {
 template <class Result, class Handle, class OnOk, class... Ts>
 void ask(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
          Ts... xs) {
-  sys.spawn([=](caf::event_based_actor* self) mutable {
+  // (The unused argument works around CAF 0.17.6 dereferencing a null
+  // tuple pointer for argument-less function actors, which UBSan reports.)
+  sys.spawn([=](caf::event_based_actor* self, int) mutable {
     self->request(handle, std::chrono::seconds{120}, xs...)
       .then([=](Result& x) mutable { r.send(on_ok(x)); },
             [=](caf::error& e) mutable { r.send(error_from(e)); });
-  });
+  }, 0);
 }
 
 std::optional<json::value> body_json(const http_request& req, responder& r) {

@@ -713,44 +713,60 @@ caf::expected<zenith_effects> zenith_state::commit() {
 }
 
 std::string zenith_state::metrics_text() const {
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view type,
+                    std::string_view help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+  };
+  auto sample = [&](std::string_view name, std::string_view labels,
+                    const std::string& value) {
+    out += name;
+    out += labels;
+    out += ' ';
+    out += value;
+    out += '\n';
+  };
+  auto single = [&](std::string_view name, std::string_view type,
+                    std::string_view help, const std::string& value) {
+    family(name, type, help);
+    sample(name, "", value);
+  };
   std::map<std::string, uint64_t> by_status;
   for (auto s : contracts::all_task_statuses)
     by_status[std::string{contracts::to_string(s)}] = 0;
   for (auto& [id, t] : tasks)
     ++by_status[std::string{contracts::to_string(t.status)}];
-  std::string out;
-  out += "# HELP omniva_tasks Tasks by status.\n# TYPE omniva_tasks gauge\n";
+  family("omniva_tasks", "gauge", "Tasks by status.");
   for (auto& [s, n] : by_status)
-    out += "omniva_tasks{status=\"" + s + "\"} " + std::to_string(n) + "\n";
-  out += "# HELP omniva_commits_total Commits (each one WriteBatch, one fsync).\n"
-         "# TYPE omniva_commits_total counter\nomniva_commits_total "
-         + std::to_string(commits) + "\n";
-  out += "# HELP omniva_packets_total Packets committed.\n"
-         "# TYPE omniva_packets_total counter\nomniva_packets_total "
-         + std::to_string(committed_packets) + "\n";
-  out += "# HELP omniva_batch_packets_max The largest commit, in packets.\n"
-         "# TYPE omniva_batch_packets_max gauge\nomniva_batch_packets_max "
-         + std::to_string(largest_batch) + "\n";
-  out += "# HELP omniva_batch_packets_mean Packets per commit.\n"
-         "# TYPE omniva_batch_packets_mean gauge\nomniva_batch_packets_mean "
-         + std::to_string(commits == 0 ? 0.0
-                                       : static_cast<double>(committed_packets)
-                                           / static_cast<double>(commits))
-         + "\n";
-  out += "# HELP omniva_submissions_total Task submissions.\n"
-         "# TYPE omniva_submissions_total counter\nomniva_submissions_total "
-         + std::to_string(submissions) + "\n";
-  out += "# HELP omniva_rejections_total Submissions refused at pre-flight.\n"
-         "# TYPE omniva_rejections_total counter\nomniva_rejections_total "
-         + std::to_string(rejections) + "\n";
-  out += "# HELP omniva_ready_queue_depth READY tasks waiting for a worker.\n"
-         "# TYPE omniva_ready_queue_depth gauge\nomniva_ready_queue_depth "
-         + std::to_string(ready.size()) + "\n";
-  out += "# HELP omniva_pool_free_slots Idle worker slots per pool.\n"
-         "# TYPE omniva_pool_free_slots gauge\n";
+    sample("omniva_tasks", "{status=\"" + s + "\"}", std::to_string(n));
+  single("omniva_commits_total", "counter",
+         "Commits (each one WriteBatch, one fsync).", std::to_string(commits));
+  single("omniva_packets_total", "counter", "Packets committed.",
+         std::to_string(committed_packets));
+  single("omniva_batch_packets_max", "gauge", "The largest commit, in packets.",
+         std::to_string(largest_batch));
+  single("omniva_batch_packets_mean", "gauge", "Packets per commit.",
+         std::to_string(commits == 0 ? 0.0
+                                     : static_cast<double>(committed_packets)
+                                         / static_cast<double>(commits)));
+  single("omniva_submissions_total", "counter", "Task submissions.",
+         std::to_string(submissions));
+  single("omniva_rejections_total", "counter",
+         "Submissions refused at pre-flight.", std::to_string(rejections));
+  single("omniva_ready_queue_depth", "gauge",
+         "READY tasks waiting for a worker.", std::to_string(ready.size()));
+  family("omniva_pool_free_slots", "gauge", "Idle worker slots per pool.");
   for (auto& [pool, n] : free_slots)
-    out += "omniva_pool_free_slots{pool=\"" + pool + "\"} " + std::to_string(n)
-           + "\n";
+    sample("omniva_pool_free_slots", "{pool=\"" + pool + "\"}",
+           std::to_string(n));
   return out;
 }
 

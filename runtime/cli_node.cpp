@@ -354,6 +354,29 @@ int client_call(const arguments& args, std::string usage, std::string summary,
   return body(*client, vm);
 }
 
+/// A command taking one id: `METHOD <prefix><id><suffix>`, then prints the
+/// answer (its `print_key` member for people, or all of it).
+int id_call(const arguments& args, const char* usage, const char* summary,
+            const char* what, const char* method, std::string prefix,
+            std::string suffix, const char* print_key) {
+  po::options_description opts{"options"};
+  std::string id;
+  opts.add_options()("id", po::value(&id)->required(), what);
+  po::positional_options_description pos;
+  pos.add("id", 1);
+  client_options c;
+  return client_call(args, usage, summary, opts, pos, c,
+                     [&](runtime::http_client& client, const po::variables_map&) {
+                       auto r = client.request(method, prefix
+                                                         + runtime::url_encode(id)
+                                                         + suffix);
+                       if (!r.ok())
+                         return report(r);
+                       print(*r.json(), c.as_json, print_key);
+                       return exit_ok;
+                     });
+}
+
 // omniva module ...
 
 int module_register(const arguments& args) {
@@ -403,22 +426,9 @@ int module_list(const arguments& args) {
 }
 
 int module_show(const arguments& args) {
-  po::options_description opts{"options"};
-  std::string ref;
-  opts.add_options()("ref", po::value(&ref)->required(), "name@version");
-  po::positional_options_description pos;
-  pos.add("ref", 1);
-  client_options c;
-  return client_call(args, "omniva module show REF [--json]",
-                     "Shows a module's contract.", opts, pos, c,
-                     [&](runtime::http_client& client, const po::variables_map&) {
-                       auto r = client.request("GET", "/api/modules/"
-                                                        + runtime::url_encode(ref));
-                       if (!r.ok())
-                         return report(r);
-                       print(*r.json(), c.as_json, nullptr);
-                       return exit_ok;
-                     });
+  return id_call(args, "omniva module show REF [--json]",
+                 "Shows a module's contract.", "name@version", "GET",
+                 "/api/modules/", "", nullptr);
 }
 
 // omniva asset ...
@@ -524,40 +534,14 @@ int asset_list(const arguments& args) {
 }
 
 int asset_show(const arguments& args) {
-  po::options_description opts{"options"};
-  std::string id;
-  opts.add_options()("id", po::value(&id)->required(), "the asset id");
-  po::positional_options_description pos;
-  pos.add("id", 1);
-  client_options c;
-  return client_call(args, "omniva asset show ID [--json]", "Shows an asset.",
-                     opts, pos, c,
-                     [&](runtime::http_client& client, const po::variables_map&) {
-                       auto r = client.request("GET", "/api/assets/" + id);
-                       if (!r.ok())
-                         return report(r);
-                       print(*r.json(), c.as_json, nullptr);
-                       return exit_ok;
-                     });
+  return id_call(args, "omniva asset show ID [--json]", "Shows an asset.",
+                 "the asset id", "GET", "/api/assets/", "", nullptr);
 }
 
 int asset_rm(const arguments& args) {
-  po::options_description opts{"options"};
-  std::string id;
-  opts.add_options()("id", po::value(&id)->required(), "the asset id");
-  po::positional_options_description pos;
-  pos.add("id", 1);
-  client_options c;
-  return client_call(args, "omniva asset rm ID [--json]",
-                     "Deletes an asset (refused while an unfinished task holds it).",
-                     opts, pos, c,
-                     [&](runtime::http_client& client, const po::variables_map&) {
-                       auto r = client.request("DELETE", "/api/assets/" + id);
-                       if (!r.ok())
-                         return report(r);
-                       print(*r.json(), c.as_json, "deleted");
-                       return exit_ok;
-                     });
+  return id_call(args, "omniva asset rm ID [--json]",
+                 "Deletes an asset (refused while an unfinished task holds it).",
+                 "the asset id", "DELETE", "/api/assets/", "", "deleted");
 }
 
 // omniva task ...
@@ -650,39 +634,14 @@ int task_list(const arguments& args) {
 }
 
 int task_show(const arguments& args) {
-  po::options_description opts{"options"};
-  std::string id;
-  opts.add_options()("id", po::value(&id)->required(), "the task id");
-  po::positional_options_description pos;
-  pos.add("id", 1);
-  client_options c;
-  return client_call(args, "omniva task show ID [--json]", "Shows a task.",
-                     opts, pos, c,
-                     [&](runtime::http_client& client, const po::variables_map&) {
-                       auto r = client.request("GET", "/api/tasks/" + id);
-                       if (!r.ok())
-                         return report(r);
-                       print(*r.json(), c.as_json, nullptr);
-                       return exit_ok;
-                     });
+  return id_call(args, "omniva task show ID [--json]", "Shows a task.",
+                 "the task id", "GET", "/api/tasks/", "", nullptr);
 }
 
 int task_cancel(const arguments& args) {
-  po::options_description opts{"options"};
-  std::string id;
-  opts.add_options()("id", po::value(&id)->required(), "the task id");
-  po::positional_options_description pos;
-  pos.add("id", 1);
-  client_options c;
-  return client_call(args, "omniva task cancel ID [--json]",
-                     "Cancels a PENDING or READY task.", opts, pos, c,
-                     [&](runtime::http_client& client, const po::variables_map&) {
-                       auto r = client.request("POST", "/api/tasks/" + id + "/cancel");
-                       if (!r.ok())
-                         return report(r);
-                       print(*r.json(), c.as_json, "status");
-                       return exit_ok;
-                     });
+  return id_call(args, "omniva task cancel ID [--json]",
+                 "Cancels a PENDING or READY task.", "the task id", "POST",
+                 "/api/tasks/", "/cancel", "status");
 }
 
 int task_wait(const arguments& args) {

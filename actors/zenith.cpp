@@ -65,10 +65,10 @@ size_t zenith_state::add_packet(std::string kind,
     }
     auto j = last_packet.find(entity);
     if (j == last_packet.end()) {
-      // Not seen since start: its history's last packet.
-      auto history = db->read->history(entity);
-      if (history && !history->empty())
-        j = last_packet.emplace(entity, history->back().id).first;
+      // Not seen since start: the last packet of its history (one seek).
+      auto last = db->read->last_of(entity);
+      if (last && !last->empty())
+        j = last_packet.emplace(entity, std::move(*last)).first;
     }
     if (j != last_packet.end()
         && std::find(p.meta_parents.begin(), p.meta_parents.end(), j->second)
@@ -772,6 +772,20 @@ std::string zenith_state::metrics_text() const {
 
 // -- the actor ---------------------------------------------------------------------------
 
+namespace {
+
+/// Answers an operator request: an error at once, a value only after the
+/// commit that makes it durable (`defer`).
+template <class T, class Defer>
+caf::result<T> after_commit(zenith_actor::stateful_pointer<zenith_state> self,
+                            caf::expected<T> r, Defer& defer) {
+  if (!r)
+    return r.error();
+  return defer(self->make_response_promise<T>(), std::move(*r));
+}
+
+} // namespace
+
 zenith_actor::behavior_type
 zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
        std::shared_ptr<storage::writable_database> db,
@@ -817,37 +831,22 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
     },
     [=](atom::cancel, const std::string& id) mutable
     -> caf::result<contracts::task_record> {
-      auto r = self->state.cancel(id);
-      if (!r)
-        return r.error();
-      return defer(self->make_response_promise<contracts::task_record>(), *r);
+      return after_commit(self, self->state.cancel(id), defer);
     },
     [=](atom::priority, const std::string& id, int32_t p) mutable
     -> caf::result<contracts::task_record> {
-      auto r = self->state.set_priority(id, p);
-      if (!r)
-        return r.error();
-      return defer(self->make_response_promise<contracts::task_record>(), *r);
+      return after_commit(self, self->state.set_priority(id, p), defer);
     },
     [=](atom::enroll, const contracts::module_entry& e) mutable
     -> caf::result<std::string> {
-      auto r = self->state.enroll(e);
-      if (!r)
-        return r.error();
-      return defer(self->make_response_promise<std::string>(), *r);
+      return after_commit(self, self->state.enroll(e), defer);
     },
     [=](atom::add, const contracts::asset_record& a) mutable
     -> caf::result<contracts::asset_record> {
-      auto r = self->state.add_asset(a);
-      if (!r)
-        return r.error();
-      return defer(self->make_response_promise<contracts::asset_record>(), *r);
+      return after_commit(self, self->state.add_asset(a), defer);
     },
     [=](atom::erase, const std::string& id) mutable -> caf::result<std::string> {
-      auto r = self->state.erase_asset(id);
-      if (!r)
-        return r.error();
-      return defer(self->make_response_promise<std::string>(), *r);
+      return after_commit(self, self->state.erase_asset(id), defer);
     },
     [=](atom::metrics) -> std::string { return self->state.metrics_text(); },
     [=](atom::flush) {

@@ -153,6 +153,29 @@ caf::expected<std::vector<packet>> reader::history(std::string_view subject,
   return by_name(*this, *db_, cf::stardust_subject, subject, limit);
 }
 
+caf::expected<std::string> reader::last_of(std::string_view subject) const {
+  std::string prefix{subject};
+  prefix += '\0';
+  auto bound = prefix + std::string(8, '\xff');
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->db->NewIterator({}, (*db_)[cf::stardust_subject])};
+  it->SeekForPrev(slice(bound));
+  if (!it->status().ok())
+    return to_error(it->status(), "reading the subject index");
+  if (!it->Valid())
+    return std::string{};
+  auto key = view(it->key());
+  if (key.substr(0, prefix.size()) != prefix)
+    return std::string{};
+  auto seq = decode_seq(key.substr(prefix.size()));
+  if (!seq)
+    return make_error(ec::corruption, "a lineage index key is damaged");
+  auto p = packet_by_seq(*seq);
+  if (!p)
+    return p.error();
+  return p->id;
+}
+
 caf::expected<std::vector<std::string>>
 reader::children(std::string_view id) const {
   auto raw = id_bytes(id);

@@ -60,6 +60,10 @@ public:
   caf::expected<std::vector<contracts::packet>>
   history(std::string_view subject, size_t limit = SIZE_MAX) const;
 
+  /// The id of the last packet that touched `subject` ("" when none): one
+  /// backward seek, whatever the length of the history.
+  caf::expected<std::string> last_of(std::string_view subject) const;
+
   /// The ids of the packets that name `id` as a parent.
   caf::expected<std::vector<std::string>> children(std::string_view id) const;
 

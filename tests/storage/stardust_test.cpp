@@ -370,3 +370,10 @@ BOOST_FIXTURE_TEST_CASE(repeated_subjects_or_parents_and_zero_bytes_are_refused,
   BOOST_TEST(*db.read->packet_count() == 0u);
   BOOST_TEST(verify(*db.read).ok);
 }
+
+BOOST_FIXTURE_TEST_CASE(last_of_a_subject_is_the_end_of_its_history, pipeline) {
+  BOOST_TEST(*db.read->last_of("asset-a") == ids[3]);
+  BOOST_TEST(*db.read->last_of("task-b") == ids[2]);
+  BOOST_TEST(db.read->last_of("asset")->empty()); // prefixes do not match
+  BOOST_TEST(db.read->last_of("nobody")->empty());
+}

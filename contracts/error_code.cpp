@@ -108,6 +108,11 @@ caf::error make_error(ec code, std::string context) {
                     caf::make_message(std::move(context))};
 }
 
+caf::error make_error(ec code, std::string message, std::string pointer) {
+  return caf::error{static_cast<uint8_t>(code), error_category,
+                    caf::make_message(std::move(message), std::move(pointer))};
+}
+
 std::string render_error(uint8_t code, caf::atom_value category,
                          const caf::message& context) {
   std::string result{to_string(static_cast<ec>(code))};
@@ -116,6 +121,13 @@ std::string render_error(uint8_t code, caf::atom_value category,
     result = caf::to_string(category);
     result += " error ";
     result += std::to_string(code);
+  } else if (context.match_elements<std::string, std::string>()) {
+    // make_error(code, message, pointer)
+    result += ": ";
+    result += context.get_as<std::string>(0);
+    if (auto& pointer = context.get_as<std::string>(1); !pointer.empty())
+      result += " (at " + pointer + ")";
+    return result;
   }
   for (size_t i = 0; i < context.size(); ++i) {
     result += i == 0 ? ": " : " ";
@@ -144,6 +156,23 @@ caf::error make_error(const problem& x) {
   if (x.pointer.empty())
     return make_error(x.code, x.message);
   return make_error(x.code, x.pointer + ": " + x.message);
+}
+
+std::optional<problem> problem_from_error(const caf::error& x) {
+  if (x.category() != error_category)
+    return std::nullopt;
+  problem out;
+  out.code = static_cast<ec>(x.code());
+  auto& context = x.context();
+  if (context.match_elements<std::string, std::string>()) {
+    out.message = context.get_as<std::string>(0);
+    out.pointer = context.get_as<std::string>(1);
+  } else if (context.match_elements<std::string>()) {
+    out.message = context.get_as<std::string>(0);
+  } else if (!context.empty()) {
+    out.message = render_error(x.code(), x.category(), context);
+  }
+  return out;
 }
 
 json::value to_json(const problem& x) {

@@ -191,6 +191,11 @@ caf::error make_error(ec code);
 /// Returns a `caf::error` carrying `code` and one sentence of context.
 caf::error make_error(ec code, std::string context);
 
+/// Returns a `caf::error` carrying `code`, one sentence and the JSON pointer
+/// of the field at fault (context: the sentence, then the pointer), so that
+/// an answer crossing actors keeps its pointer (`problem_from_error`).
+caf::error make_error(ec code, std::string message, std::string pointer);
+
 /// Renders an error of category `error_category`, for
 /// `caf::actor_system_config::add_error_category(error_category,
 /// render_error)`: "missing_input: <context>".
@@ -226,6 +231,12 @@ std::string to_string(const problem& x);
 /// Returns a `caf::error` carrying `x.code` with "<pointer>: <message>" as
 /// context (only the message when the pointer is the root).
 caf::error make_error(const problem& x);
+
+/// Reads the problem an error of `error_category` carries: its code, and
+/// the message and pointer given to `make_error` (a one-sentence context is
+/// the message with the root pointer). nullopt for an error of another
+/// category.
+std::optional<problem> problem_from_error(const caf::error& x);
 
 /// Returns `{"code": ..., "pointer": ..., "message": ...}`; all three members
 /// are always present ("pointer" is "" for the root).

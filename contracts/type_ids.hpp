@@ -13,6 +13,7 @@
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/registry_messages.hpp"
 #include "contracts/status.hpp"
 
 #include <caf/fwd.hpp>
@@ -55,6 +56,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::execution_outcome))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::submit_result))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::module_entry))
+
+  // -- the registry (contracts/registry_messages.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::schema_entry))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::policy_entry))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::registry_report))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
+#include <caf/sec.hpp>
 
 #include <set>
 #include <string>
@@ -112,6 +113,22 @@ BOOST_AUTO_TEST_CASE(a_problem_becomes_an_error_with_pointer_and_message) {
                                 "the input x is required"});
   BOOST_TEST(render_error(err.code(), err.category(), err.context())
              == "missing_input: /input_mapping/x: the input x is required");
+}
+
+BOOST_AUTO_TEST_CASE(an_error_with_a_pointer_keeps_it_across_actors) {
+  auto err = make_error(ec::invalid_schema, "type 'strnig' is not a type",
+                        "/properties/n/type");
+  BOOST_TEST(render_error(err.code(), err.category(), err.context())
+             == "invalid_schema: type 'strnig' is not a type (at "
+                "/properties/n/type)");
+  auto p = problem_from_error(err);
+  BOOST_REQUIRE(p.has_value());
+  BOOST_CHECK(*p == (problem{ec::invalid_schema, "/properties/n/type",
+                             "type 'strnig' is not a type"}));
+  auto root = problem_from_error(make_error(ec::not_found, "no schema x@1"));
+  BOOST_REQUIRE(root.has_value());
+  BOOST_CHECK(*root == (problem{ec::not_found, "", "no schema x@1"}));
+  BOOST_CHECK(!problem_from_error(caf::make_error(caf::sec::request_timeout)));
 }
 
 BOOST_AUTO_TEST_CASE(the_actor_system_renders_registered_errors) {

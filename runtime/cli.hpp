@@ -70,6 +70,14 @@ int run_module(const arguments& args);
 int run_asset(const arguments& args);
 /// `omniva task ...`
 int run_task(const arguments& args);
+/// `omniva policy ...`
+int run_policy(const arguments& args);
+/// `omniva schema register` (against a node).
+int schema_register(const arguments& args);
+/// `omniva schema list` (against a node).
+int schema_list(const arguments& args);
+/// `omniva schema show` (against a node).
+int schema_show(const arguments& args);
 
 /// The whole command line.
 int main(int argc, char** argv);

@@ -1,8 +1,10 @@
 // `omniva serve` and the commands that talk to a node over its HTTP API:
-// `omniva module ...`, `omniva asset ...`, `omniva task ...`.
+// `omniva module ...`, `omniva asset ...`, `omniva task ...`, `omniva policy
+// ...` and the node verbs of `omniva schema` (register, list, show).
 
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
+#include "contracts/registry_store.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
@@ -41,7 +43,9 @@ struct node_file_config : caf::actor_system_config {
       .add<std::vector<std::string>>("allowed-roots", "folders assets may be registered from")
       .add<bool>("mock", "run every task through the mock adapter")
       .add<bool>("sync", "fsync every commit")
-      .add<size_t>("control-cycle-ms", "Zenith's control cycle in milliseconds");
+      .add<size_t>("control-cycle-ms", "Zenith's control cycle in milliseconds")
+      .add<size_t>("heartbeat-interval-ms", "how often a busy worker sends a heartbeat")
+      .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again");
   }
 
   /// The `[omniva]` options.
@@ -213,6 +217,16 @@ int run_serve(const arguments& args) {
     o.sync = caf::get_or(cfg, "omniva.sync", true);
     o.control_cycle = std::chrono::milliseconds{
       caf::get_or(cfg, "omniva.control-cycle-ms", size_t{30000})};
+    o.heartbeat_interval = std::chrono::milliseconds{
+      caf::get_or(cfg, "omniva.heartbeat-interval-ms", size_t{5000})};
+    o.heartbeat_timeout = std::chrono::milliseconds{
+      caf::get_or(cfg, "omniva.heartbeat-timeout-ms", size_t{60000})};
+  }
+  if (o.heartbeat_interval.count() <= 0
+      || o.heartbeat_timeout <= o.heartbeat_interval) {
+    print_error("omniva.heartbeat-timeout-ms must be longer than "
+                "omniva.heartbeat-interval-ms, which must be positive");
+    return exit_usage;
   }
   if (!data.empty())
     o.data_dir = data;
@@ -429,6 +443,83 @@ int module_show(const arguments& args) {
   return id_call(args, "omniva module show REF [--json]",
                  "Shows a module's contract.", "name@version", "GET",
                  "/api/modules/", "", nullptr);
+}
+
+int module_rescan(const arguments& args) {
+  po::options_description opts{"options"};
+  po::positional_options_description pos;
+  client_options c;
+  return client_call(
+    args, "omniva module rescan [--json]",
+    "Has the node load its module folders again (--modules): new schemas, "
+    "policies and modules are registered, the rest is reported unchanged or "
+    "refused. Exits 1 when anything was refused.",
+    opts, pos, c, [&](runtime::http_client& client, const po::variables_map&) {
+      auto r = client.request("POST", "/api/modules/rescan");
+      if (!r.ok())
+        return report(r);
+      auto doc = *r.json();
+      if (c.as_json) {
+        print(doc, true, nullptr);
+      } else if (auto* items = doc.find("items"); items && items->is_array()) {
+        for (auto& item : items->as_array()) {
+          std::cout << field(item, "outcome") << '\t' << field(item, "kind")
+                    << '\t' << field(item, "ref") << '\t' << field(item, "source");
+          if (auto* e = item.find("error"))
+            std::cout << '\t' << field(*e, "code") << ' ' << field(*e, "pointer")
+                      << ": " << field(*e, "message");
+          std::cout << '\n';
+        }
+        std::cout << field(doc, "registered") << " registered, "
+                  << field(doc, "unchanged") << " unchanged, "
+                  << field(doc, "refused") << " refused\n";
+      }
+      auto* refused = doc.find("refused");
+      return refused && refused->as_int64() && *refused->as_int64() > 0
+               ? exit_failure
+               : exit_ok;
+    });
+}
+
+// omniva policy ...
+
+int policy_list(const arguments& args) {
+  po::options_description opts{"options"};
+  po::positional_options_description pos;
+  client_options c;
+  return client_call(
+    args, "omniva policy list [--json]",
+    "Lists the registered policies: how failed tasks are retried.", opts, pos,
+    c, [&](runtime::http_client& client, const po::variables_map&) {
+      auto r = client.request("GET", "/api/policies");
+      if (!r.ok())
+        return report(r);
+      auto doc = *r.json();
+      if (c.as_json || !doc.is_array()) {
+        print(doc, true, nullptr);
+        return exit_ok;
+      }
+      json::array rows;
+      for (auto& p : doc.as_array()) {
+        json::value row{json::object{}};
+        row.set("ref", field(p, "ref"));
+        if (auto* retry = p.find("retry")) {
+          row.set("max_attempts", field(*retry, "max_attempts"));
+          row.set("backoff_ms", field(*retry, "backoff_ms"));
+        }
+        row.set("description", field(p, "description"));
+        rows.push_back(std::move(row));
+      }
+      print_table(json::value{std::move(rows)},
+                  {"ref", "max_attempts", "backoff_ms", "description"});
+      return exit_ok;
+    });
+}
+
+int policy_show(const arguments& args) {
+  return id_call(args, "omniva policy show REF [--json]",
+                 "Shows a policy: its retry rule (max_attempts, backoff_ms).",
+                 "name@version", "GET", "/api/policies/", "", nullptr);
 }
 
 // omniva asset ...
@@ -697,8 +788,82 @@ int run_module(const arguments& args) {
     {"register", "register a module (module.json or its folder)", module_register},
     {"list", "list the registered modules", module_list},
     {"show", "show a module's contract", module_show},
+    {"rescan", "load the node's module folders again", module_rescan},
   };
   return dispatch("module", "Modules registered with a node.", verbs, args);
+}
+
+int run_policy(const arguments& args) {
+  static const std::vector<verb> verbs{
+    {"list", "list the registered policies", policy_list},
+    {"show", "show a policy", policy_show},
+  };
+  return dispatch("policy",
+                  "Policies registered with a node (default@1: 3 attempts, "
+                  "pauses of 1 s, 5 s, 15 s).",
+                  verbs, args);
+}
+
+int schema_register(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string path, ref;
+  opts.add_options()
+    ("file", po::value(&path)->required(), "the JSON Schema document")
+    ("ref", po::value(&ref), "its ref, name@N (default: the file's name, as in media.metadata@1.json)");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  client_options c;
+  return client_call(
+    args, "omniva schema register FILE [--ref name@N] [--json]",
+    "Registers a JSON Schema with the node, so that module contracts may name "
+    "it. A ref is immutable: the same ref with other content is refused "
+    "(immutable_ref); the same content again is accepted. Prints the ref.",
+    opts, pos, c, [&](runtime::http_client& client, const po::variables_map&) {
+      if (ref.empty()) {
+        auto named = contracts::ref_of_file_name(fs::path{path}.filename().string());
+        if (!named) {
+          print_error("give --ref name@N: the file name '"
+                      + fs::path{path}.filename().string()
+                      + "' is not <name>@<N>.json");
+          return exit_usage;
+        }
+        ref = *named;
+      }
+      std::string text;
+      if (!read_file(path, text))
+        return exit_failure;
+      auto r = client.request("POST",
+                              "/api/schemas?ref=" + runtime::url_encode(ref), text);
+      if (!r.ok())
+        return report(r);
+      print(*r.json(), c.as_json, "ref");
+      return exit_ok;
+    });
+}
+
+int schema_list(const arguments& args) {
+  po::options_description opts{"options"};
+  po::positional_options_description pos;
+  client_options c;
+  return client_call(args, "omniva schema list [--json]",
+                     "Lists the JSON Schemas registered with the node.", opts,
+                     pos, c,
+                     [&](runtime::http_client& client, const po::variables_map&) {
+                       auto r = client.request("GET", "/api/schemas");
+                       if (!r.ok())
+                         return report(r);
+                       if (c.as_json)
+                         print(*r.json(), true, nullptr);
+                       else
+                         print_table(*r.json(), {"ref", "title"});
+                       return exit_ok;
+                     });
+}
+
+int schema_show(const arguments& args) {
+  return id_call(args, "omniva schema show REF [--json]",
+                 "Shows a JSON Schema registered with the node.", "name@version",
+                 "GET", "/api/schemas/", "", nullptr);
 }
 
 int run_asset(const arguments& args) {

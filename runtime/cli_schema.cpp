@@ -1,5 +1,6 @@
 // `omniva schema ...`: validate documents and run the official conformance
-// suite.
+// suite (the verbs that talk to a node, register/list/show, live with the
+// other client commands in cli_node.cpp).
 
 #include "contracts/json.hpp"
 #include "contracts/json_schema.hpp"
@@ -409,9 +410,14 @@ int run_schema(const arguments& args) {
     {"validate", "validate documents against a schema", run_validate},
     {"test-suite", "run the official JSON Schema conformance suite",
      run_test_suite},
+    {"register", "register a schema with a node (name@N)", schema_register},
+    {"list", "list the schemas registered with a node", schema_list},
+    {"show", "show a schema registered with a node", schema_show},
   };
   return dispatch("schema",
-                  "JSON Schema draft 2020-12: validation and conformance.",
+                  "JSON Schema draft 2020-12: validation and conformance "
+                  "(local); the schemas registered with a node (register, "
+                  "list, show).",
                   verbs, args);
 }
 

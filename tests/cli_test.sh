@@ -52,7 +52,7 @@ expect 2 "unknown command" -- "$omniva" frobnicate
 check "unknown command: one line" one_line_error
 expect 2 "unknown flag" -- "$omniva" --bogus
 check "unknown flag: one line" one_line_error
-for noun in schema contract lineage module asset task; do
+for noun in schema contract lineage module asset task policy; do
   expect 0 "$noun --help" -- "$omniva" "$noun" --help
   expect 2 "$noun without verb" -- "$omniva" "$noun"
   expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
@@ -60,6 +60,8 @@ for noun in schema contract lineage module asset task; do
 done
 for cmd in "schema validate" "schema test-suite" "contract check" "contract preflight" \
            "lineage verify" "lineage show" "module register" "module list" "module show" \
+           "module rescan" "schema register" "schema list" "schema show" \
+           "policy list" "policy show" \
            "asset add" "asset value" "asset list" "asset show" "asset rm" \
            "task create" "task list" "task show" "task cancel" "task wait" "serve"; do
   # shellcheck disable=SC2086
@@ -136,6 +138,14 @@ expect 2 "serve with a bad --pool" -- "$omniva" serve --pool x:y
 # -- clients without a node
 expect 1 "client against no node" -- "$omniva" task list --node http://127.0.0.1:9
 check "no node: one line" one_line_error
+expect 1 "schema list against no node" -- "$omniva" schema list --node http://127.0.0.1:9
+check "schema list, no node: one line" one_line_error
+expect 2 "schema register of a file not named name@N.json" -- "$omniva" schema register "$tmp/schema.json" --node http://127.0.0.1:9
+check "schema register without a ref: asks for --ref" err_has "--ref"
+expect 1 "schema register of a missing file" -- "$omniva" schema register "$tmp/none@1.json" --node http://127.0.0.1:9
+check "missing schema file: one line" one_line_error
+expect 2 "schema show without a ref" -- "$omniva" schema show
+expect 2 "policy show without a ref" -- "$omniva" policy show
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

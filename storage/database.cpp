@@ -7,6 +7,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -106,7 +107,7 @@ rocksdb::Options base_options() {
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
-  // Eleven column families at RocksDB's default 64 MiB x 2 write buffers
+  // Twelve column families at RocksDB's default 64 MiB x 2 write buffers
   // each could hold well over a gigabyte: cap all memtables together.
   options.db_write_buffer_size = 128 << 20;
   return options;
@@ -198,14 +199,32 @@ open_reader(const std::string& path) {
   if (mkdtemp(pattern.data()) == nullptr)
     return make_error(ec::storage_error,
                       "cannot create a scratch folder for a reader");
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
   auto h = std::make_shared<db_handle>();
   h->secondary_path = pattern;
-  auto s = rocksdb::DB::OpenAsSecondary(options, path, pattern, descriptors(),
-                                        &handles, &db);
+  // A reader cannot create families: a database no node has opened since a
+  // family was added lacks it, and that handle stays null (only a node reads
+  // the newer tables, `policies`; lineage and verify use the others).
+  std::vector<std::string> present;
+  auto listed = rocksdb::DB::ListColumnFamilies(options, path, &present);
+  if (!listed.ok())
+    return to_error(listed, "listing the column families of " + path);
+  std::vector<rocksdb::ColumnFamilyDescriptor> wanted;
+  std::vector<size_t> slots;
+  auto all = descriptors();
+  for (size_t i = 0; i < all.size(); ++i)
+    if (std::find(present.begin(), present.end(), all[i].name) != present.end()) {
+      wanted.push_back(all[i]);
+      slots.push_back(i);
+    }
+  std::vector<rocksdb::ColumnFamilyHandle*> opened;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::OpenAsSecondary(options, path, pattern, wanted,
+                                        &opened, &db);
   if (!s.ok())
     return to_error(s, "opening " + path + " for reading");
+  std::vector<rocksdb::ColumnFamilyHandle*> handles(all.size(), nullptr);
+  for (size_t i = 0; i < opened.size() && i < slots.size(); ++i)
+    handles[slots[i]] = opened[i];
   if (auto err = adopt(*h, db, handles))
     return err;
   if (auto st = h->db->TryCatchUpWithPrimary(); !st.ok())

@@ -19,7 +19,10 @@
 namespace omniva::storage {
 
 /// The column families, in the order they are opened (DESIGN.md §5, plus
-/// `stardust_subject`: subject id + seq, for the history of a task or asset).
+/// `stardust_subject`: subject id + seq, for the history of a task or asset,
+/// and `policies`: the registry's policies). A database made before a family
+/// existed gets it when a node next opens it (create_missing_column_families);
+/// until then a reader (`open_reader`) has a null handle for it.
 enum class cf : uint8_t {
   default_family,
   stardust,
@@ -31,6 +34,7 @@ enum class cf : uint8_t {
   tasks,
   modules,
   schemas,
+  policies,
   meta,
   count,
 };
@@ -40,7 +44,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
   cf_names = {"default",         "stardust",       "stardust_id",
               "stardust_child",  "stardust_trace", "stardust_subject",
               "assets",          "tasks",          "modules",
-              "schemas",         "meta"};
+              "schemas",         "policies",       "meta"};
 
 /// Returns the family holding the rows of `t`.
 constexpr cf family_of(table t) noexcept {
@@ -53,6 +57,8 @@ constexpr cf family_of(table t) noexcept {
       return cf::modules;
     case table::schemas:
       return cf::schemas;
+    case table::policies:
+      return cf::policies;
   }
   return cf::assets;
 }

@@ -76,6 +76,56 @@ with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f
                                     "media_type": "application/json"}}}, f)
 '''
 
+# A registry schema and a module whose output names it (registered by the
+# registry tests): the module writes {"verdict", "score"} for its `score`.
+REPORT_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Test report",
+    "type": "object",
+    "required": ["verdict", "score"],
+    "properties": {
+        "verdict": {"enum": ["pass", "fail"]},
+        "score": {"type": "integer", "minimum": 0, "maximum": 100},
+    },
+    "additionalProperties": False,
+}
+
+REPORTER_CONTRACT = {
+    "name": "reporter",
+    "version": 1,
+    "description": "Writes a report satisfying test.report@1 (a test fixture).",
+    "inputs": [{
+        "key": "score",
+        "label": "Score",
+        "contract_type": "VALUE",
+        "dtype": "int",
+    }],
+    "outputs": [{
+        "key": "report",
+        "label": "Report",
+        "contract_type": "ASSET",
+        "media_type": "application/json",
+        "schema": "test.report@1",
+    }],
+    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 20},
+    "run": {"command": ["python3", "reporter.py"]},
+    "schema_version": "1.0.0",
+}
+
+REPORTER_SCRIPT = '''\
+import argparse, json, os
+parser = argparse.ArgumentParser()
+parser.add_argument("--manifest", required=True)
+manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
+score = manifest["inputs"]["score"]["value"]
+out = manifest["output_dir"]
+with open(os.path.join(out, "report.json"), "w", encoding="utf-8") as f:
+    json.dump({"verdict": "pass" if score >= 50 else "fail", "score": score}, f)
+with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
+    json.dump({"outputs": {"report": {"path": "report.json",
+                                      "media_type": "application/json"}}}, f)
+'''
+
 
 def wait_until(predicate, timeout, what):
     """Polls `predicate` until it returns something truthy; fails after `timeout` s."""
@@ -732,6 +782,168 @@ class EventsAndMetricsTest(NodeTestCase):
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$')
+        self.finish()
+
+
+class RegistryTest(NodeTestCase):
+    def write_json(self, name, doc):
+        return self.write(name, json.dumps(doc, indent=2))
+
+    def write_reporter(self, folder):
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
+            json.dump(REPORTER_CONTRACT, f, indent=2)
+        with open(os.path.join(folder, "reporter.py"), "w", encoding="utf-8") as f:
+            f.write(REPORTER_SCRIPT)
+
+    def test_schemas_policies_and_the_modules_that_name_them(self):
+        # The example modules' schema was registered at start, before them.
+        refs = [s["ref"] for s in self.get_ok("/api/schemas")]
+        self.assertIn("media.metadata@1", refs)
+        shown = self.cli_json("schema", "show", "media.metadata@1")
+        with open(os.path.join(REPO, "modules", "media_probe", "schemas",
+                               "media.metadata@1.json"), encoding="utf-8") as f:
+            self.assertEqual(shown, json.load(f))
+        self.assertIn("media.metadata@1", self.cli_ok("schema", "list").stdout)
+
+        # The default policy.
+        policy = self.cli_json("policy", "show", "default@1")
+        self.assertEqual(policy["retry"], {"max_attempts": 3,
+                                           "backoff_ms": [1000, 5000, 15000]})
+        self.assertEqual(self.get_ok("/api/policies/default@1"), policy)
+        self.assertRegex(self.cli_ok("policy", "list").stdout,
+                         r"(?m)^default@1\t3\t\[1000,5000,15000\]\t")
+        status, doc = self.get("/api/policies/nope@1")
+        self.assertEqual((status, doc["error"]["code"]), (404, "not_found"), doc)
+
+        # A module naming a schema nobody registered is refused.
+        folder = os.path.join(self.tmp, "reporter")
+        self.write_reporter(folder)
+        r = self.cli("module", "register", folder)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("invalid_ref", r.stderr)
+        self.assertIn("test.report@1", r.stderr)
+        self.assertIn("/outputs/0/schema", r.stderr)
+        status, doc, _ = self.http("POST", "/api/modules", REPORTER_CONTRACT)
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["code"], "invalid_ref")
+        self.assertEqual(doc["error"]["pointer"], "/outputs/0/schema")
+
+        # Register the schema: by file name, then the same again.
+        path = self.write_json("test.report@1.json", REPORT_SCHEMA)
+        self.assertEqual(self.cli_ok("schema", "register", path).stdout.strip(),
+                         "test.report@1")
+        self.assertEqual(self.cli_ok("schema", "register", path).stdout.strip(),
+                         "test.report@1")
+        # Other content under the same ref is refused, over the CLI and HTTP.
+        changed = dict(REPORT_SCHEMA, required=["verdict"])
+        other = self.write_json("changed.json", changed)
+        r = self.cli("schema", "register", other, "--ref", "test.report@1")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("immutable_ref", r.stderr)
+        status, doc, _ = self.http("POST", "/api/schemas?ref=test.report%401", changed)
+        self.assertEqual((status, doc["error"]["code"]), (409, "immutable_ref"), doc)
+        self.assertEqual(self.cli_json("schema", "show", "test.report@1"), REPORT_SCHEMA)
+        # A document that is no schema, a missing or malformed ref.
+        broken = dict(REPORT_SCHEMA, properties={"score": {"minimum": "0"}})
+        status, doc, _ = self.http("POST", "/api/schemas?ref=test.broken%401", broken)
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["code"], "invalid_schema")
+        self.assertEqual(doc["error"]["pointer"], "/properties/score/minimum")
+        status, doc, _ = self.http("POST", "/api/schemas", REPORT_SCHEMA)
+        self.assertEqual((status, doc["error"]["code"], doc["error"]["pointer"]),
+                         (400, "missing_field", "/ref"), doc)
+        status, doc, _ = self.http("POST", "/api/schemas?ref=report", REPORT_SCHEMA)
+        self.assertEqual((status, doc["error"]["code"]), (400, "invalid_ref"), doc)
+        status, doc = self.get("/api/schemas/test.broken@1")
+        self.assertEqual((status, doc["error"]["code"]), (404, "not_found"), doc)
+
+        # Now the module registers, and the registered schema judges its runs.
+        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
+                         "reporter@1")
+        good = self.submit("reporter@1", values={"score": 70})
+        done = self.wait_finished(good["task_id"])
+        self.assertEqual(done["status"], "DONE", done)
+        with open(self.asset(good["outputs"]["report"])["uri"], encoding="utf-8") as f:
+            self.assertEqual(json.load(f), {"verdict": "pass", "score": 70})
+        bad = self.submit("reporter@1", values={"score": 1000})
+        failed = self.wait_finished(bad["task_id"])
+        self.assertEqual(failed["status"], "ERROR", failed)
+        self.assertEqual(failed["error"]["code"], "output_contract_violation", failed)
+        self.assertIn("/score", failed["error"]["message"])
+        mock = self.submit("reporter@1", values={"score": 5}, mode="mock")
+        self.assertEqual(self.wait_finished(mock["task_id"])["status"], "DONE")
+        with open(self.asset(mock["outputs"]["report"])["uri"], encoding="utf-8") as f:
+            fabricated = json.load(f)
+        self.assertEqual(set(fabricated), {"verdict", "score"})
+        self.assertIn(fabricated["verdict"], ("pass", "fail"))
+
+        # A restart keeps schemas and policies; each was registered once.
+        rc = self.node.stop()
+        self.assertEqual(rc, 0, self.node.log()[-2000:])
+        self.node.start()
+        refs = [s["ref"] for s in self.get_ok("/api/schemas")]
+        self.assertEqual(sorted(refs), ["media.metadata@1", "test.report@1"])
+        self.assertEqual(self.get_ok("/api/policies/default@1")["retry"]["max_attempts"], 3)
+        self.assertEqual([p["kind"] for p in self.history("test.report@1")],
+                         ["schema.registered"])
+        self.assertEqual([p["kind"] for p in self.history("default@1")],
+                         ["policy.registered"])
+        again = self.submit("reporter@1", values={"score": 10})
+        self.assertEqual(self.wait_finished(again["task_id"])["status"], "DONE")
+        self.finish()
+
+    def test_rescan_loads_what_appeared_in_the_module_folders(self):
+        extra = os.path.join(self.tmp, "extra")
+        rc = self.node.stop()
+        self.assertEqual(rc, 0, self.node.log()[-2000:])
+        self.node.extra_args += ["--modules", extra]
+        self.node.start()  # the folder does not exist yet: logged, not fatal
+        self.assertIn("module folder does not exist", self.node.log())
+
+        self.write_reporter(os.path.join(extra, "reporter"))
+        os.makedirs(os.path.join(extra, "schemas"))
+        self.write_json(os.path.join("extra", "schemas", "test.report@1.json"),
+                        REPORT_SCHEMA)
+        os.makedirs(os.path.join(extra, "policies"))
+        self.write_json(os.path.join("extra", "policies", "patient@1.json"),
+                        {"retry": {"max_attempts": 5, "backoff_ms": [60000]}})
+        status, report, _ = self.http("POST", "/api/modules/rescan")
+        self.assertEqual(status, 200, report)
+        registered = {(i["kind"], i["ref"]) for i in report["items"]
+                      if i["outcome"] == "registered"}
+        self.assertEqual(registered, {("schema", "test.report@1"),
+                                      ("policy", "patient@1"),
+                                      ("module", "reporter@1")})
+        self.assertEqual(report["refused"], 0, report)
+        self.assertEqual(self.get_ok("/api/policies/patient@1")["retry"],
+                         {"max_attempts": 5, "backoff_ms": [60000]})
+
+        # Nothing new: all unchanged, exit 0.
+        r = self.cli_ok("module", "rescan")
+        self.assertIn("0 registered", r.stdout)
+        self.assertIn("unchanged\tmodule\treporter@1", r.stdout)
+
+        # A module naming an unknown schema, a policy out of range: refused,
+        # each with its code and pointer; exit 1.
+        orphan = dict(REPORTER_CONTRACT, name="orphan")
+        orphan["outputs"] = [dict(REPORTER_CONTRACT["outputs"][0], schema="nowhere@1")]
+        os.makedirs(os.path.join(extra, "orphan"))
+        self.write_json(os.path.join("extra", "orphan", "module.json"), orphan)
+        self.write_json(os.path.join("extra", "policies", "eager@1.json"),
+                        {"retry": {"max_attempts": 0, "backoff_ms": []}})
+        r = self.cli("module", "rescan", "--json")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        report = json.loads(r.stdout)
+        refused = {i["ref"]: i["error"] for i in report["items"]
+                   if i["outcome"] == "refused"}
+        self.assertEqual(set(refused), {"orphan@1", "eager@1"}, report)
+        self.assertEqual((refused["orphan@1"]["code"], refused["orphan@1"]["pointer"]),
+                         ("invalid_ref", "/outputs/0/schema"))
+        self.assertEqual((refused["eager@1"]["code"], refused["eager@1"]["pointer"]),
+                         ("schema_violation", "/retry/max_attempts"))
+        status, doc = self.get("/api/modules/orphan@1")
+        self.assertEqual(status, 404, doc)
         self.finish()
 
 

@@ -159,9 +159,11 @@ registry_scan scan_module_dirs(const std::vector<std::string>& dirs) {
   for (auto& d : dirs) {
     fs::path dir{d};
     if (!is_dir(dir)) {
+      std::error_code err;
+      auto why = fs::exists(dir, err) ? "the module folder is a file, not a folder"
+                                      : "the module folder does not exist";
       missing.push_back(refused(registry_kind::folder, "", absolute_path(dir),
-                                {ec::not_found, "",
-                                 "the module folder does not exist"}));
+                                {ec::not_found, "", why}));
       continue;
     }
     if (has_module_json(dir))
@@ -329,19 +331,19 @@ struct load_run {
 };
 
 void log_item(const registry_item& x) {
-  auto what = std::string{contracts::to_string(x.kind)};
-  auto ref = x.ref.empty() ? std::string{"?"} : x.ref;
+  // "schema media.metadata@1 from <file>", "folder <path>"
+  auto what = std::string{contracts::to_string(x.kind)} + " "
+              + (x.ref.empty() ? x.source : x.ref + " from " + x.source);
   switch (x.outcome) {
     case registry_outcome::registered:
-      spdlog::info("registry: registered {} {} from {}", what, ref, x.source);
+      spdlog::info("registry: registered {}", what);
       break;
     case registry_outcome::unchanged:
-      spdlog::info("registry: {} {} from {} is registered already", what, ref,
-                   x.source);
+      spdlog::info("registry: {} is registered already", what);
       break;
     case registry_outcome::refused:
-      spdlog::warn("registry: {} {} from {} not registered: {}", what, ref,
-                   x.source, contracts::to_string(x.error));
+      spdlog::warn("registry: {} not registered: {}", what,
+                   contracts::to_string(x.error));
       break;
   }
 }

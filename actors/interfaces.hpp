@@ -8,6 +8,7 @@
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/registry_messages.hpp"
 #include "contracts/type_ids.hpp"
 
 #include <caf/replies_to.hpp>
@@ -24,12 +25,18 @@ using zenith_actor = caf::typed_actor<
   caf::replies_to<atom::submit, contracts::task_request>::with<contracts::submit_result>,
   // A worker's report on one attempt; a second report for it is ignored.
   caf::reacts_to<atom::result, contracts::execution_outcome>,
+  // A worker's sign of life while it runs an attempt (its execution id).
+  caf::reacts_to<atom::heartbeat, std::string>,
   // Cancels a PENDING or READY task (and fails what waited on it).
   caf::replies_to<atom::cancel, std::string>::with<contracts::task_record>,
   // Sets a task's priority.
   caf::replies_to<atom::priority, std::string, int32_t>::with<contracts::task_record>,
   // Registers a module (immutable per ref); answers its ref.
   caf::replies_to<atom::enroll, contracts::module_entry>::with<std::string>,
+  // Registers a JSON Schema (immutable per ref); answers its ref once readers see it.
+  caf::replies_to<atom::schema, contracts::schema_entry>::with<std::string>,
+  // Registers a policy (immutable per ref); answers its ref once readers see it.
+  caf::replies_to<atom::policy, contracts::policy_entry>::with<std::string>,
   // Records an asset whose file work the ledger did; answers the stored record.
   caf::replies_to<atom::add, contracts::asset_record>::with<contracts::asset_record>,
   // Deletes an asset unless an unfinished task holds it; answers its id.
@@ -38,6 +45,8 @@ using zenith_actor = caf::typed_actor<
   caf::replies_to<atom::metrics>::with<std::string>,
   // Internal: commit what the drained mailbox produced (group commit).
   caf::reacts_to<atom::flush>,
+  // Internal: the write thread wrote sealed commit N (or failed to).
+  caf::reacts_to<atom::written, uint64_t, caf::error>,
   // Internal: the control cycle (housekeeping).
   caf::reacts_to<atom::tick>>;
 
@@ -58,5 +67,17 @@ using ledger_actor = caf::typed_actor<
   caf::replies_to<atom::upload, std::string, std::string, std::string>::with<contracts::asset_record>,
   // Registers a VALUE asset: JSON text, dtype, label.
   caf::replies_to<atom::value, std::string, std::string, std::string>::with<contracts::asset_record>>;
+
+/// The registry: loads module folders (modules, JSON Schemas, policies),
+/// checks what it finds against the registered schemas, has Zenith commit it.
+using registry_actor = caf::typed_actor<
+  // Loads every configured folder again; answers what became of each file.
+  caf::replies_to<atom::rescan>::with<contracts::registry_report>,
+  // Loads one module folder (its schemas, policies, module.json); answers the module's ref.
+  caf::replies_to<atom::load, std::string>::with<std::string>,
+  // Checks a module.json text (and its folder on the node, or "") and has it committed; answers its ref.
+  caf::replies_to<atom::enroll, std::string, std::string>::with<std::string>,
+  // Checks a schema document (ref, JSON text) and has it committed; answers its ref.
+  caf::replies_to<atom::schema, std::string, std::string>::with<std::string>>;
 
 } // namespace omniva::actors

@@ -18,8 +18,13 @@ caf::behavior worker(caf::event_based_actor* self, executor run, uint32_t index,
     [=](atom::dispatch, const contracts::dispatch_order& order,
         const caf::actor& zenith) {
       contracts::execution_outcome outcome;
+      auto to = caf::actor_cast<zenith_actor>(zenith);
+      // Sent from this worker's own thread, inside its handler: allowed.
+      auto heartbeat = [self, to, id = order.execution_id] {
+        self->send(to, atom::heartbeat_v, id);
+      };
       try {
-        outcome = run(order);
+        outcome = run(order, heartbeat);
       } catch (const std::exception& e) {
         // An adapter bug must not take the node down: the attempt fails.
         outcome.ok = false;
@@ -29,8 +34,7 @@ caf::behavior worker(caf::event_based_actor* self, executor run, uint32_t index,
       outcome.execution_id = order.execution_id;
       outcome.task_id = order.task.task_id;
       outcome.attempt = order.task.attempt;
-      self->send(caf::actor_cast<zenith_actor>(zenith), atom::result_v,
-                 std::move(outcome));
+      self->send(to, atom::result_v, std::move(outcome));
       self->send(pool, atom::done_v, index);
     },
   };

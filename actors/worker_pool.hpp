@@ -2,7 +2,9 @@
 
 // A worker pool: a fixed number of workers, each running one attempt at a
 // time through an adapter. Workers are detached actors (own threads): a
-// module's process blocks its worker, never CAF's scheduler.
+// module's process blocks its worker, never CAF's scheduler. While it runs
+// one, a worker sends Zenith heartbeats; Zenith runs again, as a new attempt,
+// what a silent worker held.
 
 #include "actors/interfaces.hpp"
 
@@ -16,10 +18,12 @@
 
 namespace omniva::actors {
 
-/// Runs one attempt to its end (blocking) and describes what happened. The
-/// runtime provides it: adapters live in runtime/.
-using executor
-  = std::function<contracts::execution_outcome(const contracts::dispatch_order&)>;
+/// Runs one attempt to its end (blocking) and describes what happened,
+/// calling `heartbeat` every few seconds while a module runs (the worker's
+/// sign of life to Zenith). The runtime provides it: adapters live in
+/// runtime/.
+using executor = std::function<contracts::execution_outcome(
+  const contracts::dispatch_order&, const std::function<void()>& heartbeat)>;
 
 /// The pool's state.
 struct worker_pool_state {

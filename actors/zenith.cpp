@@ -4,6 +4,7 @@
 #include "contracts/status.hpp"
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +22,11 @@ using contracts::task_record;
 using contracts::task_status;
 
 namespace {
+
+/// Commits handed to the write thread and not yet written, at most: one
+/// being written and one queued behind it, so the thread never waits for
+/// Zenith to seal and batches still grow while it writes.
+constexpr size_t max_in_flight = 2;
 
 std::string error_text(const caf::error& err) {
   return contracts::render_error(err.code(), err.category(), err.context());
@@ -75,13 +81,15 @@ size_t zenith_state::add_packet(std::string kind,
              == p.meta_parents.end())
       p.meta_parents.push_back(j->second);
   }
+  // The first subject is the entity the event is about.
+  committed_event event{std::move(kind), {}, subjects.front()};
   std::sort(subjects.begin(), subjects.end());
   subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
   p.subjects = subjects;
   auto index = batch.add(std::move(p), std::move(in_batch));
   for (auto& s : subjects)
     batch_last[s] = index;
-  batch_kinds.push_back(std::move(kind));
+  batch_events.push_back(std::move(event));
   return index;
 }
 
@@ -102,6 +110,19 @@ void zenith_state::make_ready(task_record& t) {
   auto key = std::make_tuple(-t.priority, ready_order++, t.task_id);
   ready.insert(key);
   ready_keys[t.task_id] = key;
+}
+
+void zenith_state::requeue(task_record& t, const std::string& reason) {
+  last_beat.erase(t.task_id);
+  t.status = task_status::pending;
+  t.attempt += 1;
+  t.pool.clear();
+  t.updated_at = now();
+  auto i = add_packet("task.requeued", {t.task_id}, {t.task_id},
+                      json::object{{"attempt", static_cast<int64_t>(t.attempt)},
+                                   {"reason", reason}},
+                      t.trace_id);
+  put_task(t, i);
 }
 
 void zenith_state::unready(const std::string& task_id) {
@@ -152,6 +173,8 @@ zenith_state::pool_for(const contracts::module_contract& c) const {
 // -- recovery -----------------------------------------------------------------------
 
 caf::error zenith_state::recover() {
+  if (auto err = recover_registry())
+    return err;
   auto& r = *db->read;
   auto rows = r.scan(storage::table::modules, "");
   if (!rows)
@@ -202,17 +225,9 @@ caf::error zenith_state::recover() {
     auto& t = tasks[id];
     if (!t.idempotency_key.empty())
       idempotency[t.idempotency_key] = id;
-    if (t.status == task_status::running) {
+    if (t.status == task_status::running)
       // The node died under this attempt: run it again as a new one.
-      t.status = task_status::pending;
-      t.attempt += 1;
-      t.pool.clear();
-      auto i = add_packet("task.requeued", {t.task_id}, {t.task_id},
-                          json::object{{"attempt", static_cast<int64_t>(t.attempt)},
-                                       {"reason", "node restarted"}},
-                          t.trace_id);
-      put_task(t, i);
-    }
+      requeue(t, "node restarted");
     if (t.status == task_status::pending) {
       bool all = true;
       for (auto& [key, asset_id] : t.input_mapping) {
@@ -265,7 +280,7 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
       return i == assets.end() ? nullptr : &i->second;
     },
     [this](std::string_view id) { return promise_of(id); }};
-  auto checked = contracts::preflight(contract, req, view);
+  auto checked = contracts::preflight(contract, req, view, preflight_settings);
   if (pool == nullptr)
     checked.problems.push_back(
       {ec::no_capable_pool, "/module_ref",
@@ -365,6 +380,7 @@ void zenith_state::dispatch_ready() {
     it = ready.erase(it);
     ready_keys.erase(task_id);
     --free_slots[pool->name];
+    last_beat[t.task_id] = clock->now();
     t.status = task_status::running;
     t.pool = pool->name;
     t.updated_at = now();
@@ -470,6 +486,7 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     return;
   }
   auto& t = i->second;
+  last_beat.erase(t.task_id);
   if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
     ++slot->second;
   if (!o.ok) {
@@ -547,6 +564,50 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
 }
 
 // -- operator actions ---------------------------------------------------------------
+
+void zenith_state::on_heartbeat(const std::string& execution_id) {
+  auto slash = execution_id.rfind('/');
+  if (slash == std::string::npos)
+    return;
+  auto i = tasks.find(execution_id.substr(0, slash));
+  if (i == tasks.end() || i->second.status != task_status::running
+      || std::to_string(i->second.attempt) != execution_id.substr(slash + 1))
+    return;
+  last_beat[i->first] = clock->now();
+}
+
+size_t zenith_state::check_heartbeats() {
+  auto now = clock->now();
+  std::vector<std::string> lost;
+  for (auto& [id, beat] : last_beat)
+    if (now - beat > config.heartbeat_timeout)
+      lost.push_back(id);
+  std::sort(lost.begin(), lost.end()); // one order for every run
+  for (auto& id : lost) {
+    auto& t = tasks[id];
+    if (t.status != task_status::running) {
+      last_beat.erase(id);
+      continue;
+    }
+    auto silent = std::chrono::duration_cast<std::chrono::seconds>(
+                    now - last_beat[id])
+                    .count();
+    spdlog::warn("zenith: no heartbeat for {} s from the worker running {}/{}: "
+                 "running it again",
+                 silent, id, t.attempt);
+    // The worker is taken for lost: its slot counts as free again.
+    if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
+      ++slot->second;
+    requeue(t, "no heartbeat from its worker for " + std::to_string(silent)
+                 + " s");
+    // Its inputs were AVAILABLE when it ran, and held since.
+    make_ready(t);
+    auto i = add_packet("task.ready", {t.task_id}, {t.task_id}, json::object{},
+                        t.trace_id);
+    put_task(t, i);
+  }
+  return lost.size();
+}
 
 caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
   auto i = tasks.find(task_id);
@@ -633,6 +694,114 @@ caf::expected<std::string> zenith_state::enroll(const contracts::module_entry& e
   return ref;
 }
 
+// -- the registry's schemas and policies ----------------------------------------------
+
+caf::error zenith_state::recover_registry() {
+  if (!config.registry)
+    config.registry = std::make_shared<contracts::registry_store>();
+  preflight_settings.resolve_schema
+    = contracts::make_schema_resolver(config.registry);
+  auto& r = *db->read;
+  auto schema_rows = r.scan(storage::table::schemas, "");
+  if (!schema_rows)
+    return schema_rows.error();
+  for (auto& [ref, text] : *schema_rows) {
+    auto doc = parse_or_null(text);
+    auto* schema = doc.find("schema");
+    if (schema == nullptr)
+      return make_error(ec::corruption, "schema row " + ref + " has no schema");
+    contracts::schema_entry e{ref, json::serialize(*schema, json::style::canonical)};
+    // A schema this build cannot compile stays registered (its ref stays
+    // taken) but resolves to nothing: contracts naming it are invalid_ref.
+    if (auto err = config.registry->add_schema(e))
+      spdlog::error("zenith: the registered schema {} is not usable: {}", ref,
+                    error_text(err));
+    schemas[ref] = std::move(e.canonical_json);
+  }
+  auto policy_rows = r.scan(storage::table::policies, "");
+  if (!policy_rows)
+    return policy_rows.error();
+  for (auto& [ref, text] : *policy_rows) {
+    auto checked = contracts::check_policy_document(ref, parse_or_null(text));
+    if (!checked)
+      return make_error(ec::corruption, "policy row " + ref + " does not parse");
+    if (auto err = config.registry->add_policy(*checked.entry))
+      return make_error(ec::corruption, "policy row " + ref + ": "
+                                          + error_text(err));
+    policies[ref] = std::move(*checked.entry);
+  }
+  // A first start: the default policy becomes part of the log.
+  if (!policies.contains(std::string{contracts::default_policy_ref}))
+    if (auto added = register_policy(contracts::default_policy()); !added)
+      return added.error();
+  return caf::none;
+}
+
+caf::expected<std::string>
+zenith_state::register_schema(const contracts::schema_entry& e) {
+  // The registry checked it; what crossed the wire is checked again (cheap:
+  // compiled schemas are cached by their canonical text).
+  auto checked = contracts::check_schema_text(e.ref, e.canonical_json);
+  if (!checked) {
+    auto& p = checked.problems.front();
+    return make_error(p.code, p.message, p.pointer);
+  }
+  auto& entry = *checked.entry;
+  if (auto i = schemas.find(entry.ref); i != schemas.end()) {
+    if (i->second == entry.canonical_json)
+      return entry.ref;
+    return make_error(ec::immutable_ref,
+                      "the schema " + entry.ref
+                        + " is already registered with other content: "
+                          "register a new version instead");
+  }
+  json::value payload{json::object{}};
+  payload.set("ref", entry.ref);
+  payload.set("sha256",
+              contracts::to_hex(contracts::sha256(entry.canonical_json)));
+  auto packet = add_packet("schema.registered", {entry.ref}, {},
+                           std::move(payload), ids->next_uuid());
+  json::value row{json::object{}};
+  row.set("schema", parse_or_null(entry.canonical_json));
+  batch.put(storage::table::schemas, entry.ref, json::serialize(row), packet);
+  schemas[entry.ref] = entry.canonical_json;
+  // Readers see it once it is durable: after the commit, before the reply.
+  effects.replies.push_back([store = config.registry, entry] {
+    if (auto err = store->add_schema(entry))
+      spdlog::error("zenith: the store refused the schema {}: {}", entry.ref,
+                    error_text(err));
+  });
+  return entry.ref;
+}
+
+caf::expected<std::string>
+zenith_state::register_policy(const contracts::policy_entry& e) {
+  if (auto problems = contracts::check_policy_entry(e); !problems.empty())
+    return make_error(problems.front().code, problems.front().message,
+                      problems.front().pointer);
+  if (auto i = policies.find(e.ref); i != policies.end()) {
+    if (i->second == e)
+      return e.ref;
+    return make_error(ec::immutable_ref,
+                      "the policy " + e.ref
+                        + " is already registered with other content: "
+                          "register a new version instead");
+  }
+  auto row = contracts::to_json(e);
+  json::value payload = *row.find("retry");
+  payload.set("ref", e.ref);
+  auto packet = add_packet("policy.registered", {e.ref}, {}, std::move(payload),
+                           ids->next_uuid());
+  batch.put(storage::table::policies, e.ref, json::serialize(row), packet);
+  policies[e.ref] = e;
+  effects.replies.push_back([store = config.registry, e] {
+    if (auto err = store->add_policy(e))
+      spdlog::error("zenith: the store refused the policy {}: {}", e.ref,
+                    error_text(err));
+  });
+  return e.ref;
+}
+
 caf::expected<asset_record> zenith_state::add_asset(asset_record a) {
   if (a.asset_id.empty())
     a.asset_id = ids->next_uuid();
@@ -682,34 +851,52 @@ caf::expected<std::string> zenith_state::erase_asset(const std::string& id) {
 
 // -- commit ---------------------------------------------------------------------------
 
-caf::expected<zenith_effects> zenith_state::commit() {
-  zenith_effects out = std::move(effects);
+caf::expected<std::pair<storage::sealed_commit, zenith_effects>>
+zenith_state::seal() {
+  std::pair<storage::sealed_commit, zenith_effects> out;
+  out.second = std::move(effects);
   effects = {};
   if (batch.empty()) {
     batch_last.clear();
-    batch_kinds.clear();
+    batch_events.clear();
     return out;
   }
   auto packets = batch.packets();
-  auto receipt = db->write.commit(batch);
-  if (!receipt) {
+  auto start = std::chrono::steady_clock::now();
+  auto sealed = db->write.seal(batch);
+  seal_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                                - start)
+                    .count();
+  if (!sealed) {
     batch.clear();
     batch_last.clear();
-    batch_kinds.clear();
-    return receipt.error();
+    batch_events.clear();
+    return sealed.error();
   }
   ++commits;
   committed_packets += packets;
   largest_batch = std::max<uint64_t>(largest_batch, packets);
+  auto& ids = sealed->receipt().ids;
   for (auto& [entity, index] : batch_last)
-    last_packet[entity] = receipt->ids[index];
-  if (config.on_event)
-    for (size_t i = 0; i < receipt->ids.size(); ++i)
-      out.events.emplace_back(std::move(batch_kinds[i]),
-                              std::move(receipt->ids[i]));
+    last_packet[entity] = ids[index];
+  if (config.on_commit) {
+    for (size_t i = 0; i < ids.size(); ++i)
+      batch_events[i].packet_id = ids[i];
+    out.second.events = std::move(batch_events);
+  }
   batch_last.clear();
-  batch_kinds.clear();
+  batch_events.clear();
+  out.first = std::move(*sealed);
   return out;
+}
+
+caf::expected<zenith_effects> zenith_state::commit() {
+  auto sealed = seal();
+  if (!sealed)
+    return sealed.error();
+  if (auto err = db->write.write(sealed->first))
+    return err;
+  return std::move(sealed->second);
 }
 
 std::string zenith_state::metrics_text() const {
@@ -757,6 +944,14 @@ std::string zenith_state::metrics_text() const {
          std::to_string(commits == 0 ? 0.0
                                      : static_cast<double>(committed_packets)
                                          / static_cast<double>(commits)));
+  if (writer)
+    single("omniva_commit_write_seconds_total", "counter",
+           "Time the write thread spent writing commits (memtables, log, "
+           "sync).",
+           std::to_string(writer->write_seconds()));
+  single("omniva_commit_seal_seconds_total", "counter",
+         "Time Zenith spent sealing commits (checks, hashing, the batch).",
+         std::to_string(seal_seconds));
   single("omniva_submissions_total", "counter", "Task submissions.",
          std::to_string(submissions));
   single("omniva_rejections_total", "counter",
@@ -811,6 +1006,63 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   }
   schedule();
   self->delayed_send(self, st.config.control_cycle, atom::tick_v);
+  auto flush_after_write = std::make_shared<bool>(false);
+  // A failed commit leaves memory ahead of the disk: stop; a restart
+  // recovers from the last commit.
+  auto stop_on = [self](const caf::error& err) {
+    spdlog::critical("zenith: commit failed, stopping the node (a restart "
+                     "recovers from the last commit): {}",
+                     error_text(err));
+    self->quit(err);
+  };
+  // What a commit makes happen once it is durable.
+  auto run = [self, pools](zenith_effects& effects) {
+    for (auto& reply : effects.replies)
+      reply();
+    for (auto& [pool, order] : effects.dispatches) {
+      auto p = pools.find(pool);
+      if (p != pools.end())
+        self->send(p->second, atom::dispatch_v, std::move(order));
+    }
+    auto& s = self->state;
+    if (s.config.on_commit && !effects.events.empty())
+      s.config.on_commit(effects.events);
+  };
+  // Dispatches what can run and commits: written here, or sealed here and
+  // written by the write thread, which reports back with `written`.
+  auto flush = [self, run, stop_on] {
+    auto& s = self->state;
+    s.dispatch_ready();
+    if (!s.config.write_thread) {
+      auto effects = s.commit();
+      if (!effects)
+        stop_on(effects.error());
+      else
+        run(*effects);
+      return;
+    }
+    auto sealed = s.seal();
+    if (!sealed) {
+      stop_on(sealed.error());
+      return;
+    }
+    if (sealed->first.empty() && s.in_flight.empty()) {
+      run(sealed->second); // nothing to write and nothing before it
+      return;
+    }
+    auto token = s.next_token++;
+    s.in_flight.emplace_back(token, std::move(sealed->second));
+    s.writer->push(token, std::move(sealed->first));
+  };
+  if (st.config.write_thread) {
+    caf::weak_actor_ptr weak = self->ctrl();
+    st.writer = std::make_unique<storage::write_queue>(
+      st.db->write, [weak](uint64_t token, caf::error err) {
+        if (auto strong = weak.lock())
+          caf::anon_send(caf::actor_cast<zenith_actor>(strong),
+                         atom::written_v, token, std::move(err));
+      });
+  }
   auto defer = [self, schedule](auto promise, auto value) mutable {
     self->state.effects.replies.push_back(
       [promise, value]() mutable { promise.deliver(value); });
@@ -829,6 +1081,9 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       self->state.on_result(o);
       schedule();
     },
+    [=](atom::heartbeat, const std::string& execution_id) {
+      self->state.on_heartbeat(execution_id);
+    },
     [=](atom::cancel, const std::string& id) mutable
     -> caf::result<contracts::task_record> {
       return after_commit(self, self->state.cancel(id), defer);
@@ -841,6 +1096,14 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
     -> caf::result<std::string> {
       return after_commit(self, self->state.enroll(e), defer);
     },
+    [=](atom::schema, const contracts::schema_entry& e) mutable
+    -> caf::result<std::string> {
+      return after_commit(self, self->state.register_schema(e), defer);
+    },
+    [=](atom::policy, const contracts::policy_entry& p) mutable
+    -> caf::result<std::string> {
+      return after_commit(self, self->state.register_policy(p), defer);
+    },
     [=](atom::add, const contracts::asset_record& a) mutable
     -> caf::result<contracts::asset_record> {
       return after_commit(self, self->state.add_asset(a), defer);
@@ -852,28 +1115,38 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
     [=](atom::flush) {
       *flush_pending = false;
       auto& s = self->state;
-      s.dispatch_ready();
-      auto effects = s.commit();
-      if (!effects) {
-        spdlog::critical("zenith: commit failed, stopping the node (a restart "
-                         "recovers from the last commit): {}",
-                         error_text(effects.error()));
-        self->quit(effects.error());
+      if (s.config.write_thread && s.in_flight.size() >= max_in_flight) {
+        // The write thread has a commit under way and the next one queued:
+        // this batch grows until the first is written.
+        *flush_after_write = true;
         return;
       }
-      for (auto& reply : effects->replies)
-        reply();
-      for (auto& [pool, order] : effects->dispatches) {
-        auto p = pools.find(pool);
-        if (p != pools.end())
-          self->send(p->second, atom::dispatch_v, std::move(order));
+      flush();
+    },
+    [=](atom::written, uint64_t token, const caf::error& err) {
+      auto& s = self->state;
+      if (err) {
+        stop_on(err);
+        return;
       }
-      if (s.config.on_event)
-        for (auto& [kind, id] : effects->events)
-          s.config.on_event(kind, id);
+      if (s.in_flight.empty() || s.in_flight.front().first != token) {
+        spdlog::critical("zenith: write {} reported out of order", token);
+        stop_on(contracts::make_error(ec::storage_error,
+                                      "commits written out of order"));
+        return;
+      }
+      auto done = std::move(s.in_flight.front().second);
+      s.in_flight.pop_front();
+      run(done);
+      if (*flush_after_write) {
+        *flush_after_write = false;
+        flush();
+      }
     },
     [=](atom::tick) {
-      // Housekeeping: dispatch anything that became runnable.
+      // Housekeeping: run again what lost its worker, dispatch anything
+      // that became runnable.
+      self->state.check_heartbeats();
       schedule();
       self->delayed_send(self, self->state.config.control_cycle, atom::tick_v);
     },

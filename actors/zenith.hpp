@@ -10,12 +10,15 @@
 #include "actors/interfaces.hpp"
 #include "contracts/ids.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/preflight.hpp"
+#include "contracts/registry_store.hpp"
 #include "storage/database.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +28,8 @@
 #include <vector>
 
 namespace omniva::actors {
+
+using contracts::committed_event;
 
 /// How Zenith runs.
 struct zenith_config {
@@ -36,18 +41,30 @@ struct zenith_config {
   std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
   /// Run every task through the mock adapter (`omniva serve --mock`).
   bool force_mock = false;
-  /// Called after each commit with every event it made durable (the
-  /// packet's kind and id); must be cheap and thread-safe (it runs on
-  /// Zenith's thread).
-  std::function<void(const std::string& kind, const std::string& packet_id)>
-    on_event;
+  /// How long a RUNNING attempt may go without a heartbeat from its worker
+  /// before the control cycle runs it again as a new attempt (the worker
+  /// is taken for lost). Workers beat every few seconds while a module
+  /// runs. Default: 60 s.
+  std::chrono::milliseconds heartbeat_timeout = std::chrono::seconds{60};
+  /// Write commits on a thread of their own (the node does): Zenith seals
+  /// a batch, hands it over and goes on with the next while RocksDB fills
+  /// its memtables and syncs the log; effects still leave only after the
+  /// write. Off: Zenith writes in its flush (deterministic actor tests).
+  bool write_thread = false;
+  /// The registered schemas and policies, shared with the node's readers
+  /// (module checks, adapters, the HTTP API); Zenith fills it at recovery
+  /// and after each commit that registers one. Default: a store of its own.
+  std::shared_ptr<contracts::registry_store> registry;
+  /// Called after each commit with every event it made durable, in log
+  /// order; must be cheap and thread-safe (it runs on Zenith's thread).
+  std::function<void(const std::vector<committed_event>&)> on_commit;
 };
 
 /// What one flush does after its commit.
 struct zenith_effects {
   std::vector<std::function<void()>> replies;
   std::vector<std::pair<std::string, contracts::dispatch_order>> dispatches;
-  std::vector<std::pair<std::string, std::string>> events;
+  std::vector<committed_event> events;
 };
 
 /// Zenith's state; every method is testable without an actor system.
@@ -75,23 +92,35 @@ struct zenith_state {
   std::unordered_map<std::string, std::tuple<int32_t, uint64_t, std::string>>
     ready_keys;
   uint64_t ready_order = 0;
+  /// RUNNING task id -> when its worker last gave a sign of life (the
+  /// dispatch counts as one). Not committed: a restart re-runs RUNNING
+  /// tasks anyway.
+  std::unordered_map<std::string, contracts::timestamp> last_beat;
   /// pool name -> free worker slots.
   std::map<std::string, uint32_t> free_slots;
   /// entity (task, asset, module) -> id of its last packet.
   std::unordered_map<std::string, std::string> last_packet;
+  /// Registered schemas: ref -> canonical document (immutability checks).
+  std::map<std::string, std::string> schemas;
+  /// Registered policies, by ref.
+  std::map<std::string, contracts::policy_entry> policies;
+  /// Pre-flight resolves schema ids through `config.registry`.
+  contracts::preflight_options preflight_settings;
 
   // -- the commit being assembled
   storage::commit_batch batch;
   /// entity -> index (in `batch`) of its last packet in this batch.
   std::unordered_map<std::string, size_t> batch_last;
-  /// Packet index -> (kind, entity) for events, in batch order.
-  std::vector<std::string> batch_kinds;
+  /// Packet index -> its event (kind and entity; the id comes with the
+  /// commit), in batch order.
+  std::vector<committed_event> batch_events;
   zenith_effects effects;
 
   // -- counters for /metrics
   uint64_t commits = 0;
   uint64_t committed_packets = 0;
   uint64_t largest_batch = 0;
+  double seal_seconds = 0;
   uint64_t submissions = 0;
   uint64_t rejections = 0;
 
@@ -107,6 +136,16 @@ struct zenith_state {
   /// a RUNNING task.
   void on_result(const contracts::execution_outcome& outcome);
 
+  /// Notes a worker's heartbeat for an attempt (`task_id/attempt`);
+  /// ignored unless it is the current attempt of a RUNNING task.
+  void on_heartbeat(const std::string& execution_id);
+
+  /// The control cycle's heartbeat check: every RUNNING attempt silent for
+  /// longer than `config.heartbeat_timeout` is run again as a new attempt
+  /// (`task.requeued`); a late result of the lost one is ignored. Returns
+  /// how many were requeued.
+  size_t check_heartbeats();
+
   /// Cancels a PENDING or READY task.
   caf::expected<contracts::task_record> cancel(const std::string& task_id);
 
@@ -116,6 +155,15 @@ struct zenith_state {
 
   /// Registers a module; the same ref with other content is `immutable_ref`.
   caf::expected<std::string> enroll(const contracts::module_entry& entry);
+
+  /// Registers a JSON Schema (`schema.registered`, a row in `schemas`);
+  /// the same ref with other content is `immutable_ref`, the same content
+  /// again changes nothing. The store sees it once the commit is done.
+  caf::expected<std::string> register_schema(const contracts::schema_entry& entry);
+
+  /// Registers a policy (`policy.registered`, a row in `policies`), under
+  /// the same rules.
+  caf::expected<std::string> register_policy(const contracts::policy_entry& entry);
 
   /// Records an asset (file work already done by the ledger).
   caf::expected<contracts::asset_record> add_asset(contracts::asset_record rec);
@@ -131,10 +179,26 @@ struct zenith_state {
   /// (a restart recovers from the last commit).
   caf::expected<zenith_effects> commit();
 
+  /// The first half of `commit`: seals the batch (packet ids known, later
+  /// batches may name them as parents) and returns it with the effects to
+  /// run once it is written. Writes nothing.
+  caf::expected<std::pair<storage::sealed_commit, zenith_effects>> seal();
+
   /// Prometheus text of the counters.
   std::string metrics_text() const;
 
+  // -- the write thread (when `config.write_thread`); declared last so
+  // that it stops, writing what it holds, before anything it writes with
+  std::unique_ptr<storage::write_queue> writer;
+  /// Token of the next sealed commit, and the effects of those handed to
+  /// the writer and not yet written, oldest first.
+  uint64_t next_token = 0;
+  std::deque<std::pair<uint64_t, zenith_effects>> in_flight;
+
 private:
+  /// Loads the committed schemas and policies into memory and the store;
+  /// registers `default@1` when the database has none (a first start).
+  caf::error recover_registry();
   std::string now();
   size_t add_packet(std::string kind, std::vector<std::string> subjects,
                     const std::vector<std::string>& parent_entities,
@@ -142,6 +206,9 @@ private:
   void put_task(const contracts::task_record& t, size_t packet);
   void put_asset(const contracts::asset_record& a, size_t packet);
   void make_ready(contracts::task_record& t);
+  /// Makes a RUNNING task PENDING again as a new attempt, with a
+  /// `task.requeued` packet saying why; readiness is the caller's.
+  void requeue(contracts::task_record& t, const std::string& reason);
   void unready(const std::string& task_id);
   void release_holds(const contracts::task_record& t);
   /// Fails `t` (ERROR) and its promised outputs, then, in cascade, every

@@ -45,3 +45,11 @@ CAF_ADD_ATOM(omniva, omniva::atom, load, "load")
 CAF_ADD_ATOM(omniva, omniva::atom, upload, "upload")
 CAF_ADD_ATOM(omniva, omniva::atom, value, "value")
 CAF_ADD_ATOM(omniva, omniva::atom, done, "done")
+/// A sealed commit was written (Zenith's write thread, back to Zenith).
+CAF_ADD_ATOM(omniva, omniva::atom, written, "written")
+/// Register a JSON Schema of the registry (to Zenith, to the registry).
+CAF_ADD_ATOM(omniva, omniva::atom, schema, "schema")
+/// Register a policy of the registry.
+CAF_ADD_ATOM(omniva, omniva::atom, policy, "policy")
+/// Load the registry's module folders again.
+CAF_ADD_ATOM(omniva, omniva::atom, rescan, "rescan")

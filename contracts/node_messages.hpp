@@ -167,4 +167,14 @@ typename Inspector::result_type inspect(Inspector& f, module_entry& x) {
            x.canonical_json);
 }
 
+/// One event a commit made durable (what `GET /api/events` streams).
+struct committed_event {
+  /// The packet's kind ("task.created", ...).
+  std::string kind;
+  /// The packet's id.
+  std::string packet_id;
+  /// The entity the event is about (a task id, asset id or module ref).
+  std::string subject;
+};
+
 } // namespace omniva::contracts

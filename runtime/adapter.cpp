@@ -240,10 +240,47 @@ std::optional<std::string> read_small_file(const std::string& path,
 
 /// Writes `content` to `path` (replacing it); false on failure.
 bool write_file(const std::string& path, std::string_view content) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  out.close();
-  return static_cast<bool>(out);
+  auto fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return false;
+  const char* at = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    auto n = ::write(fd, at, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ::close(fd);
+      return false;
+    }
+    at += n;
+    left -= static_cast<size_t>(n);
+  }
+  return ::close(fd) == 0;
+}
+
+/// Creates the directory `dir` (absolute) and its missing parents: one
+/// mkdir when only the leaf is missing, as for an execution's output folder.
+bool make_directories(const fs::path& dir, std::error_code& err) {
+  if (::mkdir(dir.c_str(), 0755) == 0)
+    return true;
+  if (errno == EEXIST) {
+    struct stat st{};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return true;
+    err = std::make_error_code(std::errc::not_a_directory);
+    return false;
+  }
+  if (errno != ENOENT || !dir.has_relative_path()) {
+    err = std::error_code{errno, std::system_category()};
+    return false;
+  }
+  if (!make_directories(dir.parent_path(), err))
+    return false;
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST)
+    return true;
+  err = std::error_code{errno, std::system_category()};
+  return false;
 }
 
 /// The SHA-256 (hex) and size of a file, streamed; nullopt on a read error.
@@ -765,8 +802,18 @@ std::string find_program(const std::string& name, const std::string& cwd,
 
 /// Waits until process `pid` has exited (without reaping it) or `until`
 /// passes; returns whether it exited. Uses a pidfd when the kernel has them.
+/// Calls `beat` (when set) at least every `every` while it waits.
 bool wait_exit(pid_t pid, int pidfd,
-               std::optional<clock_type::time_point> until) {
+               std::optional<clock_type::time_point> until,
+               const std::function<void()>& beat = {},
+               std::chrono::milliseconds every = std::chrono::seconds{5}) {
+  auto next_beat = clock_type::now() + every;
+  auto maybe_beat = [&] {
+    if (beat && clock_type::now() >= next_beat) {
+      beat();
+      next_beat = clock_type::now() + every;
+    }
+  };
   while (true) {
     if (pidfd >= 0) {
       int timeout_ms = -1;
@@ -775,6 +822,13 @@ bool wait_exit(pid_t pid, int pidfd,
                       *until - clock_type::now())
                       .count();
         timeout_ms = static_cast<int>(std::clamp<int64_t>(left + 1, 0, 60'000));
+      }
+      if (beat) {
+        auto to_beat = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         next_beat - clock_type::now())
+                         .count();
+        auto cap = static_cast<int>(std::clamp<int64_t>(to_beat + 1, 0, 60'000));
+        timeout_ms = timeout_ms < 0 ? cap : std::min(timeout_ms, cap);
       }
       pollfd pfd{pidfd, POLLIN, 0};
       int n = poll(&pfd, 1, timeout_ms);
@@ -790,6 +844,7 @@ bool wait_exit(pid_t pid, int pidfd,
         return true;
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     }
+    maybe_beat();
     if (until && clock_type::now() >= *until)
       return false;
   }
@@ -1013,7 +1068,8 @@ bool run_process(const execution_request& req, const prepared& p,
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   fd_guard pidfd_guard{pidfd};
   auto timeout = std::chrono::seconds{std::max<int64_t>(contract.resources.timeout_s, 1)};
-  bool timed_out = !wait_exit(pid, pidfd, start + timeout);
+  bool timed_out = !wait_exit(pid, pidfd, start + timeout, req.heartbeat,
+                              req.heartbeat_interval);
   if (timed_out) {
     // The whole group: a module's own children must not outlive it.
     killpg(pid, SIGTERM);
@@ -1554,9 +1610,20 @@ execution_result mock_adapter::invoke(const execution_request& request) {
   r.metrics = json::value{json::object{}};
   r.metrics.set("mode", "mock");
   try {
-    auto p = prepare(request, "mock", r);
-    if (!p)
+    // No process reads a manifest: only the output folder is needed.
+    if (request.output_dir.empty()) {
+      fail(r, ec::invalid_argument, "the request has no output directory");
       return finish(std::move(r), request);
+    }
+    auto output_dir = absolute_normal(request.output_dir);
+    std::error_code err;
+    if (!make_directories(output_dir, err)) {
+      fail(r, ec::io_error,
+           "cannot create the output directory "
+             + in_quotes(output_dir.string()) + ": " + err.message(),
+           true);
+      return finish(std::move(r), request);
+    }
     // The seed: the module ref and every input, in key order.
     std::vector<const resolved_input*> inputs;
     for (auto& in : request.inputs)
@@ -1576,8 +1643,12 @@ execution_result mock_adapter::invoke(const execution_request& request) {
       } else {
         material += "ASSET";
         material += '\0';
-        auto hashed = hash_file(in->path);
-        material += hashed ? hashed->first : "path:" + in->path;
+        if (!in->sha256.empty()) {
+          material += in->sha256;
+        } else {
+          auto hashed = hash_file(in->path);
+          material += hashed ? hashed->first : "path:" + in->path;
+        }
         material += '\0';
         material += in->media_type;
       }
@@ -1636,7 +1707,7 @@ execution_result mock_adapter::invoke(const execution_request& request) {
         content.assign(a.begin(), a.end());
         content.append(b.begin(), b.end());
       }
-      auto path = p->output_dir / (o.key + std::string{extension_for(media_type)});
+      auto path = output_dir / (o.key + std::string{extension_for(media_type)});
       if (!write_file(path.string(), content)) {
         fail(r, ec::io_error, "cannot write output " + in_quotes(o.key), true);
         break;

@@ -110,6 +110,9 @@ struct resolved_input {
   std::string media_type;
   /// VALUE: the value as compact JSON text. Unused for ASSET inputs.
   std::string value_json;
+  /// ASSET: the file's SHA-256 (hex) as the ledger recorded it; when empty
+  /// the mock adapter hashes the file itself.
+  std::string sha256;
 };
 
 /// Looks up the JSON document of a registry schema id ("media.metadata@1"):
@@ -142,6 +145,10 @@ struct execution_request {
   /// Resolves an output's schema id (`schema_ref`) to a compiled schema;
   /// may be empty (then only shipped schemas and inline schemas resolve).
   contracts::schema_resolver schema_lookup;
+  /// Called from the adapter's thread at least every `heartbeat_interval`
+  /// while a module process runs (the worker's sign of life); may be empty.
+  std::function<void()> heartbeat;
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds{5};
   /// Resolves a schema id to its document, for the mock adapter; may be
   /// empty (then only shipped schemas and inline schemas are known).
   schema_document_resolver schema_document_lookup;
@@ -257,7 +264,9 @@ private:
 /// Fabricates outputs without running anything (`mode: "mock"`): for tests,
 /// simulations and benchmarks.
 ///
-/// Each declared output is written to `<output_dir>/<key><ext>`, its bytes a
+/// It starts no process, so it writes no input manifest and no VALUE files:
+/// only the output folder and each declared output, written to
+/// `<output_dir>/<key><ext>`, its bytes a
 /// pure function of the module ref, the output key and the inputs (ASSET:
 /// the SHA-256 of the file, or of its path when it cannot be read; VALUE: the
 /// value): the same request gives byte-identical files. JSON outputs (media

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -157,39 +159,63 @@ contracts::task_request chain_request(const std::string& prev) {
 
 // -- watching tasks finish --------------------------------------------------------
 
-/// Collects submitted tasks and, on its own thread, notes when each is seen
-/// finished. After every commit it reads the rows of the oldest unfinished
-/// tasks, `window` of them: only the oldest READY tasks run (equal
-/// priorities), so twice the workers covers every running task, and a task
-/// that finishes late does not delay the times of the others, as waiting on
-/// each in turn would. The time seen is at most one commit plus a window of
-/// row reads late.
+/// Notes when each submitted task finishes, from the events of Zenith's
+/// commits (as a client following `GET /api/events` would): a task's time is
+/// when the commit that finished it was published. Costs the node one map
+/// insertion per finished task, not a row read per poll.
 class finish_watcher {
 public:
-  finish_watcher(runtime::node& n, size_t window) : node_(n), window_(window) {
-    thread_ = std::thread{[this] { run(); }};
+  explicit finish_watcher(runtime::node& n) : node_(n) {
+    handle_ = node_.listen(
+      [this](const std::vector<contracts::committed_event>& events) {
+        on_commit(events);
+      });
   }
 
   ~finish_watcher() {
-    close();
+    node_.unlisten(handle_);
   }
+
+  finish_watcher(const finish_watcher&) = delete;
+  finish_watcher& operator=(const finish_watcher&) = delete;
 
   /// Hands in task `id`, its latency counted from `since`.
   void add(std::string id, steady::time_point since) {
     std::lock_guard<std::mutex> guard{mtx_};
-    incoming_.push_back({std::move(id), since});
-    cv_.notify_one();
+    submitted_.push_back({std::move(id), since});
   }
 
-  /// No more tasks; waits until every task handed in is finished.
+  /// No more tasks; waits until every task handed in is finished (or none
+  /// finished for `task_timeout`), then computes the figures.
   void close() {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      closed_ = true;
-      cv_.notify_one();
+    std::unique_lock<std::mutex> lock{mtx_};
+    auto all_finished = [&] {
+      for (; checked_ < submitted_.size(); ++checked_)
+        if (finished_.count(submitted_[checked_].id) == 0)
+          return false;
+      return true;
+    };
+    while (!all_finished()) {
+      auto seen = finished_.size();
+      if (!cv_.wait_for(lock, task_timeout,
+                        [&] { return finished_.size() != seen; }))
+        break; // no progress for task_timeout
     }
-    if (thread_.joinable())
-      thread_.join();
+    for (auto& s : submitted_) {
+      auto f = finished_.find(s.id);
+      if (f == finished_.end()) {
+        fail("task " + s.id + " did not finish in time");
+        continue;
+      }
+      last_ = std::max(last_, f->second.at);
+      if (f->second.kind != "task.succeeded") {
+        auto rec = node_.wait(s.id, std::chrono::milliseconds{0});
+        fail("task " + s.id + " ended with " + f->second.kind
+             + (rec && rec->error ? ": " + rec->error->message : ""));
+        continue;
+      }
+      latencies_.push_back(ms_between(s.since, f->second.at));
+    }
   }
 
   /// After `close`: the latencies, in ms, of the tasks that ended DONE.
@@ -212,80 +238,46 @@ public:
   }
 
 private:
-  struct entry {
+  struct submission {
     std::string id;
     steady::time_point since;
   };
+
+  struct finish {
+    steady::time_point at;
+    std::string kind;
+  };
+
+  void on_commit(const std::vector<contracts::committed_event>& events) {
+    auto now = steady::now();
+    bool any = false;
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& e : events)
+      if (e.kind == "task.succeeded" || e.kind == "task.failed"
+          || e.kind == "task.cancelled") {
+        finished_.emplace(e.subject, finish{now, e.kind});
+        any = true;
+      }
+    if (any)
+      cv_.notify_all();
+  }
 
   void fail(const std::string& why) {
     if (failures_++ == 0)
       first_failure_ = why;
   }
 
-  /// Reads the oldest unfinished tasks once; returns whether any finished.
-  bool sweep(std::deque<entry>& open) {
-    bool progressed = false;
-    size_t seen = 0;
-    for (auto i = open.begin(); i != open.end() && seen < window_; ++seen) {
-      // A zero timeout reads the row once.
-      auto rec = node_.wait(i->id, std::chrono::milliseconds{0});
-      auto now = steady::now();
-      if (!rec) {
-        if (rec.error().category() == contracts::error_category
-            && rec.error().code() == static_cast<uint8_t>(contracts::ec::timeout)) {
-          if (now - i->since > task_timeout)
-            fail("task " + i->id + " did not finish in time");
-          else {
-            ++i;
-            continue;
-          }
-        } else {
-          fail(error_text(rec.error()));
-        }
-      } else if (rec->status != task_status::done) {
-        fail("task " + i->id + " ended "
-             + std::string{contracts::to_string(rec->status)}
-             + (rec->error ? ": " + rec->error->message : ""));
-      } else {
-        latencies_.push_back(ms_between(i->since, now));
-      }
-      last_ = std::max(last_, now);
-      i = open.erase(i);
-      progressed = true;
-    }
-    return progressed;
-  }
-
-  void run() {
-    std::deque<entry> open;
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock{mtx_};
-        if (open.empty())
-          cv_.wait(lock, [&] { return !incoming_.empty() || closed_; });
-        for (auto& e : incoming_)
-          open.push_back(std::move(e));
-        incoming_.clear();
-        if (open.empty() && closed_)
-          return;
-      }
-      if (!sweep(open) && !open.empty())
-        // Sleeps until the next commit (or 100 ms).
-        (void) node_.wait(open.front().id, std::chrono::milliseconds{1});
-    }
-  }
-
   runtime::node& node_;
-  size_t window_;
+  uint64_t handle_ = 0;
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::vector<entry> incoming_;
-  bool closed_ = false;
+  std::vector<submission> submitted_;
+  size_t checked_ = 0;
+  std::unordered_map<std::string, finish> finished_;
   std::vector<double> latencies_;
   steady::time_point last_{};
   size_t failures_ = 0;
   std::string first_failure_;
-  std::thread thread_;
 };
 
 /// Runs `body(thread_index)` on `n` threads and joins them.
@@ -317,7 +309,54 @@ struct refusals {
 
 // -- the phases ---------------------------------------------------------------------
 
+/// The value of an unlabelled sample in Prometheus text; 0 when absent.
+double metric(const std::string& text, std::string_view name) {
+  size_t at = 0;
+  while ((at = text.find(name, at)) != std::string::npos) {
+    bool line_start = at == 0 || text[at - 1] == '\n';
+    auto after = at + name.size();
+    if (line_start && after < text.size() && text[after] == ' ')
+      return std::strtod(text.c_str() + after + 1, nullptr);
+    at = after;
+  }
+  return 0;
+}
+
+/// CPU time (user + system) of the whole process so far, in seconds.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
+
+/// Zenith's commit counters and the process's CPU time at one moment.
+struct commit_counters {
+  double commits = 0;
+  double packets = 0;
+  double cpu = 0;
+  double write = 0;
+  double seal = 0;
+
+  static commit_counters of(runtime::node& node) {
+    auto text = node.metrics();
+    return {metric(text, "omniva_commits_total"),
+            metric(text, "omniva_packets_total"), cpu_seconds(),
+            metric(text, "omniva_commit_write_seconds_total"),
+            metric(text, "omniva_commit_seal_seconds_total")};
+  }
+};
+
 struct phase_figures {
+  /// Zenith's commits and packets during the phase, and the CPU time the
+  /// process (node and benchmark clients) used.
+  double commits = 0;
+  double packets = 0;
+  double cpu_seconds = 0;
+  double write_seconds = 0;
+  double seal_seconds = 0;
   size_t tasks = 0;
   double seconds = 0;
   double submit_seconds = 0;
@@ -328,15 +367,17 @@ struct phase_figures {
 
 /// (a) `n` independent tasks submitted as fast as `threads` threads can.
 phase_figures independent(runtime::node& node, size_t n, size_t threads,
-                          size_t window, refusals& refused) {
+                          refusals& refused) {
   phase_figures fig;
-  finish_watcher watcher{node, window};
+  auto counters_before = commit_counters::of(node);
+  finish_watcher watcher{node};
   std::atomic<uint64_t> next{0};
   auto start = steady::now();
   on_threads(threads, [&](size_t) {
+    auto session = node.session();
     for (auto i = next++; i < n; i = next++) {
       auto submitted = steady::now();
-      auto r = node.submit(value_request(i));
+      auto r = session.submit(value_request(i));
       if (!r.ok) {
         refused.add(r);
         continue;
@@ -351,6 +392,12 @@ phase_figures independent(runtime::node& node, size_t n, size_t threads,
   fig.latencies_ms = watcher.latencies_ms();
   fig.failures = watcher.failures();
   fig.first_failure = watcher.first_failure();
+  auto counters_after = commit_counters::of(node);
+  fig.commits = counters_after.commits - counters_before.commits;
+  fig.packets = counters_after.packets - counters_before.packets;
+  fig.cpu_seconds = counters_after.cpu - counters_before.cpu;
+  fig.write_seconds = counters_after.write - counters_before.write;
+  fig.seal_seconds = counters_after.seal - counters_before.seal;
   return fig;
 }
 
@@ -358,17 +405,19 @@ phase_figures independent(runtime::node& node, size_t n, size_t threads,
 /// link's output (a PENDING asset when submitted). Latency: from the chain's
 /// first submission to its last link DONE.
 phase_figures chains(runtime::node& node, size_t chains, size_t depth,
-                     size_t threads, size_t window, refusals& refused) {
+                     size_t threads, refusals& refused) {
   phase_figures fig;
-  finish_watcher watcher{node, window};
+  auto counters_before = commit_counters::of(node);
+  finish_watcher watcher{node};
   std::atomic<uint64_t> next{0};
   auto start = steady::now();
   on_threads(std::min(threads, chains), [&](size_t) {
+    auto session = node.session();
     for (auto c = next++; c < chains; c = next++) {
       auto began = steady::now();
-      auto r = node.submit(value_request(1'000'000 + c));
+      auto r = session.submit(value_request(1'000'000 + c));
       for (size_t link = 1; r.ok && link < depth; ++link)
-        r = node.submit(chain_request(r.task.outputs.at("result")));
+        r = session.submit(chain_request(r.task.outputs.at("result")));
       if (!r.ok) {
         refused.add(r);
         continue;
@@ -383,6 +432,12 @@ phase_figures chains(runtime::node& node, size_t chains, size_t depth,
   fig.latencies_ms = watcher.latencies_ms();
   fig.failures = watcher.failures();
   fig.first_failure = watcher.first_failure();
+  auto counters_after = commit_counters::of(node);
+  fig.commits = counters_after.commits - counters_before.commits;
+  fig.packets = counters_after.packets - counters_before.packets;
+  fig.cpu_seconds = counters_after.cpu - counters_before.cpu;
+  fig.write_seconds = counters_after.write - counters_before.write;
+  fig.seal_seconds = counters_after.seal - counters_before.seal;
   return fig;
 }
 
@@ -390,20 +445,22 @@ phase_figures chains(runtime::node& node, size_t chains, size_t depth,
 /// `seconds`; latency counted from each task's planned submission time, so
 /// submitters falling behind count against it.
 phase_figures paced(runtime::node& node, double rate, double seconds,
-                    size_t threads, size_t window, refusals& refused) {
+                    size_t threads, refusals& refused) {
   phase_figures fig;
+  auto counters_before = commit_counters::of(node);
   auto n = static_cast<size_t>(std::max(100.0, rate * seconds));
-  finish_watcher watcher{node, window};
+  finish_watcher watcher{node};
   std::atomic<uint64_t> next{0};
   auto start = steady::now() + std::chrono::milliseconds{10};
   auto period = std::chrono::duration<double>(1.0 / rate);
   on_threads(threads, [&](size_t) {
+    auto session = node.session();
     for (auto i = next++; i < n; i = next++) {
       auto planned = start
                      + std::chrono::duration_cast<steady::duration>(
                        period * static_cast<double>(i));
       std::this_thread::sleep_until(planned);
-      auto r = node.submit(value_request(2'000'000 + i));
+      auto r = session.submit(value_request(2'000'000 + i));
       if (!r.ok) {
         refused.add(r);
         continue;
@@ -418,6 +475,12 @@ phase_figures paced(runtime::node& node, double rate, double seconds,
   fig.latencies_ms = watcher.latencies_ms();
   fig.failures = watcher.failures();
   fig.first_failure = watcher.first_failure();
+  auto counters_after = commit_counters::of(node);
+  fig.commits = counters_after.commits - counters_before.commits;
+  fig.packets = counters_after.packets - counters_before.packets;
+  fig.cpu_seconds = counters_after.cpu - counters_before.cpu;
+  fig.write_seconds = counters_after.write - counters_before.write;
+  fig.seal_seconds = counters_after.seal - counters_before.seal;
   return fig;
 }
 
@@ -541,6 +604,16 @@ json::value phase_json(const phase_figures& f) {
           rounded(static_cast<double>(f.tasks) / f.seconds, 1));
   out.set("submitted_per_second",
           rounded(static_cast<double>(f.tasks) / f.submit_seconds, 1));
+  out.set("commits", static_cast<uint64_t>(f.commits));
+  out.set("packets_per_commit",
+          rounded(f.commits > 0 ? f.packets / f.commits : 0.0, 1));
+  out.set("commits_per_second", rounded(f.commits / f.seconds, 1));
+  out.set("cpu_cores_used", rounded(f.cpu_seconds / f.seconds, 2));
+  // Shares of the phase Zenith spent sealing and the write thread writing.
+  out.set("seal_busy", rounded(f.seal_seconds / f.seconds, 2));
+  out.set("write_busy", rounded(f.write_seconds / f.seconds, 2));
+  out.set("cpu_us_per_task",
+          rounded(f.cpu_seconds * 1e6 / static_cast<double>(f.tasks), 1));
   return out;
 }
 
@@ -674,11 +747,10 @@ int run_bench_tasks(const arguments& args) {
     if (!node)
       return fail("starting the node", node.error());
     pool_workers = (*node)->options().pools.front().workers;
-    auto window = 2 * size_t{pool_workers} + 16;
     std::cerr << "omniva bench: " << tasks << " independent tasks from "
               << submitters << " threads..." << std::flush;
     refusals refused_a;
-    a = independent(**node, tasks, submitters, window, refused_a);
+    a = independent(**node, tasks, submitters, refused_a);
     if (auto rc = failed_phase("independent tasks", a, refused_a))
       return *rc;
     full_rate = static_cast<double>(a.tasks) / a.seconds;
@@ -686,7 +758,7 @@ int run_bench_tasks(const arguments& args) {
               << "omniva bench: " << chain_count << " chains of " << depth
               << "..." << std::flush;
     refusals refused_b;
-    b = chains(**node, chain_count, depth, submitters, window, refused_b);
+    b = chains(**node, chain_count, depth, submitters, refused_b);
     if (auto rc = failed_phase("chains", b, refused_b))
       return *rc;
     half_rate = full_rate / 2;
@@ -694,8 +766,7 @@ int run_bench_tasks(const arguments& args) {
               << "omniva bench: half load, " << static_cast<uint64_t>(half_rate)
               << " tasks/s for " << half_load_seconds << " s..." << std::flush;
     refusals refused_c;
-    c = paced(**node, half_rate, half_load_seconds, submitters, window,
-              refused_c);
+    c = paced(**node, half_rate, half_load_seconds, submitters, refused_c);
     if (auto rc = failed_phase("half load", c, refused_c))
       return *rc;
     std::cerr << " done\n";

@@ -1,6 +1,7 @@
 #include "runtime/node.hpp"
 
 #include "actors/asset_ledger.hpp"
+#include "actors/registry.hpp"
 #include "actors/worker_pool.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/type_ids.hpp"
@@ -98,9 +99,24 @@ caf::expected<std::string> load_token(const std::string& data_dir) {
   return token;
 }
 
+/// Lets an adapter resolve the registry's schemas (output checks, mock
+/// outputs). The store outlives every run: the node stops the workers first.
+void resolve_with(execution_request& req,
+                  const contracts::registry_store* registry) {
+  req.schema_lookup = [registry](std::string_view id) {
+    return registry->find_schema(id);
+  };
+  req.schema_document_lookup = [registry](std::string_view id) {
+    return registry->schema_document(id);
+  };
+}
+
 /// Runs one dispatched attempt through the adapter its mode asks for.
 contracts::execution_outcome run_order(const contracts::dispatch_order& order,
-                                       adapter& local, adapter& mock) {
+                                       adapter& local, adapter& mock,
+                                       const contracts::registry_store* registry,
+                                       const std::function<void()>& heartbeat,
+                                       std::chrono::milliseconds every) {
   contracts::execution_outcome out;
   execution_request req;
   req.execution_id = order.execution_id;
@@ -109,32 +125,19 @@ contracts::execution_outcome run_order(const contracts::dispatch_order& order,
   req.contract = order.contract;
   req.module_dir = order.module_dir;
   req.output_dir = order.output_dir;
-  // A VALUE becomes a file in the execution folder.
-  auto inputs_dir = fs::path{order.output_dir} / "inputs";
-  std::error_code err;
-  fs::create_directories(inputs_dir, err);
+  req.heartbeat = heartbeat;
+  req.heartbeat_interval = every;
+  resolve_with(req, registry);
+  // A VALUE goes inline; the local adapter writes it to a file in the
+  // execution folder for the module (the mock adapter needs none).
   for (auto& in : order.inputs) {
     resolved_input r;
     r.key = in.key;
     r.is_value = in.is_value;
     r.media_type = in.media_type;
     r.value_json = in.value_json;
-    r.path = in.path;
-    if (in.is_value) {
-      auto written = storage::asset_store::write_value_file(
-        inputs_dir.string(), in.key, in.value_json);
-      if (!written) {
-        out.ok = false;
-        out.error_code = ec::io_error;
-        out.error_message = "cannot write the value of input '" + in.key
-                            + "' for the module: "
-                            + contracts::render_error(written.error().code(),
-                                                      written.error().category(),
-                                                      written.error().context());
-        return out;
-      }
-      r.path = *written;
-    }
+    r.path = in.is_value ? std::string{} : in.path;
+    r.sha256 = in.sha256;
     req.inputs.push_back(std::move(r));
   }
   // Only the secrets the contract names, from the node's environment.
@@ -171,6 +174,8 @@ contracts::execution_outcome run_order(const contracts::dispatch_order& order,
 struct node::impl {
   node_options options;
   std::string token;
+  /// The registry's schemas and policies (outlives the actor system).
+  std::shared_ptr<contracts::registry_store> registry_store;
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<storage::writable_database> db;
@@ -178,6 +183,7 @@ struct node::impl {
   std::shared_ptr<const storage::reader> reader;
   actors::zenith_actor zenith;
   actors::ledger_actor ledger;
+  actors::registry_actor registry;
   std::vector<actors::pool_actor> pools;
   std::unique_ptr<http_server> http;
   std::shared_ptr<event_hub> events;
@@ -241,8 +247,13 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   p->mock = std::make_unique<mock_adapter>();
   auto* local = p->local.get();
   auto* mock = p->mock.get();
-  actors::executor run = [local, mock](const contracts::dispatch_order& o) {
-    return run_order(o, *local, *mock);
+  p->registry_store = std::make_shared<contracts::registry_store>();
+  auto* schemas = p->registry_store.get();
+  auto every = options.heartbeat_interval;
+  actors::executor run = [local, mock, schemas,
+                          every](const contracts::dispatch_order& o,
+                                 const std::function<void()>& beat) {
+    return run_order(o, *local, *mock, schemas, beat, every);
   };
   std::map<std::string, actors::pool_actor> pools;
   for (auto& spec : options.pools) {
@@ -256,35 +267,30 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   zc.pools = options.pools;
   zc.control_cycle = options.control_cycle;
   zc.force_mock = options.force_mock;
+  zc.write_thread = true;
+  zc.heartbeat_timeout = options.heartbeat_timeout;
+  zc.registry = p->registry_store;
   auto hub = p->events;
-  zc.on_event = [hub](const std::string& kind, const std::string& id) {
-    hub->publish(kind, id);
+  zc.on_commit = [hub](const std::vector<contracts::committed_event>& events) {
+    hub->publish(events);
   };
   p->zenith = p->system->spawn(actors::zenith, std::move(zc), p->db, pools);
   p->ledger = p->system->spawn<caf::detached>(actors::asset_ledger, p->store,
                                                options.allowed_roots, p->zenith);
+  p->registry = p->system->spawn<caf::detached>(
+    actors::registry, actors::registry_config{options.module_dirs},
+    p->registry_store, p->reader, p->zenith);
   std::unique_ptr<node> n{new node(std::move(p))};
-  for (auto& dir : options.module_dirs) {
-    std::error_code ignored;
-    if (!fs::is_directory(dir, ignored)) {
-      spdlog::warn("registry: module folder {} does not exist", dir);
-      continue;
-    }
-    std::vector<fs::path> candidates;
-    if (fs::exists(fs::path{dir} / "module.json"))
-      candidates.push_back(dir);
-    for (auto& entry : fs::directory_iterator(dir, ignored))
-      if (entry.is_directory() && fs::exists(entry.path() / "module.json"))
-        candidates.push_back(entry.path());
-    std::sort(candidates.begin(), candidates.end());
-    for (auto& c : candidates) {
-      auto ref = n->register_module_dir(c.string());
-      if (ref)
-        spdlog::info("registry: registered {} from {}", *ref, c.string());
-      else
-        spdlog::warn("registry: {} not registered: {}", c.string(),
-                     error_text(ref.error()));
-    }
+  {
+    // The module folders, before the API opens (the registry logs each
+    // file; problems do not stop the node).
+    caf::scoped_actor self{*n->impl_->system};
+    self->request(n->impl_->registry, caf::infinite, atom::rescan_v)
+      .receive([](contracts::registry_report&) {},
+               [](caf::error& e) {
+                 spdlog::warn("registry: the module folders were not loaded: {}",
+                              error_text(e));
+               });
   }
   if (options.serve_http) {
     http_server_config hc;
@@ -294,7 +300,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     n->impl_->http = std::make_unique<http_server>(hc);
     api_context ctx{*n->impl_->system, n->impl_->zenith, n->impl_->ledger,
                     n->impl_->reader, n->impl_->events,
-                    options.data_dir,   options.allowed_roots};
+                    options.data_dir,   options.allowed_roots,
+                    n->impl_->registry, n->impl_->registry_store};
     install_routes(*n->impl_->http, ctx);
     n->impl_->http->set_token(n->impl_->token);
     if (auto e = n->impl_->http->start())
@@ -315,10 +322,12 @@ void node::stop() {
     impl_->events->close_all();
   if (impl_->system) {
     caf::anon_send_exit(impl_->ledger, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(impl_->zenith, caf::exit_reason::user_shutdown);
     for (auto& p : impl_->pools)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     impl_->ledger = nullptr;
+    impl_->registry = nullptr;
     impl_->zenith = nullptr;
     impl_->pools.clear();
     impl_->system.reset();
@@ -327,10 +336,21 @@ void node::stop() {
   impl_->db.reset();
 }
 
-contracts::submit_result node::submit(const contracts::task_request& req) {
-  caf::scoped_actor self{*impl_->system};
+struct node_session::impl {
+  caf::scoped_actor self;
+  actors::zenith_actor zenith;
+};
+
+node_session::node_session(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+
+node_session::~node_session() = default;
+node_session::node_session(node_session&&) noexcept = default;
+node_session& node_session::operator=(node_session&&) noexcept = default;
+
+contracts::submit_result node_session::submit(const contracts::task_request& req) {
   contracts::submit_result out;
-  self->request(impl_->zenith, caf::infinite, atom::submit_v, req)
+  impl_->self->request(impl_->zenith, caf::infinite, atom::submit_v, req)
     .receive([&](contracts::submit_result& r) { out = std::move(r); },
              [&](caf::error& e) {
                out.ok = false;
@@ -339,15 +359,38 @@ contracts::submit_result node::submit(const contracts::task_request& req) {
   return out;
 }
 
+node_session node::session() {
+  return node_session{std::unique_ptr<node_session::impl>{
+    new node_session::impl{caf::scoped_actor{*impl_->system}, impl_->zenith}}};
+}
+
+contracts::submit_result node::submit(const contracts::task_request& req) {
+  return session().submit(req);
+}
+
 caf::expected<std::string> node::register_module_dir(const std::string& dir) {
-  auto entry = load_module_entry(dir);
-  if (!entry)
-    return entry.error();
   caf::scoped_actor self{*impl_->system};
   caf::expected<std::string> out{std::string{}};
-  self->request(impl_->zenith, caf::infinite, atom::enroll_v, *entry)
+  self->request(impl_->registry, caf::infinite, atom::load_v, dir)
     .receive([&](std::string& ref) { out = std::move(ref); },
              [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
+
+uint64_t node::listen(std::function<void(const std::vector<contracts::committed_event>&)> f) {
+  return impl_->events->listen(std::move(f));
+}
+
+void node::unlisten(uint64_t handle) {
+  impl_->events->unlisten(handle);
+}
+
+std::string node::metrics() {
+  caf::scoped_actor self{*impl_->system};
+  std::string out;
+  self->request(impl_->zenith, caf::infinite, atom::metrics_v)
+    .receive([&](std::string& text) { out = std::move(text); },
+             [&](caf::error&) {});
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@ struct node_options {
   uint16_t http_port = 8080;
   /// Whether to serve HTTP at all (an embedded node for benchmarks does not).
   bool serve_http = true;
-  /// Folders with modules (each module a sub-folder holding module.json).
+  /// Folders with modules (each module a sub-folder holding module.json),
+  /// schemas (`schemas/<name>@<N>.json`) and policies
+  /// (`policies/<name>@<N>.json`), loaded by the registry at start and on
+  /// `POST /api/modules/rescan`.
   std::vector<std::string> module_dirs;
   /// Worker pools; empty: one pool "default" sized to this machine.
   std::vector<contracts::pool_spec> pools;
@@ -38,6 +42,11 @@ struct node_options {
   std::vector<std::string> allowed_roots;
   /// Zenith's control cycle.
   std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
+  /// How often a worker running a module sends Zenith a heartbeat.
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds{5};
+  /// How long a RUNNING attempt may go without one before the control
+  /// cycle runs it again as a new attempt.
+  std::chrono::milliseconds heartbeat_timeout = std::chrono::seconds{60};
   /// Whether commits wait for the disk (fsync).
   bool sync = true;
   /// Worker threads of CAF's scheduler (0: one per core).
@@ -49,6 +58,27 @@ bool parse_endpoint(const std::string& text, std::string& host, uint16_t& port);
 
 /// The default pool: all cores, all memory, one worker per core.
 contracts::pool_spec default_pool();
+
+class node;
+
+/// One thread's line to a node's Zenith, for many submissions: the blocking
+/// actor that waits for answers is made once, not per call. Use it from one
+/// thread at a time; it must not outlive its node.
+class node_session {
+public:
+  ~node_session();
+  node_session(node_session&&) noexcept;
+  node_session& operator=(node_session&&) noexcept;
+
+  /// Submits a task request and waits for Zenith's answer.
+  contracts::submit_result submit(const contracts::task_request& req);
+
+private:
+  friend class node;
+  struct impl;
+  explicit node_session(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
 
 /// A running node.
 class node {
@@ -76,14 +106,28 @@ public:
   /// benchmarks, tests). Thread-safe.
   contracts::submit_result submit(const contracts::task_request& req);
 
-  /// Registers a module from a folder holding module.json; returns its ref
-  /// or why not.
+  /// A session for many submissions from one thread (see `node_session`).
+  node_session session();
+
+  /// Registers a module from a folder holding module.json (after the
+  /// schemas and policies of its `schemas/` and `policies/`) through the
+  /// registry; returns its ref or why not.
   caf::expected<std::string> register_module_dir(const std::string& dir);
 
   /// Waits until task `id` is finished (DONE, ERROR or CANCELLED) or the
   /// timeout passes; returns its record.
   caf::expected<contracts::task_record>
   wait(const std::string& task_id, std::chrono::milliseconds timeout);
+
+  /// Calls `f` with the events of each commit from now on, on Zenith's
+  /// thread (keep it cheap); returns a handle for `unlisten`.
+  uint64_t listen(std::function<void(const std::vector<contracts::committed_event>&)> f);
+
+  /// Stops calling a listener.
+  void unlisten(uint64_t handle);
+
+  /// Zenith's counters in Prometheus text (what `GET /metrics` serves).
+  std::string metrics();
 
   struct impl;
 

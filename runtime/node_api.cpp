@@ -1,5 +1,6 @@
 #include "runtime/node_api.hpp"
 
+#include "actors/registry.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/type_ids.hpp"
 #include "storage/verify.hpp"
@@ -21,19 +22,39 @@ using contracts::make_error;
 
 // -- events ---------------------------------------------------------------------
 
-void event_hub::publish(const std::string& kind, const std::string& id) {
-  json::value data{json::object{}};
-  data.set("kind", kind);
-  data.set("id", id);
-  auto text = json::serialize(data);
+void event_hub::publish(const std::vector<contracts::committed_event>& events) {
   std::lock_guard<std::mutex> guard{mtx_};
   streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                 [](auto& s) { return s->closed(); }),
                  streams_.end());
-  for (auto& s : streams_)
-    s->send(kind, text);
+  if (!streams_.empty()) {
+    for (auto& e : events) {
+      json::value data{json::object{}};
+      data.set("kind", e.kind);
+      data.set("id", e.packet_id);
+      data.set("subject", e.subject);
+      auto text = json::serialize(data);
+      for (auto& s : streams_)
+        s->send(e.kind, text);
+    }
+  }
+  for (auto& [handle, f] : listeners_)
+    f(events);
   ++generation_;
   cv_.notify_all();
+}
+
+uint64_t event_hub::listen(listener f) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listeners_.emplace_back(++next_listener_, std::move(f));
+  return next_listener_;
+}
+
+void event_hub::unlisten(uint64_t handle) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(),
+                                  [&](auto& l) { return l.first == handle; }),
+                   listeners_.end());
 }
 
 void event_hub::add(std::shared_ptr<event_stream> stream) {
@@ -60,34 +81,7 @@ void event_hub::wait_for_change(std::chrono::milliseconds timeout) {
 
 caf::expected<contracts::module_entry>
 parse_module_entry(const std::string& text, const std::string& dir) {
-  auto parsed = contracts::parse_module_contract(text);
-  if (!parsed.contract) {
-    std::string why;
-    for (auto& p : parsed.problems) {
-      if (!why.empty())
-        why += "; ";
-      why += std::string{contracts::to_string(p.code)} + " " + p.pointer + ": "
-             + p.message;
-    }
-    auto code = parsed.problems.empty() ? ec::invalid_contract
-                                        : parsed.problems.front().code;
-    return make_error(code, why);
-  }
-  auto doc = json::parse(text);
-  return contracts::module_entry{*parsed.contract, dir,
-                                 json::serialize(*doc.doc,
-                                                 json::style::canonical)};
-}
-
-caf::expected<contracts::module_entry> load_module_entry(const std::string& dir) {
-  auto path = fs::path{dir} / "module.json";
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return make_error(ec::not_found, "cannot read " + path.string());
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse_module_entry(buf.str(),
-                            fs::absolute(dir).lexically_normal().string());
+  return actors::check_module_text(text, dir, {});
 }
 
 // -- errors -----------------------------------------------------------------------
@@ -127,13 +121,11 @@ ec code_of(const caf::error& e) {
 
 http_response error_from(const caf::error& e) {
   auto code = code_of(e);
-  std::string message;
-  if (e.category() == contracts::error_category && !e.context().empty()
-      && e.context().match_elements<std::string>())
-    message = e.context().get_as<std::string>(0);
-  else
-    message = contracts::render_error(e.code(), e.category(), e.context());
-  return error_response(http_status(code), code, message);
+  if (auto p = contracts::problem_from_error(e); p && !p->message.empty())
+    return error_response(http_status(code), code, p->message, p->pointer);
+  return error_response(http_status(code), code,
+                        contracts::render_error(e.code(), e.category(),
+                                                e.context()));
 }
 
 /// Asks `handle` and answers through `r`: `on_ok` builds the response.
@@ -247,14 +239,79 @@ void install_routes(http_server& server, const api_context& ctx_in) {
                                      "/dir"));
       dir = real.string();
     }
-    auto entry = parse_module_entry(req.body, dir);
-    if (!entry)
-      return r.send(error_from(entry.error()));
-    ask<std::string>(ctx->system, ctx->zenith, r,
+    // The registry checks it against the registered schemas.
+    ask<std::string>(ctx->system, ctx->registry, r,
                      [](std::string& ref) {
                        return json_response(201, json::object{{"ref", ref}});
                      },
-                     atom::enroll_v, *entry);
+                     atom::enroll_v, req.body, dir);
+  });
+  server.route("POST", "/api/modules/rescan", [ctx](http_request, responder r) {
+    ask<contracts::registry_report>(ctx->system, ctx->registry, r,
+                                    [](contracts::registry_report& report) {
+                                      return json_response(200,
+                                                           to_json(report));
+                                    },
+                                    atom::rescan_v);
+  });
+
+  // -- schemas and policies (the registry)
+  server.route("GET", "/api/schemas", [ctx](http_request, responder r) {
+    json::array out;
+    for (auto& s : ctx->registry_store->schemas()) {
+      json::value item{json::object{}};
+      item.set("ref", s.ref);
+      auto doc = parse_row(s.canonical_json);
+      for (auto* key : {"title", "description"})
+        if (auto* v = doc.find(key); v && v->is_string())
+          item.set(key, *v);
+      out.push_back(std::move(item));
+    }
+    r.send(json_response(200, json::value{std::move(out)}));
+  });
+  server.route("GET", "/api/schemas/{ref}", [ctx](http_request req, responder r) {
+    auto& ref = req.params["ref"];
+    auto doc = ctx->registry_store->schema_document(ref);
+    if (!doc)
+      return r.send(error_response(404, ec::not_found,
+                                   "no schema " + ref + " is registered"));
+    r.send(json_response(200, *doc));
+  });
+  server.route("POST", "/api/schemas", [ctx](http_request req, responder r) {
+    // The document is the body; its ref comes with it as ?ref=name@N.
+    auto ref = query(req, "ref");
+    if (ref.empty())
+      return r.send(error_response(400, ec::missing_field,
+                                   "give the schema's ref as ?ref=name@N "
+                                   "(e.g. media.metadata@1)",
+                                   "/ref"));
+    if (!contracts::is_registry_ref(ref))
+      return r.send(error_response(400, ec::invalid_ref,
+                                   "'" + ref
+                                     + "' is not a schema ref: a name, '@' "
+                                       "and a positive version (e.g. "
+                                       "media.metadata@1)",
+                                   "/ref"));
+    ask<std::string>(ctx->system, ctx->registry, r,
+                     [](std::string& registered) {
+                       return json_response(201,
+                                            json::object{{"ref", registered}});
+                     },
+                     atom::schema_v, ref, req.body);
+  });
+  server.route("GET", "/api/policies", [ctx](http_request, responder r) {
+    json::array out;
+    for (auto& p : ctx->registry_store->policies())
+      out.push_back(contracts::to_json(p));
+    r.send(json_response(200, json::value{std::move(out)}));
+  });
+  server.route("GET", "/api/policies/{ref}", [ctx](http_request req, responder r) {
+    auto& ref = req.params["ref"];
+    auto p = ctx->registry_store->policy(ref);
+    if (!p)
+      return r.send(error_response(404, ec::not_found,
+                                   "no policy " + ref + " is registered"));
+    r.send(json_response(200, contracts::to_json(*p)));
   });
 
   // -- assets

@@ -5,6 +5,7 @@
 // change. Also the event hub behind `GET /api/events`.
 
 #include "actors/interfaces.hpp"
+#include "contracts/registry_store.hpp"
 #include "runtime/http_server.hpp"
 #include "storage/reader.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,11 +25,22 @@ namespace omniva::runtime {
 /// Thread-safe.
 class event_hub {
 public:
-  /// Sends `{"kind","id"}` to every open stream; wakes `wait_for_change`.
-  void publish(const std::string& kind, const std::string& packet_id);
+  /// Called with the events of each commit, on Zenith's thread: must be
+  /// cheap and must not call back into the hub.
+  using listener = std::function<void(const std::vector<contracts::committed_event>&)>;
+
+  /// Sends `{"kind","id","subject"}` for each event to every open stream,
+  /// hands the events to every listener and wakes `wait_for_change`.
+  void publish(const std::vector<contracts::committed_event>& events);
 
   /// Adds a stream; closed streams are dropped on the next publish.
   void add(std::shared_ptr<event_stream> stream);
+
+  /// Adds a listener; returns its handle for `unlisten`.
+  uint64_t listen(listener f);
+
+  /// Removes a listener; once this returns it is no longer called.
+  void unlisten(uint64_t handle);
 
   /// Closes every stream (node stop).
   void close_all();
@@ -40,6 +53,8 @@ private:
   std::condition_variable cv_;
   uint64_t generation_ = 0;
   std::vector<std::shared_ptr<event_stream>> streams_;
+  uint64_t next_listener_ = 0;
+  std::vector<std::pair<uint64_t, listener>> listeners_;
 };
 
 /// What the routes need.
@@ -51,16 +66,18 @@ struct api_context {
   std::shared_ptr<event_hub> events;
   std::string data_dir;
   std::vector<std::string> allowed_roots;
+  /// Module, schema and folder registrations go through the registry.
+  actors::registry_actor registry;
+  /// The registered schemas and policies (what Zenith committed).
+  std::shared_ptr<const contracts::registry_store> registry_store;
 };
 
 /// Installs every route of the API on `server`.
 void install_routes(http_server& server, const api_context& ctx);
 
-/// Reads and checks `<dir>/module.json` (the registry's part of
-/// registration); the entry remembers `dir` as the module's working folder.
-caf::expected<contracts::module_entry> load_module_entry(const std::string& dir);
-
-/// Checks a module contract given as text (HTTP registration): no folder.
+/// Checks a module contract given as text, schema ids for syntax only (the
+/// registry checks them against the registered schemas); the entry
+/// remembers `dir` as the module's working folder.
 caf::expected<contracts::module_entry> parse_module_entry(const std::string& text,
                                                           const std::string& dir);
 

@@ -4,13 +4,23 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <chrono>
 #include <unordered_set>
 
 namespace omniva::storage {
 
 using contracts::ec;
 using contracts::make_error;
+
+namespace {
+
+/// How many packet ids the committer remembers for parent checks.
+constexpr size_t recent_capacity = 1 << 16;
+
+} // namespace
 
 // -- commit_batch ----------------------------------------------------------------
 
@@ -51,6 +61,28 @@ void commit_batch::clear() noexcept {
   ops_.clear();
 }
 
+// -- sealed_commit ---------------------------------------------------------------
+
+struct sealed_commit::impl {
+  rocksdb::WriteBatch wb;
+  commit_receipt receipt;
+};
+
+sealed_commit::sealed_commit() : impl_(std::make_unique<impl>()) {
+}
+
+sealed_commit::sealed_commit(sealed_commit&&) noexcept = default;
+sealed_commit& sealed_commit::operator=(sealed_commit&&) noexcept = default;
+sealed_commit::~sealed_commit() = default;
+
+const commit_receipt& sealed_commit::receipt() const noexcept {
+  return impl_->receipt;
+}
+
+bool sealed_commit::empty() const noexcept {
+  return impl_->wb.Count() == 0;
+}
+
 // -- committer -------------------------------------------------------------------
 
 committer::committer(std::shared_ptr<db_handle> db) : db_(std::move(db)) {
@@ -69,6 +101,26 @@ const std::string& committer::head() const noexcept {
 }
 
 caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
+  auto seq = next_seq_;
+  auto head = head_;
+  auto sealed = seal(batch);
+  if (!sealed)
+    return sealed.error();
+  if (auto err = write(*sealed)) {
+    // Nothing was applied: the committer goes on from where it was.
+    *broken_ = false;
+    forget_recent(sealed->receipt().ids.size());
+    next_seq_ = seq;
+    head_ = std::move(head);
+    return err;
+  }
+  return sealed->impl_->receipt;
+}
+
+caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
+  if (*broken_)
+    return make_error(ec::storage_error,
+                      "an earlier commit failed to write: reopen the database");
   auto& packets = batch.packets_;
   // -- refuse what must never be written, before touching anything
   auto has_duplicate = [](const std::vector<std::string>& xs) {
@@ -140,6 +192,10 @@ caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
         return make_error(ec::unknown_parent,
                           "packet " + std::to_string(i) + " names '" + parent
                             + "' as a parent, which is not a packet id");
+      if (recent_.count(*raw) > 0) {
+        known_here.insert(parent);
+        continue;
+      }
       std::string ignored;
       auto s = db_->db->Get({}, (*db_)[cf::stardust_id], slice(*raw), &ignored);
       if (s.IsNotFound())
@@ -152,13 +208,16 @@ caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
     }
   }
   // -- build the write batch: packets first, then indices, state, head
-  rocksdb::WriteBatch wb;
-  commit_receipt receipt;
+  sealed_commit sealed;
+  auto& wb = sealed.impl_->wb;
+  auto& receipt = sealed.impl_->receipt;
   auto seq = next_seq_;
   auto head = head_;
   std::string head_raw;
   std::vector<std::string> ids;
   ids.reserve(packets.size());
+  std::vector<std::string> raws;
+  raws.reserve(packets.size());
   for (size_t i = 0; i < packets.size(); ++i) {
     auto p = packets[i];
     for (auto parent : batch.batch_parents_[i])
@@ -188,6 +247,7 @@ caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
       wb.Put((*db_)[cf::stardust_subject], slice(name_seq_key(subject, seq)),
              {});
     head = contracts::to_hex(d);
+    raws.push_back(raw);
     head_raw = std::move(raw);
     ids.push_back(head);
     if (i == 0)
@@ -206,14 +266,113 @@ caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
     wb.Put((*db_)[cf::meta], slice(meta_head), slice(head_raw));
     wb.Put((*db_)[cf::meta], slice(meta_next_seq), slice(encode_seq(seq)));
   }
-  auto s = db_->db->Write(db_->write_options, &wb);
-  if (!s.ok())
-    return to_error(s, "committing a batch");
   next_seq_ = seq;
   head_ = std::move(head);
   receipt.ids = std::move(ids);
+  for (auto& raw : raws) {
+    recent_.insert(raw);
+    recent_order_.push_back(std::move(raw));
+  }
+  // Bound the set of recent ids: parents are almost always among the
+  // packets of the last few commits.
+  while (recent_order_.size() > recent_capacity) {
+    recent_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
   batch.clear();
-  return receipt;
+  return sealed;
+}
+
+caf::error committer::write(sealed_commit& c, bool sync) {
+  if (*broken_)
+    return make_error(ec::storage_error,
+                      "an earlier commit failed to write: reopen the database");
+  if (c.empty())
+    return caf::none;
+  auto options = db_->write_options;
+  options.sync = options.sync && sync;
+  auto s = db_->db->Write(options, &c.impl_->wb);
+  if (!s.ok()) {
+    *broken_ = true;
+    return to_error(s, "committing a batch");
+  }
+  return caf::none;
+}
+
+void committer::forget_recent(size_t n) {
+  for (; n > 0 && !recent_order_.empty(); --n) {
+    recent_.erase(recent_order_.back());
+    recent_order_.pop_back();
+  }
+}
+
+// -- write_queue -------------------------------------------------------------------
+
+write_queue::write_queue(committer& c, done_fn done)
+  : committer_(c), done_(std::move(done)) {
+  thread_ = std::thread{[this] { run(); }};
+}
+
+write_queue::~write_queue() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void write_queue::push(uint64_t token, sealed_commit c) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    queue_.emplace_back(token, std::move(c));
+  }
+  cv_.notify_one();
+}
+
+double write_queue::write_seconds() const noexcept {
+  return static_cast<double>(write_ns_.load()) / 1e9;
+}
+
+void write_queue::run() {
+  pthread_setname_np(pthread_self(), "omniva.writer");
+  std::unique_lock<std::mutex> lock{mtx_};
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty())
+      return; // stopping, and everything queued is written
+    auto taken = std::move(queue_);
+    queue_.clear();
+    lock.unlock();
+    auto start = std::chrono::steady_clock::now();
+    // Only the last of the commits taken together syncs the log; the
+    // earlier ones become durable with it.
+    std::vector<caf::error> errors(taken.size());
+    size_t last_written = taken.size();
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (taken[i].second.empty())
+        continue;
+      last_written = i;
+    }
+    caf::error failed;
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (failed) {
+        errors[i] = failed;
+        continue;
+      }
+      errors[i] = committer_.write(taken[i].second, i == last_written);
+      if (errors[i])
+        failed = errors[i];
+    }
+    write_ns_ += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - start)
+        .count());
+    // A commit written unsynced before a failure is not durable either.
+    for (size_t i = 0; i < taken.size(); ++i)
+      done_(taken[i].first, failed ? failed : caf::error{});
+    lock.lock();
+  }
 }
 
 } // namespace omniva::storage

@@ -10,10 +10,17 @@
 
 #include <caf/expected.hpp>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace omniva::storage {
@@ -28,6 +35,7 @@ enum class table : uint8_t {
   tasks,
   modules,
   schemas,
+  policies,
 };
 
 /// Returns the column family name of `t` ("assets", ...).
@@ -94,8 +102,30 @@ struct commit_receipt {
   std::vector<std::string> ids;
 };
 
+/// A batch the committer checked and sealed (packet ids, sequence numbers
+/// and the chain assigned) but has not written yet. Move-only.
+class sealed_commit {
+public:
+  sealed_commit();
+  sealed_commit(sealed_commit&&) noexcept;
+  sealed_commit& operator=(sealed_commit&&) noexcept;
+  ~sealed_commit();
+
+  /// What the commit writes once written.
+  const commit_receipt& receipt() const noexcept;
+
+  /// Whether it writes nothing (sealed from an empty batch).
+  bool empty() const noexcept;
+
+private:
+  friend class committer;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 /// The only way to write a database: move-only, created by `open_database`
-/// alone. Not thread-safe: one owner (Zenith) commits.
+/// alone. One owner (Zenith) commits, or seals on its thread while one other
+/// thread writes what it sealed (`seal`, then `write`).
 class committer {
 public:
   committer(committer&&) noexcept;
@@ -114,6 +144,21 @@ public:
   /// committer stays usable.
   caf::expected<commit_receipt> commit(commit_batch& batch);
 
+  /// The first half of `commit`: checks `batch` as `commit` does and seals
+  /// it (clearing it), without writing. The next seal chains on this one,
+  /// and a later batch may name its packets as parents, so sealed commits
+  /// must be written in the order they were sealed, each once, by `write`.
+  /// After a failed write nothing more can be sealed or written
+  /// (`storage_error`): memory would be ahead of the disk; reopen.
+  caf::expected<sealed_commit> seal(commit_batch& batch);
+
+  /// The second half of `commit`: writes `c` atomically and durably (when
+  /// the database syncs). May run on another thread than `seal`, one
+  /// thread at a time. `sync = false` leaves the log unsynced even on a
+  /// database that syncs: only for a commit followed at once by a synced
+  /// one, which makes both durable (the log is one sequence).
+  caf::error write(sealed_commit& c, bool sync = true);
+
   /// The sequence number the next packet will get.
   uint64_t next_seq() const noexcept;
 
@@ -128,9 +173,59 @@ private:
 
   explicit committer(std::shared_ptr<db_handle> db);
 
+  /// Forgets the ids of the last `n` packets sealed (a commit whose write
+  /// failed); see `recent_`.
+  void forget_recent(size_t n);
+
   std::shared_ptr<db_handle> db_;
   uint64_t next_seq_ = 1;
   std::string head_;
+  /// Raw ids of the packets sealed last, oldest first, and the same as a
+  /// set: a parent among them needs no read of the index (and a parent
+  /// sealed but not yet written could not be read there).
+  std::deque<std::string> recent_order_;
+  std::unordered_set<std::string> recent_;
+  /// Set by a failed `write`; then `seal` and `write` refuse. (Behind a
+  /// pointer: the committer moves, an atomic does not.)
+  std::unique_ptr<std::atomic<bool>> broken_ = std::make_unique<std::atomic<bool>>(false);
+};
+
+/// Writes sealed commits on its own thread, in the order they were pushed,
+/// so that the thread that seals (Zenith) goes on with the next batch while
+/// RocksDB fills its memtables and syncs the log. Commits queued together
+/// share one sync of the log. Calls `done` on its thread after each write,
+/// in order, with the commit's token and the error, if any; a commit is
+/// reported only once it is durable.
+class write_queue {
+public:
+  using done_fn = std::function<void(uint64_t token, caf::error err)>;
+
+  /// `c` must outlive the queue.
+  write_queue(committer& c, done_fn done);
+
+  /// Writes what is still queued, then stops the thread.
+  ~write_queue();
+
+  write_queue(const write_queue&) = delete;
+  write_queue& operator=(const write_queue&) = delete;
+
+  /// Queues `c` for writing.
+  void push(uint64_t token, sealed_commit c);
+
+  /// Time spent writing so far, in seconds (thread-safe).
+  double write_seconds() const noexcept;
+
+private:
+  void run();
+
+  committer& committer_;
+  done_fn done_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::pair<uint64_t, sealed_commit>> queue_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> write_ns_{0};
+  std::thread thread_;
 };
 
 } // namespace omniva::storage

@@ -766,6 +766,8 @@ class EventsAndMetricsTest(NodeTestCase):
             self.assertEqual(data["kind"], "task.created")
             packet = self.get_ok(f"/api/lineage/{data['id']}")["packet"]
             if task["task_id"] in packet["subjects"]:
+                # The event names the entity it is about.
+                self.assertEqual(data["subject"], task["task_id"])
                 break
         else:
             self.fail(f"no task.created event for the task; saw {seen}")
@@ -782,6 +784,44 @@ class EventsAndMetricsTest(NodeTestCase):
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$')
+        self.finish()
+
+
+class HeartbeatTest(NodeTestCase):
+    """A node whose control cycle checks heartbeats every 200 ms and takes a
+    worker silent for 600 ms for lost."""
+
+    def setUp(self):
+        conf_dir = tempfile.mkdtemp(prefix="omniva-hb-")
+        self.addCleanup(shutil.rmtree, conf_dir, True)
+        self.conf = os.path.join(conf_dir, "omniva.conf")
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write("[omniva]\ncontrol-cycle-ms=200\n"
+                    "heartbeat-interval-ms=100\nheartbeat-timeout-ms=600\n")
+        self.node_args = ("--config", self.conf)
+        super().setUp()
+
+    def test_a_busy_worker_keeps_its_attempt_alive_with_heartbeats(self):
+        # slow@1 sleeps 1.8 s (its timeout is 2 s): three heartbeat timeouts
+        # long, and checked nine times meanwhile.
+        task = self.submit("slow@1", values={"seconds": 1.8})
+        done = self.wait_finished(task["task_id"])
+        self.assertEqual(done["status"], "DONE", done)
+        self.assertEqual(done["attempt"], 1)
+        kinds = [p["kind"] for p in self.history(task["task_id"])]
+        self.assertNotIn("task.requeued", kinds)
+        self.assertEqual(kinds, ["task.created", "task.dispatched", "task.succeeded"])
+        self.finish()
+
+    def test_a_timeout_not_longer_than_the_interval_is_refused(self):
+        bad = os.path.join(self.tmp, "bad.conf")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write("[omniva]\nheartbeat-interval-ms=1000\nheartbeat-timeout-ms=1000\n")
+        r = subprocess.run([OMNIVA, "serve", "--config", bad, "--data",
+                            os.path.join(self.tmp, "other")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("heartbeat-timeout-ms", r.stderr)
         self.finish()
 
 

@@ -682,6 +682,61 @@ BOOST_AUTO_TEST_CASE(recover_requeues_a_running_task_as_a_new_attempt) {
                                 expected.end());
 }
 
+BOOST_AUTO_TEST_CASE(a_silent_worker_gets_its_attempt_run_again) {
+  st->config.heartbeat_timeout = std::chrono::seconds{60};
+  auto& clock = static_cast<contracts::manual_clock&>(*st->clock);
+  auto t = submit(source_request());
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  // Beats keep it alive however long it runs.
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(std::chrono::seconds{30});
+    st->on_heartbeat(orders[0].execution_id);
+    BOOST_CHECK_EQUAL(st->check_heartbeats(), 0u);
+  }
+  // A beat for another attempt or task counts for nothing.
+  clock.advance(std::chrono::seconds{45});
+  st->on_heartbeat(t.task_id + "/7");
+  st->on_heartbeat("not-a-task/1");
+  st->on_heartbeat("garbage");
+  BOOST_CHECK_EQUAL(st->check_heartbeats(), 0u);
+  clock.advance(std::chrono::seconds{16});
+  BOOST_CHECK_EQUAL(st->check_heartbeats(), 1u);
+  BOOST_CHECK(st->tasks.at(t.task_id).status == task_status::ready);
+  BOOST_CHECK_EQUAL(st->tasks.at(t.task_id).attempt, 2u);
+  commit();
+  auto row = task_row(t.task_id);
+  BOOST_CHECK(row.status == task_status::ready);
+  BOOST_CHECK_EQUAL(row.attempt, 2u);
+  // Its slot counts as free again: the new attempt is dispatched.
+  auto again = dispatch();
+  BOOST_REQUIRE_EQUAL(again.size(), 1u);
+  BOOST_CHECK_EQUAL(again[0].execution_id, t.task_id + "/2");
+  // The lost worker's late report is ignored; the new one counts.
+  st->on_result(success(orders[0].task));
+  BOOST_CHECK(st->batch.empty());
+  st->on_result(success(again[0].task));
+  commit();
+  BOOST_CHECK(task_row(t.task_id).status == task_status::done);
+  // A finished task is no longer watched.
+  clock.advance(std::chrono::hours{1});
+  BOOST_CHECK_EQUAL(st->check_heartbeats(), 0u);
+  auto history = db->read->history(t.task_id);
+  BOOST_REQUIRE(history);
+  std::vector<std::string> kinds;
+  for (auto& p : *history)
+    kinds.push_back(p.kind);
+  std::vector<std::string> expected{"task.created", "task.dispatched",
+                                    "task.requeued", "task.ready",
+                                    "task.dispatched", "task.succeeded"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(),
+                                expected.end());
+  auto requeued = std::find_if(history->begin(), history->end(),
+                               [](auto& p) { return p.kind == "task.requeued"; });
+  BOOST_CHECK_NE(requeued->payload.find("no heartbeat"), std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(recover_restores_ready_and_waiting_tasks) {
   auto first = submit(source_request());
   auto second = submit(step_request(output(first)));
@@ -747,6 +802,16 @@ struct actor_fixture {
     auto opened = storage::open_database(storage::database_path(dir.path.string()));
     BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
     auto db = std::make_shared<storage::writable_database>(std::move(*opened));
+    {
+      // A first start commits the default policy; begin from a database
+      // that has it, so that the counts below are the tests' own commits.
+      zenith_state first;
+      first.db = db;
+      first.ids = std::make_unique<contracts::random_id_source>();
+      first.clock = std::make_unique<contracts::system_clock>();
+      BOOST_REQUIRE(!first.recover());
+      BOOST_REQUIRE(first.commit());
+    }
     pool = sys.spawn(recording_pool, orders);
     actors::zenith_config zc;
     zc.data_dir = dir.path.string();

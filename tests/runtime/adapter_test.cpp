@@ -5,8 +5,10 @@
 // modules/ (Python 3, standard library only) run for real, and every way a
 // module can fail is checked to end in its own error code.
 
+#include "actors/registry.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/module_contract.hpp"
+#include "contracts/registry_store.hpp"
 #include "contracts/packet.hpp"
 #include "contracts/schema_catalog.hpp"
 #include "runtime/adapter.hpp"
@@ -63,6 +65,26 @@ contracts::module_contract load_contract(const std::string& name) {
   auto result = contracts::parse_module_contract(text);
   BOOST_REQUIRE_MESSAGE(result, "modules/" << name << "/module.json is not a valid contract");
   return *result.contract;
+}
+
+/// The schemas the example modules bring (modules/*/schemas/), as a node's
+/// registry holds them: media-probe's output and summarize's input name
+/// media.metadata@1.
+std::shared_ptr<const contracts::registry_store> example_schemas() {
+  static const auto store = [] {
+    auto s = std::make_shared<contracts::registry_store>();
+    auto dir = (fs::path{OMNIVA_SOURCE_DIR} / "modules").string();
+    for (auto& c : actors::scan_module_dirs({dir}).candidates) {
+      if (c.kind != contracts::registry_kind::schema)
+        continue;
+      auto text = actors::read_registry_file(c.path);
+      auto checked = contracts::check_schema_text(c.ref, text ? *text : "");
+      BOOST_REQUIRE_MESSAGE(checked, c.path << " is not a valid schema");
+      BOOST_REQUIRE(!s->add_schema(*checked.entry));
+    }
+    return s;
+  }();
+  return store;
 }
 
 resolved_input value_input(std::string key, std::string value_json) {
@@ -149,6 +171,11 @@ struct fixture {
     req.contract = load_contract(name);
     req.module_dir = module_dir(name).string();
     req.output_dir = (root / "outputs" / task_id / std::to_string(attempt)).string();
+    auto schemas = example_schemas();
+    req.schema_lookup = contracts::make_schema_resolver(schemas);
+    req.schema_document_lookup = [schemas](std::string_view id) {
+      return schemas->schema_document(id);
+    };
     return req;
   }
 
@@ -699,8 +726,28 @@ BOOST_AUTO_TEST_CASE(the_same_request_gives_byte_identical_outputs) {
   BOOST_CHECK_EQUAL(ra.outputs.front().sha256,
                     contracts::to_hex(contracts::sha256(read_text(ra.outputs.front().path))));
   BOOST_CHECK_EQUAL(ra.metrics.find("mode")->as_string(), "mock");
-  auto m = parse_json(read_text(fs::path{a.output_dir} / "input_manifest.json"));
-  BOOST_CHECK_EQUAL(m.find("mode")->as_string(), "mock");
+  // No process runs, so nothing needs a manifest or VALUE files.
+  BOOST_CHECK(!fs::exists(fs::path{a.output_dir} / "input_manifest.json"));
+  BOOST_CHECK(!fs::exists(fs::path{a.output_dir} / "inputs"));
+}
+
+BOOST_AUTO_TEST_CASE(a_recorded_sha256_stands_for_the_file) {
+  // The ledger's hash is the input's identity: the mock does not re-read
+  // the file (a large media file would cost a full read per attempt).
+  auto source = wav();
+  auto a = request("media_probe", 1);
+  auto b = request("media_probe", 2);
+  for (auto* req : {&a, &b}) {
+    req->inputs.push_back(asset_input("source", source, "audio/wav"));
+    req->inputs.push_back(value_input("sample_rate", "16000"));
+  }
+  a.inputs.front().sha256 = std::string(64, 'a');
+  b.inputs.front().sha256 = std::string(64, 'b');
+  mock_adapter mock;
+  auto ra = mock.invoke(a);
+  auto rb = mock.invoke(b);
+  BOOST_REQUIRE(ra.ok && rb.ok);
+  BOOST_CHECK_NE(ra.outputs.front().sha256, rb.outputs.front().sha256);
 }
 
 BOOST_AUTO_TEST_CASE(different_inputs_give_different_outputs) {
@@ -736,7 +783,7 @@ BOOST_AUTO_TEST_CASE(json_outputs_satisfy_their_schemas) {
         continue;
       bool unresolved = false;
       auto schema = contracts::resolve_spec_schema(spec.schema_ref, spec.schema_json,
-                                                   {}, &unresolved);
+                                                   req.schema_lookup, &unresolved);
       BOOST_REQUIRE(schema);
       BOOST_CHECK_MESSAGE(schema->validate_text(bytes).valid,
                           name << ": " << bytes);

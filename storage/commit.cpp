@@ -255,7 +255,26 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
     receipt.last_seq = seq;
     ++seq;
   }
-  for (auto& op : batch.ops_) {
+  // A row changed twice in one commit (a task created and dispatched at
+  // once) is written once: its last value, which is what it would read
+  // after the batch anyway. Every change stays justified by its packet.
+  std::vector<bool> superseded(batch.ops_.size(), false);
+  {
+    std::unordered_set<std::string> seen;
+    for (size_t i = batch.ops_.size(); i-- > 0;) {
+      auto& op = batch.ops_[i];
+      std::string id;
+      id.reserve(op.key.size() + 1);
+      id += static_cast<char>(op.where);
+      id += op.key;
+      if (!seen.insert(std::move(id)).second)
+        superseded[i] = true;
+    }
+  }
+  for (size_t i = 0; i < batch.ops_.size(); ++i) {
+    if (superseded[i])
+      continue;
+    auto& op = batch.ops_[i];
     auto family = (*db_)[family_of(op.where)];
     if (op.value)
       wb.Put(family, slice(op.key), slice(*op.value));

@@ -5,7 +5,9 @@
 #include "storage/database.hpp"
 #include "storage/verify.hpp"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <type_traits>
 
@@ -376,4 +378,90 @@ BOOST_FIXTURE_TEST_CASE(last_of_a_subject_is_the_end_of_its_history, pipeline) {
   BOOST_TEST(*db.read->last_of("task-b") == ids[2]);
   BOOST_TEST(db.read->last_of("asset")->empty()); // prefixes do not match
   BOOST_TEST(db.read->last_of("nobody")->empty());
+}
+
+// -- sealing and writing apart -------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(a_row_changed_twice_in_one_commit_keeps_its_last_value, fixture) {
+  commit_batch b;
+  auto i = b.add(make("task.created", {"task-1"}));
+  b.put(table::tasks, "task-1", R"({"status":"READY"})", i);
+  auto j = b.add(make("task.dispatched", {"task-1"}), {i});
+  b.put(table::tasks, "task-1", R"({"status":"RUNNING"})", j);
+  commit(b);
+  BOOST_TEST(*db.read->get(table::tasks, "task-1") == R"({"status":"RUNNING"})");
+  // A put then an erase of the same row erases it; an erase then a put
+  // leaves the put.
+  auto k = b.add(make("task.deleted", {"task-1", "task-2"}));
+  b.put(table::tasks, "task-2", R"({"n":1})", k);
+  b.erase(table::tasks, "task-2", k);
+  b.erase(table::tasks, "task-1", k);
+  b.put(table::tasks, "task-1", R"({"status":"DONE"})", k);
+  commit(b);
+  BOOST_TEST(!db.read->get(table::tasks, "task-2"));
+  BOOST_TEST(*db.read->get(table::tasks, "task-1") == R"({"status":"DONE"})");
+  BOOST_TEST(verify(*db.read).ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(sealed_commits_chain_before_they_are_written, fixture) {
+  commit_batch b;
+  b.add(make("a", {"x"}));
+  auto first = db.write.seal(b);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(b.packets() == 0u);
+  // Nothing is in the log yet, but the next batch may name the sealed
+  // packet as a parent and chains on it.
+  auto head_now = db.read->head();
+  BOOST_TEST((!head_now || head_now->empty()));
+  auto id = first->receipt().ids.at(0);
+  b.add(make("b", {"x"}, {id}));
+  auto second = db.write.seal(b);
+  BOOST_REQUIRE(second);
+  BOOST_TEST(second->receipt().first_seq == 2u);
+  BOOST_TEST(!db.write.write(*first, false));
+  BOOST_TEST(!db.write.write(*second));
+  auto p = db.read->packet_by_seq(2);
+  BOOST_REQUIRE(p);
+  BOOST_TEST(p->prev == id);
+  BOOST_TEST(p->meta_parents == std::vector<std::string>{id});
+  BOOST_TEST(verify(*db.read).ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_write_queue_writes_in_order_and_reports_each, fixture) {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<uint64_t> reported;
+  std::vector<std::string> ids;
+  {
+    write_queue q{db.write, [&](uint64_t token, caf::error err) {
+                    BOOST_CHECK(!err);
+                    std::lock_guard<std::mutex> guard{mtx};
+                    reported.push_back(token);
+                    cv.notify_all();
+                  }};
+    for (uint64_t n = 0; n < 50; ++n) {
+      commit_batch b;
+      auto i = b.add(make("task.created", {"task-" + std::to_string(n)}));
+      b.put(table::tasks, "task-" + std::to_string(n), "{}", i);
+      auto sealed = db.write.seal(b);
+      BOOST_REQUIRE(sealed);
+      ids.push_back(sealed->receipt().ids.at(0));
+      q.push(n, std::move(*sealed));
+    }
+    // An empty commit is reported in its turn too.
+    commit_batch empty;
+    auto nothing = db.write.seal(empty);
+    BOOST_REQUIRE(nothing);
+    BOOST_TEST(nothing->empty());
+    q.push(50, std::move(*nothing));
+    std::unique_lock<std::mutex> lock{mtx};
+    BOOST_REQUIRE(cv.wait_for(lock, std::chrono::seconds{30},
+                              [&] { return reported.size() == 51; }));
+    BOOST_TEST(q.write_seconds() >= 0.0);
+  }
+  for (uint64_t n = 0; n <= 50; ++n)
+    BOOST_TEST(reported[n] == n);
+  BOOST_TEST(*db.read->head() == ids.back());
+  BOOST_TEST(static_cast<bool>(db.read->get(table::tasks, "task-49")));
+  BOOST_TEST(verify(*db.read).ok);
 }

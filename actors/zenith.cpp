@@ -37,9 +37,35 @@ json::value parse_or_null(std::string_view text) {
   return r ? std::move(*r.doc) : json::value{};
 }
 
-bool finished(task_status s) {
-  return s == task_status::done || s == task_status::error
-         || s == task_status::cancelled;
+
+/// The canonical form of a JSON text (the text itself when it does not
+/// parse), so that `1.0` and `1`, or members in another order, compare equal.
+std::string canonical_text(const std::string& text) {
+  auto r = json::parse(text);
+  return r ? json::serialize(*r.doc, json::style::canonical) : text;
+}
+
+/// Where request `req` differs from the one that made task `t`: the JSON
+/// pointer of the first field that does, or nullopt when it asks for the
+/// same work (its values may leave out what the task got by default).
+std::optional<std::string> differs_from(const task_record& t,
+                                        const contracts::task_request& req) {
+  if (!req.module_ref.empty() && req.module_ref != t.module_ref)
+    return std::string{"/module_ref"};
+  for (auto& [key, id] : req.input_mapping) {
+    auto i = t.input_mapping.find(key);
+    if (i == t.input_mapping.end() || i->second != id)
+      return json::append_pointer("/input_mapping", key);
+  }
+  for (auto& [key, id] : t.input_mapping)
+    if (req.input_mapping.count(key) == 0)
+      return json::append_pointer("/input_mapping", key);
+  for (auto& [key, value] : req.values) {
+    auto i = t.values.find(key);
+    if (i == t.values.end() || canonical_text(i->second) != canonical_text(value))
+      return json::append_pointer("/values", key);
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -263,9 +289,19 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
   };
   if (!req.idempotency_key.empty())
     if (auto i = idempotency.find(req.idempotency_key); i != idempotency.end()) {
+      auto& first = tasks[i->second];
+      if (auto where = differs_from(first, req)) {
+        ++rejections;
+        result.problems.push_back(
+          {ec::idempotency_conflict, *where,
+           "the idempotency key '" + req.idempotency_key + "' names task "
+             + first.task_id
+             + ", made from a different request: use a new key for new work"});
+        return result;
+      }
       result.ok = true;
       result.duplicate = true;
-      result.task = tasks[i->second];
+      result.task = first;
       return result;
     }
   auto m = modules.find(req.module_ref);

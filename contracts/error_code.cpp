@@ -67,9 +67,10 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "cancelled",
   "spawn_failed",
   "too_large",
+  "idempotency_conflict",
 };
 
-static_assert(static_cast<size_t>(ec::too_large) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::idempotency_conflict) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

@@ -164,10 +164,12 @@ enum class ec : uint8_t {
   spawn_failed = 54,
   /// A request body is larger than the node accepts.
   too_large = 55,
+  /// An idempotency key already names a task made from a different request.
+  idempotency_conflict = 56,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 56;
+inline constexpr size_t ec_count = 57;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

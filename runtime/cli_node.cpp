@@ -45,7 +45,8 @@ struct node_file_config : caf::actor_system_config {
       .add<bool>("sync", "fsync every commit")
       .add<size_t>("control-cycle-ms", "Zenith's control cycle in milliseconds")
       .add<size_t>("heartbeat-interval-ms", "how often a busy worker sends a heartbeat")
-      .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again");
+      .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
+      .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment");
   }
 
   /// The `[omniva]` options.
@@ -221,6 +222,12 @@ int run_serve(const arguments& args) {
       caf::get_or(cfg, "omniva.heartbeat-interval-ms", size_t{5000})};
     o.heartbeat_timeout = std::chrono::milliseconds{
       caf::get_or(cfg, "omniva.heartbeat-timeout-ms", size_t{60000})};
+    o.sse_keep_alive = std::chrono::milliseconds{
+      caf::get_or(cfg, "omniva.sse-keep-alive-ms", size_t{15000})};
+  }
+  if (o.sse_keep_alive.count() <= 0) {
+    print_error("omniva.sse-keep-alive-ms must be positive");
+    return exit_usage;
   }
   if (o.heartbeat_interval.count() <= 0
       || o.heartbeat_timeout <= o.heartbeat_interval) {

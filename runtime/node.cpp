@@ -262,6 +262,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     p->pools.push_back(pool);
   }
   p->events = std::make_shared<event_hub>();
+  p->events->keep_alive(options.sse_keep_alive);
   actors::zenith_config zc;
   zc.data_dir = options.data_dir;
   zc.pools = options.pools;

@@ -42,6 +42,9 @@ struct node_options {
   std::vector<std::string> allowed_roots;
   /// Zenith's control cycle.
   std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
+  /// How long an event stream (`GET /api/events`) may stay quiet before it
+  /// gets an SSE comment (a keep-alive).
+  std::chrono::milliseconds sse_keep_alive = std::chrono::seconds{15};
   /// How often a worker running a module sends Zenith a heartbeat.
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds{5};
   /// How long a RUNNING attempt may go without one before the control

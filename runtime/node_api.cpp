@@ -62,13 +62,43 @@ void event_hub::add(std::shared_ptr<event_stream> stream) {
   streams_.push_back(std::move(stream));
 }
 
-void event_hub::close_all() {
+void event_hub::keep_alive(std::chrono::milliseconds period) {
   std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& s : streams_)
-    s->close();
-  streams_.clear();
-  ++generation_;
-  cv_.notify_all();
+  if (keep_alive_.joinable() || closing_)
+    return;
+  keep_alive_ = std::thread{[this, period] {
+    std::unique_lock<std::mutex> lock{mtx_};
+    while (!closing_) {
+      auto seen = generation_;
+      // Wakes on every publish; a comment goes out only after a quiet period.
+      if (cv_.wait_for(lock, period,
+                       [&] { return closing_ || generation_ != seen; }))
+        continue;
+      streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                    [](auto& s) { return s->closed(); }),
+                     streams_.end());
+      for (auto& s : streams_)
+        s->comment("keep-alive");
+    }
+  }};
+}
+
+void event_hub::close_all() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    closing_ = true;
+    for (auto& s : streams_)
+      s->close();
+    streams_.clear();
+    ++generation_;
+    cv_.notify_all();
+  }
+  if (keep_alive_.joinable())
+    keep_alive_.join();
+}
+
+event_hub::~event_hub() {
+  close_all();
 }
 
 void event_hub::wait_for_change(std::chrono::milliseconds timeout) {
@@ -93,6 +123,7 @@ unsigned http_status(ec code) noexcept {
       return 404;
     case ec::asset_in_use:
     case ec::immutable_ref:
+    case ec::idempotency_conflict:
     case ec::illegal_transition:
     case ec::database_locked:
       return 409;
@@ -138,6 +169,31 @@ void ask(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
     self->request(handle, std::chrono::seconds{120}, xs...)
       .then([=](Result& x) mutable { r.send(on_ok(x)); },
             [=](caf::error& e) mutable { r.send(error_from(e)); });
+  }, 0);
+}
+
+/// `error_from`, with `pointer_of(code)` as the pointer when the error came
+/// without one (the ledger's errors name no field of the request).
+template <class PointerOf>
+http_response error_with_pointer(const caf::error& e, PointerOf pointer_of) {
+  auto code = code_of(e);
+  auto p = contracts::problem_from_error(e);
+  if (p && !p->pointer.empty())
+    return error_from(e);
+  auto message = p && !p->message.empty()
+                   ? p->message
+                   : contracts::render_error(e.code(), e.category(), e.context());
+  return error_response(http_status(code), code, message, pointer_of(code));
+}
+
+/// `ask`, with errors answered through `on_error`.
+template <class Result, class Handle, class OnOk, class OnError, class... Ts>
+void ask_or(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
+            OnError on_error, Ts... xs) {
+  sys.spawn([=](caf::event_based_actor* self, int) mutable {
+    self->request(handle, std::chrono::seconds{120}, xs...)
+      .then([=](Result& x) mutable { r.send(on_ok(x)); },
+            [=](caf::error& e) mutable { r.send(on_error(e)); });
   }, 0);
 }
 
@@ -358,10 +414,25 @@ void install_routes(http_server& server, const api_context& ctx_in) {
       auto* v = body->find(key);
       return v && v->is_string() ? v->as_string() : std::string{};
     };
-    ask<contracts::asset_record>(
+    ask_or<contracts::asset_record>(
       ctx->system, ctx->ledger, r,
       [asset_json](contracts::asset_record& a) {
         return json_response(201, asset_json(a));
+      },
+      [](const caf::error& e) {
+        return error_with_pointer(e, [](ec code) -> std::string {
+          switch (code) {
+            case ec::path_not_allowed:
+            case ec::not_found:
+            case ec::invalid_argument:
+            case ec::io_error:
+              return "/path";
+            case ec::invalid_media_type:
+              return "/media_type";
+            default:
+              return "";
+          }
+        });
       },
       atom::add_v, path->as_string(), str("media_type"), str("label"));
   });
@@ -426,7 +497,11 @@ void install_routes(http_server& server, const api_context& ctx_in) {
         if (!res.ok) {
           json::value out{json::object{}};
           out.set("errors", contracts::to_json(res.problems));
-          return json_response(422, out);
+          // A key naming other work conflicts with the first request; every
+          // other refusal is the request's own fault.
+          bool conflict = !res.problems.empty()
+                          && res.problems.front().code == ec::idempotency_conflict;
+          return json_response(conflict ? 409 : 422, out);
         }
         auto t = contracts::to_json(res.task);
         t.set("duplicate", res.duplicate);

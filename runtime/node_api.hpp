@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace omniva::runtime {
@@ -42,8 +43,15 @@ public:
   /// Removes a listener; once this returns it is no longer called.
   void unlisten(uint64_t handle);
 
+  /// Starts sending every open stream an SSE comment each `period` while no
+  /// event went out, so that proxies keep a quiet stream open and a client
+  /// that went away is noticed; stops with `close_all`.
+  void keep_alive(std::chrono::milliseconds period);
+
   /// Closes every stream (node stop).
   void close_all();
+
+  ~event_hub();
 
   /// Blocks until the next publish or the timeout.
   void wait_for_change(std::chrono::milliseconds timeout);
@@ -55,6 +63,8 @@ private:
   std::vector<std::shared_ptr<event_stream>> streams_;
   uint64_t next_listener_ = 0;
   std::vector<std::pair<uint64_t, listener>> listeners_;
+  bool closing_ = false;
+  std::thread keep_alive_;
 };
 
 /// What the routes need.

@@ -348,11 +348,55 @@ class NodeTestCase(unittest.TestCase):
         r = self.cli_ok("module", "register", folder)
         self.assertEqual(r.stdout.strip(), "json-relay@1")
 
+    # -- events ----------------------------------------------------------------
+
+    def open_events(self):
+        parts = urllib.parse.urlsplit(self.node.url)
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall((f"GET /api/events HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                      f"Authorization: Bearer {self.node.token}\r\n"
+                      "Accept: text/event-stream\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(4096)
+            self.assertTrue(chunk, f"the event stream closed: {buf!r}")
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        head = head.decode()
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertIn("content-type: text/event-stream", head.lower())
+        return sock, rest
+
+    def next_events(self, sock, buf, deadline):
+        """Yields (event, data) until `deadline`."""
+        while True:
+            while b"\n\n" in buf:
+                frame, buf = buf.split(b"\n\n", 1)
+                event, data = "", []
+                for line in frame.decode().split("\n"):
+                    if line.startswith("event: "):
+                        event = line[len("event: "):]
+                    elif line.startswith("data: "):
+                        data.append(line[len("data: "):])
+                if data:
+                    yield event, json.loads("\n".join(data))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(4096)
+            except socket.timeout:
+                return
+            if not chunk:
+                return
+            buf += chunk
+
 
 # One worker: tasks queue behind a RUNNING one, so PENDING and READY states are
 # deterministic rather than a race against a fast module.
 ONE_WORKER = ("--pool", "default:1:2:1")
-
 
 class PipelineTest(NodeTestCase):
     node_args = ONE_WORKER
@@ -575,6 +619,7 @@ class AllowedRootsTest(NodeTestCase):
                 status, doc, _ = self.http("POST", "/api/assets/path", {"path": path})
                 self.assertEqual(status, 403, doc)
                 self.assertEqual(doc["error"]["code"], "path_not_allowed")
+                self.assertEqual(doc["error"]["pointer"], "/path")
         r = self.cli("asset", "add", link, "--server-path")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("path_not_allowed", r.stderr)
@@ -692,6 +737,12 @@ class IdempotencyTest(NodeTestCase):
         r = self.cli_ok("task", "create", "fail-on-request@1", "--value", "mode=ok",
                         "--idempotency-key", "order-42")
         self.assertEqual(r.stdout.strip(), first["task_id"])
+        # The same key for other work is a conflict, named at the field.
+        status, doc, _ = self.http("POST", "/api/tasks",
+                                   dict(body, values={"mode": "fail"}))
+        self.assertEqual(status, 409, doc)
+        self.assertEqual(doc["errors"][0]["code"], "idempotency_conflict")
+        self.assertEqual(doc["errors"][0]["pointer"], "/values/mode")
         other = self.submit("fail-on-request@1", values={"mode": "ok"},
                             idempotency_key="order-43")
         self.assertNotEqual(other["task_id"], first["task_id"])
@@ -712,49 +763,6 @@ class IdempotencyTest(NodeTestCase):
 
 
 class EventsAndMetricsTest(NodeTestCase):
-    def open_events(self):
-        parts = urllib.parse.urlsplit(self.node.url)
-        sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
-        self.addCleanup(sock.close)
-        sock.sendall((f"GET /api/events HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                      f"Authorization: Bearer {self.node.token}\r\n"
-                      "Accept: text/event-stream\r\n\r\n").encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = sock.recv(4096)
-            self.assertTrue(chunk, f"the event stream closed: {buf!r}")
-            buf += chunk
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        head = head.decode()
-        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
-        self.assertIn("content-type: text/event-stream", head.lower())
-        return sock, rest
-
-    def next_events(self, sock, buf, deadline):
-        """Yields (event, data) until `deadline`."""
-        while True:
-            while b"\n\n" in buf:
-                frame, buf = buf.split(b"\n\n", 1)
-                event, data = "", []
-                for line in frame.decode().split("\n"):
-                    if line.startswith("event: "):
-                        event = line[len("event: "):]
-                    elif line.startswith("data: "):
-                        data.append(line[len("data: "):])
-                if data:
-                    yield event, json.loads("\n".join(data))
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            sock.settimeout(left)
-            try:
-                chunk = sock.recv(4096)
-            except socket.timeout:
-                return
-            if not chunk:
-                return
-            buf += chunk
-
     def test_metrics_and_server_sent_events(self):
         sock, buf = self.open_events()
         task = self.submit("fail-on-request@1", values={"mode": "ok"})
@@ -797,7 +805,8 @@ class HeartbeatTest(NodeTestCase):
         self.conf = os.path.join(conf_dir, "omniva.conf")
         with open(self.conf, "w", encoding="utf-8") as f:
             f.write("[omniva]\ncontrol-cycle-ms=200\n"
-                    "heartbeat-interval-ms=100\nheartbeat-timeout-ms=600\n")
+                    "heartbeat-interval-ms=100\nheartbeat-timeout-ms=600\n"
+                    "sse-keep-alive-ms=200\n")
         self.node_args = ("--config", self.conf)
         super().setUp()
 
@@ -811,6 +820,19 @@ class HeartbeatTest(NodeTestCase):
         kinds = [p["kind"] for p in self.history(task["task_id"])]
         self.assertNotIn("task.requeued", kinds)
         self.assertEqual(kinds, ["task.created", "task.dispatched", "task.succeeded"])
+        self.finish()
+
+    def test_a_quiet_event_stream_gets_keep_alive_comments(self):
+        sock, buf = self.open_events()
+        sock.settimeout(5)
+        deadline = time.monotonic() + 5
+        while b": keep-alive" not in buf and time.monotonic() < deadline:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+        sock.close()
+        self.assertIn(b": keep-alive", buf)
         self.finish()
 
     def test_a_timeout_not_longer_than_the_interval_is_refused(self):

@@ -529,12 +529,23 @@ BOOST_AUTO_TEST_CASE(the_same_idempotency_key_returns_the_first_task) {
   req.idempotency_key = "nightly-2026-11-21";
   auto first = submit(req);
   commit();
-  req.values["n"] = "2"; // other content, same key: still the first task
+  // The same request again (its value written another way): the first task.
+  req.values["n"] = "1.0";
   auto again = st->submit(req);
   BOOST_REQUIRE(again.ok);
   BOOST_CHECK(again.duplicate);
   BOOST_CHECK_EQUAL(again.task.task_id, first.task_id);
   BOOST_CHECK_EQUAL(again.task.values.at("n"), "1");
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK_EQUAL(st->tasks.size(), 1u);
+  // Other content under the same key is a conflict, not silently the
+  // first task.
+  req.values["n"] = "2";
+  auto conflict = st->submit(req);
+  BOOST_CHECK(!conflict.ok);
+  BOOST_REQUIRE_EQUAL(conflict.problems.size(), 1u);
+  BOOST_CHECK(conflict.problems[0].code == ec::idempotency_conflict);
+  BOOST_CHECK_EQUAL(conflict.problems[0].pointer, "/values/n");
   BOOST_CHECK(st->batch.empty());
   BOOST_CHECK_EQUAL(st->tasks.size(), 1u);
 }

@@ -55,7 +55,9 @@ using pool_actor = caf::typed_actor<
   // Runs one attempt; the outcome goes to Zenith.
   caf::reacts_to<atom::dispatch, contracts::dispatch_order>,
   // Internal: a worker finished and is free again.
-  caf::reacts_to<atom::done, uint32_t>>;
+  caf::reacts_to<atom::done, uint32_t>,
+  // Internal: heartbeats for the orders waiting for a worker.
+  caf::reacts_to<atom::tick>>;
 
 /// The asset ledger: file work (copy into the content-addressed store, hash,
 /// media type) off Zenith's thread, then Zenith records the asset.

@@ -23,6 +23,7 @@ caf::behavior worker(caf::event_based_actor* self, executor run, uint32_t index,
       auto heartbeat = [self, to, id = order.execution_id] {
         self->send(to, atom::heartbeat_v, id);
       };
+      heartbeat(); // it runs now: the wait in the pool's queue is over
       try {
         outcome = run(order, heartbeat);
       } catch (const std::exception& e) {
@@ -57,9 +58,11 @@ void start_next(pool_actor::stateful_pointer<worker_pool_state> self) {
 
 pool_actor::behavior_type
 worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
-            contracts::pool_spec spec, executor run) {
+            contracts::pool_spec spec, executor run,
+            std::chrono::milliseconds heartbeat_interval) {
   auto& st = self->state;
   st.spec = std::move(spec);
+  st.heartbeat_interval = heartbeat_interval;
   auto me = caf::actor_cast<pool_actor>(self);
   for (uint32_t i = 0; i < st.spec.workers; ++i) {
     st.workers.push_back(self->spawn<caf::detached + caf::linked>(worker, run, i, me));
@@ -73,6 +76,18 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
       auto zenith = caf::actor_cast<zenith_actor>(self->current_sender());
       self->state.queue.emplace_back(std::move(order), zenith);
       start_next(self);
+      if (!self->state.queue.empty() && !self->state.ticking) {
+        self->state.ticking = true;
+        self->delayed_send(self, self->state.heartbeat_interval, atom::tick_v);
+      }
+    },
+    [=](atom::tick) {
+      auto& st = self->state;
+      for (auto& [order, zenith] : st.queue)
+        self->send(zenith, atom::heartbeat_v, order.execution_id);
+      st.ticking = !st.queue.empty();
+      if (st.ticking)
+        self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
     },
     [=](atom::done, uint32_t index) {
       if (index < self->state.busy.size())

@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <vector>
@@ -36,11 +37,18 @@ struct worker_pool_state {
   /// Orders waiting for a free worker (Zenith only dispatches to free slots,
   /// so this stays short), with the Zenith that sent each.
   std::deque<std::pair<contracts::dispatch_order, zenith_actor>> queue;
+  /// How often the orders in `queue` are reported alive to Zenith (they
+  /// wait for a worker, which beats once it runs them).
+  std::chrono::milliseconds heartbeat_interval{5000};
+  /// Whether a heartbeat tick is scheduled.
+  bool ticking = false;
 };
 
-/// The pool's behavior: spawns `spec.workers` workers running `run`.
+/// The pool's behavior: spawns `spec.workers` workers running `run`, each
+/// beating every `heartbeat_interval` while it runs an attempt.
 pool_actor::behavior_type
 worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
-            contracts::pool_spec spec, executor run);
+            contracts::pool_spec spec, executor run,
+            std::chrono::milliseconds heartbeat_interval);
 
 } // namespace omniva::actors

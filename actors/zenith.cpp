@@ -49,9 +49,12 @@ std::string canonical_text(const std::string& text) {
 /// pointer of the first field that does, or nullopt when it asks for the
 /// same work (its values may leave out what the task got by default).
 std::optional<std::string> differs_from(const task_record& t,
-                                        const contracts::task_request& req) {
+                                        const contracts::task_request& req,
+                                        bool force_mock) {
   if (!req.module_ref.empty() && req.module_ref != t.module_ref)
     return std::string{"/module_ref"};
+  if (req.mode != t.mode && !force_mock)
+    return std::string{"/mode"};
   for (auto& [key, id] : req.input_mapping) {
     auto i = t.input_mapping.find(key);
     if (i == t.input_mapping.end() || i->second != id)
@@ -290,7 +293,7 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
   if (!req.idempotency_key.empty())
     if (auto i = idempotency.find(req.idempotency_key); i != idempotency.end()) {
       auto& first = tasks[i->second];
-      if (auto where = differs_from(first, req)) {
+      if (auto where = differs_from(first, req, config.force_mock)) {
         ++rejections;
         result.problems.push_back(
           {ec::idempotency_conflict, *where,
@@ -620,11 +623,12 @@ size_t zenith_state::check_heartbeats() {
       lost.push_back(id);
   std::sort(lost.begin(), lost.end()); // one order for every run
   for (auto& id : lost) {
-    auto& t = tasks[id];
-    if (t.status != task_status::running) {
+    auto found = tasks.find(id);
+    if (found == tasks.end() || found->second.status != task_status::running) {
       last_beat.erase(id);
       continue;
     }
+    auto& t = found->second;
     auto silent = std::chrono::duration_cast<std::chrono::seconds>(
                     now - last_beat[id])
                     .count();
@@ -1045,10 +1049,22 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   auto flush_after_write = std::make_shared<bool>(false);
   // A failed commit leaves memory ahead of the disk: stop; a restart
   // recovers from the last commit.
-  auto stop_on = [self](const caf::error& err) {
+  // Answers every request waiting on a commit that will never be written.
+  auto abort_pending = [self](const caf::error& err) {
+    auto& s = self->state;
+    for (auto& [token, fx] : s.in_flight)
+      for (auto& f : fx.aborts)
+        f(err);
+    s.in_flight.clear();
+    for (auto& f : s.effects.aborts)
+      f(err);
+    s.effects = {};
+  };
+  auto stop_on = [self, abort_pending](const caf::error& err) {
     spdlog::critical("zenith: commit failed, stopping the node (a restart "
                      "recovers from the last commit): {}",
                      error_text(err));
+    abort_pending(err);
     self->quit(err);
   };
   // What a commit makes happen once it is durable.
@@ -1102,15 +1118,37 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   auto defer = [self, schedule](auto promise, auto value) mutable {
     self->state.effects.replies.push_back(
       [promise, value]() mutable { promise.deliver(value); });
+    self->state.effects.aborts.push_back(
+      [promise](const caf::error& err) mutable { promise.deliver(err); });
     schedule();
     return promise;
   };
+  // Stopping (node::stop): the write thread writes what it holds; those
+  // commits take effect as usual, and what was not sealed is answered with
+  // an error.
+  self->set_exit_handler([self, run, abort_pending](caf::exit_msg& msg) {
+    auto& s = self->state;
+    if (s.writer) {
+      s.writer.reset();
+      if (!s.db->write.failed()) {
+        for (auto& [token, fx] : s.in_flight)
+          run(fx);
+        s.in_flight.clear();
+      }
+    }
+    abort_pending(contracts::make_error(ec::storage_error,
+                                        "the node stopped before this change "
+                                        "was committed"));
+    self->quit(msg.reason);
+  });
   return {
     [=](atom::submit, const contracts::task_request& req) mutable
     -> caf::result<contracts::submit_result> {
       auto r = self->state.submit(req);
-      if (!r.ok || r.duplicate)
+      if (!r.ok)
         return r; // nothing to commit: answer at once
+      // A duplicate is answered behind the commits in flight, one of which
+      // may be the one that creates its task.
       return defer(self->make_response_promise<contracts::submit_result>(), r);
     },
     [=](atom::result, const contracts::execution_outcome& o) {

@@ -63,6 +63,10 @@ struct zenith_config {
 /// What one flush does after its commit.
 struct zenith_effects {
   std::vector<std::function<void()>> replies;
+  /// For each request answered in `replies`: answers it with an error
+  /// instead, when the commit will never be written (the node stops, or a
+  /// write failed), so that no caller waits forever.
+  std::vector<std::function<void(const caf::error&)>> aborts;
   std::vector<std::pair<std::string, contracts::dispatch_order>> dispatches;
   std::vector<committed_event> events;
 };

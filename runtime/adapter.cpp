@@ -251,12 +251,17 @@ bool write_file(const std::string& path, std::string_view content) {
       continue;
     if (n <= 0) {
       ::close(fd);
+      ::unlink(path.c_str()); // no half-written file left behind
       return false;
     }
     at += n;
     left -= static_cast<size_t>(n);
   }
-  return ::close(fd) == 0;
+  if (::close(fd) != 0) {
+    ::unlink(path.c_str());
+    return false;
+  }
+  return true;
 }
 
 /// Creates the directory `dir` (absolute) and its missing parents: one
@@ -277,15 +282,22 @@ bool make_directories(const fs::path& dir, std::error_code& err) {
   }
   if (!make_directories(dir.parent_path(), err))
     return false;
-  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST)
+  if (::mkdir(dir.c_str(), 0755) == 0)
     return true;
+  if (errno == EEXIST) { // made meanwhile by another worker
+    struct stat st{};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return true;
+    err = std::make_error_code(std::errc::not_a_directory);
+    return false;
+  }
   err = std::error_code{errno, std::system_category()};
   return false;
 }
 
 /// The SHA-256 (hex) and size of a file, streamed; nullopt on a read error.
 std::optional<std::pair<std::string, uint64_t>>
-hash_file(const std::string& path) {
+hash_file(const std::string& path, const std::function<void()>& beat = {}) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return std::nullopt;
@@ -301,6 +313,9 @@ hash_file(const std::string& path) {
     if (n > 0 && EVP_DigestUpdate(ctx.get(), chunk.data(), n) != 1)
       return std::nullopt;
     size += n;
+    // A sign of life every 256 MiB: hashing a large output takes a while.
+    if (beat && size % (uint64_t{256} << 20) < n)
+      beat();
   }
   if (in.bad())
     return std::nullopt;
@@ -698,7 +713,7 @@ void collect_outputs(const execution_request& req, const prepared& p,
       if (!check_json_output(req, o, *c, r))
         return;
     }
-    auto hashed = hash_file(real.string());
+    auto hashed = hash_file(real.string(), req.heartbeat);
     if (!hashed) {
       fail(r, ec::io_error, "cannot read output " + in_quotes(o.key), true);
       return;

@@ -257,7 +257,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   };
   std::map<std::string, actors::pool_actor> pools;
   for (auto& spec : options.pools) {
-    auto pool = p->system->spawn(actors::worker_pool, spec, run);
+    auto pool = p->system->spawn(actors::worker_pool, spec, run,
+                                 options.heartbeat_interval);
     pools.emplace(spec.name, pool);
     p->pools.push_back(pool);
   }

@@ -66,7 +66,8 @@ class node;
 
 /// One thread's line to a node's Zenith, for many submissions: the blocking
 /// actor that waits for answers is made once, not per call. Use it from one
-/// thread at a time; it must not outlive its node.
+/// thread at a time; destroy it before the node stops (it is an actor of the
+/// node's actor system, which waits for it).
 class node_session {
 public:
   ~node_session();
@@ -123,7 +124,8 @@ public:
   wait(const std::string& task_id, std::chrono::milliseconds timeout);
 
   /// Calls `f` with the events of each commit from now on, on Zenith's
-  /// thread (keep it cheap); returns a handle for `unlisten`.
+  /// thread under the event hub's lock: keep it cheap, never throw, and do
+  /// not call back into the node from it. Returns a handle for `unlisten`.
   uint64_t listen(std::function<void(const std::vector<contracts::committed_event>&)> f);
 
   /// Stops calling a listener.

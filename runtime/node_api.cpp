@@ -64,7 +64,7 @@ void event_hub::add(std::shared_ptr<event_stream> stream) {
 
 void event_hub::keep_alive(std::chrono::milliseconds period) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (keep_alive_.joinable() || closing_)
+  if (keep_alive_.joinable() || closing_ || period.count() <= 0)
     return;
   keep_alive_ = std::thread{[this, period] {
     std::unique_lock<std::mutex> lock{mtx_};
@@ -425,7 +425,6 @@ void install_routes(http_server& server, const api_context& ctx_in) {
             case ec::path_not_allowed:
             case ec::not_found:
             case ec::invalid_argument:
-            case ec::io_error:
               return "/path";
             case ec::invalid_media_type:
               return "/media_type";

@@ -26,8 +26,9 @@ namespace omniva::runtime {
 /// Thread-safe.
 class event_hub {
 public:
-  /// Called with the events of each commit, on Zenith's thread: must be
-  /// cheap and must not call back into the hub.
+  /// Called with the events of each commit, on Zenith's thread, under the
+  /// hub's lock: must be cheap, must not throw, and must not call into the
+  /// hub or the node (unlisten, wait, submit, metrics), which would deadlock.
   using listener = std::function<void(const std::vector<contracts::committed_event>&)>;
 
   /// Sends `{"kind","id","subject"}` for each event to every open stream,

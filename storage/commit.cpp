@@ -288,14 +288,17 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
   next_seq_ = seq;
   head_ = std::move(head);
   receipt.ids = std::move(ids);
+  auto raw_seq = receipt.first_seq;
   for (auto& raw : raws) {
     recent_.insert(raw);
-    recent_order_.push_back(std::move(raw));
+    recent_order_.emplace_back(raw_seq++, std::move(raw));
   }
-  // Bound the set of recent ids: parents are almost always among the
-  // packets of the last few commits.
-  while (recent_order_.size() > recent_capacity) {
-    recent_.erase(recent_order_.front());
+  // Bound the set of recent ids (parents are almost always among the
+  // packets of the last few commits), keeping every id not yet written.
+  auto written = written_seq_->load();
+  while (recent_order_.size() > recent_capacity
+         && recent_order_.front().first <= written) {
+    recent_.erase(recent_order_.front().second);
     recent_order_.pop_front();
   }
   batch.clear();
@@ -315,14 +318,20 @@ caf::error committer::write(sealed_commit& c, bool sync) {
     *broken_ = true;
     return to_error(s, "committing a batch");
   }
+  if (c.impl_->receipt.last_seq > 0)
+    written_seq_->store(c.impl_->receipt.last_seq);
   return caf::none;
 }
 
 void committer::forget_recent(size_t n) {
   for (; n > 0 && !recent_order_.empty(); --n) {
-    recent_.erase(recent_order_.back());
+    recent_.erase(recent_order_.back().second);
     recent_order_.pop_back();
   }
+}
+
+bool committer::failed() const noexcept {
+  return broken_->load();
 }
 
 // -- write_queue -------------------------------------------------------------------

@@ -165,6 +165,9 @@ public:
   /// The id of the last packet ("" for an empty log).
   const std::string& head() const noexcept;
 
+  /// Whether a write failed (then nothing more is sealed or written).
+  bool failed() const noexcept;
+
 private:
   // Only `open_database` (through this type, defined in database.cpp) makes
   // a committer, and only from a `db_handle`, which nothing outside storage/
@@ -183,8 +186,13 @@ private:
   /// Raw ids of the packets sealed last, oldest first, and the same as a
   /// set: a parent among them needs no read of the index (and a parent
   /// sealed but not yet written could not be read there).
-  std::deque<std::string> recent_order_;
+  std::deque<std::pair<uint64_t, std::string>> recent_order_; // (seq, raw id)
   std::unordered_set<std::string> recent_;
+  /// The last sequence number written (by `write`, on the writer thread):
+  /// only ids written may leave `recent_`, since a parent sealed but not yet
+  /// written cannot be found in the index.
+  std::unique_ptr<std::atomic<uint64_t>> written_seq_
+    = std::make_unique<std::atomic<uint64_t>>(0);
   /// Set by a failed `write`; then `seal` and `write` refuse. (Behind a
   /// pointer: the committer moves, an atomic does not.)
   std::unique_ptr<std::atomic<bool>> broken_ = std::make_unique<std::atomic<bool>>(false);

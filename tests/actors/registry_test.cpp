@@ -518,6 +518,7 @@ actors::pool_actor::behavior_type idle_pool(actors::pool_actor::pointer) {
   return {
     [](atom::dispatch, const contracts::dispatch_order&) {},
     [](atom::done, uint32_t) {},
+    [](atom::tick) {},
   };
 }
 

@@ -782,6 +782,7 @@ recording_pool(actors::pool_actor::pointer self,
       orders->push_back(o);
     },
     [=](atom::done, uint32_t) {},
+    [=](atom::tick) {},
   };
 }
 
@@ -966,6 +967,48 @@ BOOST_AUTO_TEST_CASE(a_refused_submission_is_answered_at_once_without_a_commit) 
     },
     [](caf::error& e) { BOOST_FAIL(text_of(e)); });
   BOOST_CHECK_EQUAL(state().commits, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(stopping_answers_a_request_whose_commit_never_comes) {
+  // The submission is taken (its reply waits for the flush), then the node
+  // stops before the flush runs: the caller gets an error, not silence.
+  auto h = self->request(zenith, caf::infinite, atom::submit_v, source_request());
+  sched.run_once();
+  BOOST_REQUIRE_EQUAL(state().effects.replies.size(), 1u);
+  // Urgent, so that it overtakes the flush already in the mailbox.
+  caf::actor_cast<caf::abstract_actor*>(zenith)->enqueue(
+    nullptr, caf::make_message_id(caf::message_priority::high),
+    caf::make_message(caf::exit_msg{zenith.address(),
+                                    caf::exit_reason::user_shutdown}),
+    nullptr);
+  sched.run();
+  bool answered = false;
+  h.receive([](contracts::submit_result&) { BOOST_FAIL("a reply without a commit"); },
+            [&](caf::error& e) {
+              answered = true;
+              BOOST_CHECK_EQUAL(e.category(), contracts::error_category);
+            });
+  BOOST_CHECK(answered);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_is_answered_after_the_commit_in_progress) {
+  auto req = source_request();
+  req.idempotency_key = "once";
+  auto first = self->request(zenith, caf::infinite, atom::submit_v, req);
+  auto again = self->request(zenith, caf::infinite, atom::submit_v, req);
+  sched.run_once(); // the first submission
+  sched.run_once(); // the duplicate: held behind the commit of the first
+  BOOST_CHECK_EQUAL(state().effects.replies.size(), 2u);
+  sched.run();
+  std::string id;
+  first.receive([&](contracts::submit_result& r) { id = r.task.task_id; },
+                [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  again.receive(
+    [&](contracts::submit_result& r) {
+      BOOST_CHECK(r.duplicate);
+      BOOST_CHECK_EQUAL(r.task.task_id, id);
+    },
+    [](caf::error& e) { BOOST_FAIL(text_of(e)); });
 }
 
 BOOST_AUTO_TEST_CASE(an_operator_error_comes_back_as_an_error) {

@@ -365,10 +365,31 @@ struct phase_figures {
   std::string first_failure;
 };
 
+/// After a phase's submissions (from `start`): waits for every task, then
+/// the phase's figures, counters measured from `before`.
+phase_figures finish_phase(runtime::node& node, finish_watcher& watcher,
+                           const commit_counters& before,
+                           steady::time_point start, size_t tasks) {
+  phase_figures fig;
+  fig.submit_seconds = seconds_between(start, steady::now());
+  watcher.close();
+  fig.tasks = tasks;
+  fig.seconds = seconds_between(start, watcher.last_finish());
+  fig.latencies_ms = watcher.latencies_ms();
+  fig.failures = watcher.failures();
+  fig.first_failure = watcher.first_failure();
+  auto after = commit_counters::of(node);
+  fig.commits = after.commits - before.commits;
+  fig.packets = after.packets - before.packets;
+  fig.cpu_seconds = after.cpu - before.cpu;
+  fig.write_seconds = after.write - before.write;
+  fig.seal_seconds = after.seal - before.seal;
+  return fig;
+}
+
 /// (a) `n` independent tasks submitted as fast as `threads` threads can.
 phase_figures independent(runtime::node& node, size_t n, size_t threads,
                           refusals& refused) {
-  phase_figures fig;
   auto counters_before = commit_counters::of(node);
   finish_watcher watcher{node};
   std::atomic<uint64_t> next{0};
@@ -385,20 +406,7 @@ phase_figures independent(runtime::node& node, size_t n, size_t threads,
       watcher.add(r.task.task_id, submitted);
     }
   });
-  fig.submit_seconds = seconds_between(start, steady::now());
-  watcher.close();
-  fig.tasks = n;
-  fig.seconds = seconds_between(start, watcher.last_finish());
-  fig.latencies_ms = watcher.latencies_ms();
-  fig.failures = watcher.failures();
-  fig.first_failure = watcher.first_failure();
-  auto counters_after = commit_counters::of(node);
-  fig.commits = counters_after.commits - counters_before.commits;
-  fig.packets = counters_after.packets - counters_before.packets;
-  fig.cpu_seconds = counters_after.cpu - counters_before.cpu;
-  fig.write_seconds = counters_after.write - counters_before.write;
-  fig.seal_seconds = counters_after.seal - counters_before.seal;
-  return fig;
+  return finish_phase(node, watcher, counters_before, start, n);
 }
 
 /// (b) `chains` chains of `depth` tasks, each link waiting on the previous
@@ -406,7 +414,6 @@ phase_figures independent(runtime::node& node, size_t n, size_t threads,
 /// first submission to its last link DONE.
 phase_figures chains(runtime::node& node, size_t chains, size_t depth,
                      size_t threads, refusals& refused) {
-  phase_figures fig;
   auto counters_before = commit_counters::of(node);
   finish_watcher watcher{node};
   std::atomic<uint64_t> next{0};
@@ -425,20 +432,7 @@ phase_figures chains(runtime::node& node, size_t chains, size_t depth,
       watcher.add(r.task.task_id, began);
     }
   });
-  fig.submit_seconds = seconds_between(start, steady::now());
-  watcher.close();
-  fig.tasks = chains * depth;
-  fig.seconds = seconds_between(start, watcher.last_finish());
-  fig.latencies_ms = watcher.latencies_ms();
-  fig.failures = watcher.failures();
-  fig.first_failure = watcher.first_failure();
-  auto counters_after = commit_counters::of(node);
-  fig.commits = counters_after.commits - counters_before.commits;
-  fig.packets = counters_after.packets - counters_before.packets;
-  fig.cpu_seconds = counters_after.cpu - counters_before.cpu;
-  fig.write_seconds = counters_after.write - counters_before.write;
-  fig.seal_seconds = counters_after.seal - counters_before.seal;
-  return fig;
+  return finish_phase(node, watcher, counters_before, start, chains * depth);
 }
 
 /// (c) Independent tasks submitted at a fixed `rate` (open loop) for
@@ -446,7 +440,6 @@ phase_figures chains(runtime::node& node, size_t chains, size_t depth,
 /// submitters falling behind count against it.
 phase_figures paced(runtime::node& node, double rate, double seconds,
                     size_t threads, refusals& refused) {
-  phase_figures fig;
   auto counters_before = commit_counters::of(node);
   auto n = static_cast<size_t>(std::max(100.0, rate * seconds));
   finish_watcher watcher{node};
@@ -468,20 +461,7 @@ phase_figures paced(runtime::node& node, double rate, double seconds,
       watcher.add(r.task.task_id, planned);
     }
   });
-  fig.submit_seconds = seconds_between(start, steady::now());
-  watcher.close();
-  fig.tasks = n;
-  fig.seconds = seconds_between(start, watcher.last_finish());
-  fig.latencies_ms = watcher.latencies_ms();
-  fig.failures = watcher.failures();
-  fig.first_failure = watcher.first_failure();
-  auto counters_after = commit_counters::of(node);
-  fig.commits = counters_after.commits - counters_before.commits;
-  fig.packets = counters_after.packets - counters_before.packets;
-  fig.cpu_seconds = counters_after.cpu - counters_before.cpu;
-  fig.write_seconds = counters_after.write - counters_before.write;
-  fig.seal_seconds = counters_after.seal - counters_before.seal;
-  return fig;
+  return finish_phase(node, watcher, counters_before, start, n);
 }
 
 struct http_figures {

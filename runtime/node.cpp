@@ -237,6 +237,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   p->reader = db->read;
   p->db = std::make_shared<storage::writable_database>(std::move(*db));
   p->store = std::make_shared<storage::asset_store>(options.data_dir);
+  if (auto n = p->store->sweep_temp_dir(); n > 0)
+    spdlog::info("asset store: removed {} leftover temporary file(s) of an "
+                 "earlier run from {}",
+                 n, p->store->temp_dir());
   p->cfg = std::make_unique<caf::actor_system_config>();
   contracts::register_types(*p->cfg);
   if (options.scheduler_threads > 0)

@@ -371,6 +371,18 @@ asset_store::asset_store(const std::string& data_dir) {
   fs::create_directories(temp_dir_, err);
 }
 
+size_t asset_store::sweep_temp_dir() {
+  std::error_code err;
+  size_t removed = 0;
+  std::vector<fs::path> entries;
+  for (auto& e : fs::directory_iterator(temp_dir(), err))
+    entries.push_back(e.path());
+  for (auto& p : entries)
+    if (fs::remove_all(p, err) > 0 && !err)
+      ++removed;
+  return removed;
+}
+
 std::string asset_store::temp_dir() const {
   std::error_code ignored;
   fs::create_directories(temp_dir_, ignored);

@@ -78,6 +78,11 @@ public:
   /// (`blob-*`) live there too; after a crash, what is left there is garbage.
   std::string temp_dir() const;
 
+  /// Removes everything in `temp_dir()`: what an earlier run left behind
+  /// when it died mid-upload or mid-copy. Only while nothing uses the store
+  /// (a node calls it at start). Returns how many entries it removed.
+  size_t sweep_temp_dir();
+
   /// The path the blob with SHA-256 `sha256_hex` has (or would have). The
   /// argument must be 64 lowercase hex digits (not checked).
   std::string blob_path(std::string_view sha256_hex) const;

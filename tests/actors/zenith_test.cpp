@@ -249,6 +249,25 @@ struct state_fixture {
                                   contracts::asset_record_from_json);
   }
 
+  /// Requires the history of a task run twice: created, dispatched,
+  /// requeued (for `reason`), ready, dispatched, succeeded.
+  void check_requeued_history(const std::string& task_id,
+                              const std::string& reason) {
+    auto history = db->read->history(task_id);
+    BOOST_REQUIRE(history);
+    std::vector<std::string> kinds;
+    for (auto& p : *history)
+      kinds.push_back(p.kind);
+    std::vector<std::string> expected{"task.created", "task.dispatched",
+                                      "task.requeued", "task.ready",
+                                      "task.dispatched", "task.succeeded"};
+    BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(),
+                                  expected.end());
+    for (auto& p : *history)
+      if (p.kind == "task.requeued")
+        BOOST_CHECK_NE(p.payload.find(reason), std::string::npos);
+  }
+
   /// The id of output `result` of `t`.
   static std::string output(const task_record& t) {
     return t.outputs.at("result");
@@ -681,16 +700,7 @@ BOOST_AUTO_TEST_CASE(recover_requeues_a_running_task_as_a_new_attempt) {
   BOOST_CHECK(task_row(t.task_id).status == task_status::done);
   BOOST_CHECK(task_row(waiting.task_id).status == task_status::ready);
   // The history of the task tells the story in order.
-  auto history = db->read->history(t.task_id);
-  BOOST_REQUIRE(history);
-  std::vector<std::string> kinds;
-  for (auto& p : *history)
-    kinds.push_back(p.kind);
-  std::vector<std::string> expected{"task.created", "task.dispatched",
-                                    "task.requeued", "task.ready",
-                                    "task.dispatched", "task.succeeded"};
-  BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(),
-                                expected.end());
+  check_requeued_history(t.task_id, "node restarted");
 }
 
 BOOST_AUTO_TEST_CASE(a_silent_worker_gets_its_attempt_run_again) {
@@ -733,19 +743,7 @@ BOOST_AUTO_TEST_CASE(a_silent_worker_gets_its_attempt_run_again) {
   // A finished task is no longer watched.
   clock.advance(std::chrono::hours{1});
   BOOST_CHECK_EQUAL(st->check_heartbeats(), 0u);
-  auto history = db->read->history(t.task_id);
-  BOOST_REQUIRE(history);
-  std::vector<std::string> kinds;
-  for (auto& p : *history)
-    kinds.push_back(p.kind);
-  std::vector<std::string> expected{"task.created", "task.dispatched",
-                                    "task.requeued", "task.ready",
-                                    "task.dispatched", "task.succeeded"};
-  BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(),
-                                expected.end());
-  auto requeued = std::find_if(history->begin(), history->end(),
-                               [](auto& p) { return p.kind == "task.requeued"; });
-  BOOST_CHECK_NE(requeued->payload.find("no heartbeat"), std::string::npos);
+  check_requeued_history(t.task_id, "no heartbeat");
 }
 
 BOOST_AUTO_TEST_CASE(recover_restores_ready_and_waiting_tasks) {

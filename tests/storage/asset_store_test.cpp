@@ -334,6 +334,19 @@ BOOST_AUTO_TEST_CASE(the_temp_dir_is_inside_the_data_folder_and_exists) {
   BOOST_TEST(fs::is_directory(store.temp_dir()));
 }
 
+BOOST_AUTO_TEST_CASE(sweeping_removes_what_an_earlier_run_left_in_the_temp_dir) {
+  write(data / "kept.txt", "kept\n");
+  auto blob = store.add_file((data / "kept.txt").string(), std::nullopt);
+  BOOST_REQUIRE_MESSAGE(blob, why(blob));
+  write(fs::path{store.temp_dir()} / "upload-7", "half an upload");
+  fs::create_directories(fs::path{store.temp_dir()} / "partial");
+  write(fs::path{store.temp_dir()} / "partial" / "x", "x");
+  BOOST_TEST(store.sweep_temp_dir() == 2u);
+  BOOST_TEST(fs::is_empty(store.temp_dir()));
+  BOOST_TEST(read(blob->path) == "kept\n"); // blobs are not touched
+  BOOST_TEST(store.sweep_temp_dir() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(an_upload_is_moved_into_the_store) {
   auto upload = fs::path{store.temp_dir()} / "upload-1";
   write(upload, "uploaded bytes\n");

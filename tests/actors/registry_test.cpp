@@ -514,7 +514,9 @@ namespace {
 using zenith_impl = std::remove_pointer_t<
   actors::zenith_actor::stateful_pointer<zenith_state>>;
 
-actors::pool_actor::behavior_type idle_pool(actors::pool_actor::pointer) {
+// (The unused int works around CAF 0.17.6 dereferencing a null tuple for
+// argument-less function actors, which UBSan reports.)
+actors::pool_actor::behavior_type idle_pool(actors::pool_actor::pointer, int) {
   return {
     [](atom::dispatch, const contracts::dispatch_order&) {},
     [](atom::done, uint32_t) {},
@@ -553,7 +555,7 @@ struct actor_fixture {
     auto opened = storage::open_database(storage::database_path(dir.path.string()));
     BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
     db = std::make_shared<storage::writable_database>(std::move(*opened));
-    pool = sys.spawn(idle_pool);
+    pool = sys.spawn(idle_pool, 0);
     actors::zenith_config zc;
     zc.data_dir = dir.path.string();
     contracts::pool_spec p;

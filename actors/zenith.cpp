@@ -1069,14 +1069,18 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   };
   // What a commit makes happen once it is durable.
   auto run = [self, pools](zenith_effects& effects) {
+    auto& s = self->state;
     for (auto& reply : effects.replies)
       reply();
     for (auto& [pool, order] : effects.dispatches) {
+      // The silence of an attempt counts from when its order leaves, not
+      // from when its commit was sealed.
+      if (auto b = s.last_beat.find(order.task.task_id); b != s.last_beat.end())
+        b->second = s.clock->now();
       auto p = pools.find(pool);
       if (p != pools.end())
         self->send(p->second, atom::dispatch_v, std::move(order));
     }
-    auto& s = self->state;
     if (s.config.on_commit && !effects.events.empty())
       s.config.on_commit(effects.events);
   };

@@ -419,7 +419,7 @@ void zenith_state::dispatch_ready() {
     it = ready.erase(it);
     ready_keys.erase(task_id);
     --free_slots[pool->name];
-    last_beat[t.task_id] = clock->now();
+    last_beat[t.task_id] = beat_clock().now();
     t.status = task_status::running;
     t.pool = pool->name;
     t.updated_at = now();
@@ -612,11 +612,11 @@ void zenith_state::on_heartbeat(const std::string& execution_id) {
   if (i == tasks.end() || i->second.status != task_status::running
       || std::to_string(i->second.attempt) != execution_id.substr(slash + 1))
     return;
-  last_beat[i->first] = clock->now();
+  last_beat[i->first] = beat_clock().now();
 }
 
 size_t zenith_state::check_heartbeats() {
-  auto now = clock->now();
+  auto now = beat_clock().now();
   std::vector<std::string> lost;
   for (auto& [id, beat] : last_beat)
     if (now - beat > config.heartbeat_timeout)
@@ -1030,6 +1030,7 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   st.db = std::move(db);
   st.ids = std::make_unique<contracts::random_id_source>();
   st.clock = std::make_unique<contracts::system_clock>();
+  st.span_clock = std::make_unique<contracts::steady_clock_source>();
   auto flush_pending = std::make_shared<bool>(false);
   // Group commit: the first change after a flush schedules the next flush
   // behind everything already in the mailbox.
@@ -1076,7 +1077,7 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       // The silence of an attempt counts from when its order leaves, not
       // from when its commit was sealed.
       if (auto b = s.last_beat.find(order.task.task_id); b != s.last_beat.end())
-        b->second = s.clock->now();
+        b->second = s.beat_clock().now();
       auto p = pools.find(pool);
       if (p != pools.end())
         self->send(p->second, atom::dispatch_v, std::move(order));

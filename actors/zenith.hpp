@@ -81,6 +81,10 @@ struct zenith_state {
   std::shared_ptr<storage::writable_database> db;
   std::unique_ptr<contracts::id_source> ids;
   std::unique_ptr<contracts::clock_source> clock;
+  /// Measures heartbeat silences; when unset, `clock` does (the state tests'
+  /// manual clock). The actor sets a steady clock: setting the wall clock
+  /// forward must not make every running attempt look lost.
+  std::unique_ptr<contracts::clock_source> span_clock;
 
   // -- the node's state, as committed
   std::map<std::string, contracts::module_entry> modules;
@@ -139,6 +143,11 @@ struct zenith_state {
   /// Applies a worker's report; ignored unless it is the current attempt of
   /// a RUNNING task.
   void on_result(const contracts::execution_outcome& outcome);
+
+  /// The clock heartbeat silences are measured with.
+  contracts::clock_source& beat_clock() const {
+    return span_clock ? *span_clock : *clock;
+  }
 
   /// Notes a worker's heartbeat for an attempt (`task_id/attempt`);
   /// ignored unless it is the current attempt of a RUNNING task.

@@ -147,6 +147,11 @@ timestamp system_clock::now() {
     std::chrono::system_clock::now());
 }
 
+timestamp steady_clock_source::now() {
+  auto since = std::chrono::steady_clock::now().time_since_epoch();
+  return timestamp{std::chrono::floor<std::chrono::milliseconds>(since)};
+}
+
 timestamp manual_clock::now() {
   return timestamp{std::chrono::milliseconds{now_.load()}};
 }

@@ -79,6 +79,13 @@ public:
   timestamp now() override;
 };
 
+/// A clock for measuring time spans only: steady (never jumps when the wall
+/// clock is set), its epoch arbitrary. Thread-safe.
+class steady_clock_source final : public clock_source {
+public:
+  timestamp now() override;
+};
+
 /// A clock that moves only when told to. Thread-safe.
 class manual_clock final : public clock_source {
 public:

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE ids
 #include <boost/test/unit_test.hpp>
 
+#include <thread>
+
 #include "contracts/ids.hpp"
 
 #include <chrono>
@@ -213,6 +215,19 @@ BOOST_AUTO_TEST_CASE(the_system_clock_tells_the_current_time) {
   auto after = std::chrono::system_clock::now();
   BOOST_TEST((t >= before));
   BOOST_TEST((t <= after));
+}
+
+BOOST_AUTO_TEST_CASE(the_steady_clock_never_goes_back) {
+  steady_clock_source clk;
+  auto previous = clk.now();
+  for (int i = 0; i < 1000; ++i) {
+    auto t = clk.now();
+    BOOST_TEST((t >= previous));
+    previous = t;
+  }
+  auto start = clk.now();
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  BOOST_TEST((clk.now() - start >= std::chrono::milliseconds{20}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

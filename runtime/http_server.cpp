@@ -951,15 +951,22 @@ private:
 template <class F>
 bool post_to_session(http_server_state& server,
                      const std::weak_ptr<http_session>& weak, F fn) {
-  std::shared_ptr<http_session> session;
+  // Nothing of the session may outlive the lock on this (foreign) thread:
+  // once `running` is false, stop() may destroy the I/O context, and a
+  // session (its socket) or an executor released here afterwards would
+  // touch freed memory. The strong reference moves into the handler, which
+  // the I/O context owns (and destroys, if it never runs, with itself).
   std::lock_guard guard{server.mutex};
   if (!server.running)
     return false;
-  session = weak.lock();
+  auto session = weak.lock();
   if (!session)
     return false;
-  net::post(session->stream.get_executor(),
-            [session, fn = std::move(fn)]() mutable { fn(*session); });
+  {
+    auto executor = session->stream.get_executor();
+    net::post(executor, [session = std::move(session),
+                         fn = std::move(fn)]() mutable { fn(*session); });
+  }
   return true;
 }
 

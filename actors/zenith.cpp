@@ -141,6 +141,19 @@ void zenith_state::make_ready(task_record& t) {
   ready_keys[t.task_id] = key;
 }
 
+void zenith_state::announce_ready(task_record& t, const std::string& woken_by) {
+  make_ready(t);
+  std::vector<std::string> subjects{t.task_id};
+  std::vector<std::string> parents{t.task_id};
+  if (!woken_by.empty()) {
+    subjects.push_back(woken_by);
+    parents.insert(parents.begin(), woken_by);
+  }
+  auto i = add_packet("task.ready", std::move(subjects), parents,
+                      json::object{}, t.trace_id);
+  put_task(t, i);
+}
+
 void zenith_state::requeue(task_record& t, const std::string& reason) {
   last_beat.erase(t.task_id);
   t.status = task_status::pending;
@@ -266,12 +279,8 @@ caf::error zenith_state::recover() {
           waiting[asset_id].push_back(id);
         }
       }
-      if (all) {
-        make_ready(t);
-        auto i = add_packet("task.ready", {t.task_id}, {t.task_id},
-                            json::object{}, t.trace_id);
-        put_task(t, i);
-      }
+      if (all)
+        announce_ready(t);
     } else if (t.status == task_status::ready) {
       t.status = task_status::pending;
       make_ready(t);
@@ -593,11 +602,8 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
                              });
       if (!all)
         continue;
-      make_ready(dep);
       dep.updated_at = now();
-      auto p = add_packet("task.ready", {dep.task_id, id}, {id, dep.task_id},
-                          json::object{}, dep.trace_id);
-      put_task(dep, p);
+      announce_ready(dep, id);
     }
   }
 }
@@ -641,10 +647,7 @@ size_t zenith_state::check_heartbeats() {
     requeue(t, "no heartbeat from its worker for " + std::to_string(silent)
                  + " s");
     // Its inputs were AVAILABLE when it ran, and held since.
-    make_ready(t);
-    auto i = add_packet("task.ready", {t.task_id}, {t.task_id}, json::object{},
-                        t.trace_id);
-    put_task(t, i);
+    announce_ready(t);
   }
   return lost.size();
 }

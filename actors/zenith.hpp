@@ -219,6 +219,10 @@ private:
   void put_task(const contracts::task_record& t, size_t packet);
   void put_asset(const contracts::asset_record& a, size_t packet);
   void make_ready(contracts::task_record& t);
+  /// Makes `t` READY with its `task.ready` packet and row; `woken_by`: the
+  /// asset whose arrival made it runnable, if any (subject and parent too).
+  void announce_ready(contracts::task_record& t,
+                      const std::string& woken_by = {});
   /// Makes a RUNNING task PENDING again as a new attempt, with a
   /// `task.requeued` packet saying why; readiness is the caller's.
   void requeue(contracts::task_record& t, const std::string& reason);

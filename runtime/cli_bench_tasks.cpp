@@ -340,6 +340,11 @@ struct commit_counters {
   double write = 0;
   double seal = 0;
 
+  commit_counters operator-(const commit_counters& x) const {
+    return {commits - x.commits, packets - x.packets, cpu - x.cpu,
+            write - x.write, seal - x.seal};
+  }
+
   static commit_counters of(runtime::node& node) {
     auto text = node.metrics();
     return {metric(text, "omniva_commits_total"),
@@ -350,13 +355,9 @@ struct commit_counters {
 };
 
 struct phase_figures {
-  /// Zenith's commits and packets during the phase, and the CPU time the
-  /// process (node and benchmark clients) used.
-  double commits = 0;
-  double packets = 0;
-  double cpu_seconds = 0;
-  double write_seconds = 0;
-  double seal_seconds = 0;
+  /// Zenith's commits, packets and sealing and writing time during the
+  /// phase, and the CPU time the process (node and clients) used.
+  commit_counters used;
   size_t tasks = 0;
   double seconds = 0;
   double submit_seconds = 0;
@@ -378,12 +379,7 @@ phase_figures finish_phase(runtime::node& node, finish_watcher& watcher,
   fig.latencies_ms = watcher.latencies_ms();
   fig.failures = watcher.failures();
   fig.first_failure = watcher.first_failure();
-  auto after = commit_counters::of(node);
-  fig.commits = after.commits - before.commits;
-  fig.packets = after.packets - before.packets;
-  fig.cpu_seconds = after.cpu - before.cpu;
-  fig.write_seconds = after.write - before.write;
-  fig.seal_seconds = after.seal - before.seal;
+  fig.used = commit_counters::of(node) - before;
   return fig;
 }
 
@@ -584,16 +580,16 @@ json::value phase_json(const phase_figures& f) {
           rounded(static_cast<double>(f.tasks) / f.seconds, 1));
   out.set("submitted_per_second",
           rounded(static_cast<double>(f.tasks) / f.submit_seconds, 1));
-  out.set("commits", static_cast<uint64_t>(f.commits));
+  out.set("commits", static_cast<uint64_t>(f.used.commits));
   out.set("packets_per_commit",
-          rounded(f.commits > 0 ? f.packets / f.commits : 0.0, 1));
-  out.set("commits_per_second", rounded(f.commits / f.seconds, 1));
-  out.set("cpu_cores_used", rounded(f.cpu_seconds / f.seconds, 2));
+          rounded(f.used.commits > 0 ? f.used.packets / f.used.commits : 0.0, 1));
+  out.set("commits_per_second", rounded(f.used.commits / f.seconds, 1));
+  out.set("cpu_cores_used", rounded(f.used.cpu / f.seconds, 2));
   // Shares of the phase Zenith spent sealing and the write thread writing.
-  out.set("seal_busy", rounded(f.seal_seconds / f.seconds, 2));
-  out.set("write_busy", rounded(f.write_seconds / f.seconds, 2));
+  out.set("seal_busy", rounded(f.used.seal / f.seconds, 2));
+  out.set("write_busy", rounded(f.used.write / f.seconds, 2));
   out.set("cpu_us_per_task",
-          rounded(f.cpu_seconds * 1e6 / static_cast<double>(f.tasks), 1));
+          rounded(f.used.cpu * 1e6 / static_cast<double>(f.tasks), 1));
   return out;
 }
 

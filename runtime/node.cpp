@@ -70,6 +70,17 @@ std::string error_text(const caf::error& err) {
   return contracts::render_error(err.code(), err.category(), err.context());
 }
 
+/// Asks `handle` through the blocking actor `self` and waits for the answer.
+template <class T, class Handle, class... Ts>
+caf::expected<T> ask_blocking(caf::scoped_actor& self, const Handle& handle,
+                              Ts&&... xs) {
+  caf::expected<T> out{caf::error{}};
+  self->request(handle, caf::infinite, std::forward<Ts>(xs)...)
+    .receive([&](T& x) { out = std::move(x); },
+             [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
+
 /// Reads `<data>/token`, or creates it (mode 0600) with 32 random bytes.
 caf::expected<std::string> load_token(const std::string& data_dir) {
   auto path = fs::path{data_dir} / "token";
@@ -291,12 +302,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     // The module folders, before the API opens (the registry logs each
     // file; problems do not stop the node).
     caf::scoped_actor self{*n->impl_->system};
-    self->request(n->impl_->registry, caf::infinite, atom::rescan_v)
-      .receive([](contracts::registry_report&) {},
-               [](caf::error& e) {
-                 spdlog::warn("registry: the module folders were not loaded: {}",
-                              error_text(e));
-               });
+    auto report = ask_blocking<contracts::registry_report>(
+      self, n->impl_->registry, atom::rescan_v);
+    if (!report)
+      spdlog::warn("registry: the module folders were not loaded: {}",
+                   error_text(report.error()));
   }
   if (options.serve_http) {
     http_server_config hc;
@@ -355,13 +365,13 @@ node_session::node_session(node_session&&) noexcept = default;
 node_session& node_session::operator=(node_session&&) noexcept = default;
 
 contracts::submit_result node_session::submit(const contracts::task_request& req) {
+  auto r = ask_blocking<contracts::submit_result>(impl_->self, impl_->zenith,
+                                                 atom::submit_v, req);
+  if (r)
+    return std::move(*r);
   contracts::submit_result out;
-  impl_->self->request(impl_->zenith, caf::infinite, atom::submit_v, req)
-    .receive([&](contracts::submit_result& r) { out = std::move(r); },
-             [&](caf::error& e) {
-               out.ok = false;
-               out.problems.push_back({ec::storage_error, "", error_text(e)});
-             });
+  out.ok = false;
+  out.problems.push_back({ec::storage_error, "", error_text(r.error())});
   return out;
 }
 
@@ -376,11 +386,7 @@ contracts::submit_result node::submit(const contracts::task_request& req) {
 
 caf::expected<std::string> node::register_module_dir(const std::string& dir) {
   caf::scoped_actor self{*impl_->system};
-  caf::expected<std::string> out{std::string{}};
-  self->request(impl_->registry, caf::infinite, atom::load_v, dir)
-    .receive([&](std::string& ref) { out = std::move(ref); },
-             [&](caf::error& e) { out = std::move(e); });
-  return out;
+  return ask_blocking<std::string>(self, impl_->registry, atom::load_v, dir);
 }
 
 uint64_t node::listen(std::function<void(const std::vector<contracts::committed_event>&)> f) {
@@ -393,11 +399,8 @@ void node::unlisten(uint64_t handle) {
 
 std::string node::metrics() {
   caf::scoped_actor self{*impl_->system};
-  std::string out;
-  self->request(impl_->zenith, caf::infinite, atom::metrics_v)
-    .receive([&](std::string& text) { out = std::move(text); },
-             [&](caf::error&) {});
-  return out;
+  auto text = ask_blocking<std::string>(self, impl_->zenith, atom::metrics_v);
+  return text ? std::move(*text) : std::string{};
 }
 
 caf::expected<contracts::task_record>

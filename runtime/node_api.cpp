@@ -22,11 +22,15 @@ using contracts::make_error;
 
 // -- events ---------------------------------------------------------------------
 
-void event_hub::publish(const std::vector<contracts::committed_event>& events) {
-  std::lock_guard<std::mutex> guard{mtx_};
+void event_hub::prune() {
   streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                 [](auto& s) { return s->closed(); }),
                  streams_.end());
+}
+
+void event_hub::publish(const std::vector<contracts::committed_event>& events) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  prune();
   if (!streams_.empty()) {
     for (auto& e : events) {
       json::value data{json::object{}};
@@ -74,9 +78,7 @@ void event_hub::keep_alive(std::chrono::milliseconds period) {
       if (cv_.wait_for(lock, period,
                        [&] { return closing_ || generation_ != seen; }))
         continue;
-      streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
-                                    [](auto& s) { return s->closed(); }),
-                     streams_.end());
+      prune();
       for (auto& s : streams_)
         s->comment("keep-alive");
     }
@@ -150,51 +152,40 @@ ec code_of(const caf::error& e) {
   return ec::storage_error;
 }
 
-http_response error_from(const caf::error& e) {
+/// The HTTP answer for an error: its code, message and pointer, or
+/// `fallback_pointer` when the error came without one (the ledger's errors
+/// name no field of the request).
+http_response error_from(const caf::error& e,
+                         const std::string& fallback_pointer = {}) {
   auto code = code_of(e);
-  if (auto p = contracts::problem_from_error(e); p && !p->message.empty())
-    return error_response(http_status(code), code, p->message, p->pointer);
-  return error_response(http_status(code), code,
-                        contracts::render_error(e.code(), e.category(),
-                                                e.context()));
+  auto p = contracts::problem_from_error(e);
+  auto message = p && !p->message.empty()
+                   ? p->message
+                   : contracts::render_error(e.code(), e.category(), e.context());
+  auto pointer = p && !p->pointer.empty() ? p->pointer : fallback_pointer;
+  return error_response(http_status(code), code, message, pointer);
 }
 
-/// Asks `handle` and answers through `r`: `on_ok` builds the response.
-template <class Result, class Handle, class OnOk, class... Ts>
-void ask(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
-         Ts... xs) {
+/// Asks `handle` and answers through `r`: `on_ok` builds the response,
+/// `on_error` the one for an error.
+template <class Result, class Handle, class OnOk, class OnError, class... Ts>
+void ask_or(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
+            OnError on_error, Ts... xs) {
   // (The unused argument works around CAF 0.17.6 dereferencing a null
   // tuple pointer for argument-less function actors, which UBSan reports.)
   sys.spawn([=](caf::event_based_actor* self, int) mutable {
     self->request(handle, std::chrono::seconds{120}, xs...)
       .then([=](Result& x) mutable { r.send(on_ok(x)); },
-            [=](caf::error& e) mutable { r.send(error_from(e)); });
-  }, 0);
-}
-
-/// `error_from`, with `pointer_of(code)` as the pointer when the error came
-/// without one (the ledger's errors name no field of the request).
-template <class PointerOf>
-http_response error_with_pointer(const caf::error& e, PointerOf pointer_of) {
-  auto code = code_of(e);
-  auto p = contracts::problem_from_error(e);
-  if (p && !p->pointer.empty())
-    return error_from(e);
-  auto message = p && !p->message.empty()
-                   ? p->message
-                   : contracts::render_error(e.code(), e.category(), e.context());
-  return error_response(http_status(code), code, message, pointer_of(code));
-}
-
-/// `ask`, with errors answered through `on_error`.
-template <class Result, class Handle, class OnOk, class OnError, class... Ts>
-void ask_or(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
-            OnError on_error, Ts... xs) {
-  sys.spawn([=](caf::event_based_actor* self, int) mutable {
-    self->request(handle, std::chrono::seconds{120}, xs...)
-      .then([=](Result& x) mutable { r.send(on_ok(x)); },
             [=](caf::error& e) mutable { r.send(on_error(e)); });
   }, 0);
+}
+
+/// `ask_or`, errors answered by `error_from`.
+template <class Result, class Handle, class OnOk, class... Ts>
+void ask(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
+         Ts... xs) {
+  ask_or<Result>(sys, handle, std::move(r), std::move(on_ok),
+                 [](const caf::error& e) { return error_from(e); }, xs...);
 }
 
 std::optional<json::value> body_json(const http_request& req, responder& r) {
@@ -420,7 +411,7 @@ void install_routes(http_server& server, const api_context& ctx_in) {
         return json_response(201, asset_json(a));
       },
       [](const caf::error& e) {
-        return error_with_pointer(e, [](ec code) -> std::string {
+        auto field = [](ec code) -> std::string {
           switch (code) {
             case ec::path_not_allowed:
             case ec::not_found:
@@ -431,7 +422,8 @@ void install_routes(http_server& server, const api_context& ctx_in) {
             default:
               return "";
           }
-        });
+        };
+        return error_from(e, field(code_of(e)));
       },
       atom::add_v, path->as_string(), str("media_type"), str("label"));
   });

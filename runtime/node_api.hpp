@@ -58,6 +58,9 @@ public:
   void wait_for_change(std::chrono::milliseconds timeout);
 
 private:
+  /// Drops the streams that have ended; under `mtx_`.
+  void prune();
+
   std::mutex mtx_;
   std::condition_variable cv_;
   uint64_t generation_ = 0;

@@ -374,31 +374,22 @@ void write_queue::run() {
     lock.unlock();
     auto start = std::chrono::steady_clock::now();
     // Only the last of the commits taken together syncs the log; the
-    // earlier ones become durable with it.
-    std::vector<caf::error> errors(taken.size());
+    // earlier ones become durable with it. After a failure nothing more is
+    // written (the committer refuses).
     size_t last_written = taken.size();
-    for (size_t i = 0; i < taken.size(); ++i) {
-      if (taken[i].second.empty())
-        continue;
-      last_written = i;
-    }
+    for (size_t i = 0; i < taken.size(); ++i)
+      if (!taken[i].second.empty())
+        last_written = i;
     caf::error failed;
-    for (size_t i = 0; i < taken.size(); ++i) {
-      if (failed) {
-        errors[i] = failed;
-        continue;
-      }
-      errors[i] = committer_.write(taken[i].second, i == last_written);
-      if (errors[i])
-        failed = errors[i];
-    }
+    for (size_t i = 0; i < taken.size() && !failed; ++i)
+      failed = committer_.write(taken[i].second, i == last_written);
     write_ns_ += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now() - start)
         .count());
     // A commit written unsynced before a failure is not durable either.
-    for (size_t i = 0; i < taken.size(); ++i)
-      done_(taken[i].first, failed ? failed : caf::error{});
+    for (auto& [token, sealed] : taken)
+      done_(token, failed);
     lock.lock();
   }
 }

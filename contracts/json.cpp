@@ -283,11 +283,38 @@ std::optional<std::string> widen_big_integers(std::string_view text) {
   return out;
 }
 
+namespace {
+
+/// Documents up to this size are parsed by a parser kept per thread, so the
+/// many small documents of the hot paths (rows, payloads, manifests) do not
+/// each allocate and free simdjson's buffers.
+constexpr size_t reused_parser_capacity = 64 * 1024;
+
+} // namespace
+
 parse_result parse(std::string_view text, size_t max_depth) {
-  simdjson::dom::parser parser{simdjson::SIMDJSON_MAXSIZE_BYTES};
-  if (auto err = parser.allocate(std::max<size_t>(text.size(), 64), max_depth);
-      err != simdjson::SUCCESS)
-    return {std::nullopt, {describe(err)}};
+  // (Its maximum stays simdjson's, so a document widened by
+  // widen_big_integers past the capacity still parses.)
+  thread_local simdjson::dom::parser reused{simdjson::SIMDJSON_MAXSIZE_BYTES};
+  thread_local size_t reused_depth = 0;
+  std::optional<simdjson::dom::parser> own;
+  simdjson::dom::parser* chosen = &reused;
+  if (text.size() <= reused_parser_capacity) {
+    if (reused_depth != max_depth) {
+      if (auto err = reused.allocate(reused_parser_capacity, max_depth);
+          err != simdjson::SUCCESS) {
+        reused_depth = 0;
+        return {std::nullopt, {describe(err)}};
+      }
+      reused_depth = max_depth;
+    }
+  } else {
+    chosen = &own.emplace(simdjson::SIMDJSON_MAXSIZE_BYTES);
+    if (auto err = own->allocate(text.size(), max_depth);
+        err != simdjson::SUCCESS)
+      return {std::nullopt, {describe(err)}};
+  }
+  auto& parser = *chosen;
   simdjson::dom::element root;
   auto err = parser.parse(text.data(), text.size(), true).get(root);
   if (err == simdjson::NUMBER_ERROR) {

@@ -5,6 +5,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <algorithm>
@@ -113,6 +114,37 @@ rocksdb::Options base_options() {
   return options;
 }
 
+/// The name part of an index key `name \0 seq`: a name's entries arrive in
+/// seq order, each just after the last, so RocksDB keeps one insert hint per
+/// name and places the next entry without searching the whole memtable.
+class name_of_index_key : public rocksdb::SliceTransform {
+public:
+  const char* Name() const override {
+    return "omniva.name_of_index_key";
+  }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), key.size() - 9};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() > 9;
+  }
+};
+
+/// The whole key of a state row: a task's row is rewritten at each step of
+/// its life, so the hint is where it was written last.
+class whole_row_key : public rocksdb::SliceTransform {
+public:
+  const char* Name() const override {
+    return "omniva.whole_row_key";
+  }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return key;
+  }
+  bool InDomain(const rocksdb::Slice&) const override {
+    return true;
+  }
+};
+
 std::vector<rocksdb::ColumnFamilyDescriptor> descriptors() {
   // Point lookups (packet by id, parent checks) use bloom filters.
   rocksdb::BlockBasedTableOptions table;
@@ -122,9 +154,29 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors() {
   table.block_cache = cache;
   rocksdb::ColumnFamilyOptions with_filter;
   with_filter.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Insert hints (memtable_insert_with_hint_prefix_extractor) for the
+  // families whose new keys land next to a key written shortly before: the
+  // subject and trace indices and the rows of tasks and assets. Keys of the
+  // log itself arrive in order; packet ids and child links are random.
+  auto index_hint = std::make_shared<name_of_index_key>();
+  auto row_hint = std::make_shared<whole_row_key>();
   std::vector<rocksdb::ColumnFamilyDescriptor> result;
-  for (auto name : cf_names)
-    result.emplace_back(std::string{name}, with_filter);
+  for (size_t i = 0; i < cf_names.size(); ++i) {
+    auto options = with_filter;
+    switch (static_cast<cf>(i)) {
+      case cf::stardust_trace:
+      case cf::stardust_subject:
+        options.memtable_insert_with_hint_prefix_extractor = index_hint;
+        break;
+      case cf::tasks:
+      case cf::assets:
+        options.memtable_insert_with_hint_prefix_extractor = row_hint;
+        break;
+      default:
+        break;
+    }
+    result.emplace_back(std::string{cf_names[i]}, options);
+  }
   return result;
 }
 

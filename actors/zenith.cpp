@@ -37,6 +37,26 @@ json::value parse_or_null(std::string_view text) {
   return r ? std::move(*r.doc) : json::value{};
 }
 
+/// Reads every row of `t` into `out` through `from_json`; a row that does
+/// not parse is corruption.
+template <class Record, class FromJson>
+caf::error load_rows(const storage::reader& r, storage::table t,
+                     std::string_view what, FromJson from_json,
+                     std::unordered_map<std::string, Record>& out) {
+  auto rows = r.scan(t, "");
+  if (!rows)
+    return rows.error();
+  for (auto& [id, text] : *rows) {
+    std::vector<contracts::problem> problems;
+    auto record = from_json(parse_or_null(text), problems, "");
+    if (!record)
+      return make_error(ec::corruption,
+                        std::string{what} + " row " + id + " does not parse");
+    out[id] = std::move(*record);
+  }
+  return caf::none;
+}
+
 
 /// The canonical form of a JSON text (the text itself when it does not
 /// parse), so that `1.0` and `1`, or members in another order, compare equal.
@@ -234,26 +254,12 @@ caf::error zenith_state::recover() {
       *parsed.contract, dir && dir->is_string() ? dir->as_string() : "",
       json::serialize(*contract, json::style::canonical)};
   }
-  auto asset_rows = r.scan(storage::table::assets, "");
-  if (!asset_rows)
-    return asset_rows.error();
-  for (auto& [id, text] : *asset_rows) {
-    std::vector<contracts::problem> problems;
-    auto a = contracts::asset_record_from_json(parse_or_null(text), problems);
-    if (!a)
-      return make_error(ec::corruption, "asset row " + id + " does not parse");
-    assets[id] = std::move(*a);
-  }
-  auto task_rows = r.scan(storage::table::tasks, "");
-  if (!task_rows)
-    return task_rows.error();
-  for (auto& [id, text] : *task_rows) {
-    std::vector<contracts::problem> problems;
-    auto t = contracts::task_record_from_json(parse_or_null(text), problems);
-    if (!t)
-      return make_error(ec::corruption, "task row " + id + " does not parse");
-    tasks[id] = std::move(*t);
-  }
+  if (auto err = load_rows(r, storage::table::assets, "asset",
+                           contracts::asset_record_from_json, assets))
+    return err;
+  if (auto err = load_rows(r, storage::table::tasks, "task",
+                           contracts::task_record_from_json, tasks))
+    return err;
   for (auto& p : config.pools)
     free_slots[p.name] = p.workers;
   // Rebuild the derived state; re-queue what was RUNNING.

@@ -202,6 +202,18 @@ json::value parse_row(const std::string& text) {
   return doc ? std::move(*doc.doc) : json::value{};
 }
 
+/// Whether `row` passes a list filter on its string member `key`: an empty
+/// filter passes every row; otherwise the member must exist and `match` it.
+bool passes(const json::value& row, std::string_view key,
+            const std::string& wanted,
+            bool (*match)(std::string_view wanted, std::string_view have)
+            = [](std::string_view x, std::string_view y) { return x == y; }) {
+  if (wanted.empty())
+    return true;
+  auto* member = row.find(key);
+  return member && member->is_string() && match(wanted, member->as_string());
+}
+
 std::string query(const http_request& req, const std::string& key,
                   std::string fallback = {}) {
   auto i = req.query.find(key);
@@ -374,15 +386,12 @@ void install_routes(http_server& server, const api_context& ctx_in) {
     json::array out;
     for (auto& [id, text] : *rows) {
       auto row = parse_row(text);
-      auto* s = row.find("status");
-      auto* m = row.find("media_type");
-      if (!status.empty() && (!s || !s->is_string() || s->as_string() != status))
-        continue;
-      if (!media.empty()
-          && (!m || !m->is_string()
-              || !contracts::media_type_matches(media, m->as_string())))
-        continue;
-      out.push_back(std::move(row));
+      if (passes(row, "status", status)
+          && passes(row, "media_type", media,
+                    [](std::string_view pattern, std::string_view have) {
+                      return contracts::media_type_matches(pattern, have);
+                    }))
+        out.push_back(std::move(row));
     }
     r.send(json_response(200, json::value{std::move(out)}));
   });
@@ -509,13 +518,8 @@ void install_routes(http_server& server, const api_context& ctx_in) {
     json::array out;
     for (auto& [id, text] : *rows) {
       auto row = parse_row(text);
-      auto* s = row.find("status");
-      auto* m = row.find("module_ref");
-      if (!status.empty() && (!s || !s->is_string() || s->as_string() != status))
-        continue;
-      if (!module.empty() && (!m || !m->is_string() || m->as_string() != module))
-        continue;
-      out.push_back(std::move(row));
+      if (passes(row, "status", status) && passes(row, "module_ref", module))
+        out.push_back(std::move(row));
     }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
       auto* x = a.find("created_at");

@@ -489,18 +489,9 @@ asset_store::add_file(const std::string& path,
     return io_error("cannot sync " + in_quotes(temp_path), errno);
   if (dst->close() != 0)
     return io_error("cannot close " + in_quotes(temp_path), errno);
-  stored_blob result;
-  result.sha256 = std::move(*hex);
-  result.size = size;
-  result.path = blob_path(result.sha256);
-  auto shard = blob_dir_ + "/" + result.sha256.substr(0, 2);
-  auto existed = install_blob(temp_path, result.path, shard, blob_dir_, size);
-  if (!existed)
-    return std::move(existed.error());
-  guard.release();
-  result.deduplicated = *existed;
-  result.media_type = media_type ? std::move(*media_type)
-                                 : detect_media_type(result.path);
+  auto result = install(temp_path, std::move(*hex), size, std::move(media_type));
+  if (result)
+    guard.release();
   return result;
 }
 
@@ -546,8 +537,14 @@ asset_store::add_temp_file(const std::string& temp_path,
   if (::fsync(src->get()) != 0)
     return io_error("cannot sync " + in_quotes(temp_path), errno);
   src->reset();
+  return install(temp_path, std::move(*hex), size, std::move(media_type));
+}
+
+caf::expected<stored_blob>
+asset_store::install(const std::string& temp_path, std::string hex,
+                     uint64_t size, std::optional<std::string> media_type) {
   stored_blob result;
-  result.sha256 = std::move(*hex);
+  result.sha256 = std::move(hex);
   result.size = size;
   result.path = blob_path(result.sha256);
   auto shard = blob_dir_ + "/" + result.sha256.substr(0, 2);

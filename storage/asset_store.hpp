@@ -147,6 +147,12 @@ public:
   static std::string detect_media_type(const std::string& path);
 
 private:
+  /// Moves the hashed, synced file at `temp_path` into the store under its
+  /// SHA-256 `hex` (or drops it when that blob exists) and describes it.
+  caf::expected<stored_blob> install(const std::string& temp_path,
+                                     std::string hex, uint64_t size,
+                                     std::optional<std::string> media_type);
+
   /// The data folder, absolute.
   std::string data_dir_;
   /// `<data>/blobs/sha256`.

@@ -12,23 +12,6 @@ namespace omniva::actors {
 using contracts::ec;
 using contracts::make_error;
 
-std::vector<contracts::problem> check_value_asset(const std::string& value_json,
-                                                  const std::string& dtype) {
-  auto doc = json::parse(value_json);
-  if (!doc)
-    return {{ec::invalid_json, "/value", doc.error.message}};
-  auto kind = contracts::value_dtype_from_string(dtype);
-  if (!kind || *kind == contracts::value_dtype::none)
-    return {{ec::dtype_mismatch, "/dtype",
-             "'" + dtype + "' is not a dtype (string, text, url, int, float, "
-                           "bool, enum, json)"}};
-  contracts::input_spec spec;
-  spec.key = "value";
-  spec.contract_type = contracts::input_kind::value;
-  spec.dtype = *kind;
-  return contracts::check_value(spec, *doc.doc, "/value");
-}
-
 namespace {
 
 contracts::asset_record file_record(const storage::stored_blob& blob,
@@ -49,7 +32,85 @@ std::optional<std::string> given(const std::string& media_type) {
   return media_type;
 }
 
+caf::error invalid_media_type(const std::string& media_type) {
+  return make_error(ec::invalid_media_type, "'" + media_type + "' is not a media type",
+                    "/media_type");
+}
+
+/// `e` with the pointer of the request member it is about (a file is added
+/// by `{"path": ..., "media_type": ...}`), unless it names one already.
+caf::error at_member_of_add(caf::error e) {
+  auto p = contracts::problem_from_error(e);
+  if (!p || !p->pointer.empty())
+    return e;
+  switch (p->code) {
+    case ec::path_not_allowed:
+    case ec::not_found:
+    case ec::invalid_argument:
+      return make_error(p->code, std::move(p->message), "/path");
+    case ec::invalid_media_type:
+      return make_error(p->code, std::move(p->message), "/media_type");
+    default:
+      return e;
+  }
+}
+
+void remove_quietly(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+}
+
 } // namespace
+
+// -- the state ---------------------------------------------------------------------
+
+caf::expected<contracts::asset_record>
+asset_ledger_state::add_file(const std::string& path, const std::string& media_type,
+                             const std::string& label) const {
+  auto real = storage::asset_store::check_allowed(path, allowed_roots);
+  if (!real)
+    return at_member_of_add(real.error());
+  if (!media_type.empty() && !contracts::is_valid_media_type(media_type, false))
+    return invalid_media_type(media_type);
+  auto blob = store->add_file(*real, given(media_type));
+  if (!blob)
+    return at_member_of_add(blob.error());
+  auto name = label.empty() ? std::filesystem::path{path}.filename().string() : label;
+  return file_record(*blob, name);
+}
+
+caf::expected<contracts::asset_record>
+asset_ledger_state::add_upload(const std::string& temp, const std::string& media_type,
+                               const std::string& label) const {
+  if (!media_type.empty() && !contracts::is_valid_media_type(media_type, false)) {
+    remove_quietly(temp);
+    return make_error(ec::invalid_media_type, "'" + media_type + "' is not a media type");
+  }
+  auto blob = store->add_temp_file(temp, given(media_type));
+  if (!blob) {
+    remove_quietly(temp); // never leave uploads behind
+    return blob.error();
+  }
+  return file_record(*blob, label);
+}
+
+caf::expected<contracts::asset_record>
+asset_ledger_state::make_value(const std::string& value_json, const std::string& dtype,
+                               const std::string& label) const {
+  auto problems = contracts::check_value_asset(value_json, dtype);
+  if (!problems.empty())
+    return make_error(problems, ec::invalid_argument);
+  contracts::asset_record a;
+  a.kind = contracts::asset_kind::value;
+  a.dtype = dtype;
+  a.value_json = json::serialize(*json::parse(value_json).doc);
+  a.sha256 = contracts::to_hex(contracts::sha256(a.value_json));
+  a.size = a.value_json.size();
+  a.label = label;
+  return a;
+}
+
+// -- the actor ---------------------------------------------------------------------
 
 ledger_actor::behavior_type
 asset_ledger(ledger_actor::stateful_pointer<asset_ledger_state> self,
@@ -58,56 +119,26 @@ asset_ledger(ledger_actor::stateful_pointer<asset_ledger_state> self,
   self->state.store = std::move(store);
   self->state.allowed_roots = std::move(allowed_roots);
   self->state.zenith = std::move(zenith);
+  // A prepared record goes to Zenith, whose answer (the stored record, or
+  // why not) is the answer to the request.
+  auto record = [self](caf::expected<contracts::asset_record> prepared)
+    -> caf::result<contracts::asset_record> {
+    if (!prepared)
+      return std::move(prepared.error());
+    return self->delegate(self->state.zenith, atom::add_v, std::move(*prepared));
+  };
   return {
     [=](atom::add, const std::string& path, const std::string& media_type,
-        const std::string& label) -> caf::result<contracts::asset_record> {
-      auto& st = self->state;
-      auto real = storage::asset_store::check_allowed(path, st.allowed_roots);
-      if (!real)
-        return real.error();
-      if (!media_type.empty() && !contracts::is_valid_media_type(media_type, false))
-        return make_error(ec::invalid_media_type,
-                          "'" + media_type + "' is not a media type");
-      auto blob = st.store->add_file(*real, given(media_type));
-      if (!blob)
-        return blob.error();
-      auto name = label.empty() ? std::filesystem::path{path}.filename().string()
-                                : label;
-      return self->delegate(st.zenith, atom::add_v, file_record(*blob, name));
+        const std::string& label) {
+      return record(self->state.add_file(path, media_type, label));
     },
     [=](atom::upload, const std::string& temp, const std::string& media_type,
-        const std::string& label) -> caf::result<contracts::asset_record> {
-      auto& st = self->state;
-      if (!media_type.empty() && !contracts::is_valid_media_type(media_type, false)) {
-        std::error_code ignored;
-        std::filesystem::remove(temp, ignored);
-        return make_error(ec::invalid_media_type,
-                          "'" + media_type + "' is not a media type");
-      }
-      auto blob = st.store->add_temp_file(temp, given(media_type));
-      if (!blob) {
-        std::error_code ignored;
-        std::filesystem::remove(temp, ignored); // never leave uploads behind
-        return blob.error();
-      }
-      return self->delegate(st.zenith, atom::add_v, file_record(*blob, label));
+        const std::string& label) {
+      return record(self->state.add_upload(temp, media_type, label));
     },
     [=](atom::value, const std::string& value_json, const std::string& dtype,
-        const std::string& label) -> caf::result<contracts::asset_record> {
-      auto problems = check_value_asset(value_json, dtype);
-      if (!problems.empty())
-        return make_error(problems.front().code,
-                          problems.front().pointer + ": "
-                            + problems.front().message);
-      auto doc = json::parse(value_json);
-      contracts::asset_record a;
-      a.kind = contracts::asset_kind::value;
-      a.dtype = dtype;
-      a.value_json = json::serialize(*doc.doc);
-      a.sha256 = contracts::to_hex(contracts::sha256(a.value_json));
-      a.size = a.value_json.size();
-      a.label = label;
-      return self->delegate(self->state.zenith, atom::add_v, std::move(a));
+        const std::string& label) {
+      return record(self->state.make_value(value_json, dtype, label));
     },
   };
 }

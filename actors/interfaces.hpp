@@ -23,7 +23,8 @@ namespace omniva::actors {
 using zenith_actor = caf::typed_actor<
   // Pre-flights a task request and creates the task, or answers every problem.
   caf::replies_to<atom::submit, contracts::task_request>::with<contracts::submit_result>,
-  // A worker's report on one attempt; a second report for it is ignored.
+  // A worker's report on one attempt (the adapters' outcome as is); a second
+  // report for it is ignored.
   caf::reacts_to<atom::result, contracts::execution_outcome>,
   // A worker's sign of life while it runs an attempt (its execution id).
   caf::reacts_to<atom::heartbeat, std::string>,
@@ -52,7 +53,8 @@ using zenith_actor = caf::typed_actor<
 
 /// A worker pool: runs dispatched attempts on its workers, one at a time each.
 using pool_actor = caf::typed_actor<
-  // Runs one attempt; the outcome goes to Zenith.
+  // Runs one attempt on a free worker (or queues it); heartbeats and the
+  // outcome go to the sender, Zenith.
   caf::reacts_to<atom::dispatch, contracts::dispatch_order>,
   // Internal: a worker finished and is free again.
   caf::reacts_to<atom::done, uint32_t>,

@@ -1,6 +1,7 @@
 #include "actors/registry.hpp"
 
 #include "contracts/module_contract.hpp"
+#include "contracts/module_registration.hpp"
 
 #include <caf/typed_response_promise.hpp>
 
@@ -26,7 +27,7 @@ using contracts::registry_outcome;
 namespace {
 
 /// How long the registry waits for Zenith's answer to one registration.
-constexpr auto zenith_timeout = std::chrono::seconds{60};
+constexpr auto zenith_timeout = defaults::registry::zenith_timeout;
 
 std::string absolute_path(const fs::path& p) {
   std::error_code err;
@@ -132,23 +133,6 @@ std::string ref_named_by(const std::string& text) {
   return name->as_string() + "@" + std::to_string(*version->as_int64());
 }
 
-caf::error first_problem_error(const std::vector<contracts::problem>& problems,
-                               ec fallback) {
-  if (problems.empty())
-    return make_error(fallback);
-  std::string why;
-  for (auto& p : problems) {
-    if (!why.empty())
-      why += "; ";
-    why += std::string{contracts::to_string(p.code)} + " "
-           + (p.pointer.empty() ? std::string{"(root)"} : p.pointer) + ": "
-           + p.message;
-  }
-  if (problems.size() == 1)
-    why = problems.front().message;
-  return make_error(problems.front().code, why, problems.front().pointer);
-}
-
 } // namespace
 
 // -- scanning and reading ------------------------------------------------------------
@@ -217,20 +201,6 @@ caf::expected<std::string> read_registry_file(const std::string& path) {
   return text;
 }
 
-caf::expected<contracts::module_entry>
-check_module_text(const std::string& text, const std::string& dir,
-                  const contracts::schema_resolver& resolve) {
-  contracts::contract_options options;
-  options.resolve_schema = resolve;
-  auto parsed = contracts::parse_module_contract(text, options);
-  if (!parsed.contract)
-    return first_problem_error(parsed.problems, ec::invalid_contract);
-  auto doc = json::parse(text);
-  return contracts::module_entry{*parsed.contract, dir,
-                                 json::serialize(*doc.doc,
-                                                 json::style::canonical)};
-}
-
 // -- the state -------------------------------------------------------------------------
 
 caf::expected<contracts::schema_entry>
@@ -238,7 +208,7 @@ registry_state::check_schema(const std::string& ref,
                              const std::string& text) const {
   auto checked = contracts::check_schema_text(ref, text);
   if (!checked)
-    return first_problem_error(checked.problems, ec::invalid_schema);
+    return make_error(checked.problems, ec::invalid_schema);
   return std::move(*checked.entry);
 }
 
@@ -247,14 +217,14 @@ registry_state::check_policy(const std::string& ref,
                              const std::string& text) const {
   auto checked = contracts::check_policy_text(ref, text);
   if (!checked)
-    return first_problem_error(checked.problems, ec::schema_violation);
+    return make_error(checked.problems, ec::schema_violation);
   return std::move(*checked.entry);
 }
 
 caf::expected<contracts::module_entry>
 registry_state::check_module(const std::string& text,
                              const std::string& dir) const {
-  return check_module_text(text, dir, contracts::make_schema_resolver(store));
+  return contracts::check_module_text(text, dir, contracts::make_schema_resolver(store));
 }
 
 registry_step registry_state::prepare(const registry_candidate& c) const {
@@ -296,16 +266,12 @@ registry_step registry_state::prepare(const registry_candidate& c) const {
       auto ref = entry->contract.ref();
       if (reader) {
         // Registered with the same content and folder: nothing to do.
-        if (auto row = reader->get(storage::table::modules, ref)) {
-          auto doc = json::parse(*row);
-          auto* contract = doc ? doc.doc->find("contract") : nullptr;
-          auto* dir = doc ? doc.doc->find("dir") : nullptr;
-          if (contract
-              && json::serialize(*contract, json::style::canonical)
-                   == entry->canonical_json
-              && dir && dir->is_string() && dir->as_string() == entry->dir)
+        if (auto stored = reader->get(storage::table::modules, ref))
+          if (auto row = contracts::read_module_row(*stored);
+              row && row->dir == entry->dir
+              && json::serialize(row->contract, json::style::canonical)
+                   == entry->canonical_json)
             return unchanged(std::move(ref));
-        }
       }
       return std::move(*entry);
     }

@@ -23,6 +23,7 @@
 // writes nothing itself.
 
 #include "actors/interfaces.hpp"
+#include "contracts/defaults.hpp"
 #include "contracts/registry_store.hpp"
 #include "storage/reader.hpp"
 
@@ -44,8 +45,8 @@ struct registry_config {
 };
 
 /// The largest file the registry reads (module.json, a schema, a policy):
-/// 1 MiB, like the HTTP API's JSON bodies.
-inline constexpr size_t max_registry_file = size_t{1} << 20;
+/// 1 MiB, like the HTTP API's JSON bodies (`defaults::registry`).
+inline constexpr size_t max_registry_file = defaults::registry::max_file_bytes;
 
 /// One thing a scan found, not yet read.
 struct registry_candidate {
@@ -77,15 +78,6 @@ registry_scan scan_module_folder(const std::string& dir);
 /// Reads a file for the registry: `not_found` when it does not exist,
 /// `too_large` beyond `max_registry_file`, `io_error` when it cannot be read.
 caf::expected<std::string> read_registry_file(const std::string& path);
-
-/// Checks a module.json text with `resolve` for schema ids (empty: ids are
-/// checked for syntax only) and returns the entry Zenith registers, `dir`
-/// remembered as the module's working folder. A contract with problems is
-/// one error: the first problem's code and pointer, every problem in the
-/// message.
-caf::expected<contracts::module_entry>
-check_module_text(const std::string& text, const std::string& dir,
-                  const contracts::schema_resolver& resolve);
 
 /// What registering one candidate takes next: an entry for Zenith, or the
 /// item that ends it (refused, or unchanged).
@@ -122,7 +114,8 @@ struct registry_state {
   caf::expected<contracts::policy_entry> check_policy(const std::string& ref,
                                                       const std::string& text) const;
 
-  /// Checks a module.json text against the registered schemas.
+  /// Checks a module.json text against the registered schemas
+  /// (`contracts::check_module_text`).
   caf::expected<contracts::module_entry> check_module(const std::string& text,
                                                       const std::string& dir) const;
 };

@@ -58,14 +58,16 @@ void start_next(pool_actor::stateful_pointer<worker_pool_state> self) {
 
 pool_actor::behavior_type
 worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
-            contracts::pool_spec spec, executor run,
-            std::chrono::milliseconds heartbeat_interval) {
+            worker_pool_config config) {
   auto& st = self->state;
-  st.spec = std::move(spec);
-  st.heartbeat_interval = heartbeat_interval;
+  st.spec = std::move(config.spec);
+  st.heartbeat_interval = config.heartbeat_interval;
   auto me = caf::actor_cast<pool_actor>(self);
   for (uint32_t i = 0; i < st.spec.workers; ++i) {
-    st.workers.push_back(self->spawn<caf::detached + caf::linked>(worker, run, i, me));
+    st.workers.push_back(
+      config.detached_workers
+        ? self->spawn<caf::detached + caf::linked>(worker, config.run, i, me)
+        : self->spawn<caf::linked>(worker, config.run, i, me));
     st.busy.push_back(false);
   }
   spdlog::info("worker_pool {}: {} workers ({} cpu, {} GB{})", st.spec.name,

@@ -1,5 +1,6 @@
 #include "actors/zenith.hpp"
 
+#include "contracts/module_registration.hpp"
 #include "contracts/preflight.hpp"
 #include "contracts/status.hpp"
 
@@ -23,13 +24,19 @@ using contracts::task_status;
 
 namespace {
 
-/// Commits handed to the write thread and not yet written, at most: one
-/// being written and one queued behind it, so the thread never waits for
-/// Zenith to seal and batches still grow while it writes.
-constexpr size_t max_in_flight = 2;
-
 std::string error_text(const caf::error& err) {
   return contracts::render_error(err.code(), err.category(), err.context());
+}
+
+/// The subjects of a packet that ends a task (failed, cancelled): the task,
+/// its promised outputs and its inputs.
+std::vector<std::string> subjects_of(const task_record& t) {
+  std::vector<std::string> out{t.task_id};
+  for (auto& [key, id] : t.outputs)
+    out.push_back(id);
+  for (auto& [key, id] : t.input_mapping)
+    out.push_back(id);
+  return out;
 }
 
 json::value parse_or_null(std::string_view text) {
@@ -242,17 +249,10 @@ caf::error zenith_state::recover() {
   if (!rows)
     return rows.error();
   for (auto& [ref, text] : *rows) {
-    auto doc = parse_or_null(text);
-    auto* contract = doc.find("contract");
-    auto* dir = doc.find("dir");
-    if (contract == nullptr)
-      return make_error(ec::corruption, "module row " + ref + " has no contract");
-    auto parsed = contracts::parse_module_contract_document(*contract);
-    if (!parsed.contract)
-      return make_error(ec::corruption, "module row " + ref + " does not parse");
-    modules[ref] = contracts::module_entry{
-      *parsed.contract, dir && dir->is_string() ? dir->as_string() : "",
-      json::serialize(*contract, json::style::canonical)};
+    auto entry = contracts::decode_module_row(ref, text);
+    if (!entry)
+      return entry.error();
+    modules[ref] = std::move(*entry);
   }
   if (auto err = load_rows(r, storage::table::assets, "asset",
                            contracts::asset_record_from_json, assets))
@@ -479,7 +479,8 @@ void zenith_state::dispatch_ready() {
 
 void zenith_state::fail_task(task_record& t, ec code, std::string message,
                              bool transient, size_t cause_packet,
-                             bool cause_is_batch_packet) {
+                             bool cause_is_batch_packet,
+                             const std::string& pointer) {
   auto previous = t.status;
   if (auto why = contracts::check_transition(previous, task_status::error)) {
     spdlog::error("zenith: refused to fail task {}: {}", t.task_id, why->message);
@@ -491,20 +492,25 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
                                   message, transient};
   t.updated_at = now();
   release_holds(t);
-  std::vector<std::string> subjects{t.task_id};
-  for (auto& [key, id] : t.outputs)
-    subjects.push_back(id);
-  for (auto& [key, id] : t.input_mapping)
-    subjects.push_back(id);
+  auto subjects = subjects_of(t);
   json::value payload{json::object{}};
   payload.set("code", std::string{contracts::to_string(code)});
   payload.set("message", message);
   payload.set("transient", transient);
+  if (!pointer.empty())
+    payload.set("pointer", pointer);
   std::vector<std::string> parents{t.task_id};
   auto packet = add_packet("task.failed", subjects, parents, std::move(payload),
                            t.trace_id);
   (void) cause_packet;
   (void) cause_is_batch_packet;
+  end_task(t, packet,
+           "an input of this task failed: task " + t.task_id + " ("
+             + std::string{contracts::to_string(code)} + ")");
+}
+
+void zenith_state::end_task(const task_record& t, size_t packet,
+                            const std::string& why) {
   put_task(t, packet);
   for (auto& [key, id] : t.input_mapping)
     if (auto a = assets.find(id); a != assets.end())
@@ -524,10 +530,7 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
   for (auto& d : dependants) {
     auto& dep = tasks[d];
     if (dep.status == task_status::pending)
-      fail_task(dep, ec::upstream_failed,
-                "an input of this task failed: task " + t.task_id + " ("
-                  + std::string{contracts::to_string(code)} + ")",
-                false, packet, true);
+      fail_task(dep, ec::upstream_failed, why, false, packet, true);
   }
 }
 
@@ -545,7 +548,7 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     ++slot->second;
   if (!o.ok) {
     fail_task(t, o.error_code == ec::none ? ec::exit_code : o.error_code,
-              o.error_message, o.transient, 0, false);
+              o.error_message, o.transient, 0, false, o.error_pointer);
     return;
   }
   // Every promised output must be among the produced ones.
@@ -673,32 +676,12 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
   t.status = task_status::cancelled;
   t.updated_at = now();
   release_holds(t);
-  std::vector<std::string> subjects{t.task_id};
-  for (auto& [key, id] : t.outputs)
-    subjects.push_back(id);
-  for (auto& [key, id] : t.input_mapping)
-    subjects.push_back(id);
+  auto subjects = subjects_of(t);
   auto packet = add_packet("task.cancelled", subjects, {t.task_id},
                            json::object{{"by", "operator"}}, t.trace_id);
-  put_task(t, packet);
-  for (auto& [key, id] : t.input_mapping)
-    if (auto a = assets.find(id); a != assets.end())
-      put_asset(a->second, packet);
-  std::vector<std::string> dependants;
-  for (auto& [key, id] : t.outputs) {
-    auto& a = assets[id];
-    a.status = asset_status::failed;
-    put_asset(a, packet);
-    if (auto w = waiting.find(id); w != waiting.end()) {
-      dependants.insert(dependants.end(), w->second.begin(), w->second.end());
-      waiting.erase(w);
-    }
-  }
-  for (auto& d : dependants)
-    if (tasks[d].status == task_status::pending)
-      fail_task(tasks[d], ec::upstream_failed,
-                "an input of this task was cancelled: task " + task_id, false,
-                packet, true);
+  // Its outputs were all promised (PENDING): they fail, and so does what
+  // waited on them.
+  end_task(t, packet, "an input of this task was cancelled: task " + task_id);
   return t;
 }
 
@@ -735,10 +718,7 @@ caf::expected<std::string> zenith_state::enroll(const contracts::module_entry& e
   }
   auto packet = add_packet("module.registered", {ref}, {},
                            json::object{{"ref", ref}}, ids->next_uuid());
-  json::value row{json::object{}};
-  row.set("contract", parse_or_null(e.canonical_json));
-  row.set("dir", e.dir);
-  batch.put(storage::table::modules, ref, json::serialize(row), packet);
+  batch.put(storage::table::modules, ref, contracts::encode_module_row(e), packet);
   modules[ref] = e;
   return ref;
 }
@@ -1014,230 +994,235 @@ std::string zenith_state::metrics_text() const {
   return out;
 }
 
-// -- the actor ---------------------------------------------------------------------------
+// -- the actor's side --------------------------------------------------------------------
 
-namespace {
-
-/// Answers an operator request: an error at once, a value only after the
-/// commit that makes it durable (`defer`).
-template <class T, class Defer>
-caf::result<T> after_commit(zenith_actor::stateful_pointer<zenith_state> self,
-                            caf::expected<T> r, Defer& defer) {
-  if (!r)
-    return r.error();
-  return defer(self->make_response_promise<T>(), std::move(*r));
+void zenith_state::schedule_flush() {
+  // Group commit: the first change after a flush schedules the next flush
+  // behind everything already in the mailbox.
+  if (!flush_pending) {
+    flush_pending = true;
+    self->send(self, atom::flush_v);
+  }
 }
 
-} // namespace
+void zenith_state::start_write_thread() {
+  caf::weak_actor_ptr weak = self->ctrl();
+  writer = std::make_unique<storage::write_queue>(
+    db->write, [weak](uint64_t token, caf::error err) {
+      if (auto strong = weak.lock())
+        caf::anon_send(caf::actor_cast<zenith_actor>(strong), atom::written_v,
+                       token, std::move(err));
+    });
+}
+
+void zenith_state::run_effects(zenith_effects& fx) {
+  for (auto& reply : fx.replies)
+    reply();
+  for (auto& [pool, order] : fx.dispatches) {
+    // The silence of an attempt counts from when its order leaves, not
+    // from when its commit was sealed.
+    if (auto b = last_beat.find(order.task.task_id); b != last_beat.end())
+      b->second = beat_clock().now();
+    auto p = pool_actors.find(pool);
+    if (p != pool_actors.end())
+      self->send(p->second, atom::dispatch_v, std::move(order));
+  }
+  if (config.on_commit && !fx.events.empty())
+    config.on_commit(fx.events);
+}
+
+void zenith_state::abort_pending(const caf::error& err) {
+  for (auto& [token, fx] : in_flight)
+    for (auto& f : fx.aborts)
+      f(err);
+  in_flight.clear();
+  for (auto& f : effects.aborts)
+    f(err);
+  effects = {};
+}
+
+void zenith_state::stop_on(const caf::error& err) {
+  // A failed commit leaves memory ahead of the disk: stop; a restart
+  // recovers from the last commit.
+  spdlog::critical("zenith: commit failed, stopping the node (a restart "
+                   "recovers from the last commit): {}",
+                   error_text(err));
+  abort_pending(err);
+  self->quit(err);
+}
+
+void zenith_state::flush() {
+  dispatch_ready();
+  if (!config.write_thread) {
+    auto fx = commit();
+    if (!fx)
+      stop_on(fx.error());
+    else
+      run_effects(*fx);
+    return;
+  }
+  auto sealed = seal();
+  if (!sealed) {
+    stop_on(sealed.error());
+    return;
+  }
+  if (sealed->first.empty() && in_flight.empty()) {
+    run_effects(sealed->second); // nothing to write and nothing before it
+    return;
+  }
+  auto token = next_token++;
+  in_flight.emplace_back(token, std::move(sealed->second));
+  writer->push(token, std::move(sealed->first));
+}
+
+void zenith_state::on_flush() {
+  flush_pending = false;
+  if (config.write_thread
+      && in_flight.size() >= defaults::scheduling::max_commits_in_flight) {
+    // The write thread has a commit under way and the next one queued:
+    // this batch grows until the first is written.
+    flush_after_write = true;
+    return;
+  }
+  flush();
+}
+
+void zenith_state::on_written(uint64_t token, const caf::error& err) {
+  if (err) {
+    stop_on(err);
+    return;
+  }
+  if (in_flight.empty() || in_flight.front().first != token) {
+    spdlog::critical("zenith: write {} reported out of order", token);
+    stop_on(contracts::make_error(ec::storage_error,
+                                  "commits written out of order"));
+    return;
+  }
+  auto done = std::move(in_flight.front().second);
+  in_flight.pop_front();
+  run_effects(done);
+  if (flush_after_write) {
+    flush_after_write = false;
+    flush();
+  }
+}
+
+void zenith_state::on_tick() {
+  // Housekeeping: run again what lost its worker, dispatch anything that
+  // became runnable.
+  check_heartbeats();
+  schedule_flush();
+  self->delayed_send(self, config.control_cycle, atom::tick_v);
+}
+
+void zenith_state::on_exit(const caf::exit_msg& msg) {
+  // Stopping (node::stop): the write thread writes what it holds; those
+  // commits take effect as usual, and what was not sealed is answered with
+  // an error.
+  if (writer) {
+    writer.reset();
+    if (!db->write.failed()) {
+      for (auto& [token, fx] : in_flight)
+        run_effects(fx);
+      in_flight.clear();
+    }
+  }
+  abort_pending(contracts::make_error(ec::storage_error,
+                                      "the node stopped before this change "
+                                      "was committed"));
+  self->quit(msg.reason);
+}
+
+template <class T>
+caf::result<T> zenith_state::after_commit(caf::expected<T> r) {
+  if (!r)
+    return r.error();
+  auto promise = self->make_response_promise<T>();
+  effects.replies.push_back(
+    [promise, value = std::move(*r)]() mutable { promise.deliver(value); });
+  effects.aborts.push_back(
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
+  schedule_flush();
+  return promise;
+}
+
+caf::result<contracts::submit_result>
+zenith_state::handle_submit(const contracts::task_request& req) {
+  auto r = submit(req);
+  if (!r.ok)
+    return r; // nothing to commit: answer at once
+  // A duplicate is answered behind the commits in flight, one of which may
+  // be the one that creates its task.
+  return after_commit(caf::expected<contracts::submit_result>{std::move(r)});
+}
+
+void zenith_state::handle_result(const contracts::execution_outcome& outcome) {
+  on_result(outcome);
+  schedule_flush();
+}
+
+// -- the behavior ------------------------------------------------------------------------
 
 zenith_actor::behavior_type
 zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
        std::shared_ptr<storage::writable_database> db,
        std::map<std::string, pool_actor> pools) {
   auto& st = self->state;
+  st.self = self;
   st.config = std::move(config);
   st.db = std::move(db);
+  st.pool_actors = std::move(pools);
   st.ids = std::make_unique<contracts::random_id_source>();
   st.clock = std::make_unique<contracts::system_clock>();
   st.span_clock = std::make_unique<contracts::steady_clock_source>();
-  auto flush_pending = std::make_shared<bool>(false);
-  // Group commit: the first change after a flush schedules the next flush
-  // behind everything already in the mailbox.
-  auto schedule = [self, flush_pending] {
-    if (!*flush_pending) {
-      *flush_pending = true;
-      self->send(self, atom::flush_v);
-    }
-  };
   if (auto err = st.recover()) {
     spdlog::critical("zenith: cannot recover the node's state: {}",
                      error_text(err));
     self->quit(err);
   }
-  schedule();
+  st.schedule_flush();
   self->delayed_send(self, st.config.control_cycle, atom::tick_v);
-  auto flush_after_write = std::make_shared<bool>(false);
-  // A failed commit leaves memory ahead of the disk: stop; a restart
-  // recovers from the last commit.
-  // Answers every request waiting on a commit that will never be written.
-  auto abort_pending = [self](const caf::error& err) {
-    auto& s = self->state;
-    for (auto& [token, fx] : s.in_flight)
-      for (auto& f : fx.aborts)
-        f(err);
-    s.in_flight.clear();
-    for (auto& f : s.effects.aborts)
-      f(err);
-    s.effects = {};
-  };
-  auto stop_on = [self, abort_pending](const caf::error& err) {
-    spdlog::critical("zenith: commit failed, stopping the node (a restart "
-                     "recovers from the last commit): {}",
-                     error_text(err));
-    abort_pending(err);
-    self->quit(err);
-  };
-  // What a commit makes happen once it is durable.
-  auto run = [self, pools](zenith_effects& effects) {
-    auto& s = self->state;
-    for (auto& reply : effects.replies)
-      reply();
-    for (auto& [pool, order] : effects.dispatches) {
-      // The silence of an attempt counts from when its order leaves, not
-      // from when its commit was sealed.
-      if (auto b = s.last_beat.find(order.task.task_id); b != s.last_beat.end())
-        b->second = s.beat_clock().now();
-      auto p = pools.find(pool);
-      if (p != pools.end())
-        self->send(p->second, atom::dispatch_v, std::move(order));
-    }
-    if (s.config.on_commit && !effects.events.empty())
-      s.config.on_commit(effects.events);
-  };
-  // Dispatches what can run and commits: written here, or sealed here and
-  // written by the write thread, which reports back with `written`.
-  auto flush = [self, run, stop_on] {
-    auto& s = self->state;
-    s.dispatch_ready();
-    if (!s.config.write_thread) {
-      auto effects = s.commit();
-      if (!effects)
-        stop_on(effects.error());
-      else
-        run(*effects);
-      return;
-    }
-    auto sealed = s.seal();
-    if (!sealed) {
-      stop_on(sealed.error());
-      return;
-    }
-    if (sealed->first.empty() && s.in_flight.empty()) {
-      run(sealed->second); // nothing to write and nothing before it
-      return;
-    }
-    auto token = s.next_token++;
-    s.in_flight.emplace_back(token, std::move(sealed->second));
-    s.writer->push(token, std::move(sealed->first));
-  };
-  if (st.config.write_thread) {
-    caf::weak_actor_ptr weak = self->ctrl();
-    st.writer = std::make_unique<storage::write_queue>(
-      st.db->write, [weak](uint64_t token, caf::error err) {
-        if (auto strong = weak.lock())
-          caf::anon_send(caf::actor_cast<zenith_actor>(strong),
-                         atom::written_v, token, std::move(err));
-      });
-  }
-  auto defer = [self, schedule](auto promise, auto value) mutable {
-    self->state.effects.replies.push_back(
-      [promise, value]() mutable { promise.deliver(value); });
-    self->state.effects.aborts.push_back(
-      [promise](const caf::error& err) mutable { promise.deliver(err); });
-    schedule();
-    return promise;
-  };
-  // Stopping (node::stop): the write thread writes what it holds; those
-  // commits take effect as usual, and what was not sealed is answered with
-  // an error.
-  self->set_exit_handler([self, run, abort_pending](caf::exit_msg& msg) {
-    auto& s = self->state;
-    if (s.writer) {
-      s.writer.reset();
-      if (!s.db->write.failed()) {
-        for (auto& [token, fx] : s.in_flight)
-          run(fx);
-        s.in_flight.clear();
-      }
-    }
-    abort_pending(contracts::make_error(ec::storage_error,
-                                        "the node stopped before this change "
-                                        "was committed"));
-    self->quit(msg.reason);
-  });
+  if (st.config.write_thread)
+    st.start_write_thread();
+  self->set_exit_handler(
+    [self](caf::exit_msg& msg) { self->state.on_exit(msg); });
   return {
-    [=](atom::submit, const contracts::task_request& req) mutable
-    -> caf::result<contracts::submit_result> {
-      auto r = self->state.submit(req);
-      if (!r.ok)
-        return r; // nothing to commit: answer at once
-      // A duplicate is answered behind the commits in flight, one of which
-      // may be the one that creates its task.
-      return defer(self->make_response_promise<contracts::submit_result>(), r);
+    [self](atom::submit, const contracts::task_request& req) {
+      return self->state.handle_submit(req);
     },
-    [=](atom::result, const contracts::execution_outcome& o) {
-      self->state.on_result(o);
-      schedule();
+    [self](atom::result, const contracts::execution_outcome& o) {
+      self->state.handle_result(o);
     },
-    [=](atom::heartbeat, const std::string& execution_id) {
+    [self](atom::heartbeat, const std::string& execution_id) {
       self->state.on_heartbeat(execution_id);
     },
-    [=](atom::cancel, const std::string& id) mutable
-    -> caf::result<contracts::task_record> {
-      return after_commit(self, self->state.cancel(id), defer);
+    [self](atom::cancel, const std::string& id) {
+      return self->state.after_commit(self->state.cancel(id));
     },
-    [=](atom::priority, const std::string& id, int32_t p) mutable
-    -> caf::result<contracts::task_record> {
-      return after_commit(self, self->state.set_priority(id, p), defer);
+    [self](atom::priority, const std::string& id, int32_t p) {
+      return self->state.after_commit(self->state.set_priority(id, p));
     },
-    [=](atom::enroll, const contracts::module_entry& e) mutable
-    -> caf::result<std::string> {
-      return after_commit(self, self->state.enroll(e), defer);
+    [self](atom::enroll, const contracts::module_entry& e) {
+      return self->state.after_commit(self->state.enroll(e));
     },
-    [=](atom::schema, const contracts::schema_entry& e) mutable
-    -> caf::result<std::string> {
-      return after_commit(self, self->state.register_schema(e), defer);
+    [self](atom::schema, const contracts::schema_entry& e) {
+      return self->state.after_commit(self->state.register_schema(e));
     },
-    [=](atom::policy, const contracts::policy_entry& p) mutable
-    -> caf::result<std::string> {
-      return after_commit(self, self->state.register_policy(p), defer);
+    [self](atom::policy, const contracts::policy_entry& p) {
+      return self->state.after_commit(self->state.register_policy(p));
     },
-    [=](atom::add, const contracts::asset_record& a) mutable
-    -> caf::result<contracts::asset_record> {
-      return after_commit(self, self->state.add_asset(a), defer);
+    [self](atom::add, const contracts::asset_record& a) {
+      return self->state.after_commit(self->state.add_asset(a));
     },
-    [=](atom::erase, const std::string& id) mutable -> caf::result<std::string> {
-      return after_commit(self, self->state.erase_asset(id), defer);
+    [self](atom::erase, const std::string& id) {
+      return self->state.after_commit(self->state.erase_asset(id));
     },
-    [=](atom::metrics) -> std::string { return self->state.metrics_text(); },
-    [=](atom::flush) {
-      *flush_pending = false;
-      auto& s = self->state;
-      if (s.config.write_thread && s.in_flight.size() >= max_in_flight) {
-        // The write thread has a commit under way and the next one queued:
-        // this batch grows until the first is written.
-        *flush_after_write = true;
-        return;
-      }
-      flush();
+    [self](atom::metrics) { return self->state.metrics_text(); },
+    [self](atom::flush) { self->state.on_flush(); },
+    [self](atom::written, uint64_t token, const caf::error& err) {
+      self->state.on_written(token, err);
     },
-    [=](atom::written, uint64_t token, const caf::error& err) {
-      auto& s = self->state;
-      if (err) {
-        stop_on(err);
-        return;
-      }
-      if (s.in_flight.empty() || s.in_flight.front().first != token) {
-        spdlog::critical("zenith: write {} reported out of order", token);
-        stop_on(contracts::make_error(ec::storage_error,
-                                      "commits written out of order"));
-        return;
-      }
-      auto done = std::move(s.in_flight.front().second);
-      s.in_flight.pop_front();
-      run(done);
-      if (*flush_after_write) {
-        *flush_after_write = false;
-        flush();
-      }
-    },
-    [=](atom::tick) {
-      // Housekeeping: run again what lost its worker, dispatch anything
-      // that became runnable.
-      self->state.check_heartbeats();
-      schedule();
-      self->delayed_send(self, self->state.config.control_cycle, atom::tick_v);
-    },
+    [self](atom::tick) { self->state.on_tick(); },
   };
 }
 

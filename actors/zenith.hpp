@@ -8,13 +8,16 @@
 // the commit that justifies them.
 
 #include "actors/interfaces.hpp"
+#include "contracts/defaults.hpp"
 #include "contracts/ids.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/preflight.hpp"
 #include "contracts/registry_store.hpp"
-#include "storage/database.hpp"
+#include "storage/commit.hpp"
 
+#include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
@@ -38,14 +41,17 @@ struct zenith_config {
   /// The worker pools tasks may be routed to.
   std::vector<contracts::pool_spec> pools;
   /// The control cycle (housekeeping). Default: 30 s.
-  std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
+  std::chrono::milliseconds control_cycle
+    = defaults::scheduling::control_cycle;
   /// Run every task through the mock adapter (`omniva serve --mock`).
-  bool force_mock = false;
+  /// Default: false.
+  bool force_mock = defaults::node::force_mock;
   /// How long a RUNNING attempt may go without a heartbeat from its worker
   /// before the control cycle runs it again as a new attempt (the worker
   /// is taken for lost). Workers beat every few seconds while a module
   /// runs. Default: 60 s.
-  std::chrono::milliseconds heartbeat_timeout = std::chrono::seconds{60};
+  std::chrono::milliseconds heartbeat_timeout
+    = defaults::scheduling::heartbeat_timeout;
   /// Write commits on a thread of their own (the node does): Zenith seals
   /// a batch, hands it over and goes on with the next while RocksDB fills
   /// its memtables and syncs the log; effects still leave only after the
@@ -71,7 +77,9 @@ struct zenith_effects {
   std::vector<committed_event> events;
 };
 
-/// Zenith's state; every method is testable without an actor system.
+/// Zenith's state. The methods down to `metrics_text` are the node's rules
+/// and are testable without an actor system; those of "the actor's side"
+/// send, reply and schedule through `self`, which the behavior sets.
 struct zenith_state {
   static constexpr const char* name = "zenith";
 
@@ -200,6 +208,72 @@ struct zenith_state {
   /// Prometheus text of the counters.
   std::string metrics_text() const;
 
+  // -- the actor's side (needs `self`)
+
+  /// The actor this state belongs to; null while tests drive the state
+  /// directly.
+  zenith_actor::stateful_pointer<zenith_state> self = nullptr;
+  /// The worker pools orders are dispatched to, by name.
+  std::map<std::string, pool_actor> pool_actors;
+  /// Whether a `flush` is in the mailbox: the first change after a flush
+  /// schedules the next one, behind everything already queued (group
+  /// commit).
+  bool flush_pending = false;
+  /// Whether a flush waits for the write thread, which holds
+  /// `defaults::scheduling::max_commits_in_flight` commits already; it runs
+  /// once the oldest is written, with everything that arrived meanwhile.
+  bool flush_after_write = false;
+
+  /// Schedules a flush behind the mailbox unless one is scheduled.
+  void schedule_flush();
+
+  /// Starts the write thread, which reports each commit it wrote with
+  /// `written`.
+  void start_write_thread();
+
+  /// What a commit makes happen once it is durable: the replies, the
+  /// dispatches (each attempt's silence counts from here) and the events.
+  void run_effects(zenith_effects& fx);
+
+  /// Answers every request waiting on a commit that will never be written.
+  void abort_pending(const caf::error& err);
+
+  /// Stops the actor after a failed commit (memory is ahead of the disk; a
+  /// restart recovers from the last commit), answering what waited.
+  void stop_on(const caf::error& err);
+
+  /// Dispatches what can run and commits: writes here, or seals here and
+  /// hands the commit to the write thread.
+  void flush();
+
+  /// `flush`: flushes, unless the write thread is full (then the batch grows
+  /// until `written`).
+  void on_flush();
+
+  /// `written`: runs the effects of the oldest commit in flight, or stops
+  /// the node on a write error or a report out of order.
+  void on_written(uint64_t token, const caf::error& err);
+
+  /// `tick`: the control cycle; runs again what lost its worker, schedules
+  /// a flush and the next tick.
+  void on_tick();
+
+  /// The exit handler: the write thread writes what it holds and those
+  /// commits take effect; whatever else waits is answered with an error.
+  void on_exit(const caf::exit_msg& msg);
+
+  /// Answers a request: an error at once, a value only once the commit
+  /// holding its change is durable.
+  template <class T>
+  caf::result<T> after_commit(caf::expected<T> r);
+
+  /// `submit`: a refusal is answered at once, a task once it is committed.
+  caf::result<contracts::submit_result>
+  handle_submit(const contracts::task_request& req);
+
+  /// `result`: applies the report and schedules a flush.
+  void handle_result(const contracts::execution_outcome& outcome);
+
   // -- the write thread (when `config.write_thread`); declared last so
   // that it stops, writing what it holds, before anything it writes with
   std::unique_ptr<storage::write_queue> writer;
@@ -229,10 +303,18 @@ private:
   void unready(const std::string& task_id);
   void release_holds(const contracts::task_record& t);
   /// Fails `t` (ERROR) and its promised outputs, then, in cascade, every
-  /// task waiting on them (`upstream_failed`). Adds the packets.
+  /// task waiting on them (`upstream_failed`). Adds the packets; a
+  /// non-empty `pointer` (where in an output the error is) goes into the
+  /// `task.failed` payload.
   void fail_task(contracts::task_record& t, contracts::ec code,
                  std::string message, bool transient, size_t cause_packet,
-                 bool cause_is_batch_packet);
+                 bool cause_is_batch_packet, const std::string& pointer = {});
+  /// Writes the rows `packet` changed by ending `t` (failed or cancelled):
+  /// the task, its inputs (their holds released), its PENDING outputs, now
+  /// FAILED; then fails every PENDING task that waited on those outputs
+  /// (`upstream_failed`, message `why`), in cascade.
+  void end_task(const contracts::task_record& t, size_t packet,
+                const std::string& why);
   std::optional<contracts::output_spec> promise_of(std::string_view asset_id) const;
   const contracts::pool_spec* pool_for(const contracts::module_contract& c) const;
 };

@@ -159,6 +159,22 @@ caf::error make_error(const problem& x) {
   return make_error(x.code, x.pointer + ": " + x.message);
 }
 
+caf::error make_error(const std::vector<problem>& problems, ec if_none) {
+  if (problems.empty())
+    return make_error(if_none);
+  if (problems.size() == 1)
+    return make_error(problems.front().code, problems.front().message,
+                      problems.front().pointer);
+  std::string why;
+  for (auto& p : problems) {
+    if (!why.empty())
+      why += "; ";
+    why += std::string{to_string(p.code)} + " "
+           + (p.pointer.empty() ? std::string{"(root)"} : p.pointer) + ": " + p.message;
+  }
+  return make_error(problems.front().code, std::move(why), problems.front().pointer);
+}
+
 std::optional<problem> problem_from_error(const caf::error& x) {
   if (x.category() != error_category)
     return std::nullopt;

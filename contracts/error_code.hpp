@@ -234,6 +234,13 @@ std::string to_string(const problem& x);
 /// context (only the message when the pointer is the root).
 caf::error make_error(const problem& x);
 
+/// Returns one error for problems found at once (a contract, a schema, a
+/// value): the first problem's code and pointer, and every problem in the
+/// message ("<code> <pointer>: <message>; ..."; only the message when there
+/// is one problem); `make_error(if_none)` for none. This is how an actor
+/// answers a check that found several problems through one `caf::error`.
+caf::error make_error(const std::vector<problem>& problems, ec if_none);
+
 /// Reads the problem an error of `error_category` carries: its code, and
 /// the message and pointer given to `make_error` (a one-sentence context is
 /// the message with the root pointer). nullopt for an error of another

@@ -1,5 +1,8 @@
 #include "contracts/ids.hpp"
 
+#include "contracts/calendar.hpp"
+#include "contracts/hex.hpp"
+
 #include <openssl/rand.h>
 
 #include <array>
@@ -17,15 +20,11 @@ using bytes16 = std::array<uint8_t, 16>;
 std::string format_uuid_v4(bytes16 b) {
   b[6] = static_cast<uint8_t>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<uint8_t>((b[8] & 0x3F) | 0x80);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string result;
+  std::string result = to_hex(b);
   result.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      result += '-';
-    result += digits[b[i] >> 4];
-    result += digits[b[i] & 0x0F];
-  }
+  // 8-4-4-4-12: dashes from the back, so that earlier positions stay put.
+  for (size_t at : {20, 16, 12, 8})
+    result.insert(at, 1, '-');
   return result;
 }
 
@@ -37,22 +36,6 @@ constexpr uint64_t splitmix64_mix(uint64_t z) noexcept {
 }
 
 constexpr uint64_t splitmix64_gamma = 0x9E3779B97F4A7C15ULL;
-
-bool is_hex(char c) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-         || (c >= 'A' && c <= 'F');
-}
-
-// -- calendar ------------------------------------------------------------------
-
-bool is_leap(int year) noexcept {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int days_in_month(int year, int month) noexcept {
-  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return month == 2 && is_leap(year) ? 29 : days[month - 1];
-}
 
 /// Reads exactly `n` decimal digits at `pos`; advances `pos`.
 bool read_digits(std::string_view text, size_t& pos, size_t n,
@@ -116,7 +99,7 @@ bool is_uuid(std::string_view text) noexcept {
     return false;
   for (size_t i = 0; i < text.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !is_hex(text[i]))
+    if (dash ? text[i] != '-' : !is_hex_digit(text[i]))
       return false;
   }
   return true;
@@ -204,12 +187,11 @@ std::string format_timestamp(timestamp t) {
 
 std::optional<timestamp> parse_timestamp(std::string_view text) noexcept {
   using namespace std::chrono;
-  size_t pos = 0;
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (!read_digits(text, pos, 4, y) || !expect(text, pos, '-')
-      || !read_digits(text, pos, 2, mo) || !expect(text, pos, '-')
-      || !read_digits(text, pos, 2, d))
+  auto date = read_full_date(text);
+  if (!date)
     return std::nullopt;
+  size_t pos = 10;
+  int h = 0, mi = 0, s = 0;
   if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't'))
     return std::nullopt;
   ++pos;
@@ -217,8 +199,7 @@ std::optional<timestamp> parse_timestamp(std::string_view text) noexcept {
       || !read_digits(text, pos, 2, mi) || !expect(text, pos, ':')
       || !read_digits(text, pos, 2, s))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23
-      || mi > 59 || s > 60)
+  if (h > 23 || mi > 59 || s > 60)
     return std::nullopt;
   int64_t millis = 0;
   if (pos < text.size() && text[pos] == '.') {
@@ -251,9 +232,7 @@ std::optional<timestamp> parse_timestamp(std::string_view text) noexcept {
   }
   if (pos != text.size())
     return std::nullopt;
-  auto date = sys_days{year{y} / month{static_cast<unsigned>(mo)}
-                       / day{static_cast<unsigned>(d)}};
-  auto local = timestamp{date} + hours{h} + minutes{mi} + seconds{s}
+  auto local = timestamp{sys_days{*date}} + hours{h} + minutes{mi} + seconds{s}
                + milliseconds{millis};
   return local - minutes{offset_minutes};
 }

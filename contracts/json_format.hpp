@@ -45,7 +45,8 @@ enum class string_format : uint8_t {
   json_pointer,
   /// Relative JSON Pointer (draft-bhutton-relative-json-pointer-00).
   relative_json_pointer,
-  /// ECMA-262 regular expression.
+  /// ECMA-262 regular expression, read with the `u` flag's grammar by the same
+  /// reader as every `pattern` (`is_ecma_regex`, contracts/ecma_regex.hpp).
   regex,
   /// A format this validator does not know; every value is accepted.
   unknown,

@@ -1,9 +1,9 @@
 #include "contracts/json_schema.hpp"
 
+#include "contracts/ecma_regex.hpp"
 #include "contracts/json_format.hpp"
 #include "contracts/uri.hpp"
 
-#include <re2/re2.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -75,174 +75,6 @@ struct resource {
   std::vector<std::pair<std::string, const json::value*>> pending_anchors;
 };
 
-/// A pattern of the shape schemas use most (`^[a-z_]+$`, `^\\d+\\.\\d+$`,
-/// `^[A-Za-z0-9_-]{11}$`): anchored at both ends, a sequence of ASCII
-/// classes each with a count range, where a class with a variable count is
-/// disjoint from the next one, so a greedy scan decides the match exactly,
-/// without backtracking and without RE2's per-call overhead.
-struct simple_pattern {
-  struct step {
-    std::array<bool, 128> chars{};
-    size_t min = 1;
-    size_t max = 1;
-  };
-  std::vector<step> steps;
-
-  bool matches(std::string_view s) const noexcept {
-    size_t pos = 0;
-    for (auto& st : steps) {
-      size_t n = 0;
-      while (n < st.max && pos < s.size()) {
-        auto c = static_cast<unsigned char>(s[pos]);
-        if (c >= 128 || !st.chars[c])
-          break;
-        ++pos;
-        ++n;
-      }
-      if (n < st.min)
-        return false;
-    }
-    return pos == s.size();
-  }
-};
-
-/// Compiles `p` into a simple_pattern when it has that shape.
-std::optional<simple_pattern> make_simple_pattern(std::string_view p) {
-  if (p.size() < 2 || p.front() != '^' || p.back() != '$')
-    return std::nullopt;
-  p = p.substr(1, p.size() - 2);
-  simple_pattern out;
-  auto add_escape = [](std::array<bool, 128>& set, char e) {
-    auto range = [&](char a, char b) {
-      for (int c = a; c <= b; ++c)
-        set[static_cast<size_t>(c)] = true;
-    };
-    switch (e) {
-      case 'd': range('0', '9'); return true;
-      case 'w': range('0', '9'); range('a', 'z'); range('A', 'Z');
-                set['_'] = true; return true;
-      case 's': for (char c : {' ', '\t', '\n', '\r', '\f', '\v'})
-                  set[static_cast<size_t>(c)] = true;
-                return true;
-      default:
-        if (std::isalnum(static_cast<unsigned char>(e)) || e < 0x20
-            || static_cast<unsigned char>(e) >= 128)
-          return false; // \b, \p, \1, ... : not simple
-        set[static_cast<size_t>(e)] = true;
-        return true;
-    }
-  };
-  size_t i = 0;
-  while (i < p.size()) {
-    simple_pattern::step st;
-    auto c = p[i];
-    if (c == '[') {
-      ++i;
-      if (i < p.size() && p[i] == '^')
-        return std::nullopt;
-      bool closed = false;
-      while (i < p.size()) {
-        auto x = p[i];
-        if (x == ']' ) { closed = true; ++i; break; }
-        if (x == '\\') {
-          if (i + 1 >= p.size() || !add_escape(st.chars, p[i + 1]))
-            return std::nullopt;
-          i += 2;
-          continue;
-        }
-        if (static_cast<unsigned char>(x) >= 128 || x == '[')
-          return std::nullopt;
-        if (i + 2 < p.size() && p[i + 1] == '-' && p[i + 2] != ']') {
-          auto hi = p[i + 2];
-          if (hi == '\\' || static_cast<unsigned char>(hi) >= 128 || hi < x)
-            return std::nullopt;
-          for (int y = x; y <= hi; ++y)
-            st.chars[static_cast<size_t>(y)] = true;
-          i += 3;
-          continue;
-        }
-        st.chars[static_cast<size_t>(x)] = true;
-        ++i;
-      }
-      if (!closed)
-        return std::nullopt;
-    } else if (c == '\\') {
-      if (i + 1 >= p.size() || !add_escape(st.chars, p[i + 1]))
-        return std::nullopt;
-      i += 2;
-    } else if (std::string_view{"().|*+?{}^$"}.find(c) != std::string_view::npos
-               || static_cast<unsigned char>(c) >= 128) {
-      return std::nullopt;
-    } else {
-      st.chars[static_cast<size_t>(c)] = true;
-      ++i;
-    }
-    if (i < p.size()) {
-      auto q = p[i];
-      if (q == '+') { st.max = SIZE_MAX; ++i; }
-      else if (q == '*') { st.min = 0; st.max = SIZE_MAX; ++i; }
-      else if (q == '?') { st.min = 0; ++i; }
-      else if (q == '{') {
-        auto close = p.find('}', i);
-        if (close == std::string_view::npos)
-          return std::nullopt;
-        auto body = p.substr(i + 1, close - i - 1);
-        auto comma = body.find(',');
-        auto num = [](std::string_view t, size_t& v) {
-          if (t.empty() || t.size() > 6)
-            return false;
-          v = 0;
-          for (auto d : t) {
-            if (d < '0' || d > '9')
-              return false;
-            v = v * 10 + static_cast<size_t>(d - '0');
-          }
-          return true;
-        };
-        if (comma == std::string_view::npos) {
-          if (!num(body, st.min))
-            return std::nullopt;
-          st.max = st.min;
-        } else {
-          if (!num(body.substr(0, comma), st.min))
-            return std::nullopt;
-          auto hi = body.substr(comma + 1);
-          if (hi.empty())
-            st.max = SIZE_MAX;
-          else if (!num(hi, st.max) || st.max < st.min)
-            return std::nullopt;
-        }
-        i = close + 1;
-      }
-      if (i < p.size() && (p[i] == '?' || p[i] == '+'))
-        return std::nullopt; // lazy or possessive quantifiers
-    }
-    out.steps.push_back(st);
-  }
-  // Greedy is exact only if a variable step never competes with the next.
-  for (size_t k = 0; k + 1 < out.steps.size(); ++k) {
-    if (out.steps[k].min == out.steps[k].max)
-      continue;
-    for (size_t c = 0; c < 128; ++c)
-      if (out.steps[k].chars[c] && out.steps[k + 1].chars[c])
-        return std::nullopt;
-  }
-  return out;
-}
-
-struct regex {
-  std::string source;
-  std::unique_ptr<RE2> re;
-  /// Set when the pattern is simple enough to match without RE2.
-  std::optional<simple_pattern> simple;
-
-  bool search(std::string_view s) const {
-    if (simple)
-      return simple->matches(s);
-    return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *re);
-  }
-};
-
 struct child {
   /// The path segment from the parent's keyword location, e.g.
   /// "/properties/name".
@@ -256,7 +88,7 @@ struct property_child {
 };
 
 struct pattern_child {
-  regex pattern;
+  ecma_regex pattern;
   child sub;
 };
 
@@ -276,7 +108,7 @@ struct node {
   std::optional<uint64_t> min_length, max_length, min_items, max_items,
     min_contains, max_contains, min_properties, max_properties;
   bool unique_items = false;
-  std::optional<regex> pattern;
+  std::optional<ecma_regex> pattern;
   std::vector<std::string> required;
   /// Slots of `required` names that are also `properties`: found during the
   /// one pass over the object's members instead of by lookups.
@@ -364,71 +196,6 @@ namespace {
 
 bool is_non_negative_integer(const json::value& v) {
   return v.is_integral() && v.as_double() >= 0;
-}
-
-/// Translates an ECMA-262 pattern to RE2 syntax where the two differ in ways
-/// schemas use; RE2 rejects what it cannot run in linear time (lookaround,
-/// backreferences) and the caller reports that as a schema error.
-std::string ecma_to_re2(std::string_view pattern) {
-  std::string out;
-  out.reserve(pattern.size());
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    auto c = pattern[i];
-    if (c == '\\' && i + 1 < pattern.size()) {
-      auto n = pattern[i + 1];
-      // \p{Letter} and friends: RE2 knows the short names only.
-      if ((n == 'p' || n == 'P') && i + 2 < pattern.size()
-          && pattern[i + 2] == '{') {
-        auto close = pattern.find('}', i + 3);
-        if (close != std::string_view::npos) {
-          auto name = pattern.substr(i + 3, close - i - 3);
-          static const std::pair<std::string_view, std::string_view> long_names[]
-            = {{"Letter", "L"},          {"Lowercase_Letter", "Ll"},
-               {"Uppercase_Letter", "Lu"}, {"Number", "N"},
-               {"Decimal_Number", "Nd"},  {"Punctuation", "P"},
-               {"Symbol", "S"},           {"Separator", "Z"},
-               {"Mark", "M"},             {"Other", "C"}};
-          for (auto& [from, to] : long_names)
-            if (name == from) {
-              out += '\\';
-              out += n;
-              out += '{';
-              out += to;
-              out += '}';
-              i = close;
-              goto next;
-            }
-        }
-      }
-      // \d, \w, \s ... are the same; ECMA's \cX and \u escapes differ.
-      if (n == 'u' && i + 5 < pattern.size()) {
-        out += "\\x{";
-        out.append(pattern.substr(i + 2, 4));
-        out += '}';
-        i += 5;
-        continue;
-      }
-      out += c;
-      out += n;
-      ++i;
-      continue;
-    }
-    out += c;
-  next:;
-  }
-  return out;
-}
-
-std::optional<regex> make_regex(std::string_view source, std::string& why) {
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  opts.set_encoding(RE2::Options::EncodingUTF8);
-  auto re = std::make_unique<RE2>(ecma_to_re2(source), opts);
-  if (!re->ok()) {
-    why = re->error();
-    return std::nullopt;
-  }
-  return regex{std::string{source}, std::move(re), make_simple_pattern(source)};
 }
 
 class compiler {
@@ -864,11 +631,10 @@ private:
       n.properties = sub_map(v, "properties", where);
       for (auto& p : sub_map(v, "patternProperties", where)) {
         std::string why;
-        if (auto re = make_regex(p.name, why))
+        if (auto re = ecma_regex::compile(p.name, why))
           n.pattern_properties.push_back({std::move(*re), std::move(p.sub)});
         else
-          error(where + p.sub.path,
-                "patternProperties key '" + p.name + "' is not a regular expression RE2 accepts: " + why);
+          error(where + p.sub.path, "patternProperties key '" + p.name + "' " + why);
       }
       n.additional_properties = sub(v, "additionalProperties", where);
       n.property_names = sub(v, "propertyNames", where);
@@ -986,12 +752,11 @@ private:
       std::string why;
       if (!p->is_string())
         error(json::append_pointer(where, "pattern"), "pattern must be a string");
-      else if (auto re = make_regex(p->as_string(), why))
+      else if (auto re = ecma_regex::compile(p->as_string(), why))
         n.pattern = std::move(*re);
       else
         error(json::append_pointer(where, "pattern"),
-              "pattern '" + p->as_string()
-                + "' is not a regular expression RE2 accepts: " + why);
+              "pattern '" + p->as_string() + "' " + why);
     }
     if (auto* r = v.find("required"))
       if (auto xs = string_set(*r, json::append_pointer(where, "required"), "required"))
@@ -1493,7 +1258,7 @@ private:
     }
     if (n.pattern && !n.pattern->search(s)) {
       fail("pattern", "the text does not match the pattern "
-                        + n.pattern->source);
+                        + n.pattern->source());
       if (!verbose_)
         return false;
       ok = false;

@@ -91,21 +91,70 @@ json::value parse_stored(const std::string& text) {
   return json::value{text};
 }
 
-json::value string_map_to_json(const std::map<std::string, std::string>& xs) {
-  json::object result;
-  result.reserve(xs.size());
-  for (const auto& [key, val] : xs)
-    result.emplace_back(key, json::value{val});
-  return json::value{std::move(result)};
-}
+// -- writing ---------------------------------------------------------------------
 
-json::value json_map_to_json(const std::map<std::string, std::string>& xs) {
-  json::object result;
-  result.reserve(xs.size());
-  for (const auto& [key, text] : xs)
-    result.emplace_back(key, parse_stored(text));
-  return json::value{std::move(result)};
-}
+/// Writes the members of one JSON object: the counterpart of `object_reader`
+/// below, so that each `to_json` reads like its `*_from_json`, member for
+/// member, with the same notion of an absent member (an empty string, list
+/// or map) and of a member kept as JSON text.
+class object_writer {
+public:
+  /// Writes member `key`.
+  void put(std::string key, json::value x) {
+    out_.set(std::move(key), std::move(x));
+  }
+
+  /// Writes a string member whose absence means "none": only when non-empty.
+  void optional_string(std::string key, const std::string& x) {
+    if (!x.empty())
+      put(std::move(key), x);
+  }
+
+  /// Writes an object of strings.
+  void string_map(std::string key, const std::map<std::string, std::string>& xs) {
+    json::object result;
+    result.reserve(xs.size());
+    for (const auto& [k, v] : xs)
+      result.emplace_back(k, json::value{v});
+    put(std::move(key), json::value{std::move(result)});
+  }
+
+  /// Writes an object of values kept as JSON text; only when non-empty.
+  void optional_json_map(std::string key, const std::map<std::string, std::string>& xs) {
+    if (xs.empty())
+      return;
+    json::object result;
+    result.reserve(xs.size());
+    for (const auto& [k, text] : xs)
+      result.emplace_back(k, parse_stored(text));
+    put(std::move(key), json::value{std::move(result)});
+  }
+
+  /// Writes an array of strings; when `omit_empty`, only when non-empty.
+  void string_list(std::string key, const std::vector<std::string>& xs, bool omit_empty) {
+    if (omit_empty && xs.empty())
+      return;
+    json::array result;
+    result.reserve(xs.size());
+    for (const auto& x : xs)
+      result.emplace_back(x);
+    put(std::move(key), json::value{std::move(result)});
+  }
+
+  /// Writes a value kept as JSON text; only when there is one.
+  void optional_stored(std::string key, const std::string& text) {
+    if (!text.empty())
+      put(std::move(key), parse_stored(text));
+  }
+
+  /// The object written.
+  json::value done() && {
+    return std::move(out_);
+  }
+
+private:
+  json::value out_{json::object{}};
+};
 
 // -- reading ---------------------------------------------------------------------
 
@@ -326,6 +375,35 @@ public:
     }
   }
 
+  // The members several records share, one reader each, so that a task and
+  // the request it came from read them alike.
+
+  /// Reads a module ref (`name@version`).
+  void module_ref_into(std::string& out, std::string_view key, bool required) {
+    string_into(
+      out, key, required, [](const std::string& s) { return is_module_ref(s); },
+      ec::invalid_ref, "a module ref (name@version)");
+  }
+
+  /// Reads an object of asset ids (input or output key -> UUID).
+  void asset_ids_into(std::map<std::string, std::string>& out, std::string_view key,
+                      bool required) {
+    string_map_into(
+      out, key, required, [](const std::string& s) { return is_uuid(s); },
+      ec::invalid_uuid, "an asset id (UUID)");
+  }
+
+  /// Reads a task priority: any 32-bit signed integer.
+  void priority_into(int32_t& out, bool required) {
+    integer_into<int32_t>(out, "priority", required, std::numeric_limits<int32_t>::min(),
+                          std::numeric_limits<int32_t>::max());
+  }
+
+  /// Reads an execution mode (`real`, `mock`); absent means `real`.
+  void mode_into(execution_mode& out) {
+    enum_into(out, "mode", false, execution_mode_from_string, "real, mock");
+  }
+
   /// Reads `schema_version` and checks that this build reads it.
   void schema_version_into(std::string& out, bool required) {
     auto text = string("schema_version", required);
@@ -454,34 +532,22 @@ bool is_value_dtype(std::string_view dtype) noexcept {
 // -- asset_record -----------------------------------------------------------------
 
 json::value to_json(const asset_record& x) {
-  json::value result{json::object{}};
-  result.set("asset_id", x.asset_id);
-  result.set("kind", to_string(x.kind));
-  if (!x.media_type.empty())
-    result.set("media_type", x.media_type);
-  if (!x.dtype.empty())
-    result.set("dtype", x.dtype);
-  result.set("status", to_string(x.status));
-  if (!x.uri.empty())
-    result.set("uri", x.uri);
-  if (!x.value_json.empty())
-    result.set("value", parse_stored(x.value_json));
-  if (!x.sha256.empty())
-    result.set("sha256", x.sha256);
+  object_writer out;
+  out.put("asset_id", x.asset_id);
+  out.put("kind", to_string(x.kind));
+  out.optional_string("media_type", x.media_type);
+  out.optional_string("dtype", x.dtype);
+  out.put("status", to_string(x.status));
+  out.optional_string("uri", x.uri);
+  out.optional_stored("value", x.value_json);
+  out.optional_string("sha256", x.sha256);
   if (x.size)
-    result.set("size", *x.size);
-  if (!x.produced_by.empty())
-    result.set("produced_by", x.produced_by);
-  if (!x.holds.empty()) {
-    json::array holds;
-    for (const auto& id : x.holds)
-      holds.emplace_back(id);
-    result.set("holds", std::move(holds));
-  }
-  result.set("created_at", x.created_at);
-  if (!x.label.empty())
-    result.set("label", x.label);
-  return result;
+    out.put("size", *x.size);
+  out.optional_string("produced_by", x.produced_by);
+  out.string_list("holds", x.holds, true);
+  out.put("created_at", x.created_at);
+  out.optional_string("label", x.label);
+  return std::move(out).done();
 }
 
 std::optional<asset_record>
@@ -563,11 +629,11 @@ asset_record_from_json(const json::value& x, std::vector<problem>& problems,
 namespace {
 
 json::value to_json(const task_error& x) {
-  json::value result{json::object{}};
-  result.set("code", x.code);
-  result.set("message", x.message);
-  result.set("transient", x.transient);
-  return result;
+  object_writer out;
+  out.put("code", x.code);
+  out.put("message", x.message);
+  out.put("transient", x.transient);
+  return std::move(out).done();
 }
 
 void task_error_into(std::optional<task_error>& out, object_reader& outer,
@@ -593,27 +659,24 @@ void task_error_into(std::optional<task_error>& out, object_reader& outer,
 } // namespace
 
 json::value to_json(const task_record& x) {
-  json::value result{json::object{}};
-  result.set("task_id", x.task_id);
-  result.set("module_ref", x.module_ref);
-  result.set("input_mapping", string_map_to_json(x.input_mapping));
-  if (!x.values.empty())
-    result.set("values", json_map_to_json(x.values));
-  result.set("outputs", string_map_to_json(x.outputs));
-  result.set("status", to_string(x.status));
-  result.set("attempt", static_cast<int64_t>(x.attempt));
-  result.set("priority", static_cast<int64_t>(x.priority));
-  if (!x.idempotency_key.empty())
-    result.set("idempotency_key", x.idempotency_key);
-  result.set("trace_id", x.trace_id);
-  if (!x.pool.empty())
-    result.set("pool", x.pool);
+  object_writer out;
+  out.put("task_id", x.task_id);
+  out.put("module_ref", x.module_ref);
+  out.string_map("input_mapping", x.input_mapping);
+  out.optional_json_map("values", x.values);
+  out.string_map("outputs", x.outputs);
+  out.put("status", to_string(x.status));
+  out.put("attempt", static_cast<int64_t>(x.attempt));
+  out.put("priority", static_cast<int64_t>(x.priority));
+  out.optional_string("idempotency_key", x.idempotency_key);
+  out.put("trace_id", x.trace_id);
+  out.optional_string("pool", x.pool);
   if (x.error)
-    result.set("error", to_json(*x.error));
-  result.set("mode", to_string(x.mode));
-  result.set("created_at", x.created_at);
-  result.set("updated_at", x.updated_at);
-  return result;
+    out.put("error", to_json(*x.error));
+  out.put("mode", to_string(x.mode));
+  out.put("created_at", x.created_at);
+  out.put("updated_at", x.updated_at);
+  return std::move(out).done();
 }
 
 std::optional<task_record>
@@ -629,29 +692,21 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
                    "a task"};
   task_record result;
   in.uuid_into(result.task_id, "task_id", true);
-  in.string_into(
-    result.module_ref, "module_ref", true,
-    [](const std::string& s) { return is_module_ref(s); }, ec::invalid_ref,
-    "a module ref (name@version)");
-  in.string_map_into(result.input_mapping, "input_mapping", true, valid_uuid,
-                     ec::invalid_uuid, "an asset id (UUID)");
+  in.module_ref_into(result.module_ref, "module_ref", true);
+  in.asset_ids_into(result.input_mapping, "input_mapping", true);
   in.json_map_into(result.values, "values", false);
-  in.string_map_into(result.outputs, "outputs", true, valid_uuid,
-                     ec::invalid_uuid, "an asset id (UUID)");
+  in.asset_ids_into(result.outputs, "outputs", true);
   in.enum_into(result.status, "status", true, task_status_from_string,
                "PENDING, READY, RUNNING, DONE, ERROR, CANCELLED");
   in.integer_into<uint32_t>(result.attempt, "attempt", true, 1,
                             std::numeric_limits<uint32_t>::max());
-  in.integer_into<int32_t>(result.priority, "priority", true,
-                           std::numeric_limits<int32_t>::min(),
-                           std::numeric_limits<int32_t>::max());
+  in.priority_into(result.priority, true);
   in.plain_string_into(result.idempotency_key, "idempotency_key", false);
   in.uuid_into(result.trace_id, "trace_id", true);
   in.plain_string_into(result.pool, "pool", false);
   if (auto* error = in.find("error", false))
     task_error_into(result.error, in, *error, problems);
-  in.enum_into(result.mode, "mode", false, execution_mode_from_string,
-               "real, mock");
+  in.mode_into(result.mode);
   in.timestamp_into(result.created_at, "created_at", true);
   in.timestamp_into(result.updated_at, "updated_at", true);
   if (!in.clean())
@@ -662,19 +717,16 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
 // -- task_request -----------------------------------------------------------------
 
 json::value to_json(const task_request& x) {
-  json::value result{json::object{}};
-  result.set("module_ref", x.module_ref);
-  result.set("input_mapping", string_map_to_json(x.input_mapping));
-  if (!x.values.empty())
-    result.set("values", json_map_to_json(x.values));
-  result.set("priority", static_cast<int64_t>(x.priority));
-  if (!x.idempotency_key.empty())
-    result.set("idempotency_key", x.idempotency_key);
-  if (!x.trace_id.empty())
-    result.set("trace_id", x.trace_id);
-  result.set("mode", to_string(x.mode));
-  result.set("schema_version", x.schema_version);
-  return result;
+  object_writer out;
+  out.put("module_ref", x.module_ref);
+  out.string_map("input_mapping", x.input_mapping);
+  out.optional_json_map("values", x.values);
+  out.put("priority", static_cast<int64_t>(x.priority));
+  out.optional_string("idempotency_key", x.idempotency_key);
+  out.optional_string("trace_id", x.trace_id);
+  out.put("mode", to_string(x.mode));
+  out.put("schema_version", x.schema_version);
+  return std::move(out).done();
 }
 
 std::optional<task_request>
@@ -688,17 +740,13 @@ task_request_from_json(const json::value& x, std::vector<problem>& problems,
                     "schema_version"},
                    "a task request"};
   task_request result;
-  auto module_ref = [](const std::string& s) { return is_module_ref(s); };
-  constexpr std::string_view ref_expected = "a module ref (name@version)";
   bool has_ref = in.find("module_ref", false) != nullptr;
   bool has_id = in.find("module_id", false) != nullptr;
   if (has_ref || !has_id)
-    in.string_into(result.module_ref, "module_ref", true, module_ref,
-                   ec::invalid_ref, ref_expected);
+    in.module_ref_into(result.module_ref, "module_ref", true);
   if (has_id) {
     std::string alias;
-    in.string_into(alias, "module_id", true, module_ref, ec::invalid_ref,
-                   ref_expected);
+    in.module_ref_into(alias, "module_id", true);
     if (!has_ref)
       result.module_ref = std::move(alias);
     else if (!alias.empty() && !result.module_ref.empty()
@@ -707,16 +755,12 @@ task_request_from_json(const json::value& x, std::vector<problem>& problems,
                 "\"module_id\" is an alias of \"module_ref\" but names "
                   "another module; give only one");
   }
-  in.string_map_into(result.input_mapping, "input_mapping", false, valid_uuid,
-                     ec::invalid_uuid, "an asset id (UUID)");
+  in.asset_ids_into(result.input_mapping, "input_mapping", false);
   in.json_map_into(result.values, "values", false);
-  in.integer_into<int32_t>(result.priority, "priority", false,
-                           std::numeric_limits<int32_t>::min(),
-                           std::numeric_limits<int32_t>::max());
+  in.priority_into(result.priority, false);
   in.plain_string_into(result.idempotency_key, "idempotency_key", false);
   in.uuid_into(result.trace_id, "trace_id", false);
-  in.enum_into(result.mode, "mode", false, execution_mode_from_string,
-               "real, mock");
+  in.mode_into(result.mode);
   in.schema_version_into(result.schema_version, false);
   if (!in.clean())
     return std::nullopt;
@@ -726,17 +770,14 @@ task_request_from_json(const json::value& x, std::vector<problem>& problems,
 // -- envelope ---------------------------------------------------------------------
 
 json::value to_json(const envelope& x) {
-  json::value result{json::object{}};
-  result.set("trace_id", x.trace_id);
-  json::array parents;
-  for (const auto& id : x.meta_parents)
-    parents.emplace_back(id);
-  result.set("_meta_parents", std::move(parents));
-  result.set("schema_version", x.schema_version);
-  result.set("topic", x.topic);
-  result.set("payload", x.payload_json.empty() ? json::value{json::object{}}
-                                               : parse_stored(x.payload_json));
-  return result;
+  object_writer out;
+  out.put("trace_id", x.trace_id);
+  out.string_list("_meta_parents", x.meta_parents, false);
+  out.put("schema_version", x.schema_version);
+  out.put("topic", x.topic);
+  out.put("payload", x.payload_json.empty() ? json::value{json::object{}}
+                                            : parse_stored(x.payload_json));
+  return std::move(out).done();
 }
 
 std::optional<envelope>

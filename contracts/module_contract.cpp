@@ -1,10 +1,9 @@
 #include "contracts/module_contract.hpp"
 
+#include "contracts/ecma_regex.hpp"
 #include "contracts/json_format.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/schema_catalog.hpp"
-
-#include <re2/re2.h>
 
 #include <algorithm>
 #include <map>
@@ -22,27 +21,27 @@ constexpr std::string_view false_schema_message
 /// At most this many compiled patterns stay cached.
 constexpr size_t max_pattern_cache = 256;
 
-/// Compiles `pattern` with RE2 (cached); nullptr with `*error` set when RE2
-/// refuses it.
-std::shared_ptr<const re2::RE2> compile_pattern(std::string_view pattern,
-                                                std::string* error) {
+/// Compiles ECMA-262 `pattern` (cached), the dialect of JSON Schema's
+/// `pattern`; nullptr with `*why` set (a phrase following "the pattern") when
+/// it is malformed or RE2 cannot run it.
+std::shared_ptr<const ecma_regex> compile_pattern(std::string_view pattern,
+                                                  std::string* why) {
   static std::mutex mtx;
-  static std::map<std::string, std::shared_ptr<const re2::RE2>, std::less<>>
+  static std::map<std::string, std::shared_ptr<const ecma_regex>, std::less<>>
     cache;
   {
     std::lock_guard guard{mtx};
     if (auto i = cache.find(pattern); i != cache.end())
       return i->second;
   }
-  re2::RE2::Options opts;
-  opts.set_log_errors(false);
-  auto re = std::make_shared<const re2::RE2>(
-    re2::StringPiece{pattern.data(), pattern.size()}, opts);
-  if (!re->ok()) {
-    if (error)
-      *error = re->error();
+  std::string error;
+  auto compiled = ecma_regex::compile(pattern, error);
+  if (!compiled) {
+    if (why)
+      *why = std::move(error);
     return nullptr;
   }
+  auto re = std::make_shared<const ecma_regex>(std::move(*compiled));
   std::lock_guard guard{mtx};
   if (cache.size() >= max_pattern_cache)
     cache.clear();
@@ -96,20 +95,6 @@ bool is_schema_id(std::string_view s) noexcept {
   auto version = s.substr(at + 1);
   return !version.empty() && version.front() != '0'
          && std::all_of(version.begin(), version.end(), is_digit);
-}
-
-/// RFC 6838 restricted-name.
-bool is_restricted_name(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 127 || !is_alnum(s.front()))
-    return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return is_alnum(c) || c == '!' || c == '#' || c == '$' || c == '&'
-           || c == '-' || c == '^' || c == '_' || c == '.' || c == '+';
-  });
-}
-
-char to_lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 std::string_view trim(std::string_view s) noexcept {
@@ -300,19 +285,28 @@ private:
     }
   }
 
-  input_spec input(const json::value& x, const std::string& at) {
-    input_spec s;
+  /// Reads what every input and output begins with: `key` (unique among
+  /// the `kind`s: `keys` maps each key seen to where it was), `label` and
+  /// `description`. The meta-schema has reported wrong types already.
+  template <class Spec>
+  void spec_header(const json::value& x, const std::string& at, std::string_view kind,
+                   std::map<std::string, std::string>& keys, Spec& s) {
     if (auto* v = x.find("key"); v && v->is_string()) {
       s.key = v->as_string();
-      if (auto [i, fresh] = input_keys_.emplace(s.key, at); !fresh)
+      if (auto [i, fresh] = keys.emplace(s.key, at); !fresh)
         report(ec::duplicate_key, at + "/key",
-               "the input key '" + s.key + "' is already used by "
+               "the " + std::string{kind} + " key '" + s.key + "' is already used by "
                  + i->second);
     }
     if (auto* v = x.find("label"); v && v->is_string())
       s.label = v->as_string();
     if (auto* v = x.find("description"); v && v->is_string())
       s.description = v->as_string();
+  }
+
+  input_spec input(const json::value& x, const std::string& at) {
+    input_spec s;
+    spec_header(x, at, "input", input_keys_, s);
     if (auto* v = x.find("required"); v && v->is_bool())
       s.required = v->as_bool();
     std::optional<input_kind> kind;
@@ -414,8 +408,7 @@ private:
                "pattern applies to string, text and url inputs, not to "
                  + dtype_name);
       else if (!compile_pattern(v->as_string(), &error))
-        report(ec::invalid_pattern, cons_at + "/pattern",
-               "the pattern is not a valid RE2 regular expression: " + error);
+        report(ec::invalid_pattern, cons_at + "/pattern", "the pattern " + error);
       else
         s.pattern = v->as_string();
     }
@@ -461,17 +454,7 @@ private:
 
   output_spec output(const json::value& x, const std::string& at) {
     output_spec s;
-    if (auto* v = x.find("key"); v && v->is_string()) {
-      s.key = v->as_string();
-      if (auto [i, fresh] = output_keys_.emplace(s.key, at); !fresh)
-        report(ec::duplicate_key, at + "/key",
-               "the output key '" + s.key + "' is already used by "
-                 + i->second);
-    }
-    if (auto* v = x.find("label"); v && v->is_string())
-      s.label = v->as_string();
-    if (auto* v = x.find("description"); v && v->is_string())
-      s.description = v->as_string();
+    spec_header(x, at, "output", output_keys_, s);
     if (auto* v = x.find("media_type"); v && v->is_string()) {
       s.media_type = v->as_string();
       if (!is_valid_media_type(s.media_type, false))
@@ -639,13 +622,34 @@ contract_result parse_module_contract_document(const json::value& doc,
 
 // -- JSON form --------------------------------------------------------------------
 
-json::value to_json(const input_spec& x) {
+namespace {
+
+/// Writes what every input and output begins with: `key`, then `label` and
+/// `description` when given (the counterpart of `spec_header`).
+template <class Spec>
+json::value spec_header_json(const Spec& x) {
   json::value out{json::object{}};
   out.set("key", x.key);
   if (!x.label.empty())
     out.set("label", x.label);
   if (!x.description.empty())
     out.set("description", x.description);
+  return out;
+}
+
+/// Writes a spec's schema as member `schema` of `out`: the id it names, else
+/// the inline schema, else nothing.
+void set_spec_schema(json::value& out, const std::string& ref, const std::string& inline_json) {
+  if (!ref.empty())
+    out.set("schema", ref);
+  else if (!inline_json.empty())
+    out.set("schema", parse_stored(inline_json));
+}
+
+} // namespace
+
+json::value to_json(const input_spec& x) {
+  auto out = spec_header_json(x);
   out.set("contract_type", to_string(x.contract_type));
   out.set("required", x.required);
   if (x.contract_type == input_kind::value && x.dtype != value_dtype::none)
@@ -659,10 +663,7 @@ json::value to_json(const input_spec& x) {
       types.emplace_back(t);
     cons.set("media_types", std::move(types));
   }
-  if (!x.schema_ref.empty())
-    cons.set("schema", x.schema_ref);
-  else if (!x.schema_json.empty())
-    cons.set("schema", parse_stored(x.schema_json));
+  set_spec_schema(cons, x.schema_ref, x.schema_json);
   if (x.min)
     cons.set("min", *x.min);
   if (x.max)
@@ -683,18 +684,10 @@ json::value to_json(const input_spec& x) {
 }
 
 json::value to_json(const output_spec& x) {
-  json::value out{json::object{}};
-  out.set("key", x.key);
-  if (!x.label.empty())
-    out.set("label", x.label);
-  if (!x.description.empty())
-    out.set("description", x.description);
+  auto out = spec_header_json(x);
   out.set("contract_type", "ASSET");
   out.set("media_type", x.media_type);
-  if (!x.schema_ref.empty())
-    out.set("schema", x.schema_ref);
-  else if (!x.schema_json.empty())
-    out.set("schema", parse_stored(x.schema_json));
+  set_spec_schema(out, x.schema_ref, x.schema_json);
   return out;
 }
 
@@ -739,6 +732,23 @@ json::value to_json(const module_contract& x) {
 }
 
 // -- values -------------------------------------------------------------------------
+
+std::vector<problem> check_value_asset(const std::string& value_json,
+                                       const std::string& dtype) {
+  auto doc = json::parse(value_json);
+  if (!doc)
+    return {{ec::invalid_json, "/value", doc.error.message}};
+  auto kind = value_dtype_from_string(dtype);
+  if (!kind || *kind == value_dtype::none)
+    return {{ec::dtype_mismatch, "/dtype",
+             "'" + dtype + "' is not a dtype (string, text, url, int, float, "
+                           "bool, enum, json)"}};
+  input_spec spec;
+  spec.key = "value";
+  spec.contract_type = input_kind::value;
+  spec.dtype = *kind;
+  return check_value(spec, *doc.doc, "/value");
+}
 
 std::vector<problem> check_value(const input_spec& input, const json::value& x,
                                  std::string_view pointer,
@@ -827,8 +837,7 @@ std::vector<problem> check_value(const input_spec& input, const json::value& x,
                        + std::to_string(*input.max_length)});
     if (!input.pattern.empty())
       if (auto re = compile_pattern(input.pattern, nullptr);
-          re && !re2::RE2::PartialMatch(re2::StringPiece{s.data(), s.size()},
-                                        *re))
+          re && !re->search(s))
         out.push_back({ec::pattern_mismatch, at,
                        "the text does not match the pattern "
                          + input.pattern});
@@ -885,35 +894,7 @@ resolve_spec_schema(std::string_view schema_ref, std::string_view schema_json,
   return fail();
 }
 
-// -- media types and URLs -----------------------------------------------------------
-
-bool is_valid_media_type(std::string_view text, bool allow_wildcard) noexcept {
-  auto slash = text.find('/');
-  if (slash == std::string_view::npos)
-    return false;
-  auto type = text.substr(0, slash);
-  auto subtype = text.substr(slash + 1);
-  return is_restricted_name(type)
-         && (is_restricted_name(subtype) || (allow_wildcard && subtype == "*"));
-}
-
-bool media_type_matches(std::string_view accepted,
-                        std::string_view actual) noexcept {
-  auto essence = trim(actual.substr(0, actual.find(';')));
-  auto want = trim(accepted);
-  auto same = [](std::string_view x, std::string_view y) {
-    return x.size() == y.size()
-           && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
-                return to_lower(a) == to_lower(b);
-              });
-  };
-  if (want.ends_with("/*")) {
-    auto type = want.substr(0, want.size() - 1); // "video/"
-    return essence.size() > type.size()
-           && same(essence.substr(0, type.size()), type);
-  }
-  return same(essence, want);
-}
+// -- URLs (media types: media_type.hpp) ----------------------------------------------
 
 bool is_url(std::string_view text) noexcept {
   auto colon = text.find(':');

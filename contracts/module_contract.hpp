@@ -8,6 +8,7 @@
 
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
+#include "contracts/media_type.hpp" // is_valid_media_type, media_type_matches
 #include "contracts/messages.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -105,8 +106,9 @@ struct input_spec {
   std::optional<double> max;
   /// VALUE: the allowed values, each as compact JSON text; empty: any.
   std::vector<std::string> enum_json;
-  /// VALUE string/text/url: an RE2 pattern the string must contain a match
-  /// of (JSON Schema `pattern` semantics: unanchored); empty for none.
+  /// VALUE string/text/url: an ECMA-262 pattern the string must contain a
+  /// match of, read and run exactly as JSON Schema's `pattern` is
+  /// (contracts/ecma_regex.hpp; unanchored); empty for none.
   std::string pattern;
   /// VALUE string/text/url: the maximal length in Unicode code points.
   std::optional<int64_t> max_length;
@@ -300,7 +302,8 @@ struct contract_result {
 /// - `empty_command` ("/run/command"): no program to run;
 /// - `invalid_ref` ("/name", "/version", ".../schema"): a malformed
 ///   `name@version` or schema id, or one that does not resolve;
-/// - `invalid_pattern` (".../constraints/pattern"): RE2 refuses it;
+/// - `invalid_pattern` (".../constraints/pattern"): not an ECMA-262
+///   pattern, or one RE2 cannot run (lookaround, backreferences);
 /// - `invalid_schema` (".../schema..."): an inline schema does not compile;
 /// - `invalid_contract`: a constraint that does not fit the dtype (`min` on
 ///   a string, `pattern` on an int), an `enum` value of the wrong dtype,
@@ -337,6 +340,13 @@ std::vector<problem> check_value(const input_spec& input, const json::value& x,
                                  std::string_view pointer,
                                  const schema_resolver& resolve = {});
 
+/// Checks a VALUE asset before the ledger records it: `value_json` must be
+/// JSON (`invalid_json` at "/value") and `dtype` a dtype (`dtype_mismatch`
+/// at "/dtype"), and the value must be of that dtype (`check_value`'s
+/// problems at "/value"). Every problem is returned; empty: acceptable.
+std::vector<problem> check_value_asset(const std::string& value_json,
+                                       const std::string& dtype);
+
 /// Returns the compiled schema an input or output names (`schema_ref`
 /// through `resolve`, then among the shipped schemas; or `schema_json`
 /// compiled), nullptr when it names none; `*unresolved` is set to true
@@ -344,15 +354,6 @@ std::vector<problem> check_value(const input_spec& input, const json::value& x,
 std::shared_ptr<const compiled_schema>
 resolve_spec_schema(std::string_view schema_ref, std::string_view schema_json,
                     const schema_resolver& resolve, bool* unresolved);
-
-/// Returns whether `text` is `type/subtype` (RFC 6838 restricted names;
-/// `subtype` may be "*" when `allow_wildcard`), without parameters.
-bool is_valid_media_type(std::string_view text, bool allow_wildcard) noexcept;
-
-/// Returns whether media type `actual` (parameters ignored, case-
-/// insensitive) is accepted by `accepted` ("video/mp4" or "video/*").
-bool media_type_matches(std::string_view accepted,
-                        std::string_view actual) noexcept;
 
 /// Returns whether `text` is an absolute URL with an authority
 /// ("https://example.com/x"): what a `url` input takes and a `text` input

@@ -44,14 +44,37 @@ bool fits(const module_contract& contract, const pool_spec& pool) noexcept;
 /// Parses "name:workers:cpu:memory_gb[:gpu]" ("default:2:4:8", "gpu:1:8:32:gpu").
 std::optional<pool_spec> parse_pool_spec(std::string_view text);
 
-/// One input of a dispatched task, resolved for a worker.
+// -- the worker boundary ------------------------------------------------------------
+//
+// `dispatch_order` and `execution_outcome` are the whole contract between
+// Zenith and a worker, wherever the worker runs: the order says what to run
+// and on what, the outcome what came of it (the envelope of DESIGN.md §7).
+// Adapters (runtime/adapter.hpp) take the order and answer the outcome;
+// nothing is copied into another shape on the way. Both are plain data
+// with `inspect`, so they cross a network link unchanged; what only makes
+// sense on the worker's machine (schema lookups, the heartbeat callback,
+// secret values) travels beside them in the adapter's local context.
+
+/// One input of a dispatched task, resolved for a worker: a file (ASSET) or
+/// a value (VALUE).
 struct dispatched_input {
+  /// The contract's input key.
   std::string key;
-  /// A VALUE input (its JSON in `value_json`) or an ASSET (a file at `path`).
+  /// Whether this is a VALUE input (its JSON in `value_json`), else an
+  /// ASSET (a file at `path`).
   bool is_value = false;
+  /// ASSET: the absolute path of the file. VALUE: the asset's URI when the
+  /// value is a registered asset, else empty; informational only (the
+  /// local adapter gives the module its own copy of the value under
+  /// `<output_dir>/inputs/`).
   std::string path;
+  /// ASSET: the asset's media type. VALUE: its dtype when the value is a
+  /// registered asset, else empty.
   std::string media_type;
+  /// VALUE: the value as compact JSON text. Unused for ASSET inputs.
   std::string value_json;
+  /// ASSET: the file's SHA-256 (64 lowercase hex digits) as the asset
+  /// ledger recorded it; the mock adapter hashes the file when it is empty.
   std::string sha256;
 
   friend bool operator==(const dispatched_input&, const dispatched_input&) = default;
@@ -66,14 +89,20 @@ typename Inspector::result_type inspect(Inspector& f, dispatched_input& x) {
 
 /// Zenith's order to run one attempt of a task.
 struct dispatch_order {
-  /// "<task_id>/<attempt>": a second result for it is ignored.
+  /// "<task_id>/<attempt>": a second outcome for it is ignored, so retries
+  /// never duplicate effects.
   std::string execution_id;
+  /// The task as Zenith dispatched it: `task_id`, `attempt` (from 1) and
+  /// `mode` (`real` runs the module, `mock` the mock adapter) matter to a
+  /// worker.
   task_record task;
+  /// The module's contract: what to run and what it promises.
   module_contract contract;
   /// The folder of the module's `module.json`: the working directory.
   std::string module_dir;
+  /// The inputs, resolved (ASSET paths, VALUE values).
   std::vector<dispatched_input> inputs;
-  /// `<data>/outputs/<task_id>/<attempt>/`.
+  /// `<data>/outputs/<task_id>/<attempt>/`; created by the adapter.
   std::string output_dir;
 
   friend bool operator==(const dispatch_order&, const dispatch_order&) = default;
@@ -86,12 +115,17 @@ typename Inspector::result_type inspect(Inspector& f, dispatch_order& x) {
            x.contract, x.module_dir, x.inputs, x.output_dir);
 }
 
-/// One output a run produced.
+/// One output a run produced: an asset Zenith marks AVAILABLE.
 struct produced_output {
+  /// The contract's output key.
   std::string key;
+  /// Absolute path, symbolic links resolved, inside the output directory.
   std::string path;
+  /// The file's media type (as the module declared it or as detected).
   std::string media_type;
+  /// SHA-256 of the content, 64 lowercase hex digits.
   std::string sha256;
+  /// Size in bytes.
   uint64_t size = 0;
 
   friend bool operator==(const produced_output&, const produced_output&) = default;
@@ -104,20 +138,42 @@ typename Inspector::result_type inspect(Inspector& f, produced_output& x) {
            x.media_type, x.sha256, x.size);
 }
 
-/// What a worker reports after running one attempt.
+/// What a worker reports after running one attempt: the envelope of
+/// DESIGN.md §7 (`runtime::to_json` renders it as JSON).
 struct execution_outcome {
+  /// The order's `execution_id`.
   std::string execution_id;
+  /// The order's task id.
   std::string task_id;
+  /// The order's attempt.
   uint32_t attempt = 0;
+  /// Whether the module ran and every declared output checked out.
   bool ok = false;
+  /// When ok: every declared output, in the contract's order; else empty.
   std::vector<produced_output> outputs;
-  /// Why it failed (`exit_code`, `signal`, `timeout`, ...), when not ok.
+  /// `none` when ok, else why it failed: `spawn_failed`, `exit_code`,
+  /// `signal`, `timeout`, `missing_manifest`, `missing_output`,
+  /// `output_contract_violation`, `invalid_ref` (an output schema that does
+  /// not resolve), `io_error` (the output directory or an input file),
+  /// `invalid_argument` (a malformed order).
   ec error_code = ec::none;
+  /// One sentence a person understands; never contains a secret value.
   std::string error_message;
+  /// For `output_contract_violation` by a schema: the JSON pointer inside
+  /// the output document; else empty.
+  std::string error_pointer;
+  /// Whether a retry may succeed (a timeout, a process killed by SIGKILL,
+  /// an I/O error) as opposed to a deterministic failure.
   bool transient = false;
-  /// Duration, exit status, ... as compact JSON.
+  /// A JSON object as compact text (text keeps the wire format plain; Zenith
+  /// puts it into the `task.succeeded` packet as is): `mode` ("real" or
+  /// "mock"), `duration_ms`, and for a process `max_rss_kb`, `user_cpu_ms`,
+  /// `system_cpu_ms` and `exit_code` or `signal` (+ `signal_name`) or
+  /// `timed_out`.
   std::string metrics_json = "{}";
+  /// The module's stdout log (empty when there is none).
   std::string stdout_path;
+  /// The module's stderr log (empty when there is none).
   std::string stderr_path;
 
   friend bool operator==(const execution_outcome&, const execution_outcome&) = default;
@@ -128,8 +184,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, execution_outcome& x) {
   return f(caf::meta::type_name("execution_outcome"), x.execution_id,
            x.task_id, x.attempt, x.ok, x.outputs, x.error_code,
-           x.error_message, x.transient, x.metrics_json, x.stdout_path,
-           x.stderr_path);
+           x.error_message, x.error_pointer, x.transient, x.metrics_json,
+           x.stdout_path, x.stderr_path);
 }
 
 /// Zenith's answer to a submission: the task, or every problem.

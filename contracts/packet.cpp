@@ -21,36 +21,10 @@ digest sha256(std::string_view bytes) noexcept {
   return d;
 }
 
-std::string to_hex(const digest& d) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < d.size(); ++i) {
-    out[2 * i] = hex[d[i] >> 4];
-    out[2 * i + 1] = hex[d[i] & 0xF];
-  }
-  return out;
-}
-
 std::optional<digest> digest_from_hex(std::string_view hex) noexcept {
-  if (hex.size() != 64)
-    return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
   digest d;
-  for (size_t i = 0; i < 32; ++i) {
-    auto hi = nibble(hex[2 * i]);
-    auto lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    d[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  if (!from_hex(hex, d))
+    return std::nullopt;
   return d;
 }
 

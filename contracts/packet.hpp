@@ -10,6 +10,7 @@
 // any member changes the id. `prev` chains each packet to the one before it,
 // so the log is tamper-evident as a whole.
 
+#include "contracts/hex.hpp"
 #include "contracts/json.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -29,8 +30,7 @@ using digest = std::array<uint8_t, 32>;
 /// Returns the SHA-256 of `bytes`.
 digest sha256(std::string_view bytes) noexcept;
 
-/// Returns `d` as 64 lowercase hex digits.
-std::string to_hex(const digest& d);
+// `to_hex(d)` (64 lowercase hex digits) comes from contracts/hex.hpp.
 
 /// Parses 64 hex digits; nullopt when `hex` is not exactly that.
 std::optional<digest> digest_from_hex(std::string_view hex) noexcept;

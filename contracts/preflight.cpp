@@ -1,6 +1,7 @@
 #include "contracts/preflight.hpp"
 
 #include "contracts/json_schema.hpp"
+#include "contracts/media_type.hpp"
 #include "contracts/schema_catalog.hpp"
 
 #include <algorithm>
@@ -9,15 +10,6 @@
 namespace omniva::contracts {
 
 namespace {
-
-/// Whether media type `x` carries JSON: application/json or any "+json".
-bool is_json_media_type(std::string_view x) {
-  auto essence = x.substr(0, x.find(';'));
-  while (!essence.empty() && essence.back() == ' ')
-    essence.remove_suffix(1);
-  return media_type_matches("application/json", essence)
-         || essence.ends_with("+json");
-}
 
 std::string list_text(const std::vector<std::string>& xs) {
   std::string out;
@@ -210,20 +202,13 @@ private:
     std::string what = pending ? "the PENDING asset '" + asset->asset_id
                                    + "' is promised as "
                                : "the asset '" + asset->asset_id + "' is ";
-    if (!input.media_types.empty()) {
-      bool accepted = std::any_of(input.media_types.begin(),
-                                  input.media_types.end(),
-                                  [&](const std::string& t) {
-                                    return media_type_matches(t, media_type);
-                                  });
-      if (!accepted) {
-        report(ec::media_type_mismatch, at,
-               "the input '" + input.key + "' accepts "
-                 + list_text(input.media_types) + ", but " + what
-                 + (media_type.empty() ? std::string{"no media type"}
-                                       : media_type));
-        return;
-      }
+    if (!media_type_accepted(input.media_types, media_type)) {
+      report(ec::media_type_mismatch, at,
+             "the input '" + input.key + "' accepts "
+               + list_text(input.media_types) + ", but " + what
+               + (media_type.empty() ? std::string{"no media type"}
+                                     : media_type));
+      return;
     }
     if (input.schema_ref.empty() && input.schema_json.empty())
       return;

@@ -1,5 +1,7 @@
 #include "contracts/uri.hpp"
 
+#include "contracts/hex.hpp"
+
 #include <cstddef>
 
 namespace omniva::contracts {
@@ -59,16 +61,6 @@ std::string merge_paths(const uri_reference& base, std::string_view reference_pa
   std::string merged = slash == std::string::npos ? std::string{} : base.path.substr(0, slash + 1);
   merged.append(reference_path);
   return merged;
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -181,18 +173,59 @@ std::string uri_fragment(std::string_view uri) {
   return hash == npos ? std::string{} : percent_decode(uri.substr(hash + 1));
 }
 
-std::string percent_decode(std::string_view text) {
+std::optional<std::string> percent_decode(std::string_view text, percent_decoding options) {
   std::string result;
   result.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0
-        && hex_value(text[i + 2]) >= 0) {
-      result += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
+    char c = text[i];
+    if (c == '%') {
+      int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+      int lo = hi >= 0 ? hex_digit_value(text[i + 2]) : -1;
+      if (lo >= 0) {
+        result += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else if (options.strict) {
+        return std::nullopt;
+      } else {
+        result += c;
+      }
+    } else if (c == '+' && options.plus_as_space) {
+      result += ' ';
     } else {
-      result += text[i];
+      result += c;
     }
   }
+  return result;
+}
+
+std::string percent_decode(std::string_view text) {
+  // Never nullopt: only strict decoding refuses.
+  return *percent_decode(text, percent_decoding{});
+}
+
+std::optional<uri_authority> uri_authority::parse(std::string_view authority) {
+  uri_authority result;
+  if (size_t at = authority.find('@'); at != npos) {
+    result.userinfo.emplace(authority.substr(0, at));
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view rest;
+  if (authority.starts_with('[')) {
+    size_t close = authority.find(']');
+    if (close == npos)
+      return std::nullopt;
+    result.host.assign(authority.substr(1, close - 1));
+    result.ip_literal = true;
+    rest = authority.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':')
+      return std::nullopt;
+  } else {
+    size_t colon = authority.find(':');
+    result.host.assign(authority.substr(0, colon));
+    rest = colon == npos ? std::string_view{} : authority.substr(colon);
+  }
+  if (!rest.empty())
+    result.port.emplace(rest.substr(1));
   return result;
 }
 

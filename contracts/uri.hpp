@@ -64,9 +64,50 @@ struct uri_reference {
 /// Schema both mean "the whole resource".
 [[nodiscard]] std::string uri_fragment(std::string_view uri);
 
-/// Decodes %XX escapes; invalid escapes are kept as they are.
+/// How `percent_decode` reads what is not a well-formed `%XX` escape.
+struct percent_decoding {
+  /// Read "+" as a space, as `application/x-www-form-urlencoded` (HTML forms,
+  /// query strings) does. Default: false ("+" stays "+", as RFC 3986 says).
+  bool plus_as_space = false;
+  /// Refuse text with a "%" not followed by two hex digits. Default: false
+  /// (such a "%" is kept as it is).
+  bool strict = false;
+};
+
+/// Decodes %XX escapes as `options` say; nullopt only when `options.strict`
+/// and an escape is malformed.
 ///
-/// Decoding is byte-wise: the result is UTF-8 only if the escapes encoded UTF-8.
+/// Decoding is byte-wise: the result is UTF-8 only if the escapes encoded
+/// UTF-8. The HTTP server decodes paths with `{.strict = true}` and query
+/// strings with `{.plus_as_space = true, .strict = true}`.
+[[nodiscard]] std::optional<std::string> percent_decode(std::string_view text,
+                                                        percent_decoding options);
+
+/// Decodes %XX escapes; invalid escapes are kept as they are ("+" stays "+").
+///
+/// The lenient form `$ref` fragments need: `percent_decode(text, {})`.
 [[nodiscard]] std::string percent_decode(std::string_view text);
+
+/// An authority (RFC 3986 §3.2) split into its parts; nothing is decoded.
+struct uri_authority {
+  /// User information without its "@"; absent when there is no "@".
+  std::optional<std::string> userinfo;
+  /// The host: a reg-name, an IPv4 address, or an IP literal without its
+  /// brackets ("::1" for "[::1]"). May be empty.
+  std::string host;
+  /// Whether the host was written as an IP literal in brackets.
+  bool ip_literal = false;
+  /// The port's digits without ":"; absent when there is no ":" after the
+  /// host, empty for "host:".
+  std::optional<std::string> port;
+
+  /// Splits `authority` (the text between "//" and the path); nullopt when
+  /// a "[" has no "]" or something other than ":port" follows the "]".
+  ///
+  /// The first "@" ends the user information; a host that is not in
+  /// brackets ends at its first ":" (a reg-name holds no ":"). The port's
+  /// characters are not checked.
+  [[nodiscard]] static std::optional<uri_authority> parse(std::string_view authority);
+};
 
 }  // namespace omniva::contracts

@@ -19,7 +19,7 @@ struct noun {
 const std::vector<noun>& nouns() {
   static const std::vector<noun> xs{
     {"serve", "run a node: lineage store, Zenith, worker pools, HTTP API",
-     run_serve_command},
+     run_serve},
     {"module", "register and list the modules of a node", run_module},
     {"asset", "add, list and delete the assets of a node", run_asset},
     {"task", "create, list, cancel and wait for the tasks of a node", run_task},
@@ -28,8 +28,7 @@ const std::vector<noun>& nouns() {
      run_schema},
     {"contract", "check module contracts and pre-flight task requests",
      run_contract},
-    {"bench", "measure the committer, lineage queries and verify",
-     run_bench},
+    {"bench", "measure tasks through an embedded node", run_bench},
     {"lineage", "verify the lineage log and show where things came from",
      run_lineage},
   };
@@ -52,6 +51,11 @@ void print_main_help() {
 
 void print_error(std::string_view message) {
   std::cerr << "omniva: " << message << '\n';
+}
+
+int fail(const std::string& message) {
+  print_error(message);
+  return exit_failure;
 }
 
 bool read_file(const std::string& path, std::string& out) {

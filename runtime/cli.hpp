@@ -6,6 +6,10 @@
 // failure, and prints machine output with `--json`. Exit codes: 0 success,
 // 1 the command ran and the answer is "no" (invalid document, rejected task,
 // failed check), 2 usage error (unknown command or flag, missing argument).
+//
+// Each noun lives in one file, runtime/cli_<noun>.cpp (`omniva serve` in
+// cli_serve.cpp); the nouns that talk to a node over HTTP share
+// runtime/cli_client.hpp.
 
 #include <boost/program_options.hpp>
 
@@ -54,6 +58,9 @@ void print_error(std::string_view message);
 /// Reads a whole file into `out`; false (with a message printed) on failure.
 bool read_file(const std::string& path, std::string& out);
 
+/// Prints "omniva: <message>" on stderr and returns `exit_failure`.
+int fail(const std::string& message);
+
 /// `omniva schema ...`
 int run_schema(const arguments& args);
 /// `omniva contract ...`
@@ -63,7 +70,7 @@ int run_bench(const arguments& args);
 /// `omniva lineage ...`
 int run_lineage(const arguments& args);
 /// `omniva serve`
-int run_serve_command(const arguments& args);
+int run_serve(const arguments& args);
 /// `omniva module ...`
 int run_module(const arguments& args);
 /// `omniva asset ...`
@@ -72,12 +79,6 @@ int run_asset(const arguments& args);
 int run_task(const arguments& args);
 /// `omniva policy ...`
 int run_policy(const arguments& args);
-/// `omniva schema register` (against a node).
-int schema_register(const arguments& args);
-/// `omniva schema list` (against a node).
-int schema_list(const arguments& args);
-/// `omniva schema show` (against a node).
-int schema_show(const arguments& args);
 
 /// The whole command line.
 int main(int argc, char** argv);

@@ -1,15 +1,14 @@
 // `omniva lineage ...`: verify a Stardust log and show lineage, reading the
 // database directly (also while a node has it open for writing).
 
+#include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
 #include "runtime/cli.hpp"
-#include "runtime/http_client.hpp"
+#include "runtime/cli_client.hpp"
 #include "storage/database.hpp"
 #include "storage/verify.hpp"
 
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -42,21 +41,9 @@ std::shared_ptr<const storage::reader> open_for_reading(const std::string& data,
   return nullptr;
 }
 
-const std::string default_data = "var/omniva";
-
-/// With `--node`, the lineage commands ask a node's HTTP API instead of
-/// reading a data folder: a client for it (token from --token,
-/// $OMNIVA_TOKEN or <data>/token).
-runtime::http_client node_client(const std::string& node, std::string token,
-                                 const std::string& data) {
-  if (token.empty() && std::getenv("OMNIVA_TOKEN"))
-    token = std::getenv("OMNIVA_TOKEN");
-  if (token.empty()) {
-    std::ifstream in{data + "/token"};
-    std::getline(in, token);
-  }
-  return runtime::http_client{node, token};
-}
+// With `--node`, the lineage commands ask a node's HTTP API instead of
+// reading a data folder (a client from `node_client`, cli_client.hpp).
+const std::string default_data{defaults::node::data_dir};
 
 /// Prints a packet given as JSON (from the API) like `print_packet`.
 void print_packet_json(const json::value& p, int64_t depth) {
@@ -114,17 +101,7 @@ int run_verify(const arguments& args) {
     return exit_failure;
   auto report = storage::verify(*reader);
   if (as_json) {
-    json::value out{json::object{}};
-    out.set("ok", report.ok);
-    out.set("packets", report.packets);
-    if (report.ok) {
-      out.set("head", report.head);
-    } else {
-      out.set("broken_seq", report.broken_seq);
-      out.set("code", std::string{contracts::to_string(report.code)});
-      out.set("reason", report.reason);
-    }
-    std::cout << json::serialize(out) << '\n';
+    std::cout << json::serialize(storage::to_json(report)) << '\n';
   } else if (report.ok) {
     std::cout << "ok: " << report.packets << " packets, head "
               << (report.head.empty() ? "(empty log)" : report.head) << '\n';
@@ -155,7 +132,7 @@ void print_packet(const contracts::packet& p, uint32_t depth) {
 int run_show(const arguments& args) {
   po::options_description opts{"options"};
   std::string data = default_data, id, node, token;
-  uint32_t depth = 10;
+  uint32_t depth = defaults::client::lineage_depth;
   opts.add_options()
     ("id", po::value(&id)->required(), "a packet id, task id or asset id")
     ("data", po::value(&data), "the node's data folder (default var/omniva)")

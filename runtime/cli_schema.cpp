@@ -1,11 +1,13 @@
 // `omniva schema ...`: validate documents and run the official conformance
-// suite (the verbs that talk to a node, register/list/show, live with the
-// other client commands in cli_node.cpp).
+// suite (local, no node needed), and the JSON Schemas registered with a node
+// (register, list, show, over its HTTP API).
 
 #include "contracts/json.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/schema_catalog.hpp"
+#include "contracts/registry_store.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/cli_client.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -401,6 +403,57 @@ int run_validate(const arguments& args) {
   if (as_json)
     std::cout << json::serialize(json::value{std::move(results)}) << '\n';
   return all_valid ? exit_ok : exit_failure;
+}
+
+// -- omniva schema register|list|show (a node's schemas) ---------------------
+
+int schema_register(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string path, ref;
+  opts.add_options()
+    ("file", po::value(&path)->required(), "the JSON Schema document")
+    ("ref", po::value(&ref), "its ref, name@N (default: the file's name, as in media.metadata@1.json)");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  client_options c;
+  return client_call(
+    args, "omniva schema register FILE [--ref name@N] [--json]",
+    "Registers a JSON Schema with the node, so that module contracts may name "
+    "it. A ref is immutable: the same ref with other content is refused "
+    "(immutable_ref); the same content again is accepted. Prints the ref.",
+    opts, pos, c, [&](runtime::http_client& client, const po::variables_map&) {
+      if (ref.empty()) {
+        auto named = contracts::ref_of_file_name(fs::path{path}.filename().string());
+        if (!named) {
+          print_error("give --ref name@N: the file name '"
+                      + fs::path{path}.filename().string()
+                      + "' is not <name>@<N>.json");
+          return exit_usage;
+        }
+        ref = *named;
+      }
+      std::string text;
+      if (!read_file(path, text))
+        return exit_failure;
+      auto r = client.request("POST",
+                              "/api/schemas?ref=" + runtime::url_encode(ref), text);
+      if (!r.ok())
+        return report(r);
+      print(*r.json(), c.as_json, "ref");
+      return exit_ok;
+    });
+}
+
+int schema_list(const arguments& args) {
+  return list_call(args, "omniva schema list [--json]",
+                   "Lists the JSON Schemas registered with the node.",
+                   "/api/schemas", {"ref", "title"});
+}
+
+int schema_show(const arguments& args) {
+  return id_call(args, "omniva schema show REF [--json]",
+                 "Shows a JSON Schema registered with the node.", "name@version",
+                 "GET", "/api/schemas/", "", nullptr);
 }
 
 } // namespace

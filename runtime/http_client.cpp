@@ -1,5 +1,7 @@
 #include "runtime/http_client.hpp"
 
+#include "contracts/uri.hpp"
+
 // Beast 1.74 trips GCC 12's -Wmaybe-uninitialized (a boost::optional in
 // basic_parser) when optimising with sanitizers: a false positive in Boost.
 #pragma GCC diagnostic push
@@ -47,70 +49,44 @@ struct parsed_url {
   std::string port;
 };
 
-/// Parses "http://host[:port][/]"; returns why not in `why`.
+/// Parses "http://host[:port][/]" with the RFC 3986 parser of
+/// contracts/uri.hpp; returns why not in `why`.
 std::optional<parsed_url> parse_base_url(std::string_view url,
                                          std::string& why) {
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, 8) == "https://") {
-    why = "HTTPS is not supported, use http://: " + std::string{url};
+  auto fail = [&](std::string_view problem) {
+    why = std::string{problem} + std::string{url};
     return std::nullopt;
-  }
-  if (url.substr(0, scheme.size()) != scheme) {
-    why = "not an http:// URL: " + std::string{url};
-    return std::nullopt;
-  }
-  auto rest = url.substr(scheme.size());
-  auto slash = rest.find('/');
-  if (slash != std::string_view::npos) {
-    if (rest.substr(slash) != "/") {
-      why = "a base URL has no path: " + std::string{url};
-      return std::nullopt;
-    }
-    rest = rest.substr(0, slash);
-  }
+  };
+  auto ref = contracts::uri_reference::parse(url);
+  auto scheme = lowercase(ref.scheme.value_or(""));
+  if (scheme == "https")
+    return fail("HTTPS is not supported, use http://: ");
+  if (scheme != "http" || !ref.authority)
+    return fail("not an http:// URL: ");
+  if ((!ref.path.empty() && ref.path != "/") || ref.query || ref.fragment)
+    return fail("a base URL has no path: ");
+  auto authority = contracts::uri_authority::parse(*ref.authority);
+  if (!authority)
+    return fail(ref.authority->starts_with('[') ? "malformed IPv6 address in URL: "
+                                                : "malformed URL: ");
+  if (authority->userinfo)
+    return fail("a base URL has no user name: ");
+  if (authority->host.empty())
+    return fail("the URL has no host: ");
   parsed_url result;
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) {
-      why = "malformed IPv6 address in URL: " + std::string{url};
-      return std::nullopt;
-    }
-    result.host = std::string{rest.substr(1, close - 1)};
-    rest = rest.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        why = "malformed URL: " + std::string{url};
-        return std::nullopt;
-      }
-      port = rest.substr(1);
-    }
-  } else {
-    auto colon = rest.rfind(':');
-    result.host = std::string{rest.substr(0, colon)};
-    if (colon != std::string_view::npos)
-      port = rest.substr(colon + 1);
-  }
-  if (result.host.empty()) {
-    why = "the URL has no host: " + std::string{url};
-    return std::nullopt;
-  }
-  if (port.empty()) {
+  result.host = std::move(authority->host);
+  if (!authority->port || authority->port->empty()) {
     result.port = "80";
     return result;
   }
   unsigned value = 0;
-  for (auto c : port) {
-    if (c < '0' || c > '9' || value > 65535) {
-      why = "malformed port in URL: " + std::string{url};
-      return std::nullopt;
-    }
+  for (auto c : *authority->port) {
+    if (c < '0' || c > '9' || value > 65535)
+      return fail("malformed port in URL: ");
     value = value * 10 + static_cast<unsigned>(c - '0');
   }
-  if (value == 0 || value > 65535) {
-    why = "malformed port in URL: " + std::string{url};
-    return std::nullopt;
-  }
+  if (value == 0 || value > 65535)
+    return fail("malformed port in URL: ");
   result.port = std::to_string(value);
   return result;
 }

@@ -6,6 +6,7 @@
 //
 // Boost.Beast stays inside http_client.cpp.
 
+#include "contracts/defaults.hpp"
 #include "contracts/json.hpp"
 
 #include <chrono>
@@ -57,9 +58,9 @@ std::string encode_query(const std::map<std::string, std::string>& query);
 /// No member function throws; failures come back in `http_result::error`.
 class http_client {
 public:
-  /// Default: 60 s.
+  /// Default: 60 s (`defaults::http::client_timeout`).
   static constexpr std::chrono::milliseconds default_timeout =
-    std::chrono::seconds{60};
+    defaults::http::client_timeout;
 
   /// A client of `base_url` ("http://127.0.0.1:8080"; a missing port is 80)
   /// that sends `Authorization: Bearer <token>` unless `token` is "". Each

@@ -1,5 +1,7 @@
 #include "runtime/http_server.hpp"
 
+#include "contracts/uri.hpp"
+
 // Beast 1.74 trips GCC 12's -Wmaybe-uninitialized (a boost::optional in
 // basic_parser) when optimising with sanitizers: a false positive in Boost.
 #pragma GCC diagnostic push
@@ -15,6 +17,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #pragma GCC diagnostic pop
+
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <array>
@@ -75,42 +79,6 @@ bool iequals(std::string_view x, std::string_view y) {
             });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/// Decodes %XX escapes (and "+" as a space when `plus_is_space`); nullopt for
-/// a malformed escape.
-std::optional<std::string> percent_decode(std::string_view x,
-                                          bool plus_is_space) {
-  std::string result;
-  result.reserve(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    auto c = x[i];
-    if (c == '%') {
-      if (i + 2 >= x.size())
-        return std::nullopt;
-      auto hi = hex_value(x[i + 1]);
-      auto lo = hex_value(x[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      result.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      result.push_back(' ');
-    } else {
-      result.push_back(c);
-    }
-  }
-  return result;
-}
-
 /// Splits "/a/b/c" into "a", "b", "c" ("/" gives one empty segment).
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> result;
@@ -136,10 +104,11 @@ bool parse_query(std::string_view query,
     if (piece.empty())
       continue;
     auto eq = piece.find('=');
-    auto key = percent_decode(piece.substr(0, eq), true);
+    constexpr contracts::percent_decoding form{.plus_as_space = true, .strict = true};
+    auto key = contracts::percent_decode(piece.substr(0, eq), form);
     auto value = eq == std::string_view::npos
                    ? std::optional<std::string>{std::string{}}
-                   : percent_decode(piece.substr(eq + 1), true);
+                   : contracts::percent_decode(piece.substr(eq + 1), form);
     if (!key || !value)
       return false;
     out[std::move(*key)] = std::move(*value);
@@ -148,16 +117,9 @@ bool parse_query(std::string_view query,
 }
 
 /// Compares in time that depends on the lengths only, not on where the
-/// inputs differ.
+/// inputs differ (OpenSSL's CRYPTO_memcmp, which compilers cannot shortcut).
 bool constant_time_equal(std::string_view x, std::string_view y) {
-  volatile unsigned char diff = x.size() == y.size() ? 0 : 1;
-  auto n = std::max(x.size(), y.size());
-  for (size_t i = 0; i < n; ++i) {
-    auto a = i < x.size() ? static_cast<unsigned char>(x[i]) : 0;
-    auto b = i < y.size() ? static_cast<unsigned char>(y[i]) : 0;
-    diff = diff | static_cast<unsigned char>(a ^ b);
-  }
-  return diff == 0;
+  return x.size() == y.size() && CRYPTO_memcmp(x.data(), y.data(), x.size()) == 0;
 }
 
 /// Returns the token of an `Authorization: Bearer <token>` value; "" when the
@@ -581,7 +543,7 @@ private:
     std::vector<std::string> segments;
     segments.reserve(raw.size());
     for (auto part : raw) {
-      auto decoded = percent_decode(part, false);
+      auto decoded = contracts::percent_decode(part, {.strict = true});
       if (!decoded) {
         reject(400, ec::invalid_argument,
                "The path has a malformed percent escape.");

@@ -10,6 +10,7 @@
 // Boost.Beast stays inside http_server.cpp; this header only needs the
 // standard library, our JSON and our error codes.
 
+#include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
 
@@ -149,8 +150,8 @@ private:
 /// owes its answer the connection is not subject to the idle timeout.
 using http_handler = std::function<void(http_request, responder)>;
 
-/// The default body limit of a route: 1 MiB.
-inline constexpr uint64_t default_body_limit = uint64_t{1} << 20;
+/// The default body limit of a route: 1 MiB (`defaults::http::max_body_bytes`).
+inline constexpr uint64_t default_body_limit = defaults::http::max_body_bytes;
 
 /// How a route treats requests.
 struct route_options {
@@ -167,18 +168,18 @@ struct route_options {
 /// How an `http_server` listens and what it tolerates.
 struct http_server_config {
   /// The address to listen on. Default: "127.0.0.1".
-  std::string host = "127.0.0.1";
+  std::string host{defaults::node::http_host};
   /// The port; 0 picks a free one (see `http_server::port`). Default: 8080.
-  uint16_t port = 8080;
+  uint16_t port = defaults::node::http_port;
   /// The threads running the server's I/O and handlers. Default: 2.
-  size_t threads = 2;
+  size_t threads = defaults::http::server_threads;
   /// The largest request head (request line and fields), in bytes; larger
   /// ones get 431 `too_large`. Default: 16 KiB.
-  uint32_t max_header_bytes = 16 * 1024;
+  uint32_t max_header_bytes = defaults::http::max_header_bytes;
   /// How long a connection may be silent before it is closed: between
   /// requests, and between two reads of a request or two writes of a
   /// response. Event streams are exempt. Default: 60 s.
-  std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
+  std::chrono::milliseconds idle_timeout = defaults::http::idle_timeout;
   /// The folder of upload temporary files; "" is the system's temporary
   /// folder. Default: "".
   std::string upload_dir;

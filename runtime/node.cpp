@@ -5,10 +5,13 @@
 #include "actors/worker_pool.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/type_ids.hpp"
-#include "runtime/adapter.hpp"
+#include "runtime/local_adapter.hpp"
+#include "runtime/mock_adapter.hpp"
 #include "runtime/http_server.hpp"
 #include "runtime/node_api.hpp"
 #include "storage/asset_store.hpp"
+#include "storage/commit.hpp"
+#include "storage/database.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -50,7 +53,7 @@ bool parse_endpoint(const std::string& text, std::string& host,
 
 contracts::pool_spec default_pool() {
   contracts::pool_spec p;
-  p.name = "default";
+  p.name = defaults::scheduling::default_pool_name;
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   p.workers = cores;
   p.cpu = cores;
@@ -59,7 +62,7 @@ contracts::pool_spec default_pool() {
   p.memory_gb = pages > 0 && page > 0
                   ? static_cast<double>(pages) * static_cast<double>(page)
                       / (1024.0 * 1024.0 * 1024.0)
-                  : 4.0;
+                  : defaults::scheduling::default_pool_memory_gb;
   p.gpu = false;
   return p;
 }
@@ -110,16 +113,29 @@ caf::expected<std::string> load_token(const std::string& data_dir) {
   return token;
 }
 
-/// Lets an adapter resolve the registry's schemas (output checks, mock
-/// outputs). The store outlives every run: the node stops the workers first.
-void resolve_with(execution_request& req,
-                  const contracts::registry_store* registry) {
-  req.schema_lookup = [registry](std::string_view id) {
+/// The local context of one attempt: the registry's schema lookups (the
+/// store outlives every run: the node stops the workers first), the
+/// secrets the contract names, from the node's environment, and the
+/// worker's heartbeat.
+execution_context context_for(const contracts::dispatch_order& order,
+                              const contracts::registry_store* registry,
+                              const std::function<void()>& heartbeat,
+                              std::chrono::milliseconds every) {
+  execution_context context;
+  context.schema_lookup = [registry](std::string_view id) {
     return registry->find_schema(id);
   };
-  req.schema_document_lookup = [registry](std::string_view id) {
+  context.schema_document_lookup = [registry](std::string_view id) {
     return registry->schema_document(id);
   };
+  for (auto* names : {&order.contract.secrets.required,
+                      &order.contract.secrets.optional})
+    for (auto& name : *names)
+      if (auto* v = std::getenv(name.c_str()))
+        context.secrets[name] = v;
+  context.heartbeat = heartbeat;
+  context.heartbeat_interval = every;
+  return context;
 }
 
 /// Runs one dispatched attempt through the adapter its mode asks for.
@@ -128,56 +144,18 @@ contracts::execution_outcome run_order(const contracts::dispatch_order& order,
                                        const contracts::registry_store* registry,
                                        const std::function<void()>& heartbeat,
                                        std::chrono::milliseconds every) {
-  contracts::execution_outcome out;
-  execution_request req;
-  req.execution_id = order.execution_id;
-  req.task_id = order.task.task_id;
-  req.attempt = order.task.attempt;
-  req.contract = order.contract;
-  req.module_dir = order.module_dir;
-  req.output_dir = order.output_dir;
-  req.heartbeat = heartbeat;
-  req.heartbeat_interval = every;
-  resolve_with(req, registry);
-  // A VALUE goes inline; the local adapter writes it to a file in the
-  // execution folder for the module (the mock adapter needs none).
-  for (auto& in : order.inputs) {
-    resolved_input r;
-    r.key = in.key;
-    r.is_value = in.is_value;
-    r.media_type = in.media_type;
-    r.value_json = in.value_json;
-    r.path = in.is_value ? std::string{} : in.path;
-    r.sha256 = in.sha256;
-    req.inputs.push_back(std::move(r));
-  }
-  // Only the secrets the contract names, from the node's environment.
-  for (auto* names : {&order.contract.secrets.required,
-                      &order.contract.secrets.optional})
-    for (auto& name : *names)
-      if (auto* v = std::getenv(name.c_str()))
-        req.secrets[name] = v;
+  auto context = context_for(order, registry, heartbeat, every);
   for (auto& name : order.contract.secrets.required)
-    if (req.secrets.count(name) == 0) {
+    if (context.secrets.count(name) == 0) {
+      contracts::execution_outcome out;
       out.ok = false;
       out.error_code = ec::spawn_failed;
       out.error_message = "the node's environment lacks the secret " + name
                           + " the module requires";
       return out;
     }
-  auto result = order.task.mode == contracts::execution_mode::mock
-                  ? mock.invoke(req)
-                  : local.invoke(req);
-  out.ok = result.ok;
-  out.error_code = result.error_code;
-  out.error_message = result.error_message;
-  out.transient = result.transient;
-  out.metrics_json = json::serialize(result.metrics);
-  out.stdout_path = result.stdout_path;
-  out.stderr_path = result.stderr_path;
-  for (auto& o : result.outputs)
-    out.outputs.push_back({o.key, o.path, o.media_type, o.sha256, o.size});
-  return out;
+  auto& runner = order.task.mode == contracts::execution_mode::mock ? mock : local;
+  return runner.invoke(order, context);
 }
 
 } // namespace
@@ -241,7 +219,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   p->token = *token;
   storage::database_options db_opts;
   db_opts.sync = options.sync;
-  auto db = storage::open_database(storage::database_path(options.data_dir),
+  // The one place in runtime/ that opens a database for writing (`node` is a
+  // friend of storage::committer_key): the committer goes to Zenith, spawned
+  // below.
+  auto db = storage::open_database(storage::committer_key{},
+                                   storage::database_path(options.data_dir),
                                    db_opts);
   if (!db)
     return db.error();
@@ -277,8 +259,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   };
   std::map<std::string, actors::pool_actor> pools;
   for (auto& spec : options.pools) {
-    auto pool = p->system->spawn(actors::worker_pool, spec, run,
-                                 options.heartbeat_interval);
+    actors::worker_pool_config wc;
+    wc.spec = spec;
+    wc.run = run;
+    wc.heartbeat_interval = options.heartbeat_interval;
+    auto pool = p->system->spawn(actors::worker_pool, std::move(wc));
     pools.emplace(spec.name, pool);
     p->pools.push_back(pool);
   }

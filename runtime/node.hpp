@@ -4,6 +4,7 @@
 // asset ledger, the registry's module folders and the HTTP API, wired
 // together. `omniva serve` runs one; `omniva bench tasks` embeds one.
 
+#include "contracts/defaults.hpp"
 #include "contracts/node_messages.hpp"
 
 #include <caf/expected.hpp>
@@ -17,15 +18,17 @@
 
 namespace omniva::runtime {
 
-/// Everything a node is started with. Defaults are the documented ones
-/// (config/omniva.conf).
+/// Everything a node is started with. Defaults are those of
+/// contracts/defaults.hpp (documented in config/omniva.conf).
 struct node_options {
-  /// The data folder: database, blobs, outputs, token. Default var/omniva.
-  std::string data_dir = "var/omniva";
-  /// Where the HTTP API listens; port 0 picks a free port. Default
-  /// 127.0.0.1:8080.
-  std::string http_host = "127.0.0.1";
-  uint16_t http_port = 8080;
+  /// The data folder: database, blobs, outputs, token. Default:
+  /// `defaults::node::data_dir` (var/omniva).
+  std::string data_dir{defaults::node::data_dir};
+  /// Where the HTTP API listens; port 0 picks a free port. Default:
+  /// `defaults::node::http_host`:`http_port` (127.0.0.1:8080).
+  std::string http_host{defaults::node::http_host};
+  /// The HTTP API's port (see `http_host`).
+  uint16_t http_port = defaults::node::http_port;
   /// Whether to serve HTTP at all (an embedded node for benchmarks does not).
   bool serve_http = true;
   /// Folders with modules (each module a sub-folder holding module.json),
@@ -35,25 +38,29 @@ struct node_options {
   std::vector<std::string> module_dirs;
   /// Worker pools; empty: one pool "default" sized to this machine.
   std::vector<contracts::pool_spec> pools;
-  /// Run every task through the mock adapter.
-  bool force_mock = false;
+  /// Run every task through the mock adapter. Default: false.
+  bool force_mock = defaults::node::force_mock;
   /// Folders whose files may be registered by path; empty: the working
   /// directory and the data folder.
   std::vector<std::string> allowed_roots;
-  /// Zenith's control cycle.
-  std::chrono::milliseconds control_cycle = std::chrono::seconds{30};
+  /// Zenith's control cycle. Default: 30 s.
+  std::chrono::milliseconds control_cycle
+    = defaults::scheduling::control_cycle;
   /// How long an event stream (`GET /api/events`) may stay quiet before it
-  /// gets an SSE comment (a keep-alive).
-  std::chrono::milliseconds sse_keep_alive = std::chrono::seconds{15};
+  /// gets an SSE comment (a keep-alive). Default: 15 s.
+  std::chrono::milliseconds sse_keep_alive = defaults::http::sse_keep_alive;
   /// How often a worker running a module sends Zenith a heartbeat.
-  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds{5};
+  /// Default: 5 s.
+  std::chrono::milliseconds heartbeat_interval
+    = defaults::scheduling::heartbeat_interval;
   /// How long a RUNNING attempt may go without one before the control
-  /// cycle runs it again as a new attempt.
-  std::chrono::milliseconds heartbeat_timeout = std::chrono::seconds{60};
-  /// Whether commits wait for the disk (fsync).
-  bool sync = true;
-  /// Worker threads of CAF's scheduler (0: one per core).
-  size_t scheduler_threads = 0;
+  /// cycle runs it again as a new attempt. Default: 60 s.
+  std::chrono::milliseconds heartbeat_timeout
+    = defaults::scheduling::heartbeat_timeout;
+  /// Whether commits wait for the disk (fsync). Default: true.
+  bool sync = defaults::node::sync;
+  /// Worker threads of CAF's scheduler (0: one per core). Default: 0.
+  size_t scheduler_threads = defaults::node::scheduler_threads;
 };
 
 /// Reads "host:port".

@@ -1,8 +1,10 @@
 #pragma once
 
 // The node's HTTP API (docs/http-api.md): routes that read the database
-// directly and ask Zenith (through the asset ledger for file work) for every
-// change. Also the event hub behind `GET /api/events`.
+// directly and ask Zenith (through the asset ledger for file work, through
+// the registry for modules, schemas and policies) for every change; each
+// noun's routes live in a file of their own (runtime/api_*.cpp, sharing
+// runtime/api_routes.hpp). Also the event hub behind `GET /api/events`.
 
 #include "actors/interfaces.hpp"
 #include "contracts/registry_store.hpp"

@@ -1,10 +1,10 @@
 #include "storage/asset_store.hpp"
 
 #include "contracts/error_code.hpp"
-#include "contracts/module_contract.hpp"
+#include "contracts/media_type.hpp"
+#include "contracts/sha256.hpp"
+#include "storage/media_detect.hpp"
 
-#include <magic.h>
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <fcntl.h>
@@ -119,42 +119,6 @@ private:
 };
 
 // -- hashing -----------------------------------------------------------------
-
-/// An incremental SHA-256 (OpenSSL 3 EVP).
-class sha256_stream {
-public:
-  sha256_stream() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    // Fetched once; an EVP_MD is safe to share between threads.
-    static EVP_MD* algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    ok_ = ctx_ != nullptr && algorithm != nullptr
-          && EVP_DigestInit_ex(ctx_.get(), algorithm, nullptr) == 1;
-  }
-
-  void update(const char* data, size_t n) {
-    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data, n) == 1;
-  }
-
-  /// The lowercase hex digest; nullopt when OpenSSL failed at any step.
-  std::optional<std::string> finish() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> d{};
-    unsigned int size = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), d.data(), &size) != 1
-        || size != 32)
-      return std::nullopt;
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(64);
-    for (unsigned int i = 0; i < size; ++i) {
-      hex += digits[d[i] >> 4];
-      hex += digits[d[i] & 0x0F];
-    }
-    return hex;
-  }
-
-private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-  bool ok_ = false;
-};
 
 caf::error hash_failed() {
   return make_error(ec::storage_error,
@@ -271,36 +235,6 @@ bool inside_any(const fs::path& p, const std::vector<fs::path>& roots) {
       return true;
   return false;
 }
-
-// -- libmagic ------------------------------------------------------------------
-
-/// One libmagic handle per thread: a magic_t must not be shared.
-class magic_handle {
-public:
-  magic_handle() {
-    cookie_ = ::magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_SYMLINK);
-    if (cookie_ != nullptr && ::magic_load(cookie_, nullptr) != 0) {
-      ::magic_close(cookie_);
-      cookie_ = nullptr;
-    }
-  }
-  magic_handle(const magic_handle&) = delete;
-  magic_handle& operator=(const magic_handle&) = delete;
-  ~magic_handle() {
-    if (cookie_ != nullptr)
-      ::magic_close(cookie_);
-  }
-  /// libmagic's answer for the file at `path`; empty when it has none.
-  std::string file(const std::string& path) {
-    if (cookie_ == nullptr)
-      return {};
-    const char* answer = ::magic_file(cookie_, path.c_str());
-    return answer != nullptr ? std::string{answer} : std::string{};
-  }
-
-private:
-  magic_t cookie_ = nullptr;
-};
 
 /// Whether the file at `path` is, as a whole, a JSON object or array.
 bool is_json_container(const std::string& path) {
@@ -464,7 +398,7 @@ asset_store::add_file(const std::string& path,
   temp_file_guard guard{temp_path};
   // Copy and hash in one pass: the hash is of the bytes we wrote, whatever
   // the user's file does meanwhile.
-  sha256_stream hash;
+  contracts::sha256_hasher hash;
   uint64_t size = 0;
   auto buf = std::make_unique<char[]>(chunk_size);
   for (;;) {
@@ -480,8 +414,8 @@ asset_store::add_file(const std::string& path,
     size += n;
   }
   src->reset();
-  auto hex = hash.finish();
-  if (!hex)
+  auto digest = hash.finish();
+  if (!digest)
     return hash_failed();
   if (::fchmod(dst->get(), blob_mode) != 0)
     return io_error("cannot make " + in_quotes(temp_path) + " read-only", errno);
@@ -489,7 +423,8 @@ asset_store::add_file(const std::string& path,
     return io_error("cannot sync " + in_quotes(temp_path), errno);
   if (dst->close() != 0)
     return io_error("cannot close " + in_quotes(temp_path), errno);
-  auto result = install(temp_path, std::move(*hex), size, std::move(media_type));
+  auto result = install(temp_path, contracts::to_hex(*digest), size,
+                        std::move(media_type));
   if (result)
     guard.release();
   return result;
@@ -515,7 +450,7 @@ asset_store::add_temp_file(const std::string& temp_path,
     return make_error(ec::invalid_argument,
                       in_quotes(temp_path) + " is not inside the upload folder "
                         + in_quotes(temp_dir_));
-  sha256_stream hash;
+  contracts::sha256_hasher hash;
   uint64_t size = 0;
   auto buf = std::make_unique<char[]>(chunk_size);
   for (;;) {
@@ -527,8 +462,8 @@ asset_store::add_temp_file(const std::string& temp_path,
     hash.update(buf.get(), static_cast<size_t>(got));
     size += static_cast<uint64_t>(got);
   }
-  auto hex = hash.finish();
-  if (!hex)
+  auto digest = hash.finish();
+  if (!digest)
     return hash_failed();
   // The uploader may not have synced; a read-only descriptor syncs the
   // file's data all the same.
@@ -537,7 +472,8 @@ asset_store::add_temp_file(const std::string& temp_path,
   if (::fsync(src->get()) != 0)
     return io_error("cannot sync " + in_quotes(temp_path), errno);
   src->reset();
-  return install(temp_path, std::move(*hex), size, std::move(media_type));
+  return install(temp_path, contracts::to_hex(*digest), size,
+                 std::move(media_type));
 }
 
 caf::expected<stored_blob>
@@ -649,8 +585,7 @@ asset_store::write_value_file(const std::string& dir, const std::string& key,
 }
 
 std::string asset_store::detect_media_type(const std::string& path) {
-  thread_local magic_handle magic;
-  auto answer = magic.file(path);
+  auto answer = magic_media_type(path);
   if (answer.empty() || answer.starts_with("inode/")
       || !contracts::is_valid_media_type(answer, false))
     return std::string{unknown_media_type};

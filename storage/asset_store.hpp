@@ -133,8 +133,8 @@ public:
   write_value_file(const std::string& dir, const std::string& key,
                    const std::string& value_json);
 
-  /// The media type of the file at `path`, by content (libmagic,
-  /// MAGIC_MIME_TYPE; one libmagic handle per thread). The rules on top of
+  /// The media type of the file at `path`, by content (libmagic, through
+  /// `magic_media_type` of storage/media_detect.hpp). The rules on top of
   /// libmagic's answer:
   /// - a file libmagic calls `text/plain` whose whole content is a JSON
   ///   object or array (RFC 8259), at most `max_json_sniff_size` bytes, is

@@ -1,12 +1,21 @@
 #pragma once
 
-// Writing: a `commit_batch` collects packets and the state rows they justify;
-// the `committer` writes a batch as one atomic RocksDB WriteBatch (packets
-// first, then their index entries, then the state rows, then the chain head),
-// with one fsync. Group commit is natural: add many proposals to one batch,
-// commit once.
+// The write capability. A `commit_batch` collects packets and the state rows
+// they justify; the `committer` writes a batch as one atomic RocksDB
+// WriteBatch (packets first, then their index entries, then the state rows,
+// then the chain head), with one fsync. Group commit is natural: add many
+// proposals to one batch, commit once.
+//
+// Only `open_database` makes a committer, and only for a caller holding a
+// `committer_key`, which three places alone can make (DESIGN.md §1.4: only
+// the code that spawns Zenith creates the write capability, a compile-time
+// fact). Anyone else who writes `committer_key{}` gets "private within this
+// context" from the compiler. Readers never include this header: the read
+// API is storage/reader.hpp, storage/table.hpp and storage/database.hpp.
 
 #include "contracts/packet.hpp"
+#include "storage/reader.hpp"
+#include "storage/table.hpp"
 
 #include <caf/expected.hpp>
 
@@ -23,23 +32,71 @@
 #include <unordered_set>
 #include <vector>
 
+// The holders of the key, by name only: storage/ knows nothing else of them.
+namespace omniva::runtime {
+/// The node bootstrap (runtime/node.hpp).
+class node;
+} // namespace omniva::runtime
+namespace omniva::bench {
+/// A benchmark's scratch database (benchmarks/commit_bench.cpp).
+struct scratch_database;
+} // namespace omniva::bench
+namespace omniva::storage::testing {
+/// The test fixtures' door (storage/testing/committer_door.hpp).
+struct committer_door;
+} // namespace omniva::storage::testing
+
 namespace omniva::storage {
 
+/// The open RocksDB instance (storage/db_handle.hpp, internal).
 struct db_handle;
-struct committer_factory;
-class reader;
 
-/// The tables of state (one column family each).
-enum class table : uint8_t {
-  assets,
-  tasks,
-  modules,
-  schemas,
-  policies,
+/// The right to open a database for writing: `open_database` takes one, and
+/// only the friends below can make one. It cannot be copied, moved or kept:
+/// it is made in the call that spends it (`open_database(committer_key{},
+/// path)`), so a holder cannot pass the right on by handing out a key.
+class committer_key {
+public:
+  /// Not copyable (nor, therefore, movable): a key is never passed on.
+  committer_key(const committer_key&) = delete;
+  /// Not assignable.
+  committer_key& operator=(const committer_key&) = delete;
+
+private:
+  /// Private: only the friends make keys.
+  committer_key() = default;
+
+  /// The node bootstrap (`runtime::node::start`, runtime/node.cpp): opens
+  /// the node's database and hands the committer to Zenith, which it spawns.
+  friend class runtime::node;
+  /// A benchmark's scratch database (benchmarks/commit_bench.cpp), opened
+  /// as the node opens its own.
+  friend struct bench::scratch_database;
+  /// Test fixtures (storage/testing/committer_door.hpp, test targets only).
+  friend struct testing::committer_door;
 };
 
-/// Returns the column family name of `t` ("assets", ...).
-std::string_view to_string(table t) noexcept;
+/// How a database is opened for writing.
+struct database_options {
+  /// Whether every commit waits for its write-ahead log to reach the disk
+  /// (fsync). Default: true. Without it a machine crash may lose the last
+  /// commits (a process crash loses nothing either way).
+  bool sync = true;
+  /// Whether `open_database` creates a missing database. Default: true.
+  bool create_if_missing = true;
+};
+
+/// A database open for writing (defined below, after `committer`).
+struct writable_database;
+
+/// Opens (or creates) the database in folder `path` for writing: its one
+/// read handle and its one committer. A second open of the same database
+/// fails with `database_locked`, in this process or another (RocksDB's lock
+/// file); other processes read it through `open_reader`. Errors:
+/// `database_locked`, `storage_error`, `corruption`.
+caf::expected<writable_database>
+open_database(committer_key key, const std::string& path,
+              const database_options& options = {});
 
 /// Packets and state rows to be written together, atomically.
 class commit_batch {
@@ -123,9 +180,10 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// The only way to write a database: move-only, created by `open_database`
-/// alone. One owner (Zenith) commits, or seals on its thread while one other
-/// thread writes what it sealed (`seal`, then `write`).
+/// The only way to write a database: move-only, made by `open_database`
+/// alone (for a holder of a `committer_key`). One owner (Zenith) commits, or
+/// seals on its thread while one other thread writes what it sealed
+/// (`seal`, then `write`).
 class committer {
 public:
   committer(committer&&) noexcept;
@@ -169,10 +227,10 @@ public:
   bool failed() const noexcept;
 
 private:
-  // Only `open_database` (through this type, defined in database.cpp) makes
-  // a committer, and only from a `db_handle`, which nothing outside storage/
-  // can build.
-  friend struct committer_factory;
+  // Only `open_database`, which asks for a key, makes a committer.
+  friend caf::expected<writable_database>
+  open_database(committer_key key, const std::string& path,
+                const database_options& options);
 
   explicit committer(std::shared_ptr<db_handle> db);
 
@@ -196,6 +254,14 @@ private:
   /// Set by a failed `write`; then `seal` and `write` refuse. (Behind a
   /// pointer: the committer moves, an atomic does not.)
   std::unique_ptr<std::atomic<bool>> broken_ = std::make_unique<std::atomic<bool>>(false);
+};
+
+/// A database open for writing: its one read handle and its one committer.
+struct writable_database {
+  /// The read handle; safe to use from any thread while the committer writes.
+  std::shared_ptr<const reader> read;
+  /// The only way to write.
+  committer write;
 };
 
 /// Writes sealed commits on its own thread, in the order they were pushed,

@@ -1,5 +1,6 @@
 #include "storage/database.hpp"
 
+#include "storage/commit.hpp"
 #include "storage/db_handle.hpp"
 
 #include <rocksdb/cache.h>
@@ -192,34 +193,8 @@ caf::error adopt(db_handle& h, rocksdb::DB* db,
 
 } // namespace
 
-/// Builds committers; see `committer`'s constructor.
-struct committer_factory {
-  static caf::expected<committer> make(std::shared_ptr<db_handle> db) {
-    committer c{db};
-    // The chain head and the next sequence number live in `meta`.
-    std::string value;
-    auto s = db->db->Get({}, (*db)[cf::meta], slice(meta_next_seq), &value);
-    if (s.ok()) {
-      auto seq = decode_seq(value);
-      if (!seq)
-        return make_error(ec::corruption, "meta: next_seq is not 8 bytes");
-      c.next_seq_ = *seq;
-    } else if (!s.IsNotFound()) {
-      return to_error(s, "reading meta");
-    }
-    s = db->db->Get({}, (*db)[cf::meta], slice(meta_head), &value);
-    if (s.ok()) {
-      if (value.size() != 32)
-        return make_error(ec::corruption, "meta: head is not a packet id");
-      c.head_ = id_hex(value);
-    } else if (!s.IsNotFound()) {
-      return to_error(s, "reading meta");
-    }
-    return c;
-  }
-};
-
-caf::expected<writable_database> open_database(const std::string& path,
+caf::expected<writable_database> open_database(committer_key,
+                                               const std::string& path,
                                                const database_options& opts) {
   auto options = base_options();
   options.create_if_missing = opts.create_if_missing;
@@ -232,10 +207,28 @@ caf::expected<writable_database> open_database(const std::string& path,
   if (auto err = adopt(*h, db, handles))
     return err;
   h->write_options.sync = opts.sync;
-  auto c = committer_factory::make(h);
-  if (!c)
-    return c.error();
-  return writable_database{std::make_shared<const reader>(h), std::move(*c)};
+  // The committer goes on from the chain head and the next sequence number
+  // in `meta`.
+  committer c{h};
+  std::string value;
+  s = h->db->Get({}, (*h)[cf::meta], slice(meta_next_seq), &value);
+  if (s.ok()) {
+    auto seq = decode_seq(value);
+    if (!seq)
+      return make_error(ec::corruption, "meta: next_seq is not 8 bytes");
+    c.next_seq_ = *seq;
+  } else if (!s.IsNotFound()) {
+    return to_error(s, "reading meta");
+  }
+  s = h->db->Get({}, (*h)[cf::meta], slice(meta_head), &value);
+  if (s.ok()) {
+    if (value.size() != 32)
+      return make_error(ec::corruption, "meta: head is not a packet id");
+    c.head_ = id_hex(value);
+  } else if (!s.IsNotFound()) {
+    return to_error(s, "reading meta");
+  }
+  return writable_database{std::make_shared<const reader>(h), std::move(c)};
 }
 
 caf::expected<std::shared_ptr<const reader>>

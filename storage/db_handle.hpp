@@ -2,10 +2,12 @@
 
 // storage/ internals: the open RocksDB instance, its column families, the key
 // encodings, and the one place where a rocksdb::Status becomes our error.
-// Never included outside storage/.
+// Never included outside storage/, except by the one program that writes
+// RocksDB past the committer on purpose: the raw replay of
+// benchmarks/commit_bench (benchmarks/raw_replay.cpp).
 
 #include "contracts/error_code.hpp"
-#include "storage/commit.hpp"
+#include "storage/table.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/slice.h>
@@ -13,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 

@@ -5,7 +5,7 @@
 // commits only.
 
 #include "contracts/packet.hpp"
-#include "storage/commit.hpp"
+#include "storage/table.hpp"
 
 #include <caf/expected.hpp>
 
@@ -95,7 +95,8 @@ public:
   /// the writing process made since. A no-op for the primary's reader.
   caf::error refresh() const;
 
-  /// The handle, for storage/ internals (verify).
+  /// The handle, for storage/ internals (verify) and the raw RocksDB replay
+  /// of benchmarks/commit_bench (raw_replay.cpp).
   const std::shared_ptr<db_handle>& handle() const noexcept {
     return db_;
   }

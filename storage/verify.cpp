@@ -261,4 +261,18 @@ verify_report verify(const reader& r) {
   return report;
 }
 
+json::value to_json(const verify_report& x) {
+  json::value out{json::object{}};
+  out.set("ok", x.ok);
+  out.set("packets", x.packets);
+  if (x.ok) {
+    out.set("head", x.head);
+  } else {
+    out.set("broken_seq", x.broken_seq);
+    out.set("code", std::string{contracts::to_string(x.code)});
+    out.set("reason", x.reason);
+  }
+  return out;
+}
+
 } // namespace omniva::storage

@@ -5,6 +5,7 @@
 // chain head and counters in `meta`. Streaming, in bounded memory.
 
 #include "contracts/error_code.hpp"
+#include "contracts/json.hpp"
 #include "storage/reader.hpp"
 
 #include <cstdint>
@@ -30,5 +31,10 @@ struct verify_report {
 
 /// Verifies the database behind `r`.
 verify_report verify(const reader& r);
+
+/// The report as `omniva lineage verify --json` and `GET
+/// /api/lineage/verify` print it: `{"ok","packets","head"}`, or
+/// `{"ok","packets","broken_seq","code","reason"}` when the log is broken.
+json::value to_json(const verify_report& x);
 
 } // namespace omniva::storage

@@ -9,28 +9,21 @@
 #include "actors/registry.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/error_code.hpp"
-#include "contracts/ids.hpp"
 #include "contracts/json.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/registry_store.hpp"
-#include "contracts/type_ids.hpp"
-#include "storage/database.hpp"
 #include "storage/verify.hpp"
+#include "tests/actors/test_support.hpp"
 
-#include <caf/actor_cast.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
-#include <type_traits>
 
 using namespace omniva;
+using namespace omniva::test_support;
 using actors::registry_candidate;
 using actors::registry_state;
 using actors::zenith_state;
@@ -45,40 +38,10 @@ namespace {
 
 // -- helpers ------------------------------------------------------------------------
 
-/// A fresh folder, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("omniva-registry-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   out << text;
-}
-
-std::string text_of(const caf::error& e) {
-  if (!e)
-    return "no error";
-  return contracts::render_error(e.code(), e.category(), e.context());
-}
-
-template <class T>
-std::string why(const caf::expected<T>& x) {
-  return x ? std::string{} : text_of(x.error());
-}
-
-bool is(const caf::error& e, ec code) {
-  return e && e.category() == contracts::error_category
-         && e.code() == static_cast<uint8_t>(code);
 }
 
 /// A schema: an object with a required string `title`.
@@ -98,16 +61,11 @@ const std::string twice_policy
 /// A module whose VALUE input `doc` must satisfy schema `schema_ref` and
 /// whose JSON output promises it.
 std::string module_naming(const std::string& name, const std::string& schema_ref) {
-  return R"({
-    "name": ")" + name + R"(", "version": 1, "description": "Names a schema.",
-    "inputs": [{"key": "doc", "label": "Doc", "contract_type": "VALUE",
-                "dtype": "json", "constraints": {"schema": ")" + schema_ref + R"("}}],
-    "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
-                 "media_type": "application/json", "schema": ")" + schema_ref + R"("}],
-    "resources": {"cpu": 1, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
-    "run": {"command": ["true"]},
-    "schema_version": "1.0.0"
-  })";
+  return module_json(name, "Names a schema.",
+                     R"([{"key": "doc", "label": "Doc", "contract_type": "VALUE",
+                          "dtype": "json", "constraints": {"schema": ")"
+                       + schema_ref + R"("}}])",
+                     json_result_output(schema_ref));
 }
 
 contracts::schema_entry schema_entry_of(const std::string& ref,
@@ -128,43 +86,23 @@ std::vector<std::string> kinds_of(const std::vector<contracts::packet>& xs) {
 
 /// Zenith's state on a fresh database (its first start committed), and a
 /// registry state sharing Zenith's store and reading the database.
-struct state_fixture {
-  temp_dir dir;
-  temp_dir modules;
-  std::shared_ptr<storage::writable_database> db;
-  std::unique_ptr<zenith_state> st;
+struct state_fixture : zenith_state_fixture {
+  temp_dir modules{"omniva-registry-"};
   registry_state reg;
 
-  state_fixture() {
+  state_fixture() : zenith_state_fixture("omniva-registry-", 7) {
     start();
     commit();
   }
 
   void start() {
-    auto opened = storage::open_database(storage::database_path(dir.path.string()));
-    BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
-    db = std::make_shared<storage::writable_database>(std::move(*opened));
-    st = std::make_unique<zenith_state>();
-    st->config.data_dir = dir.path.string();
-    contracts::pool_spec pool;
-    pool.name = "default";
-    pool.workers = 2;
-    pool.cpu = 4;
-    pool.memory_gb = 8;
-    st->config.pools = {pool};
-    st->db = db;
-    st->ids = std::make_unique<contracts::seeded_id_source>(7);
-    st->clock = std::make_unique<contracts::manual_clock>(
-      contracts::timestamp{std::chrono::milliseconds{1'790'000'000'000}});
-    auto err = st->recover();
-    BOOST_REQUIRE_MESSAGE(!err, "recover failed: " << text_of(err));
+    open();
     reg.store = st->config.registry;
     reg.reader = db->read;
   }
 
   void restart() {
-    st.reset();
-    db.reset();
+    close();
     reg.store.reset();
     reg.reader.reset();
     start();
@@ -173,12 +111,8 @@ struct state_fixture {
   /// Commits and runs what follows a commit (the store's updates, then the
   /// replies), as Zenith's flush does; requires a log that verifies.
   void commit() {
-    auto fx = st->commit();
-    BOOST_REQUIRE_MESSAGE(fx, "commit failed: " << why(fx));
-    for (auto& f : fx->replies)
+    for (auto& f : zenith_state_fixture::commit().replies)
       f();
-    auto report = storage::verify(*db->read);
-    BOOST_REQUIRE_MESSAGE(report.ok, "the log does not verify: " << report.reason);
   }
 
   /// The kinds of the packets naming `subject`, oldest first.
@@ -511,61 +445,19 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
-using zenith_impl = std::remove_pointer_t<
-  actors::zenith_actor::stateful_pointer<zenith_state>>;
-
-// (The unused int works around CAF 0.17.6 dereferencing a null tuple for
-// argument-less function actors, which UBSan reports.)
-actors::pool_actor::behavior_type idle_pool(actors::pool_actor::pointer, int) {
-  return {
-    [](atom::dispatch, const contracts::dispatch_order&) {},
-    [](atom::done, uint32_t) {},
-    [](atom::tick) {},
-  };
-}
-
-caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-  contracts::register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  return cfg;
-}
-
-/// Zenith, a pool that runs nothing, and the registry over folder `modules`,
-/// on the test coordinator.
-struct actor_fixture {
-  temp_dir dir;
-  temp_dir modules;
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
-  caf::scoped_actor self;
+/// Zenith, a pool that runs nothing (its orders go unread), and the
+/// registry over folder `modules`, on the test coordinator.
+struct actor_fixture : zenith_actor_fixture {
+  temp_dir modules{"omniva-registry-"};
   std::shared_ptr<contracts::registry_store> store
     = std::make_shared<contracts::registry_store>();
-  std::shared_ptr<storage::writable_database> db;
-  actors::pool_actor pool;
-  actors::zenith_actor zenith;
   actors::registry_actor registry;
 
-  actor_fixture()
-    : sys(testing_config(cfg)),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      self(sys, true) {
-    auto opened = storage::open_database(storage::database_path(dir.path.string()));
-    BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
-    db = std::make_shared<storage::writable_database>(std::move(*opened));
-    pool = sys.spawn(idle_pool, 0);
+  actor_fixture() : zenith_actor_fixture("omniva-registry-") {
     actors::zenith_config zc;
-    zc.data_dir = dir.path.string();
-    contracts::pool_spec p;
-    p.name = "default";
-    p.cpu = 4;
-    p.memory_gb = 8;
-    zc.pools = {p};
+    zc.pools = {test_pool(1)};
     zc.registry = store;
-    zenith = sys.spawn(actors::zenith, zc, db,
-                       std::map<std::string, actors::pool_actor>{{"default", pool}});
+    spawn_zenith(zc);
     registry = sys.spawn(actors::registry,
                          actors::registry_config{{modules.path.string()}}, store,
                          db->read, zenith);
@@ -573,15 +465,8 @@ struct actor_fixture {
   }
 
   ~actor_fixture() {
+    // The registry first; Zenith and the pool follow (the base fixture).
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(zenith, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
-
-  zenith_state& zenith_st() {
-    auto* ptr = caf::actor_cast<caf::abstract_actor*>(zenith);
-    return dynamic_cast<zenith_impl&>(*ptr).state;
   }
 
   contracts::registry_report rescan() {

@@ -10,23 +10,18 @@
 #include "contracts/error_code.hpp"
 #include "contracts/ids.hpp"
 #include "contracts/json.hpp"
-#include "contracts/type_ids.hpp"
-#include "runtime/node_api.hpp"
-#include "storage/database.hpp"
+#include "contracts/module_registration.hpp"
 #include "storage/verify.hpp"
+#include "tests/actors/test_support.hpp"
 
-#include <caf/actor_cast.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include <filesystem>
-#include <random>
-#include <type_traits>
+#include <algorithm>
+#include <chrono>
 
 using namespace omniva;
+using namespace omniva::test_support;
 using actors::zenith_state;
 using contracts::asset_record;
 using contracts::asset_status;
@@ -39,39 +34,6 @@ namespace {
 
 // -- helpers ------------------------------------------------------------------
 
-/// A fresh data folder, removed afterwards.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path()
-           / ("omniva-zenith-" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
-std::string text_of(const caf::error& e) {
-  if (!e)
-    return "no error";
-  return contracts::render_error(e.code(), e.category(), e.context());
-}
-
-/// Why `x` holds no value ("" when it does): Boost.Test evaluates a
-/// message's operands even when the assertion holds.
-template <class T>
-std::string why(const caf::expected<T>& x) {
-  return x ? std::string{} : text_of(x.error());
-}
-
-bool is(const caf::error& e, ec code) {
-  return e && e.category() == contracts::error_category
-         && e.code() == static_cast<uint8_t>(code);
-}
-
 bool has_problem(const contracts::submit_result& r, ec code) {
   return std::any_of(r.problems.begin(), r.problems.end(),
                      [&](auto& p) { return p.code == code; });
@@ -79,43 +41,25 @@ bool has_problem(const contracts::submit_result& r, ec code) {
 
 /// A module whose one VALUE input `n` (an int) makes one JSON output.
 std::string source_module(std::string description = "Makes a JSON document.") {
-  return R"({
-    "name": "source", "version": 1, "description": ")" + description + R"(",
-    "inputs": [{"key": "n", "label": "N", "contract_type": "VALUE",
-                "dtype": "int"}],
-    "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
-                 "media_type": "application/json"}],
-    "resources": {"cpu": 1, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
-    "run": {"command": ["true"]},
-    "schema_version": "1.0.0"
-  })";
+  return module_json("source", description,
+                     R"([{"key": "n", "label": "N", "contract_type": "VALUE",
+                          "dtype": "int"}])",
+                     json_result_output());
 }
 
 /// A module reading a JSON asset `prev` and making one JSON output: chains.
-const std::string step_module = R"({
-  "name": "step", "version": 1, "description": "One link of a chain.",
-  "inputs": [{"key": "prev", "label": "Previous", "contract_type": "ASSET",
-              "constraints": {"media_types": ["application/json"]}}],
-  "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
-               "media_type": "application/json"}],
-  "resources": {"cpu": 1, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
-  "run": {"command": ["true"]},
-  "schema_version": "1.0.0"
-})";
+const std::string step_module = module_json(
+  "step", "One link of a chain.",
+  R"([{"key": "prev", "label": "Previous", "contract_type": "ASSET",
+       "constraints": {"media_types": ["application/json"]}}])",
+  json_result_output());
 
 /// A module no pool of the tests can hold (64 CPUs).
-const std::string huge_module = R"({
-  "name": "huge", "version": 1, "description": "Needs a big machine.",
-  "inputs": [],
-  "outputs": [{"key": "result", "label": "Result", "contract_type": "ASSET",
-               "media_type": "application/json"}],
-  "resources": {"cpu": 64, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
-  "run": {"command": ["true"]},
-  "schema_version": "1.0.0"
-})";
+const std::string huge_module
+  = module_json("huge", "Needs a big machine.", "[]", json_result_output(), 64);
 
 contracts::module_entry entry_of(const std::string& text) {
-  auto e = runtime::parse_module_entry(text, "/modules/x");
+  auto e = contracts::check_module_text(text, "/modules/x", {});
   BOOST_REQUIRE_MESSAGE(e, "module does not parse: " << why(e));
   return *e;
 }
@@ -134,12 +78,18 @@ task_request step_request(const std::string& prev) {
   return r;
 }
 
-/// What a worker reports for a successful run of `t`.
-contracts::execution_outcome success(const task_record& t) {
+/// A worker's report on the current attempt of `t`, saying nothing yet.
+contracts::execution_outcome report_on(const task_record& t) {
   contracts::execution_outcome o;
   o.execution_id = t.task_id + "/" + std::to_string(t.attempt);
   o.task_id = t.task_id;
   o.attempt = t.attempt;
+  return o;
+}
+
+/// What a worker reports for a successful run of `t`.
+contracts::execution_outcome success(const task_record& t) {
+  auto o = report_on(t);
   o.ok = true;
   for (auto& [key, id] : t.outputs)
     o.outputs.push_back({key, "/data/outputs/" + t.task_id + "/" + key + ".json",
@@ -149,23 +99,11 @@ contracts::execution_outcome success(const task_record& t) {
 
 /// What a worker reports for a failed run of `t`.
 contracts::execution_outcome failure(const task_record& t) {
-  contracts::execution_outcome o;
-  o.execution_id = t.task_id + "/" + std::to_string(t.attempt);
-  o.task_id = t.task_id;
-  o.attempt = t.attempt;
+  auto o = report_on(t);
   o.ok = false;
   o.error_code = ec::exit_code;
   o.error_message = "the module exited with status 3";
   return o;
-}
-
-contracts::pool_spec test_pool(uint32_t workers) {
-  contracts::pool_spec p;
-  p.name = "default";
-  p.workers = workers;
-  p.cpu = 4;
-  p.memory_gb = 8;
-  return p;
 }
 
 /// Reads row `key` of `t` and parses it with `from_json`.
@@ -186,49 +124,19 @@ Record read_row(const storage::reader& r, storage::table t,
 
 /// Zenith's state on a fresh database, with `source@1`, `step@1` and
 /// `huge@1` enrolled and committed; one pool of two workers.
-struct state_fixture {
-  temp_dir dir;
-  std::shared_ptr<storage::writable_database> db;
-  std::unique_ptr<zenith_state> st;
-
-  state_fixture() {
-    start();
+struct state_fixture : zenith_state_fixture {
+  state_fixture() : zenith_state_fixture("omniva-zenith-", 42) {
+    open();
     for (auto* text : {&step_module, &huge_module})
       BOOST_REQUIRE(st->enroll(entry_of(*text)));
     BOOST_REQUIRE(st->enroll(entry_of(source_module())));
     commit();
   }
 
-  /// Opens the database and recovers a new state from it.
-  void start() {
-    auto opened = storage::open_database(storage::database_path(dir.path.string()));
-    BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
-    db = std::make_shared<storage::writable_database>(std::move(*opened));
-    st = std::make_unique<zenith_state>();
-    st->config.data_dir = dir.path.string();
-    st->config.pools = {test_pool(2)};
-    st->db = db;
-    st->ids = std::make_unique<contracts::seeded_id_source>(42);
-    st->clock = std::make_unique<contracts::manual_clock>(
-      contracts::timestamp{std::chrono::milliseconds{1'790'000'000'000}});
-    auto err = st->recover();
-    BOOST_REQUIRE_MESSAGE(!err, "recover failed: " << text_of(err));
-  }
-
   /// Drops the state and the database (the node died), then starts again.
   void restart() {
-    st.reset();
-    db.reset();
-    start();
-  }
-
-  /// Commits, requires success and a log that verifies; returns the effects.
-  actors::zenith_effects commit() {
-    auto fx = st->commit();
-    BOOST_REQUIRE_MESSAGE(fx, "commit failed: " << why(fx));
-    auto report = storage::verify(*db->read);
-    BOOST_REQUIRE_MESSAGE(report.ok, "the log does not verify: " << report.reason);
-    return std::move(*fx);
+    close();
+    open();
   }
 
   task_record submit(const task_request& req) {
@@ -283,6 +191,37 @@ struct state_fixture {
       out.push_back(std::move(order));
     }
     return out;
+  }
+
+  /// Dispatches and commits; requires exactly one order and returns it.
+  contracts::dispatch_order dispatch_one() {
+    auto orders = dispatch();
+    BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+    return std::move(orders[0]);
+  }
+
+  /// Dispatches the one READY task, has its worker report `report` on it
+  /// and commits; returns its order.
+  contracts::dispatch_order
+  run_the_one_ready_task(contracts::execution_outcome (*report)(const task_record&)) {
+    auto order = dispatch_one();
+    st->on_result(report(order.task));
+    commit();
+    return order;
+  }
+
+  /// Runs attempt 2 of `t`, whose attempt 1 (`lost`) was taken for lost:
+  /// requires that it is dispatched, that the late success of `lost`
+  /// changes nothing, and that its own success makes `t` DONE.
+  void run_second_attempt(const task_record& t,
+                          const contracts::dispatch_order& lost) {
+    auto again = dispatch_one();
+    BOOST_CHECK_EQUAL(again.execution_id, t.task_id + "/2");
+    st->on_result(success(lost.task));
+    BOOST_CHECK(st->batch.empty());
+    st->on_result(success(again.task));
+    commit();
+    BOOST_CHECK(task_row(t.task_id).status == task_status::done);
   }
 
   /// An AVAILABLE JSON file asset, committed.
@@ -394,10 +333,7 @@ BOOST_AUTO_TEST_CASE(a_success_makes_the_task_done_its_outputs_available_and_wak
   auto first = submit(source_request());
   auto second = submit(step_request(output(first)));
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  st->on_result(success(orders[0].task));
-  commit();
+  run_the_one_ready_task(success);
   auto done = task_row(first.task_id);
   BOOST_CHECK(done.status == task_status::done);
   BOOST_CHECK(!done.error);
@@ -422,10 +358,7 @@ BOOST_AUTO_TEST_CASE(a_failure_fails_outputs_and_dependants_in_cascade) {
   auto second = submit(step_request(output(first)));
   auto third = submit(step_request(output(second)));
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  st->on_result(failure(orders[0].task));
-  commit();
+  run_the_one_ready_task(failure);
   auto failed = task_row(first.task_id);
   BOOST_CHECK(failed.status == task_status::error);
   BOOST_REQUIRE(failed.error);
@@ -448,13 +381,10 @@ BOOST_AUTO_TEST_CASE(a_failure_fails_outputs_and_dependants_in_cascade) {
 BOOST_AUTO_TEST_CASE(a_second_result_for_the_same_execution_is_ignored) {
   auto t = submit(source_request());
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  st->on_result(success(orders[0].task));
-  commit();
+  auto order = run_the_one_ready_task(success);
   // The same report again, and a contradicting one: neither changes anything.
-  st->on_result(success(orders[0].task));
-  st->on_result(failure(orders[0].task));
+  st->on_result(success(order.task));
+  st->on_result(failure(order.task));
   BOOST_CHECK(st->batch.empty());
   BOOST_CHECK_EQUAL(st->free_slots.at("default"), 2u);
   commit();
@@ -465,9 +395,8 @@ BOOST_AUTO_TEST_CASE(a_second_result_for_the_same_execution_is_ignored) {
 BOOST_AUTO_TEST_CASE(a_result_naming_another_attempt_is_ignored) {
   auto t = submit(source_request());
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  auto stale = success(orders[0].task);
+  auto order = dispatch_one();
+  auto stale = success(order.task);
   stale.attempt = 7;
   st->on_result(stale);
   BOOST_CHECK(st->batch.empty());
@@ -477,9 +406,8 @@ BOOST_AUTO_TEST_CASE(a_result_naming_another_attempt_is_ignored) {
 BOOST_AUTO_TEST_CASE(a_success_without_a_promised_output_is_missing_output) {
   auto t = submit(source_request());
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  auto o = success(orders[0].task);
+  auto order = dispatch_one();
+  auto o = success(order.task);
   o.outputs.clear();
   st->on_result(o);
   commit();
@@ -525,10 +453,7 @@ BOOST_AUTO_TEST_CASE(cancelling_a_pending_task_releases_its_inputs) {
 BOOST_AUTO_TEST_CASE(cancelling_a_done_task_is_an_illegal_transition) {
   auto t = submit(source_request());
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  st->on_result(success(orders[0].task));
-  commit();
+  run_the_one_ready_task(success);
   auto refused = st->cancel(t.task_id);
   BOOST_REQUIRE(!refused);
   BOOST_CHECK_MESSAGE(is(refused.error(), ec::illegal_transition),
@@ -675,8 +600,7 @@ BOOST_AUTO_TEST_CASE(recover_requeues_a_running_task_as_a_new_attempt) {
   auto t = submit(source_request());
   auto waiting = submit(step_request(output(t)));
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  auto order = dispatch_one();
   BOOST_CHECK(task_row(t.task_id).status == task_status::running);
   // The node dies under the attempt.
   restart();
@@ -690,14 +614,7 @@ BOOST_AUTO_TEST_CASE(recover_requeues_a_running_task_as_a_new_attempt) {
   BOOST_CHECK(row.status == task_status::ready);
   BOOST_CHECK(row.pool.empty());
   // The new attempt runs; the report of the lost one is ignored.
-  auto again = dispatch();
-  BOOST_REQUIRE_EQUAL(again.size(), 1u);
-  BOOST_CHECK_EQUAL(again[0].execution_id, t.task_id + "/2");
-  st->on_result(success(orders[0].task));
-  BOOST_CHECK(st->batch.empty());
-  st->on_result(success(again[0].task));
-  commit();
-  BOOST_CHECK(task_row(t.task_id).status == task_status::done);
+  run_second_attempt(t, order);
   BOOST_CHECK(task_row(waiting.task_id).status == task_status::ready);
   // The history of the task tells the story in order.
   check_requeued_history(t.task_id, "node restarted");
@@ -708,12 +625,11 @@ BOOST_AUTO_TEST_CASE(a_silent_worker_gets_its_attempt_run_again) {
   auto& clock = static_cast<contracts::manual_clock&>(*st->clock);
   auto t = submit(source_request());
   commit();
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  auto order = dispatch_one();
   // Beats keep it alive however long it runs.
   for (int i = 0; i < 5; ++i) {
     clock.advance(std::chrono::seconds{30});
-    st->on_heartbeat(orders[0].execution_id);
+    st->on_heartbeat(order.execution_id);
     BOOST_CHECK_EQUAL(st->check_heartbeats(), 0u);
   }
   // A beat for another attempt or task counts for nothing.
@@ -730,16 +646,9 @@ BOOST_AUTO_TEST_CASE(a_silent_worker_gets_its_attempt_run_again) {
   auto row = task_row(t.task_id);
   BOOST_CHECK(row.status == task_status::ready);
   BOOST_CHECK_EQUAL(row.attempt, 2u);
-  // Its slot counts as free again: the new attempt is dispatched.
-  auto again = dispatch();
-  BOOST_REQUIRE_EQUAL(again.size(), 1u);
-  BOOST_CHECK_EQUAL(again[0].execution_id, t.task_id + "/2");
-  // The lost worker's late report is ignored; the new one counts.
-  st->on_result(success(orders[0].task));
-  BOOST_CHECK(st->batch.empty());
-  st->on_result(success(again[0].task));
-  commit();
-  BOOST_CHECK(task_row(t.task_id).status == task_status::done);
+  // Its slot counts as free again: the new attempt is dispatched; the lost
+  // worker's late report is ignored, the new one counts.
+  run_second_attempt(t, order);
   // A finished task is no longer watched.
   clock.advance(std::chrono::hours{1});
   BOOST_CHECK_EQUAL(st->check_heartbeats(), 0u);
@@ -754,10 +663,7 @@ BOOST_AUTO_TEST_CASE(recover_restores_ready_and_waiting_tasks) {
   BOOST_CHECK(st->tasks.at(first.task_id).status == task_status::ready);
   BOOST_CHECK(st->tasks.at(second.task_id).status == task_status::pending);
   BOOST_CHECK(st->batch.empty()); // nothing to re-write
-  auto orders = dispatch();
-  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
-  st->on_result(success(orders[0].task));
-  commit();
+  run_the_one_ready_task(success);
   // The restored waiting list wakes the dependant.
   BOOST_CHECK(task_row(second.task_id).status == task_status::ready);
 }
@@ -768,50 +674,10 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
-using zenith_impl = std::remove_pointer_t<
-  actors::zenith_actor::stateful_pointer<zenith_state>>;
-
-/// A pool that only records the orders it gets: the test plays the workers.
-actors::pool_actor::behavior_type
-recording_pool(actors::pool_actor::pointer self,
-               std::shared_ptr<std::vector<contracts::dispatch_order>> orders) {
-  return {
-    [=](atom::dispatch, const contracts::dispatch_order& o) {
-      orders->push_back(o);
-    },
-    [=](atom::done, uint32_t) {},
-    [=](atom::tick) {},
-  };
-}
-
-caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-  contracts::register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  return cfg;
-}
-
 /// Zenith and a recording pool (8 workers) on the test coordinator: nothing
 /// runs unless the test says so.
-struct actor_fixture {
-  temp_dir dir;
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
-  caf::scoped_actor self;
-  std::shared_ptr<std::vector<contracts::dispatch_order>> orders
-    = std::make_shared<std::vector<contracts::dispatch_order>>();
-  actors::pool_actor pool;
-  actors::zenith_actor zenith;
-
-  actor_fixture()
-    : sys(testing_config(cfg)),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      self(sys, true) {
-    auto opened = storage::open_database(storage::database_path(dir.path.string()));
-    BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
-    auto db = std::make_shared<storage::writable_database>(std::move(*opened));
+struct actor_fixture : zenith_actor_fixture {
+  actor_fixture() : zenith_actor_fixture("omniva-zenith-") {
     {
       // A first start commits the default policy; begin from a database
       // that has it, so that the counts below are the tests' own commits.
@@ -822,33 +688,19 @@ struct actor_fixture {
       BOOST_REQUIRE(!first.recover());
       BOOST_REQUIRE(first.commit());
     }
-    pool = sys.spawn(recording_pool, orders);
     actors::zenith_config zc;
-    zc.data_dir = dir.path.string();
     zc.pools = {test_pool(8)};
-    zenith = sys.spawn(actors::zenith, zc, db,
-                       std::map<std::string, actors::pool_actor>{{"default", pool}});
+    spawn_zenith(zc);
     // Start-up: recovery and a first (empty) flush.
     sched.run();
-    BOOST_REQUIRE_EQUAL(state().commits, 0u);
+    BOOST_REQUIRE_EQUAL(zenith_st().commits, 0u);
     // Enroll the module: one commit.
     auto enrolled = self->request(zenith, caf::infinite, atom::enroll_v,
                                   entry_of(source_module()));
     sched.run();
     enrolled.receive([](std::string& ref) { BOOST_CHECK_EQUAL(ref, "source@1"); },
                      [](caf::error& e) { BOOST_FAIL(text_of(e)); });
-    BOOST_REQUIRE_EQUAL(state().commits, 1u);
-  }
-
-  ~actor_fixture() {
-    caf::anon_send_exit(zenith, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
-
-  zenith_state& state() {
-    auto* ptr = caf::actor_cast<caf::abstract_actor*>(zenith);
-    return dynamic_cast<zenith_impl&>(*ptr).state;
+    BOOST_REQUIRE_EQUAL(zenith_st().commits, 1u);
   }
 
   /// Zenith's answer to a metrics request.
@@ -862,7 +714,7 @@ struct actor_fixture {
   }
 
   task_record task_row(const std::string& id) {
-    return read_row<task_record>(*state().db->read, storage::table::tasks, id,
+    return read_row<task_record>(*zenith_st().db->read, storage::table::tasks, id,
                                  contracts::task_record_from_json);
   }
 };
@@ -886,25 +738,25 @@ BOOST_AUTO_TEST_CASE(submissions_queued_before_a_flush_land_in_one_commit) {
   // Zenith takes the first submission: it creates the task, defers the reply
   // and puts a flush behind the other four in its mailbox.
   sched.run_once();
-  BOOST_CHECK_EQUAL(state().effects.replies.size(), 1u);
-  BOOST_CHECK_EQUAL(state().batch.packets(), 1u);
+  BOOST_CHECK_EQUAL(zenith_st().effects.replies.size(), 1u);
+  BOOST_CHECK_EQUAL(zenith_st().batch.packets(), 1u);
   // (mailbox().empty(), not size(): size() runs a CAF 0.17 queue path that
   // UBSan flags as a bad downcast.)
   BOOST_CHECK(self->mailbox().empty());
   // The other four join the same batch; still nothing committed or answered.
   for (size_t i = 1; i < n; ++i)
     sched.run_once();
-  BOOST_CHECK_EQUAL(state().effects.replies.size(), n);
-  BOOST_CHECK_EQUAL(state().batch.packets(), n);
-  BOOST_CHECK_EQUAL(state().commits, 1u);
+  BOOST_CHECK_EQUAL(zenith_st().effects.replies.size(), n);
+  BOOST_CHECK_EQUAL(zenith_st().batch.packets(), n);
+  BOOST_CHECK_EQUAL(zenith_st().commits, 1u);
   BOOST_CHECK(self->mailbox().empty());
   // The flush: dispatch, ONE commit (5 task.created + 5 task.dispatched),
   // then the replies and the orders leave.
   sched.run_once();
-  BOOST_CHECK_EQUAL(state().commits, 2u);
-  BOOST_CHECK_EQUAL(state().largest_batch, 2 * n);
-  BOOST_CHECK(state().batch.empty());
-  BOOST_CHECK(state().effects.replies.empty());
+  BOOST_CHECK_EQUAL(zenith_st().commits, 2u);
+  BOOST_CHECK_EQUAL(zenith_st().largest_batch, 2 * n);
+  BOOST_CHECK(zenith_st().batch.empty());
+  BOOST_CHECK(zenith_st().effects.replies.empty());
   BOOST_CHECK(!self->mailbox().empty());
   sched.run(); // the pool records the orders
   BOOST_REQUIRE_EQUAL(orders->size(), n);
@@ -933,20 +785,20 @@ BOOST_AUTO_TEST_CASE(results_reported_together_land_in_one_commit) {
     self->send(zenith, atom::submit_v, source_request(static_cast<int>(i)));
   sched.run();
   BOOST_REQUIRE_EQUAL(orders->size(), n);
-  BOOST_REQUIRE_EQUAL(state().commits, 2u);
+  BOOST_REQUIRE_EQUAL(zenith_st().commits, 2u);
   // Every worker reports before Zenith runs again.
   for (auto& o : *orders)
     self->send(zenith, atom::result_v, success(o.task));
   sched.run();
-  BOOST_CHECK_EQUAL(state().commits, 3u);
+  BOOST_CHECK_EQUAL(zenith_st().commits, 3u);
   for (auto& o : *orders)
     BOOST_CHECK(task_row(o.task.task_id).status == task_status::done);
   // A repeated report changes nothing and commits nothing.
   self->send(zenith, atom::result_v, success(orders->front().task));
   sched.run();
-  BOOST_CHECK_EQUAL(state().commits, 3u);
+  BOOST_CHECK_EQUAL(zenith_st().commits, 3u);
   BOOST_CHECK(contains_line(metrics(), "omniva_tasks{status=\"DONE\"} 4"));
-  auto report = storage::verify(*state().db->read);
+  auto report = storage::verify(*zenith_st().db->read);
   BOOST_CHECK_MESSAGE(report.ok, report.reason);
 }
 
@@ -956,7 +808,7 @@ BOOST_AUTO_TEST_CASE(a_refused_submission_is_answered_at_once_without_a_commit) 
   auto h = self->request(zenith, caf::infinite, atom::submit_v, req);
   sched.run_once();
   BOOST_CHECK(!self->mailbox().empty());
-  BOOST_CHECK(state().effects.replies.empty());
+  BOOST_CHECK(zenith_st().effects.replies.empty());
   sched.run();
   h.receive(
     [](contracts::submit_result& r) {
@@ -964,7 +816,7 @@ BOOST_AUTO_TEST_CASE(a_refused_submission_is_answered_at_once_without_a_commit) 
       BOOST_CHECK(has_problem(r, ec::module_not_found));
     },
     [](caf::error& e) { BOOST_FAIL(text_of(e)); });
-  BOOST_CHECK_EQUAL(state().commits, 1u);
+  BOOST_CHECK_EQUAL(zenith_st().commits, 1u);
 }
 
 BOOST_AUTO_TEST_CASE(stopping_answers_a_request_whose_commit_never_comes) {
@@ -972,7 +824,7 @@ BOOST_AUTO_TEST_CASE(stopping_answers_a_request_whose_commit_never_comes) {
   // stops before the flush runs: the caller gets an error, not silence.
   auto h = self->request(zenith, caf::infinite, atom::submit_v, source_request());
   sched.run_once();
-  BOOST_REQUIRE_EQUAL(state().effects.replies.size(), 1u);
+  BOOST_REQUIRE_EQUAL(zenith_st().effects.replies.size(), 1u);
   // Urgent, so that it overtakes the flush already in the mailbox.
   caf::actor_cast<caf::abstract_actor*>(zenith)->enqueue(
     nullptr, caf::make_message_id(caf::message_priority::high),
@@ -996,7 +848,7 @@ BOOST_AUTO_TEST_CASE(a_duplicate_is_answered_after_the_commit_in_progress) {
   auto again = self->request(zenith, caf::infinite, atom::submit_v, req);
   sched.run_once(); // the first submission
   sched.run_once(); // the duplicate: held behind the commit of the first
-  BOOST_CHECK_EQUAL(state().effects.replies.size(), 2u);
+  BOOST_CHECK_EQUAL(zenith_st().effects.replies.size(), 2u);
   sched.run();
   std::string id;
   first.receive([&](contracts::submit_result& r) { id = r.task.task_id; },

@@ -168,3 +168,28 @@ BOOST_AUTO_TEST_CASE(problem_to_string_names_code_and_place) {
   BOOST_TEST(to_string(problem{ec::invalid_json, "", "not JSON"})
              == "invalid_json at the root: not JSON");
 }
+
+BOOST_AUTO_TEST_CASE(problems_found_at_once_become_one_error_led_by_the_first) {
+  std::vector<problem> problems{
+    {ec::dtype_mismatch, "/value", "expected an integer"},
+    {ec::missing_field, "", "the label is missing"}};
+  auto p = problem_from_error(make_error(problems, ec::invalid_argument));
+  BOOST_REQUIRE(p);
+  BOOST_TEST(p->code == ec::dtype_mismatch);
+  BOOST_TEST(p->pointer == "/value");
+  BOOST_TEST(p->message
+             == "dtype_mismatch /value: expected an integer; "
+                "missing_field (root): the label is missing");
+}
+
+BOOST_AUTO_TEST_CASE(one_problem_keeps_its_own_message_and_none_gives_the_fallback) {
+  auto one = problem_from_error(
+    make_error(std::vector<problem>{{ec::invalid_json, "/value", "not JSON"}}, ec::none));
+  BOOST_REQUIRE(one);
+  BOOST_TEST(one->code == ec::invalid_json);
+  BOOST_TEST(one->pointer == "/value");
+  BOOST_TEST(one->message == "not JSON");
+  auto none = problem_from_error(make_error(std::vector<problem>{}, ec::invalid_contract));
+  BOOST_REQUIRE(none);
+  BOOST_TEST(none->code == ec::invalid_contract);
+}

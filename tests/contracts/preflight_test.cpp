@@ -412,6 +412,22 @@ BOOST_AUTO_TEST_CASE(schema_violation_of_a_json_asset) {
                          }));
 }
 
+BOOST_AUTO_TEST_CASE(a_json_suffix_in_any_case_makes_an_asset_json) {
+  // Media types compare case-insensitively: "+JSON" is a JSON suffix, so
+  // the asset's content is checked against the input's schema.
+  for (auto& in : c.inputs)
+    if (in.key == "clip")
+      in.media_types = {"application/*"};
+  auto clip = file("9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", "application/Clip+JSON");
+  clip.value_json = R"({"start_time": 1, "end_time": 4, "confidence": 7})";
+  table.add(clip);
+  auto req = request();
+  req.input_mapping["clip"] = clip.asset_id;
+  auto r = check(req);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(has(r.problems, "schema_violation", "/input_mapping/clip/confidence"));
+}
+
 BOOST_AUTO_TEST_CASE(semantic_violation_of_a_json_asset_under_a_shipped_schema) {
   auto clip = file(clip_json, "application/json");
   clip.value_json = R"({"start_time": 5, "end_time": 4,

@@ -10,6 +10,7 @@
 using omniva::contracts::percent_decode;
 using omniva::contracts::resolve_uri;
 using omniva::contracts::strip_fragment;
+using omniva::contracts::uri_authority;
 using omniva::contracts::uri_fragment;
 using omniva::contracts::uri_reference;
 
@@ -244,6 +245,78 @@ BOOST_AUTO_TEST_CASE(decodes_nul_without_truncating) {
   const std::string decoded = percent_decode("a%00b");
   BOOST_REQUIRE_EQUAL(decoded.size(), 3U);
   BOOST_TEST(decoded[1] == '\0');
+}
+
+BOOST_AUTO_TEST_CASE(a_plus_stays_a_plus_unless_form_decoding_is_asked_for) {
+  // RFC 3986 gives "+" no meaning; application/x-www-form-urlencoded (query
+  // strings) reads it as a space. An escaped plus is a plus either way.
+  BOOST_TEST(percent_decode("a+b") == "a+b");
+  BOOST_TEST(percent_decode("a+b", {}).value_or("<refused>") == "a+b");
+  BOOST_TEST(percent_decode("a+b", {.plus_as_space = true}).value_or("<refused>") == "a b");
+  BOOST_TEST(percent_decode("%2B+%2b", {.plus_as_space = true}).value_or("<refused>") == "+ +");
+}
+
+BOOST_AUTO_TEST_CASE(strict_decoding_refuses_a_malformed_escape) {
+  constexpr omniva::contracts::percent_decoding strict{.strict = true};
+  for (std::string_view bad : {"%", "%A", "a%zz", "100%", "%%41", "%4"})
+    BOOST_CHECK_MESSAGE(!percent_decode(bad, strict), "\"" << bad << "\" was decoded");
+  BOOST_TEST(percent_decode("a%20b%7E", strict).value_or("<refused>") == "a b~");
+  BOOST_TEST(percent_decode("", strict).value_or("<refused>") == "");
+}
+
+BOOST_AUTO_TEST_CASE(strict_form_decoding_is_what_query_strings_get) {
+  constexpr omniva::contracts::percent_decoding form{.plus_as_space = true, .strict = true};
+  BOOST_TEST(percent_decode("caf%C3%A9+au+lait", form).value_or("<refused>")
+             == "caf\xc3\xa9 au lait");
+  BOOST_TEST(!percent_decode("50%+off", form));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(authority)
+
+BOOST_AUTO_TEST_CASE(splits_user_information_host_and_port) {
+  auto a = uri_authority::parse("joe:secret@example.com:8080");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->userinfo.value_or("<none>") == "joe:secret");
+  BOOST_TEST(a->host == "example.com");
+  BOOST_TEST(!a->ip_literal);
+  BOOST_TEST(a->port.value_or("<none>") == "8080");
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_port_and_an_empty_port_differ) {
+  auto none = uri_authority::parse("example.com");
+  BOOST_REQUIRE(none);
+  BOOST_TEST(!none->port);
+  BOOST_TEST(!none->userinfo);
+  auto empty = uri_authority::parse("example.com:");
+  BOOST_REQUIRE(empty);
+  BOOST_TEST(empty->port.value_or("<none>") == "");
+}
+
+BOOST_AUTO_TEST_CASE(an_ip_literal_loses_its_brackets_and_keeps_its_colons) {
+  auto a = uri_authority::parse("[::1]:9000");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->host == "::1");
+  BOOST_TEST(a->ip_literal);
+  BOOST_TEST(a->port.value_or("<none>") == "9000");
+  auto bare = uri_authority::parse("[fe80::1]");
+  BOOST_REQUIRE(bare);
+  BOOST_TEST(bare->host == "fe80::1");
+  BOOST_TEST(!bare->port);
+}
+
+BOOST_AUTO_TEST_CASE(a_reg_name_ends_at_its_first_colon) {
+  auto a = uri_authority::parse("a:b:80");
+  BOOST_REQUIRE(a);
+  BOOST_TEST(a->host == "a");
+  BOOST_TEST(a->port.value_or("<none>") == "b:80");
+}
+
+BOOST_AUTO_TEST_CASE(an_unclosed_or_trailing_bracket_is_refused) {
+  BOOST_TEST(!uri_authority::parse("[::1"));
+  BOOST_TEST(!uri_authority::parse("[::1]x"));
+  BOOST_TEST(!uri_authority::parse("[::1]80"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,6 +17,7 @@
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
 #include "storage/database.hpp"
+#include "storage/testing/committer_door.hpp"
 #include "storage/verify.hpp"
 
 #include <rocksdb/db.h>
@@ -238,7 +239,7 @@ struct log_state {
 /// whole, in order; every packet has its row and every row its packet; the
 /// indexes agree; verify passes.
 log_state check_database(const std::string& path, const std::vector<ack>& acks) {
-  auto db = storage::open_database(path);
+  auto db = storage::testing::committer_door::open(path);
   BOOST_REQUIRE_MESSAGE(db, "reopening after the crash: "
                               << why(db));
   auto& r = *db->read;
@@ -390,7 +391,7 @@ std::string seq_key(uint64_t seq) {
 /// database at `path`; a payload carries `pad` bytes of noise.
 void fill_database(const std::string& path, uint64_t batches, size_t pad = 0) {
   // Durability does not matter here: nothing crashes.
-  auto db = storage::open_database(path, {.sync = false});
+  auto db = storage::testing::committer_door::open(path, {.sync = false});
   BOOST_REQUIRE_MESSAGE(db, why(db));
   std::minstd_rand noise{42};
   for (uint64_t n = 1; n <= batches; ++n) {
@@ -420,7 +421,7 @@ void fill_database(const std::string& path, uint64_t batches, size_t pad = 0) {
 }
 
 storage::verify_report verify_database(const std::string& path) {
-  auto db = storage::open_database(path);
+  auto db = storage::testing::committer_door::open(path);
   BOOST_REQUIRE_MESSAGE(db, why(db));
   return storage::verify(*db->read);
 }
@@ -574,7 +575,7 @@ BOOST_AUTO_TEST_CASE(verify_reports_a_damaged_table_file_without_crashing) {
     file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     BOOST_REQUIRE(file);
   }
-  auto db = storage::open_database(dir.db());
+  auto db = storage::testing::committer_door::open(dir.db());
   if (!db) {
     // Refusing to open a damaged database is a detection too.
     auto code = static_cast<ec>(db.error().code());

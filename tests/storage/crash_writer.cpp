@@ -14,6 +14,7 @@
 #include "contracts/error_code.hpp"
 #include "contracts/ids.hpp"
 #include "storage/database.hpp"
+#include "storage/testing/committer_door.hpp"
 
 #include <unistd.h>
 
@@ -117,7 +118,8 @@ int main(int argc, char** argv) {
               << start_arg << "'\n";
     return 1;
   }
-  auto db = storage::open_database(argv[1]); // sync is on by default
+  // Sync is on by default.
+  auto db = storage::testing::committer_door::open(argv[1]);
   if (!db)
     return fail("opening the database", db.error());
   // The last packet already in the log: the first batch's lineage parent.

@@ -3,6 +3,7 @@
 
 #include "contracts/error_code.hpp"
 #include "storage/database.hpp"
+#include "storage/testing/committer_door.hpp"
 #include "storage/verify.hpp"
 
 #include <condition_variable>
@@ -60,7 +61,7 @@ struct fixture {
   fixture() : db(open()) {
   }
   writable_database open() {
-    auto r = open_database(dir.str());
+    auto r = storage::testing::committer_door::open(dir.str());
     BOOST_REQUIRE_MESSAGE(r, "open failed");
     return std::move(*r);
   }
@@ -85,8 +86,34 @@ BOOST_AUTO_TEST_CASE(a_committer_can_be_moved_but_never_copied) {
   BOOST_TEST(true);
 }
 
+/// Whether a `K` can be made in this (non-friend) context.
+template <class K>
+concept makeable_here = requires { K{}; };
+
+/// Whether `open_database` can be called with `Args...` from here.
+template <class... Args>
+concept opens_for_writing = requires(Args... args) {
+  storage::open_database(args...);
+};
+
+BOOST_AUTO_TEST_CASE(only_the_friends_of_the_key_can_open_a_database_for_writing) {
+  // The key's constructor is private: only the node bootstrap, a
+  // benchmark's scratch database and the test door make keys.
+  static_assert(!makeable_here<committer_key>);
+  static_assert(!std::is_default_constructible_v<committer_key>);
+  // A key is spent where it is made: no copy or move passes it on.
+  static_assert(!std::is_copy_constructible_v<committer_key>);
+  static_assert(!std::is_move_constructible_v<committer_key>);
+  // Without a key there is no overload that opens for writing.
+  static_assert(!opens_for_writing<std::string>);
+  static_assert(!opens_for_writing<std::string, database_options>);
+  // Nor another way to a committer: only `open_database` makes one.
+  static_assert(!std::is_constructible_v<committer, std::shared_ptr<db_handle>>);
+  BOOST_TEST(true);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_second_writer_for_the_same_database_is_refused, fixture) {
-  auto second = open_database(dir.str());
+  auto second = storage::testing::committer_door::open(dir.str());
   BOOST_REQUIRE(!second);
   BOOST_TEST(is(second.error(), ec::database_locked));
 }
@@ -145,13 +172,13 @@ BOOST_AUTO_TEST_CASE(the_chain_continues_after_reopening) {
   temp_dir dir;
   std::string head;
   {
-    auto db = open_database(dir.str());
+    auto db = storage::testing::committer_door::open(dir.str());
     BOOST_REQUIRE(db);
     commit_batch b;
     b.add(make("a"));
     head = db->write.commit(b)->ids[0];
   }
-  auto db = open_database(dir.str());
+  auto db = storage::testing::committer_door::open(dir.str());
   BOOST_REQUIRE(db);
   BOOST_TEST(db->write.head() == head);
   BOOST_TEST(db->write.next_seq() == 2u);

@@ -1,4 +1,4 @@
-#include "storage/raw_bench.hpp"
+#include "benchmarks/raw_replay.hpp"
 
 #include "storage/db_handle.hpp"
 
@@ -6,13 +6,23 @@
 
 #include <chrono>
 
-namespace omniva::storage {
+namespace omniva::bench {
 
 using contracts::ec;
 using contracts::make_error;
+// The key encodings and column families of storage/db_handle.hpp.
+using storage::cf_names;
+using storage::encode_seq;
+using storage::id_bytes;
+using storage::meta_head;
+using storage::meta_next_seq;
+using storage::name_seq_key;
+using storage::slice;
+using storage::to_error;
 
 caf::expected<std::vector<raw_group>>
-log_writes(const reader& r, uint64_t first, uint64_t last, size_t per_commit,
+log_writes(const storage::reader& r, uint64_t first, uint64_t last,
+           size_t per_commit,
            const std::function<void(uint64_t, raw_group&)>& state_rows) {
   if (first == 0 || last < first || per_commit == 0)
     return make_error(ec::invalid_argument,
@@ -90,8 +100,9 @@ log_writes(const reader& r, uint64_t first, uint64_t last, size_t per_commit,
   return groups;
 }
 
-caf::expected<raw_replay_report> replay_raw(writable_database& target,
-                                            const std::vector<raw_group>& groups) {
+caf::expected<raw_replay_report>
+replay_raw(storage::writable_database& target,
+           const std::vector<raw_group>& groups) {
   auto& db = *target.read->handle();
   // Resolve the family names before the clock starts: the committer knows
   // its handles statically.
@@ -133,4 +144,4 @@ caf::expected<raw_replay_report> replay_raw(writable_database& target,
   return report;
 }
 
-} // namespace omniva::storage
+} // namespace omniva::bench

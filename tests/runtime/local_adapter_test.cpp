@@ -1,23 +1,18 @@
-#define BOOST_TEST_MODULE runtime_adapter
+#define BOOST_TEST_MODULE runtime_local_adapter
 #include <boost/test/unit_test.hpp>
 
-// The adapters against real child processes: the example modules under
+// The local adapter against real child processes: the example modules under
 // modules/ (Python 3, standard library only) run for real, and every way a
 // module can fail is checked to end in its own error code.
 
-#include "actors/registry.hpp"
-#include "contracts/json_schema.hpp"
-#include "contracts/module_contract.hpp"
-#include "contracts/registry_store.hpp"
+#include "tests/runtime/adapter_fixture.hpp"
+
 #include "contracts/packet.hpp"
-#include "contracts/schema_catalog.hpp"
-#include "runtime/adapter.hpp"
+#include "runtime/local_adapter.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -29,184 +24,9 @@
 
 using namespace omniva;
 using namespace omniva::runtime;
+using namespace omniva::adapter_testing;
 using contracts::ec;
 namespace fs = std::filesystem;
-
-namespace {
-
-constexpr const char* task_id = "0b6f3c8e-2d4a-4f7b-9c1e-5a8d2f4b6c01";
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void write_text(const fs::path& path, std::string_view content) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
-
-json::value parse_json(const std::string& text) {
-  auto parsed = json::parse(text);
-  BOOST_REQUIRE_MESSAGE(parsed, "not JSON: " << text);
-  return *parsed.doc;
-}
-
-/// The folder of an example module.
-fs::path module_dir(const std::string& name) {
-  return fs::path{OMNIVA_SOURCE_DIR} / "modules" / name;
-}
-
-/// The parsed contract of an example module.
-contracts::module_contract load_contract(const std::string& name) {
-  auto text = read_text(module_dir(name) / "module.json");
-  auto result = contracts::parse_module_contract(text);
-  BOOST_REQUIRE_MESSAGE(result, "modules/" << name << "/module.json is not a valid contract");
-  return *result.contract;
-}
-
-/// The schemas the example modules bring (modules/*/schemas/), as a node's
-/// registry holds them: media-probe's output and summarize's input name
-/// media.metadata@1.
-std::shared_ptr<const contracts::registry_store> example_schemas() {
-  static const auto store = [] {
-    auto s = std::make_shared<contracts::registry_store>();
-    auto dir = (fs::path{OMNIVA_SOURCE_DIR} / "modules").string();
-    for (auto& c : actors::scan_module_dirs({dir}).candidates) {
-      if (c.kind != contracts::registry_kind::schema)
-        continue;
-      auto text = actors::read_registry_file(c.path);
-      auto checked = contracts::check_schema_text(c.ref, text ? *text : "");
-      BOOST_REQUIRE_MESSAGE(checked, c.path << " is not a valid schema");
-      BOOST_REQUIRE(!s->add_schema(*checked.entry));
-    }
-    return s;
-  }();
-  return store;
-}
-
-resolved_input value_input(std::string key, std::string value_json) {
-  resolved_input x;
-  x.key = std::move(key);
-  x.is_value = true;
-  x.value_json = std::move(value_json);
-  return x;
-}
-
-resolved_input asset_input(std::string key, const fs::path& path,
-                           std::string media_type) {
-  resolved_input x;
-  x.key = std::move(key);
-  x.path = path.string();
-  x.media_type = std::move(media_type);
-  return x;
-}
-
-/// Whether process `pid` still runs (a zombie counts as gone).
-bool alive(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  if (!in)
-    return false;
-  std::string stat;
-  std::getline(in, stat);
-  auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size()
-         && stat[close + 2] != 'Z';
-}
-
-/// A 16-bit mono WAV file of `ms` milliseconds at `rate` Hz.
-std::string wav_bytes(uint32_t rate, uint32_t ms) {
-  auto le32 = [](std::string& s, uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-      s += static_cast<char>((v >> (8 * i)) & 0xff);
-  };
-  auto le16 = [](std::string& s, uint16_t v) {
-    s += static_cast<char>(v & 0xff);
-    s += static_cast<char>(v >> 8);
-  };
-  uint32_t data_size = rate * 2 * ms / 1000;
-  std::string s = "RIFF";
-  le32(s, 36 + data_size);
-  s += "WAVEfmt ";
-  le32(s, 16);
-  le16(s, 1);        // PCM
-  le16(s, 1);        // channels
-  le32(s, rate);     // sample rate
-  le32(s, rate * 2); // byte rate
-  le16(s, 2);        // block align
-  le16(s, 16);       // bits per sample
-  s += "data";
-  le32(s, data_size);
-  for (uint32_t i = 0; i < data_size / 2; ++i)
-    le16(s, static_cast<uint16_t>((i * 37) & 0xffff));
-  return s;
-}
-
-/// A scratch folder per test case, removed afterwards.
-struct fixture {
-  fs::path root;
-
-  fixture() {
-    std::string tmpl = (fs::temp_directory_path() / "omniva-adapter-XXXXXX").string();
-    BOOST_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    root = tmpl;
-    // A known environment: the module must see LANG but never this canary.
-    setenv("LANG", "C.UTF-8", 1);
-    setenv("OMNIVA_LEAK_CANARY", "canary-value-must-not-leak", 1);
-  }
-
-  ~fixture() {
-    std::error_code err;
-    fs::remove_all(root, err);
-  }
-
-  /// A request for example module `name`, attempt `attempt`.
-  execution_request request(const std::string& name, uint32_t attempt = 1) {
-    execution_request req;
-    req.task_id = task_id;
-    req.attempt = attempt;
-    req.execution_id = std::string{task_id} + "/" + std::to_string(attempt);
-    req.contract = load_contract(name);
-    req.module_dir = module_dir(name).string();
-    req.output_dir = (root / "outputs" / task_id / std::to_string(attempt)).string();
-    auto schemas = example_schemas();
-    req.schema_lookup = contracts::make_schema_resolver(schemas);
-    req.schema_document_lookup = [schemas](std::string_view id) {
-      return schemas->schema_document(id);
-    };
-    return req;
-  }
-
-  /// A request for fail_on_request in `mode`.
-  execution_request fail_request(const std::string& mode, uint32_t attempt = 1) {
-    auto req = request("fail_on_request", attempt);
-    req.inputs.push_back(value_input("mode", "\"" + mode + "\""));
-    return req;
-  }
-
-  /// A WAV file in the scratch folder.
-  fs::path wav(uint32_t ms = 500) {
-    auto path = root / "tone.wav";
-    write_text(path, wav_bytes(8000, ms));
-    return path;
-  }
-};
-
-/// Runs the local adapter with a short kill grace (tests only).
-execution_result run_local(const execution_request& req) {
-  local_adapter_options opts;
-  opts.kill_grace = std::chrono::milliseconds{500};
-  return local_adapter{opts}.invoke(req);
-}
-
-/// Prints a failed result, so a broken test says why.
-std::string describe(const execution_result& r) {
-  return json::serialize(to_json(r));
-}
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(local, fixture)
 
@@ -214,8 +34,8 @@ BOOST_FIXTURE_TEST_SUITE(local, fixture)
 
 BOOST_AUTO_TEST_CASE(a_probe_run_yields_checked_outputs) {
   auto req = request("media_probe");
-  req.inputs.push_back(asset_input("source", wav(500), "audio/wav"));
-  req.inputs.push_back(value_input("sample_rate", "16000"));
+  req.order.inputs.push_back(asset_input("source", wav(500), "audio/wav"));
+  req.order.inputs.push_back(value_input("sample_rate", "16000"));
   auto r = run_local(req);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
   BOOST_CHECK(r.error_code == ec::none);
@@ -224,7 +44,7 @@ BOOST_AUTO_TEST_CASE(a_probe_run_yields_checked_outputs) {
   BOOST_CHECK_EQUAL(out.key, "metadata");
   BOOST_CHECK_EQUAL(out.media_type, "application/json");
   BOOST_CHECK_EQUAL(fs::path{out.path}.parent_path(),
-                    fs::canonical(req.output_dir));
+                    fs::canonical(req.order.output_dir));
   auto bytes = read_text(out.path);
   BOOST_CHECK_EQUAL(out.size, bytes.size());
   BOOST_CHECK_EQUAL(out.sha256, contracts::to_hex(contracts::sha256(bytes)));
@@ -235,21 +55,21 @@ BOOST_AUTO_TEST_CASE(a_probe_run_yields_checked_outputs) {
   BOOST_CHECK_EQUAL(*meta.find("analysis_frames")->as_int64(), 8000);
   BOOST_CHECK_EQUAL(meta.find("sha256")->as_string(),
                     contracts::to_hex(contracts::sha256(wav_bytes(8000, 500))));
-  BOOST_CHECK_EQUAL(*r.metrics.find("exit_code")->as_int64(), 0);
-  BOOST_CHECK(r.metrics.find("duration_ms") != nullptr);
+  BOOST_CHECK_EQUAL(*metrics_of(r).find("exit_code")->as_int64(), 0);
+  BOOST_CHECK(metrics_of(r).find("duration_ms") != nullptr);
   BOOST_CHECK_NE(read_text(r.stdout_path).find("probed"), std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_input_manifest_carries_paths_values_and_suggestions) {
   auto req = request("media_probe");
   auto source = wav();
-  req.inputs.push_back(asset_input("source", source, "audio/wav"));
-  req.inputs.push_back(value_input("sample_rate", "22050"));
+  req.order.inputs.push_back(asset_input("source", source, "audio/wav"));
+  req.order.inputs.push_back(value_input("sample_rate", "22050"));
   auto r = run_local(req);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
-  auto m = parse_json(read_text(fs::path{req.output_dir} / "input_manifest.json"));
+  auto m = parse_json(read_text(fs::path{req.order.output_dir} / "input_manifest.json"));
   BOOST_CHECK_EQUAL(m.find("mode")->as_string(), "real");
-  BOOST_CHECK_EQUAL(m.find("execution_id")->as_string(), req.execution_id);
+  BOOST_CHECK_EQUAL(m.find("execution_id")->as_string(), req.order.execution_id);
   BOOST_CHECK_EQUAL(m.find("module")->as_string(), "media-probe@1");
   auto* src = json::resolve_pointer(m, "/inputs/source");
   BOOST_REQUIRE(src);
@@ -267,20 +87,20 @@ BOOST_AUTO_TEST_CASE(the_input_manifest_carries_paths_values_and_suggestions) {
 
 BOOST_AUTO_TEST_CASE(summarize_consumes_the_probe_output_as_a_pipeline) {
   auto probe = request("media_probe");
-  probe.inputs.push_back(asset_input("source", wav(1500), "audio/wav"));
+  probe.order.inputs.push_back(asset_input("source", wav(1500), "audio/wav"));
   auto first = run_local(probe);
   BOOST_REQUIRE_MESSAGE(first.ok, describe(first));
   auto metadata = first.outputs.front();
 
-  execution_request next;
-  next.task_id = "7c2e9a41-6b3d-4e8f-a1c5-3d9b7e2f4a02";
-  next.attempt = 1;
-  next.execution_id = next.task_id + "/1";
-  next.contract = load_contract("summarize");
-  next.module_dir = module_dir("summarize").string();
-  next.output_dir = (root / "outputs" / next.task_id / "1").string();
-  next.inputs.push_back(asset_input("metadata", metadata.path, metadata.media_type));
-  next.inputs.push_back(value_input("style", "\"detailed\""));
+  job next;
+  next.order.task.task_id = "7c2e9a41-6b3d-4e8f-a1c5-3d9b7e2f4a02";
+  next.order.task.attempt = 1;
+  next.order.execution_id = next.order.task.task_id + "/1";
+  next.order.contract = load_contract("summarize");
+  next.order.module_dir = module_dir("summarize").string();
+  next.order.output_dir = (root / "outputs" / next.order.task.task_id / "1").string();
+  next.order.inputs.push_back(asset_input("metadata", metadata.path, metadata.media_type));
+  next.order.inputs.push_back(value_input("style", "\"detailed\""));
   auto second = run_local(next);
   BOOST_REQUIRE_MESSAGE(second.ok, describe(second));
   BOOST_REQUIRE_EQUAL(second.outputs.size(), 1u);
@@ -295,13 +115,13 @@ BOOST_AUTO_TEST_CASE(summarize_consumes_the_probe_output_as_a_pipeline) {
 
 BOOST_AUTO_TEST_CASE(concurrent_invocations_are_independent) {
   auto source = wav();
-  std::vector<execution_result> results(4);
+  std::vector<contracts::execution_outcome> results(4);
   std::vector<std::thread> threads;
   local_adapter shared;
   for (uint32_t i = 0; i < results.size(); ++i) {
     auto req = request("media_probe", i + 1);
-    req.inputs.push_back(asset_input("source", source, "audio/wav"));
-    threads.emplace_back([&, i, req] { results[i] = shared.invoke(req); });
+    req.order.inputs.push_back(asset_input("source", source, "audio/wav"));
+    threads.emplace_back([&, i, req] { results[i] = shared.invoke(req.order, req.context); });
   }
   for (auto& t : threads)
     t.join();
@@ -333,6 +153,32 @@ BOOST_AUTO_TEST_CASE(the_envelope_has_the_shape_of_design_section_7) {
   BOOST_CHECK(json::resolve_pointer(failed, "/outputs")->as_array().empty());
 }
 
+BOOST_AUTO_TEST_CASE(the_outcome_names_the_order_it_answers) {
+  auto req = fail_request("ok", 3);
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_CHECK_EQUAL(r.execution_id, req.order.execution_id);
+  BOOST_CHECK_EQUAL(r.task_id, task_id);
+  BOOST_CHECK_EQUAL(r.attempt, 3u);
+  BOOST_CHECK_EQUAL(metrics_of(r).find("mode")->as_string(), "real");
+}
+
+BOOST_AUTO_TEST_CASE(a_value_input_reaches_the_module_as_its_own_copy) {
+  // The order names the value's file in the store; the module still reads
+  // a copy in its execution folder, never the store.
+  auto stored = root / "store-value.json";
+  write_text(stored, "\"stored\"");
+  auto req = fail_request("ok");
+  req.order.inputs.back().path = stored.string();
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  auto m = parse_json(read_text(fs::path{req.order.output_dir} / "input_manifest.json"));
+  auto path = json::resolve_pointer(m, "/inputs/mode/path")->as_string();
+  BOOST_CHECK_EQUAL(path, (fs::path{req.order.output_dir} / "inputs" / "mode.json").string());
+  BOOST_CHECK_EQUAL(read_text(path), "\"ok\"");
+  BOOST_CHECK_EQUAL(read_text(stored), "\"stored\"");
+}
+
 // -- process failures -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(a_non_zero_exit_is_exit_code_with_the_stderr_tail) {
@@ -343,7 +189,7 @@ BOOST_AUTO_TEST_CASE(a_non_zero_exit_is_exit_code_with_the_stderr_tail) {
   BOOST_CHECK_NE(r.error_message.find("status 3"), std::string::npos);
   BOOST_CHECK_NE(r.error_message.find("failing on request with status 3"),
                  std::string::npos);
-  BOOST_CHECK_EQUAL(*r.metrics.find("exit_code")->as_int64(), 3);
+  BOOST_CHECK_EQUAL(*metrics_of(r).find("exit_code")->as_int64(), 3);
   BOOST_CHECK(r.outputs.empty());
   BOOST_CHECK_NE(read_text(r.stderr_path).find("failing on request"), std::string::npos);
 }
@@ -352,24 +198,24 @@ BOOST_AUTO_TEST_CASE(a_crash_is_signal) {
   auto r = run_local(fail_request("crash"));
   BOOST_CHECK(!r.ok);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "signal");
-  BOOST_CHECK_EQUAL(*r.metrics.find("signal")->as_int64(), SIGSEGV);
+  BOOST_CHECK_EQUAL(*metrics_of(r).find("signal")->as_int64(), SIGSEGV);
   BOOST_CHECK_NE(r.error_message.find("SIGSEGV"), std::string::npos);
   BOOST_CHECK(!r.transient);
 }
 
 BOOST_AUTO_TEST_CASE(a_timeout_kills_the_whole_process_group) {
   auto req = request("slow");
-  req.contract.resources.timeout_s = 1;
-  req.inputs.push_back(value_input("seconds", "30"));
-  req.inputs.push_back(value_input("children", "2"));
+  req.order.contract.resources.timeout_s = 1;
+  req.order.inputs.push_back(value_input("seconds", "30"));
+  req.order.inputs.push_back(value_input("children", "2"));
   auto r = run_local(req);
   BOOST_CHECK(!r.ok);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "timeout");
   BOOST_CHECK(r.transient);
-  BOOST_CHECK_EQUAL(r.metrics.find("timed_out")->as_bool(), true);
+  BOOST_CHECK_EQUAL(metrics_of(r).find("timed_out")->as_bool(), true);
   // The module and both of its children are gone.
   std::vector<pid_t> pids;
-  std::istringstream in{read_text(fs::path{req.output_dir} / "pids.txt")};
+  std::istringstream in{read_text(fs::path{req.order.output_dir} / "pids.txt")};
   for (pid_t pid; in >> pid;)
     pids.push_back(pid);
   BOOST_REQUIRE_EQUAL(pids.size(), 3u);
@@ -385,7 +231,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_kills_the_whole_process_group) {
 
 BOOST_AUTO_TEST_CASE(a_module_within_its_timeout_succeeds) {
   auto req = request("slow");
-  req.inputs.push_back(value_input("seconds", "0.1"));
+  req.order.inputs.push_back(value_input("seconds", "0.1"));
   auto r = run_local(req);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
   BOOST_CHECK_EQUAL(r.outputs.front().key, "result");
@@ -393,20 +239,20 @@ BOOST_AUTO_TEST_CASE(a_module_within_its_timeout_succeeds) {
 
 BOOST_AUTO_TEST_CASE(an_unknown_program_is_spawn_failed) {
   auto req = fail_request("ok");
-  req.contract.run.command = {"omniva-there-is-no-such-program"};
+  req.order.contract.run.command = {"omniva-there-is-no-such-program"};
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "spawn_failed");
   BOOST_CHECK_NE(r.error_message.find("omniva-there-is-no-such-program"),
                  std::string::npos);
 
   auto rel = fail_request("ok", 2);
-  rel.contract.run.command = {"./missing-script.py"};
+  rel.order.contract.run.command = {"./missing-script.py"};
   auto r2 = run_local(rel);
   BOOST_CHECK_EQUAL(contracts::to_string(r2.error_code), "spawn_failed");
   BOOST_CHECK_NE(r2.error_message.find("No such file"), std::string::npos);
 
   auto not_exec = fail_request("ok", 3);
-  not_exec.contract.run.command = {"./module.json"}; // exists, not executable
+  not_exec.order.contract.run.command = {"./module.json"}; // exists, not executable
   auto r3 = run_local(not_exec);
   BOOST_CHECK_EQUAL(contracts::to_string(r3.error_code), "spawn_failed");
 }
@@ -421,8 +267,8 @@ BOOST_AUTO_TEST_CASE(no_output_manifest_is_missing_manifest) {
 
 BOOST_AUTO_TEST_CASE(a_stale_manifest_of_an_earlier_run_does_not_count) {
   auto req = fail_request("no_manifest");
-  fs::create_directories(req.output_dir);
-  write_text(fs::path{req.output_dir} / "output_manifest.json",
+  fs::create_directories(req.order.output_dir);
+  write_text(fs::path{req.order.output_dir} / "output_manifest.json",
              R"({"outputs":{"report":{"path":"report.json"}}})");
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "missing_manifest");
@@ -460,12 +306,12 @@ BOOST_AUTO_TEST_CASE(a_detected_media_type_is_checked_too) {
   // The summary (text/plain, type left to detection) under a contract that
   // promises an image.
   auto probe = request("media_probe");
-  probe.inputs.push_back(asset_input("source", wav(), "audio/wav"));
+  probe.order.inputs.push_back(asset_input("source", wav(), "audio/wav"));
   auto first = run_local(probe);
   BOOST_REQUIRE_MESSAGE(first.ok, describe(first));
   auto req = request("summarize", 2);
-  req.contract.outputs.front().media_type = "image/png";
-  req.inputs.push_back(asset_input("metadata", first.outputs.front().path,
+  req.order.contract.outputs.front().media_type = "image/png";
+  req.order.inputs.push_back(asset_input("metadata", first.outputs.front().path,
                                    "application/json"));
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
@@ -476,13 +322,13 @@ BOOST_AUTO_TEST_CASE(a_detected_media_type_is_checked_too) {
 
 BOOST_AUTO_TEST_CASE(only_the_named_secrets_and_a_minimal_environment_reach_the_module) {
   auto req = fail_request("ok");
-  req.secrets = {{"OMNIVA_DEMO_TOKEN", "tok-3f9a7c1e-value"},
+  req.context.secrets = {{"OMNIVA_DEMO_TOKEN", "tok-3f9a7c1e-value"},
                  {"OTHER_SECRET", "other-secret-value"}};
   // The system's python3 directly: a wrapper on the node's PATH (a pyenv
   // shim, say) would add variables of its own.
   local_adapter_options opts;
   opts.path = "/usr/bin:/bin";
-  auto r = local_adapter{opts}.invoke(req);
+  auto r = local_adapter{opts}.invoke(req.order, req.context);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
   auto report = parse_json(read_text(r.outputs.front().path));
   std::string names;
@@ -495,7 +341,7 @@ BOOST_AUTO_TEST_CASE(only_the_named_secrets_and_a_minimal_environment_reach_the_
                     contracts::to_hex(contracts::sha256("tok-3f9a7c1e-value")));
   for (auto* file : {"stdout.log", "stderr.log", "input_manifest.json",
                      "output_manifest.json"}) {
-    auto text = read_text(fs::path{req.output_dir} / file);
+    auto text = read_text(fs::path{req.order.output_dir} / file);
     BOOST_CHECK_MESSAGE(text.find("tok-3f9a7c1e-value") == std::string::npos,
                         file << " holds the secret");
     BOOST_CHECK(text.find("other-secret-value") == std::string::npos);
@@ -504,7 +350,7 @@ BOOST_AUTO_TEST_CASE(only_the_named_secrets_and_a_minimal_environment_reach_the_
 
 BOOST_AUTO_TEST_CASE(a_secret_the_module_prints_is_scrubbed_from_logs_and_messages) {
   auto req = fail_request("leak_secret");
-  req.secrets = {{"OMNIVA_DEMO_TOKEN", "tok-3f9a7c1e-value"}};
+  req.context.secrets = {{"OMNIVA_DEMO_TOKEN", "tok-3f9a7c1e-value"}};
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "exit_code");
   BOOST_CHECK_EQUAL(r.error_message.find("tok-3f9a7c1e-value"), std::string::npos);
@@ -525,7 +371,7 @@ BOOST_AUTO_TEST_CASE(a_missing_optional_secret_is_simply_absent) {
 
 BOOST_AUTO_TEST_CASE(a_missing_required_secret_refuses_to_start) {
   auto req = fail_request("ok");
-  req.contract.secrets.required = {"OMNIVA_REQUIRED_TOKEN"};
+  req.order.contract.secrets.required = {"OMNIVA_REQUIRED_TOKEN"};
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "spawn_failed");
   BOOST_CHECK_NE(r.error_message.find("OMNIVA_REQUIRED_TOKEN"), std::string::npos);
@@ -541,7 +387,7 @@ namespace {
 
 /// Writes a shell module declaring one output `out` of `media_type` and
 /// returns a request for it.
-execution_request shell_request(fixture& f, const std::string& media_type,
+job shell_request(fixture& f, const std::string& media_type,
                                 const std::string& body,
                                 const std::string& schema = "") {
   auto dir = f.root / "shell_module";
@@ -555,13 +401,13 @@ execution_request shell_request(fixture& f, const std::string& media_type,
     "schema_version": "1.0.0"})";
   auto parsed = contracts::parse_module_contract(contract);
   BOOST_REQUIRE_MESSAGE(parsed, "bad test contract");
-  execution_request req;
-  req.task_id = task_id;
-  req.attempt = 1;
-  req.execution_id = std::string{task_id} + "/1";
-  req.contract = *parsed.contract;
-  req.module_dir = dir.string();
-  req.output_dir = (f.root / "outputs" / task_id / "1").string();
+  job req;
+  req.order.task.task_id = task_id;
+  req.order.task.attempt = 1;
+  req.order.execution_id = std::string{task_id} + "/1";
+  req.order.contract = *parsed.contract;
+  req.order.module_dir = dir.string();
+  req.order.output_dir = (f.root / "outputs" / task_id / "1").string();
   return req;
 }
 
@@ -658,7 +504,7 @@ BOOST_AUTO_TEST_CASE(processes_left_behind_by_a_successful_module_are_killed) {
                            "echo hi > \"$out/o.txt\"\n" + manifest_line("o.txt"));
   auto r = run_local(req);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
-  pid_t pid = std::stoi(read_text(fs::path{req.output_dir} / "bg.pid"));
+  pid_t pid = std::stoi(read_text(fs::path{req.order.output_dir} / "bg.pid"));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
   while (alive(pid) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
@@ -693,189 +539,10 @@ BOOST_AUTO_TEST_CASE(an_output_schema_that_does_not_resolve_is_invalid_ref) {
 
 BOOST_AUTO_TEST_CASE(a_missing_input_file_fails_before_starting) {
   auto req = request("media_probe");
-  req.inputs.push_back(asset_input("source", root / "nope.wav", "audio/wav"));
+  req.order.inputs.push_back(asset_input("source", root / "nope.wav", "audio/wav"));
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "io_error");
   BOOST_CHECK(r.stdout_path.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
-
-// -- mock ---------------------------------------------------------------------------
-
-BOOST_FIXTURE_TEST_SUITE(mock, fixture)
-
-BOOST_AUTO_TEST_CASE(the_same_request_gives_byte_identical_outputs) {
-  auto source = wav();
-  auto a = request("media_probe", 1);
-  auto b = request("media_probe", 2);
-  for (auto* req : {&a, &b}) {
-    req->inputs.push_back(asset_input("source", source, "audio/wav"));
-    req->inputs.push_back(value_input("sample_rate", "16000"));
-  }
-  mock_adapter mock;
-  auto ra = mock.invoke(a);
-  auto rb = mock.invoke(b);
-  BOOST_REQUIRE_MESSAGE(ra.ok, describe(ra));
-  BOOST_REQUIRE_MESSAGE(rb.ok, describe(rb));
-  BOOST_REQUIRE_EQUAL(ra.outputs.size(), 1u);
-  BOOST_CHECK_NE(ra.outputs.front().path, rb.outputs.front().path);
-  BOOST_CHECK_EQUAL(read_text(ra.outputs.front().path),
-                    read_text(rb.outputs.front().path));
-  BOOST_CHECK_EQUAL(ra.outputs.front().sha256, rb.outputs.front().sha256);
-  BOOST_CHECK_EQUAL(ra.outputs.front().sha256,
-                    contracts::to_hex(contracts::sha256(read_text(ra.outputs.front().path))));
-  BOOST_CHECK_EQUAL(ra.metrics.find("mode")->as_string(), "mock");
-  // No process runs, so nothing needs a manifest or VALUE files.
-  BOOST_CHECK(!fs::exists(fs::path{a.output_dir} / "input_manifest.json"));
-  BOOST_CHECK(!fs::exists(fs::path{a.output_dir} / "inputs"));
-}
-
-BOOST_AUTO_TEST_CASE(a_recorded_sha256_stands_for_the_file) {
-  // The ledger's hash is the input's identity: the mock does not re-read
-  // the file (a large media file would cost a full read per attempt).
-  auto source = wav();
-  auto a = request("media_probe", 1);
-  auto b = request("media_probe", 2);
-  for (auto* req : {&a, &b}) {
-    req->inputs.push_back(asset_input("source", source, "audio/wav"));
-    req->inputs.push_back(value_input("sample_rate", "16000"));
-  }
-  a.inputs.front().sha256 = std::string(64, 'a');
-  b.inputs.front().sha256 = std::string(64, 'b');
-  mock_adapter mock;
-  auto ra = mock.invoke(a);
-  auto rb = mock.invoke(b);
-  BOOST_REQUIRE(ra.ok && rb.ok);
-  BOOST_CHECK_NE(ra.outputs.front().sha256, rb.outputs.front().sha256);
-}
-
-BOOST_AUTO_TEST_CASE(different_inputs_give_different_outputs) {
-  auto a = request("media_probe", 1);
-  auto b = request("media_probe", 2);
-  a.inputs.push_back(asset_input("source", wav(500), "audio/wav"));
-  a.inputs.push_back(value_input("sample_rate", "16000"));
-  b.inputs.push_back(asset_input("source", wav(500), "audio/wav"));
-  b.inputs.push_back(value_input("sample_rate", "44100"));
-  mock_adapter mock;
-  auto ra = mock.invoke(a);
-  auto rb = mock.invoke(b);
-  BOOST_REQUIRE(ra.ok && rb.ok);
-  BOOST_CHECK_NE(ra.outputs.front().sha256, rb.outputs.front().sha256);
-}
-
-BOOST_AUTO_TEST_CASE(json_outputs_satisfy_their_schemas) {
-  mock_adapter mock;
-  uint32_t attempt = 1;
-  for (auto* name : {"media_probe", "summarize", "fail_on_request", "slow"}) {
-    auto req = request(name, attempt++);
-    auto r = mock.invoke(req);
-    BOOST_REQUIRE_MESSAGE(r.ok, name << ": " << describe(r));
-    BOOST_REQUIRE_EQUAL(r.outputs.size(), req.contract.outputs.size());
-    for (size_t i = 0; i < r.outputs.size(); ++i) {
-      auto& spec = req.contract.outputs[i];
-      auto& out = r.outputs[i];
-      BOOST_CHECK_EQUAL(out.key, spec.key);
-      BOOST_CHECK(contracts::media_type_matches(spec.media_type, out.media_type));
-      auto bytes = read_text(out.path);
-      BOOST_CHECK_EQUAL(out.size, bytes.size());
-      if (spec.schema_json.empty() && spec.schema_ref.empty())
-        continue;
-      bool unresolved = false;
-      auto schema = contracts::resolve_spec_schema(spec.schema_ref, spec.schema_json,
-                                                   req.schema_lookup, &unresolved);
-      BOOST_REQUIRE(schema);
-      BOOST_CHECK_MESSAGE(schema->validate_text(bytes).valid,
-                          name << ": " << bytes);
-    }
-  }
-}
-
-BOOST_AUTO_TEST_CASE(a_non_json_output_is_64_bytes_from_a_hash) {
-  auto req = request("fail_on_request");
-  req.contract.outputs.front().media_type = "application/zip";
-  req.contract.outputs.front().schema_json.clear();
-  auto r = mock_adapter{}.invoke(req);
-  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
-  BOOST_CHECK_EQUAL(r.outputs.front().size, 64u);
-  BOOST_CHECK_EQUAL(r.outputs.front().media_type, "application/zip");
-}
-
-BOOST_AUTO_TEST_CASE(a_schema_no_instance_can_satisfy_fails_the_mock) {
-  auto req = request("fail_on_request");
-  req.contract.outputs.front().schema_json
-    = R"({"type":"object","required":["x"],"properties":{"x":{"type":"integer","minimum":5,"maximum":1}}})";
-  auto r = mock_adapter{}.invoke(req);
-  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
-  BOOST_CHECK(r.outputs.empty());
-}
-
-BOOST_AUTO_TEST_CASE(a_registry_schema_comes_from_the_document_lookup) {
-  auto schema_doc = parse_json(R"({
-    "type": "object", "required": ["title", "duration_ms"],
-    "properties": {"title": {"type": "string"},
-                   "duration_ms": {"type": "integer", "minimum": 0}}})");
-  auto compiled = contracts::schema_catalog::shipped().compile_inline(schema_doc);
-  BOOST_REQUIRE(compiled);
-  auto req = request("fail_on_request");
-  req.contract.outputs.front().schema_json.clear();
-  req.contract.outputs.front().schema_ref = "media.metadata@1";
-  req.schema_lookup = [&](std::string_view id) {
-    return id == "media.metadata@1" ? compiled.schema : nullptr;
-  };
-  req.schema_document_lookup = [&](std::string_view id) -> std::optional<json::value> {
-    if (id == "media.metadata@1")
-      return schema_doc;
-    return std::nullopt;
-  };
-  auto r = mock_adapter{}.invoke(req);
-  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
-  BOOST_CHECK(compiled.schema->validate_text(read_text(r.outputs.front().path)).valid);
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-// -- example_instance -----------------------------------------------------------------
-
-BOOST_AUTO_TEST_CASE(example_instances_satisfy_the_shipped_schemas) {
-  auto& catalog = contracts::schema_catalog::shipped();
-  for (auto& name : {"ClipCandidate", "AnalysisResult", "ScraperJob", "UploadJob",
-                     "EditJob", "ScheduleTask", "envelope", "task_request"}) {
-    auto* doc = catalog.document(name);
-    BOOST_REQUIRE_MESSAGE(doc, name);
-    auto instance = example_instance(*doc, "seed");
-    auto problems = contracts::validate_core_document(name, instance);
-    BOOST_CHECK_MESSAGE(problems.empty(),
-                        name << ": " << json::serialize(instance) << " -> "
-                             << (problems.empty() ? "" : to_string(problems.front())));
-  }
-}
-
-BOOST_AUTO_TEST_CASE(example_instances_follow_refs_enums_bounds_and_formats) {
-  auto schema = parse_json(R"({
-    "$defs": {"id": {"type": "string", "format": "uuid"},
-              "level": {"enum": ["low", "high"]}},
-    "type": "object",
-    "required": ["id", "level", "at", "count", "ratio", "name", "tags", "kind", "hex"],
-    "properties": {
-      "id": {"$ref": "#/$defs/id"},
-      "level": {"$ref": "#/$defs/level"},
-      "at": {"type": "string", "format": "date-time"},
-      "count": {"type": "integer", "minimum": 3, "maximum": 9},
-      "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5},
-      "name": {"type": "string", "minLength": 12, "maxLength": 12},
-      "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2, "uniqueItems": true},
-      "kind": {"const": "clip"},
-      "hex": {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-    },
-    "additionalProperties": false
-  })");
-  auto compiled = contracts::schema_catalog::shipped().compile_inline(schema);
-  BOOST_REQUIRE(compiled);
-  auto a = example_instance(schema, "one");
-  BOOST_CHECK_MESSAGE(compiled.schema->validate(a).valid, json::serialize(a));
-  BOOST_CHECK(example_instance(schema, "one") == a);
-  BOOST_CHECK(example_instance(schema, "two") != a);
-  BOOST_CHECK_EQUAL(a.find("kind")->as_string(), "clip");
-  BOOST_CHECK_EQUAL(*a.find("count")->as_int64(), 3);
-}

@@ -1,0 +1,118 @@
+// Assets over HTTP: list (filtered by status and media type) and show from
+// the database; add a file by its path on the node, upload one, add a VALUE,
+// through the asset ledger (which hashes and stores the file, then has
+// Zenith commit the record); delete through Zenith.
+
+#include "runtime/api_routes.hpp"
+
+#include "contracts/messages.hpp"
+#include "contracts/module_contract.hpp"
+
+namespace omniva::runtime::api {
+
+using contracts::ec;
+
+namespace {
+
+/// The answer to an added asset: 201 with its record.
+http_response created(contracts::asset_record& a) {
+  return json_response(201, contracts::to_json(a));
+}
+
+/// The request member an error of `POST /api/assets/path` is about: the
+/// ledger's errors name no field of the request.
+std::string path_error_field(ec code) {
+  switch (code) {
+    case ec::path_not_allowed:
+    case ec::not_found:
+    case ec::invalid_argument:
+      return "/path";
+    case ec::invalid_media_type:
+      return "/media_type";
+    default:
+      return "";
+  }
+}
+
+} // namespace
+
+void install_asset_routes(http_server& server, const context_ptr& ctx) {
+  server.route("GET", "/api/assets", [ctx](http_request req, responder r) {
+    auto rows = ctx->reader->scan(storage::table::assets, "");
+    if (!rows)
+      return r.send(error_from(rows.error()));
+    auto status = query(req, "status");
+    auto media = query(req, "media_type");
+    json::array out;
+    for (auto& [id, text] : *rows) {
+      auto row = parse_row(text);
+      if (passes(row, "status", status)
+          && passes(row, "media_type", media,
+                    [](std::string_view pattern, std::string_view have) {
+                      return contracts::media_type_matches(pattern, have);
+                    }))
+        out.push_back(std::move(row));
+    }
+    r.send(json_response(200, json::value{std::move(out)}));
+  });
+  route_get_one(server, "/api/assets/{id}", "id",
+                [ctx](const std::string& id) {
+                  return read_row(*ctx, storage::table::assets, id);
+                });
+  server.route("POST", "/api/assets/path", [ctx](http_request req, responder r) {
+    auto body = body_json(req, r);
+    if (!body)
+      return;
+    auto* path = body->find("path");
+    if (path == nullptr || !path->is_string())
+      return r.send(error_response(400, ec::missing_field,
+                                   "give the file's path on the node", "/path"));
+    auto str = [&](const char* key) {
+      auto* v = body->find(key);
+      return v && v->is_string() ? v->as_string() : std::string{};
+    };
+    ask_or<contracts::asset_record>(
+      ctx->system, ctx->ledger, r, created,
+      [](const caf::error& e) {
+        return error_from(e, path_error_field(code_of(e)));
+      },
+      atom::add_v, path->as_string(), str("media_type"), str("label"));
+  });
+  server.route_upload("POST", "/api/assets/upload",
+                      [ctx](http_request req, responder r) {
+    if (req.body_file.empty())
+      return r.send(error_response(400, ec::invalid_argument,
+                                   "the upload has no body"));
+    ask<contracts::asset_record>(ctx->system, ctx->ledger, r, created,
+                                 atom::upload_v, req.body_file,
+                                 query(req, "media_type"),
+                                 query(req, "label", query(req, "filename")));
+  }, defaults::http::max_upload_bytes);
+  server.route("POST", "/api/assets/value", [ctx](http_request req, responder r) {
+    auto body = body_json(req, r);
+    if (!body)
+      return;
+    auto* value = body->find("value");
+    auto* dtype = body->find("dtype");
+    if (value == nullptr)
+      return r.send(error_response(400, ec::missing_field, "give the value",
+                                   "/value"));
+    if (dtype == nullptr || !dtype->is_string())
+      return r.send(error_response(400, ec::missing_field,
+                                   "give the value's dtype", "/dtype"));
+    auto* label = body->find("label");
+    ask<contracts::asset_record>(
+      ctx->system, ctx->ledger, r, created, atom::value_v,
+      json::serialize(*value), dtype->as_string(),
+      label && label->is_string() ? label->as_string() : std::string{});
+  });
+  server.route("DELETE", "/api/assets/{id}", [ctx](http_request req, responder r) {
+    ask<std::string>(ctx->system, ctx->zenith, r,
+                     [](std::string& id) {
+                       return json_response(200, json::object{{"deleted", id}});
+                     },
+                     atom::erase_v, req.params["id"]);
+  });
+}
+
+} // namespace omniva::runtime::api

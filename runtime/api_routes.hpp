@@ -1,0 +1,120 @@
+#pragma once
+
+// Inside the node's HTTP API (runtime/node_api.hpp is its face): what the
+// route files share. Each noun installs its routes from a file of its own
+// (api_tasks.cpp, api_assets.cpp, api_registry.cpp, api_lineage.cpp,
+// api_events.cpp); `install_routes` (node_api.cpp) calls them all. Only
+// those files include this header.
+
+#include "contracts/defaults.hpp"
+#include "contracts/error_code.hpp"
+#include "contracts/json.hpp"
+#include "runtime/http_server.hpp"
+#include "runtime/node_api.hpp"
+#include "storage/table.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace omniva::runtime::api {
+
+/// What every route holds: the context `install_routes` was given, shared
+/// by the routes' handlers for as long as the server lives.
+using context_ptr = std::shared_ptr<const api_context>;
+
+// -- installers, one per noun -------------------------------------------------------
+
+/// `POST/GET /api/tasks`, `GET /api/tasks/{id}`, cancel and priority.
+void install_task_routes(http_server& server, const context_ptr& ctx);
+
+/// `GET /api/assets[/{id}]`, adding by path, upload and value, `DELETE`.
+void install_asset_routes(http_server& server, const context_ptr& ctx);
+
+/// The registry's nouns: modules (list, show, register, rescan), schemas
+/// (list, show, register) and policies (list, show).
+void install_registry_routes(http_server& server, const context_ptr& ctx);
+
+/// `GET /api/lineage/verify` and `GET /api/lineage/{id}`.
+void install_lineage_routes(http_server& server, const context_ptr& ctx);
+
+/// Watching the node: `GET /api/health`, `GET /api/events`, `GET /metrics`.
+void install_event_routes(http_server& server, const context_ptr& ctx);
+
+// -- answers ------------------------------------------------------------------------
+
+/// The code of an error: ours, or `storage_error` for any other category.
+contracts::ec code_of(const caf::error& e);
+
+/// The HTTP answer for an error: its code, message and pointer, or
+/// `fallback_pointer` when the error came without one (the ledger's errors
+/// name no field of the request).
+http_response error_from(const caf::error& e,
+                         const std::string& fallback_pointer = {});
+
+/// Asks `handle` and answers through `r`: `on_ok` builds the response from
+/// the answer, `on_error` the one for an error (also a timeout after
+/// `defaults::http::actor_timeout`).
+template <class Result, class Handle, class OnOk, class OnError, class... Ts>
+void ask_or(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
+            OnError on_error, Ts... xs) {
+  // (The unused argument works around CAF 0.17.6 dereferencing a null
+  // tuple pointer for argument-less function actors, which UBSan reports.)
+  sys.spawn([=](caf::event_based_actor* self, int) mutable {
+    self->request(handle, defaults::http::actor_timeout, xs...)
+      .then([=](Result& x) mutable { r.send(on_ok(x)); },
+            [=](caf::error& e) mutable { r.send(on_error(e)); });
+  }, 0);
+}
+
+/// `ask_or`, errors answered by `error_from`.
+template <class Result, class Handle, class OnOk, class... Ts>
+void ask(caf::actor_system& sys, Handle handle, responder r, OnOk on_ok,
+         Ts... xs) {
+  ask_or<Result>(sys, handle, std::move(r), std::move(on_ok),
+                 [](const caf::error& e) { return error_from(e); }, xs...);
+}
+
+/// Finds the one item a GET-by-ref route names: its JSON, or the error to
+/// answer with (`not_found` for an unknown ref becomes 404).
+using find_one = std::function<caf::expected<json::value>(const std::string&)>;
+
+/// Adds `GET <pattern>`, whose path parameter `param` names one item:
+/// answers 200 with what `find` returns for it, or `error_from` its error.
+void route_get_one(http_server& server, const std::string& pattern,
+                   std::string param, find_one find);
+
+/// The row `key` of state table `t`, parsed. Errors: the reader's
+/// (`not_found` for a missing key).
+caf::expected<json::value> read_row(const api_context& ctx, storage::table t,
+                                    const std::string& key);
+
+// -- requests -----------------------------------------------------------------------
+
+/// The request's body as JSON; on a parse error answers 400 `invalid_json`
+/// through `r` and returns nullopt.
+std::optional<json::value> body_json(const http_request& req, responder& r);
+
+/// A stored row (JSON text) as a value; null for text that does not parse.
+json::value parse_row(const std::string& text);
+
+/// The query parameter `key`, or `fallback` when the request has none.
+std::string query(const http_request& req, const std::string& key,
+                  std::string fallback = {});
+
+/// Whether `row` passes a list filter on its string member `key`: an empty
+/// filter passes every row; otherwise the member must exist and `match` it
+/// (default: equal to `wanted`).
+bool passes(const json::value& row, std::string_view key,
+            const std::string& wanted,
+            bool (*match)(std::string_view wanted, std::string_view have)
+            = [](std::string_view x, std::string_view y) { return x == y; });
+
+} // namespace omniva::runtime::api

@@ -1,0 +1,291 @@
+// `omniva serve`: runs a node until SIGINT or SIGTERM. Reads the
+// configuration file (CAF's format, config/omniva.conf) strictly, lets flags
+// override it, and with `--demo` submits a small pipeline on sample input.
+// Every default comes from contracts/defaults.hpp (through node_options).
+
+#include "contracts/defaults.hpp"
+#include "contracts/error_code.hpp"
+#include "contracts/json.hpp"
+#include "runtime/cli.hpp"
+#include "runtime/http_client.hpp"
+#include "runtime/node.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/config_option_adder.hpp>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace omniva::cli {
+
+namespace {
+
+// -- configuration file (CAF's INI format) -------------------------------------
+
+/// The `[omniva]` options of a configuration file (config/omniva.conf).
+struct node_file_config : caf::actor_system_config {
+  node_file_config() {
+    opt_group{custom_options_, "omniva"}
+      .add<std::string>("data", "the data folder")
+      .add<std::string>("http", "HOST:PORT of the HTTP API")
+      .add<std::vector<std::string>>("modules", "module folders")
+      .add<std::vector<std::string>>("pools", "worker pools, name:workers:cpu:memory_gb[:gpu]")
+      .add<std::vector<std::string>>("allowed-roots", "folders assets may be registered from")
+      .add<bool>("mock", "run every task through the mock adapter")
+      .add<bool>("sync", "fsync every commit")
+      .add<size_t>("control-cycle-ms", "Zenith's control cycle in milliseconds")
+      .add<size_t>("heartbeat-interval-ms", "how often a busy worker sends a heartbeat")
+      .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
+      .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment");
+  }
+
+  /// The `[omniva]` options.
+  const caf::config_option_set& omniva_options() const noexcept {
+    return custom_options_;
+  }
+};
+
+/// CAF's reader skips what it cannot parse without a word; a node must not
+/// start on a configuration it half understood. Checks that every line is a
+/// `[group]`, a comment or `key=value`, that every `[omniva]` key is known,
+/// and that each value parsed (CAF dropped it otherwise). Returns the first
+/// problem.
+std::optional<std::string> check_config_text(const std::string& text,
+                                             node_file_config& cfg) {
+  caf::settings parsed;
+  std::istringstream in{text};
+  if (auto err = caf::actor_system_config::parse_config(in, cfg.omniva_options(),
+                                                        parsed))
+    return cfg.render(err);
+  std::istringstream lines{text};
+  std::string line, group;
+  size_t number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == ';' || line[first] == '#')
+      continue;
+    auto where = "line " + std::to_string(number) + ": ";
+    if (line[first] == '[') {
+      auto close = line.find(']', first);
+      if (close == std::string::npos)
+        return where + "a group header needs a closing ']'";
+      group = line.substr(first + 1, close - first - 1);
+      continue;
+    }
+    auto eq = line.find('=', first);
+    if (eq == std::string::npos)
+      return where + "expected key=value, not '" + line + "'";
+    auto key = line.substr(first, eq - first);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    if (group.empty())
+      return where + "'" + key + "' stands outside a group: put it under [omniva]";
+    if (group != "omniva")
+      continue; // CAF's own groups (scheduler, logger, ...) are CAF's business
+    if (cfg.omniva_options().qualified_name_lookup("omniva." + key) == nullptr)
+      return where + "unknown option omniva." + key;
+    auto omniva = parsed.find("omniva");
+    if (omniva == parsed.end()
+        || !caf::holds_alternative<caf::settings>(omniva->second)
+        || caf::get<caf::settings>(omniva->second).count(key) == 0)
+      return where + "the value of omniva." + key + " is not valid: '" + line
+             + "'";
+  }
+  return std::nullopt;
+}
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop_signal(int) {
+  stop_requested = true;
+}
+
+/// Creates sample input files and submits a small pipeline (`--demo`).
+void run_demo(runtime::node& n) {
+  auto dir = fs::path{n.options().data_dir} / "samples";
+  std::error_code err;
+  fs::create_directories(dir, err);
+  auto sample = dir / "interview.txt";
+  {
+    std::ofstream out{sample};
+    out << "Omniva Engine demo sample.\nA short interview transcript: the "
+           "guest talks about contracts, lineage and pipelines.\n";
+  }
+  runtime::http_client client{"http://127.0.0.1:" + std::to_string(n.port()),
+                              n.token()};
+  json::value body{json::object{}};
+  body.set("path", sample.string());
+  body.set("media_type", "text/plain");
+  body.set("label", "interview.txt");
+  auto added = client.request("POST", "/api/assets/path", json::serialize(body));
+  auto asset = added.json();
+  if (!added.ok() || !asset || !asset->find("asset_id")) {
+    spdlog::warn("demo: could not add the sample asset: {}", added.reason());
+    return;
+  }
+  auto asset_id = asset->find("asset_id")->as_string();
+  json::value probe{json::object{}};
+  probe.set("module_ref", "media-probe@1");
+  probe.set("input_mapping", json::object{{"source", asset_id}});
+  auto first = client.request("POST", "/api/tasks", json::serialize(probe));
+  auto t1 = first.json();
+  if (!first.ok() || !t1) {
+    spdlog::warn("demo: media-probe@1 was refused: {}", first.body);
+    return;
+  }
+  auto metadata = t1->find("outputs")->find("metadata")->as_string();
+  json::value sum{json::object{}};
+  sum.set("module_ref", "summarize@1");
+  sum.set("input_mapping", json::object{{"metadata", metadata}});
+  sum.set("trace_id", t1->find("trace_id")->as_string());
+  auto second = client.request("POST", "/api/tasks", json::serialize(sum));
+  auto t2 = second.json();
+  if (!second.ok() || !t2) {
+    spdlog::warn("demo: summarize@1 was refused: {}", second.body);
+    return;
+  }
+  std::cout << "demo: asset " << asset_id << " -> task "
+            << t1->find("task_id")->as_string() << " (media-probe@1) -> task "
+            << t2->find("task_id")->as_string()
+            << " (summarize@1, waiting on the PENDING asset " << metadata
+            << ")" << std::endl;
+}
+
+} // namespace
+
+int run_serve(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string data, http, config_file;
+  std::vector<std::string> modules, pools, roots;
+  auto data_help = "data folder (default " + std::string{defaults::node::data_dir}
+                   + ")";
+  auto http_help = "HOST:PORT of the HTTP API (default "
+                   + std::string{defaults::node::http_host} + ":"
+                   + std::to_string(defaults::node::http_port)
+                   + "; port 0 picks one)";
+  auto modules_help = "a folder of modules (repeatable; default ./"
+                      + std::string{defaults::node::modules_dir}
+                      + " if present)";
+  opts.add_options()
+    ("data", po::value(&data), data_help.c_str())
+    ("http", po::value(&http), http_help.c_str())
+    ("modules", po::value(&modules), modules_help.c_str())
+    ("pool", po::value(&pools), "a worker pool name:workers:cpu:memory_gb[:gpu] (repeatable)")
+    ("allowed-root", po::value(&roots), "a folder assets may be registered from by path (repeatable)")
+    ("config", po::value(&config_file), "a configuration file (see config/omniva.conf)")
+    ("mock", "run every task through the mock adapter")
+    ("demo", "register the example modules, add a sample asset and submit a small pipeline");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (auto rc = parse_options(
+        "omniva serve [--data DIR] [--http HOST:PORT] [--modules DIR]... "
+        "[--config FILE] [--mock] [--demo]",
+        "Runs a node: the lineage database, Zenith, the worker pools and the "
+        "HTTP API. Prints where it listens; stops on SIGINT or SIGTERM.",
+        opts, pos, args, vm))
+    return *rc;
+  // Logs go to stderr: stdout carries the one line saying where the node
+  // listens (scripts read it).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("omniva"));
+  runtime::node_options o;
+  if (!config_file.empty()) {
+    node_file_config cfg;
+    std::string text;
+    if (!read_file(config_file, text))
+      return exit_failure;
+    if (auto problem = check_config_text(text, cfg))
+      return fail(config_file + ": " + *problem);
+    std::istringstream ini{text};
+    if (auto err = cfg.parse(node_file_config::string_list{}, ini))
+      return fail(config_file + ": " + cfg.render(err));
+    o.data_dir = caf::get_or(cfg, "omniva.data", o.data_dir);
+    if (auto h = caf::get_if<std::string>(&cfg, "omniva.http"))
+      http = http.empty() ? *h : http;
+    if (auto m = caf::get_if<std::vector<std::string>>(&cfg, "omniva.modules"))
+      if (modules.empty())
+        modules = *m;
+    if (auto p = caf::get_if<std::vector<std::string>>(&cfg, "omniva.pools"))
+      if (pools.empty())
+        pools = *p;
+    if (auto r = caf::get_if<std::vector<std::string>>(&cfg, "omniva.allowed-roots"))
+      if (roots.empty())
+        roots = *r;
+    // An option the file leaves out keeps the node's default (node_options,
+    // from contracts/defaults.hpp).
+    o.force_mock = caf::get_or(cfg, "omniva.mock", o.force_mock);
+    o.sync = caf::get_or(cfg, "omniva.sync", o.sync);
+    auto ms = [&cfg](const char* key, std::chrono::milliseconds fallback) {
+      return std::chrono::milliseconds{caf::get_or(
+        cfg, key, static_cast<size_t>(fallback.count()))};
+    };
+    o.control_cycle = ms("omniva.control-cycle-ms", o.control_cycle);
+    o.heartbeat_interval = ms("omniva.heartbeat-interval-ms",
+                              o.heartbeat_interval);
+    o.heartbeat_timeout = ms("omniva.heartbeat-timeout-ms",
+                             o.heartbeat_timeout);
+    o.sse_keep_alive = ms("omniva.sse-keep-alive-ms", o.sse_keep_alive);
+  }
+  if (o.sse_keep_alive.count() <= 0) {
+    print_error("omniva.sse-keep-alive-ms must be positive");
+    return exit_usage;
+  }
+  if (o.heartbeat_interval.count() <= 0
+      || o.heartbeat_timeout <= o.heartbeat_interval) {
+    print_error("omniva.heartbeat-timeout-ms must be longer than "
+                "omniva.heartbeat-interval-ms, which must be positive");
+    return exit_usage;
+  }
+  if (!data.empty())
+    o.data_dir = data;
+  if (!http.empty() && !runtime::parse_endpoint(http, o.http_host, o.http_port)) {
+    print_error("--http must be HOST:PORT, not '" + http + "'");
+    return exit_usage;
+  }
+  for (auto& p : pools) {
+    auto spec = contracts::parse_pool_spec(p);
+    if (!spec) {
+      print_error("--pool must be name:workers:cpu:memory_gb[:gpu], not '" + p + "'");
+      return exit_usage;
+    }
+    o.pools.push_back(*spec);
+  }
+  if (modules.empty() && fs::is_directory(defaults::node::modules_dir))
+    modules.emplace_back(defaults::node::modules_dir);
+  o.module_dirs = modules;
+  o.allowed_roots = roots;
+  if (vm.count("mock"))
+    o.force_mock = true;
+  auto n = runtime::node::start(o);
+  if (!n)
+    return fail(contracts::render_error(n.error().code(), n.error().category(),
+                                        n.error().context()));
+  auto& node = **n;
+  std::cout << "omniva: node listening on http://" << o.http_host << ":"
+            << node.port() << " (data " << node.options().data_dir
+            << ", token in " << node.options().data_dir << "/token"
+            << (node.options().force_mock ? ", mock adapter" : "") << ")"
+            << std::endl;
+  if (vm.count("demo"))
+    run_demo(node);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  while (!stop_requested)
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  std::cout << "omniva: stopping" << std::endl;
+  node.stop();
+  return exit_ok;
+}
+
+} // namespace omniva::cli

@@ -1,0 +1,477 @@
+// The files of one execution: preparing the output folder and the input
+// manifest before a module runs, reading and checking its output manifest
+// and outputs after.
+
+#include "runtime/execution_files.hpp"
+
+#include "contracts/json_schema.hpp"
+#include "contracts/media_type.hpp"
+#include "contracts/sha256.hpp"
+#include "runtime/redaction.hpp"
+#include "storage/media_detect.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace omniva::runtime {
+
+using contracts::ec;
+
+namespace {
+
+/// The file name extension suggested for an output of `media_type`.
+std::string_view extension_for(std::string_view media_type) {
+  auto e = contracts::media_type_essence(media_type);
+  if (contracts::is_json_media_type(e))
+    return ".json";
+  if (e == "text/plain")
+    return ".txt";
+  if (e == "text/csv")
+    return ".csv";
+  if (e == "text/markdown")
+    return ".md";
+  if (e == "text/html")
+    return ".html";
+  static const std::pair<std::string_view, std::string_view> known[] = {
+    {"application/zip", ".zip"}, {"image/png", ".png"},
+    {"image/jpeg", ".jpg"},      {"video/mp4", ".mp4"},
+    {"audio/wav", ".wav"},       {"audio/x-wav", ".wav"},
+    {"audio/mpeg", ".mp3"},      {"application/pdf", ".pdf"},
+  };
+  for (auto& [type, ext] : known)
+    if (e == type)
+      return ext;
+  return ".bin";
+}
+
+/// Whether `child` (canonical) lies strictly inside `dir` (canonical).
+bool inside(const fs::path& dir, const fs::path& child) {
+  auto rel = child.lexically_relative(dir);
+  if (rel.empty() || rel == ".")
+    return false;
+  auto first = *rel.begin();
+  return first != "..";
+}
+
+/// Validates a JSON output against its schema, if it has one; `text` is the
+/// file's content. Returns false with `r` filled on failure.
+bool check_json_output(const execution_context& context,
+                       const contracts::output_spec& o, const std::string& text,
+                       contracts::execution_outcome& r) {
+  bool has_schema = !o.schema_ref.empty() || !o.schema_json.empty();
+  if (!has_schema) {
+    auto parsed = json::parse(text);
+    if (!parsed) {
+      fail(r, ec::output_contract_violation,
+           "output " + in_quotes(o.key) + " is not valid JSON: "
+             + parsed.error.message);
+      return false;
+    }
+    return true;
+  }
+  bool unresolved = false;
+  auto schema = contracts::resolve_spec_schema(o.schema_ref, o.schema_json,
+                                               context.schema_lookup, &unresolved);
+  if (!schema) {
+    fail(r, ec::invalid_ref,
+         "the schema "
+           + (o.schema_ref.empty() ? std::string{"(inline)"}
+                                   : in_quotes(o.schema_ref))
+           + " of output " + in_quotes(o.key) + " cannot be resolved");
+    return false;
+  }
+  auto v = schema->validate_text(text, contracts::output::basic);
+  if (v.parse_error) {
+    fail(r, ec::output_contract_violation,
+         "output " + in_quotes(o.key) + " is not valid JSON: " + *v.parse_error);
+    return false;
+  }
+  if (!v.valid) {
+    std::string where = "/";
+    std::string why = "it does not satisfy the schema";
+    if (!v.errors.empty()) {
+      auto& e = v.errors.front();
+      r.error_pointer = e.instance_location;
+      if (!e.missing_property.empty())
+        r.error_pointer
+          = json::append_pointer(e.instance_location, e.missing_property);
+      where = r.error_pointer.empty() ? "/" : r.error_pointer;
+      why = e.message;
+    }
+    fail(r, ec::output_contract_violation,
+         "output " + in_quotes(o.key) + " does not satisfy its schema at " + where
+           + ": " + why
+           + (v.errors.size() > 1
+                ? " (and " + std::to_string(v.errors.size() - 1)
+                    + " more error" + (v.errors.size() > 2 ? "s" : "") + ")"
+                : ""));
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+// -- files ------------------------------------------------------------------------
+
+fs::path absolute_normal(const fs::path& p) {
+  std::error_code err;
+  auto abs = fs::absolute(p, err);
+  return (err ? p : abs).lexically_normal();
+}
+
+bool make_directories(const fs::path& dir, std::error_code& err) {
+  if (::mkdir(dir.c_str(), 0755) == 0)
+    return true;
+  if (errno == EEXIST) {
+    struct stat st{};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return true;
+    err = std::make_error_code(std::errc::not_a_directory);
+    return false;
+  }
+  if (errno != ENOENT || !dir.has_relative_path()) {
+    err = std::error_code{errno, std::system_category()};
+    return false;
+  }
+  if (!make_directories(dir.parent_path(), err))
+    return false;
+  if (::mkdir(dir.c_str(), 0755) == 0)
+    return true;
+  if (errno == EEXIST) { // made meanwhile by another worker
+    struct stat st{};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      return true;
+    err = std::make_error_code(std::errc::not_a_directory);
+    return false;
+  }
+  err = std::error_code{errno, std::system_category()};
+  return false;
+}
+
+bool write_file(const std::string& path, std::string_view content) {
+  auto fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return false;
+  const char* at = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    auto n = ::write(fd, at, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(path.c_str()); // no half-written file left behind
+      return false;
+    }
+    at += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    ::unlink(path.c_str());
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> read_small_file(const std::string& path,
+                                           size_t limit,
+                                           bool* too_large) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  std::string out;
+  std::vector<char> chunk(1 << 16);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    out.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (out.size() > limit) {
+      if (too_large)
+        *too_large = true;
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::string suggested_file_name(std::string_view key,
+                                std::string_view media_type) {
+  std::string out{key};
+  out.append(extension_for(media_type));
+  return out;
+}
+
+// -- before the run -----------------------------------------------------------------
+
+std::optional<prepared_execution>
+prepare_execution(const contracts::dispatch_order& order, std::string_view mode,
+                  contracts::execution_outcome& r) {
+  if (order.output_dir.empty()) {
+    fail(r, ec::invalid_argument, "the request has no output directory");
+    return std::nullopt;
+  }
+  prepared_execution p;
+  p.output_dir = absolute_normal(order.output_dir);
+  std::error_code err;
+  fs::create_directories(p.output_dir, err);
+  if (err || !fs::is_directory(p.output_dir, err)) {
+    fail(r, ec::io_error,
+         "cannot create the output directory " + in_quotes(p.output_dir.string())
+           + (err ? ": " + err.message() : ""),
+         true);
+    return std::nullopt;
+  }
+  // A manifest left by an earlier run of the same execution must not pass
+  // for this run's.
+  fs::remove(p.output_dir / output_manifest_name, err);
+
+  json::value inputs{json::object{}};
+  for (auto& in : order.inputs) {
+    json::value entry{json::object{}};
+    if (in.is_value) {
+      auto parsed = json::parse(in.value_json);
+      if (!parsed) {
+        fail(r, ec::invalid_argument,
+             "the value of input " + in_quotes(in.key)
+               + " is not JSON: " + parsed.error.message);
+        return std::nullopt;
+      }
+      // The module gets its own copy in the execution folder, whatever the
+      // value's asset URI: a module must not reach into the store.
+      auto file = p.output_dir / "inputs" / (in.key + ".json");
+      fs::create_directories(file.parent_path(), err);
+      if (!write_file(file.string(), json::serialize(*parsed.doc))) {
+        fail(r, ec::io_error,
+             "cannot write the value of input " + in_quotes(in.key) + " to "
+               + in_quotes(file.string()),
+             true);
+        return std::nullopt;
+      }
+      entry.set("kind", "VALUE");
+      entry.set("path", file.string());
+      if (!in.media_type.empty())
+        entry.set("media_type", in.media_type);
+      entry.set("value", std::move(*parsed.doc));
+    } else {
+      entry.set("kind", "ASSET");
+      entry.set("path", absolute_normal(in.path).string());
+      entry.set("media_type", in.media_type);
+    }
+    inputs.set(in.key, std::move(entry));
+  }
+
+  json::value outputs{json::object{}};
+  for (auto& o : order.contract.outputs) {
+    json::value entry{json::object{}};
+    entry.set("media_type", o.media_type);
+    entry.set("path",
+              (p.output_dir / suggested_file_name(o.key, o.media_type)).string());
+    outputs.set(o.key, std::move(entry));
+  }
+
+  json::value manifest{json::object{}};
+  manifest.set("schema_version", std::string{input_manifest_version});
+  manifest.set("execution_id",
+               order.execution_id.empty()
+                 ? order.task.task_id + "/" + std::to_string(order.task.attempt)
+                 : order.execution_id);
+  manifest.set("task_id", order.task.task_id);
+  manifest.set("attempt", int64_t{order.task.attempt});
+  manifest.set("module", order.contract.ref());
+  manifest.set("mode", std::string{mode});
+  manifest.set("inputs", std::move(inputs));
+  manifest.set("output_dir", p.output_dir.string());
+  manifest.set("outputs", std::move(outputs));
+  manifest.set("output_manifest", (p.output_dir / output_manifest_name).string());
+  p.input_manifest = p.output_dir / input_manifest_name;
+  if (!write_file(p.input_manifest.string(),
+                  json::serialize(manifest, json::style::pretty) + "\n")) {
+    fail(r, ec::io_error,
+         "cannot write " + in_quotes(p.input_manifest.string()), true);
+    return std::nullopt;
+  }
+  return p;
+}
+
+// -- after the run ------------------------------------------------------------------
+
+void collect_outputs(const contracts::dispatch_order& order,
+                     const execution_context& context,
+                     const fs::path& output_dir, size_t max_manifest_bytes,
+                     contracts::execution_outcome& r) {
+  auto manifest_path = (output_dir / output_manifest_name).string();
+  std::error_code err;
+  if (!fs::exists(manifest_path, err)) {
+    fail(r, ec::missing_manifest,
+         "the module exited with status 0 but wrote no "
+           + std::string{output_manifest_name});
+    return;
+  }
+  bool too_large = false;
+  auto text = read_small_file(manifest_path, max_manifest_bytes, &too_large);
+  if (!text) {
+    fail(r, ec::missing_manifest,
+         too_large ? std::string{output_manifest_name} + " is larger than "
+                       + std::to_string(max_manifest_bytes) + " bytes"
+                   : "cannot read " + std::string{output_manifest_name});
+    return;
+  }
+  auto parsed = json::parse(*text);
+  if (!parsed) {
+    fail(r, ec::missing_manifest,
+         std::string{output_manifest_name} + " is not JSON: "
+           + parsed.error.message);
+    return;
+  }
+  auto* listed = parsed.doc->find("outputs");
+  if (!listed || !listed->is_object()) {
+    fail(r, ec::missing_manifest,
+         std::string{output_manifest_name} + " has no \"outputs\" object");
+    return;
+  }
+  auto root = fs::canonical(output_dir, err);
+  if (err) {
+    fail(r, ec::io_error,
+         "cannot resolve the output directory: " + err.message(), true);
+    return;
+  }
+  static const std::set<std::string, std::less<>> reserved{
+    std::string{input_manifest_name}, std::string{output_manifest_name},
+    std::string{stdout_log_name}, std::string{stderr_log_name}};
+  for (auto& o : order.contract.outputs) {
+    auto at = std::string{"outputs."} + o.key;
+    auto* entry = listed->find(o.key);
+    if (!entry) {
+      fail(r, ec::missing_output,
+           "the module did not list the declared output " + in_quotes(o.key)
+             + " in " + std::string{output_manifest_name});
+      return;
+    }
+    auto* path_v = entry->is_object() ? entry->find("path") : nullptr;
+    if (!path_v || !path_v->is_string() || path_v->as_string().empty()) {
+      fail(r, ec::missing_manifest,
+           std::string{output_manifest_name} + ": " + at
+             + ".path must be a non-empty string");
+      return;
+    }
+    auto* type_v = entry->find("media_type");
+    if (type_v && !type_v->is_string()) {
+      fail(r, ec::missing_manifest,
+           std::string{output_manifest_name} + ": " + at
+             + ".media_type must be a string");
+      return;
+    }
+    fs::path given{path_v->as_string()};
+    auto candidate = given.is_absolute() ? given : root / given;
+    auto real = fs::canonical(candidate, err);
+    if (err) {
+      fail(r, ec::missing_output,
+           "output " + in_quotes(o.key) + ": the file " + in_quotes(given.string())
+             + " does not exist");
+      return;
+    }
+    if (!inside(root, real)) {
+      fail(r, ec::missing_output,
+           "output " + in_quotes(o.key) + ": " + in_quotes(given.string())
+             + " lies outside the output directory");
+      return;
+    }
+    if (!fs::is_regular_file(real, err)) {
+      fail(r, ec::missing_output,
+           "output " + in_quotes(o.key) + ": " + in_quotes(given.string())
+             + " is not a regular file");
+      return;
+    }
+    auto rel = real.lexically_relative(root).string();
+    if (reserved.contains(rel)) {
+      fail(r, ec::output_contract_violation,
+           "output " + in_quotes(o.key) + " names " + in_quotes(rel)
+             + ", a file of the runtime");
+      return;
+    }
+    if (!is_clean_text(real.string())) {
+      fail(r, ec::output_contract_violation,
+           "output " + in_quotes(o.key)
+             + ": the file name is not valid UTF-8 text");
+      return;
+    }
+
+    // The media type: declared by the module, or detected.
+    bool json_contract = contracts::is_json_media_type(o.media_type);
+    std::optional<std::string> content; // read once for JSON outputs
+    auto read_content = [&]() -> const std::string* {
+      if (!content)
+        content = read_small_file(real.string(),
+                                  std::numeric_limits<size_t>::max());
+      return content ? &*content : nullptr;
+    };
+    std::string media_type;
+    if (type_v) {
+      media_type = type_v->as_string();
+      if (!contracts::is_valid_media_type(
+            contracts::media_type_essence(media_type), false)) {
+        fail(r, ec::output_contract_violation,
+             "output " + in_quotes(o.key) + " declares " + in_quotes(media_type)
+               + ", which is not a media type");
+        return;
+      }
+    } else {
+      auto detected = storage::magic_media_type(real.string());
+      media_type = detected;
+      if (json_contract
+          && (detected == "text/plain" || detected == "application/json")) {
+        // libmagic cannot tell JSON from text reliably: trust the contract
+        // when the content is JSON (checked below in any case).
+        if (auto* c = read_content(); c && json::parse(*c))
+          media_type = o.media_type;
+      } else if (detected == "text/plain"
+                 && contracts::is_text_media_type(o.media_type)
+                 && o.media_type.find('*') == std::string::npos) {
+        // Nor text/csv, text/markdown, ... from text/plain.
+        media_type = o.media_type;
+      }
+      if (media_type.empty()) {
+        fail(r, ec::output_contract_violation,
+             "output " + in_quotes(o.key)
+               + ": its media type could not be detected; declare it in "
+               + std::string{output_manifest_name});
+        return;
+      }
+    }
+    if (!contracts::media_type_matches(o.media_type, media_type)) {
+      fail(r, ec::output_contract_violation,
+           "output " + in_quotes(o.key) + " is " + in_quotes(media_type)
+             + (type_v ? " (declared)" : " (detected)")
+             + " but the contract promises " + in_quotes(o.media_type));
+      return;
+    }
+    if (json_contract) {
+      auto* c = read_content();
+      if (!c) {
+        fail(r, ec::io_error, "cannot read output " + in_quotes(o.key), true);
+        return;
+      }
+      if (!check_json_output(context, o, *c, r))
+        return;
+    }
+    auto hashed = contracts::sha256_file(real.string(), context.heartbeat);
+    if (!hashed) {
+      fail(r, ec::io_error, "cannot read output " + in_quotes(o.key), true);
+      return;
+    }
+    r.outputs.push_back(contracts::produced_output{
+      o.key, real.string(), media_type, std::move(hashed->sha256), hashed->size});
+  }
+  r.ok = true;
+}
+
+} // namespace omniva::runtime

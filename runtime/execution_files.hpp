@@ -1,0 +1,153 @@
+#pragma once
+
+// The files of one execution: what an adapter writes before a module runs
+// (the output folder, VALUE input files, the input manifest) and what it
+// reads and checks after (the output manifest and every declared output).
+//
+// Everything lives in `output_dir` (`<data>/outputs/<task_id>/<attempt>/`),
+// which the adapter creates:
+//
+//   input_manifest.json   written by the adapter before the module starts
+//   output_manifest.json  written by the module before it exits 0
+//   stdout.log            the module's stdout (local adapter)
+//   stderr.log            the module's stderr (local adapter)
+//   inputs/<key>.json     each VALUE input, as a file (local adapter)
+//   ...                   the outputs, where the module put them
+//
+// ## input_manifest.json (what a module reads)
+//
+//   {
+//     "schema_version": "1.0.0",
+//     "execution_id": "<task_id>/<attempt>",
+//     "task_id": "<uuid>",
+//     "attempt": 1,
+//     "module": "media-probe@1",
+//     "mode": "real",
+//     "inputs": {
+//       "source":      {"kind": "ASSET", "path": "/abs/file.wav",
+//                       "media_type": "audio/wav"},
+//       "sample_rate": {"kind": "VALUE", "path": "/abs/inputs/sample_rate.json",
+//                       "value": 16000}
+//     },
+//     "output_dir": "/abs/outputs/<task_id>/<attempt>",
+//     "outputs": {
+//       "metadata": {"media_type": "application/json",
+//                    "path": "/abs/outputs/<task_id>/<attempt>/metadata.json"}
+//     },
+//     "output_manifest": "/abs/outputs/<task_id>/<attempt>/output_manifest.json"
+//   }
+//
+// Every path is absolute. `outputs.<key>.path` is a suggestion: a module may
+// write elsewhere inside `output_dir` as long as its output manifest says so.
+// A VALUE input carries its value inline and as a file holding the same
+// compact JSON text (`<output_dir>/inputs/<key>.json`).
+//
+// ## output_manifest.json (what a module writes)
+//
+//   {
+//     "outputs": {
+//       "metadata": {"path": "metadata.json", "media_type": "application/json"}
+//     }
+//   }
+//
+// - `outputs` is an object with one member per output the module produced.
+// - `path` (required): relative to `output_dir`, or absolute. After resolving
+//   `..` and symbolic links it must name a regular file inside `output_dir`
+//   (not one of the files the runtime owns listed above).
+// - `media_type` (optional): the file's media type; when omitted the adapter
+//   detects it from the content (libmagic, storage/media_detect.hpp). A text
+//   file detected as `text/plain` is accepted as the contract's `text/...`
+//   type, and as a JSON type when it parses as JSON: libmagic cannot tell
+//   those apart.
+// - Members for keys the contract does not declare are ignored (they do not
+//   become assets). Other members of the document are ignored too.
+//
+// Every output the contract declares must be listed and exist
+// (`missing_output`), have a media type the contract accepts
+// (`output_contract_violation`) and, for JSON types, parse as JSON and satisfy
+// the output's schema when it has one (`output_contract_violation`, pointer =
+// where in the output document).
+
+#include "contracts/node_messages.hpp"
+#include "runtime/adapter.hpp"
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace omniva::runtime {
+
+/// The file the adapter writes for the module: `input_manifest.json`.
+inline constexpr std::string_view input_manifest_name = "input_manifest.json";
+
+/// The file the module writes for the adapter: `output_manifest.json`.
+inline constexpr std::string_view output_manifest_name = "output_manifest.json";
+
+/// The module's stdout: `stdout.log`.
+inline constexpr std::string_view stdout_log_name = "stdout.log";
+
+/// The module's stderr: `stderr.log`.
+inline constexpr std::string_view stderr_log_name = "stderr.log";
+
+/// The format version of input_manifest.json.
+inline constexpr std::string_view input_manifest_version = "1.0.0";
+
+/// Returns the absolute form of `p` with "." and ".." removed (symbolic
+/// links are not resolved).
+std::filesystem::path absolute_normal(const std::filesystem::path& p);
+
+/// Creates the directory `dir` (absolute) and its missing parents; one
+/// mkdir when only the leaf is missing, as for an execution's output
+/// folder. Returns false with `err` set on failure.
+bool make_directories(const std::filesystem::path& dir, std::error_code& err);
+
+/// Writes `content` to `path`, replacing it; returns false (and leaves no
+/// half-written file) on failure.
+bool write_file(const std::string& path, std::string_view content);
+
+/// Returns the content of the file at `path` when it holds at most `limit`
+/// bytes; nullopt when it cannot be read or is larger (`*too_large` set
+/// then).
+std::optional<std::string> read_small_file(const std::string& path,
+                                           size_t limit,
+                                           bool* too_large = nullptr);
+
+/// Returns the file name suggested for output `key` of `media_type`:
+/// `key` plus an extension (".json" for JSON types, ".txt", ".csv", ".png",
+/// ..., ".bin" for anything unknown).
+std::string suggested_file_name(std::string_view key, std::string_view media_type);
+
+/// The output folder of an execution, prepared for a module to run in.
+struct prepared_execution {
+  /// Absolute, normalised output directory (created).
+  std::filesystem::path output_dir;
+  /// The absolute path of input_manifest.json (written).
+  std::filesystem::path input_manifest;
+};
+
+/// Creates the output directory of `order` and removes an output manifest
+/// an earlier run of the same execution left there, writes each VALUE input
+/// to `inputs/<key>.json` and the input manifest (with `mode`). On failure
+/// fills `outcome` (`invalid_argument`: no output directory or a VALUE that
+/// is not JSON; `io_error`: a file that cannot be written) and returns
+/// nullopt.
+std::optional<prepared_execution>
+prepare_execution(const contracts::dispatch_order& order, std::string_view mode,
+                  contracts::execution_outcome& outcome);
+
+/// Reads the output manifest in `output_dir` (at most `max_manifest_bytes`)
+/// and checks every output the contract declares, as the file comment says;
+/// on success fills `outcome.outputs` (hashed, in the contract's order) and
+/// sets `outcome.ok`, else fails `outcome` (`error_pointer` set for a
+/// schema violation). Calls the context's heartbeat while hashing large
+/// outputs.
+void collect_outputs(const contracts::dispatch_order& order,
+                     const execution_context& context,
+                     const std::filesystem::path& output_dir,
+                     size_t max_manifest_bytes,
+                     contracts::execution_outcome& outcome);
+
+} // namespace omniva::runtime

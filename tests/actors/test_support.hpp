@@ -1,0 +1,264 @@
+#pragma once
+
+// What the actor tests share: a scratch data folder, error checks, module
+// contracts to register, Zenith's state on a fresh database (seeded ids, a
+// manual clock) and Zenith as an actor on CAF's deterministic scheduler.
+// Header-only: each *_test.cpp is its own test binary, and each includes
+// this once. Include it after <boost/test/unit_test.hpp>.
+
+#include "actors/interfaces.hpp"
+#include "actors/zenith.hpp"
+#include "contracts/error_code.hpp"
+#include "contracts/ids.hpp"
+#include "contracts/type_ids.hpp"
+#include "storage/database.hpp"
+#include "storage/testing/committer_door.hpp"
+#include "storage/verify.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace omniva::test_support {
+
+// -- files and errors ---------------------------------------------------------------
+
+/// A fresh folder under the system's temporary folder, removed afterwards.
+struct temp_dir {
+  std::filesystem::path path;
+
+  /// Creates `<tmp>/<prefix><random number>`.
+  explicit temp_dir(std::string_view prefix = "omniva-test-") {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path()
+           / (std::string{prefix} + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
+
+/// An error as the CLI and the logs print it; "no error" for none.
+inline std::string text_of(const caf::error& e) {
+  if (!e)
+    return "no error";
+  return contracts::render_error(e.code(), e.category(), e.context());
+}
+
+/// Why `x` holds no value ("" when it does): Boost.Test evaluates a
+/// message's operands even when the assertion holds.
+template <class T>
+std::string why(const caf::expected<T>& x) {
+  return x ? std::string{} : text_of(x.error());
+}
+
+/// Whether `e` is our error `code`.
+inline bool is(const caf::error& e, contracts::ec code) {
+  return e && e.category() == contracts::error_category
+         && e.code() == static_cast<uint8_t>(code);
+}
+
+// -- module contracts ------------------------------------------------------------------
+
+/// A module contract (module.json) `<name>@1` with the given `inputs` and
+/// `outputs` (JSON arrays), `cpu` cores and the command `true`.
+inline std::string module_json(std::string_view name,
+                               std::string_view description,
+                               std::string_view inputs, std::string_view outputs,
+                               int cpu = 1) {
+  return R"({"name": ")" + std::string{name}
+         + R"(", "version": 1, "description": ")" + std::string{description}
+         + R"(", "inputs": )" + std::string{inputs}
+         + R"(, "outputs": )" + std::string{outputs}
+         + R"(, "resources": {"cpu": )" + std::to_string(cpu)
+         + R"(, "memory_gb": 0.25, "gpu": false, "timeout_s": 30},
+    "run": {"command": ["true"]}, "schema_version": "1.0.0"})";
+}
+
+/// An `outputs` array of one JSON asset `result` (promising schema
+/// `schema_ref` unless "").
+inline std::string json_result_output(std::string_view schema_ref = {}) {
+  return R"([{"key": "result", "label": "Result", "contract_type": "ASSET",
+              "media_type": "application/json")"
+         + (schema_ref.empty()
+              ? std::string{}
+              : R"(, "schema": ")" + std::string{schema_ref} + "\"")
+         + "}]";
+}
+
+// -- Zenith's state ---------------------------------------------------------------------
+
+/// The pool the tests route to: "default", `workers` slots of 4 CPUs and
+/// 8 GB.
+inline contracts::pool_spec test_pool(uint32_t workers) {
+  contracts::pool_spec p;
+  p.name = "default";
+  p.workers = workers;
+  p.cpu = 4;
+  p.memory_gb = 8;
+  return p;
+}
+
+/// Opens (or creates) the database of data folder `dir` for writing,
+/// through the tests' door to the committer.
+inline std::shared_ptr<storage::writable_database>
+open_test_database(const std::filesystem::path& dir) {
+  auto opened = storage::testing::committer_door::open(
+    storage::database_path(dir.string()));
+  BOOST_REQUIRE_MESSAGE(opened, "open failed: " << why(opened));
+  return std::make_shared<storage::writable_database>(std::move(*opened));
+}
+
+/// Zenith's state on a database in a fresh folder, driven by calling its
+/// methods: ids seeded with `seed`, a manual clock, one pool of two workers.
+struct zenith_state_fixture {
+  /// The data folder.
+  temp_dir dir;
+  /// The database, open while the state lives.
+  std::shared_ptr<storage::writable_database> db;
+  /// The state under test.
+  std::unique_ptr<actors::zenith_state> st;
+  /// The seed of the state's ids: the same ids on every run.
+  uint64_t seed;
+
+  /// A folder named `<prefix>...`; call `open` to start.
+  zenith_state_fixture(std::string_view prefix, uint64_t id_seed)
+    : dir(prefix), seed(id_seed) {
+  }
+
+  /// Opens the database and recovers a new state from it.
+  void open() {
+    db = open_test_database(dir.path);
+    st = std::make_unique<actors::zenith_state>();
+    st->config.data_dir = dir.path.string();
+    st->config.pools = {test_pool(2)};
+    st->db = db;
+    st->ids = std::make_unique<contracts::seeded_id_source>(seed);
+    st->clock = std::make_unique<contracts::manual_clock>(
+      contracts::timestamp{std::chrono::milliseconds{1'790'000'000'000}});
+    auto err = st->recover();
+    BOOST_REQUIRE_MESSAGE(!err, "recover failed: " << text_of(err));
+  }
+
+  /// Drops the state and the database (the node died).
+  void close() {
+    st.reset();
+    db.reset();
+  }
+
+  /// Commits, requires success and a log that verifies; returns the effects.
+  actors::zenith_effects commit() {
+    auto fx = st->commit();
+    BOOST_REQUIRE_MESSAGE(fx, "commit failed: " << why(fx));
+    auto report = storage::verify(*db->read);
+    BOOST_REQUIRE_MESSAGE(report.ok, "the log does not verify: " << report.reason);
+    return std::move(*fx);
+  }
+};
+
+// -- Zenith, the actor -------------------------------------------------------------------
+
+/// The actor type behind a `zenith_actor` handle, to reach its state.
+using zenith_impl = std::remove_pointer_t<
+  actors::zenith_actor::stateful_pointer<actors::zenith_state>>;
+
+/// A pool that only records the orders it gets: the test plays the workers
+/// (or ignores them).
+inline actors::pool_actor::behavior_type
+recording_pool(actors::pool_actor::pointer,
+               std::shared_ptr<std::vector<contracts::dispatch_order>> orders) {
+  return {
+    [=](atom::dispatch, const contracts::dispatch_order& o) {
+      orders->push_back(o);
+    },
+    [=](atom::done, uint32_t) {},
+    [=](atom::tick) {},
+  };
+}
+
+/// Configures `cfg` for CAF's test coordinator, with our types, quiet.
+inline caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
+  contracts::register_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+/// An actor system on CAF's test coordinator (nothing runs unless the test
+/// says so), a database in a fresh folder and a recording pool "default";
+/// `spawn_zenith` starts Zenith on them.
+struct zenith_actor_fixture {
+  /// The data folder.
+  temp_dir dir;
+  /// The actor system's configuration (`testing_config`).
+  caf::actor_system_config cfg;
+  /// The actor system.
+  caf::actor_system sys;
+  /// Its scheduler: `run()`, `run_once()`, `advance_time()`.
+  caf::scheduler::test_coordinator& sched;
+  /// The test's own actor, for requests.
+  caf::scoped_actor self;
+  /// The database Zenith commits to.
+  std::shared_ptr<storage::writable_database> db;
+  /// What the pool was sent, in order.
+  std::shared_ptr<std::vector<contracts::dispatch_order>> orders
+    = std::make_shared<std::vector<contracts::dispatch_order>>();
+  /// The recording pool "default".
+  actors::pool_actor pool;
+  /// Zenith, once `spawn_zenith` ran.
+  actors::zenith_actor zenith;
+
+  /// A folder named `<prefix>...`, its database opened, the pool spawned.
+  explicit zenith_actor_fixture(std::string_view prefix)
+    : dir(prefix),
+      sys(testing_config(cfg)),
+      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+      self(sys, true),
+      db(open_test_database(dir.path)) {
+    pool = sys.spawn(recording_pool, orders);
+  }
+
+  /// Stops Zenith and the pool (and whatever a test fixture stopped
+  /// before), letting them finish what they hold.
+  ~zenith_actor_fixture() {
+    if (zenith)
+      caf::anon_send_exit(zenith, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  /// Spawns Zenith with `zc` (its data folder: `dir`) on the database,
+  /// routing to the pool; nothing of it runs yet.
+  void spawn_zenith(actors::zenith_config zc) {
+    zc.data_dir = dir.path.string();
+    zenith = sys.spawn(actors::zenith, std::move(zc), db,
+                       std::map<std::string, actors::pool_actor>{{"default", pool}});
+  }
+
+  /// Zenith's state, to look at between steps of the scheduler.
+  actors::zenith_state& zenith_st() {
+    auto* ptr = caf::actor_cast<caf::abstract_actor*>(zenith);
+    return dynamic_cast<zenith_impl&>(*ptr).state;
+  }
+};
+
+} // namespace omniva::test_support

@@ -489,7 +489,7 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
   unready(t.task_id);
   t.status = task_status::error;
   t.error = contracts::task_error{std::string{contracts::to_string(code)},
-                                  message, transient};
+                                  message, transient, pointer};
   t.updated_at = now();
   release_holds(t);
   auto subjects = subjects_of(t);

@@ -305,7 +305,8 @@ private:
   /// Fails `t` (ERROR) and its promised outputs, then, in cascade, every
   /// task waiting on them (`upstream_failed`). Adds the packets; a
   /// non-empty `pointer` (where in an output the error is) goes into the
-  /// `task.failed` payload.
+  /// task's error and the `task.failed` payload (not into its dependants':
+  /// the place is in `t`'s output, not in theirs).
   void fail_task(contracts::task_record& t, contracts::ec code,
                  std::string message, bool transient, size_t cause_packet,
                  bool cause_is_batch_packet, const std::string& pointer = {});

@@ -1,6 +1,8 @@
 #include "contracts/messages.hpp"
 
+#include "contracts/enum_names.hpp"
 #include "contracts/ids.hpp"
+#include "contracts/json_format.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,6 +23,12 @@ bool is_digest(std::string_view text) noexcept {
          && std::all_of(text.begin(), text.end(), [](char c) {
               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
             });
+}
+
+/// A pointer into a document, as a task error may carry it: non-empty (an
+/// absent member says "none") and RFC 6901.
+bool is_error_pointer(std::string_view text) noexcept {
+  return !text.empty() && check_format(string_format::json_pointer, text);
 }
 
 bool is_token_char(char c) noexcept {
@@ -205,16 +213,30 @@ public:
     return result;
   }
 
+  /// Returns member `key` when it has the JSON type that `Holds` tests
+  /// (`&json::value::is_object`, ...), or nullptr: absent (see `find`) or of
+  /// another type, reported as `type_mismatch` ("must be `want`, not ...").
+  template <bool (json::value::*Holds)() const noexcept>
+  const json::value* typed(std::string_view key, bool required,
+                           std::string_view want) {
+    auto* x = find(key, required);
+    if (x == nullptr || (x->*Holds)())
+      return x;
+    report(ec::type_mismatch, at(key), wrong_type(key, want, *x));
+    return nullptr;
+  }
+
   /// Reads a string member; reports `type_mismatch` for another type.
   std::optional<std::string> string(std::string_view key, bool required) {
-    auto* x = find(key, required);
-    if (x == nullptr)
-      return std::nullopt;
-    if (!x->is_string()) {
-      report(ec::type_mismatch, at(key), wrong_type(key, "a string", *x));
-      return std::nullopt;
-    }
-    return x->as_string();
+    if (auto* x = typed<&json::value::is_string>(key, required, "a string"))
+      return x->as_string();
+    return std::nullopt;
+  }
+
+  /// Reads a boolean member into `out`.
+  void boolean_into(bool& out, std::string_view key, bool required) {
+    if (auto* x = typed<&json::value::is_bool>(key, required, "a boolean"))
+      out = x->as_bool();
   }
 
   /// Reads a string member into `out` and checks it with `valid`, reporting
@@ -255,34 +277,32 @@ public:
       ec::invalid_timestamp, "an RFC 3339 date-time");
   }
 
-  /// Reads an integer member within [lo, hi].
+  /// Reads an integer member within [lo, hi]; returns whether it stored one.
   template <class Int>
-  void integer_into(Int& out, std::string_view key, bool required, Int lo,
+  bool integer_into(Int& out, std::string_view key, bool required, Int lo,
                     Int hi) {
-    auto* x = find(key, required);
+    // `is_integral` holds for numbers only (1.0 is an integer).
+    auto* x = typed<&json::value::is_integral>(key, required, "an integer");
     if (x == nullptr)
-      return;
-    if (!x->is_number() || !x->is_integral()) {
-      report(ec::type_mismatch, at(key), wrong_type(key, "an integer", *x));
-      return;
-    }
+      return false;
     if constexpr (std::is_unsigned_v<Int>) {
       if (auto* u = std::get_if<uint64_t>(&x->data())) {
         if (*u <= static_cast<uint64_t>(hi)) {
           out = static_cast<Int>(*u);
-          return;
+          return true;
         }
         report_range(key, lo, hi);
-        return;
+        return false;
       }
     }
     auto v = x->as_int64();
     if (!v || *v < static_cast<int64_t>(lo)
         || (*v >= 0 && static_cast<uint64_t>(*v) > static_cast<uint64_t>(hi))) {
       report_range(key, lo, hi);
-      return;
+      return false;
     }
     out = static_cast<Int>(*v);
+    return true;
   }
 
   /// Reads an enumeration member spelled as a string.
@@ -305,13 +325,9 @@ public:
   void string_map_into(std::map<std::string, std::string>& out,
                        std::string_view key, bool required, Predicate valid,
                        ec code, std::string_view expected) {
-    auto* x = find(key, required);
+    auto* x = typed<&json::value::is_object>(key, required, "an object");
     if (x == nullptr)
       return;
-    if (!x->is_object()) {
-      report(ec::type_mismatch, at(key), wrong_type(key, "an object", *x));
-      return;
-    }
     auto base = at(key);
     for (const auto& [k, v] : x->as_object()) {
       auto pointer = json::append_pointer(base, k);
@@ -333,15 +349,15 @@ public:
   /// Reads an object of arbitrary JSON values, stored as compact text.
   void json_map_into(std::map<std::string, std::string>& out,
                      std::string_view key, bool required) {
-    auto* x = find(key, required);
-    if (x == nullptr)
-      return;
-    if (!x->is_object()) {
-      report(ec::type_mismatch, at(key), wrong_type(key, "an object", *x));
-      return;
-    }
-    for (const auto& [k, v] : x->as_object())
-      out[k] = json::serialize(v);
+    if (auto* x = typed<&json::value::is_object>(key, required, "an object"))
+      for (const auto& [k, v] : x->as_object())
+        out[k] = json::serialize(v);
+  }
+
+  /// Reads an object member, stored as compact text.
+  void object_text_into(std::string& out, std::string_view key, bool required) {
+    if (auto* x = typed<&json::value::is_object>(key, required, "an object"))
+      out = json::serialize(*x);
   }
 
   /// Reads an array of strings, each checked by `valid`.
@@ -349,13 +365,9 @@ public:
   void string_list_into(std::vector<std::string>& out, std::string_view key,
                         bool required, Predicate valid, ec code,
                         std::string_view expected) {
-    auto* x = find(key, required);
+    auto* x = typed<&json::value::is_array>(key, required, "an array");
     if (x == nullptr)
       return;
-    if (!x->is_array()) {
-      report(ec::type_mismatch, at(key), wrong_type(key, "an array", *x));
-      return;
-    }
     auto base = at(key);
     const auto& items = x->as_array();
     for (size_t i = 0; i < items.size(); ++i) {
@@ -441,8 +453,48 @@ private:
   size_t first_;
 };
 
+// -- records ---------------------------------------------------------------------
+
+// Every record reads and writes through these two, so that its `to_json` and
+// `*_from_json` state only its members. The member code is a template
+// argument, not a std::function: it inlines into each record's function.
+
+/// Writes one record: `write(out)` puts its members in order.
+template <class Write>
+json::value write_record(Write write) {
+  object_writer out;
+  write(out);
+  return std::move(out).done();
+}
+
+/// Reads one record, called `what` in messages: checks that `x` is an
+/// object without members outside `members`, lets `read(in, result)` fill a
+/// default `T`, and returns it when nothing was reported.
+template <class T, class Read>
+std::optional<T> read_record(const json::value& x, std::vector<problem>& problems,
+                             std::string_view base, std::string_view what,
+                             std::initializer_list<std::string_view> members,
+                             Read read) {
+  object_reader in{x, base, problems, members, what};
+  T result;
+  read(in, result);
+  if (!in.clean())
+    return std::nullopt;
+  return result;
+}
+
 constexpr std::string_view dtype_names[] = {
   "string", "text", "url", "int", "float", "bool", "enum", "json",
+};
+
+constexpr enum_spelling<asset_kind> asset_kind_names[] = {
+  {asset_kind::file, "FILE"},
+  {asset_kind::value, "VALUE"},
+};
+
+constexpr enum_spelling<execution_mode> execution_mode_names[] = {
+  {execution_mode::real, "real"},
+  {execution_mode::mock, "mock"},
 };
 
 bool valid_uuid(const std::string& s) {
@@ -488,40 +540,11 @@ bool supported_schema_version(std::string_view semver, problem* why) {
 // -- enumerations ----------------------------------------------------------------
 
 std::string_view to_string(asset_kind x) noexcept {
-  switch (x) {
-    case asset_kind::file:
-      return "FILE";
-    case asset_kind::value:
-      return "VALUE";
-  }
-  return "UNKNOWN";
+  return enum_name(x, asset_kind_names, "UNKNOWN");
 }
 
 std::optional<asset_kind> asset_kind_from_string(std::string_view name) noexcept {
-  if (name == "FILE")
-    return asset_kind::file;
-  if (name == "VALUE")
-    return asset_kind::value;
-  return std::nullopt;
-}
-
-std::string_view to_string(execution_mode x) noexcept {
-  switch (x) {
-    case execution_mode::real:
-      return "real";
-    case execution_mode::mock:
-      return "mock";
-  }
-  return "unknown";
-}
-
-std::optional<execution_mode>
-execution_mode_from_string(std::string_view name) noexcept {
-  if (name == "real")
-    return execution_mode::real;
-  if (name == "mock")
-    return execution_mode::mock;
-  return std::nullopt;
+  return enum_from_name(name, asset_kind_names);
 }
 
 bool is_value_dtype(std::string_view dtype) noexcept {
@@ -529,288 +552,257 @@ bool is_value_dtype(std::string_view dtype) noexcept {
          != std::end(dtype_names);
 }
 
-// -- asset_record -----------------------------------------------------------------
-
-json::value to_json(const asset_record& x) {
-  object_writer out;
-  out.put("asset_id", x.asset_id);
-  out.put("kind", to_string(x.kind));
-  out.optional_string("media_type", x.media_type);
-  out.optional_string("dtype", x.dtype);
-  out.put("status", to_string(x.status));
-  out.optional_string("uri", x.uri);
-  out.optional_stored("value", x.value_json);
-  out.optional_string("sha256", x.sha256);
-  if (x.size)
-    out.put("size", *x.size);
-  out.optional_string("produced_by", x.produced_by);
-  out.string_list("holds", x.holds, true);
-  out.put("created_at", x.created_at);
-  out.optional_string("label", x.label);
-  return std::move(out).done();
+std::string_view to_string(execution_mode x) noexcept {
+  return enum_name(x, execution_mode_names, "unknown");
 }
+
+std::optional<execution_mode>
+execution_mode_from_string(std::string_view name) noexcept {
+  return enum_from_name(name, execution_mode_names);
+}
+
+// -- asset_record -----------------------------------------------------------------
 
 std::optional<asset_record>
 asset_record_from_json(const json::value& x, std::vector<problem>& problems,
                        std::string_view base) {
-  object_reader in{x,
-                   base,
-                   problems,
-                   {"asset_id", "kind", "media_type", "dtype", "status", "uri",
-                    "value", "sha256", "size", "produced_by", "holds",
-                    "created_at", "label"},
-                   "an asset"};
-  asset_record result;
-  in.uuid_into(result.asset_id, "asset_id", true);
-  std::optional<asset_kind> kind;
-  in.enum_into(kind, "kind", true, asset_kind_from_string, "FILE, VALUE");
-  in.enum_into(result.status, "status", true, asset_status_from_string,
-               "PENDING, AVAILABLE, FAILED");
-  // Members that belong to one kind only.
-  auto file_only = {"media_type", "uri"};
-  auto value_only = {"dtype", "value"};
-  if (kind) {
-    result.kind = *kind;
-    auto foreign = *kind == asset_kind::file ? value_only : file_only;
-    for (auto key : foreign)
-      if (in.find(key, false) != nullptr)
-        in.report(ec::kind_mismatch, in.at(key),
-                  quoted(key) + " does not belong to a "
-                    + std::string{to_string(*kind)} + " asset");
-  }
-  bool is_file = kind == asset_kind::file;
-  bool is_value = kind == asset_kind::value;
-  if (!is_value)
-    in.string_into(
-      result.media_type, "media_type", is_file,
-      [](const std::string& s) { return is_media_type(s); },
-      ec::invalid_media_type, "a media type (type/subtype)");
-  if (!is_file) {
-    in.string_into(
-      result.dtype, "dtype", is_value,
-      [](const std::string& s) { return is_value_dtype(s); }, ec::not_in_enum,
-      "one of string, text, url, int, float, bool, enum, json");
-    if (auto* v = in.find("value", false))
-      result.value_json = json::serialize(*v);
-  }
-  if (!is_value)
-    in.plain_string_into(result.uri, "uri", false);
-  bool available = result.status == asset_status::available;
-  if (available && is_file && in.find("uri", false) == nullptr)
-    in.report(ec::missing_field, in.at("uri"),
-              "an AVAILABLE FILE asset must say where it is (\"uri\")");
-  if (available && is_value && in.find("value", false) == nullptr)
-    in.report(ec::missing_field, in.at("value"),
-              "an AVAILABLE VALUE asset must carry its \"value\"");
-  in.string_into(
-    result.sha256, "sha256", false,
-    [](const std::string& s) { return is_digest(s); }, ec::invalid_digest,
-    "64 lowercase hexadecimal digits");
-  if (in.find("size", false) != nullptr) {
-    uint64_t size = 0;
-    size_t before = problems.size();
-    in.integer_into<uint64_t>(size, "size", true, 0,
-                              std::numeric_limits<uint64_t>::max());
-    if (problems.size() == before)
-      result.size = size;
-  }
-  in.uuid_into(result.produced_by, "produced_by", false);
-  in.string_list_into(result.holds, "holds", false, valid_uuid,
-                      ec::invalid_uuid, "task ids (UUIDs)");
-  in.timestamp_into(result.created_at, "created_at", true);
-  in.plain_string_into(result.label, "label", false);
-  if (!in.clean())
-    return std::nullopt;
-  return result;
+  return read_record<asset_record>(x, problems, base, "an asset",
+    {"asset_id", "kind", "media_type", "dtype", "status", "uri", "value",
+     "sha256", "size", "produced_by", "holds", "created_at", "label"},
+    [](object_reader& in, asset_record& result) {
+      in.uuid_into(result.asset_id, "asset_id", true);
+      std::optional<asset_kind> kind;
+      in.enum_into(kind, "kind", true, asset_kind_from_string, "FILE, VALUE");
+      in.enum_into(result.status, "status", true, asset_status_from_string,
+                   "PENDING, AVAILABLE, FAILED");
+      // Members that belong to one kind only.
+      auto file_only = {"media_type", "uri"};
+      auto value_only = {"dtype", "value"};
+      if (kind) {
+        result.kind = *kind;
+        auto foreign = *kind == asset_kind::file ? value_only : file_only;
+        for (auto key : foreign)
+          if (in.find(key, false) != nullptr)
+            in.report(ec::kind_mismatch, in.at(key),
+                      quoted(key) + " does not belong to a "
+                        + std::string{to_string(*kind)} + " asset");
+      }
+      bool is_file = kind == asset_kind::file;
+      bool is_value = kind == asset_kind::value;
+      if (!is_value)
+        in.string_into(
+          result.media_type, "media_type", is_file,
+          [](const std::string& s) { return is_media_type(s); },
+          ec::invalid_media_type, "a media type (type/subtype)");
+      if (!is_file) {
+        in.string_into(
+          result.dtype, "dtype", is_value,
+          [](const std::string& s) { return is_value_dtype(s); },
+          ec::not_in_enum,
+          "one of string, text, url, int, float, bool, enum, json");
+        if (auto* v = in.find("value", false))
+          result.value_json = json::serialize(*v);
+      }
+      if (!is_value)
+        in.plain_string_into(result.uri, "uri", false);
+      bool available = result.status == asset_status::available;
+      if (available && is_file && in.find("uri", false) == nullptr)
+        in.report(ec::missing_field, in.at("uri"),
+                  "an AVAILABLE FILE asset must say where it is (\"uri\")");
+      if (available && is_value && in.find("value", false) == nullptr)
+        in.report(ec::missing_field, in.at("value"),
+                  "an AVAILABLE VALUE asset must carry its \"value\"");
+      in.string_into(
+        result.sha256, "sha256", false,
+        [](const std::string& s) { return is_digest(s); }, ec::invalid_digest,
+        "64 lowercase hexadecimal digits");
+      uint64_t size = 0;
+      if (in.integer_into<uint64_t>(size, "size", false, 0,
+                                    std::numeric_limits<uint64_t>::max()))
+        result.size = size;
+      in.uuid_into(result.produced_by, "produced_by", false);
+      in.string_list_into(result.holds, "holds", false, valid_uuid,
+                          ec::invalid_uuid, "task ids (UUIDs)");
+      in.timestamp_into(result.created_at, "created_at", true);
+      in.plain_string_into(result.label, "label", false);
+    });
+}
+
+json::value to_json(const asset_record& x) {
+  return write_record([&](object_writer& out) {
+    out.put("asset_id", x.asset_id);
+    out.put("kind", to_string(x.kind));
+    out.optional_string("media_type", x.media_type);
+    out.optional_string("dtype", x.dtype);
+    out.put("status", to_string(x.status));
+    out.optional_string("uri", x.uri);
+    out.optional_stored("value", x.value_json);
+    out.optional_string("sha256", x.sha256);
+    if (x.size)
+      out.put("size", *x.size);
+    out.optional_string("produced_by", x.produced_by);
+    out.string_list("holds", x.holds, true);
+    out.put("created_at", x.created_at);
+    out.optional_string("label", x.label);
+  });
 }
 
 // -- task_record ------------------------------------------------------------------
 
 namespace {
 
-json::value to_json(const task_error& x) {
-  object_writer out;
-  out.put("code", x.code);
-  out.put("message", x.message);
-  out.put("transient", x.transient);
-  return std::move(out).done();
-}
-
-void task_error_into(std::optional<task_error>& out, object_reader& outer,
-                     const json::value& x, std::vector<problem>& problems) {
-  object_reader in{x, outer.at("error"), problems,
-                   {"code", "message", "transient"}, "a task error"};
-  task_error result;
-  in.plain_string_into(result.code, "code", true);
-  if (auto message = in.string("message", true))
-    result.message = std::move(*message);
-  if (auto* transient = in.find("transient", false)) {
-    if (transient->is_bool())
-      result.transient = transient->as_bool();
-    else
-      in.report(ec::type_mismatch, in.at("transient"),
-                "\"transient\" must be a boolean, not "
-                  + std::string{json::to_string(transient->type())});
-  }
-  if (in.clean())
-    out = std::move(result);
+std::optional<task_error> task_error_from_json(const json::value& x,
+                                               std::vector<problem>& problems,
+                                               std::string_view base) {
+  return read_record<task_error>(x, problems, base, "a task error",
+    {"code", "message", "transient", "pointer"},
+    [](object_reader& in, task_error& result) {
+      in.plain_string_into(result.code, "code", true);
+      if (auto message = in.string("message", true))
+        result.message = std::move(*message);
+      in.boolean_into(result.transient, "transient", false);
+      in.string_into(
+        result.pointer, "pointer", false,
+        [](const std::string& s) { return is_error_pointer(s); },
+        ec::invalid_argument, "a JSON pointer (RFC 6901)");
+    });
 }
 
 } // namespace
 
-json::value to_json(const task_record& x) {
-  object_writer out;
-  out.put("task_id", x.task_id);
-  out.put("module_ref", x.module_ref);
-  out.string_map("input_mapping", x.input_mapping);
-  out.optional_json_map("values", x.values);
-  out.string_map("outputs", x.outputs);
-  out.put("status", to_string(x.status));
-  out.put("attempt", static_cast<int64_t>(x.attempt));
-  out.put("priority", static_cast<int64_t>(x.priority));
-  out.optional_string("idempotency_key", x.idempotency_key);
-  out.put("trace_id", x.trace_id);
-  out.optional_string("pool", x.pool);
-  if (x.error)
-    out.put("error", to_json(*x.error));
-  out.put("mode", to_string(x.mode));
-  out.put("created_at", x.created_at);
-  out.put("updated_at", x.updated_at);
-  return std::move(out).done();
-}
-
 std::optional<task_record>
 task_record_from_json(const json::value& x, std::vector<problem>& problems,
                       std::string_view base) {
-  object_reader in{x,
-                   base,
-                   problems,
-                   {"task_id", "module_ref", "input_mapping", "values",
-                    "outputs", "status", "attempt", "priority",
-                    "idempotency_key", "trace_id", "pool", "error", "mode",
-                    "created_at", "updated_at"},
-                   "a task"};
-  task_record result;
-  in.uuid_into(result.task_id, "task_id", true);
-  in.module_ref_into(result.module_ref, "module_ref", true);
-  in.asset_ids_into(result.input_mapping, "input_mapping", true);
-  in.json_map_into(result.values, "values", false);
-  in.asset_ids_into(result.outputs, "outputs", true);
-  in.enum_into(result.status, "status", true, task_status_from_string,
-               "PENDING, READY, RUNNING, DONE, ERROR, CANCELLED");
-  in.integer_into<uint32_t>(result.attempt, "attempt", true, 1,
-                            std::numeric_limits<uint32_t>::max());
-  in.priority_into(result.priority, true);
-  in.plain_string_into(result.idempotency_key, "idempotency_key", false);
-  in.uuid_into(result.trace_id, "trace_id", true);
-  in.plain_string_into(result.pool, "pool", false);
-  if (auto* error = in.find("error", false))
-    task_error_into(result.error, in, *error, problems);
-  in.mode_into(result.mode);
-  in.timestamp_into(result.created_at, "created_at", true);
-  in.timestamp_into(result.updated_at, "updated_at", true);
-  if (!in.clean())
-    return std::nullopt;
-  return result;
+  return read_record<task_record>(x, problems, base, "a task",
+    {"task_id", "module_ref", "input_mapping", "values", "outputs", "status",
+     "attempt", "priority", "idempotency_key", "trace_id", "pool", "error",
+     "mode", "created_at", "updated_at"},
+    [&](object_reader& in, task_record& result) {
+      in.uuid_into(result.task_id, "task_id", true);
+      in.module_ref_into(result.module_ref, "module_ref", true);
+      in.asset_ids_into(result.input_mapping, "input_mapping", true);
+      in.json_map_into(result.values, "values", false);
+      in.asset_ids_into(result.outputs, "outputs", true);
+      in.enum_into(result.status, "status", true, task_status_from_string,
+                   "PENDING, READY, RUNNING, DONE, ERROR, CANCELLED");
+      in.integer_into<uint32_t>(result.attempt, "attempt", true, 1,
+                                std::numeric_limits<uint32_t>::max());
+      in.priority_into(result.priority, true);
+      in.plain_string_into(result.idempotency_key, "idempotency_key", false);
+      in.uuid_into(result.trace_id, "trace_id", true);
+      in.plain_string_into(result.pool, "pool", false);
+      if (auto* error = in.find("error", false))
+        result.error = task_error_from_json(*error, problems, in.at("error"));
+      in.mode_into(result.mode);
+      in.timestamp_into(result.created_at, "created_at", true);
+      in.timestamp_into(result.updated_at, "updated_at", true);
+    });
+}
+
+json::value to_json(const task_record& x) {
+  return write_record([&](object_writer& out) {
+    out.put("task_id", x.task_id);
+    out.put("module_ref", x.module_ref);
+    out.string_map("input_mapping", x.input_mapping);
+    out.optional_json_map("values", x.values);
+    out.string_map("outputs", x.outputs);
+    out.put("status", to_string(x.status));
+    out.put("attempt", static_cast<int64_t>(x.attempt));
+    out.put("priority", static_cast<int64_t>(x.priority));
+    out.optional_string("idempotency_key", x.idempotency_key);
+    out.put("trace_id", x.trace_id);
+    out.optional_string("pool", x.pool);
+    if (x.error)
+      out.put("error", write_record([&](object_writer& error) {
+        error.put("code", x.error->code);
+        error.put("message", x.error->message);
+        error.put("transient", x.error->transient);
+        error.optional_string("pointer", x.error->pointer);
+      }));
+    out.put("mode", to_string(x.mode));
+    out.put("created_at", x.created_at);
+    out.put("updated_at", x.updated_at);
+  });
 }
 
 // -- task_request -----------------------------------------------------------------
 
-json::value to_json(const task_request& x) {
-  object_writer out;
-  out.put("module_ref", x.module_ref);
-  out.string_map("input_mapping", x.input_mapping);
-  out.optional_json_map("values", x.values);
-  out.put("priority", static_cast<int64_t>(x.priority));
-  out.optional_string("idempotency_key", x.idempotency_key);
-  out.optional_string("trace_id", x.trace_id);
-  out.put("mode", to_string(x.mode));
-  out.put("schema_version", x.schema_version);
-  return std::move(out).done();
-}
-
 std::optional<task_request>
 task_request_from_json(const json::value& x, std::vector<problem>& problems,
                        std::string_view base) {
-  object_reader in{x,
-                   base,
-                   problems,
-                   {"module_ref", "module_id", "input_mapping", "values",
-                    "priority", "idempotency_key", "trace_id", "mode",
-                    "schema_version"},
-                   "a task request"};
-  task_request result;
-  bool has_ref = in.find("module_ref", false) != nullptr;
-  bool has_id = in.find("module_id", false) != nullptr;
-  if (has_ref || !has_id)
-    in.module_ref_into(result.module_ref, "module_ref", true);
-  if (has_id) {
-    std::string alias;
-    in.module_ref_into(alias, "module_id", true);
-    if (!has_ref)
-      result.module_ref = std::move(alias);
-    else if (!alias.empty() && !result.module_ref.empty()
-             && alias != result.module_ref)
-      in.report(ec::invalid_argument, in.at("module_id"),
-                "\"module_id\" is an alias of \"module_ref\" but names "
-                  "another module; give only one");
-  }
-  in.asset_ids_into(result.input_mapping, "input_mapping", false);
-  in.json_map_into(result.values, "values", false);
-  in.priority_into(result.priority, false);
-  in.plain_string_into(result.idempotency_key, "idempotency_key", false);
-  in.uuid_into(result.trace_id, "trace_id", false);
-  in.mode_into(result.mode);
-  in.schema_version_into(result.schema_version, false);
-  if (!in.clean())
-    return std::nullopt;
-  return result;
+  return read_record<task_request>(x, problems, base, "a task request",
+    {"module_ref", "module_id", "input_mapping", "values", "priority",
+     "idempotency_key", "trace_id", "mode", "schema_version"},
+    [](object_reader& in, task_request& result) {
+      bool has_ref = in.find("module_ref", false) != nullptr;
+      bool has_id = in.find("module_id", false) != nullptr;
+      if (has_ref || !has_id)
+        in.module_ref_into(result.module_ref, "module_ref", true);
+      if (has_id) {
+        std::string alias;
+        in.module_ref_into(alias, "module_id", true);
+        if (!has_ref)
+          result.module_ref = std::move(alias);
+        else if (!alias.empty() && !result.module_ref.empty()
+                 && alias != result.module_ref)
+          in.report(ec::invalid_argument, in.at("module_id"),
+                    "\"module_id\" is an alias of \"module_ref\" but names "
+                    "another module; give only one");
+      }
+      in.asset_ids_into(result.input_mapping, "input_mapping", false);
+      in.json_map_into(result.values, "values", false);
+      in.priority_into(result.priority, false);
+      in.plain_string_into(result.idempotency_key, "idempotency_key", false);
+      in.uuid_into(result.trace_id, "trace_id", false);
+      in.mode_into(result.mode);
+      in.schema_version_into(result.schema_version, false);
+    });
+}
+
+json::value to_json(const task_request& x) {
+  return write_record([&](object_writer& out) {
+    out.put("module_ref", x.module_ref);
+    out.string_map("input_mapping", x.input_mapping);
+    out.optional_json_map("values", x.values);
+    out.put("priority", static_cast<int64_t>(x.priority));
+    out.optional_string("idempotency_key", x.idempotency_key);
+    out.optional_string("trace_id", x.trace_id);
+    out.put("mode", to_string(x.mode));
+    out.put("schema_version", x.schema_version);
+  });
 }
 
 // -- envelope ---------------------------------------------------------------------
 
-json::value to_json(const envelope& x) {
-  object_writer out;
-  out.put("trace_id", x.trace_id);
-  out.string_list("_meta_parents", x.meta_parents, false);
-  out.put("schema_version", x.schema_version);
-  out.put("topic", x.topic);
-  out.put("payload", x.payload_json.empty() ? json::value{json::object{}}
-                                            : parse_stored(x.payload_json));
-  return std::move(out).done();
-}
-
 std::optional<envelope>
 envelope_from_json(const json::value& x, std::vector<problem>& problems,
                    std::string_view base) {
-  object_reader in{x,
-                   base,
-                   problems,
-                   {"trace_id", "_meta_parents", "schema_version", "topic",
-                    "payload"},
-                   "an envelope"};
-  envelope result;
-  in.uuid_into(result.trace_id, "trace_id", true);
-  in.string_list_into(
-    result.meta_parents, "_meta_parents", false,
-    [](const std::string& s) { return is_digest(s); }, ec::invalid_digest,
-    "packet ids (64 lowercase hexadecimal digits)");
-  in.schema_version_into(result.schema_version, true);
-  in.string_into(
-    result.topic, "topic", true,
-    [](const std::string& s) { return is_topic(s); }, ec::invalid_argument,
-    "a dotted lowercase topic such as \"task.created\"");
-  if (auto* payload = in.find("payload", true)) {
-    if (payload->is_object())
-      result.payload_json = json::serialize(*payload);
-    else
-      in.report(ec::type_mismatch, in.at("payload"),
-                "\"payload\" must be an object, not "
-                  + std::string{json::to_string(payload->type())});
-  }
-  if (!in.clean())
-    return std::nullopt;
-  return result;
+  return read_record<envelope>(x, problems, base, "an envelope",
+    {"trace_id", "_meta_parents", "schema_version", "topic", "payload"},
+    [](object_reader& in, envelope& result) {
+      in.uuid_into(result.trace_id, "trace_id", true);
+      in.string_list_into(
+        result.meta_parents, "_meta_parents", false,
+        [](const std::string& s) { return is_digest(s); }, ec::invalid_digest,
+        "packet ids (64 lowercase hexadecimal digits)");
+      in.schema_version_into(result.schema_version, true);
+      in.string_into(
+        result.topic, "topic", true,
+        [](const std::string& s) { return is_topic(s); }, ec::invalid_argument,
+        "a dotted lowercase topic such as \"task.created\"");
+      in.object_text_into(result.payload_json, "payload", true);
+    });
+}
+
+json::value to_json(const envelope& x) {
+  return write_record([&](object_writer& out) {
+    out.put("trace_id", x.trace_id);
+    out.string_list("_meta_parents", x.meta_parents, false);
+    out.put("schema_version", x.schema_version);
+    out.put("topic", x.topic);
+    out.put("payload", x.payload_json.empty() ? json::value{json::object{}}
+                                              : parse_stored(x.payload_json));
+  });
 }
 
 } // namespace omniva::contracts

@@ -176,6 +176,12 @@ struct task_error {
   std::string message;
   /// Whether retrying may help (a timeout) or not (a bad command).
   bool transient = false;
+  /// Where in an output document the module broke its contract: the RFC
+  /// 6901 JSON pointer of the offending value, as the worker reported it
+  /// (`execution_outcome::error_pointer`, for `output_contract_violation`
+  /// by an output schema). Empty when the error points at no value inside
+  /// a document, or at a whole document.
+  std::string pointer;
 
   friend bool operator==(const task_error&, const task_error&) = default;
 };
@@ -184,7 +190,7 @@ struct task_error {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_error& x) {
   return f(caf::meta::type_name("task_error"), x.code, x.message,
-           x.transient);
+           x.transient, x.pointer);
 }
 
 /// One task: a module run over assets, and its life cycle.
@@ -234,8 +240,8 @@ typename Inspector::result_type inspect(Inspector& f, task_record& x) {
            x.created_at, x.updated_at);
 }
 
-/// Returns the JSON form; `values`, `idempotency_key`, `pool` and `error`
-/// are omitted when empty.
+/// Returns the JSON form; `values`, `idempotency_key`, `pool`, `error` and
+/// the error's `pointer` are omitted when empty.
 json::value to_json(const task_record& x);
 
 /// Reads the JSON form; see `asset_record_from_json`.

@@ -1,6 +1,7 @@
 #include "contracts/module_contract.hpp"
 
 #include "contracts/ecma_regex.hpp"
+#include "contracts/enum_names.hpp"
 #include "contracts/json_format.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/schema_catalog.hpp"
@@ -514,27 +515,15 @@ input_schema(const input_spec& input, const schema_resolver& resolve,
 
 // -- enumerations ---------------------------------------------------------------
 
-std::string_view to_string(input_kind x) noexcept {
-  switch (x) {
-    case input_kind::asset:
-      return "ASSET";
-    case input_kind::value:
-      return "VALUE";
-  }
-  return "UNKNOWN";
-}
-
-std::optional<input_kind> input_kind_from_string(std::string_view name) noexcept {
-  if (name == "ASSET")
-    return input_kind::asset;
-  if (name == "VALUE")
-    return input_kind::value;
-  return std::nullopt;
-}
-
 namespace {
 
-constexpr std::pair<value_dtype, std::string_view> dtype_names[] = {
+constexpr enum_spelling<input_kind> input_kind_names[] = {
+  {input_kind::asset, "ASSET"},
+  {input_kind::value, "VALUE"},
+};
+
+// `none` is not listed: it prints as "" and no text parses to it.
+constexpr enum_spelling<value_dtype> dtype_names[] = {
   {value_dtype::string, "string"},  {value_dtype::text, "text"},
   {value_dtype::url, "url"},        {value_dtype::integer, "int"},
   {value_dtype::floating, "float"}, {value_dtype::boolean, "bool"},
@@ -543,18 +532,20 @@ constexpr std::pair<value_dtype, std::string_view> dtype_names[] = {
 
 } // namespace
 
+std::string_view to_string(input_kind x) noexcept {
+  return enum_name(x, input_kind_names, "UNKNOWN");
+}
+
+std::optional<input_kind> input_kind_from_string(std::string_view name) noexcept {
+  return enum_from_name(name, input_kind_names);
+}
+
 std::string_view to_string(value_dtype x) noexcept {
-  for (auto& [d, name] : dtype_names)
-    if (d == x)
-      return name;
-  return "";
+  return enum_name(x, dtype_names, "");
 }
 
 std::optional<value_dtype> value_dtype_from_string(std::string_view name) noexcept {
-  for (auto& [d, n] : dtype_names)
-    if (n == name)
-      return d;
-  return std::nullopt;
+  return enum_from_name(name, dtype_names);
 }
 
 // -- module_contract ------------------------------------------------------------

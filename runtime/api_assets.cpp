@@ -19,8 +19,13 @@ http_response created(contracts::asset_record& a) {
   return json_response(201, contracts::to_json(a));
 }
 
-/// The request member an error of `POST /api/assets/path` is about: the
-/// ledger's errors name no field of the request.
+/// The request member an error of `POST /api/assets/path` is about, for an
+/// error that names none. The ledger's own errors name their member already
+/// (`asset_ledger_state::add_file`); what still arrives without one is
+/// Zenith's answer to the `add` the ledger delegates (`invalid_argument` for
+/// an asset id that exists or a batch the commit refuses), answered at
+/// "/path" since before the ledger named members: dropping this would
+/// change those answers.
 std::string path_error_field(ec code) {
   switch (code) {
     case ec::path_not_allowed:

@@ -54,8 +54,9 @@ void install_event_routes(http_server& server, const context_ptr& ctx);
 contracts::ec code_of(const caf::error& e);
 
 /// The HTTP answer for an error: its code, message and pointer, or
-/// `fallback_pointer` when the error came without one (the ledger's errors
-/// name no field of the request).
+/// `fallback_pointer` when the error came without one (the ledger names the
+/// field of its own refusals, but Zenith's answer to a record the ledger
+/// passes on names none).
 http_response error_from(const caf::error& e,
                          const std::string& fallback_pointer = {});
 

@@ -2,15 +2,8 @@
 
 #include "contracts/uri.hpp"
 
-// Beast 1.74 trips GCC 12's -Wmaybe-uninitialized (a boost::optional in
-// basic_parser) when optimising with sanitizers: a false positive in Boost.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#pragma GCC diagnostic pop
+#include "runtime/http_beast.hpp"
+#include "runtime/http_parsing.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -19,23 +12,10 @@
 
 namespace omniva::runtime {
 
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-
 namespace {
 
 /// The largest response head the client reads.
 constexpr uint32_t max_response_head = 64 * 1024;
-
-std::string lowercase(std::string_view x) {
-  std::string result{x};
-  for (auto& c : result)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return result;
-}
 
 std::string describe_timeout(std::chrono::milliseconds timeout) {
   if (timeout.count() % 1000 == 0)
@@ -58,7 +38,7 @@ std::optional<parsed_url> parse_base_url(std::string_view url,
     return std::nullopt;
   };
   auto ref = contracts::uri_reference::parse(url);
-  auto scheme = lowercase(ref.scheme.value_or(""));
+  auto scheme = detail::lowercase(ref.scheme.value_or(""));
   if (scheme == "https")
     return fail("HTTPS is not supported, use http://: ");
   if (scheme != "http" || !ref.authority)
@@ -317,17 +297,7 @@ struct http_client::impl {
         auto& res = parser.get();
         http_result result;
         result.status = res.result_int();
-        for (auto& field : res) {
-          auto name = lowercase({field.name_string().data(),
-                                 field.name_string().size()});
-          auto value = std::string_view{field.value().data(),
-                                        field.value().size()};
-          auto [i, added] = result.headers.try_emplace(std::move(name), value);
-          if (!added) {
-            i->second += ", ";
-            i->second.append(value);
-          }
-        }
+        result.headers = detail::lowercase_fields(res);
         if (auto i = result.headers.find("content-type");
             i != result.headers.end())
           result.content_type = i->second;

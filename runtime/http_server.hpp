@@ -7,8 +7,13 @@
 // a callback. The callback receives the request and a `responder` and may
 // answer at once or later, from any thread (an actor's callback, typically).
 //
-// Boost.Beast stays inside http_server.cpp; this header only needs the
-// standard library, our JSON and our error codes.
+// Boost.Beast stays inside the server's source files; this header only needs
+// the standard library, our JSON and our error codes. The rooms behind it,
+// all internal to runtime/: http_server.cpp (responses, event streams,
+// responders, the server's threads), http_session.* (one connection),
+// http_server_state.hpp (what connections, responders and streams share),
+// http_routes.* (route patterns), http_parsing.* (request text),
+// http_beast.hpp (the Beast names shared with the client).
 
 #include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"

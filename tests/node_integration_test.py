@@ -933,6 +933,7 @@ class RegistryTest(NodeTestCase):
         self.assertEqual(failed["status"], "ERROR", failed)
         self.assertEqual(failed["error"]["code"], "output_contract_violation", failed)
         self.assertIn("/score", failed["error"]["message"])
+        self.assertEqual(failed["error"]["pointer"], "/score", failed)
         mock = self.submit("reporter@1", values={"score": 5}, mode="mock")
         self.assertEqual(self.wait_finished(mock["task_id"])["status"], "DONE")
         with open(self.asset(mock["outputs"]["report"])["uri"], encoding="utf-8") as f:

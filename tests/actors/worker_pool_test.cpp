@@ -10,6 +10,7 @@
 #include "contracts/error_code.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/type_ids.hpp"
+#include "test_support.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -29,6 +30,7 @@
 
 using namespace omniva;
 using actors::worker_pool_state;
+using test_support::testing_config;
 
 namespace {
 
@@ -106,14 +108,6 @@ contracts::dispatch_order order_for(const std::string& task_id,
   o.execution_id = task_id + "/" + std::to_string(attempt);
   o.output_dir = "/data/outputs/" + task_id + "/" + std::to_string(attempt);
   return o;
-}
-
-caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-  contracts::register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  return cfg;
 }
 
 /// Zenith's stand-in on the test coordinator; `start_pool` adds a pool of

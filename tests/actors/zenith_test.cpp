@@ -106,6 +106,18 @@ contracts::execution_outcome failure(const task_record& t) {
   return o;
 }
 
+/// What a worker reports when `t`'s output breaks its schema at
+/// "/duration" (a string where the schema wants a number).
+contracts::execution_outcome schema_breach(const task_record& t) {
+  auto o = report_on(t);
+  o.ok = false;
+  o.error_code = ec::output_contract_violation;
+  o.error_message = "output \"result\" does not satisfy its schema at "
+                    "/duration: must be a number";
+  o.error_pointer = "/duration";
+  return o;
+}
+
 /// Reads row `key` of `t` and parses it with `from_json`.
 template <class Record, class FromJson>
 Record read_row(const storage::reader& r, storage::table t,
@@ -376,6 +388,43 @@ BOOST_AUTO_TEST_CASE(a_failure_fails_outputs_and_dependants_in_cascade) {
   BOOST_CHECK(st->waiting.empty());
   BOOST_CHECK(asset_row(output(first)).holds.empty());
   BOOST_CHECK(dispatch().empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_output_breaking_its_schema_names_the_place_in_the_task_error) {
+  auto t = submit(source_request());
+  auto dependant = submit(step_request(output(t)));
+  commit();
+  run_the_one_ready_task(schema_breach);
+  // The row says where in the output the module broke its contract.
+  auto row = task_row(t.task_id);
+  BOOST_CHECK(row.status == task_status::error);
+  BOOST_REQUIRE(row.error);
+  BOOST_CHECK_EQUAL(row.error->code, "output_contract_violation");
+  BOOST_CHECK_EQUAL(row.error->pointer, "/duration");
+  BOOST_CHECK(!row.error->transient);
+  BOOST_CHECK_EQUAL(row.error->message, schema_breach(t).error_message);
+  // So does the task.failed packet, with the same code.
+  auto failed_payload = [&](const std::string& task_id) {
+    auto history = db->read->history(task_id);
+    BOOST_REQUIRE_MESSAGE(history, why(history));
+    auto p = std::find_if(history->begin(), history->end(),
+                          [](auto& x) { return x.kind == "task.failed"; });
+    BOOST_REQUIRE_MESSAGE(p != history->end(), "no task.failed for " << task_id);
+    auto doc = json::parse(p->payload);
+    BOOST_REQUIRE_MESSAGE(doc, "the payload is not JSON: " << p->payload);
+    return std::move(*doc.doc);
+  };
+  auto payload = failed_payload(t.task_id);
+  BOOST_REQUIRE(payload.find("code") && payload.find("pointer"));
+  BOOST_CHECK_EQUAL(payload.find("code")->as_string(), "output_contract_violation");
+  BOOST_CHECK_EQUAL(payload.find("pointer")->as_string(), "/duration");
+  // The task that waited on the output fails for its upstream; the place
+  // is in the upstream's output, not in its own, so it names none.
+  auto waited = task_row(dependant.task_id);
+  BOOST_REQUIRE(waited.error);
+  BOOST_CHECK_EQUAL(waited.error->code, "upstream_failed");
+  BOOST_CHECK(waited.error->pointer.empty());
+  BOOST_CHECK(failed_payload(dependant.task_id).find("pointer") == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_result_for_the_same_execution_is_ignored) {

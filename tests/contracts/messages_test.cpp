@@ -98,6 +98,17 @@ task_record failed_task() {
   return x;
 }
 
+/// A task whose module wrote an output that breaks its schema at
+/// "/duration": the error says where.
+task_record contract_broken_task() {
+  auto x = failed_task();
+  x.error = task_error{"output_contract_violation",
+                       "output \"probe\" does not satisfy its schema at "
+                       "/duration: must be a number",
+                       false, "/duration"};
+  return x;
+}
+
 task_record fresh_task() {
   task_record x;
   x.task_id = task_b;
@@ -236,6 +247,14 @@ BOOST_AUTO_TEST_CASE(a_task_with_an_error_round_trips) {
   BOOST_TEST(y.error->transient);
 }
 
+BOOST_AUTO_TEST_CASE(a_task_error_keeps_its_pointer) {
+  auto x = contract_broken_task();
+  auto y = binary_round_trip(x);
+  BOOST_TEST((y == x));
+  BOOST_REQUIRE(y.error.has_value());
+  BOOST_TEST(y.error->pointer == "/duration");
+}
+
 BOOST_AUTO_TEST_CASE(a_task_without_an_error_round_trips) {
   auto x = fresh_task();
   auto y = binary_round_trip(x);
@@ -332,8 +351,17 @@ BOOST_AUTO_TEST_CASE(assets_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(tasks_round_trip) {
-  for (const auto& x : {failed_task(), fresh_task()})
+  for (const auto& x : {failed_task(), contract_broken_task(), fresh_task()})
     BOOST_TEST((json_round_trip(x, task_record_from_json) == x));
+}
+
+BOOST_AUTO_TEST_CASE(a_task_error_round_trips_with_and_without_its_pointer) {
+  auto with = json_round_trip(contract_broken_task(), task_record_from_json);
+  BOOST_REQUIRE(with.error.has_value());
+  BOOST_TEST(with.error->pointer == "/duration");
+  auto without = json_round_trip(failed_task(), task_record_from_json);
+  BOOST_REQUIRE(without.error.has_value());
+  BOOST_TEST(without.error->pointer.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_task_request_round_trips) {
@@ -386,6 +414,25 @@ BOOST_AUTO_TEST_CASE(a_task_is_written_with_the_design_member_names) {
                     R"("message":"the model server did not answer",)"
                     R"("transient":true},"mode":"real","created_at":"2026-11-21T05:30:27.077Z",)"
                     R"("updated_at":"2026-11-21T05:31:00.000Z"})");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_error_without_a_pointer_is_written_without_one) {
+  auto j = to_json(failed_task());
+  auto* error = j.find("error");
+  BOOST_REQUIRE(error != nullptr);
+  BOOST_TEST(json::serialize(*error)
+             == R"({"code":"network_timeout","message":"the model server did )"
+                R"(not answer","transient":true})");
+}
+
+BOOST_AUTO_TEST_CASE(a_task_error_writes_its_pointer_after_transient) {
+  auto j = to_json(contract_broken_task());
+  auto* error = j.find("error");
+  BOOST_REQUIRE(error != nullptr);
+  BOOST_TEST(json::serialize(*error)
+             == R"({"code":"output_contract_violation","message":"output )"
+                R"(\"probe\" does not satisfy its schema at /duration: must )"
+                R"(be a number","transient":false,"pointer":"/duration"})");
 }
 
 BOOST_AUTO_TEST_CASE(a_task_without_error_or_pool_omits_them) {
@@ -636,6 +683,34 @@ BOOST_AUTO_TEST_CASE(a_task_reports_wrong_types_and_bad_ids) {
                     {"missing_field", "/error/message"},
                     {"type_mismatch", "/error/transient"},
                     {"missing_field", "/updated_at"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_task_error_pointer_must_be_a_non_empty_json_pointer) {
+  auto task_with_pointer = [](std::string_view pointer_json) {
+    return std::string{R"({"task_id":")"} + task_a
+           + R"(","module_ref":"a@1","input_mapping":{},"outputs":{},)"
+             R"("status":"ERROR","attempt":1,"priority":0,"trace_id":")"
+           + trace
+           + R"(","error":{"code":"output_contract_violation","message":"m",)"
+             R"("transient":false,"pointer":)"
+           + std::string{pointer_json}
+           + R"(},"created_at":"2026-11-21T05:30:27Z",)"
+             R"("updated_at":"2026-11-21T05:30:27Z"})";
+  };
+  // Without the leading "/", empty (absence says "none"), a "~" that
+  // escapes nothing, not a string.
+  for (auto bad : {R"("duration")", R"("")", R"("/a~2")"})
+    require_problems(task_record_from_json, task_with_pointer(bad),
+                     {{"invalid_argument", "/error/pointer"}});
+  require_problems(task_record_from_json, task_with_pointer("3"),
+                   {{"type_mismatch", "/error/pointer"}});
+  // Escaped tokens and array indices are pointers like any other.
+  std::vector<problem> problems;
+  auto t = task_record_from_json(parse(task_with_pointer(R"("/a~1b/0/~0c")")),
+                                 problems, "");
+  BOOST_REQUIRE_MESSAGE(t.has_value(), problems.size() << " problems");
+  BOOST_REQUIRE(t->error.has_value());
+  BOOST_TEST(t->error->pointer == "/a~1b/0/~0c");
 }
 
 BOOST_AUTO_TEST_CASE(an_envelope_reports_bad_parents_topic_and_payload) {

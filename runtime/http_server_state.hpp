@@ -1,0 +1,105 @@
+#pragma once
+
+// The state an `http_server` shares with its connections and with every
+// `responder` and `event_stream` it hands out: the `detail::` types that
+// http_server.hpp only names. They outlive the server's I/O threads, so a
+// handler that answers late (from an actor, after `stop()`) finds a state
+// that says "stopped" instead of freed memory.
+//
+// Internal to runtime/: the public API is http_server.hpp.
+
+#include "runtime/http_routes.hpp"
+#include "runtime/http_server.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace omniva::runtime::detail {
+
+class http_session;
+
+/// The state shared by the server, its connections and every responder and
+/// event stream it handed out; outlives the I/O threads.
+struct http_server_state {
+  /// Creates the state of a server that does not run yet.
+  explicit http_server_state(http_server_config cfg) : config(std::move(cfg)) {
+  }
+
+  /// The configuration the server was created with.
+  const http_server_config config;
+
+  /// Guards `routes` and `token`.
+  std::shared_mutex routes_mutex;
+  /// The routes in the order they were added.
+  std::vector<std::shared_ptr<const compiled_route>> routes;
+  /// The bearer token; "" for none.
+  std::string token;
+
+  /// Guards `sessions`; also held while posting work from foreign threads so
+  /// that nothing is posted once `running` is false.
+  std::mutex mutex;
+  /// Whether the server accepts connections and work; false before start()
+  /// and after stop().
+  std::atomic<bool> running = false;
+  /// The bound port.
+  std::atomic<uint16_t> port = 0;
+  /// The next session id.
+  uint64_t next_session_id = 0;
+  /// The open connections.
+  std::unordered_map<uint64_t, std::weak_ptr<http_session>> sessions;
+};
+
+/// The shared state of one request and its responder copies.
+struct http_exchange {
+  /// Creates the exchange of request number `seq` on connection `s`, owning
+  /// the upload's temporary file `upload` ("" for none).
+  http_exchange(std::weak_ptr<http_session> s,
+                std::shared_ptr<http_server_state> srv, uint64_t seq,
+                std::string upload)
+    : session(std::move(s)),
+      server(std::move(srv)),
+      sequence(seq),
+      upload_file(std::move(upload)) {
+  }
+
+  /// Runs when the last responder copy is gone: answers 500 when nobody
+  /// answered (so a forgotten request never hangs a connection) and removes
+  /// the upload's temporary file.
+  ~http_exchange();
+
+  /// The connection; expired once it closed.
+  std::weak_ptr<http_session> session;
+  /// The server, to learn whether it still runs before posting.
+  std::shared_ptr<http_server_state> server;
+  /// The number of the request on its connection.
+  uint64_t sequence;
+  /// The upload's temporary file; removed with the exchange.
+  std::string upload_file;
+  /// Whether send() or start_stream() took effect.
+  std::atomic<bool> answered = false;
+};
+
+/// The link between an event_stream and its connection.
+struct sse_channel {
+  /// Links a stream to connection `s` of server `srv`.
+  sse_channel(std::weak_ptr<http_session> s,
+              std::shared_ptr<http_server_state> srv)
+    : session(std::move(s)), server(std::move(srv)) {
+  }
+
+  /// The connection; expired once it closed.
+  std::weak_ptr<http_session> session;
+  /// The server, to learn whether it still runs before posting.
+  std::shared_ptr<http_server_state> server;
+  /// Whether the stream has ended (`event_stream::closed`); final once true.
+  std::atomic<bool> closed = false;
+};
+
+} // namespace omniva::runtime::detail

@@ -379,6 +379,52 @@ caf::expected<bool> install_blob(const std::string& from, const std::string& to,
   return false;
 }
 
+/// What one pass over a file's bytes found.
+struct hashed_bytes {
+  /// The SHA-256 of the bytes, 64 lowercase hex digits.
+  std::string hex;
+  /// How many bytes there were.
+  uint64_t size = 0;
+};
+
+/// Reads descriptor `from` (the file `from_path`) to its end, hashing every
+/// byte and, when `to` is a descriptor (not -1), writing each byte there too
+/// (the file `to_path`): one pass, so the hash is of exactly the bytes
+/// written.
+caf::expected<hashed_bytes> hash_through(int from, const std::string& from_path,
+                                         int to, const std::string& to_path) {
+  contracts::sha256_hasher hash;
+  hashed_bytes result;
+  auto buf = std::make_unique<char[]>(chunk_size);
+  for (;;) {
+    auto got = read_some(from, buf.get(), chunk_size);
+    if (got < 0)
+      return io_error("cannot read " + in_quotes(from_path), errno);
+    if (got == 0)
+      break;
+    auto n = static_cast<size_t>(got);
+    hash.update(buf.get(), n);
+    if (to != -1 && !write_all(to, buf.get(), n))
+      return io_error("cannot write " + in_quotes(to_path), errno);
+    result.size += n;
+  }
+  auto digest = hash.finish();
+  if (!digest)
+    return hash_failed();
+  result.hex = contracts::to_hex(*digest);
+  return result;
+}
+
+/// Makes the blob-to-be behind descriptor `fd` (the file `path`) read-only
+/// and its data durable, before it is renamed into the store.
+caf::error seal_blob_file(int fd, const std::string& path) {
+  if (::fchmod(fd, blob_mode) != 0)
+    return io_error("cannot make " + in_quotes(path) + " read-only", errno);
+  if (::fsync(fd) != 0)
+    return io_error("cannot sync " + in_quotes(path), errno);
+  return caf::none;
+}
+
 } // namespace
 
 caf::expected<stored_blob>
@@ -398,32 +444,15 @@ asset_store::add_file(const std::string& path,
   temp_file_guard guard{temp_path};
   // Copy and hash in one pass: the hash is of the bytes we wrote, whatever
   // the user's file does meanwhile.
-  contracts::sha256_hasher hash;
-  uint64_t size = 0;
-  auto buf = std::make_unique<char[]>(chunk_size);
-  for (;;) {
-    auto got = read_some(src->get(), buf.get(), chunk_size);
-    if (got < 0)
-      return io_error("cannot read " + in_quotes(path), errno);
-    if (got == 0)
-      break;
-    auto n = static_cast<size_t>(got);
-    hash.update(buf.get(), n);
-    if (!write_all(dst->get(), buf.get(), n))
-      return io_error("cannot write " + in_quotes(temp_path), errno);
-    size += n;
-  }
+  auto hashed = hash_through(src->get(), path, dst->get(), temp_path);
   src->reset();
-  auto digest = hash.finish();
-  if (!digest)
-    return hash_failed();
-  if (::fchmod(dst->get(), blob_mode) != 0)
-    return io_error("cannot make " + in_quotes(temp_path) + " read-only", errno);
-  if (::fsync(dst->get()) != 0)
-    return io_error("cannot sync " + in_quotes(temp_path), errno);
+  if (!hashed)
+    return std::move(hashed.error());
+  if (auto e = seal_blob_file(dst->get(), temp_path))
+    return e;
   if (dst->close() != 0)
     return io_error("cannot close " + in_quotes(temp_path), errno);
-  auto result = install(temp_path, contracts::to_hex(*digest), size,
+  auto result = install(temp_path, std::move(hashed->hex), hashed->size,
                         std::move(media_type));
   if (result)
     guard.release();
@@ -450,29 +479,15 @@ asset_store::add_temp_file(const std::string& temp_path,
     return make_error(ec::invalid_argument,
                       in_quotes(temp_path) + " is not inside the upload folder "
                         + in_quotes(temp_dir_));
-  contracts::sha256_hasher hash;
-  uint64_t size = 0;
-  auto buf = std::make_unique<char[]>(chunk_size);
-  for (;;) {
-    auto got = read_some(src->get(), buf.get(), chunk_size);
-    if (got < 0)
-      return io_error("cannot read " + in_quotes(temp_path), errno);
-    if (got == 0)
-      break;
-    hash.update(buf.get(), static_cast<size_t>(got));
-    size += static_cast<uint64_t>(got);
-  }
-  auto digest = hash.finish();
-  if (!digest)
-    return hash_failed();
+  auto hashed = hash_through(src->get(), temp_path, -1, {});
+  if (!hashed)
+    return std::move(hashed.error());
   // The uploader may not have synced; a read-only descriptor syncs the
   // file's data all the same.
-  if (::fchmod(src->get(), blob_mode) != 0)
-    return io_error("cannot make " + in_quotes(temp_path) + " read-only", errno);
-  if (::fsync(src->get()) != 0)
-    return io_error("cannot sync " + in_quotes(temp_path), errno);
+  if (auto e = seal_blob_file(src->get(), temp_path))
+    return e;
   src->reset();
-  return install(temp_path, contracts::to_hex(*digest), size,
+  return install(temp_path, std::move(hashed->hex), hashed->size,
                  std::move(media_type));
 }
 

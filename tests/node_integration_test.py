@@ -811,9 +811,10 @@ class HeartbeatTest(NodeTestCase):
         super().setUp()
 
     def test_a_busy_worker_keeps_its_attempt_alive_with_heartbeats(self):
-        # slow@1 sleeps 1.8 s (its timeout is 2 s): three heartbeat timeouts
-        # long, and checked nine times meanwhile.
-        task = self.submit("slow@1", values={"seconds": 1.8})
+        # slow@1 sleeps 1.4 s (its timeout is 2 s, which leaves a loaded
+        # machine time to start Python): more than two heartbeat timeouts
+        # long, and checked seven times meanwhile.
+        task = self.submit("slow@1", values={"seconds": 1.4})
         done = self.wait_finished(task["task_id"])
         self.assertEqual(done["status"], "DONE", done)
         self.assertEqual(done["attempt"], 1)

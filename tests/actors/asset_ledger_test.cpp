@@ -15,7 +15,8 @@
 #include "contracts/module_contract.hpp"
 #include "contracts/packet.hpp"
 #include "storage/asset_store.hpp"
-#include "test_support.hpp"
+#include "tests/actors/test_support.hpp"
+#include "tests/test_print.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -28,11 +29,7 @@
 
 namespace omniva::contracts {
 
-// Lets Boost.Test print codes and kinds in failure messages.
-inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
-  return os << to_string(x);
-}
-
+// Lets Boost.Test print kinds in failure messages.
 inline std::ostream& boost_test_print_type(std::ostream& os, asset_kind x) {
   return os << to_string(x);
 }

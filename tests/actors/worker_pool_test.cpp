@@ -10,7 +10,7 @@
 #include "contracts/error_code.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/type_ids.hpp"
-#include "test_support.hpp"
+#include "tests/actors/test_support.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>

@@ -11,20 +11,12 @@
 #include "contracts/json_format.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/module_contract.hpp"
+#include "tests/test_print.hpp"
 
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace omniva::contracts {
-
-// Lets Boost.Test print codes in failure messages.
-inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
-  return os << to_string(x);
-}
-
-} // namespace omniva::contracts
 
 using namespace omniva::contracts;
 namespace json = omniva::json;

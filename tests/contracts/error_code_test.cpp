@@ -3,6 +3,7 @@
 
 #include "contracts/error_code.hpp"
 #include "contracts/type_ids.hpp"
+#include "tests/test_print.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -11,15 +12,6 @@
 
 #include <set>
 #include <string>
-
-namespace omniva::contracts {
-
-// Lets Boost.Test print codes in failure messages.
-inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
-  return os << to_string(x);
-}
-
-} // namespace omniva::contracts
 
 using namespace omniva::contracts;
 

@@ -3,6 +3,7 @@
 
 #include "contracts/messages.hpp"
 #include "contracts/type_ids.hpp"
+#include "tests/test_print.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -17,15 +18,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace omniva::contracts {
-
-// Lets Boost.Test print codes in failure messages.
-inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
-  return os << to_string(x);
-}
-
-} // namespace omniva::contracts
 
 using namespace omniva::contracts;
 namespace json = omniva::json;

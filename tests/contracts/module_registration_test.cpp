@@ -5,17 +5,9 @@
 // commits, and the one codec of the `modules` row that stores it.
 
 #include "contracts/module_registration.hpp"
+#include "tests/test_print.hpp"
 
 #include <string>
-
-namespace omniva::contracts {
-
-// Lets Boost.Test print codes in failure messages.
-inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
-  return os << to_string(x);
-}
-
-} // namespace omniva::contracts
 
 using namespace omniva::contracts;
 namespace json = omniva::json;

@@ -2,17 +2,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include "contracts/status.hpp"
+#include "tests/test_print.hpp"
 
 #include <string>
-
-namespace omniva::contracts {
-
-// Lets Boost.Test print codes in failure messages.
-inline std::ostream& boost_test_print_type(std::ostream& os, ec x) {
-  return os << to_string(x);
-}
-
-} // namespace omniva::contracts
 
 using namespace omniva::contracts;
 

@@ -115,6 +115,10 @@ struct exec_plan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   int status_fd = -1;
+  /// The pid of the process that forks, read before the fork: the child's
+  /// parent as long as it lives. Not 1 in general: a node may itself be
+  /// PID 1 (a container's entry point).
+  pid_t parent = -1;
 };
 
 /// Builds the argv and envp arrays of `plan` (pointers into its strings).
@@ -145,9 +149,12 @@ void build_arrays(exec_plan& plan) {
     die(plan, start_failure::setpgid);
   // If the parent dies (even by SIGKILL), the child dies with it instead of
   // running on beside whatever the parent's restart starts. The parent may
-  // have died before the signal was armed: then we are an orphan already.
+  // have died before the signal was armed: then we have been re-parented
+  // (to PID 1 or a subreaper), and our parent is no longer the one that
+  // forked us. Comparing with 1 instead would fail every module of a node
+  // that is PID 1 itself.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() == 1)
+  if (::getppid() != plan.parent)
     ::_exit(127);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -392,6 +399,7 @@ process_outcome run_child_process(const process_spec& spec) {
   plan.stdout_fd = out_log.fd;
   plan.stderr_fd = err_log.fd;
   plan.status_fd = status_write.fd;
+  plan.parent = ::getpid();
 
   auto start = clock_type::now();
   pid_t pid = ::fork();

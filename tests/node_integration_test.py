@@ -156,10 +156,12 @@ def process_alive(pid):
 class Node:
     """One `omniva serve` process on a data folder under `root`."""
 
-    def __init__(self, root, extra_args=()):
+    def __init__(self, root, extra_args=(), prefix=()):
         self.root = root
         self.data = os.path.join(root, "data")
         self.extra_args = list(extra_args)
+        # A command the node runs under (e.g. `unshare --pid --fork`).
+        self.prefix = list(prefix)
         self.proc = None
         self.url = None
         self.token = None
@@ -169,8 +171,9 @@ class Node:
         self.starts += 1
         self.log_path = os.path.join(self.root, f"node-{self.starts}.log")
         log = open(self.log_path, "w")
-        args = [OMNIVA, "serve", "--data", self.data, "--http", "127.0.0.1:0",
-                "--modules", os.path.join(REPO, "modules")] + self.extra_args
+        args = self.prefix + [OMNIVA, "serve", "--data", self.data, "--http",
+                              "127.0.0.1:0", "--modules", os.path.join(REPO, "modules")] \
+            + self.extra_args
         self.proc = subprocess.Popen(args, cwd=self.root, stdout=log,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -212,11 +215,12 @@ class NodeTestCase(unittest.TestCase):
     """Starts a node per test; `finish()` verifies the lineage and stops it."""
 
     node_args = ()
+    node_prefix = ()
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="omniva-it-")
         self.addCleanup(self.remove_tmp)
-        self.node = Node(self.tmp, self.node_args)
+        self.node = Node(self.tmp, self.node_args, self.node_prefix)
         self.addCleanup(self.kill_node)
         self.node.start()
 
@@ -793,6 +797,31 @@ class EventsAndMetricsTest(NodeTestCase):
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$')
         self.finish()
+
+
+def pid_namespaces_work():
+    """Whether this process may run a command as PID 1 of a new PID namespace."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "sh", "-c",
+                            "test $$ = 1"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return probe.returncode == 0
+
+
+@unittest.skipUnless(pid_namespaces_work(),
+                     "needs unshare and the right to make a PID namespace (root)")
+class Pid1Test(NodeTestCase):
+    """The node as PID 1, as in a container whose entry point is `omniva serve`:
+    its modules are orphans of nobody, and still run."""
+
+    node_prefix = ("unshare", "--pid", "--fork", "--kill-child")
+
+    def test_a_node_running_as_pid_1_runs_a_real_module(self):
+        task = self.submit("slow@1", values={"seconds": 0.1})
+        done = self.wait_finished(task["task_id"])
+        self.assertEqual(done["status"], "DONE", done)
+        self.verify_lineage()
 
 
 class HeartbeatTest(NodeTestCase):

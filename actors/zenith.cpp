@@ -163,7 +163,7 @@ void zenith_state::put_asset(const asset_record& a, size_t packet) {
 
 void zenith_state::make_ready(task_record& t) {
   t.status = task_status::ready;
-  auto key = std::make_tuple(-t.priority, ready_order++, t.task_id);
+  ready_key key{-static_cast<int64_t>(t.priority), ready_order++, t.task_id};
   ready.insert(key);
   ready_keys[t.task_id] = key;
 }

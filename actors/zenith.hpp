@@ -102,11 +102,14 @@ struct zenith_state {
   std::unordered_map<std::string, std::string> idempotency;
   /// PENDING asset id -> the PENDING tasks waiting for it.
   std::unordered_map<std::string, std::vector<std::string>> waiting;
-  /// READY tasks by (-priority, order of readiness).
-  std::set<std::tuple<int32_t, uint64_t, std::string>> ready;
+  /// The place of a READY task in `ready`: (-priority, order of readiness,
+  /// task id). The priority is negated in 64 bits: -INT32_MIN does not fit
+  /// in 32.
+  using ready_key = std::tuple<int64_t, uint64_t, std::string>;
+  /// READY tasks, highest priority first, then in order of readiness.
+  std::set<ready_key> ready;
   /// task id -> its key in `ready`.
-  std::unordered_map<std::string, std::tuple<int32_t, uint64_t, std::string>>
-    ready_keys;
+  std::unordered_map<std::string, ready_key> ready_keys;
   uint64_t ready_order = 0;
   /// RUNNING task id -> when its worker last gave a sign of life (the
   /// dispatch counts as one). Not committed: a restart re-runs RUNNING

@@ -166,6 +166,12 @@ typename Inspector::result_type inspect(Inspector& f, output_spec& x) {
            x.description, x.media_type, x.schema_ref, x.schema_json);
 }
 
+/// The longest wall-clock limit a contract may ask for, in seconds: one
+/// year (the meta-schema's `maximum` for `resources.timeout_s`). Deadlines
+/// are computed on a nanosecond clock; the bound keeps them far from
+/// overflowing.
+inline constexpr int64_t max_timeout_s = 31'536'000;
+
 /// What a module needs to run; the scheduler places it accordingly.
 struct resource_spec {
   /// CPU cores. Default: 1.
@@ -174,7 +180,8 @@ struct resource_spec {
   double memory_gb = 1;
   /// Whether it needs a GPU. Default: false.
   bool gpu = false;
-  /// Wall-clock limit of one attempt in seconds. Default: 3600.
+  /// Wall-clock limit of one attempt in seconds, from 1 to `max_timeout_s`.
+  /// Default: 3600.
   int64_t timeout_s = 3600;
 
   friend bool operator==(const resource_spec&, const resource_spec&) = default;

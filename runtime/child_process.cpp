@@ -248,6 +248,15 @@ bool wait_exit(pid_t pid, int pidfd, std::optional<clock_type::time_point> until
   }
 }
 
+/// Returns `start + timeout`, or the clock's last time point when the sum
+/// would not fit (a timeout of centuries means none).
+clock_type::time_point deadline_of(clock_type::time_point start,
+                                   std::chrono::milliseconds timeout) {
+  auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+    clock_type::time_point::max() - start);
+  return timeout >= room ? clock_type::time_point::max() : start + timeout;
+}
+
 /// Waits for the process to end (beating, up to the timeout), then kills
 /// what is left of its group; returns whether the timeout passed.
 bool wait_and_end_group(pid_t pid, const process_spec& spec,
@@ -255,7 +264,7 @@ bool wait_and_end_group(pid_t pid, const process_spec& spec,
   fd_guard pidfd{static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
   std::optional<clock_type::time_point> until;
   if (spec.timeout)
-    until = start + *spec.timeout;
+    until = deadline_of(start, *spec.timeout);
   bool timed_out = !wait_exit(pid, pidfd.fd, until, spec.heartbeat,
                               spec.heartbeat_interval);
   if (timed_out) {

@@ -234,8 +234,10 @@ bool run_module(const contracts::dispatch_order& order,
   if (opts.limit_memory && contract.resources.memory_gb > 0)
     spec.address_space_limit = static_cast<uint64_t>(
       contract.resources.memory_gb * 1024.0 * 1024.0 * 1024.0);
-  spec.timeout = std::chrono::seconds{
-    std::max<int64_t>(contract.resources.timeout_s, 1)};
+  // Clamped as well as checked at registration: a contract stored before
+  // the bound existed may ask for more.
+  spec.timeout = std::chrono::seconds{std::clamp<int64_t>(
+    contract.resources.timeout_s, 1, contracts::max_timeout_s)};
   spec.kill_grace = opts.kill_grace;
   spec.stdout_path = (p.output_dir / stdout_log_name).string();
   spec.stderr_path = (p.output_dir / stderr_log_name).string();

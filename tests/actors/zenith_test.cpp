@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 using namespace omniva;
 using namespace omniva::test_support;
@@ -337,6 +338,28 @@ BOOST_AUTO_TEST_CASE(a_higher_priority_runs_first) {
   BOOST_CHECK_EQUAL(orders[0].task.task_id, high.task_id);
   BOOST_CHECK_EQUAL(orders[1].task.task_id, low.task_id);
   BOOST_CHECK(task_row(also_low.task_id).status == task_status::ready);
+}
+
+BOOST_AUTO_TEST_CASE(the_extreme_priorities_order_like_any_other) {
+  // The lowest priority there is runs last and the highest first: negating
+  // INT32_MIN in 32 bits would overflow (and sort it first).
+  auto lowest = submit([] {
+    auto r = source_request(1);
+    r.priority = std::numeric_limits<int32_t>::min();
+    return r;
+  }());
+  auto plain = submit(source_request(2));
+  auto highest = submit([] {
+    auto r = source_request(3);
+    r.priority = std::numeric_limits<int32_t>::max();
+    return r;
+  }());
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 2u);
+  BOOST_CHECK_EQUAL(orders[0].task.task_id, highest.task_id);
+  BOOST_CHECK_EQUAL(orders[1].task.task_id, plain.task_id);
+  BOOST_CHECK(task_row(lowest.task_id).status == task_status::ready);
 }
 
 // -- results ------------------------------------------------------------------------

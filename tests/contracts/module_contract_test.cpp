@@ -328,6 +328,16 @@ BOOST_AUTO_TEST_CASE(a_command_with_an_empty_program_is_refused) {
   require_single(problems_of(doc), "empty_command", "/run/command/0");
 }
 
+BOOST_AUTO_TEST_CASE(a_timeout_beyond_a_year_is_refused) {
+  // Deadlines are start + timeout in nanoseconds of a steady clock: a bound
+  // keeps the sum far from overflowing.
+  auto doc = base();
+  at(doc, "/resources/timeout_s") = int64_t{31536000};
+  BOOST_CHECK(problems_of(doc).empty());
+  at(doc, "/resources/timeout_s") = int64_t{9000000000000000000};
+  require_single(problems_of(doc), "invalid_contract", "/resources/timeout_s");
+}
+
 BOOST_AUTO_TEST_CASE(a_name_that_cannot_form_a_ref_is_refused) {
   auto doc = base();
   at(doc, "/name") = "Face Detect";

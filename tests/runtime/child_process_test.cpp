@@ -117,6 +117,17 @@ BOOST_AUTO_TEST_CASE(a_timeout_kills_the_whole_group_even_what_ignores_sigterm) 
                       "the grandchild " << grandchild << " survived");
 }
 
+BOOST_AUTO_TEST_CASE(a_timeout_too_long_for_the_clock_means_no_timeout) {
+  // start + timeout would overflow the clock: the deadline saturates
+  // instead of wrapping into the past and killing the process at once.
+  auto s = shell("sleep 0.2; exit 3");
+  s.timeout = std::chrono::milliseconds::max();
+  auto out = run_child_process(s);
+  BOOST_CHECK_EQUAL(to_string(out.status), "exited");
+  BOOST_CHECK_EQUAL(out.exit_code, 3);
+  BOOST_CHECK(!out.timed_out);
+}
+
 BOOST_AUTO_TEST_CASE(what_a_finished_process_left_in_its_group_is_killed) {
   auto out = run_child_process(shell("sleep 30 & echo $! > grandchild.pid"));
   BOOST_CHECK_EQUAL(out.exit_code, 0);

@@ -481,10 +481,19 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
                              bool transient, size_t cause_packet,
                              bool cause_is_batch_packet,
                              const std::string& pointer) {
+  (void) cause_packet;
+  (void) cause_is_batch_packet;
+  if (auto packet = mark_failed(t, code, std::move(message), transient, pointer))
+    end_task(t, *packet, upstream_reason(t, code));
+}
+
+std::optional<size_t>
+zenith_state::mark_failed(task_record& t, ec code, std::string message,
+                          bool transient, const std::string& pointer) {
   auto previous = t.status;
   if (auto why = contracts::check_transition(previous, task_status::error)) {
     spdlog::error("zenith: refused to fail task {}: {}", t.task_id, why->message);
-    return;
+    return std::nullopt;
   }
   unready(t.task_id);
   t.status = task_status::error;
@@ -500,37 +509,65 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
   if (!pointer.empty())
     payload.set("pointer", pointer);
   std::vector<std::string> parents{t.task_id};
-  auto packet = add_packet("task.failed", subjects, parents, std::move(payload),
-                           t.trace_id);
-  (void) cause_packet;
-  (void) cause_is_batch_packet;
-  end_task(t, packet,
-           "an input of this task failed: task " + t.task_id + " ("
-             + std::string{contracts::to_string(code)} + ")");
+  return add_packet("task.failed", subjects, parents, std::move(payload),
+                    t.trace_id);
+}
+
+std::string zenith_state::upstream_reason(const task_record& t, ec code) {
+  return "an input of this task failed: task " + t.task_id + " ("
+         + std::string{contracts::to_string(code)} + ")";
 }
 
 void zenith_state::end_task(const task_record& t, size_t packet,
                             const std::string& why) {
-  put_task(t, packet);
-  for (auto& [key, id] : t.input_mapping)
-    if (auto a = assets.find(id); a != assets.end())
-      put_asset(a->second, packet);
-  std::vector<std::string> dependants;
-  for (auto& [key, id] : t.outputs) {
-    auto& a = assets[id];
-    if (a.status == asset_status::pending) {
-      a.status = asset_status::failed;
-      put_asset(a, packet);
+  // Depth first, in the order a recursion would take, but on a stack of our
+  // own: a chain thousands of tasks deep must not overflow the thread's.
+  struct level {
+    /// The PENDING tasks that waited on the ended task's outputs.
+    std::vector<std::string> dependants;
+    /// The next of them to fail.
+    size_t next = 0;
+    /// The packet that ended the task: the cause of its dependants' end.
+    size_t packet = 0;
+    /// What their errors say.
+    std::string why;
+  };
+  auto settle = [this](const task_record& ended, size_t cause, std::string reason) {
+    level l{{}, 0, cause, std::move(reason)};
+    put_task(ended, cause);
+    for (auto& [key, id] : ended.input_mapping)
+      if (auto a = assets.find(id); a != assets.end())
+        put_asset(a->second, cause);
+    for (auto& [key, id] : ended.outputs) {
+      auto& a = assets[id];
+      if (a.status == asset_status::pending) {
+        a.status = asset_status::failed;
+        put_asset(a, cause);
+      }
+      if (auto w = waiting.find(id); w != waiting.end()) {
+        l.dependants.insert(l.dependants.end(), w->second.begin(),
+                            w->second.end());
+        waiting.erase(w);
+      }
     }
-    if (auto w = waiting.find(id); w != waiting.end()) {
-      dependants.insert(dependants.end(), w->second.begin(), w->second.end());
-      waiting.erase(w);
+    return l;
+  };
+  std::vector<level> stack;
+  stack.push_back(settle(t, packet, why));
+  while (!stack.empty()) {
+    auto& top = stack.back();
+    if (top.next == top.dependants.size()) {
+      stack.pop_back();
+      continue;
     }
-  }
-  for (auto& d : dependants) {
-    auto& dep = tasks[d];
-    if (dep.status == task_status::pending)
-      fail_task(dep, ec::upstream_failed, why, false, packet, true);
+    auto& dep = tasks[top.dependants[top.next++]];
+    if (dep.status != task_status::pending)
+      continue;
+    auto failed = mark_failed(dep, ec::upstream_failed, top.why, false, {});
+    if (!failed)
+      continue;
+    // `top` is not used past this point: the push may move it.
+    stack.push_back(settle(dep, *failed, upstream_reason(dep, ec::upstream_failed)));
   }
 }
 

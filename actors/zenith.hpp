@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -313,10 +314,21 @@ private:
   void fail_task(contracts::task_record& t, contracts::ec code,
                  std::string message, bool transient, size_t cause_packet,
                  bool cause_is_batch_packet, const std::string& pointer = {});
+  /// Marks `t` ERROR with the error given and adds its `task.failed` packet,
+  /// without touching what depends on it; answers the packet's index, or
+  /// nullopt when `t` may not fail from its status (logged).
+  std::optional<size_t> mark_failed(contracts::task_record& t,
+                                    contracts::ec code, std::string message,
+                                    bool transient, const std::string& pointer);
+  /// What the error of a task says when an input of it failed because `t`
+  /// ended with `code`.
+  static std::string upstream_reason(const contracts::task_record& t,
+                                     contracts::ec code);
   /// Writes the rows `packet` changed by ending `t` (failed or cancelled):
   /// the task, its inputs (their holds released), its PENDING outputs, now
   /// FAILED; then fails every PENDING task that waited on those outputs
-  /// (`upstream_failed`, message `why`), in cascade.
+  /// (`upstream_failed`, message `why`), in cascade: depth first, on a
+  /// stack of its own, so a chain of any depth ends without recursion.
   void end_task(const contracts::task_record& t, size_t packet,
                 const std::string& why);
   std::optional<contracts::output_spec> promise_of(std::string_view asset_id) const;

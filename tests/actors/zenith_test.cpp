@@ -388,6 +388,29 @@ BOOST_AUTO_TEST_CASE(a_success_makes_the_task_done_its_outputs_available_and_wak
   BOOST_CHECK(!next[0].inputs[0].is_value);
 }
 
+BOOST_AUTO_TEST_CASE(a_cascade_20000_deep_fails_every_level_without_recursing) {
+  // One stack frame per level would overflow the thread's stack long
+  // before the end of such a chain.
+  constexpr size_t depth = 20'000;
+  std::vector<contracts::task_record> chain{submit(source_request())};
+  chain.reserve(depth);
+  while (chain.size() < depth)
+    chain.push_back(submit(step_request(output(chain.back()))));
+  commit();
+  run_the_one_ready_task(failure);
+  BOOST_CHECK_EQUAL(task_row(chain.front().task_id).error->code, "exit_code");
+  size_t upstream_failed = 0;
+  for (size_t i = 1; i < chain.size(); ++i) {
+    auto row = task_row(chain[i].task_id);
+    if (row.status == task_status::error && row.error
+        && row.error->code == "upstream_failed")
+      ++upstream_failed;
+  }
+  BOOST_CHECK_EQUAL(upstream_failed, depth - 1);
+  BOOST_CHECK(asset_row(output(chain.back())).status == asset_status::failed);
+  BOOST_CHECK(st->waiting.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_failure_fails_outputs_and_dependants_in_cascade) {
   auto first = submit(source_request());
   auto second = submit(step_request(output(first)));

@@ -68,9 +68,12 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "spawn_failed",
   "too_large",
   "idempotency_conflict",
+  "output_too_large",
+  "outcome_unknown",
+  "schema_too_complex",
 };
 
-static_assert(static_cast<size_t>(ec::idempotency_conflict) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::schema_too_complex) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

@@ -166,10 +166,19 @@ enum class ec : uint8_t {
   too_large = 55,
   /// An idempotency key already names a task made from a different request.
   idempotency_conflict = 56,
+  /// A module's output (a JSON output, a log, a file it wrote) is larger
+  /// than the node accepts (see docs/operations.md for the limits).
+  output_too_large = 57,
+  /// The request may or may not have taken effect (the write of its commit
+  /// failed after it may have reached the log): check before retrying.
+  outcome_unknown = 58,
+  /// Validating against a schema needed more work than the node allows (a
+  /// `$ref` cycle that consumes no input, or a schema too large to evaluate).
+  schema_too_complex = 59,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 57;
+inline constexpr size_t ec_count = 60;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

@@ -37,6 +37,8 @@ unsigned http_status(ec code) noexcept {
       return 401;
     case ec::too_large:
       return 413;
+    case ec::outcome_unknown:
+      return 503;
     case ec::storage_error:
     case ec::corruption:
     case ec::io_error:

@@ -123,6 +123,32 @@ inline constexpr size_t stderr_tail_lines = 5;
 /// files, it does not carry them.
 inline constexpr size_t max_manifest_bytes = size_t{1} << 20;
 
+/// The largest JSON output the local adapter reads to parse and check
+/// against its schema, in bytes (64 MiB): a JSON output is a document,
+/// not media, and the node holds it in memory whole. A larger one fails
+/// the attempt with `output_too_large` before a byte of it is read.
+inline constexpr size_t max_json_output_bytes = size_t{64} << 20;
+
+/// The largest file a module (and every process it starts) may write, in
+/// bytes (16 GiB; RLIMIT_FSIZE, 0: none): room for long videos, and a
+/// module that writes without end is killed (SIGXFSZ, `output_too_large`)
+/// before it fills the disk. Covers its stdout and stderr logs too.
+inline constexpr uint64_t max_file_bytes = uint64_t{16} << 30;
+
+/// How often a running module's worker checks whether its attempt was
+/// stopped (a lost attempt's re-run waits for it), in ms: a tenth of a
+/// second, so a stop takes effect at once at the cost of ten wake-ups a
+/// second per running module.
+inline constexpr std::chrono::milliseconds stop_check_interval
+  = std::chrono::milliseconds{100};
+
+/// How long a node starting up waits for the processes it killed of an
+/// earlier run's attempts to be gone, in ms, before it reports the ones
+/// still there and goes on: SIGKILL ends a process at once unless it is
+/// stuck in the kernel (a hung disk or network mount).
+inline constexpr std::chrono::milliseconds leftover_wait
+  = std::chrono::seconds{5};
+
 } // namespace adapter
 
 // -- the registry ----------------------------------------------------------------

@@ -1,7 +1,8 @@
 // One child process: find the program, prepare everything the child needs
 // before fork (after fork only async-signal-safe calls are allowed in a
-// multi-threaded process), set the child up and exec, then wait for it with
-// heartbeats, kill its group, and reap it with its resource use.
+// multi-threaded process), set the child up, let the parent's hook record
+// it, exec, then wait for it with heartbeats and stop checks, kill its
+// group, and reap it with its resource use.
 
 #include "runtime/child_process.hpp"
 
@@ -10,6 +11,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -108,6 +111,7 @@ struct exec_plan {
   std::vector<char*> envp;
   std::string cwd;
   uint64_t address_space = 0;
+  uint64_t file_size = 0;
   /// The largest descriptor number to mark close-on-exec when the kernel
   /// has no close_range.
   int max_fd = 65536;
@@ -115,6 +119,11 @@ struct exec_plan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   int status_fd = -1;
+  /// The child's end of the channel on which the parent lets it exec (after
+  /// its `before_exec` hook), and the parent's end, which the child closes;
+  /// -1 when the spec has no hook.
+  int go_fd = -1;
+  int go_parent_fd = -1;
   /// The pid of the process that forks, read before the fork: the child's
   /// parent as long as it lives. Not 1 in general: a node may itself be
   /// PID 1 (a container's entry point).
@@ -182,6 +191,26 @@ void build_arrays(exec_plan& plan) {
     if (::setrlimit(RLIMIT_AS, &as) != 0)
       die(plan, start_failure::limits);
   }
+  if (plan.file_size > 0) {
+    auto limit = static_cast<rlim_t>(plan.file_size);
+    struct rlimit fsize {limit, limit};
+    if (::setrlimit(RLIMIT_FSIZE, &fsize) != 0)
+      die(plan, start_failure::limits);
+  }
+  if (plan.go_fd >= 0) {
+    // The program starts only once the parent recorded this process. No
+    // byte (the parent refused, or died): the program never runs.
+    ::close(plan.go_parent_fd);
+    char go = 0;
+    ssize_t got;
+    do
+      got = ::read(plan.go_fd, &go, 1);
+    while (got < 0 && errno == EINTR);
+    if (got != 1) {
+      errno = 0;
+      die(plan, start_failure::record);
+    }
+  }
   ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
   die(plan, start_failure::exec);
 }
@@ -201,13 +230,25 @@ std::optional<child_failure> read_failure(int fd) {
   return failure;
 }
 
-/// Waits until process `pid` has exited (without reaping it) or `until`
-/// passes; returns whether it exited. Uses a pidfd when the kernel has
-/// them, else polls. Calls `beat` (when set) at least every `every`.
-bool wait_exit(pid_t pid, int pidfd, std::optional<clock_type::time_point> until,
-               const std::function<void()>& beat = {},
-               std::chrono::milliseconds every
-               = defaults::scheduling::heartbeat_interval) {
+/// How a wait for a process ended.
+enum class wait_end {
+  /// The process exited (it is not reaped).
+  exited,
+  /// The deadline passed.
+  deadline,
+  /// The stop flag turned true.
+  stopped,
+};
+
+/// Waits until process `pid` has exited (without reaping it), `until`
+/// passes or `*stop` turns true. Uses a pidfd when the kernel has them,
+/// else polls. Calls `beat` (when set) at least every `every`.
+wait_end wait_exit(pid_t pid, int pidfd,
+                   std::optional<clock_type::time_point> until,
+                   const std::function<void()>& beat = {},
+                   std::chrono::milliseconds every
+                   = defaults::scheduling::heartbeat_interval,
+                   const std::atomic<bool>* stop = nullptr) {
   auto next_beat = clock_type::now() + every;
   auto maybe_beat = [&] {
     if (beat && clock_type::now() >= next_beat) {
@@ -221,17 +262,23 @@ bool wait_exit(pid_t pid, int pidfd, std::optional<clock_type::time_point> until
                   .count();
     return static_cast<int>(std::clamp<int64_t>(left + 1, 0, 60'000));
   };
+  auto cap_at = [](int timeout_ms, int cap) {
+    return timeout_ms < 0 ? cap : std::min(timeout_ms, cap);
+  };
+  auto stop_every = static_cast<int>(defaults::adapter::stop_check_interval.count());
   while (true) {
+    if (stop && stop->load())
+      return wait_end::stopped;
     if (pidfd >= 0) {
       int timeout_ms = until ? ms_until(*until) : -1;
-      if (beat) {
-        auto cap = ms_until(next_beat);
-        timeout_ms = timeout_ms < 0 ? cap : std::min(timeout_ms, cap);
-      }
+      if (beat)
+        timeout_ms = cap_at(timeout_ms, ms_until(next_beat));
+      if (stop)
+        timeout_ms = cap_at(timeout_ms, stop_every);
       pollfd pfd{pidfd, POLLIN, 0};
       int n = ::poll(&pfd, 1, timeout_ms);
       if (n > 0)
-        return true;
+        return wait_end::exited;
       if (n < 0 && errno != EINTR)
         pidfd = -1; // fall back to polling
     } else {
@@ -239,12 +286,12 @@ bool wait_exit(pid_t pid, int pidfd, std::optional<clock_type::time_point> until
       int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info,
                         WEXITED | WNOHANG | WNOWAIT);
       if ((rc == 0 && info.si_pid == pid) || (rc != 0 && errno == ECHILD))
-        return true;
+        return wait_end::exited;
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     }
     maybe_beat();
     if (until && clock_type::now() >= *until)
-      return false;
+      return wait_end::deadline;
   }
 }
 
@@ -257,17 +304,18 @@ clock_type::time_point deadline_of(clock_type::time_point start,
   return timeout >= room ? clock_type::time_point::max() : start + timeout;
 }
 
-/// Waits for the process to end (beating, up to the timeout), then kills
-/// what is left of its group; returns whether the timeout passed.
-bool wait_and_end_group(pid_t pid, const process_spec& spec,
-                        clock_type::time_point start) {
+/// Waits for the process to end (beating, up to the timeout, until
+/// stopped), then kills what is left of its group; returns how the wait
+/// ended.
+wait_end wait_and_end_group(pid_t pid, const process_spec& spec,
+                            clock_type::time_point start) {
   fd_guard pidfd{static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
   std::optional<clock_type::time_point> until;
   if (spec.timeout)
     until = deadline_of(start, *spec.timeout);
-  bool timed_out = !wait_exit(pid, pidfd.fd, until, spec.heartbeat,
-                              spec.heartbeat_interval);
-  if (timed_out) {
+  auto end = wait_exit(pid, pidfd.fd, until, spec.heartbeat,
+                       spec.heartbeat_interval, spec.stop);
+  if (end != wait_end::exited) {
     // The whole group: a program's own children must not outlive it.
     ::killpg(pid, SIGTERM);
     wait_exit(pid, pidfd.fd, clock_type::now() + spec.kill_grace);
@@ -278,7 +326,7 @@ bool wait_and_end_group(pid_t pid, const process_spec& spec,
     // have been reused): whatever it left behind goes too.
     ::killpg(pid, SIGKILL);
   }
-  return timed_out;
+  return end;
 }
 
 /// Reaps `pid` and fills the status and resource use of `out`.
@@ -303,12 +351,56 @@ void reap(pid_t pid, process_outcome& out) {
   out.system_cpu = ms(usage.ru_stime);
   if (out.timed_out) {
     out.status = process_status::timed_out;
+  } else if (out.stopped) {
+    out.status = process_status::stopped;
   } else if (WIFSIGNALED(status)) {
     out.status = process_status::signaled;
     out.signal = WTERMSIG(status);
   } else {
     out.status = process_status::exited;
     out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+}
+
+/// Opens (creates or truncates) a log file for the child, mode 0600 even
+/// when it existed with another; -1 on failure.
+int open_log(const std::string& path) {
+  constexpr int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  int fd = lift_fd(::open(path.c_str(), flags, 0600));
+  if (fd >= 0 && ::fchmod(fd, 0600) != 0) {
+    int error = errno;
+    ::close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+/// Gives the spec's `before_exec` hook the child's pid (its group is made
+/// here too, so that it exists whatever the child got to) and, when the
+/// hook agrees, lets the child exec; returns whether it was let go. The
+/// parent's end of the go channel is closed either way: a child that got
+/// no byte never runs its program.
+bool let_it_exec(pid_t pid, const process_spec& spec, fd_guard& go) {
+  ::setpgid(pid, pid); // may fail harmlessly: the child made it first
+  bool agreed = spec.before_exec(pid);
+  bool sent = false;
+  if (agreed) {
+    char byte = 1;
+    ssize_t n;
+    do
+      n = ::send(go.fd, &byte, 1, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    sent = n == 1;
+  }
+  go.close_now();
+  return agreed && sent;
+}
+
+/// Reaps a child that never ran its program.
+void reap_unstarted(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
 }
 
@@ -331,6 +423,8 @@ std::string_view to_string(process_status x) noexcept {
       return "signaled";
     case process_status::timed_out:
       return "timed_out";
+    case process_status::stopped:
+      return "stopped";
     case process_status::not_started:
       return "not_started";
     case process_status::lost:
@@ -363,6 +457,8 @@ std::string_view to_string(start_failure x) noexcept {
       return "limits";
     case start_failure::exec:
       return "exec";
+    case start_failure::record:
+      return "record";
   }
   return "unknown";
 }
@@ -391,11 +487,11 @@ process_outcome run_child_process(const process_spec& spec) {
     plan.env.push_back(name + "=" + value);
   plan.cwd = spec.cwd;
   plan.address_space = spec.address_space_limit;
+  plan.file_size = spec.file_size_limit;
   build_arrays(plan);
 
-  constexpr int log_flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-  fd_guard out_log{lift_fd(::open(spec.stdout_path.c_str(), log_flags, 0644))};
-  fd_guard err_log{lift_fd(::open(spec.stderr_path.c_str(), log_flags, 0644))};
+  fd_guard out_log{open_log(spec.stdout_path)};
+  fd_guard err_log{open_log(spec.stderr_path)};
   fd_guard devnull{lift_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC))};
   if (out_log.fd < 0 || err_log.fd < 0 || devnull.fd < 0)
     return not_started(out, start_failure::log_files, errno);
@@ -404,10 +500,24 @@ process_outcome run_child_process(const process_spec& spec) {
     return not_started(out, start_failure::pipe, errno);
   fd_guard status_read{lift_fd(pipe_fds[0])};
   fd_guard status_write{lift_fd(pipe_fds[1])};
+  // The go channel is a socket pair, not a pipe: the parent's send to a
+  // child that already died must not raise SIGPIPE in the node.
+  fd_guard go_child, go_parent;
+  if (spec.before_exec) {
+    int go_fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go_fds) != 0)
+      return not_started(out, start_failure::record, errno);
+    go_child.fd = lift_fd(go_fds[0]);
+    go_parent.fd = lift_fd(go_fds[1]);
+    if (go_child.fd < 0 || go_parent.fd < 0)
+      return not_started(out, start_failure::record, errno);
+  }
   plan.stdin_fd = devnull.fd;
   plan.stdout_fd = out_log.fd;
   plan.stderr_fd = err_log.fd;
   plan.status_fd = status_write.fd;
+  plan.go_fd = go_child.fd;
+  plan.go_parent_fd = go_parent.fd;
   plan.parent = ::getpid();
 
   auto start = clock_type::now();
@@ -416,18 +526,29 @@ process_outcome run_child_process(const process_spec& spec) {
     return not_started(out, start_failure::fork, errno);
   if (pid == 0)
     become_program(plan);
+  out.pid = pid;
 
+  status_write.close_now();
+  go_child.close_now();
+  if (spec.before_exec && !let_it_exec(pid, spec, go_parent)) {
+    // The child reports `record` (or an earlier failure) and exits.
+    auto failure = read_failure(status_read.fd);
+    reap_unstarted(pid);
+    return not_started(out,
+                       failure ? static_cast<start_failure>(failure->stage)
+                               : start_failure::record,
+                       failure ? failure->error : 0);
+  }
   // The pipe closes when exec succeeds (close-on-exec), or carries why the
   // child could not get there.
-  status_write.close_now();
   if (auto failure = read_failure(status_read.fd)) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    reap_unstarted(pid);
     return not_started(out, static_cast<start_failure>(failure->stage),
                        failure->error);
   }
-  out.timed_out = wait_and_end_group(pid, spec, start);
+  auto end = wait_and_end_group(pid, spec, start);
+  out.timed_out = end == wait_end::deadline;
+  out.stopped = end == wait_end::stopped;
   reap(pid, out);
   out.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
     clock_type::now() - start);

@@ -10,17 +10,24 @@
 //   `cwd`, without one searched on the `PATH` of the child's environment);
 // - the environment is exactly `env`: nothing of the parent's;
 // - the working directory is `cwd`; stdin is /dev/null; stdout and stderr go
-//   to the two log files (created or truncated);
+//   to the two log files (created or truncated, mode 0600: a module's logs
+//   may hold what only the node's user may read);
 // - no descriptor of the parent leaks in, even one another thread opened
 //   without close-on-exec;
 // - default signal dispositions, an empty signal mask, no core dumps, and
-//   the address-space limit of the spec, if any;
+//   the address-space and file-size limits of the spec, if any;
+// - when the spec has a `before_exec` hook, the program starts only after
+//   the hook returned true in the parent: the child waits for it between
+//   fork and exec, so whatever the hook records about the process exists
+//   before the program runs;
 // - the process leads a process group of its own. When it ends, whatever it
 //   left in its group is killed; when it outlives `timeout`, the group gets
-//   SIGTERM, then after `kill_grace` SIGKILL; when the parent dies (even by
-//   SIGKILL), the process gets SIGKILL (PR_SET_PDEATHSIG: strictly, when
-//   the thread that started it exits). A process that leaves its group
-//   (setsid) escapes the group kills; containing it needs cgroups.
+//   SIGTERM, then after `kill_grace` SIGKILL, and likewise as soon as the
+//   spec's `stop` flag turns true; when the parent dies (even by SIGKILL),
+//   the process gets SIGKILL (PR_SET_PDEATHSIG: strictly, when the thread
+//   that started it exits). A process that leaves its group (setsid)
+//   escapes the group kills, and the parent-death signal covers the
+//   process itself only: runtime/leftovers.hpp finds what is left.
 //
 // Why fork/exec by hand and not Boost.Process (Boost 1.74, v1): between
 // fork and exec the child must set its process group, arm the parent-death
@@ -39,6 +46,9 @@
 
 #include "contracts/defaults.hpp"
 
+#include <sys/types.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -62,16 +72,34 @@ struct process_spec {
   std::string cwd;
   /// The child's address-space limit (RLIMIT_AS) in bytes; 0: none.
   uint64_t address_space_limit = 0;
+  /// The largest file the child, and every process it starts, may write or
+  /// extend (RLIMIT_FSIZE, soft and hard), in bytes; the two log files
+  /// count too. A write beyond it raises SIGXFSZ, which kills the writer
+  /// unless it handles the signal (then the write fails with EFBIG).
+  /// 0: none.
+  uint64_t file_size_limit = 0;
   /// How long the process may run before its group is killed; nullopt:
   /// no limit.
   std::optional<std::chrono::milliseconds> timeout;
   /// How long the group has between SIGTERM and SIGKILL after a timeout.
   /// Default: `defaults::adapter::kill_grace` (2 s).
   std::chrono::milliseconds kill_grace = defaults::adapter::kill_grace;
-  /// Where the child's stdout goes (created or truncated, mode 0644).
+  /// Where the child's stdout goes (created or truncated, mode 0600).
   std::string stdout_path;
-  /// Where the child's stderr goes (created or truncated, mode 0644).
+  /// Where the child's stderr goes (created or truncated, mode 0600).
   std::string stderr_path;
+  /// When set, read while the process runs, at least every
+  /// `defaults::adapter::stop_check_interval`: once it is true, the group
+  /// is ended as after a timeout (SIGTERM, `kill_grace`, SIGKILL) and the
+  /// status is `stopped`. Must outlive the run. Default: none.
+  const std::atomic<bool>* stop = nullptr;
+  /// Called in the parent after the fork, once the child exists and leads
+  /// its process group (its pid is the group's id), before the program
+  /// starts: the child waits for the hook's answer. True lets the program
+  /// start; false ends the child before exec (`not_started`, failure
+  /// `record`). For recording the process durably before it can do
+  /// anything (runtime/leftovers.hpp). Default: none (no wait).
+  std::function<bool(pid_t)> before_exec;
   /// Called from the calling thread at least every `heartbeat_interval`
   /// while the process runs (a sign of life for whoever waits on the
   /// caller); may be empty.
@@ -90,6 +118,9 @@ enum class process_status {
   signaled,
   /// It outlived its timeout; its group was killed.
   timed_out,
+  /// The spec's `stop` flag turned true while it ran; its group was killed
+  /// as after a timeout.
+  stopped,
   /// The program never ran: `failure` and `error_number` tell why.
   not_started,
   /// It ran, but its exit status could not be collected (something else in
@@ -125,6 +156,9 @@ enum class start_failure {
   limits,
   /// execve failed (no such file, not executable, ...).
   exec,
+  /// The spec's `before_exec` hook answered false, or the channel the child
+  /// waits on for it could not be made.
+  record,
 };
 
 /// Returns the name of `x` ("not_found", "chdir", ...).
@@ -141,11 +175,17 @@ struct process_outcome {
   /// Whether the timeout passed and the group was killed (`timed_out`, and
   /// possibly `lost`).
   bool timed_out = false;
+  /// Whether the stop flag ended the run and the group was killed
+  /// (`stopped`, and possibly `lost`).
+  bool stopped = false;
   /// `not_started`: the step that failed.
   start_failure failure = start_failure::none;
   /// `not_started`, `lost`: the errno of the failing call (0 for
-  /// `not_found` and `no_program`).
+  /// `not_found`, `no_program` and a `record` hook that answered false).
   int error_number = 0;
+  /// The child's pid, which is also its process group's id; 0 when there
+  /// was no fork.
+  pid_t pid = 0;
   /// The program as executed: argv[0] resolved against `cwd` or the PATH;
   /// empty when it was not found.
   std::string program;

@@ -2,8 +2,9 @@
 #include <boost/test/unit_test.hpp>
 
 // One child process on its own, without adapters: how it ended, what it
-// saw (environment, descriptors, stdin), where its output went, and that a
-// timeout takes its whole process group down.
+// saw (environment, descriptors, stdin, limits), where its output went,
+// that a timeout or a stop takes its whole process group down, and that a
+// hook runs before the program starts.
 
 #include "runtime/child_process.hpp"
 #include "tests/runtime/adapter_fixture.hpp" // read_text, alive
@@ -17,6 +18,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace omniva;
@@ -144,6 +146,99 @@ BOOST_AUTO_TEST_CASE(the_heartbeat_is_called_while_the_process_runs) {
   auto out = run_child_process(s);
   BOOST_CHECK_EQUAL(out.exit_code, 0);
   BOOST_CHECK_GE(beats.load(), 3);
+}
+
+BOOST_AUTO_TEST_CASE(the_stop_flag_ends_the_whole_group_like_a_timeout) {
+  // Both ignore SIGTERM: only the SIGKILL after the grace ends them. The
+  // heartbeat asks for the stop once the grandchild is known.
+  auto s = shell("trap '' TERM; sleep 30 & echo $! > grandchild.pid; echo $$ > child.pid; wait");
+  std::atomic<bool> stop{false};
+  s.stop = &stop;
+  s.kill_grace = std::chrono::milliseconds{200};
+  s.heartbeat_interval = std::chrono::milliseconds{20};
+  s.heartbeat = [&] {
+    if (fs::exists(root / "child.pid"))
+      stop = true;
+  };
+  auto out = run_child_process(s);
+  BOOST_CHECK_EQUAL(to_string(out.status), "stopped");
+  BOOST_CHECK(out.stopped);
+  BOOST_CHECK(!out.timed_out);
+  auto child = std::stoi(read_text(root / "child.pid"));
+  auto grandchild = std::stoi(read_text(root / "grandchild.pid"));
+  BOOST_CHECK_MESSAGE(gone_soon(child), "the child " << child << " survived");
+  BOOST_CHECK_MESSAGE(gone_soon(grandchild),
+                      "the grandchild " << grandchild << " survived");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_beyond_the_size_limit_ends_the_writer_with_sigxfsz) {
+  // head writes 10,000 bytes into the stdout log; 4,096 are allowed.
+  auto s = spec({"/usr/bin/head", "-c", "10000", "/dev/zero"});
+  s.file_size_limit = 4096;
+  auto out = run_child_process(s);
+  BOOST_CHECK_EQUAL(to_string(out.status), "signaled");
+  BOOST_CHECK_EQUAL(out.signal, SIGXFSZ);
+  BOOST_CHECK_EQUAL(fs::file_size(s.stdout_path), 4096u);
+  // And what it starts is bound too.
+  auto grandchild = shell("head -c 10000 /dev/zero > big.bin; echo $? > status");
+  grandchild.file_size_limit = 4096;
+  BOOST_CHECK_EQUAL(run_child_process(grandchild).exit_code, 0);
+  BOOST_CHECK_EQUAL(fs::file_size(root / "big.bin"), 4096u);
+  BOOST_CHECK_EQUAL(read_text(root / "status"), std::to_string(128 + SIGXFSZ) + "\n");
+}
+
+// -- before the program starts ------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(the_logs_are_readable_by_the_owner_only) {
+  // One log exists already with a wider mode (an earlier run's).
+  auto s = shell("echo out; echo err >&2");
+  ::close(::open(s.stdout_path.c_str(), O_WRONLY | O_CREAT, 0644));
+  ::chmod(s.stdout_path.c_str(), 0644);
+  auto old_mask = ::umask(022);
+  auto out = run_child_process(s);
+  ::umask(old_mask);
+  BOOST_REQUIRE_EQUAL(out.exit_code, 0);
+  for (auto& log : {s.stdout_path, s.stderr_path}) {
+    struct stat st{};
+    BOOST_REQUIRE(::stat(log.c_str(), &st) == 0);
+    BOOST_CHECK_MESSAGE((st.st_mode & 07777) == 0600,
+                        log << " has mode " << std::oct << (st.st_mode & 07777));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_hook_runs_before_the_program_starts) {
+  auto s = shell("echo ran > ran.txt");
+  auto self_exe = fs::read_symlink("/proc/self/exe");
+  pid_t seen = 0;
+  bool program_ran = true;
+  pid_t group = 0;
+  s.before_exec = [&](pid_t pid) {
+    seen = pid;
+    group = ::getpgid(pid);
+    // Give a child that did not wait every chance to run its program.
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    std::error_code err;
+    program_ran = fs::exists(root / "ran.txt")
+                  || fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", err)
+                       != self_exe;
+    return true;
+  };
+  auto out = run_child_process(s);
+  BOOST_REQUIRE_EQUAL(out.exit_code, 0);
+  BOOST_CHECK_EQUAL(seen, out.pid);
+  BOOST_CHECK_EQUAL(group, out.pid); // it leads its own group already
+  BOOST_CHECK_MESSAGE(!program_ran, "the program ran before the hook answered");
+  BOOST_CHECK_EQUAL(read_text(root / "ran.txt"), "ran\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_hook_that_refuses_keeps_the_program_from_running) {
+  auto s = shell("echo ran > ran.txt");
+  s.before_exec = [](pid_t) { return false; };
+  auto out = run_child_process(s);
+  BOOST_CHECK(!out.started());
+  BOOST_CHECK_EQUAL(to_string(out.failure), "record");
+  BOOST_CHECK(!fs::exists(root / "ran.txt"));
+  BOOST_CHECK(!fs::exists("/proc/" + std::to_string(out.pid))); // reaped
 }
 
 // -- what the child sees ------------------------------------------------------------------

@@ -28,6 +28,7 @@
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -65,6 +66,16 @@ struct execution_context {
   /// (5 s).
   std::chrono::milliseconds heartbeat_interval
     = defaults::scheduling::heartbeat_interval;
+  /// The attempt's stop request, set by the worker when the attempt is to
+  /// end early (Zenith took it for lost): the local adapter then kills the
+  /// module's process group as after a timeout, and an adapter that sees it
+  /// answers `cancelled`. Must outlive `invoke`. Default: none.
+  const std::atomic<bool>* stop = nullptr;
+
+  /// Returns whether a stop was requested.
+  bool stop_requested() const noexcept {
+    return stop && stop->load();
+  }
 };
 
 /// Runs one attempt of a task somewhere.

@@ -15,8 +15,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <limits>
 #include <set>
 #include <vector>
 
@@ -119,6 +117,31 @@ bool check_json_output(const execution_context& context,
   return true;
 }
 
+/// Fails `r` for JSON output `o`, larger than `limit` bytes.
+void refuse_too_large(const contracts::output_spec& o, size_t limit,
+               contracts::execution_outcome& r, uint64_t size = 0) {
+  r.error_pointer = json::append_pointer("/outputs", o.key);
+  fail(r, ec::output_too_large,
+       "output " + in_quotes(o.key) + " is "
+         + (size > 0 ? std::to_string(size) + " bytes" : std::string{"larger"})
+         + ", more than the " + std::to_string(limit)
+         + " bytes a JSON output may have; it was not read");
+}
+
+/// Checks, before reading it, that the JSON output `o` at `path` is at most
+/// `limit` bytes; fails `r` with `output_too_large` when not.
+bool within_json_bound(const contracts::output_spec& o, const fs::path& path,
+                       size_t limit, contracts::execution_outcome& r) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0)
+    return true; // reading it reports what is wrong
+  auto size = static_cast<uint64_t>(st.st_size);
+  if (size <= limit)
+    return true;
+  refuse_too_large(o, limit, r, size);
+  return false;
+}
+
 } // namespace
 
 // -- files ------------------------------------------------------------------------
@@ -186,20 +209,37 @@ bool write_file(const std::string& path, std::string_view content) {
 std::optional<std::string> read_small_file(const std::string& path,
                                            size_t limit,
                                            bool* too_large) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return std::nullopt;
+  auto refuse = [&](bool larger) -> std::optional<std::string> {
+    ::close(fd);
+    if (larger && too_large)
+      *too_large = true;
+    return std::nullopt;
+  };
+  struct stat st{};
+  if (::fstat(fd, &st) != 0)
+    return refuse(false);
+  if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > limit)
+    return refuse(true);
   std::string out;
+  if (S_ISREG(st.st_mode))
+    out.reserve(static_cast<size_t>(st.st_size));
   std::vector<char> chunk(1 << 16);
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    out.append(chunk.data(), static_cast<size_t>(in.gcount()));
-    if (out.size() > limit) {
-      if (too_large)
-        *too_large = true;
-      return std::nullopt;
-    }
+  while (true) {
+    auto n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return refuse(false);
+    if (n == 0)
+      break;
+    out.append(chunk.data(), static_cast<size_t>(n));
+    if (out.size() > limit)
+      return refuse(true);
   }
+  ::close(fd);
   return out;
 }
 
@@ -306,8 +346,9 @@ prepare_execution(const contracts::dispatch_order& order, std::string_view mode,
 
 void collect_outputs(const contracts::dispatch_order& order,
                      const execution_context& context,
-                     const fs::path& output_dir, size_t max_manifest_bytes,
+                     const fs::path& output_dir, const output_limits& limits,
                      contracts::execution_outcome& r) {
+  auto max_manifest_bytes = limits.max_manifest_bytes;
   auto manifest_path = (output_dir / output_manifest_name).string();
   std::error_code err;
   if (!fs::exists(manifest_path, err)) {
@@ -348,6 +389,10 @@ void collect_outputs(const contracts::dispatch_order& order,
     std::string{input_manifest_name}, std::string{output_manifest_name},
     std::string{stdout_log_name}, std::string{stderr_log_name}};
   for (auto& o : order.contract.outputs) {
+    if (context.stop_requested()) {
+      fail(r, ec::cancelled, "the attempt was stopped while its outputs were checked");
+      return;
+    }
     auto at = std::string{"outputs."} + o.key;
     auto* entry = listed->find(o.key);
     if (!entry) {
@@ -407,11 +452,15 @@ void collect_outputs(const contracts::dispatch_order& order,
 
     // The media type: declared by the module, or detected.
     bool json_contract = contracts::is_json_media_type(o.media_type);
+    if (json_contract
+        && !within_json_bound(o, real, limits.max_json_output_bytes, r))
+      return;
     std::optional<std::string> content; // read once for JSON outputs
+    bool grew_too_large = false;
     auto read_content = [&]() -> const std::string* {
       if (!content)
-        content = read_small_file(real.string(),
-                                  std::numeric_limits<size_t>::max());
+        content = read_small_file(real.string(), limits.max_json_output_bytes,
+                                  &grew_too_large);
       return content ? &*content : nullptr;
     };
     std::string media_type;
@@ -456,6 +505,10 @@ void collect_outputs(const contracts::dispatch_order& order,
     }
     if (json_contract) {
       auto* c = read_content();
+      if (!c && grew_too_large) {
+        refuse_too_large(o, limits.max_json_output_bytes, r);
+        return;
+      }
       if (!c) {
         fail(r, ec::io_error, "cannot read output " + in_quotes(o.key), true);
         return;

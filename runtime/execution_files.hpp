@@ -66,8 +66,12 @@
 // (`missing_output`), have a media type the contract accepts
 // (`output_contract_violation`) and, for JSON types, parse as JSON and satisfy
 // the output's schema when it has one (`output_contract_violation`, pointer =
-// where in the output document).
+// where in the output document). A JSON output is read whole and parsed, so
+// one larger than `max_json_output_bytes` is refused before it is read
+// (`output_too_large`, pointer = `/outputs/<key>`); other outputs are only
+// hashed, streaming.
 
+#include "contracts/defaults.hpp"
 #include "contracts/node_messages.hpp"
 #include "runtime/adapter.hpp"
 
@@ -110,7 +114,8 @@ bool write_file(const std::string& path, std::string_view content);
 
 /// Returns the content of the file at `path` when it holds at most `limit`
 /// bytes; nullopt when it cannot be read or is larger (`*too_large` set
-/// then).
+/// then). The size is checked before anything is read, and again while
+/// reading (a file may grow).
 std::optional<std::string> read_small_file(const std::string& path,
                                            size_t limit,
                                            bool* too_large = nullptr);
@@ -138,16 +143,27 @@ std::optional<prepared_execution>
 prepare_execution(const contracts::dispatch_order& order, std::string_view mode,
                   contracts::execution_outcome& outcome);
 
-/// Reads the output manifest in `output_dir` (at most `max_manifest_bytes`)
-/// and checks every output the contract declares, as the file comment says;
-/// on success fills `outcome.outputs` (hashed, in the contract's order) and
+/// How much of a module's files the adapter reads into memory.
+struct output_limits {
+  /// The largest output manifest, in bytes. Default:
+  /// `defaults::adapter::max_manifest_bytes` (1 MiB).
+  size_t max_manifest_bytes = defaults::adapter::max_manifest_bytes;
+  /// The largest JSON output, in bytes. Default:
+  /// `defaults::adapter::max_json_output_bytes` (64 MiB).
+  size_t max_json_output_bytes = defaults::adapter::max_json_output_bytes;
+};
+
+/// Reads the output manifest in `output_dir` and checks every output the
+/// contract declares, as the file comment says, within `limits`; on
+/// success fills `outcome.outputs` (hashed, in the contract's order) and
 /// sets `outcome.ok`, else fails `outcome` (`error_pointer` set for a
-/// schema violation). Calls the context's heartbeat while hashing large
-/// outputs.
+/// schema violation and for `output_too_large`). Calls the context's
+/// heartbeat while hashing large outputs; fails with `cancelled` when the
+/// context's stop flag is set before an output is checked.
 void collect_outputs(const contracts::dispatch_order& order,
                      const execution_context& context,
                      const std::filesystem::path& output_dir,
-                     size_t max_manifest_bytes,
+                     const output_limits& limits,
                      contracts::execution_outcome& outcome);
 
 } // namespace omniva::runtime

@@ -5,11 +5,14 @@
 
 #include "runtime/child_process.hpp"
 #include "runtime/execution_files.hpp"
+#include "runtime/leftovers.hpp"
 #include "runtime/redaction.hpp"
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -46,6 +49,9 @@ child_environment(const contracts::dispatch_order& order,
   env["PATH"] = opts.path.empty() ? node_env("PATH", default_path) : opts.path;
   env["HOME"] = node_env("HOME", output_dir.string());
   env["LANG"] = node_env("LANG", "C.UTF-8");
+  if (opts.attempts.enabled())
+    env[std::string{attempt_marker_name}] = attempt_marker(
+      opts.attempts, order.task.task_id, order.task.attempt);
   auto& secrets = order.contract.secrets;
   for (auto& name : secrets.required) {
     auto i = context.secrets.find(name);
@@ -100,9 +106,10 @@ std::string tail_lines(const std::string& path, size_t lines) {
   return out;
 }
 
-/// Fails `r` for a process that never ran.
+/// Fails `r` for a process that never ran; `record_error` is why its
+/// record could not be written (when that was the failure).
 void fail_to_start(const process_outcome& p, const process_spec& spec,
-                   contracts::execution_outcome& r) {
+                   int record_error, contracts::execution_outcome& r) {
   auto why = std::string{std::strerror(p.error_number)};
   auto cannot_start = [&](const std::string& what) {
     fail(r, ec::spawn_failed, "cannot start the module: " + what);
@@ -132,6 +139,13 @@ void fail_to_start(const process_outcome& p, const process_spec& spec,
     case start_failure::exec:
       cannot_start("cannot execute " + in_quotes(p.program) + ": " + why);
       return;
+    case start_failure::record:
+      fail(r, ec::io_error,
+           "cannot record the module's process before it starts: "
+             + std::string{std::strerror(record_error ? record_error
+                                                      : p.error_number)},
+           true);
+      return;
     case start_failure::setpgid:
     case start_failure::redirect:
     case start_failure::limits:
@@ -140,10 +154,23 @@ void fail_to_start(const process_outcome& p, const process_spec& spec,
   }
 }
 
+/// Redacts the log at `path` (named `name` in metrics) of `secrets`; a log
+/// that could not be redacted is withheld: `path` is cleared and the
+/// metrics say so.
+void redact_log(std::string& path, const char* name,
+                const std::vector<std::string>& secrets, json::value& metrics) {
+  auto result = redact_file(path, secrets);
+  if (result != redaction::withheld && result != redaction::failed)
+    return;
+  metrics.set(std::string{name} + "_log",
+              result == redaction::withheld ? "withheld" : "unredacted");
+  path.clear();
+}
+
 /// Turns how the module's process ended into `r` and `metrics`; returns
 /// whether it exited with status 0 (then its outputs are to be checked).
 bool judge(const process_outcome& p, const process_spec& spec,
-           const contracts::dispatch_order& order,
+           int record_error, const contracts::dispatch_order& order,
            const execution_context& context, const local_adapter_options& opts,
            contracts::execution_outcome& r, json::value& metrics) {
   if (!p.started()) {
@@ -153,20 +180,23 @@ bool judge(const process_outcome& p, const process_spec& spec,
       r.stdout_path = spec.stdout_path;
       r.stderr_path = spec.stderr_path;
     }
-    fail_to_start(p, spec, r);
+    fail_to_start(p, spec, record_error, r);
     return false;
   }
   r.stdout_path = spec.stdout_path;
   r.stderr_path = spec.stderr_path;
   // The logs never keep a secret, even one the module printed.
   auto secrets = secret_values(context.secrets);
-  redact_file(r.stdout_path, secrets);
-  redact_file(r.stderr_path, secrets);
+  redact_log(r.stdout_path, "stdout", secrets, metrics);
+  redact_log(r.stderr_path, "stderr", secrets, metrics);
   if (p.status == process_status::lost) {
-    fail(r, p.timed_out ? ec::timeout : ec::exit_code,
-         "cannot collect the module's exit status: "
-           + std::string{std::strerror(p.error_number)},
-         true);
+    if (p.stopped)
+      fail(r, ec::cancelled, "the attempt was stopped");
+    else
+      fail(r, p.timed_out ? ec::timeout : ec::exit_code,
+           "cannot collect the module's exit status: "
+             + std::string{std::strerror(p.error_number)},
+           true);
     return false;
   }
   metrics.set("duration_ms", static_cast<int64_t>(p.duration.count()));
@@ -174,7 +204,9 @@ bool judge(const process_outcome& p, const process_spec& spec,
   metrics.set("user_cpu_ms", static_cast<int64_t>(p.user_cpu.count()));
   metrics.set("system_cpu_ms", static_cast<int64_t>(p.system_cpu.count()));
   auto tail = [&] {
-    auto t = tail_lines(r.stderr_path, opts.stderr_tail_lines);
+    auto t = r.stderr_path.empty()
+               ? std::string{}
+               : tail_lines(r.stderr_path, opts.stderr_tail_lines);
     return t.empty() ? std::string{" (stderr is empty)"}
                      : "; stderr ends with: " + t;
   };
@@ -187,9 +219,23 @@ bool judge(const process_outcome& p, const process_spec& spec,
              + " s and its process group was killed",
            true);
       return false;
+    case process_status::stopped:
+      metrics.set("stopped", true);
+      fail(r, ec::cancelled,
+           "the attempt was stopped while the module ran (its worker was "
+           "told to) and its process group was killed");
+      return false;
     case process_status::signaled:
       metrics.set("signal", int64_t{p.signal});
       metrics.set("signal_name", signal_name(p.signal));
+      if (p.signal == SIGXFSZ) {
+        fail(r, ec::output_too_large,
+             "the module tried to write a file larger than "
+               + std::to_string(opts.max_file_bytes)
+               + " bytes, the most a module may write to one file (its logs "
+                 "included), and was killed by SIGXFSZ");
+        return false;
+      }
       // SIGKILL from outside is usually the kernel's OOM killer: worth a
       // retry.
       fail(r, ec::signal,
@@ -221,6 +267,10 @@ bool run_module(const contracts::dispatch_order& order,
     fail(r, ec::spawn_failed, "the contract's run.command has no program");
     return false;
   }
+  if (context.stop_requested()) {
+    fail(r, ec::cancelled, "the attempt was stopped before the module started");
+    return false;
+  }
   auto env = child_environment(order, context, opts, p.output_dir, r);
   if (!env)
     return false;
@@ -241,10 +291,34 @@ bool run_module(const contracts::dispatch_order& order,
   spec.kill_grace = opts.kill_grace;
   spec.stdout_path = (p.output_dir / stdout_log_name).string();
   spec.stderr_path = (p.output_dir / stderr_log_name).string();
+  spec.file_size_limit = opts.max_file_bytes;
   spec.heartbeat = context.heartbeat;
   spec.heartbeat_interval = context.heartbeat_interval;
+  spec.stop = context.stop;
+  if (!opts.attempts.enabled()) {
+    auto outcome = run_child_process(spec);
+    return judge(outcome, spec, 0, order, context, opts, r, metrics);
+  }
+  // Recorded before the program starts; once it ended and its group was
+  // killed, what carries its marker outside the group goes too.
+  auto marker = attempt_marker(opts.attempts, order.task.task_id,
+                               order.task.attempt);
+  std::string record;
+  int record_error = 0;
+  spec.before_exec = [&](pid_t pid) {
+    errno = 0;
+    auto info = read_process_info(pid);
+    if (info)
+      record = write_attempt_record(opts.attempts,
+                                    attempt_record{pid, info->start_time, marker});
+    record_error = record.empty() ? (errno ? errno : ESRCH) : 0;
+    return !record.empty();
+  };
   auto outcome = run_child_process(spec);
-  return judge(outcome, spec, order, context, opts, r, metrics);
+  if (outcome.started())
+    kill_marked(marker);
+  remove_attempt_record(record);
+  return judge(outcome, spec, record_error, order, context, opts, r, metrics);
 }
 
 } // namespace
@@ -272,9 +346,12 @@ local_adapter::invoke(const contracts::dispatch_order& order,
         return finish(std::move(r), metrics, order, context);
       }
     }
-    if (run_module(order, context, options_, *p, r, metrics))
-      collect_outputs(order, context, p->output_dir,
-                      options_.max_manifest_bytes, r);
+    if (run_module(order, context, options_, *p, r, metrics)) {
+      output_limits limits;
+      limits.max_manifest_bytes = options_.max_manifest_bytes;
+      limits.max_json_output_bytes = options_.max_json_output_bytes;
+      collect_outputs(order, context, p->output_dir, limits, r);
+    }
   } catch (const std::exception& e) {
     fail(r, ec::io_error, std::string{"the adapter failed: "} + e.what(), true);
   }

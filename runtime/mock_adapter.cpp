@@ -169,6 +169,10 @@ mock_adapter::invoke(const contracts::dispatch_order& order,
   json::value metrics{json::object{}};
   metrics.set("mode", "mock");
   try {
+    if (context.stop_requested()) {
+      fail(r, ec::cancelled, "the attempt was stopped before it ran");
+      return finish(std::move(r), metrics, order, context);
+    }
     // No process reads a manifest: only the output folder is needed.
     if (order.output_dir.empty()) {
       fail(r, ec::invalid_argument, "the request has no output directory");

@@ -21,8 +21,9 @@ namespace omniva::runtime {
 /// or a small object naming the module when there is no schema; `text/*`
 /// outputs one line of text; anything else 64 bytes from a hash. The media
 /// type is the declared one (a wildcard subtype becomes `x-omniva-mock`).
-/// Secrets and the heartbeat of the context are not used. Metrics: `mode`
-/// "mock", `duration_ms`.
+/// Secrets and the heartbeat of the context are not used; a stop requested
+/// before it starts writing is `cancelled` (it writes nothing). Metrics:
+/// `mode` "mock", `duration_ms`.
 class mock_adapter : public adapter {
 public:
   /// Writes the outputs of `order` as the class comment says; see

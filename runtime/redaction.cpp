@@ -1,11 +1,15 @@
+// Redaction: secret values out of files and messages, messages made
+// printable. Files are rewritten through a temporary copy and never kept
+// unredacted when that fails.
+
 #include "runtime/redaction.hpp"
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <system_error>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-namespace fs = std::filesystem;
+#include <algorithm>
+#include <cerrno>
 
 namespace omniva::runtime {
 
@@ -31,21 +35,43 @@ std::string scrub(std::string text, const std::vector<std::string>& values) {
   return text;
 }
 
-void redact_file(const std::string& path,
-                 const std::vector<std::string>& values) {
-  if (values.empty())
-    return;
+std::string_view to_string(redaction x) noexcept {
+  switch (x) {
+    case redaction::clean:
+      return "clean";
+    case redaction::redacted:
+      return "redacted";
+    case redaction::withheld:
+      return "withheld";
+    case redaction::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+/// Writes `bytes` whole to `fd`; false on failure.
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+/// Copies `in` to `out` with every value replaced by "***"; returns
+/// whether the copy is complete, and sets `changed` when it replaced one.
+bool copy_redacted(int in, int out, const std::vector<std::string>& values,
+                   bool& changed) {
   size_t longest = values.front().size();
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return;
-  auto tmp = path + ".redacting";
-  std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-  if (!out)
-    return;
-  bool changed = false;
   std::string buf;
   std::vector<char> chunk(1 << 16);
+  bool ok = true;
   auto flush_safe = [&](bool at_end) {
     // Matches that start before `safe` lie wholly inside `buf`; beyond it a
     // match may continue in the next chunk, so those bytes are carried over.
@@ -74,21 +100,66 @@ void redact_file(const std::string& path,
       pos = best + which->size();
       changed = true;
     }
-    out.write(emitted.data(), static_cast<std::streamsize>(emitted.size()));
+    ok = ok && write_all(out, emitted);
     buf.erase(0, std::max(pos, safe));
   };
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    buf.append(chunk.data(), static_cast<size_t>(in.gcount()));
+  while (ok) {
+    auto n = ::read(in, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return false;
+    if (n == 0)
+      break;
+    buf.append(chunk.data(), static_cast<size_t>(n));
     flush_safe(false);
   }
   flush_safe(true);
-  out.close();
-  std::error_code err;
-  if (changed && out)
-    fs::rename(tmp, path, err);
-  else
-    fs::remove(tmp, err);
+  return ok;
+}
+
+/// Removes the file at `path`, or empties it when it cannot be removed.
+redaction withhold(const std::string& path) {
+  if (::unlink(path.c_str()) == 0 || errno == ENOENT)
+    return redaction::withheld;
+  if (::truncate(path.c_str(), 0) == 0)
+    return redaction::withheld;
+  return redaction::failed;
+}
+
+} // namespace
+
+redaction redact_file(const std::string& path,
+                      const std::vector<std::string>& values) {
+  if (values.empty())
+    return redaction::clean;
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return errno == ENOENT ? redaction::clean : withhold(path);
+  auto tmp = path + ".redacting";
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                   0600);
+  if (out < 0) {
+    ::close(in);
+    return withhold(path);
+  }
+  bool changed = false;
+  bool copied = ::fchmod(out, 0600) == 0 && copy_redacted(in, out, values, changed);
+  ::close(in);
+  copied = ::close(out) == 0 && copied;
+  if (!copied) {
+    ::unlink(tmp.c_str());
+    return withhold(path);
+  }
+  if (!changed) {
+    ::unlink(tmp.c_str());
+    return redaction::clean;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return withhold(path);
+  }
+  return redaction::redacted;
 }
 
 std::string sanitize_text(std::string_view text) {

@@ -211,11 +211,16 @@ struct fixture {
   }
 };
 
-/// Runs the local adapter with a short kill grace (tests only).
-inline contracts::execution_outcome run_local(const job& req) {
-  local_adapter_options opts;
+/// Runs the local adapter with `opts` and a short kill grace (tests only).
+inline contracts::execution_outcome run_local(const job& req,
+                                              local_adapter_options opts) {
   opts.kill_grace = std::chrono::milliseconds{500};
   return local_adapter{opts}.invoke(req.order, req.context);
+}
+
+/// Runs the local adapter with its default options and a short kill grace.
+inline contracts::execution_outcome run_local(const job& req) {
+  return run_local(req, local_adapter_options{});
 }
 
 /// Prints a failed result, so a broken test says why.

@@ -3,14 +3,19 @@
 
 // The local adapter against real child processes: the example modules under
 // modules/ (Python 3, standard library only) run for real, and every way a
-// module can fail is checked to end in its own error code.
+// module can fail is checked to end in its own error code. Its limits, stops
+// and logs, and what attempts leave behind (runtime/leftovers.hpp: markers,
+// records, and the reaper a node runs at start, against real process trees
+// and a node killed mid-run) are checked here too.
 
 #include "tests/runtime/adapter_fixture.hpp"
 
 #include "contracts/packet.hpp"
+#include "runtime/leftovers.hpp"
 #include "runtime/local_adapter.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -20,6 +25,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace omniva;
@@ -533,6 +540,270 @@ BOOST_AUTO_TEST_CASE(an_output_schema_that_does_not_resolve_is_invalid_ref) {
                            "\"media.metadata@1\"");
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "invalid_ref");
+}
+
+// -- limits, stops and logs ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_file_beyond_the_size_limit_is_output_too_large) {
+  auto req = shell_request(*this, "application/octet-stream",
+                           "exec head -c 10000 /dev/zero > \"$out/o.bin\"");
+  local_adapter_options opts;
+  opts.max_file_bytes = 4096;
+  auto r = run_local(req, opts);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_too_large");
+  BOOST_CHECK_NE(r.error_message.find("4096 bytes"), std::string::npos);
+  BOOST_CHECK_NE(r.error_message.find("SIGXFSZ"), std::string::npos);
+  BOOST_CHECK_EQUAL(fs::file_size(fs::path{req.order.output_dir} / "o.bin"), 4096u);
+}
+
+BOOST_AUTO_TEST_CASE(a_json_output_beyond_its_bound_is_refused_unread) {
+  // 1,003 bytes of JSON: [0,0,...,0].
+  auto req = shell_request(*this, "application/json",
+                           "printf '[0' > \"$out/o.json\"\ni=0\n"
+                           "while [ $i -lt 500 ]; do printf ',0' >> \"$out/o.json\"; i=$((i+1)); done\n"
+                           "printf ']' >> \"$out/o.json\"\n"
+                             + manifest_line("o.json", "application/json"));
+  local_adapter_options opts;
+  opts.max_json_output_bytes = 1000;
+  auto r = run_local(req, opts);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_too_large");
+  BOOST_CHECK_EQUAL(r.error_pointer, "/outputs/out");
+  BOOST_CHECK_NE(r.error_message.find("1003 bytes"), std::string::npos);
+  // Within the bound, the same output passes.
+  opts.max_json_output_bytes = 1003;
+  auto fits = run_local(req, opts);
+  BOOST_CHECK_MESSAGE(fits.ok, describe(fits));
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_attempt_is_cancelled_and_its_group_killed) {
+  auto req = shell_request(*this, "text/plain",
+                           "sleep 30 &\necho $! > \"$out/child.pid\"\nwait");
+  std::atomic<bool> stop{false};
+  auto child_file = fs::path{req.order.output_dir} / "child.pid";
+  req.context.stop = &stop;
+  req.context.heartbeat_interval = std::chrono::milliseconds{20};
+  req.context.heartbeat = [&] {
+    if (fs::exists(child_file))
+      stop = true;
+  };
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "cancelled");
+  BOOST_CHECK_EQUAL(metrics_of(r).find("stopped")->as_bool(), true);
+  pid_t child = std::stoi(read_text(child_file));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (alive(child) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  BOOST_CHECK_MESSAGE(!alive(child), "the module's child " << child << " survived");
+}
+
+BOOST_AUTO_TEST_CASE(a_redacted_log_is_readable_by_the_owner_only) {
+  auto req = fail_request("leak_secret");
+  req.context.secrets = {{"OMNIVA_DEMO_TOKEN", "tok-3f9a7c1e-value"}};
+  auto r = run_local(req);
+  BOOST_REQUIRE(!r.stdout_path.empty());
+  for (auto& log : {r.stdout_path, r.stderr_path}) {
+    BOOST_CHECK_NE(read_text(log).find("the token is ***"), std::string::npos);
+    struct stat st{};
+    BOOST_REQUIRE(::stat(log.c_str(), &st) == 0);
+    BOOST_CHECK_MESSAGE((st.st_mode & 07777) == 0600,
+                        log << " has mode " << std::oct << (st.st_mode & 07777));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_log_that_cannot_be_redacted_is_withheld) {
+  auto req = fail_request("leak_secret");
+  req.context.secrets = {{"OMNIVA_DEMO_TOKEN", "tok-3f9a7c1e-value"}};
+  // The redacted copies cannot be created: a folder holds their place.
+  auto dir = fs::path{req.order.output_dir};
+  fs::create_directories(dir / "stdout.log.redacting");
+  fs::create_directories(dir / "stderr.log.redacting");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "exit_code");
+  BOOST_CHECK(r.stdout_path.empty());
+  BOOST_CHECK(r.stderr_path.empty());
+  auto metrics = metrics_of(r);
+  for (auto* log : {"stdout_log", "stderr_log"}) {
+    auto* said = metrics.find(log);
+    BOOST_REQUIRE_MESSAGE(said, "the metrics do not say what became of " << log);
+    BOOST_CHECK_EQUAL(said->as_string(), "withheld");
+  }
+  BOOST_CHECK_EQUAL(r.error_message.find("tok-3f9a7c1e-value"), std::string::npos);
+  for (auto& entry : fs::recursive_directory_iterator{dir})
+    if (entry.is_regular_file())
+      BOOST_CHECK_MESSAGE(read_text(entry.path()).find("tok-3f9a7c1e-value")
+                            == std::string::npos,
+                          entry.path() << " holds the secret");
+}
+
+// -- what attempts leave behind -----------------------------------------------------
+
+namespace {
+
+/// Waits up to 10 s for the file at `path` to hold a pid; 0 when it does not.
+pid_t wait_for_pid(const fs::path& path) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto text = read_text(path);
+    if (!text.empty() && text.back() == '\n')
+      return std::stoi(text);
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return 0;
+}
+
+/// Waits up to 5 s for `pid` to be gone; returns whether it is.
+bool gone_soon(pid_t pid) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (alive(pid) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  return !alive(pid);
+}
+
+/// Starts `sleep 300` in a session of its own with exactly `env`: a process
+/// that has nothing to do with the node under test.
+pid_t start_sleeper(std::vector<std::string> env) {
+  std::vector<char*> envp;
+  for (auto& e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string name = "sleep", seconds = "300";
+  char* argv[] = {name.data(), seconds.data(), nullptr};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    ::execve("/bin/sleep", argv, envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// Kills and reaps a child of the test.
+void end_child(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
+
+/// The record files in `dir`.
+size_t record_count(const std::string& dir) {
+  size_t n = 0;
+  std::error_code err;
+  for (auto& e : fs::directory_iterator{dir, err})
+    n += e.path().extension() == ".json" ? 1 : 0;
+  return n;
+}
+
+/// The shell line that starts a process in a session of its own (setsid),
+/// which writes its pid into `$out/<file>` and sleeps.
+std::string setsid_sleeper(const std::string& file) {
+  return "setsid -f sh -c 'echo $$ > \"$0/" + file + "\"; exec sleep 300' \"$out\"\n";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_attempt_is_marked_and_recorded_before_its_program_starts) {
+  auto records = attempt_records_for((root / "data").string());
+  auto req = shell_request(*this, "text/plain",
+                           "env > \"$out/env.txt\"\n"
+                           "cat '" + records.dir + "'/*.json > \"$out/record.txt\"\n"
+                           "echo $$ > \"$out/self.pid\"\n"
+                           "echo hi > \"$out/o.txt\"\n" + manifest_line("o.txt"));
+  local_adapter_options opts;
+  opts.attempts = records;
+  auto r = run_local(req, opts);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  auto dir = fs::path{req.order.output_dir};
+  auto marker = attempt_marker(records, task_id, 1);
+  BOOST_CHECK_EQUAL(marker.substr(0, records.node_key.size() + 1), records.node_key + "/");
+  BOOST_CHECK_NE(read_text(dir / "env.txt").find("OMNIVA_ATTEMPT=" + marker + "\n"),
+                 std::string::npos);
+  // The record was there while the module ran, naming its group.
+  auto record = parse_json(read_text(dir / "record.txt"));
+  BOOST_CHECK_EQUAL(*record.find("group")->as_int64(), std::stoi(read_text(dir / "self.pid")));
+  BOOST_CHECK_EQUAL(record.find("marker")->as_string(), marker);
+  BOOST_CHECK_GT(*record.find("start_time")->as_int64(), 0);
+  // And is gone once the attempt ended.
+  BOOST_CHECK_EQUAL(record_count(records.dir), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_process_that_left_the_group_goes_when_its_attempt_ends) {
+  auto req = shell_request(*this, "text/plain",
+                           setsid_sleeper("setsid.pid")
+                             + "while [ ! -s \"$out/setsid.pid\" ]; do sleep 0.02; done\n"
+                               "echo hi > \"$out/o.txt\"\n"
+                             + manifest_line("o.txt"));
+  local_adapter_options opts;
+  opts.attempts = attempt_records_for((root / "data").string());
+  auto r = run_local(req, opts);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  pid_t escaped = std::stoi(read_text(fs::path{req.order.output_dir} / "setsid.pid"));
+  BOOST_CHECK_MESSAGE(gone_soon(escaped),
+                      "process " << escaped << " left the group and survived its attempt");
+  if (alive(escaped))
+    ::kill(escaped, SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(what_a_killed_node_left_is_killed_at_its_next_start) {
+  auto records = attempt_records_for((root / "data").string());
+  auto req = shell_request(*this, "text/plain",
+                           setsid_sleeper("setsid.pid")
+                             + "sleep 300 &\necho $! > \"$out/child.pid\"\n"
+                               "echo $$ > \"$out/leader.pid\"\nwait\n");
+  // The node: a process of its own running the attempt, killed mid-run.
+  pid_t node = ::fork();
+  BOOST_REQUIRE(node >= 0);
+  if (node == 0) {
+    local_adapter_options opts;
+    opts.attempts = records;
+    local_adapter{opts}.invoke(req.order, req.context);
+    ::_exit(0);
+  }
+  auto dir = fs::path{req.order.output_dir};
+  pid_t escaped = wait_for_pid(dir / "setsid.pid");
+  pid_t child = wait_for_pid(dir / "child.pid");
+  pid_t leader = wait_for_pid(dir / "leader.pid");
+  BOOST_REQUIRE(escaped > 0 && child > 0 && leader > 0);
+  end_child(node); // SIGKILL: no clean-up of any kind
+  // The module's own process dies with the node; what it started does not.
+  BOOST_CHECK(gone_soon(leader));
+  BOOST_REQUIRE(alive(escaped));
+  BOOST_REQUIRE(alive(child));
+  BOOST_REQUIRE_EQUAL(record_count(records.dir), 1u);
+
+  // Processes the reaper must leave alone: one without a marker (whose pid
+  // a stale record names, with another start time, as if it reused the pid
+  // of an old attempt's leader), one marked by another node.
+  pid_t plain = start_sleeper({"PATH=/usr/bin:/bin"});
+  auto other_node = attempt_records_for((root / "other-data").string());
+  pid_t foreign = start_sleeper(
+    {"OMNIVA_ATTEMPT=" + attempt_marker(other_node, task_id, 1)});
+  std::optional<process_info> plain_info;
+  for (int i = 0; i < 250 && (!plain_info || plain_info->name != "sleep"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    plain_info = read_process_info(plain);
+  }
+  BOOST_REQUIRE(plain_info && plain_info->name == "sleep");
+  BOOST_REQUIRE(!write_attempt_record(
+                   records, attempt_record{plain, plain_info->start_time + 1,
+                                           attempt_marker(records, "old-task", 1)})
+                   .empty());
+
+  auto report = reap_leftovers(records);
+  BOOST_CHECK(gone_soon(escaped));
+  BOOST_CHECK(gone_soon(child));
+  BOOST_CHECK_MESSAGE(alive(plain), "a process reusing a recorded pid was killed");
+  BOOST_CHECK_MESSAGE(alive(foreign), "another node's process was killed");
+  std::vector<pid_t> killed;
+  for (auto& p : report.killed)
+    killed.push_back(p.pid);
+  BOOST_CHECK(std::find(killed.begin(), killed.end(), escaped) != killed.end());
+  BOOST_CHECK(std::find(killed.begin(), killed.end(), child) != killed.end());
+  BOOST_CHECK_EQUAL(killed.size(), 2u);
+  BOOST_CHECK(report.survivors.empty());
+  BOOST_CHECK_EQUAL(report.records, 2u);
+  BOOST_CHECK_EQUAL(record_count(records.dir), 0u);
+  end_child(plain);
+  end_child(foreign);
 }
 
 // -- bad requests -------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 // The mock adapter: deterministic outputs derived from the module and the
 // inputs, JSON outputs valid against their schemas, no process and no
-// manifest.
+// manifest; nothing at all once the attempt was stopped.
 
 #include "tests/runtime/adapter_fixture.hpp"
 
@@ -13,6 +13,7 @@
 #include "contracts/schema_catalog.hpp"
 #include "runtime/mock_adapter.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 
@@ -150,6 +151,16 @@ BOOST_AUTO_TEST_CASE(a_registry_schema_comes_from_the_document_lookup) {
   auto r = mock_adapter{}.invoke(req.order, req.context);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
   BOOST_CHECK(compiled.schema->validate_text(read_text(r.outputs.front().path)).valid);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_attempt_writes_nothing_and_is_cancelled) {
+  auto req = request("fail_on_request");
+  std::atomic<bool> stop{true};
+  req.context.stop = &stop;
+  auto r = mock_adapter{}.invoke(req.order, req.context);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "cancelled");
+  BOOST_CHECK(r.outputs.empty());
+  BOOST_CHECK(!fs::exists(req.order.output_dir));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -56,6 +56,9 @@ using pool_actor = caf::typed_actor<
   // Runs one attempt on a free worker (or queues it); heartbeats and the
   // outcome go to the sender, Zenith.
   caf::reacts_to<atom::dispatch, contracts::dispatch_order>,
+  // Stops an attempt (its execution id): dropped if queued; if running, its
+  // process group is killed, its outputs removed, its outcome `cancelled`.
+  caf::reacts_to<atom::cancel, std::string>,
   // Internal: a worker finished and is free again.
   caf::reacts_to<atom::done, uint32_t>,
   // Internal: heartbeats for the orders waiting for a worker.

@@ -1,3 +1,7 @@
+// The worker pool: hands orders to free workers (holding an order while an
+// earlier attempt of its task runs), stops attempts on request; each worker
+// runs one attempt with a heartbeat ticker beside it and reports the outcome.
+
 #include "actors/worker_pool.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -7,13 +11,74 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
 namespace omniva::actors {
 
 namespace {
 
+/// Sends Zenith a heartbeat for one attempt every interval, from a thread of
+/// its own, from construction until destruction (which joins the thread):
+/// the attempt is alive in every phase, whatever the executor does.
+class heartbeat_ticker {
+public:
+  heartbeat_ticker(zenith_actor to, std::string execution_id,
+                   std::chrono::milliseconds every)
+    : thread_([this, to = std::move(to), id = std::move(execution_id), every] {
+        std::unique_lock<std::mutex> guard{mtx_};
+        while (!wake_.wait_for(guard, every, [this] { return done_; }))
+          caf::anon_send(to, atom::heartbeat_v, id); // thread-safe
+      }) {
+  }
+
+  heartbeat_ticker(const heartbeat_ticker&) = delete;
+  heartbeat_ticker& operator=(const heartbeat_ticker&) = delete;
+
+  ~heartbeat_ticker() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_; // last: starts once the rest is built
+};
+
+/// Turns the outcome of a stopped attempt into `cancelled` and removes the
+/// attempt's output folder: it did not win, nothing of it may be used.
+void discard_stopped(const contracts::dispatch_order& order,
+                     contracts::execution_outcome& outcome) {
+  if (!order.output_dir.empty()) {
+    std::error_code err;
+    std::filesystem::remove_all(order.output_dir, err);
+    if (err)
+      spdlog::warn("worker_pool: cannot remove the output folder {} of the "
+                   "stopped attempt {}: {}",
+                   order.output_dir, order.execution_id, err.message());
+  }
+  outcome.outputs.clear();
+  if (outcome.ok || outcome.error_code != contracts::ec::cancelled) {
+    outcome.ok = false;
+    outcome.error_code = contracts::ec::cancelled;
+    outcome.error_message = "the attempt was stopped; its outputs were removed";
+    outcome.transient = false;
+  }
+}
+
 /// One worker: runs an attempt, reports to Zenith, tells the pool it is free.
 caf::behavior worker(caf::event_based_actor* self, executor run, uint32_t index,
-                     pool_actor pool) {
+                     pool_actor pool, std::shared_ptr<worker_slot> slot,
+                     std::chrono::milliseconds heartbeat_interval) {
   return {
     [=](atom::dispatch, const contracts::dispatch_order& order,
         const caf::actor& zenith) {
@@ -24,14 +89,19 @@ caf::behavior worker(caf::event_based_actor* self, executor run, uint32_t index,
         self->send(to, atom::heartbeat_v, id);
       };
       heartbeat(); // it runs now: the wait in the pool's queue is over
-      try {
-        outcome = run(order, heartbeat);
-      } catch (const std::exception& e) {
-        // An adapter bug must not take the node down: the attempt fails.
-        outcome.ok = false;
-        outcome.error_code = contracts::ec::spawn_failed;
-        outcome.error_message = std::string{"the adapter failed: "} + e.what();
-      }
+      {
+        heartbeat_ticker ticker{to, order.execution_id, heartbeat_interval};
+        try {
+          outcome = run(order, attempt_control{heartbeat, slot->stop});
+        } catch (const std::exception& e) {
+          // An adapter bug must not take the node down: the attempt fails.
+          outcome.ok = false;
+          outcome.error_code = contracts::ec::spawn_failed;
+          outcome.error_message = std::string{"the adapter failed: "} + e.what();
+        }
+      } // the ticker stops before the outcome leaves
+      if (slot->stop.load())
+        discard_stopped(order, outcome);
       outcome.execution_id = order.execution_id;
       outcome.task_id = order.task.task_id;
       outcome.attempt = order.task.attempt;
@@ -41,20 +111,64 @@ caf::behavior worker(caf::event_based_actor* self, executor run, uint32_t index,
   };
 }
 
+/// Hands queued orders to free workers, oldest first, passing over an order
+/// whose task still has an attempt on a worker.
 void start_next(pool_actor::stateful_pointer<worker_pool_state> self) {
   auto& st = self->state;
-  for (uint32_t i = 0; i < st.workers.size() && !st.queue.empty(); ++i) {
-    if (st.busy[i])
+  auto next_free = [&st] {
+    auto i = std::find_if(st.running.begin(), st.running.end(),
+                          [](auto& r) { return !r.has_value(); });
+    return static_cast<size_t>(i - st.running.begin());
+  };
+  for (auto q = st.queue.begin(); q != st.queue.end();) {
+    auto i = next_free();
+    if (i == st.running.size())
+      return;
+    if (runs_task(st, q->first.task.task_id)) {
+      ++q; // held until the earlier attempt ended
       continue;
-    auto [order, zenith] = std::move(st.queue.front());
-    st.queue.pop_front();
-    st.busy[i] = true;
+    }
+    auto [order, zenith] = std::move(*q);
+    q = st.queue.erase(q);
+    st.running[i] = running_attempt{order.execution_id, order.task.task_id};
+    st.slots[i]->stop = false; // the worker is done with its last attempt
     caf::anon_send(st.workers[i], atom::dispatch_v, std::move(order),
                    caf::actor_cast<caf::actor>(zenith));
   }
 }
 
+/// Stops attempt `execution_id`: drops it from the queue, or tells its
+/// worker to stop it.
+void stop_attempt(pool_actor::stateful_pointer<worker_pool_state> self,
+                  const std::string& execution_id) {
+  auto& st = self->state;
+  auto queued = std::find_if(st.queue.begin(), st.queue.end(), [&](auto& q) {
+    return q.first.execution_id == execution_id;
+  });
+  if (queued != st.queue.end()) {
+    st.queue.erase(queued);
+    spdlog::info("worker_pool {}: dropped the queued attempt {}", st.spec.name,
+                 execution_id);
+    return;
+  }
+  for (size_t i = 0; i < st.running.size(); ++i) {
+    auto& r = st.running[i];
+    if (!r || r->execution_id != execution_id || r->stopping)
+      continue;
+    r->stopping = true;
+    st.slots[i]->stop = true;
+    spdlog::info("worker_pool {}: stopping the attempt {} on worker {}",
+                 st.spec.name, execution_id, i);
+  }
+}
+
 } // namespace
+
+bool runs_task(const worker_pool_state& st, const std::string& task_id) {
+  return std::any_of(st.running.begin(), st.running.end(), [&](auto& r) {
+    return r && r->task_id == task_id;
+  });
+}
 
 pool_actor::behavior_type
 worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
@@ -64,11 +178,15 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
   st.heartbeat_interval = config.heartbeat_interval;
   auto me = caf::actor_cast<pool_actor>(self);
   for (uint32_t i = 0; i < st.spec.workers; ++i) {
+    auto slot = std::make_shared<worker_slot>();
     st.workers.push_back(
       config.detached_workers
-        ? self->spawn<caf::detached + caf::linked>(worker, config.run, i, me)
-        : self->spawn<caf::linked>(worker, config.run, i, me));
-    st.busy.push_back(false);
+        ? self->spawn<caf::detached + caf::linked>(worker, config.run, i, me,
+                                                   slot, config.heartbeat_interval)
+        : self->spawn<caf::linked>(worker, config.run, i, me, slot,
+                                   config.heartbeat_interval));
+    st.slots.push_back(std::move(slot));
+    st.running.emplace_back();
   }
   spdlog::info("worker_pool {}: {} workers ({} cpu, {} GB{})", st.spec.name,
                st.spec.workers, st.spec.cpu, st.spec.memory_gb,
@@ -83,6 +201,9 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
         self->delayed_send(self, self->state.heartbeat_interval, atom::tick_v);
       }
     },
+    [=](atom::cancel, const std::string& execution_id) {
+      stop_attempt(self, execution_id);
+    },
     [=](atom::tick) {
       auto& st = self->state;
       for (auto& [order, zenith] : st.queue)
@@ -92,8 +213,8 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
         self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
     },
     [=](atom::done, uint32_t index) {
-      if (index < self->state.busy.size())
-        self->state.busy[index] = false;
+      if (index < self->state.running.size())
+        self->state.running[index].reset();
       start_next(self);
     },
   };

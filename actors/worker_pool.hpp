@@ -9,12 +9,22 @@
 // - An order goes to a free worker at once; when every worker is busy it
 //   waits in the pool's queue, first come first served, until one is done.
 //   (Zenith dispatches only to free slots, so the queue stays short.)
+// - An order never starts while an earlier attempt of the same task still
+//   runs (or is being stopped) in this pool: it waits in the queue until
+//   that attempt ended, and orders behind it may pass it.
 // - A worker sends the Zenith that sent the order a heartbeat (the order's
-//   execution id) the moment it starts the order, and again whenever the
-//   executor calls its heartbeat (the adapters do at least every
-//   `heartbeat_interval` while a module runs). While an order waits in the
-//   queue, the pool sends that heartbeat every `heartbeat_interval`
-//   instead. Zenith runs again, as a new attempt, what a silent worker held.
+//   execution id) the moment it starts the order, then every
+//   `heartbeat_interval` from a ticker thread of its own until the executor
+//   returned, whatever the executor does meanwhile (runs a module, reads
+//   and checks outputs, redacts logs, hashes), and whenever the executor
+//   calls its heartbeat. While an order waits in the queue, the pool sends
+//   that heartbeat every `heartbeat_interval` instead. Zenith runs again,
+//   as a new attempt, what a silent worker held.
+// - `cancel` with an execution id stops that attempt: a queued order is
+//   dropped (no outcome); a running one is told to stop (`attempt_control`:
+//   the local adapter kills the module's group as after a timeout); once
+//   it ended, its worker removes its output folder (the attempt did not
+//   win) and reports it `cancelled`, whatever the executor answered.
 // - The outcome goes to that Zenith with the order's execution id, task id
 //   and attempt, whatever the executor filled in; an executor that throws
 //   is a `spawn_failed` outcome ("the adapter failed: ..."), never a dead
@@ -27,19 +37,56 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace omniva::actors {
 
-/// Runs one attempt to its end (blocking) and describes what happened,
-/// calling `heartbeat` every few seconds while a module runs (the worker's
-/// sign of life to Zenith). The runtime provides it: adapters live in
-/// runtime/.
+/// What a worker hands the executor of an attempt: the attempt's heartbeat
+/// (call it) and its stop request. Being callable, it also converts to a
+/// plain `std::function<void()>` heartbeat.
+class attempt_control {
+public:
+  /// Control with heartbeat `beat` and stop request `stop` (which must
+  /// outlive it).
+  attempt_control(std::function<void()> beat, const std::atomic<bool>& stop)
+    : beat_(std::move(beat)), stop_(&stop) {
+  }
+
+  /// Sends Zenith a heartbeat for the attempt now (the worker beats every
+  /// heartbeat interval on its own anyway).
+  void operator()() const {
+    if (beat_)
+      beat_();
+  }
+
+  /// The stop request: true once the pool was told to stop the attempt.
+  /// Adapters poll it (`runtime::execution_context::stop`).
+  const std::atomic<bool>& stop() const noexcept {
+    return *stop_;
+  }
+
+  /// Returns whether the attempt is to stop.
+  bool stop_requested() const noexcept {
+    return stop_->load();
+  }
+
+private:
+  std::function<void()> beat_;
+  const std::atomic<bool>* stop_;
+};
+
+/// Runs one attempt to its end (blocking) and describes what happened; it
+/// should end early once `control.stop_requested()`. The runtime provides
+/// it: adapters live in runtime/.
 using executor = std::function<contracts::execution_outcome(
-  const contracts::dispatch_order&, const std::function<void()>& heartbeat)>;
+  const contracts::dispatch_order&, const attempt_control& control)>;
 
 /// How a pool is set up.
 struct worker_pool_config {
@@ -47,8 +94,9 @@ struct worker_pool_config {
   contracts::pool_spec spec;
   /// What each worker runs an order with. Required.
   executor run;
-  /// How often the pool reports the orders waiting in its queue alive to
-  /// Zenith. Default: `defaults::scheduling::heartbeat_interval` (5 s).
+  /// How often a worker reports its running attempt, and the pool the
+  /// orders waiting in its queue, alive to Zenith. Default:
+  /// `defaults::scheduling::heartbeat_interval` (5 s).
   std::chrono::milliseconds heartbeat_interval
     = defaults::scheduling::heartbeat_interval;
   /// Whether each worker is a detached actor with a thread of its own (the
@@ -57,16 +105,36 @@ struct worker_pool_config {
   bool detached_workers = true;
 };
 
+/// What the pool and one of its workers share: the stop request of the
+/// attempt the worker runs (the pool sets it; it clears it when it hands
+/// the worker its next order).
+struct worker_slot {
+  /// Whether the worker's current attempt is to stop.
+  std::atomic<bool> stop{false};
+};
+
+/// An attempt a worker runs.
+struct running_attempt {
+  /// Its execution id (`task_id/attempt`).
+  std::string execution_id;
+  /// Its task.
+  std::string task_id;
+  /// Whether it was told to stop.
+  bool stopping = false;
+};
+
 /// The pool's state.
 struct worker_pool_state {
   /// The actor's name in CAF's logs.
   static constexpr const char* name = "worker_pool";
   /// The pool's configuration.
   contracts::pool_spec spec;
-  /// Every worker; `busy[i]` tells whether worker i runs an attempt.
+  /// Every worker, and what each shares with the pool.
   std::vector<caf::actor> workers;
   /// See `workers`.
-  std::vector<bool> busy;
+  std::vector<std::shared_ptr<worker_slot>> slots;
+  /// What worker i runs; nullopt: it is free.
+  std::vector<std::optional<running_attempt>> running;
   /// Orders waiting for a free worker, oldest first, with the Zenith that
   /// sent each.
   std::deque<std::pair<contracts::dispatch_order, zenith_actor>> queue;
@@ -77,6 +145,10 @@ struct worker_pool_state {
   /// Whether a heartbeat tick is scheduled.
   bool ticking = false;
 };
+
+/// Returns whether an attempt of `task_id` runs (or is stopping) on a
+/// worker of the pool.
+bool runs_task(const worker_pool_state& st, const std::string& task_id);
 
 /// The pool's behavior: spawns `config.spec.workers` workers running
 /// `config.run` and hands them orders as the file comment says.

@@ -4,7 +4,10 @@
 // The worker pool on CAF's deterministic scheduler, with a fake executor in
 // place of the adapters and a stand-in for Zenith that records what it is
 // sent: orders run and their outcomes reach Zenith, workers and the queue
-// send heartbeats, and orders beyond the free workers wait their turn.
+// send heartbeats, orders beyond the free workers wait their turn, an order
+// waits while an earlier attempt of its task runs, and attempts are
+// stopped. One case runs on real threads: a worker beats on its own while
+// its executor is silent.
 
 #include "actors/worker_pool.hpp"
 #include "contracts/error_code.hpp"
@@ -20,13 +23,20 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace omniva;
 using actors::worker_pool_state;
@@ -71,19 +81,27 @@ caf::behavior zenith_stand_in(caf::event_based_actor*,
 struct executor_log {
   /// The execution ids it ran, in order.
   std::vector<std::string> ran;
+  /// The execution ids it was told to stop, as it ran them.
+  std::vector<std::string> saw_stop;
   /// How often it calls the heartbeat during each run.
   int beats_per_run = 0;
 };
 
-/// An executor that runs nothing: it records the order, beats as told,
-/// throws for module `explodes@1`, and answers success with ids that are
-/// deliberately wrong (the pool must put the order's own ids in).
+/// An executor that runs nothing: it records the order (and whether it was
+/// to stop), writes a file into the order's output folder when it exists,
+/// beats as told, throws for module `explodes@1`, and answers success with
+/// ids that are deliberately wrong (the pool must put the order's own ids
+/// in).
 actors::executor fake_executor(std::shared_ptr<executor_log> log) {
   return [log](const contracts::dispatch_order& order,
-               const std::function<void()>& heartbeat) {
+               const actors::attempt_control& control) {
     log->ran.push_back(order.execution_id);
+    if (control.stop_requested())
+      log->saw_stop.push_back(order.execution_id);
+    if (std::filesystem::is_directory(order.output_dir))
+      std::ofstream{std::filesystem::path{order.output_dir} / "result.json"} << "{}";
     for (int i = 0; i < log->beats_per_run; ++i)
-      heartbeat();
+      control();
     if (order.task.module_ref == "explodes@1")
       throw std::runtime_error("boom");
     contracts::execution_outcome out;
@@ -169,8 +187,14 @@ struct fixture {
   }
 
   size_t busy_workers() {
-    auto& b = state().busy;
-    return static_cast<size_t>(std::count(b.begin(), b.end(), true));
+    auto& r = state().running;
+    return static_cast<size_t>(
+      std::count_if(r.begin(), r.end(), [](auto& x) { return x.has_value(); }));
+  }
+
+  /// Sends the pool `cancel` for `execution_id`, as Zenith would.
+  void cancel(const std::string& execution_id) {
+    caf::send_as(zenith, pool, atom::cancel_v, execution_id);
   }
 };
 
@@ -270,4 +294,174 @@ BOOST_AUTO_TEST_CASE(an_executor_that_throws_fails_the_attempt_and_frees_the_wor
   BOOST_CHECK(zenith_got->outcomes[1].ok);
 }
 
+BOOST_AUTO_TEST_CASE(an_order_waits_while_an_earlier_attempt_of_its_task_runs) {
+  start_pool(2);
+  dispatch(order_for("task-a", 1));
+  pool_handles_one(); // task-a/1 goes to a worker
+  dispatch(order_for("task-a", 2));
+  dispatch(order_for("task-b", 1));
+  pool_handles_one();
+  pool_handles_one();
+  // A worker is free, but task-a/2 waits for task-a/1; task-b/1 passes it.
+  BOOST_CHECK_EQUAL(busy_workers(), 2u);
+  BOOST_REQUIRE_EQUAL(state().queue.size(), 1u);
+  BOOST_CHECK_EQUAL(state().queue.front().first.execution_id, "task-a/2");
+  sched.run();
+  BOOST_REQUIRE_EQUAL(executor_did->ran.size(), 3u);
+  BOOST_CHECK_EQUAL(executor_did->ran.back(), "task-a/2");
+  BOOST_CHECK_EQUAL(zenith_got->outcomes.size(), 3u);
+  BOOST_CHECK(state().queue.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_order_in_the_queue_never_runs) {
+  start_pool(1);
+  dispatch(order_for("task-a"));
+  dispatch(order_for("task-b"));
+  pool_handles_one();
+  pool_handles_one();
+  BOOST_REQUIRE_EQUAL(state().queue.size(), 1u);
+  cancel("task-b/1");
+  pool_handles_one();
+  BOOST_CHECK(state().queue.empty());
+  sched.run();
+  BOOST_CHECK(executor_did->ran == std::vector<std::string>{"task-a/1"});
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 1u);
+  BOOST_CHECK_EQUAL(zenith_got->outcomes.front().execution_id, "task-a/1");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_running_attempt_is_stopped_and_its_outputs_removed) {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("omniva-pool-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  start_pool(1);
+  auto order = order_for("task-a");
+  order.output_dir = dir.string();
+  dispatch(order);
+  pool_handles_one(); // handed to the worker, which has not run it yet
+  cancel("task-a/1");
+  pool_handles_one();
+  BOOST_REQUIRE(state().running[0].has_value());
+  BOOST_CHECK(state().running[0]->stopping);
+  sched.run();
+  // The executor was told to stop; whatever it answered, the attempt did
+  // not win.
+  BOOST_CHECK(executor_did->saw_stop == std::vector<std::string>{"task-a/1"});
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 1u);
+  auto& o = zenith_got->outcomes.front();
+  BOOST_CHECK_EQUAL(o.execution_id, "task-a/1");
+  BOOST_CHECK(!o.ok);
+  BOOST_CHECK(o.error_code == contracts::ec::cancelled);
+  BOOST_CHECK(o.outputs.empty());
+  BOOST_CHECK_MESSAGE(!std::filesystem::exists(dir),
+                      "the stopped attempt's folder " << dir << " is still there");
+  BOOST_CHECK_EQUAL(busy_workers(), 0u);
+  std::error_code err;
+  std::filesystem::remove_all(dir, err);
+}
+
+BOOST_AUTO_TEST_CASE(a_re_run_waits_until_its_stopped_attempt_ended) {
+  start_pool(2);
+  dispatch(order_for("task-a", 1));
+  pool_handles_one();
+  cancel("task-a/1");
+  pool_handles_one();
+  dispatch(order_for("task-a", 2));
+  pool_handles_one();
+  BOOST_CHECK_EQUAL(busy_workers(), 1u);
+  BOOST_REQUIRE_EQUAL(state().queue.size(), 1u);
+  BOOST_CHECK_EQUAL(state().queue.front().first.execution_id, "task-a/2");
+  sched.run();
+  BOOST_CHECK(executor_did->ran
+              == (std::vector<std::string>{"task-a/1", "task-a/2"}));
+  // The re-run is not told to stop: the stop was its predecessor's.
+  BOOST_CHECK(executor_did->saw_stop == std::vector<std::string>{"task-a/1"});
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 2u);
+  BOOST_CHECK(zenith_got->outcomes[0].error_code == contracts::ec::cancelled);
+  BOOST_CHECK_EQUAL(zenith_got->outcomes[1].execution_id, "task-a/2");
+  BOOST_CHECK(zenith_got->outcomes[1].ok);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_an_attempt_the_pool_does_not_hold_changes_nothing) {
+  start_pool(1);
+  dispatch(order_for("task-a"));
+  pool_handles_one();
+  cancel("task-zzz/1");
+  pool_handles_one();
+  sched.run();
+  BOOST_CHECK(executor_did->saw_stop.empty());
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 1u);
+  BOOST_CHECK(zenith_got->outcomes.front().ok);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+
+// -- on real threads ------------------------------------------------------------------
+
+namespace {
+
+/// What Zenith's stand-in on real threads counted.
+struct beat_count {
+  std::mutex mtx;
+  std::condition_variable changed;
+  int beats = 0;
+  bool result = false;
+  /// The heartbeats that arrived before the outcome.
+  int beats_before_result = 0;
+};
+
+/// Zenith's stand-in on real threads: counts heartbeats, notes the outcome.
+caf::behavior counting_zenith(caf::event_based_actor*,
+                              std::shared_ptr<beat_count> count) {
+  return {
+    [=](atom::heartbeat, const std::string&) {
+      std::lock_guard<std::mutex> guard{count->mtx};
+      ++count->beats;
+      count->changed.notify_all();
+    },
+    [=](atom::result, const contracts::execution_outcome&) {
+      std::lock_guard<std::mutex> guard{count->mtx};
+      count->result = true;
+      count->beats_before_result = count->beats;
+      count->changed.notify_all();
+    },
+  };
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_worker_beats_on_its_own_while_its_executor_is_silent) {
+  caf::actor_system_config cfg;
+  contracts::register_types(cfg);
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto count = std::make_shared<beat_count>();
+  auto zenith = sys.spawn(counting_zenith, count);
+  actors::worker_pool_config wc;
+  wc.spec.name = "default";
+  wc.spec.workers = 1;
+  wc.heartbeat_interval = std::chrono::milliseconds{20};
+  // Like an adapter checking a huge output: blocks, never calls the
+  // heartbeat; it returns once two beats beyond the first arrived (or
+  // gives up after 10 s, and the check below fails).
+  wc.run = [count](const contracts::dispatch_order&, const actors::attempt_control&) {
+    std::unique_lock<std::mutex> guard{count->mtx};
+    count->changed.wait_for(guard, std::chrono::seconds{10},
+                            [&] { return count->beats >= 3; });
+    contracts::execution_outcome out;
+    out.ok = true;
+    return out;
+  };
+  auto pool = sys.spawn(actors::worker_pool, std::move(wc));
+  caf::send_as(zenith, pool, atom::dispatch_v, order_for("task-slow"));
+  {
+    std::unique_lock<std::mutex> guard{count->mtx};
+    count->changed.wait_for(guard, std::chrono::seconds{30},
+                            [&] { return count->result; });
+    BOOST_REQUIRE(count->result);
+    // The one sent as it started, and at least two while it ran.
+    BOOST_CHECK_GE(count->beats_before_result, 3);
+  }
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(zenith, caf::exit_reason::user_shutdown);
+}

@@ -33,8 +33,8 @@
 // fork and exec the child must set its process group, arm the parent-death
 // signal and re-check its parent, reset every signal disposition and the
 // mask, set rlimits, mark every other descriptor close-on-exec (one
-// close_range call), enter `cwd` and report which of those steps failed,
-// all with async-signal-safe calls only (the node is multi-threaded). In
+// close_range call), enter `cwd`, wait until the parent recorded it, and
+// report which of those steps failed, all with async-signal-safe calls only (the node is multi-threaded). In
 // 1.74, Boost.Process's `start_dir` ignores chdir's result (the program
 // would run in the parent's directory), its executor assigns a std::string
 // in the child when execve fails and `limit_handles` walks /dev/fd with

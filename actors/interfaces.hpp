@@ -44,6 +44,10 @@ using zenith_actor = caf::typed_actor<
   caf::replies_to<atom::erase, std::string>::with<std::string>,
   // Prometheus text of Zenith's counters.
   caf::replies_to<atom::metrics>::with<std::string>,
+  // A barrier: once everything asked before it is committed, answers how
+  // many commits Zenith had made when asked (the node opens its API after
+  // the recovery's commit).
+  caf::replies_to<atom::sync>::with<uint64_t>,
   // Internal: commit what the drained mailbox produced (group commit).
   caf::reacts_to<atom::flush>,
   // Internal: the write thread wrote sealed commit N (or failed to).

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 namespace omniva::actors {
@@ -127,10 +128,18 @@ size_t zenith_state::add_packet(std::string kind,
     }
     auto j = last_packet.find(entity);
     if (j == last_packet.end()) {
-      // Not seen since start: the last packet of its history (one seek).
-      auto last = db->read->last_of(entity);
-      if (last && !last->empty())
+      // Not seen since start, or forgotten: the last packet of its history
+      // (one seek). A failed read fails the commit: the packet must not
+      // silently lose its parent.
+      auto last = parent_lookup ? parent_lookup(entity) : db->read->last_of(entity);
+      if (!last) {
+        if (!parent_read_error)
+          parent_read_error = make_error(
+            ec::storage_error, "cannot read the last packet of " + entity
+                                 + ": " + error_text(last.error()));
+      } else if (!last->empty()) {
         j = last_packet.emplace(entity, std::move(*last)).first;
+      }
     }
     if (j != last_packet.end()
         && std::find(p.meta_parents.begin(), p.meta_parents.end(), j->second)
@@ -269,10 +278,16 @@ caf::error zenith_state::recover() {
   std::sort(ids.begin(), ids.end(), [&](auto& a, auto& b) {
     return tasks[a].created_at < tasks[b].created_at;
   });
+  auto horizon = clock->now() - config.idempotency_window;
   for (auto& id : ids) {
     auto& t = tasks[id];
-    if (!t.idempotency_key.empty())
-      idempotency[t.idempotency_key] = id;
+    if (!t.idempotency_key.empty()) {
+      auto created = contracts::parse_timestamp(t.created_at);
+      if (created && *created >= horizon) {
+        idempotency[t.idempotency_key] = id;
+        idempotency_order.emplace_back(*created, t.idempotency_key);
+      }
+    }
     if (t.status == task_status::running)
       // The node died under this attempt: run it again as a new one.
       requeue(t, "node restarted");
@@ -292,7 +307,51 @@ caf::error zenith_state::recover() {
       make_ready(t);
     }
   }
+  if (auto n = remove_superseded_outputs(); n > 0)
+    spdlog::info("zenith: removed the outputs of {} attempt(s) that did not "
+                 "win (the node died under them or lost their worker)",
+                 n);
   return caf::none;
+}
+
+size_t zenith_state::remove_superseded_outputs() {
+  auto root = std::filesystem::path{config.data_dir} / "outputs";
+  std::error_code err;
+  if (config.data_dir.empty() || !std::filesystem::is_directory(root, err))
+    return 0;
+  size_t removed = 0;
+  for (auto& task_dir : std::filesystem::directory_iterator{root, err}) {
+    auto t = tasks.find(task_dir.path().filename().string());
+    if (t == tasks.end())
+      continue; // not a task of this node: not ours to remove
+    for (auto& attempt_dir : std::filesystem::directory_iterator{task_dir.path(), err}) {
+      auto name = attempt_dir.path().filename().string();
+      uint32_t n = 0;
+      auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
+      if (ec != std::errc{} || end != name.data() + name.size()
+          || n >= t->second.attempt)
+        continue;
+      std::error_code gone;
+      std::filesystem::remove_all(attempt_dir.path(), gone);
+      if (gone)
+        spdlog::warn("zenith: cannot remove {}: {}", attempt_dir.path().string(),
+                     gone.message());
+      else
+        ++removed;
+    }
+  }
+  return removed;
+}
+
+size_t zenith_state::forget_expired_keys() {
+  auto horizon = clock->now() - config.idempotency_window;
+  size_t forgotten = 0;
+  while (!idempotency_order.empty() && idempotency_order.front().first < horizon) {
+    idempotency.erase(idempotency_order.front().second);
+    idempotency_order.pop_front();
+    ++forgotten;
+  }
+  return forgotten;
 }
 
 // -- submissions --------------------------------------------------------------------
@@ -404,8 +463,10 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
     put_asset(a, packet);
     assets[a.asset_id] = std::move(a);
   }
-  if (!t.idempotency_key.empty())
+  if (!t.idempotency_key.empty()) {
     idempotency[t.idempotency_key] = t.task_id;
+    idempotency_order.emplace_back(clock->now(), t.idempotency_key);
+  }
   tasks[t.task_id] = t;
   result.ok = true;
   result.task = std::move(t);
@@ -509,6 +570,7 @@ zenith_state::mark_failed(task_record& t, ec code, std::string message,
   if (!pointer.empty())
     payload.set("pointer", pointer);
   std::vector<std::string> parents{t.task_id};
+  batch_ended.push_back(t.task_id);
   return add_packet("task.failed", subjects, parents, std::move(payload),
                     t.trace_id);
 }
@@ -543,6 +605,7 @@ void zenith_state::end_task(const task_record& t, size_t packet,
       if (a.status == asset_status::pending) {
         a.status = asset_status::failed;
         put_asset(a, cause);
+        batch_ended.push_back(id);
       }
       if (auto w = waiting.find(id); w != waiting.end()) {
         l.dependants.insert(l.dependants.end(), w->second.begin(),
@@ -602,6 +665,7 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
   t.error.reset();
   t.updated_at = now();
   release_holds(t);
+  batch_ended.push_back(t.task_id);
   std::vector<std::string> subjects{t.task_id};
   json::value outputs{json::object{}};
   for (auto& p : o.outputs) {
@@ -687,9 +751,11 @@ size_t zenith_state::check_heartbeats() {
     spdlog::warn("zenith: no heartbeat for {} s from the worker running {}/{}: "
                  "running it again",
                  silent, id, t.attempt);
-    // The worker is taken for lost: its slot counts as free again.
+    // The worker is taken for lost: its slot counts as free again, and its
+    // pool stops what may still run there before the re-run starts.
     if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
       ++slot->second;
+    effects.stops.emplace_back(t.pool, id + "/" + std::to_string(t.attempt));
     requeue(t, "no heartbeat from its worker for " + std::to_string(silent)
                  + " s");
     // Its inputs were AVAILABLE when it ran, and held since.
@@ -713,6 +779,7 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
   t.status = task_status::cancelled;
   t.updated_at = now();
   release_holds(t);
+  batch_ended.push_back(t.task_id);
   auto subjects = subjects_of(t);
   auto packet = add_packet("task.cancelled", subjects, {t.task_id},
                            json::object{{"by", "operator"}}, t.trace_id);
@@ -745,8 +812,18 @@ caf::expected<std::string> zenith_state::enroll(const contracts::module_entry& e
   auto ref = e.contract.ref();
   if (auto i = modules.find(ref); i != modules.end()) {
     if (i->second.canonical_json == e.canonical_json) {
-      if (!e.dir.empty() && i->second.dir != e.dir)
-        i->second.dir = e.dir; // same contract found in another folder
+      if (e.dir.empty() || i->second.dir == e.dir)
+        return ref;
+      // The same contract found in another folder: its runs start there
+      // from now on, after a restart too.
+      auto packet = add_packet("module.moved", {ref}, {ref},
+                               json::object{{"ref", ref},
+                                            {"dir", e.dir},
+                                            {"from", i->second.dir}},
+                               ids->next_uuid());
+      i->second.dir = e.dir;
+      batch.put(storage::table::modules, ref,
+                contracts::encode_module_row(i->second), packet);
       return ref;
     }
     return make_error(ec::immutable_ref,
@@ -911,6 +988,7 @@ caf::expected<std::string> zenith_state::erase_asset(const std::string& id) {
   auto packet = add_packet("asset.deleted", {id}, {id}, json::object{},
                            ids->next_uuid());
   batch.erase(storage::table::assets, id, packet);
+  batch_ended.push_back(id);
   assets.erase(i);
   return id;
 }
@@ -920,11 +998,24 @@ caf::expected<std::string> zenith_state::erase_asset(const std::string& id) {
 caf::expected<std::pair<storage::sealed_commit, zenith_effects>>
 zenith_state::seal() {
   std::pair<storage::sealed_commit, zenith_effects> out;
+  auto fail = [this](caf::error err) {
+    // Nothing of the batch is written: its requests stay in `effects`, and
+    // the caller's stop_on answers them.
+    batch.clear();
+    batch_last.clear();
+    batch_events.clear();
+    batch_ended.clear();
+    parent_read_error = caf::error{};
+    return err;
+  };
+  if (parent_read_error)
+    return fail(parent_read_error);
   out.second = std::move(effects);
   effects = {};
   if (batch.empty()) {
     batch_last.clear();
     batch_events.clear();
+    batch_ended.clear();
     return out;
   }
   auto packets = batch.packets();
@@ -934,10 +1025,8 @@ zenith_state::seal() {
                                                 - start)
                     .count();
   if (!sealed) {
-    batch.clear();
-    batch_last.clear();
-    batch_events.clear();
-    return sealed.error();
+    effects = std::move(out.second);
+    return fail(sealed.error());
   }
   ++commits;
   committed_packets += packets;
@@ -945,6 +1034,10 @@ zenith_state::seal() {
   auto& ids = sealed->receipt().ids;
   for (auto& [entity, index] : batch_last)
     last_packet[entity] = ids[index];
+  for (auto& entity : batch_ended)
+    if (auto i = batch_last.find(entity); i != batch_last.end())
+      out.second.forget.emplace_back(entity, ids[i->second]);
+  batch_ended.clear();
   if (config.on_commit) {
     for (size_t i = 0; i < ids.size(); ++i)
       batch_events[i].packet_id = ids[i];
@@ -960,8 +1053,11 @@ caf::expected<zenith_effects> zenith_state::commit() {
   auto sealed = seal();
   if (!sealed)
     return sealed.error();
-  if (auto err = db->write.write(sealed->first))
+  if (auto err = db->write.write(sealed->first)) {
+    // Its requests are answered with the write's error by stop_on.
+    effects = std::move(sealed->second);
     return err;
+  }
   return std::move(sealed->second);
 }
 
@@ -1024,6 +1120,12 @@ std::string zenith_state::metrics_text() const {
          "Submissions refused at pre-flight.", std::to_string(rejections));
   single("omniva_ready_queue_depth", "gauge",
          "READY tasks waiting for a worker.", std::to_string(ready.size()));
+  single("omniva_idempotency_keys", "gauge",
+         "Idempotency keys remembered (those of the window).",
+         std::to_string(idempotency.size()));
+  single("omniva_last_packet_entries", "gauge",
+         "Entities whose last packet Zenith keeps in memory.",
+         std::to_string(last_packet.size()));
   family("omniva_pool_free_slots", "gauge", "Idle worker slots per pool.");
   for (auto& [pool, n] : free_slots)
     sample("omniva_pool_free_slots", "{pool=\"" + pool + "\"}",
@@ -1045,16 +1147,46 @@ void zenith_state::schedule_flush() {
 void zenith_state::start_write_thread() {
   caf::weak_actor_ptr weak = self->ctrl();
   writer = std::make_unique<storage::write_queue>(
-    db->write, [weak](uint64_t token, caf::error err) {
+    db->write, [weak, reports = reports](uint64_t token, caf::error err) {
+      {
+        std::lock_guard<std::mutex> guard{reports->mtx};
+        reports->done.emplace(token, err);
+      }
       if (auto strong = weak.lock())
         caf::anon_send(caf::actor_cast<zenith_actor>(strong), atom::written_v,
                        token, std::move(err));
     });
 }
 
+size_t zenith_state::drop_stale_dispatches(zenith_effects& fx) const {
+  auto stale = [this](const std::pair<std::string, contracts::dispatch_order>& d) {
+    auto t = tasks.find(d.second.task.task_id);
+    bool current = t != tasks.end() && t->second.status == task_status::running
+                   && t->second.attempt == d.second.task.attempt;
+    if (!current)
+      spdlog::info("zenith: not sending {}: the attempt was re-queued or ended "
+                   "while its commit was written",
+                   d.second.execution_id);
+    return !current;
+  };
+  auto before = fx.dispatches.size();
+  std::erase_if(fx.dispatches, stale);
+  return before - fx.dispatches.size();
+}
+
 void zenith_state::run_effects(zenith_effects& fx) {
+  for (auto& [entity, packet] : fx.forget)
+    if (auto i = last_packet.find(entity);
+        i != last_packet.end() && i->second == packet)
+      last_packet.erase(i);
   for (auto& reply : fx.replies)
     reply();
+  // Stop lost attempts first: a pool holds a task's re-run until the lost
+  // attempt of it ended.
+  for (auto& [pool, execution_id] : fx.stops)
+    if (auto p = pool_actors.find(pool); p != pool_actors.end())
+      self->send(p->second, atom::cancel_v, execution_id);
+  drop_stale_dispatches(fx);
   for (auto& [pool, order] : fx.dispatches) {
     // The silence of an attempt counts from when its order leaves, not
     // from when its commit was sealed.
@@ -1068,11 +1200,41 @@ void zenith_state::run_effects(zenith_effects& fx) {
     config.on_commit(fx.events);
 }
 
-void zenith_state::abort_pending(const caf::error& err) {
-  for (auto& [token, fx] : in_flight)
-    for (auto& f : fx.aborts)
-      f(err);
+void zenith_state::settle_in_flight() {
+  if (!writer)
+    return;
+  writer.reset(); // writes (or refuses) what it holds, then stops
+  std::map<uint64_t, caf::error> done;
+  {
+    std::lock_guard<std::mutex> guard{reports->mtx};
+    done.swap(reports->done);
+  }
+  for (auto& [token, fx] : in_flight) {
+    auto report = done.find(token);
+    if (report == done.end()) {
+      // Every commit handed over is reported before the thread stops; a
+      // missing report is a bug, and its outcome is not known.
+      for (auto& f : fx.aborts)
+        f(make_error(ec::outcome_unknown,
+                     "the node stopped while this change was being written: "
+                     "it may or may not be committed"));
+      continue;
+    }
+    if (report->second) {
+      for (auto& f : fx.aborts)
+        f(report->second);
+      continue;
+    }
+    // Written: its requests get their values, its events go out. Its
+    // dispatches do not: the node stops, and a restart runs them again.
+    fx.dispatches.clear();
+    fx.stops.clear();
+    run_effects(fx);
+  }
   in_flight.clear();
+}
+
+void zenith_state::abort_pending(const caf::error& err) {
   for (auto& f : effects.aborts)
     f(err);
   effects = {};
@@ -1080,11 +1242,16 @@ void zenith_state::abort_pending(const caf::error& err) {
 
 void zenith_state::stop_on(const caf::error& err) {
   // A failed commit leaves memory ahead of the disk: stop; a restart
-  // recovers from the last commit.
+  // recovers from the last commit. Every request that waited gets exactly
+  // one answer: what the write thread held is written or refused first.
   spdlog::critical("zenith: commit failed, stopping the node (a restart "
                    "recovers from the last commit): {}",
                    error_text(err));
-  abort_pending(err);
+  settle_in_flight();
+  abort_pending(make_error(ec::storage_error,
+                           "this change was not committed (the node stopped "
+                           "on a failed commit: "
+                           + error_text(err) + ")"));
   self->quit(err);
 }
 
@@ -1125,7 +1292,19 @@ void zenith_state::on_flush() {
 }
 
 void zenith_state::on_written(uint64_t token, const caf::error& err) {
+  {
+    std::lock_guard<std::mutex> guard{reports->mtx};
+    reports->done.erase(token);
+  }
   if (err) {
+    // Its requests are answered with the write's error (outcome_unknown when
+    // the commit may be durable), those behind it with what became of
+    // theirs.
+    if (!in_flight.empty() && in_flight.front().first == token) {
+      for (auto& f : in_flight.front().second.aborts)
+        f(err);
+      in_flight.pop_front();
+    }
     stop_on(err);
     return;
   }
@@ -1148,6 +1327,7 @@ void zenith_state::on_tick() {
   // Housekeeping: run again what lost its worker, dispatch anything that
   // became runnable.
   check_heartbeats();
+  forget_expired_keys();
   schedule_flush();
   self->delayed_send(self, config.control_cycle, atom::tick_v);
 }
@@ -1156,14 +1336,7 @@ void zenith_state::on_exit(const caf::exit_msg& msg) {
   // Stopping (node::stop): the write thread writes what it holds; those
   // commits take effect as usual, and what was not sealed is answered with
   // an error.
-  if (writer) {
-    writer.reset();
-    if (!db->write.failed()) {
-      for (auto& [token, fx] : in_flight)
-        run_effects(fx);
-      in_flight.clear();
-    }
-  }
+  settle_in_flight();
   abort_pending(contracts::make_error(ec::storage_error,
                                       "the node stopped before this change "
                                       "was committed"));
@@ -1186,10 +1359,13 @@ caf::result<T> zenith_state::after_commit(caf::expected<T> r) {
 caf::result<contracts::submit_result>
 zenith_state::handle_submit(const contracts::task_request& req) {
   auto r = submit(req);
-  if (!r.ok)
+  bool conflict = !r.ok && r.problems.size() == 1
+                  && r.problems.front().code == ec::idempotency_conflict;
+  if (!r.ok && !conflict)
     return r; // nothing to commit: answer at once
-  // A duplicate is answered behind the commits in flight, one of which may
-  // be the one that creates its task.
+  // A duplicate, or a conflict, is answered behind the commits in flight,
+  // one of which may be the one that creates the task its key names (which
+  // does not exist until it is written).
   return after_commit(caf::expected<contracts::submit_result>{std::move(r)});
 }
 
@@ -1255,6 +1431,10 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       return self->state.after_commit(self->state.erase_asset(id));
     },
     [self](atom::metrics) { return self->state.metrics_text(); },
+    [self](atom::sync) {
+      return self->state.after_commit(
+        caf::expected<uint64_t>{self->state.commits});
+    },
     [self](atom::flush) { self->state.on_flush(); },
     [self](atom::written, uint64_t token, const caf::error& err) {
       self->state.on_written(token, err);

@@ -24,8 +24,9 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -53,6 +54,10 @@ struct zenith_config {
   /// runs. Default: 60 s.
   std::chrono::milliseconds heartbeat_timeout
     = defaults::scheduling::heartbeat_timeout;
+  /// How long an idempotency key is remembered after its task was created
+  /// (the control cycle forgets older ones). Default: 24 h.
+  std::chrono::milliseconds idempotency_window
+    = defaults::scheduling::idempotency_window;
   /// Write commits on a thread of their own (the node does): Zenith seals
   /// a batch, hands it over and goes on with the next while RocksDB fills
   /// its memtables and syncs the log; effects still leave only after the
@@ -75,7 +80,26 @@ struct zenith_effects {
   /// write failed), so that no caller waits forever.
   std::vector<std::function<void(const caf::error&)>> aborts;
   std::vector<std::pair<std::string, contracts::dispatch_order>> dispatches;
+  /// Attempts taken for lost, (pool, execution id): their pools stop them
+  /// (sent before the dispatches, so a pool holds a task's re-run until its
+  /// lost attempt ended).
+  std::vector<std::pair<std::string, std::string>> stops;
+  /// Entities whose history ended in this commit, with the id of their last
+  /// packet: once the commit is written, `last_packet` forgets each whose
+  /// entry still names that packet (a later packet would find it in the
+  /// log with one seek).
+  std::vector<std::pair<std::string, std::string>> forget;
   std::vector<committed_event> events;
+};
+
+/// What the write thread reported, token -> error (none: written), for the
+/// commits whose `written` message Zenith has not handled yet. Filled on the
+/// write thread, read on Zenith's: when Zenith stops it drains the thread
+/// and answers each request held by a commit in flight by what became of
+/// that very commit.
+struct write_reports {
+  std::mutex mtx;
+  std::map<uint64_t, caf::error> done;
 };
 
 /// Zenith's state. The methods down to `metrics_text` are the node's rules
@@ -99,8 +123,12 @@ struct zenith_state {
   std::map<std::string, contracts::module_entry> modules;
   std::unordered_map<std::string, contracts::asset_record> assets;
   std::unordered_map<std::string, contracts::task_record> tasks;
-  /// idempotency key -> task id.
+  /// idempotency key -> task id, for the keys of tasks created within
+  /// `config.idempotency_window`.
   std::unordered_map<std::string, std::string> idempotency;
+  /// The keys of `idempotency` with the creation time of their tasks, oldest
+  /// first: the control cycle forgets them from the front.
+  std::deque<std::pair<contracts::timestamp, std::string>> idempotency_order;
   /// PENDING asset id -> the PENDING tasks waiting for it.
   std::unordered_map<std::string, std::vector<std::string>> waiting;
   /// The place of a READY task in `ready`: (-priority, order of readiness,
@@ -118,8 +146,18 @@ struct zenith_state {
   std::unordered_map<std::string, contracts::timestamp> last_beat;
   /// pool name -> free worker slots.
   std::map<std::string, uint32_t> free_slots;
-  /// entity (task, asset, module) -> id of its last packet.
+  /// entity (task, asset, module) -> id of its last packet, for the
+  /// entities whose history may go on: a task's entry goes once the commit
+  /// that ended it is written (see `zenith_effects::forget`).
   std::unordered_map<std::string, std::string> last_packet;
+  /// Where a packet finds the id of the last packet of an entity that is not
+  /// in `last_packet`: the log (one backward seek). A failed read fails the
+  /// commit (`parent_read_error`): a packet never silently loses a parent.
+  /// Tests may replace it.
+  std::function<caf::expected<std::string>(std::string_view)> parent_lookup;
+  /// The first failed parent read since the last seal; the next seal fails
+  /// with it.
+  caf::error parent_read_error;
   /// Registered schemas: ref -> canonical document (immutability checks).
   std::map<std::string, std::string> schemas;
   /// Registered policies, by ref.
@@ -134,6 +172,9 @@ struct zenith_state {
   /// Packet index -> its event (kind and entity; the id comes with the
   /// commit), in batch order.
   std::vector<committed_event> batch_events;
+  /// Entities whose history ended in this batch (finished tasks, failed
+  /// promises, deleted assets); see `zenith_effects::forget`.
+  std::vector<std::string> batch_ended;
   zenith_effects effects;
 
   // -- counters for /metrics
@@ -170,6 +211,22 @@ struct zenith_state {
   /// (`task.requeued`); a late result of the lost one is ignored. Returns
   /// how many were requeued.
   size_t check_heartbeats();
+
+  /// Forgets the idempotency keys of tasks created before the window
+  /// (`config.idempotency_window`); returns how many.
+  size_t forget_expired_keys();
+
+  /// Removes the output folders of attempts that did not win
+  /// (`<data>/outputs/<task>/<n>/` for an n below the task's attempt: a
+  /// node that died, or a worker taken for lost, left them). Called by
+  /// `recover`, before any new attempt runs; returns how many went.
+  size_t remove_superseded_outputs();
+
+  /// Drops from `fx` the dispatches whose attempt is no longer the current
+  /// one of a RUNNING task (re-queued, failed or cancelled while its commit
+  /// was being written): a run is never sent after it was re-queued.
+  /// Returns how many were dropped.
+  size_t drop_stale_dispatches(zenith_effects& fx) const;
 
   /// Cancels a PENDING or READY task.
   caf::expected<contracts::task_record> cancel(const std::string& task_id);
@@ -239,11 +296,20 @@ struct zenith_state {
   /// dispatches (each attempt's silence counts from here) and the events.
   void run_effects(zenith_effects& fx);
 
-  /// Answers every request waiting on a commit that will never be written.
+  /// Lets the write thread write (or refuse) what it holds, stops it, and
+  /// answers the requests of every commit in flight by what became of that
+  /// commit: written, its replies and events; not, the error the write
+  /// thread reported for it (`outcome_unknown` when it may be durable).
+  /// Dispatches are not sent: the node is stopping.
+  void settle_in_flight();
+
+  /// Answers every request of the batch not handed to the write thread
+  /// with `err` (its changes will never be written).
   void abort_pending(const caf::error& err);
 
-  /// Stops the actor after a failed commit (memory is ahead of the disk; a
-  /// restart recovers from the last commit), answering what waited.
+  /// Stops the actor after a failed seal or commit (memory is ahead of the
+  /// disk; a restart recovers from the last commit), answering every
+  /// request that waited: exactly one answer each.
   void stop_on(const caf::error& err);
 
   /// Dispatches what can run and commits: writes here, or seals here and
@@ -281,6 +347,8 @@ struct zenith_state {
   // -- the write thread (when `config.write_thread`); declared last so
   // that it stops, writing what it holds, before anything it writes with
   std::unique_ptr<storage::write_queue> writer;
+  /// What the write thread reported and Zenith has not handled yet.
+  std::shared_ptr<write_reports> reports = std::make_shared<write_reports>();
   /// Token of the next sealed commit, and the effects of those handed to
   /// the writer and not yet written, oldest first.
   uint64_t next_token = 0;

@@ -20,6 +20,8 @@ CAF_ADD_ATOM(omniva, omniva::atom, submit, "submit")
 CAF_ADD_ATOM(omniva, omniva::atom, cancel, "cancel")
 /// Ask for the status of a task, an asset or an actor.
 CAF_ADD_ATOM(omniva, omniva::atom, status, "status")
+/// A barrier: answered once everything asked before it is committed.
+CAF_ADD_ATOM(omniva, omniva::atom, sync, "sync")
 /// The result of an execution, from a worker back to Zenith.
 CAF_ADD_ATOM(omniva, omniva::atom, result, "result")
 /// Hand a READY task to a worker pool.

@@ -93,6 +93,13 @@ inline constexpr std::chrono::milliseconds heartbeat_timeout
 /// would only delay replies; fewer would stall the writer.
 inline constexpr size_t max_commits_in_flight = 2;
 
+/// How long Zenith remembers an idempotency key after the task it made was
+/// created: a retry within the window gets that task back, a later one makes
+/// a new task. A day covers any client's retries and bounds the memory the
+/// keys take. Option `omniva.idempotency-window-s`.
+inline constexpr std::chrono::milliseconds idempotency_window
+  = std::chrono::hours{24};
+
 /// The name of the pool a node runs when none is configured (one worker per
 /// core, all of the machine's cores and memory).
 inline constexpr std::string_view default_pool_name = "default";

@@ -50,12 +50,23 @@ runtime::http_client client_options::connect(const po::variables_map& vm) {
   return node_client(node, token, data);
 }
 
+namespace {
+
+/// What the CLI adds to an `outcome_unknown` answer (HTTP 503).
+constexpr const char* outcome_unknown_hint
+  = "omniva: the request may or may not have taken effect: check (omniva "
+    "task list, omniva task show <id>) before retrying, or retry with the "
+    "same --idempotency-key\n";
+
+} // namespace
+
 int report(const runtime::http_result& r) {
   auto doc = r.json();
   if (!r.error.empty())
     return fail(r.error);
   if (doc)
     if (auto* errors = doc->find("errors"); errors && errors->is_array()) {
+      bool unknown = false;
       std::cerr << "omniva: refused with " << errors->as_array().size()
                 << " error(s):\n";
       for (auto& e : errors->as_array()) {
@@ -65,10 +76,16 @@ int report(const runtime::http_result& r) {
         };
         std::cerr << "  " << s("code") << " " << s("pointer") << ": "
                   << s("message") << '\n';
+        unknown = unknown || s("code") == "outcome_unknown";
       }
+      if (unknown)
+        std::cerr << outcome_unknown_hint;
       return exit_failure;
     }
-  return fail(r.reason());
+  auto rc = fail(r.reason());
+  if (r.status == 503)
+    std::cerr << outcome_unknown_hint;
+  return rc;
 }
 
 void print(const json::value& v, bool as_json, const char* id_key) {

@@ -48,6 +48,7 @@ struct node_file_config : caf::actor_system_config {
       .add<size_t>("control-cycle-ms", "Zenith's control cycle in milliseconds")
       .add<size_t>("heartbeat-interval-ms", "how often a busy worker sends a heartbeat")
       .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
+      .add<size_t>("idempotency-window-s", "how long an idempotency key is remembered")
       .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment");
   }
 
@@ -236,6 +237,11 @@ int run_serve(const arguments& args) {
     o.heartbeat_timeout = ms("omniva.heartbeat-timeout-ms",
                              o.heartbeat_timeout);
     o.sse_keep_alive = ms("omniva.sse-keep-alive-ms", o.sse_keep_alive);
+    o.idempotency_window = std::chrono::seconds{caf::get_or(
+      cfg, "omniva.idempotency-window-s",
+      static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                            o.idempotency_window)
+                            .count()))};
   }
   if (o.sse_keep_alive.count() <= 0) {
     print_error("omniva.sse-keep-alive-ms must be positive");
@@ -281,8 +287,20 @@ int run_serve(const arguments& args) {
     run_demo(node);
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
-  while (!stop_requested)
+  while (!stop_requested) {
+    if (auto why = node.failure()) {
+      // Zenith stopped on a failed commit: close the API and exit non-zero,
+      // so that a supervisor restarts the node; recovery resumes from the
+      // last commit.
+      node.stop();
+      return fail("Zenith stopped (" + contracts::render_error(why->code(),
+                                                               why->category(),
+                                                               why->context())
+                  + "); the node stopped: restart it to recover from the last "
+                    "commit");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
   std::cout << "omniva: stopping" << std::endl;
   node.stop();
   return exit_ok;

@@ -5,6 +5,7 @@
 #include "actors/worker_pool.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/type_ids.hpp"
+#include "runtime/leftovers.hpp"
 #include "runtime/local_adapter.hpp"
 #include "runtime/mock_adapter.hpp"
 #include "runtime/http_server.hpp"
@@ -15,6 +16,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <spdlog/spdlog.h>
@@ -119,7 +121,7 @@ caf::expected<std::string> load_token(const std::string& data_dir) {
 /// worker's heartbeat.
 execution_context context_for(const contracts::dispatch_order& order,
                               const contracts::registry_store* registry,
-                              const std::function<void()>& heartbeat,
+                              const actors::attempt_control& control,
                               std::chrono::milliseconds every) {
   execution_context context;
   context.schema_lookup = [registry](std::string_view id) {
@@ -133,8 +135,9 @@ execution_context context_for(const contracts::dispatch_order& order,
     for (auto& name : *names)
       if (auto* v = std::getenv(name.c_str()))
         context.secrets[name] = v;
-  context.heartbeat = heartbeat;
+  context.heartbeat = [&control] { control(); };
   context.heartbeat_interval = every;
+  context.stop = &control.stop();
   return context;
 }
 
@@ -142,9 +145,9 @@ execution_context context_for(const contracts::dispatch_order& order,
 contracts::execution_outcome run_order(const contracts::dispatch_order& order,
                                        adapter& local, adapter& mock,
                                        const contracts::registry_store* registry,
-                                       const std::function<void()>& heartbeat,
+                                       const actors::attempt_control& control,
                                        std::chrono::milliseconds every) {
-  auto context = context_for(order, registry, heartbeat, every);
+  auto context = context_for(order, registry, control, every);
   for (auto& name : order.contract.secrets.required)
     if (context.secrets.count(name) == 0) {
       contracts::execution_outcome out;
@@ -160,8 +163,35 @@ contracts::execution_outcome run_order(const contracts::dispatch_order& order,
 
 } // namespace
 
+/// Why Zenith stopped on its own, set once by the actor that watches it.
+struct zenith_failure {
+  mutable std::mutex mtx;
+  std::optional<caf::error> reason;
+};
+
+namespace {
+
+/// Has `failure` record why Zenith stopped, when it stops for another reason
+/// than the node's own stop (runs on Zenith's way out).
+void watch_zenith(const actors::zenith_actor& zenith,
+                  std::shared_ptr<zenith_failure> failure) {
+  caf::actor_cast<caf::abstract_actor*>(zenith)->attach_functor(
+    [failure](const caf::error& reason) {
+      if (!reason || reason == caf::exit_reason::user_shutdown)
+        return;
+      spdlog::critical("node: Zenith stopped: {}; the node can no longer "
+                       "commit and must be restarted",
+                       error_text(reason));
+      std::lock_guard<std::mutex> guard{failure->mtx};
+      failure->reason = reason;
+    });
+}
+
+} // namespace
+
 struct node::impl {
   node_options options;
+  std::shared_ptr<zenith_failure> failure = std::make_shared<zenith_failure>();
   std::string token;
   /// The registry's schemas and policies (outlives the actor system).
   std::shared_ptr<contracts::registry_store> registry_store;
@@ -245,7 +275,22 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   // those wake-ups took a tenth of the CPU Zenith and the writer need.
   p->cfg->set("work-stealing.moderate-poll-attempts", size_t{0});
   p->system = std::make_unique<caf::actor_system>(*p->cfg);
-  p->local = std::make_unique<local_adapter>();
+  // What an earlier run's attempts left (a module's children outlive a
+  // SIGKILL of the node) is killed before anything runs again; every
+  // attempt from now on is marked and recorded before its program starts.
+  auto attempts = attempt_records_for(options.data_dir);
+  auto leftovers = reap_leftovers(attempts);
+  if (!leftovers.killed.empty() || !leftovers.survivors.empty())
+    spdlog::warn("node: killed {} process(es) left by attempts of an earlier "
+                 "run{}",
+                 leftovers.killed.size(),
+                 leftovers.survivors.empty()
+                   ? std::string{}
+                   : "; " + std::to_string(leftovers.survivors.size())
+                       + " did not go away");
+  local_adapter_options local_options;
+  local_options.attempts = attempts;
+  p->local = std::make_unique<local_adapter>(std::move(local_options));
   p->mock = std::make_unique<mock_adapter>();
   auto* local = p->local.get();
   auto* mock = p->mock.get();
@@ -254,8 +299,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   auto every = options.heartbeat_interval;
   actors::executor run = [local, mock, schemas,
                           every](const contracts::dispatch_order& o,
-                                 const std::function<void()>& beat) {
-    return run_order(o, *local, *mock, schemas, beat, every);
+                                 const actors::attempt_control& control) {
+    return run_order(o, *local, *mock, schemas, control, every);
   };
   std::map<std::string, actors::pool_actor> pools;
   for (auto& spec : options.pools) {
@@ -276,12 +321,28 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   zc.force_mock = options.force_mock;
   zc.write_thread = true;
   zc.heartbeat_timeout = options.heartbeat_timeout;
+  zc.idempotency_window = options.idempotency_window;
   zc.registry = p->registry_store;
   auto hub = p->events;
   zc.on_commit = [hub](const std::vector<contracts::committed_event>& events) {
     hub->publish(events);
   };
   p->zenith = p->system->spawn(actors::zenith, std::move(zc), p->db, pools);
+  watch_zenith(p->zenith, p->failure);
+  {
+    // Nothing reads the state before the recovery's commit (re-queued
+    // attempts) is durable; a Zenith that cannot recover answers with why.
+    caf::scoped_actor self{*p->system};
+    auto recovered = ask_blocking<uint64_t>(self, p->zenith, atom::sync_v);
+    if (!recovered) {
+      auto why = recovered.error();
+      std::unique_ptr<node> failed{new node(std::move(p))};
+      failed->stop();
+      return make_error(ec::storage_error,
+                        "the node's state cannot be recovered: "
+                          + error_text(why));
+    }
+  }
   p->ledger = p->system->spawn<caf::detached>(actors::asset_ledger, p->store,
                                                options.allowed_roots, p->zenith);
   p->registry = p->system->spawn<caf::detached>(
@@ -314,6 +375,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
       return e;
   }
   return n;
+}
+
+std::optional<caf::error> node::failure() const {
+  std::lock_guard<std::mutex> guard{impl_->failure->mtx};
+  return impl_->failure->reason;
 }
 
 void node::stop() {
@@ -361,7 +427,13 @@ contracts::submit_result node_session::submit(const contracts::task_request& req
     return std::move(*r);
   contracts::submit_result out;
   out.ok = false;
-  out.problems.push_back({ec::storage_error, "", error_text(r.error())});
+  auto& e = r.error();
+  // Zenith's own codes (outcome_unknown above all) go through as they are.
+  auto code = e.category() == contracts::error_category ? static_cast<ec>(e.code())
+                                                       : ec::storage_error;
+  auto p = contracts::problem_from_error(e);
+  out.problems.push_back({code, "", p && !p->message.empty() ? p->message
+                                                             : error_text(e)});
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct node_options {
     = defaults::scheduling::heartbeat_timeout;
   /// Whether commits wait for the disk (fsync). Default: true.
   bool sync = defaults::node::sync;
+  /// How long Zenith remembers an idempotency key after its task was
+  /// created. Default: 24 h.
+  std::chrono::milliseconds idempotency_window
+    = defaults::scheduling::idempotency_window;
   /// Worker threads of CAF's scheduler (0: one per core). Default: 0.
   size_t scheduler_threads = defaults::node::scheduler_threads;
 };
@@ -94,15 +99,23 @@ private:
 /// A running node.
 class node {
 public:
-  /// Starts a node: opens (or creates) the data folder, recovers the state,
-  /// loads the module folders and starts the HTTP API. Errors: the database
-  /// is locked by another node, the port is taken, ...
+  /// Starts a node: opens (or creates) the data folder, recovers the state
+  /// and waits until the recovery's commit is durable, loads the module
+  /// folders and starts the HTTP API (so no reader sees the state from
+  /// before the recovery). Errors: the database is locked by another node,
+  /// the state cannot be recovered, the port is taken, ...
   static caf::expected<std::unique_ptr<node>> start(node_options options);
 
   ~node();
 
   /// Stops the HTTP API and the actors, then closes the database.
   void stop();
+
+  /// Why Zenith stopped on its own (a commit or its write failed), once it
+  /// did; nullopt while it runs. The node can no longer change state: its
+  /// owner stops it and exits non-zero, so that a supervisor restarts it
+  /// and recovery resumes from the last commit (`omniva serve` does).
+  std::optional<caf::error> failure() const;
 
   /// The port the HTTP API listens on.
   uint16_t port() const noexcept;

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -156,8 +157,10 @@ def process_alive(pid):
 class Node:
     """One `omniva serve` process on a data folder under `root`."""
 
-    def __init__(self, root, extra_args=(), prefix=()):
+    def __init__(self, root, extra_args=(), prefix=(), preexec=None):
         self.root = root
+        # Called in the child before exec (limits for a fault test).
+        self.preexec = preexec
         self.data = os.path.join(root, "data")
         self.extra_args = list(extra_args)
         # A command the node runs under (e.g. `unshare --pid --fork`).
@@ -176,7 +179,8 @@ class Node:
             + self.extra_args
         self.proc = subprocess.Popen(args, cwd=self.root, stdout=log,
                                      stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     preexec_fn=self.preexec)
         log.close()
 
         def listening():
@@ -796,6 +800,61 @@ class EventsAndMetricsTest(NodeTestCase):
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$')
+        self.finish()
+
+
+def limit_file_size():
+    """In a node's child before exec: no file may grow past 1 MiB, and a write
+    past it fails with EFBIG instead of killing the process (SIGXFSZ)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+
+class DeadZenithTest(NodeTestCase):
+    """Zenith stops when a commit cannot be written (here: the log of the
+    database cannot grow past 1 MiB). The node must not go on serving without
+    it: it closes its API and exits non-zero, every request gets one answer,
+    and after a restart every task it acknowledged exists."""
+
+    node_args = ("--mock",)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="omniva-it-")
+        self.addCleanup(self.remove_tmp)
+        self.node = Node(self.tmp, self.node_args, preexec=limit_file_size)
+        self.addCleanup(self.kill_node)
+        self.node.start()
+
+    def test_a_failed_commit_stops_the_node_and_loses_nothing_acknowledged(self):
+        acknowledged, answers = [], {}
+        deadline = time.time() + 120
+        while self.node.alive() and time.time() < deadline:
+            body = {"module_ref": "fail-on-request@1", "input_mapping": {},
+                    "values": {"mode": "ok"}}
+            try:
+                status, doc, _ = self.http("POST", "/api/tasks", body)
+            except (urllib.error.URLError, ConnectionError, OSError):
+                break  # the API closed
+            answers[status] = answers.get(status, 0) + 1
+            if status == 201:
+                acknowledged.append(doc["task_id"])
+            else:
+                self.assertIn(status, (500, 503), doc)
+                self.assertIn(doc["error"]["code"], ("outcome_unknown", "storage_error"), doc)
+        self.assertTrue(acknowledged, answers)
+        try:
+            rc = self.node.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.fail("the node went on running without Zenith:\n" + self.node.log()[-3000:])
+        self.assertNotEqual(rc, 0, self.node.log()[-3000:])
+        self.assertIn("Zenith stopped", self.node.log())
+        # A supervisor restarts it (without the limit): recovery brings back
+        # every task the node acknowledged.
+        self.node.preexec = None
+        self.node.start()
+        for task_id in acknowledged:
+            status, doc = self.get(f"/api/tasks/{task_id}")
+            self.assertEqual(status, 200, f"acknowledged task {task_id} is lost: {doc}")
         self.finish()
 
 

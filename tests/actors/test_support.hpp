@@ -180,14 +180,19 @@ struct zenith_state_fixture {
 using zenith_impl = std::remove_pointer_t<
   actors::zenith_actor::stateful_pointer<actors::zenith_state>>;
 
-/// A pool that only records the orders it gets: the test plays the workers
-/// (or ignores them).
+/// A pool that only records the orders it gets (and the execution ids it is
+/// told to stop, if `stops`): the test plays the workers (or ignores them).
 inline actors::pool_actor::behavior_type
 recording_pool(actors::pool_actor::pointer,
-               std::shared_ptr<std::vector<contracts::dispatch_order>> orders) {
+               std::shared_ptr<std::vector<contracts::dispatch_order>> orders,
+               std::shared_ptr<std::vector<std::string>> stops = nullptr) {
   return {
     [=](atom::dispatch, const contracts::dispatch_order& o) {
       orders->push_back(o);
+    },
+    [=](atom::cancel, const std::string& execution_id) {
+      if (stops)
+        stops->push_back(execution_id);
     },
     [=](atom::done, uint32_t) {},
     [=](atom::tick) {},
@@ -222,6 +227,9 @@ struct zenith_actor_fixture {
   /// What the pool was sent, in order.
   std::shared_ptr<std::vector<contracts::dispatch_order>> orders
     = std::make_shared<std::vector<contracts::dispatch_order>>();
+  /// The execution ids the pool was told to stop, in order.
+  std::shared_ptr<std::vector<std::string>> stops
+    = std::make_shared<std::vector<std::string>>();
   /// The recording pool "default".
   actors::pool_actor pool;
   /// Zenith, once `spawn_zenith` ran.
@@ -234,7 +242,7 @@ struct zenith_actor_fixture {
       sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
       self(sys, true),
       db(open_test_database(dir.path)) {
-    pool = sys.spawn(recording_pool, orders);
+    pool = sys.spawn(recording_pool, orders, stops);
   }
 
   /// Stops Zenith and the pool (and whatever a test fixture stopped

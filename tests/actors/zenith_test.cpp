@@ -19,6 +19,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 using namespace omniva;
@@ -750,6 +752,113 @@ BOOST_AUTO_TEST_CASE(a_silent_worker_gets_its_attempt_run_again) {
   check_requeued_history(t.task_id, "no heartbeat");
 }
 
+BOOST_AUTO_TEST_CASE(a_run_is_not_sent_after_its_attempt_was_requeued) {
+  // The dispatch's commit is sealed and handed to the write thread; before
+  // it is written, the control cycle takes the attempt for lost and
+  // re-queues it. The order of the old attempt must not leave.
+  st->config.heartbeat_timeout = std::chrono::seconds{60};
+  auto& clock = static_cast<contracts::manual_clock&>(*st->clock);
+  auto t = submit(source_request());
+  commit();
+  st->dispatch_ready();
+  auto sealed = st->seal();
+  BOOST_REQUIRE(sealed);
+  BOOST_REQUIRE_EQUAL(sealed->second.dispatches.size(), 1u);
+  auto current = sealed->second; // the same effects, had nothing happened
+  BOOST_CHECK_EQUAL(st->drop_stale_dispatches(current), 0u);
+  BOOST_CHECK_EQUAL(current.dispatches.size(), 1u);
+  clock.advance(std::chrono::seconds{61});
+  BOOST_CHECK_EQUAL(st->check_heartbeats(), 1u);
+  BOOST_CHECK_EQUAL(st->tasks.at(t.task_id).attempt, 2u);
+  BOOST_CHECK_EQUAL(st->drop_stale_dispatches(sealed->second), 1u);
+  BOOST_CHECK(sealed->second.dispatches.empty());
+  // The lost attempt's pool is told to stop it.
+  auto fx = st->commit();
+  BOOST_REQUIRE(fx);
+  BOOST_REQUIRE_EQUAL(fx->stops.size(), 1u);
+  BOOST_CHECK_EQUAL(fx->stops[0].first, "default");
+  BOOST_CHECK_EQUAL(fx->stops[0].second, t.task_id + "/1");
+}
+
+BOOST_AUTO_TEST_CASE(a_module_found_in_another_folder_is_run_from_there_after_a_restart) {
+  auto moved = entry_of(source_module());
+  moved.dir = "/modules/elsewhere";
+  auto ref = st->enroll(moved);
+  BOOST_REQUIRE(ref);
+  BOOST_CHECK_EQUAL(st->modules.at(*ref).dir, "/modules/elsewhere");
+  commit();
+  auto history = db->read->history(*ref);
+  BOOST_REQUIRE(history);
+  BOOST_REQUIRE(!history->empty());
+  BOOST_CHECK_EQUAL(history->back().kind, "module.moved");
+  restart();
+  BOOST_CHECK_EQUAL(st->modules.at(*ref).dir, "/modules/elsewhere");
+  // The same folder again changes nothing.
+  BOOST_REQUIRE(st->enroll(moved));
+  BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_read_of_a_parent_fails_the_commit) {
+  auto input = add_json_file();
+  restart(); // Zenith no longer has the asset's last packet in memory
+  st->parent_lookup = [](std::string_view) -> caf::expected<std::string> {
+    return contracts::make_error(ec::storage_error, "the disk said no");
+  };
+  submit(step_request(input.asset_id));
+  auto fx = st->commit();
+  BOOST_REQUIRE(!fx);
+  BOOST_CHECK_MESSAGE(is(fx.error(), ec::storage_error), text_of(fx.error()));
+  BOOST_CHECK_NE(text_of(fx.error()).find("the disk said no"), std::string::npos);
+  // Nothing of it was written.
+  auto history = db->read->history(input.asset_id);
+  BOOST_REQUIRE(history);
+  BOOST_CHECK_EQUAL(history->size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_keys_are_forgotten_after_the_window) {
+  st->config.idempotency_window = std::chrono::hours{24};
+  auto& clock = static_cast<contracts::manual_clock&>(*st->clock);
+  auto req = source_request();
+  req.idempotency_key = "nightly";
+  auto first = submit(req);
+  commit();
+  clock.advance(std::chrono::hours{23});
+  BOOST_CHECK_EQUAL(st->forget_expired_keys(), 0u);
+  BOOST_CHECK(st->submit(req).duplicate);
+  clock.advance(std::chrono::hours{2});
+  BOOST_CHECK_EQUAL(st->forget_expired_keys(), 1u);
+  BOOST_CHECK(st->idempotency.empty());
+  auto again = st->submit(req);
+  BOOST_REQUIRE(again.ok);
+  BOOST_CHECK(!again.duplicate);
+  BOOST_CHECK_NE(again.task.task_id, first.task_id);
+  commit();
+  // A restart remembers only the keys of the window.
+  st->config.idempotency_window = std::chrono::hours{24};
+  restart();
+  BOOST_CHECK_EQUAL(st->idempotency.size(), 1u);
+  BOOST_CHECK_EQUAL(st->idempotency.at("nightly"), again.task.task_id);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_removes_the_outputs_of_attempts_that_did_not_win) {
+  auto t = submit(source_request());
+  commit();
+  auto order = dispatch_one();
+  std::filesystem::create_directories(order.output_dir);
+  { std::ofstream{std::filesystem::path{order.output_dir} / "half.json"} << "{"; }
+  // Another task's folder, and one the node does not know, stay.
+  auto other = dir.path / "outputs" / "not-a-task" / "1";
+  std::filesystem::create_directories(other);
+  restart(); // the node died under attempt 1
+  BOOST_CHECK_EQUAL(st->tasks.at(t.task_id).attempt, 2u);
+  BOOST_CHECK(!std::filesystem::exists(order.output_dir));
+  BOOST_CHECK(std::filesystem::exists(other));
+  commit();
+  auto again = dispatch_one();
+  BOOST_CHECK_EQUAL(again.output_dir,
+                    (dir.path / "outputs" / t.task_id / "2").string());
+}
+
 BOOST_AUTO_TEST_CASE(recover_restores_ready_and_waiting_tasks) {
   auto first = submit(source_request());
   auto second = submit(step_request(output(first)));
@@ -954,6 +1063,117 @@ BOOST_AUTO_TEST_CASE(a_duplicate_is_answered_after_the_commit_in_progress) {
       BOOST_CHECK_EQUAL(r.task.task_id, id);
     },
     [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+}
+
+BOOST_AUTO_TEST_CASE(an_idempotency_conflict_is_answered_after_the_commit_in_progress) {
+  // The key names a task whose creation is not yet written: the conflict
+  // must not name it before it exists.
+  auto req = source_request();
+  req.idempotency_key = "once";
+  auto other = source_request(2);
+  other.idempotency_key = "once";
+  auto first = self->request(zenith, caf::infinite, atom::submit_v, req);
+  auto conflict = self->request(zenith, caf::infinite, atom::submit_v, other);
+  sched.run_once(); // the first submission
+  sched.run_once(); // the conflict: held behind the commit of the first
+  BOOST_CHECK(self->mailbox().empty());
+  BOOST_CHECK_EQUAL(zenith_st().effects.replies.size(), 2u);
+  sched.run();
+  std::string id;
+  first.receive([&](contracts::submit_result& r) { id = r.task.task_id; },
+                [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  conflict.receive(
+    [&](contracts::submit_result& r) {
+      BOOST_CHECK(!r.ok);
+      BOOST_CHECK(has_problem(r, ec::idempotency_conflict));
+      BOOST_CHECK(task_row(id).task_id == id);
+    },
+    [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_seal_answers_every_request_it_held) {
+  // The batch of the submission cannot be sealed (here: a row no packet
+  // justifies); Zenith stops, and the caller gets an error, not silence.
+  auto h = self->request(zenith, caf::infinite, atom::submit_v, source_request());
+  sched.run_once();
+  BOOST_REQUIRE_EQUAL(zenith_st().effects.aborts.size(), 1u);
+  zenith_st().batch.put(storage::table::tasks, "ghost", "{}", 0);
+  sched.run();
+  BOOST_REQUIRE(!self->mailbox().empty()); // else the receive below would hang
+  bool answered = false;
+  h.receive([](contracts::submit_result&) { BOOST_FAIL("a reply without a commit"); },
+            [&](caf::error& e) {
+              answered = true;
+              BOOST_CHECK_MESSAGE(is(e, ec::storage_error), text_of(e));
+            });
+  BOOST_CHECK(answered);
+  zenith = nullptr; // it stopped
+}
+
+BOOST_AUTO_TEST_CASE(zenith_forgets_the_last_packets_of_finished_tasks) {
+  constexpr size_t n = 6;
+  for (size_t i = 0; i < n; ++i)
+    self->send(zenith, atom::submit_v, source_request(static_cast<int>(i)));
+  sched.run();
+  BOOST_REQUIRE_EQUAL(orders->size(), n);
+  for (auto& o : *orders)
+    BOOST_CHECK(zenith_st().last_packet.count(o.task.task_id) == 1);
+  for (auto& o : *orders)
+    self->send(zenith, atom::result_v, success(o.task));
+  sched.run();
+  for (auto& o : *orders) {
+    BOOST_CHECK(task_row(o.task.task_id).status == task_status::done);
+    BOOST_CHECK(zenith_st().last_packet.count(o.task.task_id) == 0);
+  }
+  // A later packet about a forgotten task still finds its parent in the log.
+  auto h = self->request(zenith, caf::infinite, atom::priority_v,
+                         orders->front().task.task_id, int32_t{5});
+  sched.run();
+  h.receive([](task_record&) {}, [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  auto history = zenith_st().db->read->history(orders->front().task.task_id);
+  BOOST_REQUIRE(history);
+  BOOST_REQUIRE_GE(history->size(), 2u);
+  auto& last = history->back();
+  BOOST_CHECK_EQUAL(last.kind, "task.priority_changed");
+  BOOST_CHECK(std::find(last.meta_parents.begin(), last.meta_parents.end(),
+                        (*history)[history->size() - 2].id)
+              != last.meta_parents.end());
+  auto report = storage::verify(*zenith_st().db->read);
+  BOOST_CHECK_MESSAGE(report.ok, report.reason);
+}
+
+BOOST_AUTO_TEST_CASE(sync_is_answered_once_what_came_before_is_committed) {
+  auto submitted = self->request(zenith, caf::infinite, atom::submit_v,
+                                 source_request());
+  auto barrier = self->request(zenith, caf::infinite, atom::sync_v);
+  sched.run_once();
+  sched.run_once();
+  BOOST_CHECK(self->mailbox().empty());
+  sched.run();
+  submitted.receive([](contracts::submit_result& r) { BOOST_CHECK(r.ok); },
+                    [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  barrier.receive([](uint64_t commits) { BOOST_CHECK_EQUAL(commits, 1u); },
+                  [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_attempt_is_stopped_and_run_again) {
+  auto beat = std::make_unique<contracts::manual_clock>(
+    contracts::timestamp{std::chrono::milliseconds{1'790'000'000'000}});
+  auto* clock = beat.get();
+  zenith_st().span_clock = std::move(beat);
+  self->send(zenith, atom::submit_v, source_request());
+  sched.run();
+  BOOST_REQUIRE_EQUAL(orders->size(), 1u);
+  auto first = orders->front();
+  // The worker falls silent past the timeout; the next control cycle
+  // tells the pool to stop attempt 1 and sends attempt 2.
+  clock->advance(zenith_st().config.heartbeat_timeout + std::chrono::seconds{1});
+  sched.advance_time(zenith_st().config.control_cycle);
+  sched.run();
+  BOOST_REQUIRE_EQUAL(stops->size(), 1u);
+  BOOST_CHECK_EQUAL(stops->front(), first.execution_id);
+  BOOST_REQUIRE_EQUAL(orders->size(), 2u);
+  BOOST_CHECK_EQUAL(orders->back().execution_id, first.task.task_id + "/2");
 }
 
 BOOST_AUTO_TEST_CASE(an_operator_error_comes_back_as_an_error) {

@@ -128,6 +128,54 @@ with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f
 '''
 
 
+# A module that starts children (a test fixture): one in its own process
+# group, one that leaves it (a new session, as a daemonising tool would),
+# appends the pids of all three to the file its `pidfile` value names, then
+# works for `seconds` (or until `<pidfile>.go` exists) and writes a JSON
+# output.
+SPAWNER_CONTRACT = {
+    "name": "spawner",
+    "version": 1,
+    "description": "Starts two children, then writes a report (a test fixture).",
+    "inputs": [
+        {"key": "pidfile", "label": "Where the pids go", "contract_type": "VALUE",
+         "dtype": "string"},
+        {"key": "seconds", "label": "How long it works", "contract_type": "VALUE",
+         "dtype": "float", "default": 3},
+    ],
+    "outputs": [{
+        "key": "report",
+        "label": "Report",
+        "contract_type": "ASSET",
+        "media_type": "application/json",
+    }],
+    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 60},
+    "run": {"command": ["python3", "spawner.py"]},
+    "schema_version": "1.0.0",
+}
+
+SPAWNER_SCRIPT = '''\
+import argparse, json, os, subprocess, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--manifest", required=True)
+manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
+inputs = manifest["inputs"]
+child = subprocess.Popen(["sleep", "120"])
+escaped = subprocess.Popen(["sleep", "121"], start_new_session=True)
+with open(inputs["pidfile"]["value"], "a", encoding="utf-8") as f:
+    f.write(f"{os.getpid()} {child.pid} {escaped.pid}\\n")
+deadline = time.time() + inputs["seconds"]["value"]
+while time.time() < deadline and not os.path.exists(inputs["pidfile"]["value"] + ".go"):
+    time.sleep(0.05)
+out = manifest["output_dir"]
+with open(os.path.join(out, "report.json"), "w", encoding="utf-8") as f:
+    json.dump({"pid": os.getpid()}, f)
+with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
+    json.dump({"outputs": {"report": {"path": "report.json",
+                                      "media_type": "application/json"}}}, f)
+'''
+
+
 def wait_until(predicate, timeout, what):
     """Polls `predicate` until it returns something truthy; fails after `timeout` s."""
     deadline = time.monotonic() + timeout
@@ -800,6 +848,76 @@ class EventsAndMetricsTest(NodeTestCase):
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$')
+        self.finish()
+
+
+class CrashWithChildrenTest(NodeTestCase):
+    """SIGKILL of a node while modules with children run: the module's own
+    process dies with the node, but what it started does not. The restart
+    must kill every process of the old attempts before it runs new ones, and
+    every task's outputs must exist exactly once."""
+
+    node_args = ("--pool", "default:2:4:1")
+
+    def register_spawner(self):
+        folder = os.path.join(self.tmp, "spawner")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
+            json.dump(SPAWNER_CONTRACT, f, indent=2)
+        with open(os.path.join(folder, "spawner.py"), "w", encoding="utf-8") as f:
+            f.write(SPAWNER_SCRIPT)
+        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
+                         "spawner@1")
+
+    @staticmethod
+    def pids_in(path):
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as f:
+            return [[int(p) for p in line.split()] for line in f if line.strip()]
+
+    def test_no_process_of_an_old_attempt_survives_a_restart(self):
+        self.register_spawner()
+        pidfiles = [os.path.join(self.tmp, f"pids-{i}.txt") for i in range(2)]
+        tasks = [self.submit("spawner@1", values={"pidfile": p, "seconds": 30})
+                 for p in pidfiles]
+        wait_until(lambda: all(len(self.pids_in(p)) == 1 for p in pidfiles), 20,
+                   "both modules to start their children")
+        first_run = [pid for p in pidfiles for line in self.pids_in(p) for pid in line]
+        self.node.kill()  # SIGKILL while both run
+        # The modules die with the node; their children do not.
+        children = [pid for p in pidfiles for pid in self.pids_in(p)[0][1:]]
+        wait_until(lambda: not any(process_alive(p) for p in first_run
+                                   if p not in children), 10,
+                   "the modules to die with the node")
+        self.assertTrue(all(process_alive(p) for p in children),
+                        "the scenario needs children that outlive the node")
+
+        # Short runs from now on: the restarted node re-runs both tasks.
+        for p in pidfiles:
+            os.remove(p)
+            open(p + ".go", "w").close()
+        self.node.start()
+        # Before the first new attempt ran, every old process is gone.
+        for pid in first_run:
+            self.assertFalse(process_alive(pid), f"process {pid} of attempt 1 survived")
+        self.assertIn("left by attempts of an earlier run", self.node.log())
+
+        for t, p in zip(tasks, pidfiles):
+            done = self.wait_finished(t["task_id"], timeout=60)
+            self.assertEqual(done["status"], "DONE", done)
+            self.assertEqual(done["attempt"], 2, done)
+            # Outputs exist once: the folder of attempt 2 alone.
+            folder = os.path.join(self.node.data, "outputs", t["task_id"])
+            self.assertEqual(sorted(os.listdir(folder)), ["2"])
+            report = self.asset(t["outputs"]["report"])
+            self.assertEqual(os.path.dirname(report["uri"]), os.path.join(folder, "2"))
+            # What attempt 2 started is gone once it ended, too.
+            for pid in [pid for line in self.pids_in(p) for pid in line]:
+                wait_until(lambda: not process_alive(pid), 10,
+                           f"process {pid} of attempt 2 to be gone")
+        assets = self.get_ok("/api/assets")
+        self.assertEqual(len(assets), 2, "one output per task, no duplicate")
         self.finish()
 
 

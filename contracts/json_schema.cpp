@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <unordered_set>
+#include <utility>
 
 namespace omniva::contracts {
 
@@ -68,6 +69,9 @@ struct node;
 
 /// A schema resource (a document or a subschema with `$id`).
 struct resource {
+  /// The resource's position among its schema's resources (for the dynamic
+  /// scope's membership counts).
+  size_t index = 0;
   std::string base_uri;
   /// `$dynamicAnchor`s of this resource by name.
   std::unordered_map<std::string, const node*> dynamic_anchors;
@@ -80,6 +84,10 @@ struct child {
   /// "/properties/name".
   std::string path;
   const node* target = nullptr;
+  /// For a `$ref` or `$dynamicRef`: whether following it may re-enter a
+  /// schema at the same instance location (it lies on a cycle of in-place
+  /// applicators), so the evaluator must watch it.
+  bool may_cycle = false;
 };
 
 struct property_child {
@@ -93,6 +101,8 @@ struct pattern_child {
 };
 
 struct node {
+  /// The node's position among its schema's nodes.
+  size_t id = 0;
   const resource* res = nullptr;
   /// Where the schema is, for messages ("uri#/pointer").
   std::string where;
@@ -136,6 +146,10 @@ struct node {
   /// For a `$dynamicRef` whose initial target carries a matching
   /// `$dynamicAnchor`: the anchor name to look up in the dynamic scope.
   std::string dynamic_name;
+  /// The budget one evaluation of this node takes before any member or item
+  /// is visited: 1, plus every `enum` value, `required` name and dependency
+  /// it may check.
+  uint64_t cost = 1;
 
   /// Whether this node evaluates `unevaluated*` and so needs annotations.
   bool needs_annotations() const noexcept {
@@ -188,6 +202,10 @@ struct compiled_schema::impl {
   const node* root = nullptr;
   bool uses_dynamic_scope = false;
   bool format_assertion = true;
+  /// The budget of one validation (see `schema_options`).
+  uint64_t max_evaluations = 0;
+  uint64_t evaluations_per_byte = 0;
+  size_t max_errors = 0;
 };
 
 namespace {
@@ -211,6 +229,8 @@ public:
     index_document(*doc, uri);
     auto* root = node_for(doc.get());
     finish();
+    check_endless_cycles();
+    mark_cyclic_refs();
     return root;
   }
 
@@ -220,6 +240,8 @@ public:
       return nullptr;
     auto* root = node_for(target);
     finish();
+    check_endless_cycles();
+    mark_cyclic_refs();
     return root;
   }
 
@@ -242,6 +264,7 @@ private:
     if (i != resources_.end())
       return i->second;
     auto& r = out_.resources.emplace_back();
+    r.index = out_.resources.size() - 1;
     r.base_uri = base;
     resources_.emplace(base, &r);
     return &r;
@@ -393,6 +416,7 @@ private:
     if (auto i = nodes_.find(v); i != nodes_.end())
       return i->second;
     auto& n = out_.nodes.emplace_back();
+    n.id = out_.nodes.size() - 1;
     nodes_.emplace(v, &n);
     todo_.push_back({v, &n});
     return &n;
@@ -413,6 +437,175 @@ private:
         r.pending_anchors.clear();
       }
     }
+  }
+
+  // -- cycles that never end ----------------------------------------------------
+
+  /// Whether evaluating `n` may fail, and so stop early, before its in-place
+  /// applicators run: any assertion, or any applicator that looks into the
+  /// instance's members or items.
+  static bool may_stop_before_in_place(const node& n) {
+    return n.types != 0 || n.const_value || n.enum_values || n.minimum
+           || n.maximum || n.exclusive_minimum || n.exclusive_maximum
+           || n.multiple_of || n.min_length || n.max_length || n.min_items
+           || n.max_items || n.min_contains || n.max_contains
+           || n.min_properties || n.max_properties || n.unique_items
+           || n.pattern || !n.required.empty() || !n.dependent_required.empty()
+           || n.format != string_format::unknown || !n.properties.empty()
+           || !n.pattern_properties.empty() || n.additional_properties
+           || n.property_names || n.items || !n.prefix_items.empty()
+           || n.contains || !n.dependent_schemas.empty();
+  }
+
+  /// The subschema that evaluating `n` certainly evaluates, on the same
+  /// instance, whatever the instance and the output mode: the first of its
+  /// in-place applicators in the evaluator's order, when nothing before it
+  /// can stop the evaluation. nullptr when there is none (a `$dynamicRef`
+  /// that the dynamic scope may redirect is not certain).
+  static const child* certain_in_place(const node& n) {
+    if (n.is_bool || may_stop_before_in_place(n))
+      return nullptr;
+    if (n.ref)
+      return &*n.ref;
+    if (n.dynamic_ref)
+      return n.dynamic_name.empty() ? &*n.dynamic_ref : nullptr;
+    for (auto* list : {&n.all_of, &n.any_of, &n.one_of})
+      if (!list->empty())
+        return &list->front();
+    if (n.not_schema)
+      return &*n.not_schema;
+    if (n.if_schema)
+      return &*n.if_schema;
+    return nullptr;
+  }
+
+  /// The children `n` evaluates on the instance it is given.
+  static std::vector<const child*> in_place_children(const node& n) {
+    std::vector<const child*> out;
+    for (auto* c : {&n.ref, &n.dynamic_ref, &n.not_schema, &n.if_schema,
+                    &n.then_schema, &n.else_schema})
+      if (*c)
+        out.push_back(&**c);
+    for (auto* list : {&n.all_of, &n.any_of, &n.one_of})
+      for (auto& c : *list)
+        out.push_back(&c);
+    for (auto& p : n.dependent_schemas)
+      out.push_back(&p.sub);
+    return out;
+  }
+
+  /// Marks the references that the evaluator must watch for cycles: those
+  /// inside a strongly connected component of the in-place graph (Tarjan's
+  /// algorithm, without recursion: a schema may chain thousands of nodes).
+  /// Every `$dynamicRef` is watched, since the dynamic scope may send it
+  /// anywhere.
+  void mark_cyclic_refs() {
+    constexpr size_t unvisited = SIZE_MAX;
+    auto count = out_.nodes.size();
+    std::vector<size_t> index(count, unvisited), low(count, 0),
+      component(count, unvisited);
+    std::vector<bool> on_stack(count, false);
+    std::vector<size_t> stack;
+    struct frame {
+      size_t node;
+      std::vector<const child*> edges;
+      size_t next = 0;
+    };
+    std::vector<frame> calls;
+    size_t counter = 0, components = 0;
+    auto visit = [&](size_t v) {
+      index[v] = low[v] = counter++;
+      stack.push_back(v);
+      on_stack[v] = true;
+      calls.push_back({v, in_place_children(out_.nodes[v])});
+    };
+    for (size_t start = 0; start < count; ++start) {
+      if (index[start] != unvisited)
+        continue;
+      visit(start);
+      while (!calls.empty()) {
+        auto& f = calls.back();
+        if (f.next < f.edges.size()) {
+          auto w = f.edges[f.next++]->target->id;
+          if (index[w] == unvisited)
+            visit(w);
+          else if (on_stack[w])
+            low[f.node] = std::min(low[f.node], index[w]);
+          continue;
+        }
+        auto v = f.node;
+        calls.pop_back();
+        if (!calls.empty())
+          low[calls.back().node] = std::min(low[calls.back().node], low[v]);
+        if (low[v] == index[v]) {
+          size_t w;
+          do {
+            w = stack.back();
+            stack.pop_back();
+            on_stack[w] = false;
+            component[w] = components;
+          } while (w != v);
+          ++components;
+        }
+      }
+    }
+    for (auto& n : out_.nodes) {
+      if (n.ref)
+        n.ref->may_cycle = component[n.id] == component[n.ref->target->id];
+      if (n.dynamic_ref)
+        n.dynamic_ref->may_cycle = true;
+    }
+  }
+
+  static std::string schema_text(const node& n) {
+    return n.where.find('#') == std::string::npos ? "#" + n.where : n.where;
+  }
+
+  /// Refuses the schemas that recurse without end on every instance: a chain
+  /// of certain in-place evaluations (see `certain_in_place`) that comes back
+  /// to where it started. Each node has at most one such successor, so the
+  /// chains form a graph of out-degree one, walked once.
+  void check_endless_cycles() {
+    enum class mark : uint8_t { unseen, on_path, done };
+    std::unordered_map<const node*, mark> marks;
+    for (auto& start : out_.nodes) {
+      std::vector<const node*> path;
+      const node* n = &start;
+      while (n != nullptr && marks[n] == mark::unseen) {
+        marks[n] = mark::on_path;
+        path.push_back(n);
+        auto* next = certain_in_place(*n);
+        n = next ? next->target : nullptr;
+      }
+      if (n != nullptr && marks[n] == mark::on_path)
+        report_cycle(std::vector<const node*>(
+          std::find(path.begin(), path.end(), n), path.end()));
+      for (auto* p : path)
+        marks[p] = mark::done;
+    }
+  }
+
+  /// Reports the cycle `nodes` (each certainly evaluating the next, the last
+  /// the first) at its first reference keyword.
+  void report_cycle(const std::vector<const node*>& nodes) {
+    std::string chain;
+    for (auto* n : nodes)
+      chain += schema_text(*n) + " -> ";
+    chain += schema_text(*nodes.front());
+    for (auto* n : nodes) {
+      auto* c = certain_in_place(*n);
+      if (c->path != "/$ref" && c->path != "/$dynamicRef")
+        continue;
+      auto keyword = c->path.substr(1);
+      error(n->where + c->path,
+            keyword + " '" + schema_text(*c->target)
+              + "' leads back to where it is evaluated without consuming "
+                "any of the instance (" + chain
+              + "): the schema recurses without end");
+      return;
+    }
+    error(nodes.front()->where,
+          "the schema recurses without end (" + chain + ")");
   }
 
   std::optional<child> sub(const json::value& parent, std::string_view key,
@@ -681,6 +874,10 @@ private:
         error(json::append_pointer(where, key), std::string{key} + " must be a boolean");
     if (auto* x = v.find("examples"); x != nullptr && !x->is_array())
       error(json::append_pointer(where, "examples"), "examples must be an array");
+    n.cost = 1 + (n.enum_values ? n.enum_values->size() : 0)
+             + n.required.size() + n.dependent_schemas.size();
+    for (auto& [name, deps] : n.dependent_required)
+      n.cost += 1 + deps.size();
   }
 
   void fill_validation(const json::value& v, node& n, const std::string& where) {
@@ -984,23 +1181,154 @@ std::string number_text(double d) {
   return out;
 }
 
+/// The JSON text of `v` for a message, cut after about 200 bytes (at a
+/// character boundary) so that a huge `const` or `enum` cannot make every
+/// error huge.
+std::string json_excerpt(const json::value& v) {
+  constexpr size_t limit = 200;
+  auto text = json::serialize(v);
+  if (text.size() <= limit)
+    return text;
+  auto cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;
+  text.resize(cut);
+  return text + "...";
+}
+
+/// `a * b + c`, or UINT64_MAX when that overflows.
+uint64_t saturating_budget(uint64_t c, uint64_t a, uint64_t b) {
+  uint64_t product = 0;
+  uint64_t sum = 0;
+  if (__builtin_mul_overflow(a, b, &product)
+      || __builtin_add_overflow(product, c, &sum))
+    return UINT64_MAX;
+  return sum;
+}
+
 /// The state of one validation.
 class evaluator {
 public:
+  /// `budget`: the work this validation may do (see `schema_options`).
   evaluator(const compiled_schema::impl& schema, bool verbose,
-            std::vector<schema_error>* errors)
-    : schema_(schema), verbose_(verbose), errors_(errors) {
+            std::vector<schema_error>* errors, uint64_t budget)
+    : schema_(schema), verbose_(verbose), errors_(errors), budget_(budget),
+      limit_(budget) {
   }
 
   bool run(element instance) {
     stack_base_ = static_cast<const char*>(__builtin_frame_address(0));
-    return eval(*schema_.root, instance, nullptr);
+    if (schema_.uses_dynamic_scope)
+      in_scope_.assign(schema_.resources.size(), 0);
+    return eval(*schema_.root, instance, nullptr) && !stopped_;
+  }
+
+  /// Whether the validation was stopped undecided (see `stop`).
+  bool stopped() const noexcept {
+    return stopped_;
+  }
+
+  /// Why it was stopped.
+  schema_error& stop_reason() noexcept {
+    return stop_reason_;
   }
 
 private:
-  /// Maximum nesting of evaluations: a `$ref` cycle that does not consume
-  /// the instance stops here instead of overflowing the stack.
+  /// Maximum nesting of evaluations: a recursion deeper than this ends the
+  /// validation (undecided) instead of overflowing the stack.
   static constexpr size_t max_depth = 2048;
+
+  /// A `$ref` or `$dynamicRef` being followed: where it leads, at which
+  /// instance location (counted in levels below the root: along one
+  /// evaluation path, equal levels are the same location), and with how
+  /// many distinct resources in the dynamic scope.
+  struct followed_ref {
+    const node* target;
+    size_t instance_level;
+    size_t scope_resources;
+  };
+
+  /// Ends the validation undecided: every evaluation from now on fails at
+  /// once, errors are no longer collected, and `run`'s caller reports
+  /// `message` alone (at the innermost location the output tracks).
+  [[gnu::cold, gnu::noinline]] void stop(std::string message) {
+    if (stopped_)
+      return;
+    stopped_ = true;
+    budget_ = 0;
+    stop_reason_ = {instance_path_, schema_path_, std::move(message), {},
+                    true};
+    verbose_ = false;
+  }
+
+  /// Takes `units` of work from the budget; stops the validation when the
+  /// budget is spent (or the validation was stopped: the budget is then 0).
+  bool charge(uint64_t units) {
+    if (units < budget_) [[likely]] {
+      budget_ -= units;
+      return true;
+    }
+    budget_spent();
+    return false;
+  }
+
+  [[gnu::cold, gnu::noinline]] void too_deep() {
+    stop("the schema recurses more than " + std::to_string(max_depth)
+         + " levels deep on this document (or its evaluation needs more "
+           "stack than a validation may use)");
+  }
+
+  [[gnu::cold, gnu::noinline]] void budget_spent() {
+    stop("validating this document needs more than " + std::to_string(limit_)
+         + " evaluation steps, the limit for a document of its size: the "
+           "schema is too complex");
+  }
+
+  /// Follows the reference `c` of `from`. A reference that re-enters a
+  /// schema already being evaluated at this same instance location (with
+  /// the same dynamic scope) would recurse forever: it stops the
+  /// validation.
+  bool follow(const node& from, const child& c, element instance,
+              annotations* ann) {
+    if (!c.may_cycle)
+      return eval_child(c, instance, ann);
+    for (auto i = followed_.rbegin();
+         i != followed_.rend() && i->instance_level == instance_level_; ++i)
+      if (i->target == c.target && i->scope_resources == scope_resources_) {
+        cycle_found(from, c);
+        return false;
+      }
+    followed_.push_back({c.target, instance_level_, scope_resources_});
+    auto ok = eval_child(c, instance, ann);
+    followed_.pop_back();
+    return ok;
+  }
+
+  [[gnu::cold, gnu::noinline]] void cycle_found(const node& from,
+                                                const child& c) {
+    stop(c.path.substr(1) + " at " + schema_location(from, c.path)
+         + " re-enters " + schema_location(*c.target, "")
+         + " at the same instance location, without consuming any of the "
+           "instance: the schema recurses without end");
+  }
+
+  static std::string schema_location(const node& n, std::string_view path) {
+    auto text = n.where.find('#') == std::string::npos ? "#" + n.where
+                                                         : n.where;
+    return text + std::string{path};
+  }
+
+  void enter_scope(const resource* r) {
+    scope_.push_back(r);
+    if (in_scope_[r->index]++ == 0)
+      ++scope_resources_;
+  }
+
+  void leave_scope() {
+    if (--in_scope_[scope_.back()->index] == 0)
+      --scope_resources_;
+    scope_.pop_back();
+  }
 
   /// Maximum stack an evaluation may use, whatever the size of its frames
   /// (sanitizers make them several times larger): deep recursion ends with
@@ -1015,7 +1343,7 @@ private:
 
   void fail(std::string_view keyword, std::string message,
             std::string missing = {}) {
-    if (!verbose_)
+    if (!verbose_ || errors_->size() >= schema_.max_errors)
       return;
     std::string loc = schema_path_;
     if (!keyword.empty()) {
@@ -1042,6 +1370,7 @@ private:
   bool eval_at(const child& c, element instance, std::string_view token,
                annotations* ann) {
     auto len = instance_path_.size();
+    ++instance_level_;
     if (verbose_) {
       instance_path_ += '/';
       for (auto ch : token) {
@@ -1054,6 +1383,7 @@ private:
       }
     }
     auto ok = eval_child(c, instance, ann);
+    --instance_level_;
     if (verbose_)
       instance_path_.resize(len);
     return ok;
@@ -1062,11 +1392,13 @@ private:
   bool eval_at(const child& c, element instance, size_t index,
                annotations* ann) {
     auto len = instance_path_.size();
+    ++instance_level_;
     if (verbose_) {
       instance_path_ += '/';
       instance_path_ += std::to_string(index);
     }
     auto ok = eval_child(c, instance, ann);
+    --instance_level_;
     if (verbose_)
       instance_path_.resize(len);
     return ok;
@@ -1079,27 +1411,29 @@ private:
     auto saved = verbose_;
     verbose_ = false;
     auto ok = f();
-    verbose_ = saved;
+    verbose_ = saved && !stopped_;
     if (errors_)
       errors_->resize(before);
     return ok;
   }
 
   bool eval(const node& n, element instance, annotations* ann) {
+    if (!charge(n.cost))
+      return false;
     if (n.is_bool) {
       if (!n.bool_value)
         fail("", "no value is allowed here (the schema is false)");
       return n.bool_value;
     }
     if (depth_ >= max_depth || out_of_stack()) {
-      fail("", "the schema recurses without end on this instance");
+      too_deep();
       return false;
     }
     ++depth_;
     bool pushed = false;
     if (schema_.uses_dynamic_scope
         && (scope_.empty() || scope_.back() != n.res)) {
-      scope_.push_back(n.res);
+      enter_scope(n.res);
       pushed = true;
     }
     annotations local;
@@ -1111,12 +1445,16 @@ private:
         ann->merge(local);
     }
     if (pushed)
-      scope_.pop_back();
+      leave_scope();
     --depth_;
     return ok;
   }
 
-  bool eval_keywords(const node& n, element instance, annotations* ann) {
+  // Inlined into `eval`, its only caller, as the compiler did before the
+  // budget and cycle checks grew the evaluator: a call per evaluation is
+  // measurable (benchmarks/validate_vs_ajv.sh).
+  [[gnu::always_inline]] bool eval_keywords(const node& n, element instance,
+                                            annotations* ann) {
     bool ok = true;
     auto t = instance.type();
     // -- type
@@ -1145,7 +1483,7 @@ private:
       }
     }
     if (n.const_value && !equals(instance, *n.const_value)) {
-      fail("const", "the value must be " + json::serialize(*n.const_value));
+      fail("const", "the value must be " + json_excerpt(*n.const_value));
       if (!verbose_)
         return false;
       ok = false;
@@ -1162,7 +1500,11 @@ private:
         for (auto& x : *n.enum_values) {
           if (!allowed.empty())
             allowed += ", ";
-          allowed += json::serialize(x);
+          if (allowed.size() > 200) {
+            allowed += "...";
+            break;
+          }
+          allowed += json_excerpt(x);
         }
         fail("enum", "the value must be one of " + allowed);
         if (!verbose_)
@@ -1293,6 +1635,8 @@ private:
       if (bail())
         return false;
     }
+    if (!charge(size))
+      return false;
     size_t index = 0;
     size_t prefix = n.prefix_items.size();
     bool track = ann != nullptr;
@@ -1307,11 +1651,11 @@ private:
           return false;
       }
       if (n.contains) {
-        auto len = instance_path_.size();
+        ++instance_level_;
         bool hit = quietly([&] {
           return eval_child(*n.contains, item, nullptr);
         });
-        instance_path_.resize(len);
+        --instance_level_;
         if (hit) {
           ++contains_count;
           if (track)
@@ -1417,6 +1761,8 @@ private:
                      || n.additional_properties || n.property_names;
     std::vector<std::string_view> seen;
     uint64_t found_required = 0;
+    if (per_field && !charge(saturating_budget(0, size, 1 + n.pattern_properties.size())))
+      return false;
     if (per_field) {
       for (auto field : obj) {
         bool matched = false;
@@ -1508,6 +1854,7 @@ private:
   /// Validates an object key against `propertyNames`: the key becomes a
   /// string instance of its own.
   bool eval_name(const child& c, std::string_view key) {
+    ++instance_level_;
     std::string text;
     json::append_quoted(text, key);
     auto& parser = name_parsers_.emplace_back();
@@ -1525,6 +1872,7 @@ private:
                                 + "' is not allowed");
     }
     name_parsers_.pop_back();
+    --instance_level_;
     return ok;
   }
 
@@ -1533,7 +1881,7 @@ private:
     bool track = ann != nullptr;
     auto bail = [&] { ok = false; return !verbose_; };
     if (n.ref) {
-      if (!eval_child(*n.ref, instance, ann) && bail())
+      if (!follow(n, *n.ref, instance, ann) && bail())
         return false;
     }
     if (n.dynamic_ref) {
@@ -1543,13 +1891,13 @@ private:
         for (auto* r : scope_) {
           auto i = r->dynamic_anchors.find(n.dynamic_name);
           if (i != r->dynamic_anchors.end()) {
-            dynamic = child{n.dynamic_ref->path, i->second};
+            dynamic = child{n.dynamic_ref->path, i->second, true};
             target = &dynamic;
             break;
           }
         }
       }
-      if (!eval_child(*target, instance, ann) && bail())
+      if (!follow(n, *target, instance, ann) && bail())
         return false;
     }
     for (auto& c : n.all_of) {
@@ -1649,6 +1997,8 @@ private:
     bool ok = true;
     if (n.unevaluated_properties
         && instance.type() == element_type::OBJECT) {
+      if (!charge(simdjson::dom::object(instance).size()))
+        return false;
       for (auto field : simdjson::dom::object(instance)) {
         if (ann.has_property(field.key))
           continue;
@@ -1673,6 +2023,8 @@ private:
         ann.all_properties = true;
     }
     if (n.unevaluated_items && instance.type() == element_type::ARRAY) {
+      if (!charge(simdjson::dom::array(instance).size()))
+        return false;
       size_t index = 0;
       for (auto item : simdjson::dom::array(instance)) {
         if (!ann.has_item(index)
@@ -1695,21 +2047,38 @@ private:
   std::string schema_path_;
   std::string instance_path_;
   std::vector<const resource*> scope_;
+  /// How many times each resource (by index) is in `scope_`, and how many
+  /// are there at all: along one evaluation path the scope only grows, so
+  /// an equal count means the same set of resources.
+  std::vector<uint32_t> in_scope_;
+  size_t scope_resources_ = 0;
   std::deque<simdjson::dom::parser> name_parsers_;
   size_t depth_ = 0;
+  /// Levels below the root of the instance value being evaluated.
+  size_t instance_level_ = 0;
+  /// The references being followed, outermost first.
+  std::vector<followed_ref> followed_;
+  uint64_t budget_;
+  uint64_t limit_;
+  bool stopped_ = false;
+  schema_error stop_reason_;
   const char* stack_base_ = nullptr;
 };
 
+/// Validates `root`, whose JSON text is `text_size` bytes long.
 validation_result run(const compiled_schema::impl& schema, element root,
-                      output mode) {
+                      output mode, size_t text_size) {
   validation_result result;
-  if (mode == output::flag) {
-    evaluator e{schema, false, nullptr};
-    result.valid = e.run(root);
-    return result;
-  }
-  evaluator e{schema, true, &result.errors};
+  auto budget = saturating_budget(schema.max_evaluations,
+                                  schema.evaluations_per_byte, text_size);
+  auto verbose = mode == output::basic;
+  evaluator e{schema, verbose, verbose ? &result.errors : nullptr, budget};
   result.valid = e.run(root);
+  if (e.stopped()) {
+    result.valid = false;
+    result.too_complex = true;
+    result.errors.assign(1, std::move(e.stop_reason()));
+  }
   return result;
 }
 
@@ -1752,7 +2121,7 @@ validation_result compiled_schema::validate_text(std::string_view text,
                                 : parsed.error.message;
     return result;
   }
-  return run(*impl_, root, mode);
+  return run(*impl_, root, mode, widened ? widened->size() : text.size());
 }
 
 validation_result compiled_schema::validate(const json::value& doc,
@@ -1765,10 +2134,55 @@ compile_result compile_schema(const json::value& schema,
                               const schema_options& options) {
   auto impl = std::make_unique<compiled_schema::impl>();
   impl->format_assertion = options.format_assertion;
+  impl->max_evaluations = options.max_evaluations;
+  impl->evaluations_per_byte = options.evaluations_per_byte;
+  impl->max_errors = options.max_errors;
   compiler c{*impl, registry, options};
   auto doc = std::make_shared<const json::value>(schema);
   auto* root = c.compile_root(doc, options.base_uri);
   return finish_compile(std::move(impl), c, root);
+}
+
+namespace {
+
+/// Whether `path` lies strictly inside `folder` (both absolute and
+/// normalised), comparing whole path components: `/x/ab/y.json` is not
+/// inside `/x/a`.
+bool inside_folder(const std::filesystem::path& folder,
+                   const std::filesystem::path& path) {
+  auto rel = path.lexically_relative(folder);
+  return !rel.empty() && rel.is_relative() && *rel.begin() != ".."
+         && rel != ".";
+}
+
+} // namespace
+
+schema_registry::loader folder_file_loader(std::filesystem::path folder) {
+  namespace fs = std::filesystem;
+  std::error_code err;
+  folder = fs::absolute(folder, err).lexically_normal();
+  return [folder](std::string_view uri) -> std::optional<json::value> {
+    constexpr std::string_view scheme = "file://";
+    if (uri.substr(0, scheme.size()) != scheme)
+      return std::nullopt;
+    auto path = fs::path{std::string{uri.substr(scheme.size())}}
+                  .lexically_normal();
+    if (!path.is_absolute() || !inside_folder(folder, path))
+      return std::nullopt;
+    // The same question of the real paths: a symlink inside the folder
+    // must not lead outside it.
+    std::error_code err;
+    auto real_folder = fs::canonical(folder, err);
+    if (err)
+      return std::nullopt;
+    auto real_path = fs::canonical(path, err);
+    if (err || !inside_folder(real_folder, real_path))
+      return std::nullopt;
+    auto doc = json::parse_file(real_path.string());
+    if (!doc)
+      return std::nullopt;
+    return std::move(*doc.doc);
+  };
 }
 
 compile_result compile_schema_at(std::string_view uri,
@@ -1776,6 +2190,9 @@ compile_result compile_schema_at(std::string_view uri,
                                  const schema_options& options) {
   auto impl = std::make_unique<compiled_schema::impl>();
   impl->format_assertion = options.format_assertion;
+  impl->max_evaluations = options.max_evaluations;
+  impl->evaluations_per_byte = options.evaluations_per_byte;
+  impl->max_errors = options.max_errors;
   compiler c{*impl, registry, options};
   auto* root = c.compile_uri(uri);
   if (root == nullptr && c.errors.empty())

@@ -7,6 +7,8 @@
 
 #include "contracts/json.hpp"
 
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +33,11 @@ struct schema_error {
   /// property (its pointer is `instance_location` + "/" + the escaped name);
   /// empty otherwise.
   std::string missing_property;
+  /// Set on the one error of a validation that was stopped because the
+  /// schema needs too much work on this instance (see
+  /// `validation_result::too_complex`); `schema_problems` gives it the code
+  /// `schema_too_complex`.
+  bool too_complex = false;
 };
 
 /// The outcome of validating one document.
@@ -43,6 +50,13 @@ struct validation_result {
   /// Set when the text was not JSON; then `valid` is false and `errors` is
   /// empty.
   std::optional<std::string> parse_error;
+  /// Set when the validation was stopped before it could decide: a `$ref` or
+  /// `$dynamicRef` re-entered a schema at the same instance location (a
+  /// cycle that consumes nothing of the instance), the evaluation nested too
+  /// deep, or it used up its budget (`schema_options::max_evaluations`).
+  /// Then `valid` is false and `errors` holds exactly one error, marked
+  /// `too_complex`, saying which. In `flag` output its locations are empty.
+  bool too_complex = false;
 };
 
 /// Documents that `$ref` may point to, by absolute URI (without fragment).
@@ -79,6 +93,19 @@ struct schema_options {
   bool format_assertion = true;
   /// The base URI of a root schema without `$id`.
   std::string base_uri = "omniva:///schema.json";
+  /// The work one validation may do before it stops with `too_complex`:
+  /// `max_evaluations` plus `evaluations_per_byte` for every byte of the
+  /// instance's JSON text. One unit is one evaluation of a (sub)schema, one
+  /// member or item visited, one `enum` value or `required` name checked.
+  /// Ordinary schemas use a few units per byte; a schema whose branches
+  /// multiply (`allOf` of two `$ref`s to a schema that does the same, twenty
+  /// levels deep) would otherwise run for hours. Default: 1,000,000.
+  uint64_t max_evaluations = 1'000'000;
+  /// See `max_evaluations`. Default: 64.
+  uint64_t evaluations_per_byte = 64;
+  /// The most errors one `basic` validation keeps; later ones are dropped
+  /// (the verdict is unaffected). Default: 1000.
+  size_t max_errors = 1000;
 };
 
 class compiled_schema;
@@ -94,7 +121,12 @@ struct compile_result {
 
 /// Compiles `schema`. Every `$ref` reachable from it must resolve (within the
 /// schema or through `registry`, which must outlive the call only). A schema
-/// that is not well formed yields all its errors.
+/// that is not well formed yields all its errors; among them a schema that
+/// recurses without end on every instance (`{"$ref": "#"}`,
+/// `{"anyOf": [{"$ref": "#"}, ...]}`: a chain of references, each the first
+/// thing its schema evaluates, that leads back to where it started without
+/// descending into the instance). Cycles that depend on the instance are
+/// stopped while validating (`validation_result::too_complex`).
 compile_result compile_schema(const json::value& schema,
                               const schema_registry& registry,
                               const schema_options& options = {});
@@ -104,6 +136,15 @@ compile_result compile_schema(const json::value& schema,
 compile_result compile_schema_at(std::string_view uri,
                                  const schema_registry& registry,
                                  const schema_options& options = {});
+
+/// A loader for schemas that `$ref` files beside them (`omniva schema
+/// validate FILE`): loads `file://` URIs naming a JSON file in `folder` or
+/// below it. A URI whose path leaves the folder is not loaded, so its `$ref`
+/// does not resolve (a schema error): through `..`, into a sibling folder
+/// whose name merely begins like the folder's (`/x/ab/` beside `/x/a/`), or
+/// through a symlink that leads outside the folder. Containment is decided
+/// on path components, lexically and again on the real paths.
+schema_registry::loader folder_file_loader(std::filesystem::path folder);
 
 /// How much a validation reports.
 enum class output : uint8_t {

@@ -246,7 +246,9 @@ std::vector<problem> schema_problems(const std::vector<schema_error>& errors,
   for (auto& e : errors) {
     problem p{code, std::string{base_pointer} + e.instance_location,
               e.message};
-    if (!e.missing_property.empty()) {
+    if (e.too_complex) {
+      p.code = ec::schema_too_complex;
+    } else if (!e.missing_property.empty()) {
       auto& name = e.missing_property;
       p.pointer = json::append_pointer(p.pointer, name);
       p.message = "the required field '" + name + "' is missing";

@@ -98,7 +98,9 @@ enum class schema_problem_codes : uint8_t {
 /// Turns the errors of a validation into problems with `code`, each pointer
 /// being `base_pointer` + the error's instance location. A missing required
 /// property is reported at the pointer of the missing property itself
-/// (".../version"), not at its parent object. Duplicates are dropped.
+/// (".../version"), not at its parent object. The error of a validation
+/// stopped as too complex (`schema_error::too_complex`) is always
+/// `schema_too_complex`. Duplicates are dropped.
 std::vector<problem>
 schema_problems(const std::vector<schema_error>& errors, ec code,
                 std::string_view base_pointer,

@@ -3,7 +3,10 @@
 
 #include "contracts/json_schema.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <unistd.h>
 
 using namespace omniva;
 using namespace omniva::contracts;
@@ -174,14 +177,181 @@ BOOST_AUTO_TEST_CASE(recursive_schemas_validate_recursive_documents) {
                        "/properties/children/items/$ref/properties/children/items/$ref/additionalProperties"));
 }
 
-BOOST_AUTO_TEST_CASE(a_ref_cycle_that_consumes_nothing_ends_with_an_error) {
-  auto s = compile(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}},
-                       "$ref": "#/$defs/a"})");
-  auto r = s->validate_text("1");
+BOOST_AUTO_TEST_CASE(a_ref_cycle_that_consumes_nothing_is_a_schema_error) {
+  // Every instance would recurse forever: refused when compiled, at the
+  // $ref that closes the cycle.
+  auto errors = compile_errors(R"({"$defs": {"a": {"$ref": "#/$defs/b"},
+                                             "b": {"$ref": "#/$defs/a"}},
+                                   "$ref": "#/$defs/a"})");
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0].keyword_location == "/$defs/a/$ref");
+  BOOST_TEST(errors[0].message.find("recurses without end") != std::string::npos);
+}
+
+// A cycle through two branches doubled the work per level: `anyOf` of two
+// `$ref: "#"` against 1 ran past 10 s and 3 GiB before it hit the depth limit.
+BOOST_AUTO_TEST_CASE(two_branch_ref_cycles_are_schema_errors) {
+  for (auto schema : {R"({"anyOf": [{"$ref": "#"}, {"$ref": "#"}]})",
+                      R"({"oneOf": [{"$ref": "#"}, {"$ref": "#"}]})",
+                      R"({"allOf": [{"$ref": "#"}, {"$ref": "#"}]})",
+                      R"({"not": {"$ref": "#"}})",
+                      R"({"$ref": "#"})"}) {
+    BOOST_TEST_CONTEXT(schema) {
+      auto errors = compile_errors(schema);
+      BOOST_REQUIRE(!errors.empty());
+      BOOST_TEST(errors[0].message.find("recurses without end")
+                 != std::string::npos);
+    }
+  }
+  auto errors = compile_errors(R"({"if": {"$ref": "#"}, "then": {"$ref": "#"}})");
+  BOOST_TEST(has_keyword(errors, "/if/$ref"));
+}
+
+namespace {
+
+/// Validates `text` both ways and requires the validation to stop as too
+/// complex, with one error saying why; returns the `basic` result.
+validation_result require_too_complex(const compiled_schema& s,
+                                      std::string_view text,
+                                      std::string_view why) {
+  auto flag = s.validate_text(text, output::flag);
+  BOOST_TEST(!flag.valid);
+  BOOST_TEST(flag.too_complex);
+  auto basic = s.validate_text(text);
+  BOOST_TEST(!basic.valid);
+  BOOST_TEST(basic.too_complex);
+  BOOST_REQUIRE_EQUAL(basic.errors.size(), 1u);
+  BOOST_TEST(basic.errors[0].too_complex);
+  BOOST_TEST(basic.errors[0].message.find(why) != std::string::npos,
+             basic.errors[0].message);
+  return basic;
+}
+
+} // namespace
+
+// Cycles that depend on the instance compile, and stop the validation as
+// soon as a reference re-enters a schema at the same instance location.
+BOOST_AUTO_TEST_CASE(instance_dependent_ref_cycles_stop_the_validation) {
+  for (auto schema :
+       {R"({"anyOf": [{"type": "integer", "$ref": "#"}, {"$ref": "#"}]})",
+        R"({"oneOf": [{"type": "integer", "$ref": "#"}, {"$ref": "#"}]})",
+        R"({"allOf": [{"type": "integer", "$ref": "#"}, {"$ref": "#"}]})",
+        R"({"if": {"type": "integer", "$ref": "#"}, "then": {"$ref": "#"}})",
+        R"({"not": {"type": "integer", "$ref": "#"}})"}) {
+    BOOST_TEST_CONTEXT(schema) {
+      auto s = compile(schema);
+      require_too_complex(*s, "1", "re-enters");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(dynamic_ref_cycles_stop_the_validation) {
+  for (auto schema :
+       {R"({"$dynamicAnchor": "a",
+            "anyOf": [{"$dynamicRef": "#a"}, {"$dynamicRef": "#a"}]})",
+        R"({"$dynamicAnchor": "a",
+            "oneOf": [{"$dynamicRef": "#a"}, {"$dynamicRef": "#a"}]})",
+        R"({"$dynamicAnchor": "a",
+            "allOf": [{"$dynamicRef": "#a"}, {"$dynamicRef": "#a"}]})",
+        R"({"$dynamicAnchor": "a",
+            "if": {"$dynamicRef": "#a"}, "then": {"$dynamicRef": "#a"}})"}) {
+    BOOST_TEST_CONTEXT(schema) {
+      auto s = compile(schema);
+      auto r = require_too_complex(*s, "1", "$dynamicRef at #/");
+      BOOST_TEST(r.errors[0].instance_location == "");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_cycle_reports_where_the_instance_was) {
+  auto s = compile(R"({"properties": {"x": {"$ref": "#/$defs/loop"}},
+                       "$defs": {"loop": {"anyOf": [{"type": "string"},
+                                                    {"type": "integer", "$ref": "#/$defs/loop"}]}}})");
+  BOOST_TEST(s->validate_text(R"({"x": "fine"})").valid);
+  auto r = require_too_complex(*s, R"({"x": 1})", "re-enters #/$defs/loop");
+  BOOST_TEST(r.errors[0].instance_location == "/x");
+}
+
+BOOST_AUTO_TEST_CASE(a_cycle_under_not_is_no_verdict) {
+  // The depth limit failed the innermost evaluation and each `not` flipped
+  // it: the verdict depended on the parity of the limit.
+  auto s = compile(R"({"not": {"type": "integer", "$ref": "#"}})");
+  require_too_complex(*s, "1", "re-enters");
+  BOOST_TEST(s->validate_text(R"("text")").valid);
+}
+
+BOOST_AUTO_TEST_CASE(recursion_that_consumes_the_instance_is_not_a_cycle) {
+  // The same schema re-entered below the location where it was entered.
+  auto s = compile(R"({"anyOf": [{"type": "integer"},
+                                 {"type": "array", "items": {"$ref": "#"}},
+                                 {"type": "object",
+                                  "additionalProperties": {"$ref": "#"}}]})");
+  BOOST_TEST(s->validate_text(R"([1, [2, {"a": [3, {"b": 4}]}]])").valid);
+  auto r = s->validate_text(R"([1, [2, {"a": [3, {"b": "x"}]}]])");
   BOOST_TEST(!r.valid);
-  BOOST_REQUIRE(!r.errors.empty());
-  BOOST_TEST(r.errors.back().message.find("recurses") != std::string::npos);
-  BOOST_TEST(!s->validate_text("1", output::flag).valid);
+  BOOST_TEST(!r.too_complex);
+}
+
+namespace {
+
+/// A schema whose `d0` evaluates `d1` twice, `d1` evaluates `d2` twice, ...
+/// down to `d<levels>`, an integer: 2^levels evaluations, and no cycle.
+std::string doubling_chain(int levels) {
+  std::string defs;
+  for (int i = 0; i < levels; ++i) {
+    auto next = R"({"$ref": "#/$defs/d)" + std::to_string(i + 1) + R"("})";
+    defs += R"("d)" + std::to_string(i) + R"(": {"allOf": [)" + next + ", "
+            + next + "]}, ";
+  }
+  defs += R"("d)" + std::to_string(levels) + R"(": {"type": "integer"})";
+  return R"({"$defs": {)" + defs + R"(}, "$ref": "#/$defs/d0"})";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(branches_that_multiply_without_a_cycle_run_out_of_budget) {
+  require_too_complex(*compile(doubling_chain(40)), "1", "evaluation steps");
+  // Ten levels (a few thousand evaluations) are well within the budget.
+  auto small = compile(doubling_chain(10));
+  BOOST_TEST(small->validate_text("1").valid);
+  BOOST_TEST(!small->validate_text("1.5").valid);
+}
+
+BOOST_AUTO_TEST_CASE(the_budget_grows_with_the_document) {
+  schema_options opts;
+  opts.max_evaluations = 100;
+  opts.evaluations_per_byte = 0;
+  auto s = compile(R"({"type": "array", "items": {"type": "integer"}})", opts);
+  BOOST_TEST(s->validate_text("[1, 2, 3]").valid);
+  std::string big = "[0";
+  for (int i = 1; i < 200; ++i)
+    big += ", " + std::to_string(i);
+  big += "]";
+  require_too_complex(*s, big, "evaluation steps");
+  opts.evaluations_per_byte = 4;
+  BOOST_TEST(compile(R"({"type": "array", "items": {"type": "integer"}})", opts)
+               ->validate_text(big).valid);
+}
+
+BOOST_AUTO_TEST_CASE(the_number_of_errors_kept_is_bounded) {
+  std::string required;
+  for (int i = 0; i < 3000; ++i)
+    required += (i ? ", \"p" : "\"p") + std::to_string(i) + "\"";
+  auto s = compile("{\"required\": [" + required + "]}");
+  auto r = s->validate_text("{}");
+  BOOST_TEST(!r.valid);
+  BOOST_TEST(!r.too_complex);
+  BOOST_TEST(r.errors.size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_huge_enum_makes_a_short_message) {
+  std::string values;
+  for (int i = 0; i < 1000; ++i)
+    values += (i ? ", \"" : "\"") + std::string(100, 'a' + i % 26) + "\"";
+  auto s = compile("{\"enum\": [" + values + "]}");
+  auto r = s->validate_text("1");
+  BOOST_REQUIRE_EQUAL(r.errors.size(), 1u);
+  BOOST_TEST(r.errors[0].message.size() < 600u);
 }
 
 BOOST_AUTO_TEST_CASE(external_refs_resolve_through_the_registry) {
@@ -430,4 +600,82 @@ BOOST_AUTO_TEST_CASE(deep_documents_on_recursive_schemas_never_overflow_the_stac
   auto wrong = std::string(1000, '[') + "1" + std::string(1000, ']');
   BOOST_TEST(!s->validate_text(wrong).valid);
   BOOST_TEST(!s->validate_text(wrong, output::flag).valid);
+}
+
+// -- files beside a schema ----------------------------------------------------------
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A fresh folder under the system's temporary folder, removed at the end.
+struct temp_folder {
+  fs::path path;
+  temp_folder() {
+    path = fs::temp_directory_path()
+           / ("omniva-json-schema-test-" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~temp_folder() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  void write(const fs::path& rel, std::string_view text) const {
+    fs::create_directories((path / rel).parent_path());
+    std::ofstream{path / rel} << text;
+  }
+};
+
+/// Compiles a schema that lives at `folder`/a/s.json and `$ref`s `ref`,
+/// with `folder_file_loader` confined to `folder`/a.
+compile_result compile_beside(const temp_folder& t, std::string_view ref) {
+  schema_registry registry;
+  registry.set_loader(folder_file_loader(t.path / "a"));
+  schema_options opts;
+  opts.base_uri = "file://" + (t.path / "a" / "s.json").string();
+  return compile_schema(doc(R"({"$ref": ")" + std::string{ref} + R"("})"),
+                        registry, opts);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_schema_may_ref_files_inside_its_folder) {
+  temp_folder t;
+  t.write("a/b.json", R"({"type": "integer"})");
+  t.write("a/sub/c.json", R"({"type": "string"})");
+  auto b = compile_beside(t, "b.json");
+  BOOST_REQUIRE(b);
+  BOOST_TEST(b.schema->validate_text("1").valid);
+  BOOST_TEST(!b.schema->validate_text("\"x\"").valid);
+  BOOST_TEST((compile_beside(t, "sub/c.json").schema != nullptr));
+  BOOST_TEST((compile_beside(t, "../a/b.json").schema != nullptr));
+}
+
+// The check was a string prefix: `/x/ab/y.json` begins with `/x/a`.
+BOOST_AUTO_TEST_CASE(a_sibling_folder_with_a_longer_name_is_outside) {
+  temp_folder t;
+  t.write("a/b.json", R"({"type": "integer"})");
+  t.write("ab/y.json", R"({"type": "integer"})");
+  t.write("y.json", R"({"type": "integer"})");
+  for (auto ref : {"../ab/y.json", "../y.json", "../a", "/etc/passwd"}) {
+    BOOST_TEST_CONTEXT(ref) {
+      auto r = compile_beside(t, ref);
+      BOOST_TEST((r.schema == nullptr));
+      BOOST_TEST(has_keyword(r.errors, "/$ref"));
+      BOOST_TEST(r.errors[0].message.find("does not resolve")
+                 != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_symlink_out_of_the_folder_is_outside) {
+  temp_folder t;
+  t.write("ab/y.json", R"({"type": "integer"})");
+  fs::create_directories(t.path / "a");
+  fs::create_symlink(t.path / "ab" / "y.json", t.path / "a" / "link.json");
+  BOOST_TEST((compile_beside(t, "link.json").schema == nullptr));
+  t.write("a/real.json", R"({"type": "integer"})");
+  fs::create_symlink(t.path / "a" / "real.json", t.path / "a" / "inner.json");
+  BOOST_TEST((compile_beside(t, "inner.json").schema != nullptr));
 }

@@ -210,6 +210,26 @@ BOOST_AUTO_TEST_CASE(inline_schemas_may_refer_to_shipped_ones) {
   BOOST_TEST(catalog.compile_inline(*schema.doc).schema == compiled.schema);
 }
 
+// A validation stopped as too complex is not a schema violation of the
+// document: pre-flight and the HTTP API answer `schema_too_complex`.
+BOOST_AUTO_TEST_CASE(a_validation_stopped_as_too_complex_is_schema_too_complex) {
+  auto schema = json::parse(
+    R"({"anyOf": [{"type": "integer", "$ref": "#"}, {"$ref": "#"}]})");
+  BOOST_REQUIRE(schema);
+  auto compiled = schema_catalog::shipped().compile_inline(*schema.doc);
+  BOOST_REQUIRE(compiled);
+  auto verdict = compiled.schema->validate(json::value{1});
+  BOOST_TEST(verdict.too_complex);
+  auto problems = schema_problems(verdict.errors, ec::schema_violation, "/values/x");
+  BOOST_REQUIRE_EQUAL(problems.size(), 1u);
+  BOOST_TEST(to_string(problems[0].code) == "schema_too_complex");
+  BOOST_TEST(problems[0].pointer == "/values/x");
+  auto refined = schema_problems(verdict.errors, ec::invalid_contract, "",
+                                 schema_problem_codes::refined);
+  BOOST_REQUIRE_EQUAL(refined.size(), 1u);
+  BOOST_TEST(to_string(refined[0].code) == "schema_too_complex");
+}
+
 // -- the six core schemas -------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(each_core_schema_accepts_a_realistic_instance) {

@@ -359,9 +359,11 @@ leftover_process leftover_of(const victim& v) {
 // -- records ------------------------------------------------------------------------
 
 attempt_records attempt_records_for(const std::string& data_dir) {
+  // Resolved, so that two spellings of one folder (a symbolic link, "..")
+  // give one key.
   std::error_code err;
-  auto abs = fs::absolute(data_dir, err);
-  auto dir = (err ? fs::path{data_dir} : abs).lexically_normal();
+  auto resolved = fs::weakly_canonical(fs::absolute(data_dir, err), err);
+  auto dir = (err ? fs::path{data_dir} : resolved).lexically_normal();
   auto text = dir.string();
   while (text.size() > 1 && text.back() == '/')
     text.pop_back();

@@ -54,7 +54,7 @@ struct attempt_records {
   /// record). Empty: attempts are neither recorded nor marked.
   std::string dir;
   /// Identifies the node among the nodes of a machine: 16 hex digits of the
-  /// SHA-256 of its data folder's absolute path.
+  /// SHA-256 of its data folder's resolved absolute path.
   std::string node_key;
 
   /// Returns whether attempts are recorded and marked.
@@ -64,8 +64,8 @@ struct attempt_records {
 };
 
 /// Returns the records of the node whose data folder is `data_dir`: the
-/// folder `<data_dir>/attempts` and the key of `data_dir` made absolute and
-/// normal.
+/// folder `<data_dir>/attempts` and the key of `data_dir` made absolute,
+/// with symbolic links resolved.
 attempt_records attempt_records_for(const std::string& data_dir);
 
 /// Returns the marker of attempt `attempt` of task `task_id`:

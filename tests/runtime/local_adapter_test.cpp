@@ -659,22 +659,28 @@ bool gone_soon(pid_t pid) {
   return !alive(pid);
 }
 
-/// Starts `sleep 300` in a session of its own with exactly `env`: a process
-/// that has nothing to do with the node under test.
-pid_t start_sleeper(std::vector<std::string> env) {
-  std::vector<char*> envp;
+/// Starts `args` (args[0] a path) in a session of its own with exactly
+/// `env`: processes that were not started by the node under test.
+pid_t start_detached(std::vector<std::string> args, std::vector<std::string> env) {
+  std::vector<char*> argv, envp;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
   for (auto& e : env)
     envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string name = "sleep", seconds = "300";
-  char* argv[] = {name.data(), seconds.data(), nullptr};
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setsid();
-    ::execve("/bin/sleep", argv, envp.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   return pid;
+}
+
+/// Starts `sleep 300` in a session of its own with exactly `env`.
+pid_t start_sleeper(std::vector<std::string> env) {
+  return start_detached({"/bin/sleep", "300"}, std::move(env));
 }
 
 /// Kills and reaps a child of the test.
@@ -741,6 +747,35 @@ BOOST_AUTO_TEST_CASE(a_process_that_left_the_group_goes_when_its_attempt_ends) {
                       "process " << escaped << " left the group and survived its attempt");
   if (alive(escaped))
     ::kill(escaped, SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(a_recorded_group_whose_leader_still_runs_is_killed_whole) {
+  // A group without markers (a cleared environment): only its record
+  // finds it, and only because its leader is still the recorded process.
+  auto records = attempt_records_for((root / "data").string());
+  auto child_file = root / "child.pid";
+  pid_t leader = start_detached(
+    {"/bin/sh", "-c", "sleep 300 & echo $! > '" + child_file.string() + "'; exec sleep 300"},
+    {"PATH=/usr/bin:/bin"});
+  pid_t child = wait_for_pid(child_file);
+  BOOST_REQUIRE(child > 0);
+  auto info = read_process_info(leader);
+  BOOST_REQUIRE(info);
+  BOOST_CHECK_EQUAL(info->group, leader);
+  BOOST_REQUIRE(!write_attempt_record(
+                   records, attempt_record{leader, info->start_time,
+                                           attempt_marker(records, "old-task", 1)})
+                   .empty());
+  auto report = reap_leftovers(records);
+  BOOST_CHECK(gone_soon(child));
+  BOOST_CHECK(!alive(leader));
+  BOOST_CHECK_EQUAL(report.killed.size(), 2u);
+  for (auto& p : report.killed) {
+    BOOST_CHECK_EQUAL(p.group, leader);
+    BOOST_CHECK(p.marker.empty());
+  }
+  BOOST_CHECK_EQUAL(record_count(records.dir), 0u);
+  end_child(leader);
 }
 
 BOOST_AUTO_TEST_CASE(what_a_killed_node_left_is_killed_at_its_next_start) {

@@ -1,6 +1,7 @@
 #include "storage/commit.hpp"
 
 #include "storage/db_handle.hpp"
+#include "storage/witness.hpp"
 
 #include <rocksdb/write_batch.h>
 
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <unordered_set>
 
 namespace omniva::storage {
@@ -19,6 +21,84 @@ namespace {
 
 /// How many packet ids the committer remembers for parent checks.
 constexpr size_t recent_capacity = 1 << 16;
+
+/// Whether the payload `text` has a top-level member `_rows` (which only the
+/// committer writes). Parses only a payload that could: one that holds the
+/// name, or an escape that could spell it.
+bool carries_rows(std::string_view text) {
+  if (text.find(rows_member) == std::string_view::npos
+      && text.find('\\') == std::string_view::npos)
+    return false;
+  auto doc = json::parse(text);
+  return doc && doc.doc->find(rows_member) != nullptr;
+}
+
+/// `payload` with the member `_rows` set to `rows` (JSON text); nullopt when
+/// the payload does not end like a JSON object (the canonical form refuses
+/// it then). The new member goes last, so it wins over any duplicate.
+std::optional<std::string> with_rows(std::string_view payload,
+                                     std::string_view rows) {
+  constexpr std::string_view space = " \t\r\n";
+  auto close = payload.find_last_not_of(space);
+  if (close == std::string_view::npos || close == 0 || payload[close] != '}')
+    return std::nullopt;
+  // In a valid object, `{` right before the closing brace means it is empty.
+  auto before = payload.find_last_not_of(space, close - 1);
+  bool empty = before != std::string_view::npos && payload[before] == '{';
+  std::string out;
+  out.reserve(close + rows.size() + rows_member.size() + 5);
+  out += payload.substr(0, close);
+  if (!empty)
+    out += ',';
+  out += '"';
+  out += rows_member;
+  out += "\":";
+  out += rows;
+  out += '}';
+  return out;
+}
+
+/// Which changes of a batch are superseded by a later change of the same
+/// row: a row changed twice in one commit is written once, with its last
+/// value (what it would read after the batch anyway).
+std::vector<bool> superseded_changes(const std::vector<commit_batch::state_op>& ops) {
+  std::vector<bool> out(ops.size(), false);
+  std::unordered_set<std::string> seen;
+  for (size_t i = ops.size(); i-- > 0;) {
+    auto& op = ops[i];
+    std::string id;
+    id.reserve(op.key.size() + 1);
+    id += static_cast<char>(op.where);
+    id += op.key;
+    if (!seen.insert(std::move(id)).second)
+      out[i] = true;
+  }
+  return out;
+}
+
+/// The `_rows` record of each packet of a batch: for packet i, null (it
+/// justifies no row that is written) or `{"<table>": {"<key>": "<digest>" |
+/// null}}`. Only the changes written are recorded, each in the packet that
+/// justifies it: a superseded change never reached the table, and a row's
+/// last record in the log must be the one it holds.
+std::vector<json::value>
+row_records(size_t packets, const std::vector<commit_batch::state_op>& ops,
+            const std::vector<bool>& superseded) {
+  std::vector<json::value> out(packets);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (superseded[i])
+      continue;
+    auto& op = ops[i];
+    auto& record = out[op.justified_by];
+    auto name = to_string(op.where);
+    auto* per_table = record.find(name);
+    if (per_table == nullptr)
+      per_table = &record.set(std::string{name}, json::object{});
+    per_table->set(op.key, op.value ? json::value{row_digest(*op.value)}
+                                    : json::value{nullptr});
+  }
+  return out;
+}
 
 } // namespace
 
@@ -85,12 +165,46 @@ bool sealed_commit::empty() const noexcept {
 
 // -- committer -------------------------------------------------------------------
 
-committer::committer(std::shared_ptr<db_handle> db) : db_(std::move(db)) {
+committer::committer(std::shared_ptr<db_handle> db, witness_writer witness)
+  : db_(std::move(db)),
+    witness_(std::make_unique<witness_keeper>(std::move(witness))) {
 }
 
 committer::committer(committer&&) noexcept = default;
-committer& committer::operator=(committer&&) noexcept = default;
-committer::~committer() = default;
+
+committer& committer::operator=(committer&& other) noexcept {
+  if (this != &other) {
+    close_witness();
+    db_ = std::move(other.db_);
+    witness_ = std::move(other.witness_);
+    written_head_ = std::move(other.written_head_);
+    next_seq_ = other.next_seq_;
+    head_ = std::move(other.head_);
+    recent_order_ = std::move(other.recent_order_);
+    recent_ = std::move(other.recent_);
+    written_seq_ = std::move(other.written_seq_);
+    failure_ = std::move(other.failure_);
+  }
+  return *this;
+}
+
+committer::~committer() {
+  close_witness();
+}
+
+void committer::close_witness() noexcept {
+  if (!db_ || !witness_)
+    return; // moved from
+  auto written = written_seq_->load();
+  auto recorded = witness_->recorded();
+  if (!failure_->failed.load() && !db_->write_options.sync && written > 0
+      && (!recorded || recorded->packets < written)
+      && db_->db->SyncWAL().ok())
+    witness_->post({written, written_head_});
+  auto ignored = witness_->flush();
+  (void) ignored;
+  witness_.reset(); // joins its thread while the database is open
+}
 
 uint64_t committer::next_seq() const noexcept {
   return next_seq_;
@@ -101,26 +215,60 @@ const std::string& committer::head() const noexcept {
 }
 
 caf::expected<commit_receipt> committer::commit(commit_batch& batch) {
-  auto seq = next_seq_;
-  auto head = head_;
   auto sealed = seal(batch);
   if (!sealed)
     return sealed.error();
-  if (auto err = write(*sealed)) {
-    // Nothing was applied: the committer goes on from where it was.
-    *broken_ = false;
-    forget_recent(sealed->receipt().ids.size());
-    next_seq_ = seq;
-    head_ = std::move(head);
+  // A failed write may have reached the log: the committer cannot go back
+  // to where it was (a restart may find the commit), so it stays failed.
+  if (auto err = write(*sealed))
     return err;
-  }
   return sealed->impl_->receipt;
 }
 
+void committer::fail(std::string why) {
+  std::lock_guard<std::mutex> guard{failure_->mtx};
+  if (failure_->failed.load())
+    return;
+  failure_->reason = std::move(why);
+  failure_->failed = true;
+}
+
+bool committer::check_failed() {
+  if (failure_->failed.load())
+    return true;
+  if (!witness_->failed())
+    return false;
+  auto err = witness_->error();
+  fail("the chain witness could not be written: "
+       + contracts::render_error(err.code(), err.category(), err.context()));
+  return true;
+}
+
+std::string committer::failed_reason() const {
+  if (!failure_)
+    return {};
+  {
+    std::lock_guard<std::mutex> guard{failure_->mtx};
+    if (failure_->failed.load())
+      return failure_->reason;
+  }
+  if (witness_ && witness_->failed()) {
+    auto err = witness_->error();
+    return "the chain witness could not be written: "
+           + contracts::render_error(err.code(), err.category(), err.context());
+  }
+  return {};
+}
+
+caf::error committer::flush_witness() {
+  return witness_->flush();
+}
+
 caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
-  if (*broken_)
+  if (check_failed())
     return make_error(ec::storage_error,
-                      "an earlier commit failed to write: reopen the database");
+                      "the committer failed earlier (" + failed_reason()
+                        + "): nothing more is written; reopen the database");
   auto& packets = batch.packets_;
   // -- refuse what must never be written, before touching anything
   auto has_duplicate = [](const std::vector<std::string>& xs) {
@@ -154,6 +302,11 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
     if (has_duplicate(p.meta_parents))
       return make_error(ec::invalid_argument,
                         where() + " names a parent twice");
+    if (carries_rows(p.payload))
+      return make_error(ec::invalid_argument,
+                        where() + ": the payload member " + std::string{rows_member}
+                          + " is the committer's (it records the rows a "
+                            "packet justifies)");
     if (auto parents = batch.batch_parents_[i]; parents.size() > 1) {
       std::sort(parents.begin(), parents.end());
       if (std::adjacent_find(parents.begin(), parents.end()) != parents.end())
@@ -218,12 +371,22 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
   ids.reserve(packets.size());
   std::vector<std::string> raws;
   raws.reserve(packets.size());
+  auto superseded = superseded_changes(batch.ops_);
+  auto rows = row_records(packets.size(), batch.ops_, superseded);
   for (size_t i = 0; i < packets.size(); ++i) {
     auto p = packets[i];
     for (auto parent : batch.batch_parents_[i])
       p.meta_parents.push_back(ids[parent]);
     p.seq = seq;
     p.prev = head;
+    if (!rows[i].is_null()) {
+      auto recorded = with_rows(p.payload, json::serialize(rows[i]));
+      if (!recorded)
+        return make_error(ec::invalid_argument,
+                          "packet " + std::to_string(i) + " (" + p.kind
+                            + "): the payload is not a JSON object");
+      p.payload = std::move(*recorded);
+    }
     auto canonical = contracts::canonical_form(p);
     if (!canonical)
       return make_error(ec::invalid_argument,
@@ -256,21 +419,8 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
     ++seq;
   }
   // A row changed twice in one commit (a task created and dispatched at
-  // once) is written once: its last value, which is what it would read
-  // after the batch anyway. Every change stays justified by its packet.
-  std::vector<bool> superseded(batch.ops_.size(), false);
-  {
-    std::unordered_set<std::string> seen;
-    for (size_t i = batch.ops_.size(); i-- > 0;) {
-      auto& op = batch.ops_[i];
-      std::string id;
-      id.reserve(op.key.size() + 1);
-      id += static_cast<char>(op.where);
-      id += op.key;
-      if (!seen.insert(std::move(id)).second)
-        superseded[i] = true;
-    }
-  }
+  // once) is written once: its last value. Every change stays justified by
+  // its packet; the written one is recorded in its packet's `_rows`.
   for (size_t i = 0; i < batch.ops_.size(); ++i) {
     if (superseded[i])
       continue;
@@ -306,32 +456,37 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
 }
 
 caf::error committer::write(sealed_commit& c, bool sync) {
-  if (*broken_)
+  if (check_failed())
     return make_error(ec::storage_error,
-                      "an earlier commit failed to write: reopen the database");
+                      "not written: the committer failed earlier ("
+                        + failed_reason() + "); reopen the database");
   if (c.empty())
     return caf::none;
   auto options = db_->write_options;
   options.sync = options.sync && sync;
   auto s = db_->db->Write(options, &c.impl_->wb);
   if (!s.ok()) {
-    *broken_ = true;
-    return to_error(s, "committing a batch");
+    fail("a write failed (" + s.ToString() + ")");
+    return make_error(ec::outcome_unknown,
+                      "writing a commit failed after it was handed to the "
+                      "log (" + s.ToString()
+                        + "): it may or may not be durable; check before "
+                          "retrying");
   }
-  if (c.impl_->receipt.last_seq > 0)
-    written_seq_->store(c.impl_->receipt.last_seq);
+  auto& receipt = c.impl_->receipt;
+  if (receipt.last_seq == 0)
+    return caf::none;
+  written_seq_->store(receipt.last_seq);
+  written_head_ = receipt.ids.back();
+  // The log is synced up to here: the witness may say so. Its thread
+  // records it; the commit is durable whatever happens to the witness.
+  if (options.sync)
+    witness_->post({receipt.last_seq, written_head_});
   return caf::none;
 }
 
-void committer::forget_recent(size_t n) {
-  for (; n > 0 && !recent_order_.empty(); --n) {
-    recent_.erase(recent_order_.back().second);
-    recent_order_.pop_back();
-  }
-}
-
 bool committer::failed() const noexcept {
-  return broken_->load();
+  return failure_->failed.load() || (witness_ && witness_->failed());
 }
 
 // -- write_queue -------------------------------------------------------------------
@@ -380,16 +535,34 @@ void write_queue::run() {
     for (size_t i = 0; i < taken.size(); ++i)
       if (!taken[i].second.empty())
         last_written = i;
-    caf::error failed;
-    for (size_t i = 0; i < taken.size() && !failed; ++i)
-      failed = committer_.write(taken[i].second, i == last_written);
+    // After a failed write the committer refuses the rest of the group
+    // (`storage_error`: not written); the commits written before it, without
+    // the sync that was to come, may be durable as much as the failed one.
+    std::vector<caf::error> errors(taken.size());
+    std::optional<size_t> failed_at;
+    for (size_t i = 0; i < taken.size(); ++i) {
+      errors[i] = committer_.write(taken[i].second, i == last_written);
+      if (errors[i] && !failed_at)
+        failed_at = i;
+    }
     write_ns_ += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::steady_clock::now() - start)
         .count());
-    // A commit written unsynced before a failure is not durable either.
-    for (auto& [token, sealed] : taken)
-      done_(token, failed);
+    auto unknown = [](const caf::error& e) {
+      return e.category() == contracts::error_category
+             && e.code() == static_cast<uint8_t>(ec::outcome_unknown);
+    };
+    if (failed_at && unknown(errors[*failed_at]))
+      for (size_t i = 0; i < *failed_at; ++i)
+        if (!taken[i].second.empty())
+          errors[i] = make_error(
+            ec::outcome_unknown,
+            "written without sync before a later write of its group failed "
+            "(" + committer_.failed_reason()
+              + "): it may or may not be durable; check before retrying");
+    for (size_t i = 0; i < taken.size(); ++i)
+      done_(taken[i].first, std::move(errors[i]));
     lock.lock();
   }
 }

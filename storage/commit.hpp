@@ -4,7 +4,18 @@
 // they justify; the `committer` writes a batch as one atomic RocksDB
 // WriteBatch (packets first, then their index entries, then the state rows,
 // then the chain head), with one fsync. Group commit is natural: add many
-// proposals to one batch, commit once.
+// proposals to one batch, commit once. Each packet records the digest of
+// every row it justifies (payload member `_rows`, hashed with the packet), so
+// `verify` can tell a row that is not the one its packet wrote. After each
+// write that synced the log the committer updates the chain witness
+// (storage/witness.hpp), so a log that RocksDB recovers shorter is found.
+//
+// When a write fails, what the caller is told depends on whether the commit
+// may be in the log (see `committer::write` and `write_queue`):
+// `outcome_unknown` for a commit that was handed to RocksDB (it may be
+// durable: a client must check before it retries), `storage_error` for a
+// commit known not written (the committer refused it after an earlier
+// failure).
 //
 // Only `open_database` makes a committer, and only for a caller holding a
 // `committer_key`, which three places alone can make (DESIGN.md §1.4: only
@@ -51,6 +62,10 @@ namespace omniva::storage {
 /// The open RocksDB instance (storage/db_handle.hpp, internal).
 struct db_handle;
 
+/// The writer of the chain witness and its thread (storage/witness.hpp).
+class witness_writer;
+class witness_keeper;
+
 /// The right to open a database for writing: `open_database` takes one, and
 /// only the friends below can make one. It cannot be copied, moved or kept:
 /// it is made in the call that spends it (`open_database(committer_key{},
@@ -92,7 +107,14 @@ struct writable_database;
 /// Opens (or creates) the database in folder `path` for writing: its one
 /// read handle and its one committer. A second open of the same database
 /// fails with `database_locked`, in this process or another (RocksDB's lock
-/// file); other processes read it through `open_reader`. Errors:
+/// file); other processes read it through `open_reader`. Refuses, with
+/// `corruption` and without changing anything, a database that lacks a
+/// column family it must have (its MANIFEST lost the record that creates
+/// it), whose `meta` disagrees with the end of its log, or whose log is
+/// shorter than its chain witness (storage/witness.hpp) or does not hold the
+/// witness's head at the witness's count: packets known durable were lost
+/// (restore a backup; or, to go on with what is left, move the witness file
+/// away, which `verify` then no longer checks against). Errors:
 /// `database_locked`, `storage_error`, `corruption`.
 caf::expected<writable_database>
 open_database(committer_key key, const std::string& path,
@@ -111,7 +133,9 @@ public:
     size_t justified_by;
   };
 
-  /// Adds a packet. `id`, `seq` and `prev` are assigned by the committer.
+  /// Adds a packet. `id`, `seq` and `prev` are assigned by the committer,
+  /// and so is the payload member `_rows` (the digests of the rows the
+  /// packet justifies): a payload may not carry one of its own.
   /// `batch_parents` are indices of packets added earlier to this batch
   /// whose ids become lineage parents (appended to `meta_parents`) once
   /// known. Returns the packet's index in the batch.
@@ -193,13 +217,14 @@ public:
   ~committer();
 
   /// Writes `batch` atomically and durably (when the database syncs), then
-  /// clears it. Refuses, writing nothing, a batch whose packets name parents
-  /// that exist neither in the log nor earlier in the batch
-  /// (`unknown_parent`), whose state changes are not justified by a packet
-  /// of the batch listing the row's key as a subject (`unjustified_state`),
-  /// or whose packets are malformed (`invalid_argument`: empty kind, payload
-  /// not a JSON object). On a storage failure nothing is applied and the
-  /// committer stays usable.
+  /// clears it: `seal`, then `write`. Refuses, writing nothing, a batch
+  /// whose packets name parents that exist neither in the log nor earlier
+  /// in the batch (`unknown_parent`), whose state changes are not justified
+  /// by a packet of the batch listing the row's key as a subject
+  /// (`unjustified_state`), or whose packets are malformed
+  /// (`invalid_argument`: empty kind, payload not a JSON object or carrying
+  /// `_rows`). A failed write is `outcome_unknown`, as for `write`, and
+  /// leaves the committer failed.
   caf::expected<commit_receipt> commit(commit_batch& batch);
 
   /// The first half of `commit`: checks `batch` as `commit` does and seals
@@ -211,10 +236,24 @@ public:
   caf::expected<sealed_commit> seal(commit_batch& batch);
 
   /// The second half of `commit`: writes `c` atomically and durably (when
-  /// the database syncs). May run on another thread than `seal`, one
-  /// thread at a time. `sync = false` leaves the log unsynced even on a
-  /// database that syncs: only for a commit followed at once by a synced
-  /// one, which makes both durable (the log is one sequence).
+  /// the database syncs), then, when the write synced the log, posts the new
+  /// end of the log to the chain witness's thread (storage/witness.hpp).
+  /// May run on another thread than `seal`, one thread at a time.
+  /// `sync = false` leaves the log unsynced even on a database that syncs:
+  /// only for a commit followed at once by a synced one, which makes both
+  /// durable (the log is one sequence).
+  ///
+  /// Errors, and what they mean for the commit:
+  /// - `outcome_unknown`: RocksDB's write failed. The commit was handed to
+  ///   RocksDB and may be in the log (a write can fail after its record
+  ///   reached the log file, e.g. when the sync fails): it may be durable,
+  ///   and a restart may find it. The committer is failed from then on.
+  /// - `storage_error`: the committer had failed before (an earlier write,
+  ///   or the witness could not be written); `c` was not handed to RocksDB
+  ///   and is not written.
+  /// A witness that cannot be written fails the committer from then on
+  /// (`failed_reason` says why); commits written before are durable and
+  /// reported so.
   caf::error write(sealed_commit& c, bool sync = true);
 
   /// The sequence number the next packet will get.
@@ -226,19 +265,50 @@ public:
   /// Whether a write failed (then nothing more is sealed or written).
   bool failed() const noexcept;
 
+  /// Why the committer failed ("" while it has not). Thread-safe.
+  std::string failed_reason() const;
+
+  /// Waits until the chain witness records every write that synced the log
+  /// so far (its thread records them a little after the writes). Returns
+  /// the witness's error, if it could not be written. For tests and tools;
+  /// closing the committer does it too.
+  caf::error flush_witness();
+
 private:
   // Only `open_database`, which asks for a key, makes a committer.
   friend caf::expected<writable_database>
   open_database(committer_key key, const std::string& path,
                 const database_options& options);
 
-  explicit committer(std::shared_ptr<db_handle> db);
+  committer(std::shared_ptr<db_handle> db, witness_writer witness);
 
-  /// Forgets the ids of the last `n` packets sealed (a commit whose write
-  /// failed); see `recent_`.
-  void forget_recent(size_t n);
+  /// Marks the committer failed, with `why` (the first reason wins).
+  void fail(std::string why);
+
+  /// Whether the committer failed, also because the witness could not be
+  /// written (which then fails it).
+  bool check_failed();
+
+  /// When the committer closes: for a database that does not sync, syncs
+  /// the log and posts the witness of what was written (a database that
+  /// syncs posted it after every write); then waits for the witness's
+  /// thread to record it. A failure leaves the older witness, which is only
+  /// behind.
+  void close_witness() noexcept;
+
+  /// Whether and why the committer failed (behind a pointer: the committer
+  /// moves, a mutex does not).
+  struct failure {
+    std::atomic<bool> failed{false};
+    mutable std::mutex mtx;
+    std::string reason;
+  };
 
   std::shared_ptr<db_handle> db_;
+  /// The chain witness's thread.
+  std::unique_ptr<witness_keeper> witness_;
+  /// The id of the last packet written (writer thread only).
+  std::string written_head_;
   uint64_t next_seq_ = 1;
   std::string head_;
   /// Raw ids of the packets sealed last, oldest first, and the same as a
@@ -251,9 +321,8 @@ private:
   /// written cannot be found in the index.
   std::unique_ptr<std::atomic<uint64_t>> written_seq_
     = std::make_unique<std::atomic<uint64_t>>(0);
-  /// Set by a failed `write`; then `seal` and `write` refuse. (Behind a
-  /// pointer: the committer moves, an atomic does not.)
-  std::unique_ptr<std::atomic<bool>> broken_ = std::make_unique<std::atomic<bool>>(false);
+  /// Set by a failed `write` (or witness); then `seal` and `write` refuse.
+  std::unique_ptr<failure> failure_ = std::make_unique<failure>();
 };
 
 /// A database open for writing: its one read handle and its one committer.
@@ -267,9 +336,18 @@ struct writable_database {
 /// Writes sealed commits on its own thread, in the order they were pushed,
 /// so that the thread that seals (Zenith) goes on with the next batch while
 /// RocksDB fills its memtables and syncs the log. Commits queued together
-/// share one sync of the log. Calls `done` on its thread after each write,
-/// in order, with the commit's token and the error, if any; a commit is
-/// reported only once it is durable.
+/// (a group) share one sync of the log. Calls `done` on its thread after
+/// each write, in order, with the commit's token and the error, if any; a
+/// commit is reported only once it is durable.
+///
+/// When a write of a group fails, its commits are reported thus:
+/// - the commits of the group before the failed one were written (without
+///   sync: the sync was to come with the group's last commit) and the
+///   failed one was handed to RocksDB: each is `outcome_unknown` (it may be
+///   durable; check before retrying);
+/// - the commits after the failed one, and every commit of later groups,
+///   are refused by the failed committer without being written:
+///   `storage_error` (known not written).
 class write_queue {
 public:
   using done_fn = std::function<void(uint64_t token, caf::error err)>;

@@ -2,6 +2,7 @@
 
 #include "storage/commit.hpp"
 #include "storage/db_handle.hpp"
+#include "storage/witness.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
@@ -51,6 +52,33 @@ db_handle::~db_handle() {
   }
 }
 
+caf::error missing_family(cf f) {
+  return make_error(ec::corruption,
+                    "the database has no column family '"
+                      + std::string{cf_names[static_cast<size_t>(f)]}
+                      + "': its MANIFEST lost the record that creates it "
+                        "(the database is damaged)");
+}
+
+// -- read views ----------------------------------------------------------------
+
+read_view::read_view(const db_handle& db) : db_(db) {
+  options_.fill_cache = false;
+  if (db.secondary_path.empty()) {
+    snapshot_ = db.db->GetSnapshot();
+    options_.snapshot = snapshot_;
+  } else {
+    // A secondary has no snapshots (its iterators refuse one); its view
+    // changes only when it catches up, which waits for this view to end.
+    held_ = std::shared_lock<std::shared_mutex>{db.catch_up};
+  }
+}
+
+read_view::~read_view() {
+  if (snapshot_ != nullptr)
+    db_.db->ReleaseSnapshot(snapshot_);
+}
+
 // -- keys ----------------------------------------------------------------------
 
 std::string encode_seq(uint64_t seq) {
@@ -83,6 +111,10 @@ std::string id_hex(std::string_view bytes) {
   for (size_t i = 0; i < d.size() && i < bytes.size(); ++i)
     d[i] = static_cast<uint8_t>(bytes[i]);
   return contracts::to_hex(d);
+}
+
+std::string row_digest(std::string_view row) {
+  return contracts::to_hex(contracts::sha256(row));
 }
 
 std::string name_seq_key(std::string_view name, uint64_t seq) {
@@ -191,6 +223,145 @@ caf::error adopt(db_handle& h, rocksdb::DB* db,
   return caf::none;
 }
 
+/// The first family the database must have and `present` lacks.
+std::optional<cf> first_missing(const std::vector<std::string>& present) {
+  for (size_t i = 0; i < cf_names.size(); ++i)
+    if (always_present(static_cast<cf>(i))
+        && std::find(present.begin(), present.end(), cf_names[i])
+             == present.end())
+      return static_cast<cf>(i);
+  return std::nullopt;
+}
+
+/// The column families the database at `path` has (nullopt: no database
+/// there yet). With `required`, an error for the first family it must have
+/// and lacks.
+caf::expected<std::optional<std::vector<std::string>>>
+present_families(const rocksdb::Options& options, const std::string& path,
+                 bool required) {
+  std::error_code ignored;
+  if (!std::filesystem::exists(std::filesystem::path{path} / "CURRENT", ignored))
+    return std::optional<std::vector<std::string>>{};
+  std::vector<std::string> present;
+  auto s = rocksdb::DB::ListColumnFamilies(options, path, &present);
+  if (!s.ok())
+    return to_error(s, "listing the column families of " + path);
+  if (auto missing = first_missing(present); missing && required)
+    return missing_family(*missing);
+  return std::optional<std::vector<std::string>>{std::move(present)};
+}
+
+/// Whether the database at `path`, which has the families `present`, holds
+/// nothing: a database whose first open was cut short while it created its
+/// families (they are created one after the other). Opens it read-only.
+caf::expected<bool> holds_nothing(const rocksdb::Options& options,
+                                  const std::string& path,
+                                  const std::vector<std::string>& present) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> wanted;
+  for (auto& name : present)
+    wanted.emplace_back(name, rocksdb::ColumnFamilyOptions{});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(options, path, wanted, &handles, &raw);
+  if (!s.ok())
+    return to_error(s, "opening " + path + " to look at it");
+  std::unique_ptr<rocksdb::DB> db{raw};
+  bool empty = true;
+  for (auto* h : handles) {
+    std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({}, h)};
+    it->SeekToFirst();
+    if (it->Valid() || !it->status().ok())
+      empty = false;
+  }
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+  db->Close();
+  return empty;
+}
+
+/// The end of the log as `meta` states it and as the log holds it.
+struct log_end {
+  /// From `meta`: packets and the chain head (raw id bytes).
+  uint64_t meta_packets = 0;
+  std::string meta_head;
+  /// From the log itself: its last sequence number and that packet's id.
+  uint64_t last_seq = 0;
+  std::string last_id;
+};
+
+caf::expected<log_end> read_log_end(db_handle& h) {
+  log_end out;
+  std::string value;
+  auto s = h.db->Get({}, h[cf::meta], slice(meta_next_seq), &value);
+  if (s.ok()) {
+    auto seq = decode_seq(value);
+    if (!seq || *seq == 0)
+      return make_error(ec::corruption, "meta: next_seq is damaged");
+    out.meta_packets = *seq - 1;
+  } else if (!s.IsNotFound()) {
+    return to_error(s, "reading meta");
+  }
+  s = h.db->Get({}, h[cf::meta], slice(meta_head), &out.meta_head);
+  if (s.ok()) {
+    if (out.meta_head.size() != 32)
+      return make_error(ec::corruption, "meta: head is not a packet id");
+  } else if (!s.IsNotFound()) {
+    return to_error(s, "reading meta");
+  }
+  std::unique_ptr<rocksdb::Iterator> it{h.db->NewIterator({}, h[cf::stardust])};
+  it->SeekToLast();
+  if (!it->status().ok())
+    return to_error(it->status(), "reading the end of the log");
+  if (it->Valid()) {
+    auto seq = decode_seq(view(it->key()));
+    if (!seq || it->value().size() < 32)
+      return make_error(ec::corruption, "the last packet of the log is damaged");
+    out.last_seq = *seq;
+    out.last_id = std::string{view(it->value()).substr(0, 32)};
+  }
+  return out;
+}
+
+/// Refuses a log whose end disagrees with `meta`: a family lost or rolled
+/// back on its own. The committer would otherwise overwrite packets.
+caf::error check_log_end(const log_end& end) {
+  if (end.meta_packets == end.last_seq && end.meta_head == end.last_id)
+    return caf::none;
+  return make_error(ec::corruption,
+                    "meta says the log holds " + std::to_string(end.meta_packets)
+                      + " packets, the log ends at packet "
+                      + std::to_string(end.last_seq)
+                      + (end.meta_packets == end.last_seq
+                           ? std::string{" with another head"}
+                           : std::string{})
+                      + ": the database is damaged; run `omniva lineage "
+                        "verify` for details");
+}
+
+/// Refuses a log that lost packets its witness knows of.
+caf::error check_witness(db_handle& h, const std::optional<chain_witness>& w,
+                         uint64_t packets) {
+  if (!w)
+    return caf::none;
+  std::string id;
+  if (w->packets > 0 && w->packets <= packets) {
+    std::string value;
+    auto s = h.db->Get({}, h[cf::stardust], slice(encode_seq(w->packets)),
+                       &value);
+    if (!s.ok() && !s.IsNotFound())
+      return to_error(s, "reading the packet the witness names");
+    if (s.ok() && value.size() >= 32)
+      id = id_hex(std::string_view{value}.substr(0, 32));
+  }
+  auto loss = describe_loss(*w, packets, id);
+  if (loss.empty())
+    return caf::none;
+  return make_error(ec::corruption,
+                    loss + " (" + witness_path(h.path)
+                      + "). Restore the database from a backup; to go on "
+                        "with what is left, move the witness file away");
+}
+
 } // namespace
 
 caf::expected<writable_database> open_database(committer_key,
@@ -198,36 +369,61 @@ caf::expected<writable_database> open_database(committer_key,
                                                const database_options& opts) {
   auto options = base_options();
   options.create_if_missing = opts.create_if_missing;
+  auto witness = witness_writer::open(path);
+  if (!witness)
+    return witness.error();
+  // A family the database must have and lacks would be created empty by
+  // the open: refuse before anything changes, unless the database holds
+  // nothing (its first open was cut short between two families).
+  auto present = present_families(options, path, false);
+  if (!present)
+    return present.error();
+  if (*present) {
+    if (auto missing = first_missing(**present)) {
+      auto empty = holds_nothing(options, path, **present);
+      if (!empty)
+        return empty.error();
+      if (!*empty || (witness->current() && witness->current()->packets > 0))
+        return missing_family(*missing);
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   auto s = rocksdb::DB::Open(options, path, descriptors(), &handles, &db);
   if (!s.ok())
     return to_error(s, "opening " + path);
   auto h = std::make_shared<db_handle>();
+  h->path = path;
   if (auto err = adopt(*h, db, handles))
     return err;
   h->write_options.sync = opts.sync;
   // The committer goes on from the chain head and the next sequence number
-  // in `meta`.
-  committer c{h};
-  std::string value;
-  s = h->db->Get({}, (*h)[cf::meta], slice(meta_next_seq), &value);
-  if (s.ok()) {
-    auto seq = decode_seq(value);
-    if (!seq)
-      return make_error(ec::corruption, "meta: next_seq is not 8 bytes");
-    c.next_seq_ = *seq;
-  } else if (!s.IsNotFound()) {
-    return to_error(s, "reading meta");
+  // in `meta`, once they agree with the log and the log with its witness.
+  auto end = read_log_end(*h);
+  if (!end)
+    return end.error();
+  if (auto err = check_log_end(*end))
+    return err;
+  if (auto err = check_witness(*h, witness->current(), end->last_seq))
+    return err;
+  // From the next packet on, every packet records the rows it justifies
+  // (a database made before keeps its older packets as they are).
+  std::string ignored;
+  s = h->db->Get({}, (*h)[cf::meta], slice(meta_rows_from), &ignored);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions durable;
+    durable.sync = true;
+    s = h->db->Put(durable, (*h)[cf::meta], slice(meta_rows_from),
+                   slice(encode_seq(end->last_seq + 1)));
   }
-  s = h->db->Get({}, (*h)[cf::meta], slice(meta_head), &value);
-  if (s.ok()) {
-    if (value.size() != 32)
-      return make_error(ec::corruption, "meta: head is not a packet id");
-    c.head_ = id_hex(value);
-  } else if (!s.IsNotFound()) {
-    return to_error(s, "reading meta");
-  }
+  if (!s.ok())
+    return to_error(s, "recording where row digests start");
+  committer c{h, std::move(*witness)};
+  c.next_seq_ = end->last_seq + 1;
+  if (!end->last_id.empty())
+    c.head_ = id_hex(end->last_id);
+  c.written_head_ = c.head_;
+  c.written_seq_->store(end->last_seq);
   return writable_database{std::make_shared<const reader>(h), std::move(c)};
 }
 
@@ -245,14 +441,18 @@ open_reader(const std::string& path) {
     return make_error(ec::storage_error,
                       "cannot create a scratch folder for a reader");
   auto h = std::make_shared<db_handle>();
+  h->path = path;
   h->secondary_path = pattern;
-  // A reader cannot create families: a database no node has opened since a
-  // family was added lacks it, and that handle stays null (only a node reads
-  // the newer tables, `policies`; lineage and verify use the others).
-  std::vector<std::string> present;
-  auto listed = rocksdb::DB::ListColumnFamilies(options, path, &present);
-  if (!listed.ok())
-    return to_error(listed, "listing the column families of " + path);
+  // A reader cannot create families: a database no node has opened since
+  // `policies` was added lacks it, and that handle stays null (reads of it
+  // find nothing). Any other family missing is damage: refused here, before
+  // a null handle could reach RocksDB.
+  auto listed = present_families(options, path, true);
+  if (!listed)
+    return listed.error();
+  if (!*listed)
+    return make_error(ec::not_found, "no database at " + path);
+  auto& present = **listed;
   std::vector<rocksdb::ColumnFamilyDescriptor> wanted;
   std::vector<size_t> slots;
   auto all = descriptors();

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,14 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "assets",          "tasks",          "modules",
               "schemas",         "policies",       "meta"};
 
+/// Whether every database has family `f` from its first open on. Only
+/// `policies` came later: a database made before it lacks it until a node
+/// opens it. Any other family missing means a damaged database (its
+/// MANIFEST lost the record that creates the family).
+constexpr bool always_present(cf f) noexcept {
+  return f != cf::policies;
+}
+
 /// Returns the family holding the rows of `t`.
 constexpr cf family_of(table t) noexcept {
   switch (t) {
@@ -69,17 +78,51 @@ constexpr cf family_of(table t) noexcept {
 /// An open database. Closed (handles released, then the DB) on destruction.
 struct db_handle {
   std::unique_ptr<rocksdb::DB> db;
+  /// Null only for a family that may be missing (`always_present`).
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<size_t>(cf::count)>
     families{};
   rocksdb::WriteOptions write_options;
+  /// The database folder (where its witness lives, storage/witness.hpp).
+  std::string path;
   /// Set for a secondary (read-only) instance: its scratch folder.
   std::string secondary_path;
+  /// A secondary changes its view only when it catches up with the writer
+  /// (`reader::refresh`, exclusive); a `read_view` holds it shared, since a
+  /// secondary has no snapshots.
+  mutable std::shared_mutex catch_up;
 
   rocksdb::ColumnFamilyHandle* operator[](cf f) const noexcept {
     return families[static_cast<size_t>(f)];
   }
 
   ~db_handle();
+};
+
+/// One consistent view of a database for a sequence of reads: every read
+/// made with `options()` sees the same commits, whatever the committer
+/// writes meanwhile. On a primary instance it is a RocksDB snapshot; on a
+/// secondary (which has none) it holds off catching up with the writer
+/// until the view ends. Cheap to make; release it soon (a snapshot keeps
+/// old versions alive, a secondary's view holds back `refresh`).
+class read_view {
+public:
+  explicit read_view(const db_handle& db);
+  ~read_view();
+  read_view(const read_view&) = delete;
+  read_view& operator=(const read_view&) = delete;
+
+  /// Read options for every Get and iterator of the view (`fill_cache` off:
+  /// the reads of a view are scans that must not evict what point reads
+  /// need).
+  const rocksdb::ReadOptions& options() const noexcept {
+    return options_;
+  }
+
+private:
+  const db_handle& db_;
+  std::shared_lock<std::shared_mutex> held_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  rocksdb::ReadOptions options_;
 };
 
 /// Turns a RocksDB status into our error (the one place that does):
@@ -105,9 +148,27 @@ std::string id_hex(std::string_view bytes);
 /// zero byte, the sequence number.
 std::string name_seq_key(std::string_view name, uint64_t seq);
 
-/// Meta keys.
+/// Meta keys: the chain head, the next sequence number, and the first
+/// sequence number from which every packet records the digests of the rows
+/// its commit wrote (`rows_recorded_from`; absent in a database no
+/// committer of this format has opened).
 inline constexpr std::string_view meta_head = "head";
 inline constexpr std::string_view meta_next_seq = "next_seq";
+inline constexpr std::string_view meta_rows_from = "rows_recorded_from";
+
+/// The error for a family that a database lacks (`families` holds null).
+caf::error missing_family(cf f);
+
+// -- the rows a packet records ---------------------------------------------------
+
+/// The payload member in which a packet records the rows its commit wrote:
+/// `"_rows": {"<table>": {"<key>": "<row digest>" or null (erased)}}`. The
+/// committer writes it; a payload may not carry it otherwise.
+inline constexpr std::string_view rows_member = "_rows";
+
+/// The digest a packet records for a row: SHA-256 (lowercase hex) of the
+/// row's bytes as stored.
+std::string row_digest(std::string_view row);
 
 inline rocksdb::Slice slice(std::string_view s) noexcept {
   return {s.data(), s.size()};

@@ -5,6 +5,8 @@
 #include <rocksdb/iterator.h>
 
 #include <deque>
+#include <mutex>
+#include <shared_mutex>
 #include <unordered_set>
 
 namespace omniva::storage {
@@ -28,6 +30,15 @@ caf::expected<packet> decode(uint64_t seq, std::string_view value) {
   return std::move(*p);
 }
 
+/// The handle of family `f`; an error when the database lacks it (open
+/// refuses a database lacking a family it must have, so only a table added
+/// later, `policies`, can be missing here).
+caf::expected<rocksdb::ColumnFamilyHandle*> family(const db_handle& db, cf f) {
+  if (auto* h = db[f])
+    return h;
+  return missing_family(f);
+}
+
 } // namespace
 
 reader::reader(std::shared_ptr<db_handle> db) : db_(std::move(db)) {
@@ -36,9 +47,12 @@ reader::reader(std::shared_ptr<db_handle> db) : db_(std::move(db)) {
 reader::~reader() = default;
 
 caf::expected<packet> reader::packet_by_seq(uint64_t seq) const {
+  auto f = family(*db_, cf::stardust);
+  if (!f)
+    return f.error();
   std::string value;
   auto key = encode_seq(seq);
-  auto s = db_->db->Get({}, (*db_)[cf::stardust], slice(key), &value);
+  auto s = db_->db->Get({}, *f, slice(key), &value);
   if (s.IsNotFound())
     return make_error(ec::not_found, "no packet at seq " + std::to_string(seq));
   if (!s.ok())
@@ -51,8 +65,11 @@ caf::expected<packet> reader::packet_by_id(std::string_view id) const {
   if (!raw)
     return make_error(ec::invalid_digest,
                       "'" + std::string{id} + "' is not a packet id (64 hex digits)");
+  auto f = family(*db_, cf::stardust_id);
+  if (!f)
+    return f.error();
   std::string seq_bytes;
-  auto s = db_->db->Get({}, (*db_)[cf::stardust_id], slice(*raw), &seq_bytes);
+  auto s = db_->db->Get({}, *f, slice(*raw), &seq_bytes);
   if (s.IsNotFound())
     return make_error(ec::not_found, "no packet " + std::string{id});
   if (!s.ok())
@@ -68,10 +85,13 @@ caf::error reader::for_each(
   uint64_t first,
   const std::function<bool(uint64_t, std::string_view, std::string_view)>& f)
   const {
+  auto family_handle = family(*db_, cf::stardust);
+  if (!family_handle)
+    return family_handle.error();
   rocksdb::ReadOptions ro;
   ro.fill_cache = false; // a scan must not evict what point reads need
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->db->NewIterator(ro, (*db_)[cf::stardust])};
+    db_->db->NewIterator(ro, *family_handle)};
   auto start = encode_seq(first);
   for (it->Seek(slice(start)); it->Valid(); it->Next()) {
     auto seq = decode_seq(view(it->key()));
@@ -120,10 +140,13 @@ namespace {
 caf::expected<std::vector<packet>> by_name(const reader& r, const db_handle& db,
                                            cf family, std::string_view name,
                                            size_t limit) {
+  auto handle = storage::family(db, family);
+  if (!handle)
+    return handle.error();
   std::vector<packet> out;
   std::string prefix{name};
   prefix += '\0';
-  std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator({}, db[family])};
+  std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator({}, *handle)};
   for (it->Seek(slice(prefix)); it->Valid() && out.size() < limit; it->Next()) {
     auto key = view(it->key());
     if (key.substr(0, prefix.size()) != prefix)
@@ -154,12 +177,16 @@ caf::expected<std::vector<packet>> reader::history(std::string_view subject,
 }
 
 caf::expected<std::string> reader::last_of(std::string_view subject) const {
+  auto f = family(*db_, cf::stardust_subject);
+  if (!f)
+    return f.error();
   std::string prefix{subject};
   prefix += '\0';
   auto bound = prefix + std::string(8, '\xff');
-  std::unique_ptr<rocksdb::Iterator> it{
-    db_->db->NewIterator({}, (*db_)[cf::stardust_subject])};
+  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator({}, *f)};
   it->SeekForPrev(slice(bound));
+  // An iterator that is not valid has either ended or failed: only its
+  // status tells which.
   if (!it->status().ok())
     return to_error(it->status(), "reading the subject index");
   if (!it->Valid())
@@ -171,8 +198,16 @@ caf::expected<std::string> reader::last_of(std::string_view subject) const {
   if (!seq)
     return make_error(ec::corruption, "a lineage index key is damaged");
   auto p = packet_by_seq(*seq);
-  if (!p)
+  if (!p) {
+    // The index names a packet the log lacks: damage, not "no history".
+    if (p.error().category() == contracts::error_category
+        && p.error().code() == static_cast<uint8_t>(ec::not_found))
+      return make_error(ec::corruption,
+                        "the subject index names packet " + std::to_string(*seq)
+                          + " for '" + std::string{subject}
+                          + "', which is not in the log");
     return p.error();
+  }
   return p->id;
 }
 
@@ -182,9 +217,11 @@ reader::children(std::string_view id) const {
   if (!raw)
     return make_error(ec::invalid_digest,
                       "'" + std::string{id} + "' is not a packet id (64 hex digits)");
+  auto f = family(*db_, cf::stardust_child);
+  if (!f)
+    return f.error();
   std::vector<std::string> out;
-  std::unique_ptr<rocksdb::Iterator> it{
-    db_->db->NewIterator({}, (*db_)[cf::stardust_child])};
+  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator({}, *f)};
   for (it->Seek(slice(*raw)); it->Valid(); it->Next()) {
     auto key = view(it->key());
     if (key.size() != 64 || key.substr(0, 32) != *raw)
@@ -247,8 +284,10 @@ reader::descendants(std::string_view id, uint32_t max_depth) const {
 }
 
 caf::expected<std::string> reader::get(table t, std::string_view key) const {
+  auto* f = (*db_)[family_of(t)];
   std::string value;
-  auto s = db_->db->Get({}, (*db_)[family_of(t)], slice(key), &value);
+  auto s = f == nullptr ? rocksdb::Status::NotFound()
+                        : db_->db->Get({}, f, slice(key), &value);
   if (s.IsNotFound())
     return make_error(ec::not_found, "no " + std::string{to_string(t)}
                                        + " row '" + std::string{key} + "'");
@@ -260,8 +299,10 @@ caf::expected<std::string> reader::get(table t, std::string_view key) const {
 caf::expected<std::vector<std::pair<std::string, std::string>>>
 reader::scan(table t, std::string_view prefix, size_t limit) const {
   std::vector<std::pair<std::string, std::string>> out;
-  std::unique_ptr<rocksdb::Iterator> it{
-    db_->db->NewIterator({}, (*db_)[family_of(t)])};
+  auto* f = (*db_)[family_of(t)];
+  if (f == nullptr)
+    return out; // a table added after the database was made: still empty
+  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator({}, f)};
   for (it->Seek(slice(prefix)); it->Valid() && out.size() < limit; it->Next()) {
     auto key = view(it->key());
     if (key.substr(0, prefix.size()) != prefix)
@@ -274,8 +315,11 @@ reader::scan(table t, std::string_view prefix, size_t limit) const {
 }
 
 caf::expected<std::string> reader::head() const {
+  auto f = family(*db_, cf::meta);
+  if (!f)
+    return f.error();
   std::string value;
-  auto s = db_->db->Get({}, (*db_)[cf::meta], slice(meta_head), &value);
+  auto s = db_->db->Get({}, *f, slice(meta_head), &value);
   if (s.IsNotFound())
     return std::string{};
   if (!s.ok())
@@ -286,8 +330,11 @@ caf::expected<std::string> reader::head() const {
 }
 
 caf::expected<uint64_t> reader::packet_count() const {
+  auto f = family(*db_, cf::meta);
+  if (!f)
+    return f.error();
   std::string value;
-  auto s = db_->db->Get({}, (*db_)[cf::meta], slice(meta_next_seq), &value);
+  auto s = db_->db->Get({}, *f, slice(meta_next_seq), &value);
   if (s.IsNotFound())
     return uint64_t{0};
   if (!s.ok())
@@ -298,9 +345,14 @@ caf::expected<uint64_t> reader::packet_count() const {
   return *next - 1;
 }
 
+caf::expected<std::optional<chain_witness>> reader::witness() const {
+  return read_witness(db_->path);
+}
+
 caf::error reader::refresh() const {
   if (db_->secondary_path.empty())
     return caf::none;
+  std::unique_lock<std::shared_mutex> guard{db_->catch_up};
   auto s = db_->db->TryCatchUpWithPrimary();
   if (!s.ok())
     return to_error(s, "catching up with the writer");

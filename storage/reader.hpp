@@ -2,10 +2,13 @@
 
 // Reading the log and the state tables. A reader is safe to use from any
 // number of threads, also while the committer writes; every read sees whole
-// commits only.
+// commits only. Each call reads the database as it is at that moment;
+// `verify` (storage/verify.hpp) reads everything it checks through one
+// consistent view.
 
 #include "contracts/packet.hpp"
 #include "storage/table.hpp"
+#include "storage/witness.hpp"
 
 #include <caf/expected.hpp>
 
@@ -60,8 +63,12 @@ public:
   caf::expected<std::vector<contracts::packet>>
   history(std::string_view subject, size_t limit = SIZE_MAX) const;
 
-  /// The id of the last packet that touched `subject` ("" when none): one
-  /// backward seek, whatever the length of the history.
+  /// The id of the last packet that touched `subject`: one backward seek,
+  /// whatever the length of the history. "" means exactly that no packet
+  /// names `subject`; a read that fails is an error, never "": `corruption`
+  /// (a damaged index entry, or one naming a packet the log lacks),
+  /// `storage_error` (RocksDB could not read). A caller that links a new
+  /// packet to this one must fail rather than go on without the parent.
   caf::expected<std::string> last_of(std::string_view subject) const;
 
   /// The ids of the packets that name `id` as a parent.
@@ -77,7 +84,8 @@ public:
   caf::expected<std::vector<lineage_entry>>
   descendants(std::string_view id, uint32_t max_depth) const;
 
-  /// Row `key` of `t`. Errors: `not_found`, `storage_error`.
+  /// Row `key` of `t`. Errors: `not_found` (also for a table a database
+  /// made before it existed lacks: `policies`), `storage_error`.
   caf::expected<std::string> get(table t, std::string_view key) const;
 
   /// The rows of `t` whose key starts with `prefix`, in key order, at most
@@ -91,8 +99,13 @@ public:
   /// The number of packets, from `meta`.
   caf::expected<uint64_t> packet_count() const;
 
+  /// The chain witness of the database (storage/witness.hpp): nullopt when
+  /// it has none. Errors as for `read_witness`.
+  caf::expected<std::optional<chain_witness>> witness() const;
+
   /// For a secondary reader (`open_reader`): catches up with the commits
-  /// the writing process made since. A no-op for the primary's reader.
+  /// the writing process made since (waiting for a `verify` under way). A
+  /// no-op for the primary's reader.
   caf::error refresh() const;
 
   /// The handle, for storage/ internals (verify) and the raw RocksDB replay

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <functional>
+#include <limits>
 
 namespace omniva::storage {
 
@@ -42,6 +43,19 @@ size_t slot(cf f) {
   return 0;
 }
 
+/// The tables whose rows packets record, in the order verify checks them.
+constexpr std::array<table, 5> row_tables = {table::assets, table::tasks,
+                                             table::modules, table::schemas,
+                                             table::policies};
+
+/// The table named `name` in a `_rows` record.
+std::optional<table> table_named(std::string_view name) {
+  for (auto t : row_tables)
+    if (to_string(t) == name)
+      return t;
+  return std::nullopt;
+}
+
 /// The members of a stored packet that verify needs, read without building
 /// a JSON tree (views into the parser's document: valid until the next read).
 struct packet_fields {
@@ -50,25 +64,38 @@ struct packet_fields {
   std::string_view trace_id;
   std::vector<std::string_view> parents;
   std::vector<std::string_view> subjects;
+  /// The payload member `_rows`, when the packet has one.
+  std::optional<simdjson::dom::object> rows;
 };
 
 /// Reads `packet_fields` from canonical packets, reusing one parser.
 class field_reader {
 public:
-  /// False when `canonical` is not a packet.
+  /// False when `canonical` is not a packet (or its `_rows` is not an
+  /// object).
   bool read(std::string_view canonical, packet_fields& out) {
     simdjson::dom::element doc;
     if (parser_.parse(canonical.data(), canonical.size()).get(doc)
         != simdjson::SUCCESS)
       return false;
     uint64_t seq = 0;
+    simdjson::dom::object payload;
     if (doc["seq"].get(seq) != simdjson::SUCCESS
         || doc["prev"].get(out.prev) != simdjson::SUCCESS
         || doc["trace_id"].get(out.trace_id) != simdjson::SUCCESS
+        || doc["payload"].get(payload) != simdjson::SUCCESS
         || !strings(doc["_meta_parents"], out.parents)
         || !strings(doc["subjects"], out.subjects))
       return false;
     out.seq = seq;
+    out.rows.reset();
+    auto rows = payload[rows_member];
+    if (rows.error() == simdjson::NO_SUCH_FIELD)
+      return true;
+    simdjson::dom::object record;
+    if (rows.get(record) != simdjson::SUCCESS)
+      return false;
+    out.rows = record;
     return true;
   }
 
@@ -90,6 +117,28 @@ private:
 
   simdjson::dom::parser parser_;
 };
+
+/// What a packet's `_rows` record says of one row.
+enum class recorded { nothing, digest, erased, malformed };
+
+/// Looks row `key` of table `name` up in a `_rows` record.
+recorded lookup(simdjson::dom::object rows, std::string_view name,
+                std::string_view key, std::string_view& digest) {
+  simdjson::dom::object per_table;
+  auto t = rows[name];
+  if (t.error() == simdjson::NO_SUCH_FIELD)
+    return recorded::nothing;
+  if (t.get(per_table) != simdjson::SUCCESS)
+    return recorded::malformed;
+  auto entry = per_table[key];
+  if (entry.error() == simdjson::NO_SUCH_FIELD)
+    return recorded::nothing;
+  if (entry.is_null())
+    return recorded::erased;
+  if (entry.get(digest) != simdjson::SUCCESS)
+    return recorded::malformed;
+  return recorded::digest;
+}
 
 /// The index entries a packet (stored as `raw_id`) implies.
 template <class F>
@@ -123,64 +172,366 @@ ec code_of(const caf::error& err) {
   return ec::storage_error;
 }
 
-/// Slow path, only after a fingerprint mismatch: finds the first packet whose
-/// index entry is missing or wrong, or a stray entry.
-verify_report diagnose_index(const reader& r, verify_report report, cf family) {
-  auto& db = *r.handle();
-  std::string name{cf_names[static_cast<size_t>(family)]};
-  verify_report found = report;
-  bool done = false;
-  field_reader fields;
-  packet_fields p;
-  auto err = r.for_each(1, [&](uint64_t seq, std::string_view raw_id,
-                               std::string_view canonical) {
-    if (!fields.read(canonical, p))
-      return true;
-    entries_of(p, raw_id, [&](cf f, const std::string& key,
-                               const std::string& value) {
-      if (done || f != family)
-        return;
-      std::string stored;
-      auto s = db.db->Get({}, db[f], slice(key), &stored);
-      if (!s.ok() || stored != value) {
-        found = broken(report, seq, ec::corruption,
-                       "the " + name + " index entry of packet "
-                         + std::to_string(seq)
-                         + (s.ok() ? " does not match it" : " is missing"));
-        done = true;
-      }
-    });
-    return !done;
-  });
-  if (err)
-    return broken(report, 0, code_of(err), error_text(err));
-  if (done)
-    return found;
-  return broken(report, 0, ec::corruption,
-                "the " + name
-                  + " index holds an entry that no packet implies");
+verify_report broken(verify_report r, uint64_t seq, const caf::error& err) {
+  return broken(std::move(r), seq, code_of(err), error_text(err));
 }
 
+/// A row as verify names it: `tasks/<key>`; in a sentence, "the tasks row
+/// '<key>'".
+std::string row_name(table t, std::string_view key) {
+  return std::string{to_string(t)} + "/" + std::string{key};
+}
+
+std::string row_phrase(table t, std::string_view key) {
+  return "the " + std::string{to_string(t)} + " row '" + std::string{key} + "'";
+}
+
+/// The latest record of a row in its history.
+struct row_record {
+  enum kind_t {
+    /// Packet `seq` recorded the digest `digest`.
+    digest,
+    /// Packet `seq` erased the row.
+    erased,
+    /// Packet `seq` predates row digests (meta `rows_recorded_from`) and
+    /// no later packet recorded the row: it cannot be checked.
+    before_digests,
+    /// Packets name the key, none of them recorded this row.
+    unrecorded,
+    /// No packet names the key at all.
+    never_named,
+  } kind = never_named;
+  uint64_t seq = 0;
+  std::string digest_hex;
+};
+
+/// Everything verify reads, through one view.
+class checker {
+public:
+  checker(const db_handle& db) : db_(db), view_(db) {
+  }
+
+  const rocksdb::ReadOptions& options() const noexcept {
+    return view_.options();
+  }
+
+  /// The handle of `f`, or the error of a family the database lacks.
+  caf::expected<rocksdb::ColumnFamilyHandle*> family(cf f) const {
+    if (auto* h = db_[f])
+      return h;
+    return missing_family(f);
+  }
+
+  /// Value of meta `key`; nullopt when absent.
+  caf::expected<std::optional<std::string>> meta(std::string_view key) const {
+    std::string value;
+    auto s = db_.db->Get(options(), db_[cf::meta], slice(key), &value);
+    if (s.IsNotFound())
+      return std::optional<std::string>{};
+    if (!s.ok())
+      return to_error(s, "reading meta");
+    return std::optional<std::string>{std::move(value)};
+  }
+
+  /// Whether row `key` of `t` exists (nullopt for the value when not).
+  caf::expected<std::optional<std::string>> row(table t,
+                                                std::string_view key) const {
+    auto* f = db_[family_of(t)];
+    if (f == nullptr)
+      return std::optional<std::string>{};
+    std::string value;
+    auto s = db_.db->Get(options(), f, slice(key), &value);
+    if (s.IsNotFound())
+      return std::optional<std::string>{};
+    if (!s.ok())
+      return to_error(s, "reading a state row");
+    return std::optional<std::string>{std::move(value)};
+  }
+
+  /// The latest record of row `key` of `t`: walks the history of `key`
+  /// back from its end (usually one packet: the last packet naming a row
+  /// is mostly the one that wrote it).
+  caf::expected<row_record> latest_record(table t, std::string_view key,
+                                          uint64_t rows_from) {
+    if (!subjects_)
+      subjects_.reset(db_.db->NewIterator(options(), db_[cf::stardust_subject]));
+    auto& it = *subjects_;
+    std::string prefix{key};
+    prefix += '\0';
+    it.SeekForPrev(slice(prefix + std::string(8, '\xff')));
+    row_record out;
+    auto name = to_string(t);
+    for (; it.Valid(); it.Prev()) {
+      auto k = view(it.key());
+      if (k.substr(0, prefix.size()) != prefix)
+        break;
+      auto seq = decode_seq(k.substr(prefix.size()));
+      if (!seq)
+        return contracts::make_error(ec::corruption,
+                                     "a subject index key is damaged");
+      if (*seq < rows_from) {
+        out.kind = row_record::before_digests;
+        out.seq = *seq;
+        return out;
+      }
+      out.kind = row_record::unrecorded;
+      std::string value;
+      auto s = db_.db->Get(options(), db_[cf::stardust], slice(encode_seq(*seq)),
+                           &value);
+      if (!s.ok())
+        return to_error(s, "reading packet " + std::to_string(*seq));
+      if (value.size() < 32 || !fields_.read(std::string_view{value}.substr(32),
+                                             packet_))
+        return contracts::make_error(ec::corruption,
+                                     "packet " + std::to_string(*seq)
+                                       + " does not parse");
+      if (!packet_.rows)
+        continue;
+      std::string_view digest;
+      switch (lookup(*packet_.rows, name, key, digest)) {
+        case recorded::nothing:
+          continue;
+        case recorded::malformed:
+          return contracts::make_error(ec::corruption,
+                                       "packet " + std::to_string(*seq)
+                                         + ": its record of "
+                                         + row_phrase(t, key)
+                                         + " is not a digest");
+        case recorded::erased:
+          out.kind = row_record::erased;
+          out.seq = *seq;
+          return out;
+        case recorded::digest:
+          out.kind = row_record::digest;
+          out.seq = *seq;
+          out.digest_hex = std::string{digest};
+          return out;
+      }
+    }
+    if (!it.status().ok())
+      return to_error(it.status(), "reading the subject index");
+    return out;
+  }
+
+private:
+  const db_handle& db_;
+  read_view view_;
+  std::unique_ptr<rocksdb::Iterator> subjects_;
+  field_reader fields_;
+  packet_fields packet_;
+};
+
+/// Slow path, only after a fingerprint mismatch: finds the first packet whose
+/// index entry is missing or wrong, or a stray entry.
+verify_report diagnose_index(const db_handle& db, const checker& c,
+                             verify_report report, cf family) {
+  std::string name{cf_names[static_cast<size_t>(family)]};
+  field_reader fields;
+  packet_fields p;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db.db->NewIterator(c.options(), db[cf::stardust])};
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto seq = decode_seq(view(it->key()));
+    auto value = view(it->value());
+    if (!seq || value.size() < 32 || !fields.read(value.substr(32), p))
+      continue;
+    std::optional<verify_report> found;
+    entries_of(p, value.substr(0, 32), [&](cf f, const std::string& key,
+                                           const std::string& expected) {
+      if (found || f != family)
+        return;
+      std::string stored;
+      auto s = db.db->Get(c.options(), db[f], slice(key), &stored);
+      if (!s.ok() || stored != expected)
+        found = broken(report, *seq, ec::corruption,
+                       "the " + name + " index entry of packet "
+                         + std::to_string(*seq)
+                         + (s.ok() ? " does not match it" : " is missing"));
+    });
+    if (found)
+      return *found;
+  }
+  if (!it->status().ok())
+    return broken(report, 0, to_error(it->status(), "scanning the log"));
+  return broken(report, 0, ec::corruption,
+                "the " + name + " index holds an entry that no packet implies");
+}
+
+/// The witness checks of the log pass: at the witness's count the packet
+/// must be the witness's head; after the pass the log must be as long.
+struct witness_check {
+  chain_witness w;
+  /// "the database's witness" or "the outside witness".
+  std::string whose;
+};
+
+/// A row fault, as the report names it.
+verify_report row_fault(verify_report report, table t, std::string_view key,
+                        std::string reason) {
+  auto r = broken(std::move(report), 0, ec::corruption, std::move(reason));
+  r.row = row_name(t, key);
+  return r;
+}
+
+/// Checks every row of every table against its latest record.
+verify_report check_rows(const db_handle& db, checker& c, verify_report report,
+                         uint64_t rows_from) {
+  for (auto t : row_tables) {
+    auto* f = db[family_of(t)];
+    if (f == nullptr)
+      continue; // `policies` in a database made before it existed
+    std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(c.options(), f)};
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto key = view(it->key());
+      auto record = c.latest_record(t, key, rows_from);
+      if (!record)
+        return broken(report, 0, record.error());
+      auto what = row_phrase(t, key);
+      switch (record->kind) {
+        case row_record::digest:
+          if (row_digest(view(it->value())) != record->digest_hex)
+            return row_fault(report, t, key,
+                             what + " is not the row packet "
+                               + std::to_string(record->seq)
+                               + " recorded: its bytes were changed after "
+                                 "that packet wrote them");
+          ++report.rows;
+          break;
+        case row_record::erased:
+          return row_fault(report, t, key,
+                           what + " exists, but packet "
+                             + std::to_string(record->seq)
+                             + ", the last to change it, erased it");
+        case row_record::before_digests:
+          ++report.rows_unchecked;
+          break;
+        case row_record::unrecorded:
+          return row_fault(report, t, key,
+                           what + " is justified by no packet: packets name '"
+                             + std::string{key}
+                             + "', none of them wrote this row");
+        case row_record::never_named:
+          return row_fault(report, t, key,
+                           what + " is justified by no packet: no packet "
+                                  "names '"
+                             + std::string{key} + "'");
+      }
+    }
+    if (!it->status().ok())
+      return broken(report, 0, to_error(it->status(), "scanning a state table"));
+  }
+  return report;
+}
+
+/// For a packet that records rows: each row it recorded as written must
+/// exist, unless a later packet erased it. nullopt when all is well.
+caf::expected<std::optional<verify_report>>
+check_recorded_rows(checker& c, const verify_report& report,
+                    simdjson::dom::object rows, uint64_t seq,
+                    uint64_t rows_from) {
+  for (auto [name, per_table_element] : rows) {
+    auto t = table_named(name);
+    simdjson::dom::object per_table;
+    if (!t || per_table_element.get(per_table) != simdjson::SUCCESS)
+      return std::optional<verify_report>{
+        broken(report, seq, ec::corruption,
+               "packet " + std::to_string(seq) + " records rows of '"
+                 + std::string{name} + "', which is not a table")};
+    for (auto [key, digest] : per_table) {
+      if (digest.is_null())
+        continue;
+      auto present = c.row(*t, key);
+      if (!present)
+        return present.error();
+      if (*present)
+        continue; // its bytes are checked against its latest record later
+      auto record = c.latest_record(*t, key, rows_from);
+      if (!record)
+        return record.error();
+      if (record->kind == row_record::erased)
+        continue;
+      return std::optional<verify_report>{row_fault(
+        report, *t, key,
+        row_phrase(*t, key) + " is missing: packet "
+          + std::to_string(record->kind == row_record::digest ? record->seq
+                                                               : seq)
+          + " wrote it and no later packet erased it")};
+    }
+  }
+  return std::optional<verify_report>{};
+}
 
 } // namespace
 
-verify_report verify(const reader& r) {
+verify_report verify(const reader& r, const verify_options& opts) {
   verify_report report;
   auto& db = *r.handle();
+  // The witness first, then the view: the witness is written after the
+  // writes it covers, so a view taken after reading it holds them all.
+  std::vector<witness_check> witnesses;
+  auto own = r.witness();
+  if (!own)
+    return broken(report, 0, own.error());
+  if (*own) {
+    report.witness = **own;
+    witnesses.push_back({**own, "its witness"});
+  }
+  if (opts.outside_witness) {
+    if (!report.witness)
+      report.witness = opts.outside_witness;
+    witnesses.push_back({*opts.outside_witness, "the outside witness"});
+  }
+  if (auto err = r.refresh())
+    return broken(report, 0, err);
+  for (size_t i = 0; i < cf_names.size(); ++i)
+    if (always_present(static_cast<cf>(i)) && db.families[i] == nullptr)
+      return broken(report, 0, missing_family(static_cast<cf>(i)));
+  checker c{db};
+  uint64_t rows_from = std::numeric_limits<uint64_t>::max();
+  auto marker = c.meta(meta_rows_from);
+  if (!marker)
+    return broken(report, 0, marker.error());
+  if (*marker) {
+    auto seq = decode_seq(**marker);
+    if (!seq)
+      return broken(report, 0, ec::corruption,
+                    "meta: rows_recorded_from is damaged");
+    rows_from = *seq;
+  }
+  // -- the log, packet by packet
   std::array<fingerprint, index_families.size()> expected{};
   uint64_t next = 1;
   std::string prev;
   std::optional<verify_report> failure;
+  // A missing row found during the pass is reported only once the indexes
+  // it was looked up in are known good.
+  std::optional<verify_report> row_failure;
   field_reader fields;
   packet_fields p;
-  auto err = r.for_each(1, [&](uint64_t seq, std::string_view raw_id,
-                               std::string_view canonical) {
+  std::unique_ptr<rocksdb::Iterator> log{
+    db.db->NewIterator(c.options(), db[cf::stardust])};
+  for (log->SeekToFirst(); log->Valid() && !failure; log->Next()) {
+    auto key_seq = decode_seq(view(log->key()));
+    auto value = view(log->value());
+    if (!key_seq) {
+      failure = broken(report, next, ec::corruption,
+                       "a packet key is not a sequence number");
+      break;
+    }
+    auto seq = *key_seq;
+    if (value.size() < 32) {
+      failure = broken(report, seq, ec::corruption,
+                       "packet " + std::to_string(seq) + " is truncated");
+      break;
+    }
+    auto raw_id = value.substr(0, 32);
+    auto canonical = value.substr(32);
     if (seq != next) {
       failure = broken(report, next, ec::corruption,
                        "the log has a gap: packet " + std::to_string(next)
                          + " is missing (the next one is "
                          + std::to_string(seq) + ")");
-      return false;
+      break;
     }
     auto d = contracts::sha256(canonical);
     if (std::string_view{reinterpret_cast<const char*>(d.data()), d.size()}
@@ -189,18 +540,18 @@ verify_report verify(const reader& r) {
                        "packet " + std::to_string(seq)
                          + ": its bytes do not hash to its id "
                          + id_hex(raw_id));
-      return false;
+      break;
     }
     if (!fields.read(canonical, p)) {
       failure = broken(report, seq, ec::corruption,
                        "packet " + std::to_string(seq) + " does not parse");
-      return false;
+      break;
     }
     if (p.seq != seq) {
       failure = broken(report, seq, ec::corruption,
                        "packet " + std::to_string(seq) + " says it is packet "
                          + std::to_string(p.seq));
-      return false;
+      break;
     }
     if (p.prev != prev) {
       failure = broken(report, seq, ec::corruption,
@@ -208,55 +559,113 @@ verify_report verify(const reader& r) {
                          + ": prev does not name packet "
                          + std::to_string(seq - 1)
                          + " (the hash chain is broken)");
-      return false;
+      break;
+    }
+    auto id = id_hex(raw_id);
+    for (auto& w : witnesses)
+      if (w.w.packets == seq && w.w.head != id) {
+        failure = broken(report, seq, ec::corruption,
+                         describe_loss(w.w, seq, id) + " (" + w.whose + ")");
+        break;
+      }
+    if (failure)
+      break;
+    if (p.rows) {
+      if (seq < rows_from) {
+        failure = broken(report, seq, ec::corruption,
+                         "packet " + std::to_string(seq)
+                           + " records rows, but meta says packets record "
+                             "them only from "
+                           + (rows_from == std::numeric_limits<uint64_t>::max()
+                                ? std::string{"none on"}
+                                : "packet " + std::to_string(rows_from))
+                           + ": meta is damaged");
+        break;
+      }
+      if (!row_failure) {
+        auto missing = check_recorded_rows(c, report, *p.rows, seq, rows_from);
+        if (!missing) {
+          failure = broken(report, seq, missing.error());
+          break;
+        }
+        row_failure = std::move(*missing);
+      }
     }
     entries_of(p, raw_id, [&](cf f, const std::string& key,
                               const std::string& value) {
       expected[slot(f)].add(key, value);
     });
-    prev = id_hex(raw_id);
+    prev = std::move(id);
     report.packets = seq;
     ++next;
-    return true;
-  });
-  if (err)
-    return broken(report, next, code_of(err), error_text(err));
+  }
+  if (!failure && !log->status().ok())
+    failure = broken(report, next, to_error(log->status(), "scanning the log"));
+  log.reset();
   if (failure)
     return *failure;
   report.head = prev;
-  // The head and the counter in `meta`.
-  auto head = r.head();
+  // -- the log against its witnesses: shorter is loss
+  for (auto& w : witnesses)
+    if (report.packets < w.w.packets) {
+      auto r2 = broken(report, report.packets + 1, ec::corruption,
+                       describe_loss(w.w, report.packets, {}) + " (" + w.whose
+                         + ")");
+      r2.missing = w.w.packets - report.packets;
+      return r2;
+    }
+  // -- the head and the counter in `meta`
+  auto head = c.meta(meta_head);
   if (!head)
-    return broken(report, 0, code_of(head.error()), error_text(head.error()));
-  if (*head != prev)
+    return broken(report, 0, head.error());
+  std::string meta_head_hex;
+  if (*head) {
+    if ((*head)->size() != 32)
+      return broken(report, 0, ec::corruption, "meta: head is not a packet id");
+    meta_head_hex = id_hex(**head);
+  }
+  if (meta_head_hex != prev)
     return broken(report, 0, ec::corruption,
-                  "meta: the chain head is " + (head->empty() ? "empty" : *head)
+                  "meta: the chain head is "
+                    + (meta_head_hex.empty() ? std::string{"empty"}
+                                             : meta_head_hex)
                     + ", the last packet is "
-                    + (prev.empty() ? "none" : prev));
-  auto count = r.packet_count();
-  if (!count)
-    return broken(report, 0, code_of(count.error()),
-                  error_text(count.error()));
-  if (*count != report.packets)
+                    + (prev.empty() ? std::string{"none"} : prev));
+  auto next_seq = c.meta(meta_next_seq);
+  if (!next_seq)
+    return broken(report, 0, next_seq.error());
+  uint64_t count = 0;
+  if (*next_seq) {
+    auto n = decode_seq(**next_seq);
+    if (!n || *n == 0)
+      return broken(report, 0, ec::corruption, "meta: next_seq is damaged");
+    count = *n - 1;
+  }
+  if (count != report.packets)
     return broken(report, 0, ec::corruption,
-                  "meta counts " + std::to_string(*count)
+                  "meta counts " + std::to_string(count)
                     + " packets, the log holds "
                     + std::to_string(report.packets));
-  // Every index, entry for entry.
+  // -- every index, entry for entry
   for (auto family : index_families) {
     fingerprint found;
-    rocksdb::ReadOptions ro;
-    ro.fill_cache = false;
-    std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(ro, db[family])};
+    std::unique_ptr<rocksdb::Iterator> it{
+      db.db->NewIterator(c.options(), db[family])};
     for (it->SeekToFirst(); it->Valid(); it->Next())
       found.add(view(it->key()), view(it->value()));
-    if (!it->status().ok()) {
-      auto e = to_error(it->status(), "scanning an index");
-      return broken(report, 0, code_of(e), error_text(e));
-    }
+    if (!it->status().ok())
+      return broken(report, 0, to_error(it->status(), "scanning an index"));
     if (!(found == expected[slot(family)]))
-      return diagnose_index(r, report, family);
+      return diagnose_index(db, c, report, family);
   }
+  // -- every state row against the digest its last packet recorded
+  if (row_failure) {
+    row_failure->packets = report.packets;
+    return *row_failure;
+  }
+  report = check_rows(db, c, std::move(report), rows_from);
+  if (report.code != ec::none)
+    return report;
   report.ok = true;
   return report;
 }
@@ -267,10 +676,18 @@ json::value to_json(const verify_report& x) {
   out.set("packets", x.packets);
   if (x.ok) {
     out.set("head", x.head);
+    out.set("rows", x.rows);
+    if (x.rows_unchecked > 0)
+      out.set("rows_unchecked", x.rows_unchecked);
+    out.set("witness", x.witness ? to_json(*x.witness) : json::value{});
   } else {
     out.set("broken_seq", x.broken_seq);
     out.set("code", std::string{contracts::to_string(x.code)});
     out.set("reason", x.reason);
+    if (!x.row.empty())
+      out.set("row", x.row);
+    if (x.missing > 0)
+      out.set("missing", x.missing);
   }
   return out;
 }

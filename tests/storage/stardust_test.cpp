@@ -2,14 +2,23 @@
 #include <boost/test/unit_test.hpp>
 
 #include "contracts/error_code.hpp"
+#include "contracts/json.hpp"
 #include "storage/database.hpp"
 #include "storage/testing/committer_door.hpp"
 #include "storage/verify.hpp"
+#include "storage/witness.hpp"
 
+#include <sys/resource.h>
+
+#include <atomic>
+#include <csignal>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <type_traits>
 
 using namespace omniva;
@@ -491,4 +500,415 @@ BOOST_FIXTURE_TEST_CASE(the_write_queue_writes_in_order_and_reports_each, fixtur
   BOOST_TEST(*db.read->head() == ids.back());
   BOOST_TEST(static_cast<bool>(db.read->get(table::tasks, "task-49")));
   BOOST_TEST(verify(*db.read).ok);
+}
+
+// -- verify beside a committer ---------------------------------------------------
+
+namespace {
+
+/// Commits batches of three packets, each with its task row, the first
+/// naming the previous batch's last packet as a parent, until `stop` or
+/// `limit` batches.
+void commit_until(committer& w, const std::atomic<bool>& stop,
+                  std::atomic<uint64_t>& batches, std::string& error,
+                  uint64_t limit) {
+  std::string earlier = w.head();
+  for (uint64_t n = 0; !stop.load() && n < limit; ++n) {
+    commit_batch b;
+    std::vector<size_t> in_batch;
+    for (size_t k = 0; k < 3; ++k) {
+      auto task = "task-" + std::to_string(n) + "-" + std::to_string(k);
+      auto p = make("task.created", {task, "asset-shared"});
+      if (k == 0 && !earlier.empty())
+        p.meta_parents.push_back(earlier);
+      auto i = b.add(std::move(p), k == 0 ? std::vector<size_t>{}
+                                          : std::vector<size_t>{k - 1});
+      b.put(table::tasks, task, R"({"n":)" + std::to_string(n) + "}", i);
+      b.put(table::assets, "asset-shared", R"({"holds":)" + std::to_string(n) + "}", i);
+    }
+    auto r = w.commit(b);
+    if (!r) {
+      error = contracts::render_error(r.error().code(), r.error().category(),
+                                      r.error().context());
+      return;
+    }
+    earlier = r->ids.back();
+    ++batches;
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(verify_is_ok_while_a_committer_writes_beside_it) {
+  // Before verify read one view, the head, the counters and the indexes
+  // saw commits the log pass had not: a live database looked corrupt.
+  temp_dir dir;
+  auto db = storage::testing::committer_door::open(dir.str(), {.sync = false});
+  BOOST_REQUIRE(db);
+  constexpr uint64_t batches_to_write = 3000;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> batches{0};
+  std::string error;
+  std::thread writer{[&] {
+    commit_until(db->write, stop, batches, error, batches_to_write);
+  }};
+  while (batches.load() < 5 && error.empty())
+    std::this_thread::yield();
+  // Verify round after round while the committer writes (each round sees
+  // a longer log), at least 20 rounds.
+  uint64_t last_packets = 0;
+  int rounds = 0;
+  int during_writes = 0;
+  int broken = 0;
+  std::string first_reason;
+  while (rounds < 20 || (batches.load() < batches_to_write && error.empty())) {
+    bool writing = batches.load() < batches_to_write;
+    auto report = verify(*db->read);
+    ++rounds;
+    if (writing && batches.load() < batches_to_write)
+      ++during_writes;
+    if (!report.ok && broken++ == 0)
+      first_reason = report.reason;
+    BOOST_CHECK_GE(report.packets, last_packets);
+    last_packets = report.packets;
+  }
+  stop = true;
+  writer.join();
+  BOOST_REQUIRE_MESSAGE(error.empty(), error);
+  BOOST_TEST_MESSAGE(rounds << " verifies, " << during_writes
+                            << " while the committer wrote");
+  BOOST_CHECK_MESSAGE(broken == 0, broken << " of " << rounds
+                                          << " verifies beside the committer "
+                                             "were not ok; the first: "
+                                          << first_reason);
+  BOOST_CHECK_GT(during_writes, 0);
+  auto final_report = verify(*db->read);
+  BOOST_CHECK_MESSAGE(final_report.ok, final_report.reason);
+  BOOST_CHECK_EQUAL(final_report.packets, db->write.next_seq() - 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(verify_by_a_second_process_reader_is_ok_beside_the_committer, fixture) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> batches{0};
+  std::string error;
+  std::thread writer{[&] { commit_until(db.write, stop, batches, error, 1000); }};
+  while (batches.load() < 2 && error.empty())
+    std::this_thread::yield();
+  auto r = open_reader(dir.str());
+  BOOST_REQUIRE(r);
+  int broken = 0;
+  std::string first_reason;
+  for (int round = 0; round < 20; ++round) {
+    auto report = verify(**r);
+    if (!report.ok && broken++ == 0)
+      first_reason = report.reason;
+  }
+  stop = true;
+  writer.join();
+  BOOST_REQUIRE_MESSAGE(error.empty(), error);
+  BOOST_CHECK_MESSAGE(broken == 0, broken << " of 20 not ok; the first: "
+                                          << first_reason);
+}
+
+// -- the rows packets record -------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(a_packet_records_the_digest_of_each_row_it_justifies, fixture) {
+  commit_batch b;
+  auto i = b.add(make("task.created", {"task-1", "asset-1"}));
+  b.put(table::tasks, "task-1", R"({"status":"READY"})", i);
+  b.put(table::assets, "asset-1", R"({"holds":1})", i);
+  auto j = b.add(make("asset.deleted", {"asset-2"}));
+  b.erase(table::assets, "asset-2", j);
+  b.add(make("note", {"task-1"}));
+  auto ids = commit(b).ids;
+  auto rows_of = [&](const std::string& id) {
+    auto p = db.read->packet_by_id(id);
+    BOOST_REQUIRE(p);
+    auto payload = json::parse(p->payload);
+    BOOST_REQUIRE(payload);
+    BOOST_CHECK(payload.doc->find("n") != nullptr); // the caller's members stay
+    auto* rows = payload.doc->find("_rows");
+    return rows == nullptr ? json::value{} : *rows;
+  };
+  auto first = rows_of(ids[0]);
+  BOOST_CHECK_EQUAL(first.find("tasks")->find("task-1")->as_string(),
+                    contracts::to_hex(contracts::sha256(R"({"status":"READY"})")));
+  BOOST_CHECK_EQUAL(first.find("assets")->find("asset-1")->as_string(),
+                    contracts::to_hex(contracts::sha256(R"({"holds":1})")));
+  BOOST_CHECK(rows_of(ids[1]).find("assets")->find("asset-2")->is_null());
+  BOOST_CHECK(rows_of(ids[2]).is_null()); // it justifies no row
+  auto report = verify(*db.read);
+  BOOST_CHECK_MESSAGE(report.ok, report.reason);
+  BOOST_CHECK_EQUAL(report.rows, 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(only_the_written_change_of_a_row_is_recorded, fixture) {
+  // The last change of a row in a batch is the one written, even when a
+  // later packet changed it before: the log's last record of the row must be
+  // the row it holds.
+  commit_batch b;
+  auto early = b.add(make("a", {"task-1"}));
+  auto late = b.add(make("b", {"task-1"}));
+  b.put(table::tasks, "task-1", R"({"v":"late"})", late);
+  b.put(table::tasks, "task-1", R"({"v":"early"})", early);
+  commit(b);
+  BOOST_CHECK_EQUAL(*db.read->get(table::tasks, "task-1"), R"({"v":"early"})");
+  auto report = verify(*db.read);
+  BOOST_CHECK_MESSAGE(report.ok, report.reason);
+  BOOST_CHECK_EQUAL(report.rows, 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_payload_may_not_carry_the_committers_rows_member, fixture) {
+  for (std::string payload : {R"({"_rows":{}})", R"({"a":1,"\u005frows":{"tasks":{}}})"}) {
+    commit_batch b;
+    auto p = make("x", {"task-1"});
+    p.payload = payload;
+    b.add(std::move(p));
+    auto r = db.write.commit(b);
+    BOOST_REQUIRE(!r);
+    BOOST_CHECK(is(r.error(), ec::invalid_argument));
+  }
+  // A member of that name deeper down is the caller's business.
+  commit_batch b;
+  auto p = make("x", {"task-1"});
+  p.payload = R"({"metrics":{"_rows":3}})";
+  b.add(std::move(p));
+  commit(b);
+  BOOST_CHECK(verify(*db.read).ok);
+}
+
+// -- the chain witness ---------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(the_witness_follows_every_synced_write, fixture) {
+  auto none = read_witness(dir.str());
+  BOOST_REQUIRE(none);
+  BOOST_CHECK(!*none);
+  for (int n = 0; n < 3; ++n) {
+    commit_batch b;
+    b.add(make("a", {"x"}));
+    b.add(make("b", {"x"}));
+    auto receipt = commit(b);
+    BOOST_REQUIRE(!db.write.flush_witness());
+    auto w = read_witness(dir.str());
+    BOOST_REQUIRE(w && *w);
+    BOOST_CHECK_EQUAL((*w)->packets, receipt.last_seq);
+    BOOST_CHECK_EQUAL((*w)->head, receipt.ids.back());
+  }
+  auto report = verify(*db.read);
+  BOOST_REQUIRE(report.ok);
+  BOOST_REQUIRE(report.witness);
+  BOOST_CHECK_EQUAL(report.witness->packets, 6u);
+  // An unsynced write leaves the witness where it was: behind, never ahead.
+  commit_batch b;
+  b.add(make("c", {"x"}));
+  auto sealed = db.write.seal(b);
+  BOOST_REQUIRE(sealed);
+  BOOST_REQUIRE(!db.write.write(*sealed, false));
+  BOOST_REQUIRE(!db.write.flush_witness());
+  BOOST_CHECK_EQUAL((*read_witness(dir.str()))->packets, 6u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unsynced_database_gets_its_witness_when_the_committer_closes) {
+  temp_dir dir;
+  std::string head;
+  {
+    auto db = storage::testing::committer_door::open(dir.str(), {.sync = false});
+    BOOST_REQUIRE(db);
+    commit_batch b;
+    b.add(make("a", {"x"}));
+    head = db->write.commit(b)->ids.back();
+    // Nothing synced the log yet: no witness may claim it.
+    BOOST_CHECK(!*read_witness(dir.str()));
+  }
+  auto w = read_witness(dir.str());
+  BOOST_REQUIRE(w && *w);
+  BOOST_CHECK_EQUAL((*w)->packets, 1u);
+  BOOST_CHECK_EQUAL((*w)->head, head);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_witness_kept_elsewhere_is_checked_too, fixture) {
+  commit_batch b;
+  b.add(make("a", {"x"}));
+  auto receipt = commit(b);
+  verify_options options;
+  options.outside_witness = chain_witness{1, receipt.ids.back()};
+  BOOST_CHECK(verify(*db.read, options).ok);
+  // An outside witness that knew of more packets: the log lost them.
+  options.outside_witness = chain_witness{3, receipt.ids.back()};
+  auto report = verify(*db.read, options);
+  BOOST_CHECK(!report.ok);
+  BOOST_CHECK(report.code == ec::corruption);
+  BOOST_CHECK_EQUAL(report.missing, 2u);
+  BOOST_CHECK_EQUAL(report.broken_seq, 2u);
+  // One that names another packet at its count: the log was rewritten.
+  options.outside_witness = chain_witness{1, std::string(64, 'a')};
+  report = verify(*db.read, options);
+  BOOST_CHECK(!report.ok);
+  BOOST_CHECK_EQUAL(report.broken_seq, 1u);
+  BOOST_TEST_MESSAGE("verify: " << report.reason);
+}
+
+BOOST_AUTO_TEST_CASE(a_witness_survives_a_torn_write_of_one_slot) {
+  temp_dir dir;
+  {
+    auto db = storage::testing::committer_door::open(dir.str());
+    BOOST_REQUIRE(db);
+    for (int n = 0; n < 3; ++n) {
+      commit_batch b;
+      b.add(make("a", {"x"}));
+      BOOST_REQUIRE(db->write.commit(b));
+      // One store per commit (the keeper would otherwise skip to the newest).
+      BOOST_REQUIRE(!db->write.flush_witness());
+    }
+  }
+  auto path = witness_path(dir.str());
+  auto before = read_witness(dir.str());
+  BOOST_REQUIRE(before && *before && (*before)->packets == 3u);
+  // Tear the slot holding packet 3 (the third store went to slot 0: the file
+  // was made with both, the second store wrote slot 1).
+  {
+    std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(30);
+    f.write("XXXX", 4);
+  }
+  auto after = read_witness(dir.str());
+  BOOST_REQUIRE(after && *after);
+  BOOST_CHECK_EQUAL((*after)->packets, 2u); // behind, never wrong
+  {
+    std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(4096 + 30);
+    f.write("XXXX", 4);
+  }
+  auto none = read_witness(dir.str());
+  BOOST_REQUIRE(!none);
+  BOOST_CHECK(is(none.error(), ec::corruption));
+}
+
+// -- failed writes ---------------------------------------------------------------------
+
+namespace {
+
+/// The size of the largest file of the database (its write-ahead log, or
+/// RocksDB's info LOG, which must stay writable too).
+uintmax_t largest_file(const std::string& dir) {
+  uintmax_t size = 0;
+  for (auto& e : std::filesystem::directory_iterator{dir})
+    if (e.is_regular_file())
+      size = std::max(size, e.file_size());
+  return size;
+}
+
+/// Makes writes of this process past `limit` bytes into any file fail
+/// (EFBIG), until destroyed.
+struct file_size_limit {
+  rlimit old{};
+  void (*old_handler)(int) = nullptr;
+  explicit file_size_limit(rlim_t limit) {
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit now = old;
+    now.rlim_cur = limit;
+    BOOST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &now) == 0);
+  }
+  ~file_size_limit() {
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+  }
+};
+
+sealed_commit seal_one(committer& w, const std::string& task, size_t pad) {
+  commit_batch b;
+  auto p = make("task.created", {task});
+  p.payload = R"({"pad":")" + std::string(pad, 'x') + R"("})";
+  auto i = b.add(std::move(p));
+  b.put(table::tasks, task, "{}", i);
+  auto sealed = w.seal(b);
+  BOOST_REQUIRE(sealed);
+  return std::move(*sealed);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_failed_write_is_outcome_unknown_and_what_follows_is_not_written, fixture) {
+  // A group of three: the first written without sync, the second fails in
+  // the log (a file size limit), the third never reaches RocksDB. A client
+  // told `storage_error` for the first two would retry work that may be
+  // durable.
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool first_reported = false;
+  bool release = false;
+  std::map<uint64_t, caf::error> reports;
+  std::optional<file_size_limit> limit;
+  {
+    write_queue q{db.write, [&](uint64_t token, caf::error err) {
+                    std::unique_lock<std::mutex> lock{mtx};
+                    reports.emplace(token, std::move(err));
+                    if (token == 0) {
+                      // Hold the writer thread here until the next three
+                      // are queued, so that it takes them as one group.
+                      first_reported = true;
+                      cv.notify_all();
+                      cv.wait(lock, [&] { return release; });
+                    }
+                    cv.notify_all();
+                  }};
+    q.push(0, seal_one(db.write, "task-0", 10));
+    {
+      std::unique_lock<std::mutex> lock{mtx};
+      BOOST_REQUIRE(cv.wait_for(lock, std::chrono::seconds{30},
+                                [&] { return first_reported; }));
+    }
+    auto written = largest_file(dir.str());
+    BOOST_REQUIRE_GT(written, 0u);
+    auto small = seal_one(db.write, "task-1", 10);
+    auto big = seal_one(db.write, "task-2", 256 * 1024);
+    auto after = seal_one(db.write, "task-3", 10);
+    limit.emplace(written + 64 * 1024);
+    q.push(1, std::move(small));
+    q.push(2, std::move(big));
+    q.push(3, std::move(after));
+    {
+      std::unique_lock<std::mutex> lock{mtx};
+      release = true;
+      cv.notify_all();
+      BOOST_REQUIRE(cv.wait_for(lock, std::chrono::seconds{30},
+                                [&] { return reports.size() == 4; }));
+    }
+  }
+  limit.reset();
+  BOOST_CHECK(!reports[0]);
+  BOOST_CHECK_MESSAGE(is(reports[1], ec::outcome_unknown),
+                      "written before the failure: " << to_string(reports[1]));
+  BOOST_CHECK_MESSAGE(is(reports[2], ec::outcome_unknown),
+                      "the failed write: " << to_string(reports[2]));
+  BOOST_CHECK_MESSAGE(is(reports[3], ec::storage_error),
+                      "never written: " << to_string(reports[3]));
+  BOOST_CHECK(db.write.failed());
+  BOOST_CHECK(!db.write.failed_reason().empty());
+  // Nothing more is sealed.
+  commit_batch b;
+  b.add(make("x"));
+  auto refused = db.write.seal(b);
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK(is(refused.error(), ec::storage_error));
+}
+
+BOOST_FIXTURE_TEST_CASE(commit_reports_a_failed_write_as_outcome_unknown, fixture) {
+  commit_batch first;
+  first.add(make("a", {"x"}));
+  commit(first);
+  auto written = largest_file(dir.str());
+  commit_batch b;
+  auto p = make("b", {"x"});
+  p.payload = R"({"pad":")" + std::string(256 * 1024, 'x') + R"("})";
+  b.add(std::move(p));
+  caf::expected<commit_receipt> r = caf::error{};
+  {
+    file_size_limit limit{written + 64 * 1024};
+    r = db.write.commit(b);
+  }
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK_MESSAGE(is(r.error(), ec::outcome_unknown), to_string(r.error()));
+  BOOST_CHECK(db.write.failed());
 }

@@ -1,12 +1,15 @@
 // Lineage over HTTP, read straight from the database: `GET
-// /api/lineage/verify` checks the Stardust log's chain, `GET
-// /api/lineage/{id}` shows a packet (64 hex digits) or the history of a
-// task, asset or module, with its ancestors or descendants on request.
+// /api/lineage/verify` checks the Stardust log (chain, indexes, rows, the
+// witness), `GET /api/lineage/witness` gives the chain witness to keep
+// elsewhere, `GET /api/lineage/{id}` shows a packet (64 hex digits) or the
+// history of a task, asset or module, with its ancestors or descendants on
+// request.
 
 #include "runtime/api_routes.hpp"
 
 #include "contracts/packet.hpp"
 #include "storage/verify.hpp"
+#include "storage/witness.hpp"
 
 #include <charconv>
 #include <set>
@@ -89,6 +92,16 @@ void install_lineage_routes(http_server& server, const context_ptr& ctx) {
   server.route("GET", "/api/lineage/verify", [ctx](http_request, responder r) {
     // The report, broken or not, is the answer: always 200.
     r.send(json_response(200, storage::to_json(storage::verify(*ctx->reader))));
+  });
+  server.route("GET", "/api/lineage/witness", [ctx](http_request, responder r) {
+    auto w = ctx->reader->witness();
+    if (!w)
+      return r.send(error_from(w.error()));
+    if (!*w)
+      return r.send(error_response(404, ec::not_found,
+                                   "the database has no chain witness yet (no "
+                                   "write has synced its log)"));
+    r.send(json_response(200, storage::to_json(**w)));
   });
   server.route("GET", "/api/lineage/{id}", [ctx](http_request req, responder r) {
     r.send(show_lineage(*ctx, req));

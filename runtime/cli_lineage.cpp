@@ -8,8 +8,10 @@
 #include "runtime/cli_client.hpp"
 #include "storage/database.hpp"
 #include "storage/verify.hpp"
+#include "storage/witness.hpp"
 
 #include <iostream>
+#include <optional>
 #include <set>
 
 namespace po = boost::program_options;
@@ -58,25 +60,59 @@ void print_packet_json(const json::value& p, int64_t depth) {
             << s("payload") << '\n';
 }
 
+/// Reads a witness kept elsewhere (what `omniva lineage witness --json`
+/// printed); prints why not.
+std::optional<storage::chain_witness> read_outside_witness(const std::string& file) {
+  auto doc = json::parse_file(file);
+  if (!doc) {
+    print_error("invalid_argument: --witness " + file + ": "
+                + doc.error.message);
+    return std::nullopt;
+  }
+  auto w = storage::witness_from_json(*doc.doc);
+  if (!w) {
+    print_error("--witness " + file + ": " + error_text(w.error()));
+    return std::nullopt;
+  }
+  return std::move(*w);
+}
+
 int run_verify(const arguments& args) {
   po::options_description opts{"options"};
-  std::string data = default_data, node, token;
+  std::string data = default_data, node, token, witness_file;
   opts.add_options()
     ("data", po::value(&data), "the node's data folder (default var/omniva)")
     ("node", po::value(&node), "ask a node's HTTP API instead (URL)")
     ("token", po::value(&token), "the API token (default $OMNIVA_TOKEN or <data>/token)")
+    ("witness", po::value(&witness_file),
+     "also compare the log with a witness kept elsewhere: a file holding "
+     "what 'omniva lineage witness --json' printed (with --data only)")
     ("json", "print machine output");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_options(
-        "omniva lineage verify [--data DIR | --node URL] [--json]",
+        "omniva lineage verify [--data DIR | --node URL] [--witness FILE] "
+        "[--json]",
         "Verifies the Stardust log of a data folder: recomputes every packet "
-        "id, checks the hash chain, the sequence, every index entry and the "
-        "chain head. Works while a node has the database open. Exits 0 when "
-        "the log is intact, 1 at the first break.",
+        "id, checks the hash chain, the sequence, every index entry, the "
+        "chain head, every state row against the digest its last packet "
+        "recorded, and the log against its chain witness (a log shorter than "
+        "its witness lost packets). Reads one consistent view, so it works "
+        "while a node writes the database. Exits 0 when the database is "
+        "intact, 1 at the first break.",
         opts, pos, args, vm))
     return *rc;
   bool as_json = vm.count("json") > 0;
+  if (!witness_file.empty() && !node.empty()) {
+    print_error("--witness compares a data folder's log: give --data, not --node");
+    return exit_usage;
+  }
+  storage::verify_options options;
+  if (!witness_file.empty()) {
+    options.outside_witness = read_outside_witness(witness_file);
+    if (!options.outside_witness)
+      return exit_failure;
+  }
   if (!node.empty()) {
     auto client = node_client(node, token, data);
     auto r = client.request("GET", "/api/lineage/verify");
@@ -99,18 +135,83 @@ int run_verify(const arguments& args) {
   auto reader = open_for_reading(data, as_json);
   if (!reader)
     return exit_failure;
-  auto report = storage::verify(*reader);
+  auto report = storage::verify(*reader, options);
   if (as_json) {
     std::cout << json::serialize(storage::to_json(report)) << '\n';
   } else if (report.ok) {
     std::cout << "ok: " << report.packets << " packets, head "
-              << (report.head.empty() ? "(empty log)" : report.head) << '\n';
+              << (report.head.empty() ? "(empty log)" : report.head) << '\n'
+              << "rows: " << report.rows << " checked";
+    if (report.rows_unchecked > 0)
+      std::cout << ", " << report.rows_unchecked
+                << " older than row digests (not checkable)";
+    std::cout << '\n' << "witness: ";
+    if (report.witness)
+      std::cout << report.witness->packets << " packets";
+    else
+      std::cout << "none";
+    std::cout << '\n';
   } else {
     std::cout << "BROKEN at packet " << report.broken_seq << " ("
               << contracts::to_string(report.code) << "): " << report.reason
               << '\n';
   }
   return report.ok ? exit_ok : exit_failure;
+}
+
+int run_witness(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string data = default_data, node, token;
+  opts.add_options()
+    ("data", po::value(&data), "the node's data folder (default var/omniva)")
+    ("node", po::value(&node), "ask a node's HTTP API instead (URL)")
+    ("token", po::value(&token), "the API token (default $OMNIVA_TOKEN or <data>/token)")
+    ("json", "print machine output");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (auto rc = parse_options(
+        "omniva lineage witness [--data DIR | --node URL] [--json]",
+        "Prints the chain witness of a data folder: how many packets the log "
+        "held, and the last one's id, when a write last reached the disk. "
+        "Keep the --json output elsewhere (another machine, a ticket) and "
+        "give it to 'omniva lineage verify --witness FILE' later: a log that "
+        "no longer holds it lost packets. Exits 1 when there is no witness "
+        "yet.",
+        opts, pos, args, vm))
+    return *rc;
+  bool as_json = vm.count("json") > 0;
+  auto show = [&](const json::value& w) {
+    if (as_json) {
+      std::cout << json::serialize(w) << '\n';
+      return;
+    }
+    std::cout << "packets: " << json::serialize(*w.find("packets")) << '\n'
+              << "head: " << w.find("head")->as_string() << '\n';
+  };
+  if (!node.empty()) {
+    auto client = node_client(node, token, data);
+    auto r = client.request("GET", "/api/lineage/witness");
+    auto doc = r.json();
+    if (!r.ok() || !doc || doc->find("packets") == nullptr
+        || doc->find("head") == nullptr || !doc->find("head")->is_string()) {
+      print_error(r.reason());
+      return exit_failure;
+    }
+    show(*doc);
+    return exit_ok;
+  }
+  auto w = storage::read_witness(storage::database_path(data));
+  if (!w) {
+    print_error(error_text(w.error()));
+    return exit_failure;
+  }
+  if (!*w) {
+    print_error("not_found: the database in " + data
+                + " has no chain witness yet (no write has synced its log)");
+    return exit_failure;
+  }
+  show(storage::to_json(**w));
+  return exit_ok;
 }
 
 bool is_packet_id(std::string_view id) {
@@ -263,8 +364,9 @@ int run_show(const arguments& args) {
 
 int run_lineage(const arguments& args) {
   static const std::vector<verb> verbs{
-    {"verify", "verify the hash chain and indexes of a Stardust log", run_verify},
+    {"verify", "verify the hash chain, indexes, rows and witness of a Stardust log", run_verify},
     {"show", "show a packet, or the history of a task or asset", run_show},
+    {"witness", "print the chain witness, to keep it elsewhere", run_witness},
   };
   return dispatch("lineage", "Stardust, the append-only lineage log.", verbs,
                   args);

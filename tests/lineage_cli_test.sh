@@ -31,6 +31,8 @@ wait "$pid" 2>/dev/null
 
 expect 0 "verify after the writer died" -- "$omniva" lineage verify --data "$tmp/data"
 grep -q '^ok: [0-9]* packets, head [0-9a-f]\{64\}$' "$tmp/out" && ok || bad "verify: human output"
+grep -q '^rows: [0-9]* checked$' "$tmp/out" && ok || bad "verify: rows line"
+grep -q '^witness: [0-9]* packets$' "$tmp/out" && ok || bad "verify: witness line"
 expect 0 "history of a subject" -- "$omniva" lineage show batch-3 --data "$tmp/data" --json
 id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["history"][-1]["id"])' "$tmp/out")
 [ ${#id} -eq 64 ] && ok || bad "history --json gives packet ids"
@@ -39,6 +41,43 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["packet"][
 first=$("$omniva" lineage show batch-1 --data "$tmp/data" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["history"][0]["id"])')
 expect 0 "descendants" -- "$omniva" lineage show "$first" --data "$tmp/data" --down --depth 3
 grep -q '^descendants:' "$tmp/out" && ok || bad "descendants listed"
+
+# The chain witness, kept elsewhere and given back to verify.
+expect 0 "witness --json" -- "$omniva" lineage witness --data "$tmp/data" --json
+cp "$tmp/out" "$tmp/witness.json"
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); assert w["packets"]>0 and len(w["head"])==64' "$tmp/witness.json" && ok || bad "witness: packets and head"
+expect 0 "verify against a witness kept elsewhere" -- "$omniva" lineage verify --data "$tmp/data" --witness "$tmp/witness.json"
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["packets"]+=5; json.dump(w,open(sys.argv[2],"w"))' "$tmp/witness.json" "$tmp/ahead.json"
+expect 1 "a witness the log does not reach" -- "$omniva" lineage verify --data "$tmp/data" --witness "$tmp/ahead.json" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]=="corruption" and d["missing"]>=5, d' "$tmp/out" && ok || bad "outside witness: loss reported"
+echo '{"packets":"x"}' >"$tmp/bad.json"
+expect 1 "a malformed witness file" -- "$omniva" lineage verify --data "$tmp/data" --witness "$tmp/bad.json"
+expect 2 "--witness with --node" -- "$omniva" lineage verify --node http://127.0.0.1:1 --witness "$tmp/witness.json"
+expect 1 "no witness yet" -- "$omniva" lineage witness --data "$tmp/none"
+
+# Damage: each case on a copy of the database.
+damaged() { rm -rf "$tmp/copy"; cp -r "$tmp/data" "$tmp/copy"; }
+# The MANIFEST lost its last record (the one creating a column family):
+# an error, never an abort.
+damaged
+manifest=$(ls "$tmp/copy/db"/MANIFEST-*)
+truncate -s -1 "$manifest"
+expect 1 "verify: a family lost from the MANIFEST" -- "$omniva" lineage verify --data "$tmp/copy" --json
+grep -q '"code":"corruption"' "$tmp/out" && grep -q 'column family' "$tmp/out" && ok || bad "lost family: corruption named"
+expect 1 "show: a family lost from the MANIFEST" -- "$omniva" lineage show batch-1 --data "$tmp/copy"
+grep -q 'corruption' "$tmp/err" && ok || bad "show: lost family reported"
+# The write-ahead log deleted: everything it held is lost.
+damaged
+rm "$tmp/copy/db"/*.log
+expect 1 "verify: the log deleted" -- "$omniva" lineage verify --data "$tmp/copy" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is False and d["code"]=="corruption" and d["missing"]>0, d' "$tmp/out" && ok || bad "deleted log: loss reported"
+# Its tail cut: the last commit is lost.
+damaged
+wal=$(ls "$tmp/copy/db"/*.log | tail -1)
+truncate -s -7 "$wal"
+expect 1 "verify: the log's tail cut" -- "$omniva" lineage verify --data "$tmp/copy" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]=="corruption" and d["missing"]>0, d' "$tmp/out" && ok || bad "cut log: loss reported"
+
 expect 1 "unknown subject" -- "$omniva" lineage show nobody --data "$tmp/data"
 expect 1 "unknown packet id" -- "$omniva" lineage show "$(printf '0%.0s' $(seq 64))" --data "$tmp/data"
 expect 1 "no database" -- "$omniva" lineage verify --data "$tmp/none"

@@ -23,14 +23,22 @@ void schema_registry::add(std::string uri, json::value document) {
     = std::make_shared<json::value>(std::move(document));
 }
 
+size_t schema_registry::size() const noexcept {
+  return docs_.size();
+}
+
 const json::value* schema_registry::find(std::string_view uri) const {
   auto key = strip_fragment(uri);
   if (auto i = docs_.find(key); i != docs_.end())
     return i->second.get();
+  // Without a loader there is nothing to remember: a registry shared by
+  // many compilations (the shipped catalog's) must not keep every unknown
+  // URI a schema ever named.
+  if (!loader_)
+    return nullptr;
   std::shared_ptr<json::value> doc;
-  if (loader_)
-    if (auto loaded = loader_(key))
-      doc = std::make_shared<json::value>(std::move(*loaded));
+  if (auto loaded = loader_(key))
+    doc = std::make_shared<json::value>(std::move(*loaded));
   auto* result = doc.get();
   docs_.emplace(std::move(key), std::move(doc));
   return result;

@@ -80,6 +80,11 @@ public:
   /// when unknown. The pointer stays valid for the registry's lifetime.
   const json::value* find(std::string_view uri) const;
 
+  /// The number of URIs the registry holds an answer for: the documents
+  /// added or loaded, and the URIs its loader did not know (each asked
+  /// once). A registry without a loader remembers nothing it was asked.
+  size_t size() const noexcept;
+
 private:
   mutable std::unordered_map<std::string, std::shared_ptr<json::value>> docs_;
   loader loader_;

@@ -384,6 +384,21 @@ BOOST_AUTO_TEST_CASE(the_registry_loader_is_asked_for_unknown_uris_once) {
   BOOST_TEST(!r.schema->validate_text(R"([1, "x"])").valid);
 }
 
+// The shipped catalog's registry, shared by every inline schema the node
+// compiles, kept an entry for every unknown URI any schema named.
+BOOST_AUTO_TEST_CASE(a_registry_without_a_loader_remembers_no_unknown_uri) {
+  schema_registry registry;
+  registry.add("urn:example:known", doc(R"({"type": "integer"})"));
+  for (int i = 0; i < 100; ++i) {
+    auto r = compile_schema(
+      doc(R"({"$ref": "urn:example:unknown-)" + std::to_string(i) + R"("})"),
+      registry);
+    BOOST_TEST(!r.errors.empty());
+  }
+  BOOST_TEST(registry.size() == 1u);
+  BOOST_TEST(registry.find("urn:example:known") != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(anchors_and_ids_are_reference_targets) {
   auto s = compile(R"({
     "$id": "https://example.com/a.json",

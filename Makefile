@@ -16,7 +16,7 @@ endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 OMNIVA := $(BUILD_DIR)/runtime/omniva
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench clean fuzz
 
 all: build
 
@@ -43,6 +43,12 @@ test: build
 bench:
 	@$(MAKE) --no-print-directory build >&2
 	@bash benchmarks/run-all.sh $(BUILD_DIR)
+
+# libFuzzer (clang, installed if missing) on the parsers, FUZZ_SECONDS each
+# (default 60), in build-fuzz/; corpora grow in tests/fuzz/corpus/
+# (docs/fuzzing.md). Exits 1 when a target found a crash, hang or leak.
+fuzz: deps
+	@FUZZ_SECONDS="$(FUZZ_SECONDS)" bash tests/fuzz/run.sh
 
 clean:
 	rm -rf build build-sanitize

@@ -263,7 +263,12 @@ std::optional<std::string> widen_big_integers(std::string_view text) {
       auto digits = i - start;
       bool integer_literal = i >= n || (text[i] != '.' && text[i] != 'e'
                                         && text[i] != 'E');
-      if (integer_literal && digits > 19 && text[start] != '0') {
+      // 19 digits fit in 64 bits up to 9223372036854775807 (or 18 446...
+      // unsigned), but a negative one only down to -9223372036854775808.
+      bool negative = start > 0 && text[start - 1] == '-';
+      bool below_int64 = negative && digits == 19
+                         && text.substr(start, 19) > "9223372036854775808";
+      if (integer_literal && (digits > 19 || below_int64) && text[start] != '0') {
         out.append(text.substr(copied, start - copied));
         out += text[start];
         out += '.';

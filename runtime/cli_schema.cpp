@@ -206,20 +206,10 @@ compile_result load_schema(const std::string& name, schema_registry& registry,
     if (!doc)
       return {nullptr, {{"", "", doc.error.message}}};
     auto base = "file://" + fs::absolute(name).lexically_normal().string();
-    auto dir = fs::absolute(name).parent_path().lexically_normal().string();
-    // Relative `$ref`s may name sibling files of the schema.
-    registry.set_loader([dir](std::string_view uri) -> std::optional<json::value> {
-      constexpr std::string_view file = "file://";
-      if (uri.substr(0, file.size()) != file)
-        return std::nullopt;
-      auto path = fs::path{std::string{uri.substr(file.size())}}.lexically_normal();
-      if (path.string().rfind(dir, 0) != 0)
-        return std::nullopt;
-      auto doc = json::parse_file(path.string());
-      if (!doc)
-        return std::nullopt;
-      return std::move(*doc.doc);
-    });
+    // Relative `$ref`s may name files in the schema's folder, compared by
+    // path components (a string prefix let /x/a/ load /x/ab/y.json).
+    registry.set_loader(contracts::folder_file_loader(
+      fs::absolute(name).parent_path().lexically_normal()));
     contracts::schema_options options;
     options.base_uri = base;
     return contracts::compile_schema(*doc.doc, registry, options);

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE json
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
+
 #include "contracts/json.hpp"
 
 using namespace omniva;
@@ -35,6 +37,23 @@ BOOST_AUTO_TEST_CASE(integers_beyond_64_bits_become_numbers) {
   BOOST_TEST((r.doc->find("n")->type() == json::kind::number));
   BOOST_TEST(r.doc->find("n")->as_double() == 1.23456789012345678901234e23);
   BOOST_TEST(r.doc->find("s")->as_string() == "123456789012345678901234");
+}
+
+BOOST_AUTO_TEST_CASE(negative_19_digit_integers_below_int64_become_numbers) {
+  // Fuzzing finding 1 (docs/fuzzing.md): the writer prints such a double as
+  // a 19-digit integer literal, which the reader refused.
+  auto below = json::parse("-9223372036875487232");
+  BOOST_REQUIRE_MESSAGE(below, below.error.message);
+  BOOST_TEST((below.doc->type() == json::kind::number));
+  BOOST_TEST(below.doc->as_double() == -9223372036875487232.0);
+  auto min = json::parse("-9223372036854775808");
+  BOOST_REQUIRE(min);
+  BOOST_TEST(*min.doc->as_int64() == std::numeric_limits<int64_t>::min());
+  auto found = json::parse("-9223372036875487903.99");
+  BOOST_REQUIRE(found);
+  auto again = json::parse(json::serialize(*found.doc));
+  BOOST_REQUIRE_MESSAGE(again, again.error.message);
+  BOOST_TEST((*again.doc == *found.doc));
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_keys_keep_the_last_value) {

@@ -165,9 +165,11 @@ bool sealed_commit::empty() const noexcept {
 
 // -- committer -------------------------------------------------------------------
 
-committer::committer(std::shared_ptr<db_handle> db, witness_writer witness)
+committer::committer(std::shared_ptr<db_handle> db, witness_writer witness,
+                     std::chrono::milliseconds witness_interval)
   : db_(std::move(db)),
-    witness_(std::make_unique<witness_keeper>(std::move(witness))) {
+    witness_(std::make_unique<witness_keeper>(std::move(witness),
+                                              witness_interval)) {
 }
 
 committer::committer(committer&&) noexcept = default;

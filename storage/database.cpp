@@ -418,7 +418,8 @@ caf::expected<writable_database> open_database(committer_key,
   }
   if (!s.ok())
     return to_error(s, "recording where row digests start");
-  committer c{h, std::move(*witness)};
+  committer c{h, std::move(*witness),
+              std::chrono::milliseconds{opts.witness_interval_ms}};
   c.next_seq_ = end->last_seq + 1;
   if (!end->last_id.empty())
     c.head_ = id_hex(end->last_id);

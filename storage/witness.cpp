@@ -307,8 +307,11 @@ caf::error witness_writer::store(const chain_witness& w) {
 
 // -- keeping it current -----------------------------------------------------------
 
-witness_keeper::witness_keeper(witness_writer writer)
-  : writer_(std::move(writer)), recorded_(writer_.current()) {
+witness_keeper::witness_keeper(witness_writer writer,
+                               std::chrono::milliseconds interval)
+  : writer_(std::move(writer)),
+    interval_(interval),
+    recorded_(writer_.current()) {
   thread_ = std::thread{[this] { run(); }};
 }
 
@@ -334,7 +337,10 @@ void witness_keeper::post(chain_witness w) {
 
 caf::error witness_keeper::flush() {
   std::unique_lock<std::mutex> lock{mtx_};
+  ++flushing_;
+  cv_.notify_all();
   cv_.wait(lock, [&] { return (!pending_ && !busy_) || failed_.load(); });
+  --flushing_;
   return error_;
 }
 
@@ -354,11 +360,18 @@ std::optional<chain_witness> witness_keeper::recorded() const {
 
 void witness_keeper::run() {
   pthread_setname_np(pthread_self(), "omniva.witness");
+  using clock = std::chrono::steady_clock;
   std::unique_lock<std::mutex> lock{mtx_};
+  auto next_allowed = clock::now();
   while (true) {
     cv_.wait(lock, [&] { return stopping_ || pending_.has_value(); });
     if (!pending_ || failed_.load())
       return; // stopping, with everything posted recorded (or a failure)
+    // At most one record per interval, unless the committer closes or
+    // someone waits for it; what is posted meanwhile coalesces.
+    cv_.wait_until(lock, next_allowed,
+                   [&] { return stopping_ || flushing_ > 0; });
+    next_allowed = clock::now() + interval_;
     auto w = std::move(*pending_);
     pending_.reset();
     busy_ = true;

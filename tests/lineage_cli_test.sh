@@ -46,8 +46,9 @@ grep -q '^descendants:' "$tmp/out" && ok || bad "descendants listed"
 expect 0 "witness --json" -- "$omniva" lineage witness --data "$tmp/data" --json
 cp "$tmp/out" "$tmp/witness.json"
 python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); assert w["packets"]>0 and len(w["head"])==64' "$tmp/witness.json" && ok || bad "witness: packets and head"
-expect 0 "verify against a witness kept elsewhere" -- "$omniva" lineage verify --data "$tmp/data" --witness "$tmp/witness.json"
-python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["packets"]+=5; json.dump(w,open(sys.argv[2],"w"))' "$tmp/witness.json" "$tmp/ahead.json"
+expect 0 "verify against a witness kept elsewhere" -- "$omniva" lineage verify --data "$tmp/data" --witness "$tmp/witness.json" --json
+# A witness of 5 packets more than the log holds: they were lost.
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2])); w["packets"]=d["packets"]+5; json.dump(w,open(sys.argv[3],"w"))' "$tmp/witness.json" "$tmp/out" "$tmp/ahead.json"
 expect 1 "a witness the log does not reach" -- "$omniva" lineage verify --data "$tmp/data" --witness "$tmp/ahead.json" --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["code"]=="corruption" and d["missing"]>=5, d' "$tmp/out" && ok || bad "outside witness: loss reported"
 echo '{"packets":"x"}' >"$tmp/bad.json"
@@ -55,8 +56,13 @@ expect 1 "a malformed witness file" -- "$omniva" lineage verify --data "$tmp/dat
 expect 2 "--witness with --node" -- "$omniva" lineage verify --node http://127.0.0.1:1 --witness "$tmp/witness.json"
 expect 1 "no witness yet" -- "$omniva" lineage witness --data "$tmp/none"
 
-# Damage: each case on a copy of the database.
-damaged() { rm -rf "$tmp/copy"; cp -r "$tmp/data" "$tmp/copy"; }
+# Damage: each case on a copy of a fresh database closed in order (its
+# witness holds its last packet; a killed writer's may be a few ms behind).
+mkdir -p "$tmp/clean"
+expect 0 "a writer that closes in order" -- "$writer" "$tmp/clean/db" 1 30
+expect 0 "verify the closed database" -- "$omniva" lineage verify --data "$tmp/clean" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["witness"]["packets"]==d["packets"]>0, d' "$tmp/out" && ok || bad "closed in order: the witness holds the last packet"
+damaged() { rm -rf "$tmp/copy"; cp -r "$tmp/clean" "$tmp/copy"; }
 # The MANIFEST lost its last record (the one creating a column family):
 # an error, never an abort.
 damaged

@@ -1,7 +1,10 @@
-// crash_writer DIR START: the child of the crash test (crash_test.cpp).
+// crash_writer DIR START [COUNT]: the child of the crash test
+// (crash_test.cpp), and the writer of tests/lineage_cli_test.sh.
 //
 // Opens the database in DIR for writing (sync on) and commits numbered
-// batches, from START on, until it is killed. Batch n holds
+// batches, from START on, until it is killed; with COUNT, COUNT batches,
+// then closes the database and exits 0 (a database closed in order: its
+// chain witness holds its last packet). Batch n holds
 // `packets_in_batch(n)` packets and, for packet k, the tasks row
 // "row-<n>-<k>" = "<n>:<k>:<packet index>" justified by it. After each commit
 // it writes "<n> <first_seq> <last_seq>\n" with one write(2) on fd 1 (no stdio
@@ -23,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,21 +105,32 @@ void fill(storage::commit_batch& batch, uint64_t n, const std::string& earlier,
   }
 }
 
+/// Reads a positive number; nullopt when `text` is not one.
+std::optional<uint64_t> positive(std::string_view text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n == 0)
+    return std::nullopt;
+  return n;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: crash_writer DIR START\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: crash_writer DIR START [COUNT]\n";
     return 1;
   }
-  std::string_view start_arg{argv[2]};
-  uint64_t start = 0;
-  auto [end, ec] = std::from_chars(start_arg.data(),
-                                   start_arg.data() + start_arg.size(), start);
-  if (ec != std::errc{} || end != start_arg.data() + start_arg.size()
-      || start == 0) {
+  auto start_arg = positive(argv[2]);
+  if (!start_arg) {
     std::cerr << "crash_writer: START must be a batch number >= 1, not '"
-              << start_arg << "'\n";
+              << argv[2] << "'\n";
+    return 1;
+  }
+  auto start = *start_arg;
+  auto count = argc == 4 ? positive(argv[3]) : std::optional<uint64_t>{};
+  if (argc == 4 && !count) {
+    std::cerr << "crash_writer: COUNT must be >= 1, not '" << argv[3] << "'\n";
     return 1;
   }
   // Sync is on by default.
@@ -126,7 +141,7 @@ int main(int argc, char** argv) {
   auto earlier = db->write.head();
   contracts::system_clock clock;
   storage::commit_batch batch;
-  for (auto n = start;; ++n) {
+  for (auto n = start; !count || n < start + *count; ++n) {
     fill(batch, n, earlier, clock);
     auto receipt = db->write.commit(batch);
     if (!receipt)
@@ -140,4 +155,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  return 0;
 }

@@ -12,7 +12,8 @@
 // `replay_raw` writes them again, one WriteBatch per commit, into a database
 // opened by `storage::open_database` (same column families, same options,
 // same `sync`). The committer's extra work (validation, parent lookups,
-// canonical form, SHA-256, index keys) is all that differs.
+// canonical form, SHA-256, index keys, row digests, the chain witness's
+// thread) is all that differs.
 
 #include "storage/commit.hpp"
 #include "storage/reader.hpp"

@@ -853,6 +853,18 @@ BOOST_FIXTURE_TEST_CASE(a_failed_write_is_outcome_unknown_and_what_follows_is_no
                     }
                     cv.notify_all();
                   }};
+    // Whatever ends this block (a failed REQUIRE throws), the writer thread
+    // is released before the queue's destructor joins it.
+    struct releaser {
+      std::mutex& mtx;
+      std::condition_variable& cv;
+      bool& release;
+      ~releaser() {
+        std::lock_guard<std::mutex> lock{mtx};
+        release = true;
+        cv.notify_all();
+      }
+    } releases_the_writer{mtx, cv, release};
     q.push(0, seal_one(db.write, "task-0", 10));
     {
       std::unique_lock<std::mutex> lock{mtx};

@@ -976,12 +976,18 @@ class DeadZenithTest(NodeTestCase):
         self.finish()
 
 
+# PID 1 of a new PID namespace with a /proc of its own, as a container's
+# entry point has (the node reads /proc/<pid> of its modules: a /proc of
+# another namespace names other processes).
+PID1_PREFIX = ("unshare", "--pid", "--fork", "--kill-child", "--mount-proc")
+
+
 def pid_namespaces_work():
     """Whether this process may run a command as PID 1 of a new PID namespace."""
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "sh", "-c",
-                            "test $$ = 1"], stdin=subprocess.DEVNULL,
+    probe = subprocess.run(list(PID1_PREFIX) + ["sh", "-c", "test $$ = 1"],
+                           stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return probe.returncode == 0
 
@@ -992,7 +998,7 @@ class Pid1Test(NodeTestCase):
     """The node as PID 1, as in a container whose entry point is `omniva serve`:
     its modules are orphans of nobody, and still run."""
 
-    node_prefix = ("unshare", "--pid", "--fork", "--kill-child")
+    node_prefix = PID1_PREFIX
 
     def test_a_node_running_as_pid_1_runs_a_real_module(self):
         task = self.submit("slow@1", values={"seconds": 0.1})

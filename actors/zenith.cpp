@@ -147,7 +147,8 @@ size_t zenith_state::add_packet(std::string kind,
       p.meta_parents.push_back(j->second);
   }
   // The first subject is the entity the event is about.
-  committed_event event{std::move(kind), {}, subjects.front()};
+  committed_event event{std::move(kind), {}, subjects.front(), 0, p.at,
+                        config.on_commit ? p.payload : std::string{}};
   std::sort(subjects.begin(), subjects.end());
   subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
   p.subjects = subjects;
@@ -1039,8 +1040,11 @@ zenith_state::seal() {
       out.second.forget.emplace_back(entity, ids[i->second]);
   batch_ended.clear();
   if (config.on_commit) {
-    for (size_t i = 0; i < ids.size(); ++i)
+    auto first_seq = sealed->receipt().first_seq;
+    for (size_t i = 0; i < ids.size(); ++i) {
       batch_events[i].packet_id = ids[i];
+      batch_events[i].seq = first_seq + i;
+    }
     out.second.events = std::move(batch_events);
   }
   batch_last.clear();

@@ -71,9 +71,11 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "output_too_large",
   "outcome_unknown",
   "schema_too_complex",
+  "upstream_cancelled",
+  "invalid_filter",
 };
 
-static_assert(static_cast<size_t>(ec::schema_too_complex) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::invalid_filter) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

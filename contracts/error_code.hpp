@@ -50,7 +50,8 @@ enum class ec : uint8_t {
 
   /// A module contract is wrong in a way no more specific code describes.
   invalid_contract = 8,
-  /// Two inputs or outputs of a contract share a key.
+  /// Two inputs or outputs of a contract share a key, or a JSON object in a
+  /// request names the same member twice.
   duplicate_key = 9,
   /// A constraint range is empty or inverted (`min` > `max`, negative length).
   invalid_range = 10,
@@ -175,10 +176,15 @@ enum class ec : uint8_t {
   /// Validating against a schema needed more work than the node allows (a
   /// `$ref` cycle that consumes no input, or a schema too large to evaluate).
   schema_too_complex = 59,
+  /// A task cannot run because an input it waited for was cancelled.
+  upstream_cancelled = 60,
+  /// A list filter (a status, a module ref, a limit, a cursor) has a value
+  /// the list does not know; the message names the allowed values.
+  invalid_filter = 61,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 60;
+inline constexpr size_t ec_count = 62;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

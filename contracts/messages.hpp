@@ -270,6 +270,11 @@ struct task_request {
   execution_mode mode = execution_mode::real;
   /// Semantic version of the message format.
   std::string schema_version{current_schema_version};
+  /// Problems found while reading the request (a member of the wrong type,
+  /// a malformed asset id): the request is refused with them and with the
+  /// pre-flight problems of the rest of it, all at once. Not part of the
+  /// JSON form.
+  std::vector<problem> problems;
 
   friend bool operator==(const task_request&, const task_request&) = default;
 };
@@ -279,7 +284,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_request& x) {
   return f(caf::meta::type_name("task_request"), x.module_ref,
            x.input_mapping, x.values, x.priority, x.idempotency_key,
-           x.trace_id, x.mode, x.schema_version);
+           x.trace_id, x.mode, x.schema_version, x.problems);
 }
 
 /// Returns the JSON form, e.g. `{"module_ref":"face-detect@1",

@@ -231,6 +231,13 @@ struct committed_event {
   std::string packet_id;
   /// The entity the event is about (a task id, asset id or module ref).
   std::string subject;
+  /// The packet's sequence number in the log (the SSE `id:`).
+  uint64_t seq = 0;
+  /// When the packet was made (RFC 3339, UTC).
+  std::string at;
+  /// The packet's payload (compact JSON text): what the node's log and
+  /// metrics read of the event.
+  std::string payload;
 };
 
 } // namespace omniva::contracts

@@ -11,7 +11,7 @@
 #   OMNIVA            the omniva binary (default: BUILD_DIR/runtime/omniva)
 #   BENCH_TASKS_ARGS  extra arguments, e.g. "--tasks 5000 --http-requests 0"
 #
-# Works in a temporary folder (removed afterwards); about 40 seconds. Exits 1
+# Works in a temporary folder (removed afterwards); about a minute. Exits 1
 # when the command fails; a figure below its target is reported
 # ("meets_target": false), not an error.
 set -euo pipefail

@@ -8,6 +8,7 @@
 #include "runtime/cli.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "storage/database.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +27,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -45,6 +47,8 @@ using contracts::task_status;
 constexpr double throughput_target = 20'000;
 /// The p99 submit-to-done latency at half load, in milliseconds.
 constexpr double half_load_p99_target_ms = 50;
+/// The restart after the shared-input run must be ready within this.
+constexpr double restart_target_seconds = 3;
 /// How long any one task may take before the benchmark gives up.
 constexpr auto task_timeout = std::chrono::seconds{120};
 
@@ -572,6 +576,131 @@ start_node(const fs::path& data, const std::vector<std::string>& module_dirs,
   return n;
 }
 
+/// Bytes this process has caused to be written to the block layer so far
+/// (`write_bytes` of /proc/self/io: the log, its flushes and compactions,
+/// the witness; not the mock outputs on tmpfs); nullopt where the kernel
+/// does not count them.
+std::optional<uint64_t> disk_bytes_written() {
+  std::ifstream in{"/proc/self/io"};
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key >> value)
+    if (key == "write_bytes:")
+      return value;
+  return std::nullopt;
+}
+
+/// What a database folder holds on the disk: all its files, and RocksDB's
+/// write-ahead logs (`*.log`) among them.
+struct folder_usage {
+  uint64_t bytes = 0;
+  uint64_t wal_files = 0;
+  uint64_t wal_bytes = 0;
+};
+
+folder_usage usage_of(const fs::path& db) {
+  folder_usage out;
+  std::error_code err;
+  for (auto& entry : fs::directory_iterator{db, err}) {
+    std::error_code size_err;
+    auto size = entry.is_regular_file(size_err) ? entry.file_size(size_err) : 0;
+    if (size_err)
+      continue; // deleted meanwhile (a flush retired a log)
+    out.bytes += size;
+    if (entry.path().extension() == ".log") {
+      ++out.wal_files;
+      out.wal_bytes += size;
+    }
+  }
+  return out;
+}
+
+json::value usage_json(const folder_usage& u) {
+  json::value out{json::object{}};
+  out.set("bytes", u.bytes);
+  out.set("wal_files", u.wal_files);
+  out.set("wal_bytes", u.wal_bytes);
+  return out;
+}
+
+struct shared_input_figures {
+  phase_figures tasks;
+  /// Bytes written to the disk during the phase (nullopt: not counted).
+  std::optional<uint64_t> disk_bytes;
+  /// The database folder after the producer of the shared input, at the
+  /// end of the phase (node running), after the node stopped and after the
+  /// restart.
+  folder_usage before, after, stopped, restarted;
+  double stop_seconds = 0;
+  double restart_seconds = 0;
+};
+
+/// (e) `n` tasks all reading one shared input (an AVAILABLE asset: the
+/// output of one task run first), submitted as fast as `threads` threads
+/// can, on a node of their own in `data`; then the node is stopped and
+/// started again on the same folder, timed from `node::start` until it
+/// answers on HTTP. What grows here with the number of tasks holding the
+/// shared input shows in the bytes written per task.
+caf::expected<shared_input_figures>
+shared_input(const fs::path& data, const std::vector<std::string>& module_dirs,
+             size_t n, size_t threads, uint32_t workers,
+             size_t scheduler_threads, refusals& refused) {
+  shared_input_figures fig;
+  auto db = fs::path{storage::database_path(data.string())};
+  {
+    auto node = start_node(data, module_dirs, false, workers, scheduler_threads);
+    if (!node)
+      return node.error();
+    auto producer = (*node)->submit(value_request(4'000'000));
+    if (!producer.ok) {
+      refused.add(producer);
+      return fig;
+    }
+    auto done = (*node)->wait(producer.task.task_id, task_timeout);
+    if (!done)
+      return done.error();
+    if (done->status != task_status::done)
+      return contracts::make_error(contracts::ec::invalid_argument,
+                                   "the producer of the shared input ended "
+                                     + std::string{contracts::to_string(
+                                       done->status)});
+    auto shared = producer.task.outputs.at("result");
+    fig.before = usage_of(db);
+    auto written_before = disk_bytes_written();
+    auto counters_before = commit_counters::of(**node);
+    finish_watcher watcher{**node};
+    std::atomic<uint64_t> next{0};
+    auto began = steady::now();
+    on_threads(threads, [&](size_t) {
+      auto session = (*node)->session();
+      for (auto i = next++; i < n; i = next++) {
+        auto submitted = steady::now();
+        auto r = session.submit(chain_request(shared));
+        if (!r.ok) {
+          refused.add(r);
+          continue;
+        }
+        watcher.add(r.task.task_id, submitted);
+      }
+    });
+    fig.tasks = finish_phase(**node, watcher, counters_before, began, n);
+    fig.after = usage_of(db);
+    if (auto written = disk_bytes_written(); written && written_before)
+      fig.disk_bytes = *written - *written_before;
+    auto stopping = steady::now();
+    (*node)->stop();
+    fig.stop_seconds = seconds_between(stopping, steady::now());
+  }
+  fig.stopped = usage_of(db);
+  auto starting = steady::now();
+  auto again = start_node(data, {}, true, workers, scheduler_threads);
+  if (!again)
+    return again.error();
+  fig.restart_seconds = seconds_between(starting, steady::now());
+  fig.restarted = usage_of(db);
+  return fig;
+}
+
 json::value phase_json(const phase_figures& f) {
   json::value out{json::object{}};
   out.set("tasks", static_cast<uint64_t>(f.tasks));
@@ -603,6 +732,7 @@ int run_bench_tasks(const arguments& args) {
   double half_load_seconds = 4;
   size_t http_requests = 10'000;
   size_t http_clients = 8;
+  size_t shared_tasks = 10'000;
   uint32_t workers = 32;
   size_t scheduler_threads = 0;
   std::string data;
@@ -621,6 +751,9 @@ int run_bench_tasks(const arguments& args) {
      "POST /api/tasks requests of the HTTP run (default: 10000; 0 skips it)")
     ("http-clients", po::value(&http_clients),
      "HTTP client threads, one kept-alive connection each (default: 8)")
+    ("shared-tasks", po::value(&shared_tasks),
+     "tasks of the shared-input run, all reading one asset, followed by a "
+     "restart of their node (default: 10000; 0 skips it)")
     ("scheduler-threads", po::value(&scheduler_threads),
      "threads of CAF's scheduler (default: 0, CAF's choice)")
     ("outputs-on-disk",
@@ -637,7 +770,7 @@ int run_bench_tasks(const arguments& args) {
   if (auto rc = parse_options(
         "omniva bench tasks [--json] [--tasks N] [--chains N] [--depth N] "
         "[--submitters N] [--half-load-seconds S] [--http-requests N] "
-        "[--http-clients N] [--workers N] [--scheduler-threads N] "
+        "[--http-clients N] [--shared-tasks N] [--workers N] [--scheduler-threads N] "
         "[--outputs-on-disk] [--data DIR]",
         "Runs an embedded node (mock adapter, sync on, no HTTP; database on "
         "the disk, mock outputs in /dev/shm) with two mock-only modules and "
@@ -648,7 +781,11 @@ int run_bench_tasks(const arguments& args) {
         "latency at full load (run a) and at half load (submissions paced at "
         "half the rate of run a; p99 target 50 ms); (d) task creation "
         "through the HTTP API (POST /api/tasks, kept-alive connections) on a "
-        "second node that serves HTTP.",
+        "second node that serves HTTP; (e) tasks all reading one shared input "
+        "asset on a third node (bytes written to the disk per task, the "
+        "database's size and write-ahead logs), then that node's restart "
+        "(seconds from node::start on its data folder until it serves "
+        "HTTP).",
         opts, {}, args, vm))
     return *rc;
   if (tasks == 0 || chain_count == 0 || depth == 0 || submitters == 0
@@ -669,7 +806,8 @@ int run_bench_tasks(const arguments& args) {
   if (!data.empty()) {
     folder.path = data;
     folder.keep = true;
-    if (fs::exists(folder.path / "node", ec) || fs::exists(folder.path / "http", ec)) {
+    if (fs::exists(folder.path / "node", ec) || fs::exists(folder.path / "http", ec)
+        || fs::exists(folder.path / "shared", ec)) {
       print_error(data + " holds an earlier run: give --data an empty folder");
       return exit_failure;
     }
@@ -689,7 +827,7 @@ int run_bench_tasks(const arguments& args) {
       return exit_failure;
     }
     folder.outputs = pattern;
-    for (auto name : {"node", "http"})
+    for (auto name : {"node", "http", "shared"})
       if (auto err = outputs_in_memory(folder.path / name, folder.outputs)) {
         print_error(error_text(err));
         return exit_failure;
@@ -765,6 +903,22 @@ int run_bench_tasks(const arguments& args) {
       return exit_failure;
     }
   }
+  shared_input_figures e;
+  if (shared_tasks > 0) {
+    std::cerr << "omniva bench: " << shared_tasks
+              << " tasks on one shared input, then a restart..." << std::flush;
+    refusals refused_e;
+    auto shared = shared_input(folder.path / "shared", module_dirs,
+                               shared_tasks, submitters, workers,
+                               scheduler_threads, refused_e);
+    if (!shared)
+      return fail("the shared-input run", shared.error());
+    e = std::move(*shared);
+    if (auto rc = failed_phase("shared input", e.tasks, refused_e))
+      return *rc;
+    std::cerr << ' ' << static_cast<uint64_t>(e.tasks.tasks / e.tasks.seconds)
+              << "/s, restart " << rounded(e.restart_seconds, 2) << " s\n";
+  }
   // -- report
   std::sort(c.latencies_ms.begin(), c.latencies_ms.end());
   auto half_p99 = quantile(c.latencies_ms, 0.99);
@@ -814,6 +968,28 @@ int run_bench_tasks(const arguments& args) {
     h.set("connections_opened", static_cast<uint64_t>(d.connections));
     out.set("http", std::move(h));
   }
+  if (shared_tasks > 0) {
+    auto per_task = [&](double bytes) {
+      return rounded(bytes / static_cast<double>(e.tasks.tasks), 1);
+    };
+    auto js = phase_json(e.tasks);
+    if (e.disk_bytes) {
+      js.set("disk_bytes_written", *e.disk_bytes);
+      js.set("disk_bytes_per_task", per_task(static_cast<double>(*e.disk_bytes)));
+    }
+    js.set("db_growth_per_task",
+           per_task(static_cast<double>(e.after.bytes)
+                    - static_cast<double>(e.before.bytes)));
+    js.set("db_before", usage_json(e.before));
+    js.set("db_after", usage_json(e.after));
+    js.set("db_stopped", usage_json(e.stopped));
+    js.set("db_restarted", usage_json(e.restarted));
+    js.set("stop_seconds", rounded(e.stop_seconds, 3));
+    js.set("restart_seconds", rounded(e.restart_seconds, 3));
+    js.set("target_restart_seconds", restart_target_seconds);
+    js.set("meets_target", e.restart_seconds < restart_target_seconds);
+    out.set("shared_input", std::move(js));
+  }
   out.set("meets_target", throughput_met && latency_met);
   out.set("process_peak_rss_mb", rounded(peak_rss_mb(), 1));
   if (folder.keep)
@@ -844,6 +1020,17 @@ int run_bench_tasks(const arguments& args) {
       std::cout << "HTTP: " << num(*h, "tasks_created_per_second")
                 << " tasks created/s over " << num(*h, "connections_opened")
                 << " connections, p99 " << num(*h, "p99_ms") << " ms\n";
+    if (auto* x = out.find("shared_input"))
+      std::cout << "shared input: " << num(*x, "tasks") << " tasks, "
+                << num(*x, "tasks_per_second") << " tasks/s, "
+                << (x->find("disk_bytes_per_task") != nullptr
+                      ? num(*x, "disk_bytes_per_task")
+                      : std::string{"?"})
+                << " bytes written per task; db "
+                << num(*x->find("db_after"), "bytes") << " bytes in "
+                << num(*x->find("db_after"), "wal_files")
+                << " logs; restart " << num(*x, "restart_seconds")
+                << " s (target < " << restart_target_seconds << ")\n";
   }
   return exit_ok;
 }

@@ -24,10 +24,19 @@ namespace {
 /// abandons whatever is still queued.
 constexpr auto stop_grace = std::chrono::seconds{2};
 
+/// At most this many bytes of events are kept back by a holding stream.
+constexpr size_t max_held_bytes = size_t{4} << 20;
+
 /// Formats one Server-Sent Event.
-std::string sse_frame(std::string_view event, std::string_view data) {
+std::string sse_frame(std::string_view event, std::string_view data,
+                      std::optional<uint64_t> id) {
   std::string frame;
-  frame.reserve(event.size() + data.size() + 16);
+  frame.reserve(event.size() + data.size() + 32);
+  if (id) {
+    frame += "id: ";
+    frame += std::to_string(*id);
+    frame += '\n';
+  }
   if (!event.empty()) {
     frame += "event: ";
     for (auto c : event)
@@ -72,39 +81,118 @@ http_response error_response(unsigned status, ec code, std::string message,
   return json_response(status, json::value{std::move(doc)});
 }
 
-// -- event_stream --------------------------------------------------------------
+// -- streams -------------------------------------------------------------------
 
-event_stream::event_stream(std::shared_ptr<detail::sse_channel> channel)
+namespace detail {
+
+namespace {
+
+/// Hands `bytes` of a stream to its connection; marks the stream closed when
+/// the connection or the server is gone. Under `c.mutex` for the streams
+/// whose writers must stay in order.
+void post_bytes(stream_channel& c, std::string bytes) {
+  if (c.closed || bytes.empty())
+    return;
+  c.unwritten += bytes.size();
+  auto size = bytes.size();
+  if (!post_to_session(*c.server, c.session,
+                       [bytes = std::move(bytes)](http_session& s) mutable {
+                         s.stream_enqueue(std::move(bytes));
+                       })) {
+    c.unwritten -= size;
+    c.closed = true;
+  }
+}
+
+/// Ends a stream once what was queued is written.
+void post_finish(stream_channel& c) {
+  if (c.closed)
+    return;
+  if (!post_to_session(*c.server, c.session,
+                       [](http_session& s) { s.stream_finish(); }))
+    c.closed = true;
+}
+
+} // namespace
+
+} // namespace detail
+
+event_stream::event_stream(std::shared_ptr<detail::stream_channel> channel)
   : channel_(std::move(channel)) {
 }
 
 event_stream::~event_stream() = default;
 
-void event_stream::send(std::string event, std::string data) {
-  if (channel_->closed)
+void event_stream::send(std::string event, std::string data,
+                        std::optional<uint64_t> id) {
+  auto& c = *channel_;
+  if (c.closed)
     return;
-  auto frame = sse_frame(event, data);
-  if (!detail::post_to_session(*channel_->server, channel_->session,
-                               [frame = std::move(frame)](
-                                 detail::http_session& s) mutable {
-                                 s.stream_enqueue(std::move(frame));
-                               }))
-    channel_->closed = true;
+  std::lock_guard guard{c.mutex};
+  if (id && c.floor && *id <= *c.floor)
+    return;
+  auto frame = sse_frame(event, data, id);
+  if (!c.holding)
+    return detail::post_bytes(c, std::move(frame));
+  c.held_bytes += frame.size();
+  c.held.emplace_back(id, std::move(frame));
+  if (c.held_bytes <= max_held_bytes)
+    return;
+  // A replay that takes long while events pour in: the events kept back
+  // are dropped (they are where the replay reads) and the replay is told.
+  for (auto& [held_id, ignored] : c.held)
+    if (held_id)
+      c.discarded_up_to = std::max(c.discarded_up_to, *held_id);
+  c.discarded = true;
+  c.held.clear();
+  c.held_bytes = 0;
+}
+
+void event_stream::hold() {
+  std::lock_guard guard{channel_->mutex};
+  channel_->holding = true;
+}
+
+void event_stream::replay(std::string event, std::string data, uint64_t id) {
+  auto& c = *channel_;
+  if (c.closed)
+    return;
+  std::lock_guard guard{c.mutex};
+  detail::post_bytes(c, sse_frame(event, data, id));
+}
+
+bool event_stream::release(uint64_t last_replayed) {
+  auto& c = *channel_;
+  std::lock_guard guard{c.mutex};
+  if (!c.holding)
+    return true;
+  if (c.discarded && c.discarded_up_to > last_replayed)
+    return false;
+  c.holding = false;
+  c.discarded = false;
+  c.floor = std::max(c.floor.value_or(0), last_replayed);
+  for (auto& [id, frame] : c.held)
+    if (!id || *id > last_replayed)
+      detail::post_bytes(c, std::move(frame));
+  c.held.clear();
+  c.held_bytes = 0;
+  return true;
 }
 
 void event_stream::comment(std::string text) {
-  if (channel_->closed)
+  auto& c = *channel_;
+  if (c.closed)
     return;
   std::string frame = ": ";
-  for (auto c : text)
-    frame.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  for (auto ch : text)
+    frame.push_back(ch == '\r' || ch == '\n' ? ' ' : ch);
   frame += "\n\n";
-  if (!detail::post_to_session(*channel_->server, channel_->session,
-                               [frame = std::move(frame)](
-                                 detail::http_session& s) mutable {
-                                 s.stream_enqueue(std::move(frame));
-                               }))
-    channel_->closed = true;
+  std::lock_guard guard{c.mutex};
+  detail::post_bytes(c, std::move(frame));
+}
+
+size_t event_stream::backlog() const noexcept {
+  return channel_->unwritten;
 }
 
 bool event_stream::closed() const noexcept {
@@ -112,12 +200,34 @@ bool event_stream::closed() const noexcept {
 }
 
 void event_stream::close() {
-  if (channel_->closed)
+  std::lock_guard guard{channel_->mutex};
+  detail::post_finish(*channel_);
+}
+
+text_stream::text_stream(std::shared_ptr<detail::stream_channel> channel)
+  : channel_(std::move(channel)) {
+}
+
+text_stream::~text_stream() = default;
+
+void text_stream::write(std::string text) {
+  if (channel_->closed || text.empty())
     return;
-  if (!detail::post_to_session(
-        *channel_->server, channel_->session,
-        [](detail::http_session& s) { s.stream_finish(); }))
-    channel_->closed = true;
+  std::lock_guard guard{channel_->mutex};
+  detail::post_bytes(*channel_, std::move(text));
+}
+
+size_t text_stream::backlog() const noexcept {
+  return channel_->unwritten;
+}
+
+bool text_stream::closed() const noexcept {
+  return channel_->closed;
+}
+
+void text_stream::close() {
+  std::lock_guard guard{channel_->mutex};
+  detail::post_finish(*channel_);
 }
 
 // -- responder -----------------------------------------------------------------
@@ -137,20 +247,45 @@ void responder::send(http_response response) {
                           });
 }
 
-std::shared_ptr<event_stream> responder::start_stream() {
-  auto channel = std::make_shared<detail::sse_channel>(exchange_->session,
-                                                       exchange_->server);
-  if (exchange_->answered.exchange(true)) {
+namespace {
+
+/// Turns the exchange into a stream of `type`; a channel already closed
+/// when the exchange was answered or its connection is gone.
+std::shared_ptr<detail::stream_channel>
+begin_streaming(const std::shared_ptr<detail::http_exchange>& exchange,
+                detail::stream_channel::kind type, std::string content_type) {
+  auto channel = std::make_shared<detail::stream_channel>(
+    exchange->session, exchange->server, type, std::move(content_type));
+  if (exchange->answered.exchange(true)) {
     channel->closed = true;
-    return std::make_shared<event_stream>(std::move(channel));
+    return channel;
   }
-  if (!detail::post_to_session(*exchange_->server, exchange_->session,
-                               [seq = exchange_->sequence, channel](
+  if (!detail::post_to_session(*exchange->server, exchange->session,
+                               [seq = exchange->sequence, channel](
                                  detail::http_session& s) mutable {
                                  s.begin_stream(seq, std::move(channel));
                                }))
     channel->closed = true;
-  return std::make_shared<event_stream>(std::move(channel));
+  return channel;
+}
+
+bool has_line_break(std::string_view x) {
+  return x.find_first_of("\r\n") != std::string_view::npos;
+}
+
+} // namespace
+
+std::shared_ptr<event_stream> responder::start_stream() {
+  return std::make_shared<event_stream>(begin_streaming(
+    exchange_, detail::stream_channel::kind::events, "text/event-stream"));
+}
+
+std::shared_ptr<text_stream>
+responder::start_text_stream(std::string content_type) {
+  if (content_type.empty() || has_line_break(content_type))
+    content_type = "text/plain; charset=utf-8";
+  return std::make_shared<text_stream>(begin_streaming(
+    exchange_, detail::stream_channel::kind::text, std::move(content_type)));
 }
 
 bool responder::answered() const noexcept {

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,7 +36,7 @@ namespace omniva::runtime {
 namespace detail {
 
 struct http_exchange;
-struct sse_channel;
+struct stream_channel;
 struct http_server_state;
 
 } // namespace detail
@@ -89,24 +90,56 @@ http_response error_response(unsigned status, contracts::ec code,
                              std::string message, std::string pointer = "");
 
 /// A Server-Sent Events stream to one client (`text/event-stream`), started
-/// by `responder::start_stream`. All member functions are thread-safe.
+/// by `responder::start_stream`. All member functions are thread-safe; what
+/// concurrent callers queue is written in the order their calls took effect.
+///
+/// Resuming a stream (a client reconnecting with `Last-Event-ID`) without a
+/// gap or a duplicate: `hold()` first (live events from then on are kept
+/// back), `replay` what the client missed, then `release` with the last id
+/// replayed (the kept-back events that are newer follow, the older are
+/// dropped).
 class event_stream {
 public:
   /// Used by the server; handlers get streams from `responder`.
-  explicit event_stream(std::shared_ptr<detail::sse_channel> channel);
+  explicit event_stream(std::shared_ptr<detail::stream_channel> channel);
 
   ~event_stream();
 
-  /// Queues one event: an `event:` line (omitted when `event` is empty; line
-  /// breaks become spaces) and one `data:` line per line of `data`. Events
-  /// are written in the order of the calls. A no-op once `closed()`. A
-  /// client that falls more than 16 MiB behind is disconnected.
-  void send(std::string event, std::string data);
+  /// Queues one event: an `id:` line when `id` is given, an `event:` line
+  /// (omitted when `event` is empty; line breaks become spaces) and one
+  /// `data:` line per line of `data`. Events are written in the order of the
+  /// calls. A no-op once `closed()`. While the stream holds (`hold`) the
+  /// event is kept back instead; after `release(n)` an event whose id is n
+  /// or less is dropped. A client that falls more than 16 MiB behind is
+  /// disconnected.
+  void send(std::string event, std::string data,
+            std::optional<uint64_t> id = std::nullopt);
+
+  /// Keeps the events of later `send` calls back until `release`, in order.
+  /// At most 4 MiB are kept: beyond that the kept events are discarded
+  /// (`release` then says whether the replay covered them).
+  void hold();
+
+  /// Queues one event like `send`, also while the stream holds: an event the
+  /// client missed, read from where the events are kept.
+  void replay(std::string event, std::string data, uint64_t id);
+
+  /// Ends a `hold` after a replay up to id `last_replayed`: writes the
+  /// kept-back events with a greater id (and those without one) in order,
+  /// and drops every later `send` of an id up to `last_replayed`. Returns
+  /// false, and goes on holding, when kept-back events were discarded of
+  /// which one had a greater id: the caller replays further and calls
+  /// `release` again. True when the stream does not hold.
+  bool release(uint64_t last_replayed);
 
   /// Queues an SSE comment line (": <text>"), which clients ignore: a
   /// heartbeat that keeps proxies from dropping a quiet stream and lets the
-  /// server notice a client that went away.
+  /// server notice a client that went away. Written also while holding.
   void comment(std::string text);
+
+  /// The bytes queued for the client and not written yet: a producer that
+  /// can wait (a replay) waits while this is large.
+  size_t backlog() const noexcept;
 
   /// Whether the stream has ended: the client disconnected, a write failed,
   /// `close()` was called or the server stopped. Final once true.
@@ -117,7 +150,45 @@ public:
   void close();
 
 private:
-  std::shared_ptr<detail::sse_channel> channel_;
+  std::shared_ptr<detail::stream_channel> channel_;
+};
+
+/// A streamed text answer to one client (`200` with the `content_type` given
+/// to `responder::start_text_stream`, no Content-Length): to an HTTP/1.1
+/// client each `write` is one chunk of `Transfer-Encoding: chunked`, and
+/// `close` sends the terminating zero-size chunk; to an HTTP/1.0 client the
+/// bytes go as they are and the end of the connection ends the body. The
+/// connection closes after the answer and is exempt from the idle timeout
+/// meanwhile. All member functions are thread-safe; writes go out in the
+/// order of the calls. A client that falls more than 16 MiB behind is
+/// disconnected (then `closed()` turns true and the body ends without its
+/// zero chunk, so the client sees the answer is incomplete).
+class text_stream {
+public:
+  /// Used by the server; handlers get streams from `responder`.
+  explicit text_stream(std::shared_ptr<detail::stream_channel> channel);
+
+  ~text_stream();
+
+  /// Queues `text` (any bytes) as the next chunk; an empty `text` writes
+  /// nothing (a zero-size chunk would end the body). A no-op once
+  /// `closed()`.
+  void write(std::string text);
+
+  /// The bytes queued for the client and not written yet (see
+  /// `event_stream::backlog`).
+  size_t backlog() const noexcept;
+
+  /// Whether the stream has ended: the client disconnected, a write failed,
+  /// `close()` was called or the server stopped. Final once true.
+  bool closed() const noexcept;
+
+  /// Ends the answer: queued text is written, then the zero chunk, then the
+  /// connection is closed.
+  void close();
+
+private:
+  std::shared_ptr<detail::stream_channel> channel_;
 };
 
 /// The way a handler answers one request. Copyable; every copy refers to the
@@ -125,8 +196,8 @@ private:
 /// any thread, at any time, also after the client went away or the server
 /// stopped (then they do nothing).
 ///
-/// Exactly one of `send` and `start_stream` takes effect, once; later calls
-/// are ignored. When the last copy is destroyed without either, the client
+/// Exactly one of `send`, `start_stream` and `start_text_stream` takes
+/// effect, once; later calls are ignored. When the last copy is destroyed without either, the client
 /// receives a 500 error, so a forgotten request never hangs a connection.
 class responder {
 public:
@@ -142,7 +213,14 @@ public:
   /// When the exchange was already answered the stream is returned closed.
   std::shared_ptr<event_stream> start_stream();
 
-  /// Whether `send` or `start_stream` already took effect.
+  /// Answers with `200 <content_type>` as a streamed body (see
+  /// `text_stream`; "" is `text/plain; charset=utf-8`) and returns the
+  /// stream. When the exchange was already answered the stream is returned
+  /// closed.
+  std::shared_ptr<text_stream> start_text_stream(std::string content_type);
+
+  /// Whether `send`, `start_stream` or `start_text_stream` already took
+  /// effect.
   bool answered() const noexcept;
 
 private:
@@ -170,6 +248,25 @@ struct route_options {
   bool upload = false;
 };
 
+/// What the server tells its owner about each answer it starts to write
+/// (`http_server_config::on_answer`), for the owner's log. Holds nothing of
+/// the request's body, query or header fields.
+struct http_answer {
+  /// The request's method; "" when the request head could not be read.
+  std::string method;
+  /// The pattern of the route that took the request ("/api/tasks/{id}"),
+  /// never the path as sent; "" when no route took it (404, 405, a request
+  /// that is not HTTP, ...).
+  std::string route;
+  /// The status code.
+  unsigned status = 0;
+  /// For an error answer (status 400 or more) in the API's error format:
+  /// its `error.code` ("not_found"); else "".
+  std::string code;
+  /// The peer's address and port.
+  std::string remote;
+};
+
 /// How an `http_server` listens and what it tolerates.
 struct http_server_config {
   /// The address to listen on. Default: "127.0.0.1".
@@ -188,6 +285,12 @@ struct http_server_config {
   /// The folder of upload temporary files; "" is the system's temporary
   /// folder. Default: "".
   std::string upload_dir;
+  /// Called on the connection's thread for every answer the server starts
+  /// to write: responses (the refusals of the server itself too: 400 for
+  /// what is not HTTP, 401, 404, 405, 413, 431, 505) and the heads of
+  /// streams. Must be cheap and must not throw (an exception is ignored);
+  /// empty: nothing is called. Default: empty.
+  std::function<void(const http_answer&)> on_answer;
 };
 
 /// An HTTP/1.1 server on Boost.Beast with its own I/O threads.

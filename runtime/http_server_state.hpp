@@ -13,8 +13,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -86,20 +88,56 @@ struct http_exchange {
   std::atomic<bool> answered = false;
 };
 
-/// The link between an event_stream and its connection.
-struct sse_channel {
-  /// Links a stream to connection `s` of server `srv`.
-  sse_channel(std::weak_ptr<http_session> s,
-              std::shared_ptr<http_server_state> srv)
-    : session(std::move(s)), server(std::move(srv)) {
+/// The link between a streamed answer (`event_stream`, `text_stream`) and its
+/// connection.
+struct stream_channel {
+  /// What the stream carries.
+  enum class kind : uint8_t {
+    /// Server-Sent Events (`text/event-stream`), written as they are.
+    events,
+    /// Text of `content_type`, written as HTTP/1.1 chunks (raw bytes to an
+    /// HTTP/1.0 client), ended by the zero chunk.
+    text,
+  };
+
+  /// Links a stream of `type` to connection `s` of server `srv`.
+  stream_channel(std::weak_ptr<http_session> s,
+                 std::shared_ptr<http_server_state> srv, kind type,
+                 std::string content_type)
+    : session(std::move(s)),
+      server(std::move(srv)),
+      type(type),
+      content_type(std::move(content_type)) {
   }
 
   /// The connection; expired once it closed.
   std::weak_ptr<http_session> session;
   /// The server, to learn whether it still runs before posting.
   std::shared_ptr<http_server_state> server;
-  /// Whether the stream has ended (`event_stream::closed`); final once true.
+  /// What the stream carries.
+  const kind type;
+  /// The media type of the answer.
+  const std::string content_type;
+  /// Whether the stream has ended (`closed()`); final once true.
   std::atomic<bool> closed = false;
+  /// The bytes handed to the connection and not written yet (`backlog()`).
+  std::atomic<size_t> unwritten = 0;
+
+  /// Serializes the writers of one stream, so that what they queue reaches
+  /// the connection in the order of their calls; guards the members below.
+  std::mutex mutex;
+  /// Whether `event_stream::send` keeps events back (`event_stream::hold`).
+  bool holding = false;
+  /// The events kept back, in order: each event's id (if any) and frame.
+  std::deque<std::pair<std::optional<uint64_t>, std::string>> held;
+  /// The bytes in `held`.
+  size_t held_bytes = 0;
+  /// Whether events kept back were discarded (too many bytes held).
+  bool discarded = false;
+  /// The largest id among the discarded events.
+  uint64_t discarded_up_to = 0;
+  /// After `release`: events with an id up to this one are dropped.
+  std::optional<uint64_t> floor;
 };
 
 } // namespace omniva::runtime::detail

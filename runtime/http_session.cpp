@@ -3,6 +3,7 @@
 #include "runtime/http_parsing.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -83,6 +84,39 @@ void remove_file(const std::string& path) {
   }
 }
 
+/// A route's pattern as it was given ("/api/tasks/{id}").
+std::string route_pattern(const compiled_route& r) {
+  std::string out;
+  for (auto& seg : r.segments) {
+    out += '/';
+    switch (seg.type) {
+      case route_segment::kind::literal:
+        out += seg.text;
+        break;
+      case route_segment::kind::param:
+        out += '{' + seg.text + '}';
+        break;
+      case route_segment::kind::rest:
+        out += '{' + seg.text + "*}";
+        break;
+    }
+  }
+  return out.empty() ? "/" : out;
+}
+
+/// The `error.code` of an error body in the API's format; "" for another
+/// body.
+std::string error_code_of(std::string_view body) {
+  auto doc = json::parse(body);
+  if (!doc.doc)
+    return {};
+  auto* error = doc.doc->find("error");
+  auto* code = error != nullptr && error->is_object() ? error->find("code")
+                                                      : nullptr;
+  return code != nullptr && code->is_string() ? code->as_string()
+                                              : std::string{};
+}
+
 } // namespace
 
 http_session::http_session(tcp::socket&& socket,
@@ -127,7 +161,7 @@ void http_session::deliver(uint64_t sequence, http_response response) {
 }
 
 void http_session::begin_stream(uint64_t sequence,
-                                std::shared_ptr<sse_channel> channel) {
+                                std::shared_ptr<stream_channel> channel) {
   if (state_ != state::handling || sequence != sequence_) {
     channel->closed = true;
     return;
@@ -136,36 +170,62 @@ void http_session::begin_stream(uint64_t sequence,
   state_ = state::streaming;
   channel_ = std::move(channel);
   stream.expires_never();
+  auto text = channel_->type == stream_channel::kind::text;
   std::string head = version_ == 10 ? "HTTP/1.0" : "HTTP/1.1";
   head += " 200 OK\r\n"
           "Server: omniva\r\n"
-          "Content-Type: text/event-stream\r\n"
+          "Content-Type: ";
+  head += channel_->content_type;
+  head += "\r\n"
           "Cache-Control: no-cache\r\n"
-          "X-Accel-Buffering: no\r\n"
-          "\r\n";
+          "X-Accel-Buffering: no\r\n";
+  if (text) {
+    // The end of a text answer is its zero chunk (HTTP/1.1) or the end of
+    // the connection (HTTP/1.0): either way the connection closes after it.
+    if (version_ != 10)
+      head += "Transfer-Encoding: chunked\r\n";
+    head += "Connection: close\r\n";
+  }
+  head += "\r\n";
+  note_answer(200, channel_->content_type, {});
   backlog_ += head.size();
-  outbox_.push_back(std::move(head));
+  outbox_.emplace_back(std::move(head), 0);
   watch_disconnect();
   write_next();
 }
 
-void http_session::stream_enqueue(std::string frame) {
-  if (state_ != state::streaming || finishing_)
+void http_session::stream_enqueue(std::string bytes) {
+  auto counted = bytes.size();
+  if (state_ != state::streaming || finishing_) {
+    if (channel_)
+      channel_->unwritten -= counted;
     return;
-  backlog_ += frame.size();
+  }
+  if (channel_->type == stream_channel::kind::text && version_ != 10) {
+    char size[20];
+    auto n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+    bytes.insert(0, size, static_cast<size_t>(n));
+    bytes += "\r\n";
+  }
+  backlog_ += bytes.size();
   if (backlog_ > max_stream_backlog)
     return close();
-  outbox_.push_back(std::move(frame));
+  outbox_.emplace_back(std::move(bytes), counted);
   if (!writing_)
     write_next();
 }
 
 void http_session::stream_finish() {
-  if (state_ != state::streaming)
+  if (state_ != state::streaming || finishing_)
     return;
+  if (channel_->type == stream_channel::kind::text && version_ != 10) {
+    std::string last = "0\r\n\r\n";
+    backlog_ += last.size();
+    outbox_.emplace_back(std::move(last), 0);
+  }
   finishing_ = true;
   if (!writing_)
-    close();
+    write_next();
 }
 
 // -- reading -------------------------------------------------------------------
@@ -174,6 +234,10 @@ void http_session::read_header() {
   if (state_ == state::closed)
     return;
   state_ = state::reading;
+  // What a refusal of the next request reports must not be this one's.
+  request_ = http_request{};
+  route_.reset();
+  method_.clear();
   string_parser_.reset();
   file_parser_.reset();
   header_parser_.emplace();
@@ -207,11 +271,12 @@ void http_session::on_header(beast::error_code err) {
   version_ = head.version();
   keep_alive_ = head.keep_alive();
   ++sequence_;
+  request_ = http_request{};
+  request_.method = std::string{head.method_string()};
+  method_ = request_.method;
   if (version_ != 10 && version_ != 11)
     return reject(505, ec::invalid_argument,
                   "Only HTTP/1.0 and HTTP/1.1 are supported.");
-  request_ = http_request{};
-  request_.method = std::string{head.method_string()};
   request_.remote = remote_;
   auto target = std::string_view{head.target().data(), head.target().size()};
   if (target.empty() || target.front() != '/')
@@ -413,6 +478,27 @@ void http_session::dispatch() {
 
 // -- writing -------------------------------------------------------------------
 
+void http_session::note_answer(unsigned status, std::string_view content_type,
+                               std::string_view body) {
+  auto& hook = config().on_answer;
+  if (!hook)
+    return;
+  try {
+    http_answer a;
+    a.method = method_;
+    if (route_)
+      a.route = route_pattern(*route_);
+    a.status = status;
+    if (status >= 400 && content_type.starts_with("application/json"))
+      a.code = error_code_of(body);
+    a.remote = remote_;
+    hook(a);
+  } catch (...) {
+    // The owner's log must not break the answer.
+  }
+}
+
+
 void http_session::reject(
   unsigned status, ec code, std::string message,
   std::vector<std::pair<std::string, std::string>> headers) {
@@ -450,6 +536,7 @@ void http_session::write_response(http_response response, bool keep_alive) {
              && !response.content_type.empty()) {
     msg->set(http::field::content_type, response.content_type);
   }
+  note_answer(status, response.content_type, response.body);
   msg->body() = std::move(response.body);
   msg->keep_alive(keep_alive && server_->running);
   msg->prepare_payload();
@@ -520,12 +607,14 @@ void http_session::write_next() {
     return;
   }
   writing_ = true;
-  net::async_write(stream, net::buffer(outbox_.front()),
+  net::async_write(stream, net::buffer(outbox_.front().first),
                    [self = shared_from_this()](beast::error_code err,
                                                size_t) {
                      if (!self->stream_goes_on(err))
                        return;
-                     self->backlog_ -= self->outbox_.front().size();
+                     auto& [frame, counted] = self->outbox_.front();
+                     self->backlog_ -= frame.size();
+                     self->channel_->unwritten -= counted;
                      self->outbox_.pop_front();
                      self->write_next();
                    });

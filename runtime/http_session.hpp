@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,13 +47,16 @@ public:
   /// Sends the answer of request `sequence`.
   void deliver(uint64_t sequence, http_response response);
 
-  /// Turns the answer of request `sequence` into an event stream.
-  void begin_stream(uint64_t sequence, std::shared_ptr<sse_channel> channel);
+  /// Turns the answer of request `sequence` into a stream (events or text,
+  /// as `channel` says).
+  void begin_stream(uint64_t sequence, std::shared_ptr<stream_channel> channel);
 
-  /// Queues one frame of an event stream.
-  void stream_enqueue(std::string frame);
+  /// Queues bytes of a stream: an event stream's frame as it is, a text
+  /// stream's bytes as one chunk (HTTP/1.1) or as they are (HTTP/1.0).
+  void stream_enqueue(std::string bytes);
 
-  /// Ends an event stream once its queue is written.
+  /// Ends a stream once its queue is written (after a text stream's zero
+  /// chunk).
   void stream_finish();
 
   /// The connection's socket with its timeouts; its executor is the strand.
@@ -67,7 +71,7 @@ private:
     handling,
     /// Writing a response.
     writing,
-    /// Writing an event stream.
+    /// Writing a stream (events or text).
     streaming,
     /// Closing gracefully, reading and discarding what still arrives.
     lingering,
@@ -100,6 +104,11 @@ private:
   /// Reads the body into memory or, for an upload route, into a new
   /// temporary file; dispatches when there is none.
   void start_body();
+
+  /// Tells the server's owner about an answer (`http_server_config::
+  /// on_answer`); `body` is read for an error's code.
+  void note_answer(unsigned status, std::string_view content_type,
+                   std::string_view body);
 
   /// Reads the next part of the body with `parser`.
   template <class Parser>
@@ -143,17 +152,17 @@ private:
 
   // -- event streams -----------------------------------------------------------
 
-  /// Keeps a read pending on an event stream: it completes when the client
+  /// Keeps a read pending on a stream: it completes when the client
   /// disconnects (what the client sends is ignored).
   void watch_disconnect();
 
-  /// Whether an event stream goes on after a read or write that completed
+  /// Whether a stream goes on after a read or write that completed
   /// with `err`: false once the stream ended, or after closing the
   /// connection on an error.
   bool stream_goes_on(beast::error_code err);
 
-  /// Writes the next queued frame of an event stream; closes once the queue
-  /// is empty and `stream_finish` was called.
+  /// Writes the next queued frame of a stream; closes once the queue is
+  /// empty and `stream_finish` was called.
   void write_next();
 
   /// Closes and removes the temporary file of the upload being read.
@@ -184,17 +193,22 @@ private:
   http_request request_;
   /// The route of `request_`.
   std::shared_ptr<const compiled_route> route_;
+  /// The method of `request_`, kept for `note_answer` (the handler gets
+  /// `request_` itself).
+  std::string method_;
   /// The number of `request_` on this connection.
   uint64_t sequence_ = 0;
   /// The HTTP version of `request_`, 10 or 11; responses use it.
   unsigned version_ = 11;
   /// Whether the client asked to keep the connection open.
   bool keep_alive_ = false;
-  /// Event streams: the stream, the frames not yet written, whether a write
-  /// is pending and whether close() was asked for.
-  std::shared_ptr<sse_channel> channel_;
-  /// The frames not yet written.
-  std::deque<std::string> outbox_;
+  /// Streams: the stream, the frames not yet written, whether a write is
+  /// pending and whether close() was asked for.
+  std::shared_ptr<stream_channel> channel_;
+  /// The frames not yet written, each with the bytes of the stream's
+  /// `unwritten` count it settles once written (a chunk's framing and the
+  /// response head count for nothing).
+  std::deque<std::pair<std::string, size_t>> outbox_;
   /// The bytes in `outbox_` (with the one being written).
   size_t backlog_ = 0;
   /// Whether a write of the event stream is pending.

@@ -952,6 +952,329 @@ BOOST_AUTO_TEST_CASE(a_stream_after_an_answer_is_closed) {
   BOOST_CHECK(late->closed());
 }
 
+BOOST_AUTO_TEST_CASE(an_event_with_an_id_carries_an_id_line_first) {
+  stream_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send(events_request);
+  auto stream = f.wait_for_stream();
+  stream->send("task.created", R"({"n":1})", 41);
+  stream->send("plain", "no id");
+  BOOST_REQUIRE(raw.receive_until("data: no id\n\n"));
+  BOOST_CHECK_NE(raw.data().find("\r\n\r\nid: 41\nevent: task.created\n"
+                                 "data: {\"n\":1}\n\nevent: plain\n"),
+                 std::string::npos);
+}
+
+namespace {
+
+/// The `id:` values of an SSE body, in order.
+std::vector<uint64_t> event_ids(std::string_view text) {
+  std::vector<uint64_t> ids;
+  for (size_t at = text.find("id: "); at != std::string_view::npos;
+       at = text.find("id: ", at + 1))
+    if (at == 0 || text[at - 1] == '\n')
+      ids.push_back(std::strtoull(text.data() + at + 4, nullptr, 10));
+  return ids;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_held_stream_replays_then_releases_without_gap_or_duplicate) {
+  stream_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send(events_request);
+  auto stream = f.wait_for_stream();
+  stream->hold();
+  // Live events 5..7 arrive while 1..5 are replayed: 5 twice.
+  stream->send("live", "5", 5);
+  stream->send("live", "6", 6);
+  for (uint64_t id = 1; id <= 5; ++id)
+    stream->replay("past", std::to_string(id), id);
+  stream->send("live", "7", 7);
+  BOOST_REQUIRE(stream->release(5));
+  stream->send("live", "4", 4); // older than the replay: dropped
+  stream->send("live", "8", 8);
+  BOOST_REQUIRE(raw.receive_until("data: 8\n\n"));
+  BOOST_CHECK((event_ids(raw.data())
+               == std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  // Not holding: release is a no-op.
+  BOOST_CHECK(stream->release(100));
+}
+
+BOOST_AUTO_TEST_CASE(a_held_stream_that_discarded_events_asks_for_more_replay) {
+  stream_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send(events_request);
+  auto stream = f.wait_for_stream();
+  stream->hold();
+  // More than 4 MiB kept back: the kept events are discarded.
+  std::string big(64 * 1024, 'x');
+  uint64_t id = 0;
+  while (++id <= 80)
+    stream->send("live", big, id);
+  stream->send("live", "81", 81);
+  // The replay reached 10 only: 11..80 are lost unless replayed too.
+  BOOST_CHECK(!stream->release(10));
+  BOOST_CHECK(stream->release(80));
+  BOOST_REQUIRE(raw.receive_until("data: 81\n\n"));
+  auto ids = event_ids(raw.data());
+  BOOST_REQUIRE(!ids.empty());
+  BOOST_CHECK_EQUAL(ids.front(), 81u);
+  BOOST_CHECK_EQUAL(ids.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_backlog_counts_what_is_not_written_yet) {
+  stream_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send(events_request);
+  auto stream = f.wait_for_stream();
+  stream->send("e", "x");
+  BOOST_REQUIRE(raw.receive_until("data: x\n\n"));
+  BOOST_CHECK(eventually([&] { return stream->backlog() == 0; }));
+}
+
+// -- text streams --------------------------------------------------------------
+
+namespace {
+
+/// A server with one text-stream route; the test gets each stream through
+/// `streams`.
+struct text_fixture {
+  text_fixture() : server(local_config()) {
+    server.route("GET", "/logs/{n}", [this](http_request, responder r) {
+      auto s = r.start_text_stream("text/plain; charset=utf-8");
+      std::lock_guard guard{mutex};
+      streams.push_back(std::move(s));
+    });
+    start(server);
+  }
+
+  std::shared_ptr<text_stream> wait_for_stream() {
+    std::shared_ptr<text_stream> result;
+    eventually([&] {
+      std::lock_guard guard{mutex};
+      if (!streams.empty())
+        result = streams.back();
+      return result != nullptr;
+    });
+    BOOST_REQUIRE(result);
+    return result;
+  }
+
+  std::mutex mutex;
+  std::vector<std::shared_ptr<text_stream>> streams;
+  http_server server;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_text_stream_sends_chunks_in_order_and_ends_with_the_zero_chunk) {
+  text_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send("GET /logs/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto stream = f.wait_for_stream();
+  stream->write("line one\n");
+  stream->write(""); // nothing: a zero chunk would end the body
+  stream->write("line two\nand a half");
+  BOOST_REQUIRE(raw.receive_until("and a half\r\n"));
+  BOOST_CHECK(!stream->closed());
+  stream->close();
+  BOOST_CHECK(raw.closed_by_peer());
+  auto& text = raw.data();
+  auto head_end = text.find("\r\n\r\n");
+  BOOST_REQUIRE_NE(head_end, std::string::npos);
+  auto head = text.substr(0, head_end + 4);
+  BOOST_CHECK_EQUAL(head.substr(0, 15), "HTTP/1.1 200 OK");
+  BOOST_CHECK_NE(head.find("Content-Type: text/plain; charset=utf-8\r\n"),
+                 std::string::npos);
+  BOOST_CHECK_NE(head.find("Transfer-Encoding: chunked\r\n"),
+                 std::string::npos);
+  BOOST_CHECK_EQUAL(head.find("Content-Length"), std::string::npos);
+  BOOST_CHECK_EQUAL(text.substr(head_end + 4),
+                    "9\r\nline one\n\r\n13\r\nline two\nand a half\r\n"
+                    "0\r\n\r\n");
+  BOOST_CHECK(eventually([&] { return stream->closed(); }));
+  stream->write("late"); // harmless
+}
+
+BOOST_AUTO_TEST_CASE(a_text_stream_reads_back_through_a_chunked_parser) {
+  text_fixture f;
+  std::promise<http_result> answer;
+  std::thread reader{[&] {
+    http_client client{url_of(f.server), ""};
+    answer.set_value(client.request("GET", "/logs/2"));
+  }};
+  auto stream = f.wait_for_stream();
+  for (int i = 0; i < 100; ++i)
+    stream->write("line " + std::to_string(i) + "\n");
+  stream->close();
+  auto r = answer.get_future().get();
+  reader.join();
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  std::string expected;
+  for (int i = 0; i < 100; ++i)
+    expected += "line " + std::to_string(i) + "\n";
+  BOOST_CHECK_EQUAL(r.body, expected);
+}
+
+BOOST_AUTO_TEST_CASE(a_text_stream_to_an_http_1_0_client_is_raw_bytes) {
+  text_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send("GET /logs/1 HTTP/1.0\r\n\r\n");
+  auto stream = f.wait_for_stream();
+  stream->write("abc\n");
+  stream->write("def\n");
+  stream->close();
+  BOOST_CHECK(raw.closed_by_peer());
+  auto& text = raw.data();
+  BOOST_CHECK_EQUAL(text.substr(0, 15), "HTTP/1.0 200 OK");
+  BOOST_CHECK_EQUAL(text.find("Transfer-Encoding"), std::string::npos);
+  BOOST_CHECK_EQUAL(text.substr(text.find("\r\n\r\n") + 4), "abc\ndef\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_text_stream_notices_when_the_client_leaves) {
+  text_fixture f;
+  auto raw = std::make_unique<raw_connection>(f.server.port());
+  raw->send("GET /logs/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto stream = f.wait_for_stream();
+  stream->write("x\n");
+  BOOST_REQUIRE(raw->receive_until("x\n\r\n"));
+  raw.reset();
+  BOOST_CHECK(eventually([&] { return stream->closed(); }));
+  stream->write("y\n");
+  stream->close();
+  BOOST_CHECK(stream->closed());
+}
+
+BOOST_AUTO_TEST_CASE(a_text_stream_after_an_answer_is_closed) {
+  std::shared_ptr<text_stream> late;
+  http_server server{local_config()};
+  server.route("GET", "/x", [&](http_request, responder r) {
+    r.send(json_response(200, json::object{{"ok", true}}));
+    late = r.start_text_stream("text/plain");
+  });
+  start(server);
+  http_client client{url_of(server), ""};
+  BOOST_CHECK_EQUAL(client.request("GET", "/x").status, 200u);
+  BOOST_REQUIRE(late);
+  BOOST_CHECK(late->closed());
+}
+
+BOOST_AUTO_TEST_CASE(a_text_stream_is_exempt_from_the_idle_timeout) {
+  auto cfg = local_config();
+  cfg.idle_timeout = 200ms;
+  http_server server{cfg};
+  std::mutex mutex;
+  std::shared_ptr<text_stream> stream;
+  server.route("GET", "/t", [&](http_request, responder r) {
+    auto s = r.start_text_stream("");
+    std::lock_guard guard{mutex};
+    stream = std::move(s);
+  });
+  start(server);
+  raw_connection raw{server.port()};
+  raw.send("GET /t HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_REQUIRE(raw.receive_until("\r\n\r\n"));
+  BOOST_CHECK_NE(raw.data().find("text/plain; charset=utf-8"),
+                 std::string::npos);
+  std::this_thread::sleep_for(700ms);
+  std::lock_guard guard{mutex};
+  BOOST_REQUIRE(stream);
+  BOOST_CHECK(!stream->closed());
+  stream->write("still here");
+  BOOST_CHECK(raw.receive_until("still here\r\n"));
+}
+
+// -- what the server tells its owner ---------------------------------------------
+
+namespace {
+
+/// A server whose answers are collected through `on_answer`.
+struct answer_fixture {
+  answer_fixture() : server(make_config()) {
+    server.set_token("t");
+    server.route("GET", "/api/tasks/{id}", [](http_request, responder r) {
+      r.send(error_response(404, ec::not_found, "no task"));
+    });
+    server.route("GET", "/ok", answer_ok);
+    start(server);
+  }
+
+  http_server_config make_config() {
+    auto cfg = local_config();
+    cfg.on_answer = [this](const http_answer& a) {
+      std::lock_guard guard{mutex};
+      answers.push_back(a);
+    };
+    return cfg;
+  }
+
+  /// Waits for the `n`th answer and returns it.
+  http_answer nth(size_t n) {
+    http_answer result;
+    BOOST_REQUIRE(eventually([&] {
+      std::lock_guard guard{mutex};
+      if (answers.size() < n)
+        return false;
+      result = answers[n - 1];
+      return true;
+    }));
+    return result;
+  }
+
+  std::mutex mutex;
+  std::vector<http_answer> answers;
+  http_server server;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_owner_hears_of_each_answer_with_the_route_pattern) {
+  answer_fixture f;
+  http_client with{url_of(f.server), "t"};
+  http_client without{url_of(f.server), ""};
+  BOOST_CHECK_EQUAL(with.request("GET", "/api/tasks/%ff%fe?token=secret").status,
+                    404u);
+  BOOST_CHECK_EQUAL(without.request("GET", "/ok").status, 401u);
+  BOOST_CHECK_EQUAL(with.request("GET", "/nowhere").status, 404u);
+  BOOST_CHECK_EQUAL(with.request("GET", "/ok").status, 200u);
+  auto a = f.nth(1);
+  BOOST_CHECK_EQUAL(a.method, "GET");
+  BOOST_CHECK_EQUAL(a.route, "/api/tasks/{id}");
+  BOOST_CHECK_EQUAL(a.status, 404u);
+  BOOST_CHECK_EQUAL(a.code, "not_found");
+  BOOST_CHECK(a.remote.starts_with("127.0.0.1:"));
+  auto b = f.nth(2);
+  BOOST_CHECK_EQUAL(b.route, "/ok");
+  BOOST_CHECK_EQUAL(b.status, 401u);
+  BOOST_CHECK_EQUAL(b.code, "unauthorized");
+  auto c = f.nth(3);
+  BOOST_CHECK_EQUAL(c.route, "");
+  BOOST_CHECK_EQUAL(c.status, 404u);
+  BOOST_CHECK_EQUAL(c.code, "not_found");
+  auto d = f.nth(4);
+  BOOST_CHECK_EQUAL(d.route, "/ok");
+  BOOST_CHECK_EQUAL(d.status, 200u);
+  BOOST_CHECK_EQUAL(d.code, "");
+}
+
+BOOST_AUTO_TEST_CASE(the_owner_hears_of_a_refusal_of_garbage) {
+  answer_fixture f;
+  raw_connection raw{f.server.port()};
+  raw.send("GET /ok HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\n"
+           "\x01\xff garbage\r\n\r\n");
+  auto first = read_response(raw);
+  BOOST_CHECK_EQUAL(first.status, 200u);
+  auto second = read_response(raw);
+  BOOST_CHECK_EQUAL(second.status, 400u);
+  auto a = f.nth(2);
+  // Nothing of the first request is reported for the second.
+  BOOST_CHECK_EQUAL(a.method, "");
+  BOOST_CHECK_EQUAL(a.route, "");
+  BOOST_CHECK_EQUAL(a.status, 400u);
+  BOOST_CHECK_EQUAL(a.code, "invalid_argument");
+}
+
 // -- lifecycle -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(stop_closes_open_connections_and_streams) {

@@ -3,58 +3,341 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <unordered_map>
 
 namespace omniva::json {
 
 namespace {
 
-value from_element(simdjson::dom::element e) {
-  using simdjson::dom::element_type;
-  switch (e.type()) {
-    case element_type::ARRAY: {
-      array xs;
-      auto arr = simdjson::dom::array(e);
-      xs.reserve(arr.size());
-      for (auto child : arr)
-        xs.emplace_back(from_element(child));
-      return value{std::move(xs)};
-    }
-    case element_type::OBJECT: {
-      object xs;
-      auto obj = simdjson::dom::object(e);
-      xs.reserve(obj.size());
-      for (auto field : obj) {
-        auto key = std::string{field.key};
-        // RFC 8259 leaves duplicates open; the last one wins, as elsewhere.
-        auto i = std::find_if(xs.begin(), xs.end(),
-                              [&](auto& kv) { return kv.first == key; });
-        if (i != xs.end())
-          i->second = from_element(field.value);
-        else
-          xs.emplace_back(std::move(key), from_element(field.value));
-      }
-      return value{std::move(xs)};
-    }
-    case element_type::INT64:
-      return value{int64_t{e.get_int64().value_unsafe()}};
-    case element_type::UINT64:
-      return value{uint64_t{e.get_uint64().value_unsafe()}};
-    case element_type::DOUBLE:
-      return value{e.get_double().value_unsafe()};
-    case element_type::STRING:
-      return value{std::string{e.get_string().value_unsafe()}};
-    case element_type::BOOL:
-      return value{e.get_bool().value_unsafe()};
-    case element_type::NULL_VALUE:
-      return value{};
-  }
-  return value{};
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
 }
+
+/// 2^52: from here up every double is an integer.
+constexpr double two_to_52 = 4503599627370496.0;
+
+/// 2^63: from here up no double fits int64.
+constexpr double two_to_63 = 9223372036854775808.0;
+
+/// What the exact decimal value of a number literal is, worked out from its
+/// digits (a double may have rounded it: 1e-400 to 0, 1.0000000000000000001
+/// to 1).
+struct literal_value {
+  /// The literal starts with '-'.
+  bool negative = false;
+  /// The exact value is an integer (1.0, 1e2, 0.5e1 are).
+  bool integral = false;
+  /// An integral value that fits int64, or else uint64.
+  std::optional<int64_t> i64;
+  std::optional<uint64_t> u64;
+  /// A value with a fraction: the integer part of its magnitude, saturated
+  /// at UINT64_MAX.
+  uint64_t whole = 0;
+};
+
+/// Reads the exact value of a JSON number literal (already validated by
+/// simdjson: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
+literal_value exact_value(std::string_view lit) {
+  literal_value out;
+  size_t i = 0;
+  out.negative = !lit.empty() && lit[0] == '-';
+  if (out.negative)
+    ++i;
+  auto begin = i;
+  while (i < lit.size() && is_digit(lit[i]))
+    ++i;
+  auto int_digits = lit.substr(begin, i - begin);
+  std::string_view frac_digits;
+  if (i < lit.size() && lit[i] == '.') {
+    begin = ++i;
+    while (i < lit.size() && is_digit(lit[i]))
+      ++i;
+    frac_digits = lit.substr(begin, i - begin);
+  }
+  int64_t exponent = 0;
+  if (i < lit.size() && (lit[i] == 'e' || lit[i] == 'E')) {
+    ++i;
+    bool minus = false;
+    if (i < lit.size() && (lit[i] == '+' || lit[i] == '-'))
+      minus = lit[i++] == '-';
+    // Saturated: an exponent beyond a billion decides nothing more.
+    for (; i < lit.size() && is_digit(lit[i]); ++i)
+      if (exponent < 1'000'000'000)
+        exponent = exponent * 10 + (lit[i] - '0');
+    if (minus)
+      exponent = -exponent;
+  }
+  // The digits, integer and fraction part as one string S, value S *
+  // 10^(exponent - |fraction|); drop S's leading and trailing zeros.
+  auto n = int_digits.size() + frac_digits.size();
+  auto digit = [&](size_t k) {
+    return k < int_digits.size() ? int_digits[k]
+                                 : frac_digits[k - int_digits.size()];
+  };
+  size_t lead = 0;
+  while (lead < n && digit(lead) == '0')
+    ++lead;
+  if (lead == n) { // zero
+    out.integral = true;
+    out.i64 = 0;
+    return out;
+  }
+  size_t trail = 0;
+  while (digit(n - 1 - trail) == '0')
+    ++trail;
+  auto core = static_cast<int64_t>(n - lead - trail); // significant digits
+  auto scale = static_cast<int64_t>(trail) - static_cast<int64_t>(frac_digits.size())
+               + exponent;
+  // The integer part: the core's first `core + scale` digits, then `scale`
+  // zeros when the scale is positive; beyond 20 digits it exceeds 64 bits.
+  auto int_len = core + scale;
+  out.integral = scale >= 0;
+  uint64_t whole = 0;
+  bool fits = int_len <= 20;
+  for (int64_t k = 0; fits && k < int_len; ++k) {
+    auto d = k < core ? digit(lead + static_cast<size_t>(k)) - '0' : 0;
+    fits = !__builtin_mul_overflow(whole, uint64_t{10}, &whole)
+           && !__builtin_add_overflow(whole, static_cast<uint64_t>(d), &whole);
+  }
+  if (!out.integral) {
+    out.whole = fits ? whole : UINT64_MAX;
+    return out;
+  }
+  if (!fits)
+    return out;
+  constexpr auto int64_max = static_cast<uint64_t>(INT64_MAX);
+  if (out.negative) {
+    if (whole <= int64_max)
+      out.i64 = -static_cast<int64_t>(whole);
+    else if (whole == int64_max + 1)
+      out.i64 = INT64_MIN;
+  } else if (whole <= int64_max) {
+    out.i64 = static_cast<int64_t>(whole);
+  } else {
+    out.u64 = whole;
+  }
+  return out;
+}
+
+/// Finds the number literals of a parsed JSON text in document order, which
+/// is the order a depth-first walk of simdjson's DOM meets number elements.
+/// It reads simdjson's structural index (stage 1 found where every token
+/// starts, strings skipped): the tokens starting with '-' or a digit are the
+/// number literals. (`dom::parser::implementation` is public "for
+/// benchmarking access"; walking the index costs a fraction of scanning the
+/// text, and json_test's literal tests would catch a change of its meaning.)
+class literal_scanner {
+public:
+  literal_scanner(std::string_view text, const simdjson::dom::parser& parser)
+    : text_(text),
+      index_(parser.implementation->structural_indexes.get()),
+      tokens_(parser.implementation->n_structural_indexes) {
+  }
+
+  /// Returns the `n`-th number literal (from 0); `n` grows from call to
+  /// call, so the index is walked at most once.
+  std::string_view nth(size_t n) {
+    while (count_ <= n) {
+      last_ = next();
+      ++count_;
+    }
+    return last_;
+  }
+
+private:
+  std::string_view next() {
+    auto* data = reinterpret_cast<const unsigned char*>(text_.data());
+    auto size = text_.size();
+    for (; token_ < tokens_; ++token_) {
+      size_t pos = index_[token_];
+      if (pos < size && starts_number[data[pos]]) {
+        ++token_;
+        auto end = pos + 1;
+        while (end < size && in_number[data[end]])
+          ++end;
+        return text_.substr(pos, end - pos);
+      }
+    }
+    return {};
+  }
+
+  /// Which bytes start a number token, and which may continue one.
+  static constexpr auto starts_number = [] {
+    std::array<bool, 256> out{};
+    out['-'] = true;
+    for (int c = '0'; c <= '9'; ++c)
+      out[c] = true;
+    return out;
+  }();
+  static constexpr auto in_number = [] {
+    auto out = starts_number;
+    for (unsigned char c : {'.', 'e', 'E', '+'})
+      out[c] = true;
+    return out;
+  }();
+
+  std::string_view text_;
+  const uint32_t* index_;
+  size_t tokens_;
+  size_t token_ = 0;
+  size_t count_ = 0;
+  std::string_view last_;
+};
+
+/// Objects with more members than this find duplicates through a hash map;
+/// smaller ones by a linear scan, which is faster at their size.
+constexpr size_t linear_key_scan_limit = 16;
+
+/// Turns simdjson's DOM into a `value`: numbers by their exact literal
+/// value, duplicate members as `duplicates` says.
+class tree_builder {
+public:
+  tree_builder(std::string_view text, const simdjson::dom::parser& parser,
+               duplicates dup)
+    : literals_(text, parser), dup_(dup) {
+  }
+
+  value build(simdjson::dom::element e) {
+    using simdjson::dom::element_type;
+    switch (e.type()) {
+      case element_type::ARRAY: {
+        array xs;
+        auto arr = simdjson::dom::array(e);
+        xs.reserve(arr.size());
+        size_t index = 0;
+        for (auto child : arr) {
+          xs.emplace_back(build(child));
+          if (failed_) {
+            tokens_.push_back(std::to_string(index));
+            return {};
+          }
+          ++index;
+        }
+        return value{std::move(xs)};
+      }
+      case element_type::OBJECT:
+        return build_object(simdjson::dom::object(e));
+      case element_type::INT64:
+        ++numbers_;
+        return value{int64_t{e.get_int64().value_unsafe()}};
+      case element_type::UINT64:
+        ++numbers_;
+        return value{uint64_t{e.get_uint64().value_unsafe()}};
+      case element_type::DOUBLE:
+        return number(e.get_double().value_unsafe());
+      case element_type::STRING:
+        return value{std::string{e.get_string().value_unsafe()}};
+      case element_type::BOOL:
+        return value{e.get_bool().value_unsafe()};
+      case element_type::NULL_VALUE:
+        return value{};
+    }
+    return value{};
+  }
+
+  /// Whether an object named a member twice (with `duplicates::refuse`).
+  bool failed() const noexcept {
+    return failed_;
+  }
+
+  /// The pointer of the duplicate member.
+  std::string pointer() const {
+    std::string out;
+    for (auto i = tokens_.rbegin(); i != tokens_.rend(); ++i) {
+      out += '/';
+      out += *i;
+    }
+    return out;
+  }
+
+  /// The duplicate member's name.
+  const std::string& duplicate() const noexcept {
+    return duplicate_;
+  }
+
+private:
+  value build_object(simdjson::dom::object obj) {
+    object xs;
+    auto size = obj.size();
+    xs.reserve(size);
+    // Keys point into simdjson's string buffer, alive for the whole walk.
+    std::unordered_map<std::string_view, size_t> index;
+    bool hashed = size > linear_key_scan_limit;
+    if (hashed)
+      index.reserve(size);
+    for (auto field : obj) {
+      std::string_view key = field.key;
+      auto found = xs.size();
+      if (hashed) {
+        auto [i, fresh] = index.try_emplace(key, xs.size());
+        if (!fresh)
+          found = i->second;
+      } else {
+        for (size_t i = 0; i < xs.size(); ++i)
+          if (xs[i].first == key) {
+            found = i;
+            break;
+          }
+      }
+      bool again = found != xs.size();
+      if (again && dup_ == duplicates::refuse) {
+        failed_ = true;
+        duplicate_ = std::string{key};
+        tokens_.push_back(escape_pointer_token(key));
+        return {};
+      }
+      auto child = build(field.value);
+      if (failed_) {
+        tokens_.push_back(escape_pointer_token(key));
+        return {};
+      }
+      if (again) // the last one wins
+        xs[found].second = std::move(child);
+      else
+        xs.emplace_back(std::string{key}, std::move(child));
+    }
+    return value{std::move(xs)};
+  }
+
+  /// A double as simdjson read it. When it has no fraction, the literal
+  /// decides: an exact integer within 64 bits becomes one (7.0 -> 7); a
+  /// literal with a fraction that the double lost (1e-400 -> 0) becomes the
+  /// nearest double that keeps one, toward the exact value, so the number
+  /// never passes for an integer (and serializes as one that does not).
+  value number(double d) {
+    auto ordinal = numbers_++;
+    if (!std::isfinite(d) || std::trunc(d) != d)
+      return value{d};
+    auto exact = exact_value(literals_.nth(ordinal));
+    if (exact.integral) {
+      if (exact.i64)
+        return value{*exact.i64};
+      if (exact.u64)
+        return value{*exact.u64};
+      return value{d}; // beyond 64 bits
+    }
+    auto magnitude = std::fabs(d);
+    if (magnitude >= two_to_52)
+      return value{d}; // no double here has a fraction: see is_integral
+    bool above = exact.whole >= static_cast<uint64_t>(magnitude);
+    auto nudged = std::nextafter(magnitude, above ? HUGE_VAL : 0.0);
+    return value{exact.negative ? -nudged : nudged};
+  }
+
+  literal_scanner literals_;
+  duplicates dup_;
+  size_t numbers_ = 0;
+  bool failed_ = false;
+  std::string duplicate_;
+  /// The pointer of a duplicate, innermost token first.
+  std::vector<std::string> tokens_;
+};
 
 std::string describe(simdjson::error_code ec) {
   switch (ec) {
@@ -76,10 +359,6 @@ std::string describe(simdjson::error_code ec) {
     default:
       return simdjson::error_message(ec);
   }
-}
-
-bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
 }
 
 } // namespace
@@ -128,8 +407,12 @@ bool value::is_integral() const noexcept {
     case kind::unsigned_integer:
       return true;
     case kind::number: {
+      // See the header: a `number` in [2^52, 2^63) is a literal whose
+      // fraction a double cannot hold (an integer there reads as int64).
       auto d = std::get<double>(data_);
-      return std::isfinite(d) && std::trunc(d) == d;
+      auto magnitude = std::fabs(d);
+      return std::isfinite(d) && std::trunc(d) == d
+             && (magnitude < two_to_52 || magnitude >= two_to_63);
     }
     default:
       return false;
@@ -152,9 +435,9 @@ std::optional<int64_t> value::as_int64() const noexcept {
     case kind::integer:
       return std::get<int64_t>(data_);
     case kind::number: {
+      // Integral numbers in int64's range are below 2^52 (is_integral).
       auto d = std::get<double>(data_);
-      if (std::trunc(d) == d && d >= -9.2233720368547758e18
-          && d < 9.2233720368547758e18)
+      if (std::trunc(d) == d && std::fabs(d) < two_to_52)
         return static_cast<int64_t>(d);
       return std::nullopt;
     }
@@ -297,7 +580,7 @@ constexpr size_t reused_parser_capacity = 64 * 1024;
 
 } // namespace
 
-parse_result parse(std::string_view text, size_t max_depth) {
+parse_result parse(std::string_view text, size_t max_depth, duplicates dup) {
   // (Its maximum stays simdjson's, so a document widened by
   // widen_big_integers past the capacity still parses.)
   thread_local simdjson::dom::parser reused{simdjson::SIMDJSON_MAXSIZE_BYTES};
@@ -322,13 +605,28 @@ parse_result parse(std::string_view text, size_t max_depth) {
   auto& parser = *chosen;
   simdjson::dom::element root;
   auto err = parser.parse(text.data(), text.size(), true).get(root);
+  std::optional<std::string> widened;
   if (err == simdjson::NUMBER_ERROR) {
-    if (auto widened = widen_big_integers(text))
+    widened = widen_big_integers(text);
+    if (widened)
       err = parser.parse(widened->data(), widened->size(), true).get(root);
   }
   if (err != simdjson::SUCCESS)
     return {std::nullopt, {"invalid JSON: " + describe(err)}};
-  return {from_element(root), {}};
+  // The literals are read from the text parsed (the structural index points
+  // into it); a widened big integer keeps its exact value.
+  tree_builder builder{widened ? std::string_view{*widened} : text, parser, dup};
+  auto doc = builder.build(root);
+  if (builder.failed()) {
+    parse_error error;
+    error.duplicate_key = true;
+    error.pointer = builder.pointer();
+    error.message = "the member \"" + builder.duplicate()
+                    + "\" appears twice in one object (the second at "
+                    + error.pointer + "); give each member once";
+    return {std::nullopt, std::move(error)};
+  }
+  return {std::move(doc), {}};
 }
 
 parse_result parse_file(const std::string& path, size_t max_depth) {
@@ -345,14 +643,77 @@ parse_result parse_file(const std::string& path, size_t max_depth) {
 
 // -- writing ------------------------------------------------------------------
 
+namespace {
+
+/// The UTF-8 sequence starting at `s[i]` (whose first byte is >= 0x80):
+/// returns its length and sets `valid` when it is well formed (Unicode
+/// Table 3-7), else the length of its maximal subpart (at least 1, what one
+/// U+FFFD replaces) with `valid` false.
+size_t utf8_sequence(std::string_view s, size_t i, bool& valid) noexcept {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t need = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 1;
+  } else if (c == 0xE0) {
+    need = 2;
+    lo = 0xA0; // no overlong forms
+  } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+    need = 2;
+  } else if (c == 0xED) {
+    need = 2;
+    hi = 0x9F; // no surrogates
+  } else if (c == 0xF0) {
+    need = 3;
+    lo = 0x90; // no overlong forms
+  } else if (c >= 0xF1 && c <= 0xF3) {
+    need = 3;
+  } else if (c == 0xF4) {
+    need = 3;
+    hi = 0x8F; // nothing above U+10FFFF
+  } else { // a continuation byte, C0, C1, F5..FF
+    valid = false;
+    return 1;
+  }
+  for (size_t k = 1; k <= need; ++k) {
+    if (i + k >= s.size()) {
+      valid = false;
+      return k;
+    }
+    auto b = static_cast<unsigned char>(s[i + k]);
+    if (b < lo || b > hi) {
+      valid = false;
+      return k;
+    }
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  valid = true;
+  return need + 1;
+}
+
+} // namespace
+
 void append_quoted(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
   size_t run = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\')
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
       continue;
+    if (c >= 0x80) {
+      bool valid = false;
+      auto len = utf8_sequence(text, i, valid);
+      if (!valid) {
+        out.append(text.substr(run, i - run));
+        out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+        run = i + len;
+      }
+      i += len - 1;
+      continue;
+    }
     out.append(text.substr(run, i - run));
     run = i + 1;
     switch (c) {
@@ -430,9 +791,21 @@ void write(std::string& out, const value& x, style s, int depth) {
       out.append(buf, r.ptr);
       return;
     }
-    case kind::number:
-      append_number(out, std::get<double>(x.data()));
+    case kind::number: {
+      auto d = std::get<double>(x.data());
+      auto magnitude = std::fabs(d);
+      if (magnitude >= two_to_52 && magnitude < two_to_63) {
+        // A literal whose fraction the double lost (see is_integral): keep
+        // a fraction, one that reads back as the same double, so that the
+        // text never passes for an integer either.
+        auto r = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(d));
+        out.append(buf, r.ptr);
+        out += ".25";
+        return;
+      }
+      append_number(out, d);
       return;
+    }
     case kind::string:
       append_quoted(out, x.as_string());
       return;

@@ -24,13 +24,16 @@ class value;
 using array = std::vector<value>;
 
 /// A JSON object: members in the order they were read or inserted. Keys are
-/// unique when the object came from `parse` (a later duplicate wins, as in
-/// every mainstream parser).
+/// unique when the object came from `parse`: a later duplicate wins
+/// (`duplicates::last_wins`, as in every mainstream parser) or the text is
+/// refused (`duplicates::refuse`, what request bodies get).
 using object = std::vector<std::pair<std::string, value>>;
 
-/// The type of a JSON value. Numbers keep the representation they were read
-/// with: integers as `integer` (int64) or `unsigned_integer` (uint64 above
-/// INT64_MAX), everything else (and integers beyond 64 bits) as `number`.
+/// The type of a JSON value. A number literal whose exact value is an
+/// integer that fits 64 bits reads as `integer` (int64) or
+/// `unsigned_integer` (uint64 above INT64_MAX), whatever its spelling: `7`,
+/// `7.0` and `0.7e1` alike. Every other number is a `number` (a double):
+/// integers beyond 64 bits, and every literal with a fraction.
 enum class kind : uint8_t {
   null,
   boolean,
@@ -88,7 +91,15 @@ public:
   /// True for `integer`, `unsigned_integer` and `number`.
   bool is_number() const noexcept;
   /// True when the value is a number with no fractional part (JSON Schema's
-  /// notion of "integer": 1.0 is an integer).
+  /// notion of "integer": 1.0 is an integer). A literal whose exact value
+  /// has a fraction is never integral, even where the nearest double has
+  /// none: `parse` reads 1e-400 as the smallest double above zero, not as 0.
+  /// A `number` of magnitude in [2^52, 2^63) is not integral: there no
+  /// double has a fraction, and an integer literal there reads as `integer`,
+  /// so such a `number` is a literal whose fraction a double cannot hold.
+  /// Beyond 2^63 a double is always integral (and `as_int64` is nullopt).
+  /// `serialize` writes such a `number` with a fraction that reads back as
+  /// the same double (9007199254740994.25), so it stays non-integral.
   bool is_integral() const noexcept;
   bool is_string() const noexcept {
     return std::holds_alternative<std::string>(data_);
@@ -125,7 +136,8 @@ public:
   }
   /// Returns any number as a double (possibly rounded).
   double as_double() const;
-  /// Returns the value as int64 when it is an integral number in range.
+  /// Returns the value as int64 when it is integral (`is_integral`) and in
+  /// the range of int64; nullopt otherwise (1.5, 1e-400, 2^200, "7").
   std::optional<int64_t> as_int64() const noexcept;
 
   /// Returns the member `key` of an object, or nullptr when this is not an
@@ -156,10 +168,16 @@ private:
   variant_type data_;
 };
 
-/// Why a text is not JSON.
+/// Why a text is not JSON, or not JSON `parse` accepts.
 struct parse_error {
   /// One sentence a person understands.
   std::string message;
+  /// Whether the text is JSON but an object names one member twice (only
+  /// with `duplicates::refuse`).
+  bool duplicate_key = false;
+  /// For a duplicate key: the RFC 6901 pointer of the second member of that
+  /// name ("/input_mapping/clip"); "" otherwise.
+  std::string pointer;
 };
 
 /// Either a parsed document or why the text is not JSON.
@@ -171,10 +189,28 @@ struct parse_result {
   }
 };
 
-/// Parses a complete JSON text (RFC 8259). Integers beyond 64 bits become
-/// `number`s; numbers beyond the range of a double are an error. Nesting
-/// deeper than `max_depth` is an error, never a stack overflow.
-parse_result parse(std::string_view text, size_t max_depth = 1024);
+/// What `parse` does with an object that names one member twice (RFC 8259
+/// leaves it open).
+enum class duplicates : uint8_t {
+  /// The last one wins, as in every mainstream parser: for documents the
+  /// runtime wrote itself.
+  last_wins,
+  /// The text is refused (`parse_error::duplicate_key`, with the pointer of
+  /// the second member): for what clients send, where "last one wins" would
+  /// silently drop what they meant.
+  refuse,
+};
+
+/// The nesting depth `parse` accepts unless told otherwise.
+inline constexpr size_t default_max_depth = 1024;
+
+/// Parses a complete JSON text (RFC 8259). Number literals read as `kind`
+/// says (exact integers as integers, integers beyond 64 bits as `number`s);
+/// numbers beyond the range of a double are an error. Nesting deeper than
+/// `max_depth` is an error, never a stack overflow. Duplicate members are
+/// handled as `dup` says.
+parse_result parse(std::string_view text, size_t max_depth = default_max_depth,
+                   duplicates dup = duplicates::last_wins);
 
 /// Returns `text` with every integer literal too large for 64 bits (outside
 /// strings) rewritten in exponent notation, so a reader that only knows 64-bit
@@ -182,7 +218,8 @@ parse_result parse(std::string_view text, size_t max_depth = 1024);
 std::optional<std::string> widen_big_integers(std::string_view text);
 
 /// Reads a whole file and parses it. The error names the file.
-parse_result parse_file(const std::string& path, size_t max_depth = 1024);
+parse_result parse_file(const std::string& path,
+                        size_t max_depth = default_max_depth);
 
 /// Output styles of `serialize`.
 enum class style : uint8_t {
@@ -195,13 +232,20 @@ enum class style : uint8_t {
   canonical,
 };
 
-/// Writes `x` as JSON text.
+/// Writes `x` as JSON text. The text is always valid UTF-8: strings (and
+/// keys) holding bytes that are not are written with each maximal invalid
+/// subpart replaced by U+FFFD (see `append_quoted`).
 std::string serialize(const value& x, style s = style::compact);
 
 /// Appends `x` as JSON text to `out`.
 void serialize_to(std::string& out, const value& x, style s = style::compact);
 
-/// Appends `text` as a quoted JSON string (with escapes) to `out`.
+/// Appends `text` as a quoted JSON string (with escapes) to `out`. Bytes
+/// that are not well-formed UTF-8 (a stray continuation byte, a truncated
+/// sequence, an overlong form, a surrogate, a code point above U+10FFFF) are
+/// replaced by U+FFFD, one per maximal subpart (Unicode 15, §3.9, U+FFFD
+/// substitution): whatever a message echoes (a URL path, a file name), the
+/// answer is valid UTF-8 and valid JSON.
 void append_quoted(std::string& out, std::string_view text);
 
 /// Appends `x` in its shortest round-trip form to `out`; integral values in

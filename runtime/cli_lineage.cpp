@@ -47,17 +47,54 @@ std::shared_ptr<const storage::reader> open_for_reading(const std::string& data,
 // reading a data folder (a client from `node_client`, cli_client.hpp).
 const std::string default_data{defaults::node::data_dir};
 
-/// Prints a packet given as JSON (from the API) like `print_packet`.
-void print_packet_json(const json::value& p, int64_t depth) {
+/// Prints a packet (as JSON: `contracts::to_json` or the API's answer, which
+/// are the same) on one line, indented by `depth`: seq, kind, time, actor,
+/// the id's first 16 digits, [subjects], payload. `--data` and `--node`
+/// print through it alike.
+void print_packet(const json::value& p, int64_t depth) {
   auto s = [&](const char* k) {
     auto* v = p.find(k);
     return v == nullptr ? std::string{}
                         : v->is_string() ? v->as_string() : json::serialize(*v);
   };
-  std::cout << std::string(static_cast<size_t>(depth) * 2, ' ') << s("seq")
-            << "  " << s("kind") << "  " << s("at") << "  " << s("actor")
-            << "  " << s("id").substr(0, 16) << "  " << s("subjects") << "  "
-            << s("payload") << '\n';
+  std::cout << std::string(static_cast<size_t>(std::max<int64_t>(depth, 0)) * 2, ' ')
+            << s("seq") << "  " << s("kind") << "  " << s("at") << "  "
+            << s("actor") << "  " << s("id").substr(0, 16);
+  if (auto* subjects = p.find("subjects");
+      subjects && subjects->is_array() && !subjects->as_array().empty()) {
+    std::cout << "  [";
+    bool first = true;
+    for (auto& x : subjects->as_array()) {
+      std::cout << (first ? "" : " ")
+                << (x.is_string() ? x.as_string() : json::serialize(x));
+      first = false;
+    }
+    std::cout << ']';
+  }
+  std::cout << "  " << s("payload") << '\n';
+}
+
+/// The depth of a walked packet (its member `depth`); 0 when missing.
+int64_t depth_of(const json::value& p) {
+  auto* d = p.find("depth");
+  return d ? d->as_int64().value_or(0) : 0;
+}
+
+/// Prints what `lineage show` found, given as JSON (the API's answer, or
+/// the same built from the database): the packet or the history, then the
+/// ancestors or descendants.
+void print_lineage(const json::value& doc) {
+  if (auto* p = doc.find("packet"))
+    print_packet(*p, 0);
+  if (auto* h = doc.find("history"); h && h->is_array())
+    for (auto& p : h->as_array())
+      print_packet(p, 0);
+  for (auto key : {"ancestors", "descendants"})
+    if (auto* xs = doc.find(key); xs && xs->is_array()) {
+      std::cout << key << ":\n";
+      for (auto& p : xs->as_array())
+        print_packet(p, depth_of(p));
+    }
 }
 
 /// Reads a witness kept elsewhere (what `omniva lineage witness --json`
@@ -117,10 +154,10 @@ int run_verify(const arguments& args) {
     auto client = node_client(node, token, data);
     auto r = client.request("GET", "/api/lineage/verify");
     auto doc = r.json();
-    if (!r.ok() || !doc) {
-      print_error(r.reason());
-      return exit_failure;
-    }
+    if (!r.ok())
+      return report(r);
+    if (!doc)
+      return fail("the node's answer is not JSON");
     auto* ok = doc->find("ok");
     bool good = ok && ok->is_bool() && ok->as_bool();
     if (as_json)
@@ -192,11 +229,11 @@ int run_witness(const arguments& args) {
     auto client = node_client(node, token, data);
     auto r = client.request("GET", "/api/lineage/witness");
     auto doc = r.json();
-    if (!r.ok() || !doc || doc->find("packets") == nullptr
-        || doc->find("head") == nullptr || !doc->find("head")->is_string()) {
-      print_error(r.reason());
-      return exit_failure;
-    }
+    if (!r.ok())
+      return report(r);
+    if (!doc || doc->find("packets") == nullptr || doc->find("head") == nullptr
+        || !doc->find("head")->is_string())
+      return fail("the node's answer is not a chain witness");
     show(*doc);
     return exit_ok;
   }
@@ -216,18 +253,6 @@ int run_witness(const arguments& args) {
 
 bool is_packet_id(std::string_view id) {
   return contracts::digest_from_hex(id).has_value();
-}
-
-void print_packet(const contracts::packet& p, uint32_t depth) {
-  std::cout << std::string(depth * 2, ' ') << p.seq << "  " << p.kind
-            << "  " << p.at << "  " << p.actor << "  " << p.id.substr(0, 16);
-  if (!p.subjects.empty()) {
-    std::cout << "  [";
-    for (size_t i = 0; i < p.subjects.size(); ++i)
-      std::cout << (i ? " " : "") << p.subjects[i];
-    std::cout << ']';
-  }
-  std::cout << "  " << p.payload << '\n';
 }
 
 int run_show(const arguments& args) {
@@ -269,25 +294,14 @@ int run_show(const arguments& args) {
                 + "&depth=" + std::to_string(depth);
     auto r = client.request("GET", target);
     auto doc = r.json();
-    if (!r.ok() || !doc) {
-      print_error(r.reason());
-      return exit_failure;
-    }
-    if (as_json) {
+    if (!r.ok())
+      return report(r);
+    if (!doc)
+      return fail("the node's answer is not JSON");
+    if (as_json)
       std::cout << json::serialize(*doc) << '\n';
-      return exit_ok;
-    }
-    if (auto* p = doc->find("packet"))
-      print_packet_json(*p, 0);
-    if (auto* h = doc->find("history"); h && h->is_array())
-      for (auto& p : h->as_array())
-        print_packet_json(p, 0);
-    for (auto key : {"ancestors", "descendants"})
-      if (auto* xs = doc->find(key); xs && xs->is_array()) {
-        std::cout << key << ":\n";
-        for (auto& p : xs->as_array())
-          print_packet_json(p, *p.find("depth")->as_int64());
-      }
+    else
+      print_lineage(*doc);
     return exit_ok;
   }
   auto reader = open_for_reading(data, as_json);
@@ -308,7 +322,7 @@ int run_show(const arguments& args) {
       return exit_failure;
     }
     if (history->empty()) {
-      print_error("not_found: nothing in the lineage log names '" + id + "'");
+      print_error("not_found: nothing in the lineage log names " + id);
       return exit_failure;
     }
     start = std::move(*history);
@@ -330,33 +344,27 @@ int run_show(const arguments& args) {
           walked.push_back(std::move(e));
     }
   }
-  if (as_json) {
-    json::value out{json::object{}};
-    out.set("id", id);
-    json::array packets;
-    for (auto& p : start)
-      packets.push_back(contracts::to_json(p));
-    out.set(is_packet_id(id) ? "packet" : "history",
-            is_packet_id(id) ? packets.front() : json::value{std::move(packets)});
-    if (up || down) {
-      json::array xs;
-      for (auto& e : walked) {
-        auto v = contracts::to_json(e.packet);
-        v.set("depth", static_cast<int64_t>(e.depth));
-        xs.push_back(std::move(v));
-      }
-      out.set(up ? "ancestors" : "descendants", std::move(xs));
-    }
-    std::cout << json::serialize(out) << '\n';
-    return exit_ok;
-  }
+  // The same document the API answers, printed the same way.
+  json::value out{json::object{}};
+  out.set("id", id);
+  json::array packets;
   for (auto& p : start)
-    print_packet(p, 0);
+    packets.push_back(contracts::to_json(p));
+  out.set(is_packet_id(id) ? "packet" : "history",
+          is_packet_id(id) ? packets.front() : json::value{std::move(packets)});
   if (up || down) {
-    std::cout << (up ? "ancestors:" : "descendants:") << '\n';
-    for (auto& e : walked)
-      print_packet(e.packet, e.depth);
+    json::array xs;
+    for (auto& e : walked) {
+      auto v = contracts::to_json(e.packet);
+      v.set("depth", static_cast<int64_t>(e.depth));
+      xs.push_back(std::move(v));
+    }
+    out.set(up ? "ancestors" : "descendants", std::move(xs));
   }
+  if (as_json)
+    std::cout << json::serialize(out) << '\n';
+  else
+    print_lineage(out);
   return exit_ok;
 }
 

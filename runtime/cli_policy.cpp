@@ -8,37 +8,25 @@ namespace omniva::cli {
 
 namespace {
 
+/// A column showing member `key` of a policy's `retry` rule.
+column retry_col(const char* key) {
+  return column{key,
+                [key](const json::value& p) {
+                  auto* retry = p.find("retry");
+                  return retry ? field(*retry, key) : std::string{};
+                },
+                false};
+}
+
 int policy_list(const arguments& args) {
-  po::options_description opts{"options"};
-  po::positional_options_description pos;
-  client_options c;
-  return client_call(
-    args, "omniva policy list [--json]",
-    "Lists the registered policies: how failed tasks are retried.", opts, pos,
-    c, [&](runtime::http_client& client, const po::variables_map&) {
-      auto r = client.request("GET", "/api/policies");
-      if (!r.ok())
-        return report(r);
-      auto doc = *r.json();
-      if (c.as_json || !doc.is_array()) {
-        print(doc, true, nullptr);
-        return exit_ok;
-      }
-      json::array rows;
-      for (auto& p : doc.as_array()) {
-        json::value row{json::object{}};
-        row.set("ref", field(p, "ref"));
-        if (auto* retry = p.find("retry")) {
-          row.set("max_attempts", field(*retry, "max_attempts"));
-          row.set("backoff_ms", field(*retry, "backoff_ms"));
-        }
-        row.set("description", field(p, "description"));
-        rows.push_back(std::move(row));
-      }
-      print_table(json::value{std::move(rows)},
-                  {"ref", "max_attempts", "backoff_ms", "description"});
-      return exit_ok;
-    });
+  return list_call(args, "omniva policy list [--limit N] [--cursor C] [--json]",
+                   "Lists the registered policies: how failed tasks are "
+                   "retried. A page at a time (--limit, default 100); when "
+                   "there is more, the last line is the command that prints "
+                   "the next page.",
+                   "/api/policies",
+                   {col("ref"), retry_col("max_attempts"), retry_col("backoff_ms"),
+                    col("description", true)});
 }
 
 int policy_show(const arguments& args) {

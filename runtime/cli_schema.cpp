@@ -435,9 +435,11 @@ int schema_register(const arguments& args) {
 }
 
 int schema_list(const arguments& args) {
-  return list_call(args, "omniva schema list [--json]",
-                   "Lists the JSON Schemas registered with the node.",
-                   "/api/schemas", {"ref", "title"});
+  return list_call(args, "omniva schema list [--limit N] [--cursor C] [--json]",
+                   "Lists the JSON Schemas registered with the node, a page at "
+                   "a time (--limit, default 100); when there is more, the "
+                   "last line is the command that prints the next page.",
+                   "/api/schemas", {col("ref"), col("title", true)});
 }
 
 int schema_show(const arguments& args) {

@@ -242,10 +242,123 @@ struct http_client::impl {
     return "the connection to " + base_url + " failed: " + err.message();
   }
 
-  /// Sends the request `make` builds and reads the response. `make` returns
-  /// false (with the error in its result) when it cannot build one.
-  template <class Body, class Make>
-  http_result round_trip(Make&& make) {
+  /// Arms the stream's timer for one network step: `idle` from now, at the
+  /// latest `until`.
+  void arm(std::chrono::milliseconds idle,
+           std::chrono::steady_clock::time_point until) {
+    auto now = std::chrono::steady_clock::now();
+    // `until` may be time_point::max(): compare before adding.
+    stream->expires_at(until - now <= idle ? until : now + idle);
+  }
+
+  /// Reads a whole response into `result`; returns the error that kept it
+  /// from arriving (`got_some`: whether any byte of it did).
+  beast::error_code read_whole(http_result& result, bool& got_some) {
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(max_response_head);
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
+    beast::error_code err;
+    while (!parser.is_done()) {
+      stream->expires_after(timeout);
+      err = run([&](auto handler) {
+        http::async_read_some(*stream, buffer, parser, std::move(handler));
+      });
+      if (err)
+        break;
+    }
+    got_some = parser.got_some();
+    if (err)
+      return err;
+    auto& res = parser.get();
+    result.status = res.result_int();
+    result.headers = detail::lowercase_fields(res);
+    if (auto i = result.headers.find("content-type"); i != result.headers.end())
+      result.content_type = i->second;
+    auto keep = res.keep_alive();
+    result.body = std::move(res.body());
+    if (!keep)
+      close();
+    return {};
+  }
+
+  /// Reads a response whose 2xx body goes to `sink` as it arrives (see
+  /// `http_client::stream`). Returns the error that kept its head from
+  /// arriving; a failure after the head is `result.error`.
+  beast::error_code read_streamed(http_result& result, bool& got_some,
+                                  const body_sink& sink,
+                                  const head_sink& on_head,
+                                  std::chrono::milliseconds idle,
+                                  std::chrono::steady_clock::time_point until) {
+    http::response_parser<http::buffer_body> parser;
+    parser.header_limit(max_response_head);
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
+    beast::error_code err;
+    arm(idle, until);
+    err = run([&](auto handler) {
+      http::async_read_header(*stream, buffer, parser, std::move(handler));
+    });
+    got_some = parser.got_some();
+    if (err)
+      return err;
+    auto& head = parser.get();
+    result.status = head.result_int();
+    result.headers = detail::lowercase_fields(head);
+    if (auto i = result.headers.find("content-type"); i != result.headers.end())
+      result.content_type = i->second;
+    auto failed = [&](const beast::error_code& e) {
+      result.error = transfer_error(e);
+      close();
+      return beast::error_code{};
+    };
+    if (result.status < 200 || result.status >= 300) {
+      // An error answer is short: collected whole, for `reason()`.
+      http::response_parser<http::string_body> whole{std::move(parser)};
+      while (!whole.is_done()) {
+        arm(timeout, until);
+        err = run([&](auto handler) {
+          http::async_read_some(*stream, buffer, whole, std::move(handler));
+        });
+        if (err)
+          return failed(err);
+      }
+      result.body = std::move(whole.get().body());
+      if (!whole.get().keep_alive())
+        close();
+      return {};
+    }
+    if (on_head && !on_head(result)) {
+      close();
+      return {};
+    }
+    char piece[16 * 1024];
+    while (!parser.is_done()) {
+      parser.get().body().data = piece;
+      parser.get().body().size = sizeof piece;
+      arm(idle, until);
+      err = run([&](auto handler) {
+        http::async_read_some(*stream, buffer, parser, std::move(handler));
+      });
+      if (err == http::error::need_buffer)
+        err = {};
+      auto n = sizeof piece - parser.get().body().size;
+      if (n > 0 && !sink(std::string_view{piece, n})) {
+        close();
+        return {};
+      }
+      if (err)
+        return failed(err);
+    }
+    if (!parser.get().keep_alive())
+      close();
+    return {};
+  }
+
+  /// Sends the request `make` builds and reads the response with `read`
+  /// (`read_whole` or `read_streamed`). `make` returns false (with the
+  /// error in its result) when it cannot build one; `sent` is called after
+  /// each piece of the request went out.
+  template <class Body, class Make, class Read, class Sent>
+  http_result round_trip(Make&& make, Read&& read, Sent&& sent) {
     if (!url_error.empty())
       return failure(url_error);
     for (int attempt = 0;; ++attempt) {
@@ -274,49 +387,38 @@ struct http_client::impl {
         });
         if (write_err)
           break;
+        sent(req);
       }
       // Read the answer, also after a failed send: a server may answer (413,
       // 401) before it has read the whole body.
-      http::response_parser<http::string_body> parser;
-      parser.header_limit(max_response_head);
-      parser.body_limit(std::numeric_limits<uint64_t>::max());
-      beast::error_code read_err;
-      if (stream->socket().is_open()) {
-        while (!parser.is_done()) {
-          stream->expires_after(timeout);
-          read_err = run([&](auto handler) {
-            http::async_read_some(*stream, buffer, parser, std::move(handler));
-          });
-          if (read_err)
-            break;
-        }
-      } else {
-        read_err = write_err;
-      }
-      if (!read_err && parser.is_done()) {
-        auto& res = parser.get();
-        http_result result;
-        result.status = res.result_int();
-        result.headers = detail::lowercase_fields(res);
-        if (auto i = result.headers.find("content-type");
-            i != result.headers.end())
-          result.content_type = i->second;
-        auto keep = res.keep_alive();
-        result.body = std::move(res.body());
-        if (!keep)
-          close();
+      http_result result;
+      bool got_some = false;
+      beast::error_code read_err = write_err;
+      if (stream->socket().is_open())
+        read_err = read(result, got_some);
+      if (!read_err)
         return result;
-      }
-      auto nothing_received = !parser.got_some();
       close();
       // A kept-alive connection the server closed meanwhile: once more, on
       // a new connection.
-      if (reused && attempt == 0 && nothing_received
+      if (reused && attempt == 0 && !got_some
           && read_err != beast::error::timeout
           && write_err != beast::error::timeout)
         continue;
       return failure(transfer_error(write_err ? write_err : read_err));
     }
+  }
+
+  /// `round_trip` reading the whole answer, with nothing to report while
+  /// sending.
+  template <class Body, class Make>
+  http_result round_trip(Make&& make) {
+    return round_trip<Body>(
+      std::forward<Make>(make),
+      [this](http_result& result, bool& got_some) {
+        return read_whole(result, got_some);
+      },
+      [](http::request<Body>&) {});
   }
 };
 
@@ -357,9 +459,11 @@ http_result http_client::request(std::string method, std::string target,
 http_result
 http_client::upload_file(std::string target, std::string path,
                          const std::map<std::string, std::string>& query,
-                         std::string content_type) {
+                         std::string content_type,
+                         const upload_progress& progress) {
   target += encode_query(query);
   try {
+    using request_type = http::request<http::file_body>;
     return impl_->round_trip<http::file_body>(
       [&](http::request<http::file_body>& req, http_result& bad) {
         beast::error_code err;
@@ -372,10 +476,48 @@ http_client::upload_file(std::string target, std::string path,
         req.target(target);
         req.set(http::field::content_type, content_type);
         return true;
+      },
+      [this](http_result& result, bool& got_some) {
+        return impl_->read_whole(result, got_some);
+      },
+      [&](request_type& req) {
+        if (!progress)
+          return;
+        // The file body reads ahead by one small buffer: its position is
+        // what went out, within a few KiB.
+        beast::error_code err;
+        auto& file = req.body().file();
+        auto total = file.size(err);
+        auto at = file.pos(err);
+        if (!err)
+          progress(at, total);
       });
   } catch (const std::exception& e) {
     impl_->close();
     return failure("upload to " + impl_->base_url + " failed: " + e.what());
+  }
+}
+
+http_result http_client::stream(std::string method, std::string target,
+                                const body_sink& sink,
+                                std::chrono::milliseconds idle,
+                                std::chrono::steady_clock::time_point until,
+                                const head_sink& on_head) {
+  try {
+    return impl_->round_trip<http::empty_body>(
+      [&](http::request<http::empty_body>& req, http_result&) {
+        req.method_string(method);
+        req.target(target);
+        return true;
+      },
+      [&](http_result& result, bool& got_some) {
+        return impl_->read_streamed(result, got_some, sink, on_head, idle,
+                                    until);
+      },
+      [](http::request<http::empty_body>&) {});
+  } catch (const std::exception& e) {
+    impl_->close();
+    return failure("request to " + impl_->base_url + " failed: " + e.what());
   }
 }
 

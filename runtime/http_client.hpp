@@ -10,6 +10,8 @@
 #include "contracts/json.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,6 +56,17 @@ std::string url_encode(std::string_view text);
 /// Returns "?k1=v1&k2=v2" (keys and values encoded), "" for no parameters.
 std::string encode_query(const std::map<std::string, std::string>& query);
 
+/// Receives a streamed response body piece by piece, as it arrives; returns
+/// false to stop reading (the connection is then closed).
+using body_sink = std::function<bool(std::string_view piece)>;
+
+/// Told the status and header fields of a streamed response before its body
+/// (the result's `body` is empty); returns false to stop there.
+using head_sink = std::function<bool(const http_result& head)>;
+
+/// Told how far an upload is: the file's bytes sent so far, and its size.
+using upload_progress = std::function<void(uint64_t sent, uint64_t total)>;
+
 /// A synchronous client of one node. Not thread-safe: one per thread.
 /// No member function throws; failures come back in `http_result::error`.
 class http_client {
@@ -87,7 +100,23 @@ public:
   /// it.
   http_result upload_file(std::string target, std::string path,
                           const std::map<std::string, std::string>& query = {},
-                          std::string content_type = "application/octet-stream");
+                          std::string content_type = "application/octet-stream",
+                          const upload_progress& progress = {});
+
+  /// Sends a bodiless request and hands a 2xx response's body to `sink` as
+  /// it arrives, instead of collecting it: for answers that last (Server-
+  /// Sent Events, a followed log). `on_head`, when given, is told the status
+  /// and header fields first. The result holds the status and header fields
+  /// and an empty body; a response that is not 2xx is collected whole, as
+  /// `request` does (its `reason()` says why). Reading ends when the body
+  /// ends, when `sink` or `on_head` returns false (not an error), or with
+  /// an error: `idle` passed without a byte, `until` passed, or the
+  /// connection failed.
+  http_result stream(std::string method, std::string target,
+                     const body_sink& sink, std::chrono::milliseconds idle,
+                     std::chrono::steady_clock::time_point until
+                     = std::chrono::steady_clock::time_point::max(),
+                     const head_sink& on_head = {});
 
   /// The URL the client talks to, as given.
   const std::string& base_url() const noexcept;

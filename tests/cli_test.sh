@@ -63,7 +63,8 @@ for cmd in "schema validate" "schema test-suite" "contract check" "contract pref
            "module rescan" "schema register" "schema list" "schema show" \
            "policy list" "policy show" \
            "asset add" "asset value" "asset list" "asset show" "asset rm" \
-           "task create" "task list" "task show" "task cancel" "task wait" "serve"; do
+           "task create" "task list" "task counts" "task show" "task logs" "task cancel" \
+           "task wait" "serve"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
   check "$cmd --help shows usage" out_has "usage: omniva $cmd"
@@ -72,6 +73,22 @@ for cmd in "schema validate" "schema test-suite" "contract check" "contract pref
   check "$cmd unknown flag: one line" one_line_error
 done
 expect 2 "schema validate without schema" -- "$omniva" schema validate
+expect 0 "task cancel --help" -- "$omniva" task cancel --help
+check "task cancel: a running task is cancelled too" out_has "a running one is stopped"
+expect 0 "task --help" -- "$omniva" task --help
+check "task --help: cancel's summary" out_has "cancel a task that has not finished (a running one is stopped)"
+check "task --help: logs" out_has "logs"
+check "task --help: counts" out_has "counts"
+for cmd in "task list" "asset list" "module list" "schema list" "policy list"; do
+  # shellcheck disable=SC2086
+  expect 0 "$cmd --help" -- "$omniva" $cmd --help
+  check "$cmd pages" bash -c "grep -q -- '--limit' '$tmp/out' && grep -q -- '--cursor' '$tmp/out'"
+  # shellcheck disable=SC2086
+  expect 2 "$cmd --limit that is not a number" -- "$omniva" $cmd --limit many --node http://127.0.0.1:9
+done
+expect 2 "task logs --json" -- "$omniva" task logs 3b241101-e2bb-4255-8caf-4136c566a962 --json --node http://127.0.0.1:9
+check "task logs --json: one line" one_line_error
+expect 2 "task logs without an id" -- "$omniva" task logs
 
 # -- schema validate on good and hostile input
 cat >"$tmp/schema.json" <<'JSON'
@@ -117,6 +134,13 @@ printf '%s\n%s\n\n%s\n' "$(cat "$tmp/good.json")" "$(cat "$tmp/bad.json")" '{oop
 expect 1 "ndjson with invalid lines" -- "$omniva" schema validate "$tmp/schema.json" --ndjson "$tmp/docs.ndjson" --json
 check "ndjson counts" out_has '"documents":3,"valid":1,"invalid":1,"not_json":1'
 expect 1 "shipped schema by name" -- "$omniva" schema validate ClipCandidate "$tmp/good.json"
+# The README's example, run exactly as the README writes it (from the
+# repository, with $O the binary).
+readme_line=$(grep -m1 -- '^\$ \$O schema validate ClipCandidate ' "$src/README.md" | sed -e 's/^\$ //' -e 's/ *#.*$//')
+check "the README shows schema validate ClipCandidate" test -n "$readme_line"
+abs_omniva=$(cd "$(dirname "$omniva")" && pwd)/$(basename "$omniva")
+expect 0 "the README's schema validate example" -- bash -c "cd '$src' && O='$abs_omniva' && $readme_line"
+check "the README's example is valid" out_has ": valid"
 expect 1 "unknown shipped schema" -- "$omniva" schema validate NoSuchSchema "$tmp/good.json"
 
 # -- contracts (the bundled example)

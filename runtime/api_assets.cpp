@@ -1,12 +1,14 @@
-// Assets over HTTP: list (filtered by status and media type) and show from
-// the database; add a file by its path on the node, upload one, add a VALUE,
+// Assets over HTTP: list (a page at a time, oldest first, filtered by status
+// and media type) and show from the database; add a file by its path on the node, upload one, add a VALUE,
 // through the asset ledger (which hashes and stores the file, then has
 // Zenith commit the record); delete through Zenith.
 
-#include "runtime/api_routes.hpp"
+#include "runtime/api_paging.hpp"
 
+#include "contracts/media_type.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
+#include "contracts/status.hpp"
 
 namespace omniva::runtime::api {
 
@@ -43,27 +45,48 @@ std::string path_error_field(ec code) {
 
 void install_asset_routes(http_server& server, const context_ptr& ctx) {
   server.route("GET", "/api/assets", [ctx](http_request req, responder r) {
-    auto rows = ctx->reader->scan(storage::table::assets, "");
-    if (!rows)
-      return r.send(error_from(rows.error()));
-    auto status = query(req, "status");
-    auto media = query(req, "media_type");
-    json::array out;
-    for (auto& [id, text] : *rows) {
-      auto row = parse_row(text);
-      if (passes(row, "status", status)
-          && passes(row, "media_type", media,
-                    [](std::string_view pattern, std::string_view have) {
-                      return contracts::media_type_matches(pattern, have);
-                    }))
-        out.push_back(std::move(row));
+    if (auto bad = unknown_parameter(req, "GET /api/assets",
+                                     {"status", "media_type", "limit", "cursor"}))
+      return r.send(std::move(*bad));
+    std::vector<row_filter> filters;
+    if (auto i = req.query.find("status"); i != req.query.end()) {
+      std::vector<std::string> names;
+      for (auto st : contracts::all_asset_statuses)
+        names.emplace_back(contracts::to_string(st));
+      if (auto bad = not_one_of("status", i->second, names))
+        return r.send(std::move(*bad));
+      filters.push_back({"status", i->second});
     }
-    r.send(json_response(200, json::value{std::move(out)}));
+    if (auto i = req.query.find("media_type"); i != req.query.end()) {
+      if (!contracts::is_valid_media_type(i->second, true))
+        return r.send(filter_error(
+          "media_type", "media_type '" + printable(i->second)
+                          + "' is not a media type: type/subtype, the "
+                            "subtype may be * (video/mp4, video/*)"));
+      filters.push_back({"media_type", i->second,
+                         [](std::string_view pattern, std::string_view have) {
+                           return contracts::media_type_matches(pattern, have);
+                         }});
+    }
+    auto page = read_page_request(req, "assets", 2, r);
+    if (!page)
+      return;
+    auto found = creation_page(*ctx, storage::table::assets, "assets", *page,
+                               filters);
+    if (!found)
+      return r.send(error_from(found.error()));
+    r.send(page_response(std::move(found->first), found->second));
   });
-  route_get_one(server, "/api/assets/{id}", "id",
-                [ctx](const std::string& id) {
-                  return read_row(*ctx, storage::table::assets, id);
-                });
+  server.route("GET", "/api/assets/{id}", [ctx](http_request req, responder r) {
+    auto& id = req.params["id"];
+    auto row = ctx->reader->get(storage::table::assets, id);
+    if (!row)
+      return r.send(code_of(row.error()) == ec::not_found
+                      ? error_response(404, ec::not_found,
+                                       "no asset '" + printable(id) + "'")
+                      : error_from(row.error()));
+    r.send(json_response(200, parse_row(*row)));
+  });
   server.route("POST", "/api/assets/path", [ctx](http_request req, responder r) {
     auto body = body_json(req, r);
     if (!body)

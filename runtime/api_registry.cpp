@@ -4,12 +4,13 @@
 // Zenith commit them; reads come from the database (modules) or the
 // registry store (schemas, policies).
 
-#include "runtime/api_routes.hpp"
+#include "runtime/api_paging.hpp"
 
 #include "contracts/module_registration.hpp"
 #include "contracts/registry_messages.hpp"
 #include "contracts/registry_store.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -43,12 +44,24 @@ std::optional<std::string> module_dir(const api_context& ctx,
 }
 
 void install_module_routes(http_server& server, const context_ptr& ctx) {
-  server.route("GET", "/api/modules", [ctx](http_request, responder r) {
+  server.route("GET", "/api/modules", [ctx](http_request req, responder r) {
+    if (auto bad = unknown_parameter(req, "GET /api/modules", {"limit", "cursor"}))
+      return r.send(std::move(*bad));
+    auto page = read_page_request(req, "modules", 1, r);
+    if (!page)
+      return;
+    // The rows are keyed by ref: in ref order already.
     auto rows = ctx->reader->scan(storage::table::modules, "");
     if (!rows)
       return r.send(error_from(rows.error()));
+    std::vector<std::string> refs;
+    refs.reserve(rows->size());
+    for (auto& row : *rows)
+      refs.push_back(row.first);
+    auto [chosen, next] = ref_page(refs, "modules", *page);
     json::array out;
-    for (auto& [ref, text] : *rows) {
+    for (auto i : chosen) {
+      auto& [ref, text] = (*rows)[i];
       auto row = contracts::read_module_row(text);
       json::value m{json::object{}};
       m.set("ref", ref);
@@ -63,13 +76,17 @@ void install_module_routes(http_server& server, const context_ptr& ctx) {
       }
       out.push_back(std::move(m));
     }
-    r.send(json_response(200, json::value{std::move(out)}));
+    r.send(page_response(std::move(out), next));
   });
   route_get_one(server, "/api/modules/{ref}", "ref",
                 [ctx](const std::string& ref) -> caf::expected<json::value> {
                   auto text = ctx->reader->get(storage::table::modules, ref);
                   if (!text)
-                    return text.error();
+                    return code_of(text.error()) == ec::not_found
+                             ? contracts::make_error(
+                                 ec::not_found,
+                                 "no module '" + printable(ref) + "'")
+                             : text.error();
                   auto row = contracts::read_module_row(*text);
                   return row ? std::move(row->contract) : json::value{};
                 });
@@ -101,9 +118,22 @@ void install_module_routes(http_server& server, const context_ptr& ctx) {
 }
 
 void install_schema_routes(http_server& server, const context_ptr& ctx) {
-  server.route("GET", "/api/schemas", [ctx](http_request, responder r) {
+  server.route("GET", "/api/schemas", [ctx](http_request req, responder r) {
+    if (auto bad = unknown_parameter(req, "GET /api/schemas", {"limit", "cursor"}))
+      return r.send(std::move(*bad));
+    auto page = read_page_request(req, "schemas", 1, r);
+    if (!page)
+      return;
+    auto all = ctx->registry_store->schemas();
+    std::sort(all.begin(), all.end(),
+              [](auto& a, auto& b) { return a.ref < b.ref; });
+    std::vector<std::string> refs;
+    for (auto& s : all)
+      refs.push_back(s.ref);
+    auto [chosen, next] = ref_page(refs, "schemas", *page);
     json::array out;
-    for (auto& s : ctx->registry_store->schemas()) {
+    for (auto i : chosen) {
+      auto& s = all[i];
       json::value item{json::object{}};
       item.set("ref", s.ref);
       auto doc = parse_row(s.canonical_json);
@@ -112,15 +142,15 @@ void install_schema_routes(http_server& server, const context_ptr& ctx) {
           item.set(key, *v);
       out.push_back(std::move(item));
     }
-    r.send(json_response(200, json::value{std::move(out)}));
+    r.send(page_response(std::move(out), next));
   });
   route_get_one(server, "/api/schemas/{ref}", "ref",
                 [ctx](const std::string& ref) -> caf::expected<json::value> {
                   auto doc = ctx->registry_store->schema_document(ref);
                   if (!doc)
                     return contracts::make_error(ec::not_found,
-                                                 "no schema " + ref
-                                                   + " is registered");
+                                                 "no schema '" + printable(ref)
+                                                   + "' is registered");
                   return std::move(*doc);
                 });
   server.route("POST", "/api/schemas", [ctx](http_request req, responder r) {
@@ -148,19 +178,31 @@ void install_schema_routes(http_server& server, const context_ptr& ctx) {
 }
 
 void install_policy_routes(http_server& server, const context_ptr& ctx) {
-  server.route("GET", "/api/policies", [ctx](http_request, responder r) {
+  server.route("GET", "/api/policies", [ctx](http_request req, responder r) {
+    if (auto bad = unknown_parameter(req, "GET /api/policies", {"limit", "cursor"}))
+      return r.send(std::move(*bad));
+    auto page = read_page_request(req, "policies", 1, r);
+    if (!page)
+      return;
+    auto all = ctx->registry_store->policies();
+    std::sort(all.begin(), all.end(),
+              [](auto& a, auto& b) { return a.ref < b.ref; });
+    std::vector<std::string> refs;
+    for (auto& p : all)
+      refs.push_back(p.ref);
+    auto [chosen, next] = ref_page(refs, "policies", *page);
     json::array out;
-    for (auto& p : ctx->registry_store->policies())
-      out.push_back(contracts::to_json(p));
-    r.send(json_response(200, json::value{std::move(out)}));
+    for (auto i : chosen)
+      out.push_back(contracts::to_json(all[i]));
+    r.send(page_response(std::move(out), next));
   });
   route_get_one(server, "/api/policies/{ref}", "ref",
                 [ctx](const std::string& ref) -> caf::expected<json::value> {
                   auto p = ctx->registry_store->policy(ref);
                   if (!p)
                     return contracts::make_error(ec::not_found,
-                                                 "no policy " + ref
-                                                   + " is registered");
+                                                 "no policy '" + printable(ref)
+                                                   + "' is registered");
                   return contracts::to_json(*p);
                 });
 }

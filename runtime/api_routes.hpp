@@ -32,8 +32,13 @@ using context_ptr = std::shared_ptr<const api_context>;
 
 // -- installers, one per noun -------------------------------------------------------
 
-/// `POST/GET /api/tasks`, `GET /api/tasks/{id}`, cancel and priority.
+/// `POST/GET /api/tasks`, `GET /api/tasks/counts`, `GET /api/tasks/{id}`,
+/// cancel, priority and the logs of an attempt.
 void install_task_routes(http_server& server, const context_ptr& ctx);
+
+/// `GET /api/tasks/{id}/attempts/{n}/logs` (api_logs.cpp): an attempt's
+/// stdout or stderr, whole or followed. Installed by `install_task_routes`.
+void install_task_log_routes(http_server& server, const context_ptr& ctx);
 
 /// `GET /api/assets[/{id}]`, adding by path, upload and value, `DELETE`.
 void install_asset_routes(http_server& server, const context_ptr& ctx);

@@ -1,14 +1,17 @@
 // Tasks over HTTP: submit (pre-flight runs in Zenith; a refusal answers 422
-// with every problem, an idempotency conflict 409), list (filtered by status
-// and module, oldest first) and show from the database, cancel and
-// re-prioritise through Zenith.
+// with every problem, an idempotency conflict 409), list (a page at a time,
+// filtered by status and module, oldest first), count by status and show
+// from the database, cancel and re-prioritise through Zenith. The logs of
+// an attempt are in api_logs.cpp.
 
-#include "runtime/api_routes.hpp"
+#include "runtime/api_paging.hpp"
 
 #include "contracts/messages.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/status.hpp"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 
 namespace omniva::runtime::api {
@@ -39,6 +42,41 @@ http_response changed(contracts::task_record& t) {
   return json_response(200, contracts::to_json(t));
 }
 
+/// "PENDING", "READY", ...: the values of the `status` filter.
+std::vector<std::string> task_status_names() {
+  std::vector<std::string> out;
+  for (auto s : contracts::all_task_statuses)
+    out.emplace_back(contracts::to_string(s));
+  return out;
+}
+
+/// Refuses a `module_ref` filter naming no registered module (400
+/// `invalid_filter` at `/module_ref`, naming the registered ones when they
+/// are few); nullopt when it is registered.
+std::optional<http_response> unknown_module(const api_context& ctx,
+                                            const std::string& ref) {
+  auto found = ctx.reader->get(storage::table::modules, ref);
+  if (found)
+    return std::nullopt;
+  if (code_of(found.error()) != ec::not_found)
+    return error_from(found.error());
+  // A few refs are read to name them; a long list is left to GET /api/modules.
+  constexpr size_t named = 20;
+  auto refs = ctx.reader->scan(storage::table::modules, "", named + 1);
+  std::string names;
+  if (refs) {
+    for (size_t i = 0; i < refs->size() && i < named; ++i)
+      names += (i == 0 ? "" : ", ") + (*refs)[i].first;
+    if (refs->size() > named)
+      names += ", … (GET /api/modules lists them all)";
+  }
+  return filter_error("module_ref",
+                      "module_ref '" + printable(ref)
+                        + "' names no registered module"
+                        + (names.empty() ? std::string{" (none is registered)"}
+                                         : ": one of " + names));
+}
+
 } // namespace
 
 void install_task_routes(http_server& server, const context_ptr& ctx) {
@@ -48,6 +86,10 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
       return;
     std::vector<contracts::problem> problems;
     auto request = contracts::task_request_from_json(*body, problems);
+    // A request that comes back goes to Zenith even when it carries
+    // problems (`task_request::problems`): Zenith answers them together
+    // with the pre-flight problems of the rest of it, and counts the
+    // refusal. Only a request without a readable module ref stops here.
     if (!request) {
       json::value out{json::object{}};
       out.set("errors", contracts::to_json(problems));
@@ -57,27 +99,71 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
                                   atom::submit_v, *request);
   });
   server.route("GET", "/api/tasks", [ctx](http_request req, responder r) {
+    if (auto bad = unknown_parameter(req, "GET /api/tasks",
+                                     {"status", "module_ref", "limit", "cursor"}))
+      return r.send(std::move(*bad));
+    std::vector<row_filter> filters;
+    if (auto i = req.query.find("status"); i != req.query.end()) {
+      if (auto bad = not_one_of("status", i->second, task_status_names()))
+        return r.send(std::move(*bad));
+      filters.push_back({"status", i->second});
+    }
+    if (auto i = req.query.find("module_ref"); i != req.query.end()) {
+      if (auto bad = unknown_module(*ctx, i->second))
+        return r.send(std::move(*bad));
+      filters.push_back({"module_ref", i->second});
+    }
+    auto page = read_page_request(req, "tasks", 2, r);
+    if (!page)
+      return;
+    auto found = creation_page(*ctx, storage::table::tasks, "tasks", *page,
+                               filters);
+    if (!found)
+      return r.send(error_from(found.error()));
+    r.send(page_response(std::move(found->first), found->second));
+  });
+  // A literal segment wins over `{id}`: "counts" is never taken for an id.
+  server.route("GET", "/api/tasks/counts", [ctx](http_request req, responder r) {
+    if (auto bad = unknown_parameter(req, "GET /api/tasks/counts",
+                                     {"module_ref"}))
+      return r.send(std::move(*bad));
+    auto module = req.query.find("module_ref");
+    if (module != req.query.end())
+      if (auto bad = unknown_module(*ctx, module->second))
+        return r.send(std::move(*bad));
     auto rows = ctx->reader->scan(storage::table::tasks, "");
     if (!rows)
       return r.send(error_from(rows.error()));
-    auto status = query(req, "status");
-    auto module = query(req, "module_ref");
-    json::array out;
+    std::array<int64_t, contracts::all_task_statuses.size()> counts{};
+    int64_t total = 0;
+    constexpr std::array<std::string_view, 2> keys{"status", "module_ref"};
+    std::array<std::optional<std::string>, 2> values;
     for (auto& [id, text] : *rows) {
-      auto row = parse_row(text);
-      if (passes(row, "status", status) && passes(row, "module_ref", module))
-        out.push_back(std::move(row));
+      top_level_strings(text, keys, values);
+      if (module != req.query.end() && values[1] != module->second)
+        continue;
+      ++total;
+      if (auto s = contracts::task_status_from_string(values[0].value_or("")))
+        ++counts[static_cast<size_t>(*s)];
     }
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
-      auto* x = a.find("created_at");
-      auto* y = b.find("created_at");
-      return x && y && x->as_string() < y->as_string();
-    });
-    r.send(json_response(200, json::value{std::move(out)}));
+    json::value out{json::object{}};
+    for (auto s : contracts::all_task_statuses)
+      out.set(std::string{contracts::to_string(s)},
+              counts[static_cast<size_t>(s)]);
+    out.set("total", total);
+    r.send(json_response(200, out));
   });
-  route_get_one(server, "/api/tasks/{id}", "id", [ctx](const std::string& id) {
-    return read_row(*ctx, storage::table::tasks, id);
+  server.route("GET", "/api/tasks/{id}", [ctx](http_request req, responder r) {
+    auto& id = req.params["id"];
+    auto row = ctx->reader->get(storage::table::tasks, id);
+    if (!row)
+      return r.send(code_of(row.error()) == ec::not_found
+                      ? error_response(404, ec::not_found,
+                                       "no task '" + printable(id) + "'")
+                      : error_from(row.error()));
+    r.send(json_response(200, parse_row(*row)));
   });
+  install_task_log_routes(server, ctx);
   server.route("POST", "/api/tasks/{id}/cancel", [ctx](http_request req, responder r) {
     ask<contracts::task_record>(ctx->system, ctx->zenith, r, changed,
                                 atom::cancel_v, req.params["id"]);

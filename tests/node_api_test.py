@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Integration tests of the node's HTTP API lists and logs: pages and
+cursors, filters that refuse what they do not know, counts by status, the
+logs of an attempt (whole and followed), and the nouns in messages.
+
+Usage: node_api_test.py OMNIVA_BINARY REPO_DIR
+
+The harness (a node per case, HTTP and CLI helpers) is tests/node_harness.py.
+"""
+
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+import urllib.parse
+
+import node_harness
+from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
+
+# A module that talks (a test fixture): a line on stdout and one on stderr,
+# "before gate", then it waits for the file its `gate` value names, says
+# "after gate" and writes its output.
+TALKER_CONTRACT = {
+    "name": "talker",
+    "version": 1,
+    "description": "Prints to stdout and stderr, waits for a file (a test fixture).",
+    "inputs": [{
+        "key": "gate",
+        "label": "The file to wait for",
+        "contract_type": "VALUE",
+        "dtype": "string",
+    }],
+    "outputs": [{
+        "key": "done",
+        "label": "Done",
+        "contract_type": "ASSET",
+        "media_type": "application/json",
+    }],
+    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 60},
+    "run": {"command": ["python3", "talker.py"]},
+    "schema_version": "1.0.0",
+}
+
+TALKER_SCRIPT = '''\
+import argparse, json, os, sys, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--manifest", required=True)
+manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
+gate = manifest["inputs"]["gate"]["value"]
+print("out 1", flush=True)
+print("err 1", file=sys.stderr, flush=True)
+print("before gate", flush=True)
+deadline = time.time() + 50
+while not os.path.exists(gate) and time.time() < deadline:
+    time.sleep(0.05)
+print("after gate", flush=True)
+print("err 2", file=sys.stderr, flush=True)
+out = manifest["output_dir"]
+with open(os.path.join(out, "done.json"), "w", encoding="utf-8") as f:
+    json.dump({"ok": True}, f)
+with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
+    json.dump({"outputs": {"done": {"path": "done.json",
+                                    "media_type": "application/json"}}}, f)
+'''
+
+STATUSES = ("PENDING", "READY", "RUNNING", "DONE", "ERROR", "CANCELLED")
+
+
+class ApiTestCase(NodeTestCase):
+    def register_talker(self):
+        folder = os.path.join(self.tmp, "talker")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "talker.py"), "w", encoding="utf-8") as f:
+            f.write(TALKER_SCRIPT)
+        status, doc, _ = self.http("POST", "/api/modules?dir=" + urllib.parse.quote(folder),
+                                   TALKER_CONTRACT)
+        self.assertEqual(status, 201, doc)
+
+    def talk(self, gate, mode="real"):
+        return self.submit("talker@1", values={"gate": gate}, mode=mode)
+
+    def refused(self, path, pointer, code="invalid_filter", status=400):
+        got, doc = self.get(path)
+        self.assertEqual(got, status, f"GET {path}: {doc}")
+        self.assertEqual(doc["error"]["code"], code, doc)
+        self.assertEqual(doc["error"]["pointer"], pointer, doc)
+        return doc["error"]["message"]
+
+    def walk(self, path, limit):
+        """Every item of a list, page by page; also the pages' sizes."""
+        items, sizes, cursor = [], [], None
+        sep = "&" if "?" in path else "?"
+        while True:
+            url = f"{path}{sep}limit={limit}"
+            if cursor is not None:
+                url += "&cursor=" + urllib.parse.quote(cursor)
+            page = self.get_ok(url)
+            self.assertEqual(set(page), {"items", "next_cursor"}, page)
+            items += page["items"]
+            sizes.append(len(page["items"]))
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items, sizes
+            self.assertIsInstance(cursor, str)
+            self.assertLess(len(sizes), 100, "the cursors never end")
+
+
+class ListTest(ApiTestCase):
+    def test_tasks_come_a_page_at_a_time_oldest_first(self):
+        self.register_talker()
+        ids = [self.talk("unused", mode="mock")["task_id"] for _ in range(7)]
+        for task_id in ids:
+            self.assertEqual(self.wait_finished(task_id)["status"], "DONE")
+
+        whole = self.get_ok("/api/tasks")
+        self.assertIsNone(whole["next_cursor"])
+        self.assertEqual(sorted(t["task_id"] for t in whole["items"]), sorted(ids))
+        order = [(t["created_at"], t["task_id"]) for t in whole["items"]]
+        self.assertEqual(order, sorted(order))
+
+        items, sizes = self.walk("/api/tasks", 3)
+        self.assertEqual(sizes, [3, 3, 1])
+        self.assertEqual(items, whole["items"])
+        # A page that ends exactly at the last task says there is no more.
+        self.assertEqual(self.walk("/api/tasks", 7)[1], [7])
+        self.assertEqual(self.walk("/api/tasks", 6)[1], [6, 1])
+        self.assertEqual(self.walk("/api/tasks", 1000)[1], [7])
+        # Filters and pages together.
+        items, sizes = self.walk("/api/tasks?status=DONE&module_ref=talker@1", 2)
+        self.assertEqual(items, whole["items"])
+        self.assertEqual(sizes, [2, 2, 2, 1])
+        self.assertEqual(self.get_ok("/api/tasks?status=PENDING"),
+                         {"items": [], "next_cursor": None})
+        self.assertEqual(self.get_ok("/api/tasks?module_ref=slow@1")["items"], [])
+        self.finish()
+
+    def test_lists_refuse_what_they_do_not_know(self):
+        self.register_talker()
+        self.talk("unused", mode="mock")
+        message = self.refused("/api/tasks?status=done", "/status")
+        self.assertIn("DONE", message)
+        for status in STATUSES:
+            self.assertIn(status, message)
+        self.refused("/api/tasks?status=BOGUS", "/status")
+        self.refused("/api/tasks?status=", "/status")
+        for bad in ("0", "1001", "abc", "-1", "", "1e2", "10 "):
+            message = self.refused("/api/tasks?limit=" + urllib.parse.quote(bad), "/limit")
+            self.assertIn("1 to 1000", message)
+        self.refused("/api/tasks?cursor=abc", "/cursor")
+        self.refused("/api/tasks?cursor=", "/cursor")
+        message = self.refused("/api/tasks?sort=created_at", "/sort")
+        self.assertIn("status, module_ref, limit, cursor", message)
+        message = self.refused("/api/tasks?module_ref=nosuch@1", "/module_ref")
+        self.assertIn("talker@1", message)
+
+        # A cursor is good for the list that gave it only, unchanged.
+        self.talk("unused", mode="mock")
+        cursor = self.get_ok("/api/tasks?limit=1")["next_cursor"]
+        self.assertIsNotNone(cursor)
+        self.assertEqual(len(self.get_ok("/api/tasks?limit=1&cursor=" + cursor)["items"]), 1)
+        self.refused("/api/assets?cursor=" + cursor, "/cursor")
+        self.refused("/api/modules?cursor=" + cursor, "/cursor")
+        flipped = cursor[:-1] + ("0" if cursor[-1] != "0" else "1")
+        self.refused("/api/tasks?cursor=" + flipped, "/cursor")
+
+        message = self.refused("/api/assets?status=available", "/status")
+        self.assertIn("AVAILABLE", message)
+        self.refused("/api/assets?media_type=nonsense", "/media_type")
+        self.refused("/api/assets?kind=FILE", "/kind")
+        self.refused("/api/assets?limit=1001", "/limit")
+        for route in ("modules", "schemas", "policies"):
+            message = self.refused(f"/api/{route}?status=DONE", "/status")
+            self.assertIn("limit, cursor", message)
+            self.refused(f"/api/{route}?limit=0", "/limit")
+        # What a refusal echoes stays valid UTF-8.
+        status, raw = self.raw_get("/api/tasks?status=%ff%fe")
+        self.assertEqual(status, 400)
+        json.loads(raw.decode("utf-8"))
+        self.finish()
+
+    def raw_get(self, path):
+        parts = urllib.parse.urlsplit(self.node.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.addCleanup(conn.close)
+        conn.request("GET", path, headers={"Authorization": f"Bearer {self.node.token}"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+
+    def test_counts_by_status(self):
+        self.register_talker()
+        gate = os.path.join(self.tmp, "gate")
+        ids = [self.talk("unused", mode="mock")["task_id"] for _ in range(3)]
+        for task_id in ids:
+            self.wait_finished(task_id)
+        # One RUNNING (real, waits for its gate) and one PENDING behind it.
+        self.register_relay()
+        running = self.talk(gate)
+        waiting = self.submit("json-relay@1", {"source": running["outputs"]["done"]})
+        self.wait_status(running["task_id"], ("RUNNING",))
+        counts = self.get_ok("/api/tasks/counts")
+        self.assertEqual(list(counts), list(STATUSES) + ["total"])
+        self.assertEqual(counts["DONE"], 3)
+        self.assertEqual(counts["RUNNING"], 1)
+        self.assertEqual(counts["PENDING"], 1)
+        self.assertEqual(counts["ERROR"], 0)
+        self.assertEqual(counts["CANCELLED"], 0)
+        self.assertEqual(counts["total"], 5)
+        by_module = self.get_ok("/api/tasks/counts?module_ref=talker@1")
+        self.assertEqual(by_module["total"], 4)
+        self.assertEqual(by_module["PENDING"], 0)
+        none = self.get_ok("/api/tasks/counts?module_ref=slow@1")
+        self.assertEqual(none, {**{s: 0 for s in STATUSES}, "total": 0})
+        self.refused("/api/tasks/counts?module_ref=nosuch@1", "/module_ref")
+        self.refused("/api/tasks/counts?status=DONE", "/status")
+        with open(gate, "w"):
+            pass
+        self.wait_finished(running["task_id"], timeout=60)
+        self.wait_finished(waiting["task_id"], timeout=60)
+        self.assertEqual(self.get_ok("/api/tasks/counts")["DONE"], 5)
+        self.finish()
+
+    def test_assets_and_registry_lists_page_too(self):
+        ids = []
+        for n in range(5):
+            status, doc, _ = self.http("POST", "/api/assets/value",
+                                       {"value": n, "dtype": "int"})
+            self.assertEqual(status, 201, doc)
+            ids.append(doc["asset_id"])
+        items, sizes = self.walk("/api/assets", 2)
+        self.assertEqual(sizes, [2, 2, 1])
+        self.assertEqual(sorted(a["asset_id"] for a in items), sorted(ids))
+        order = [(a["created_at"], a["asset_id"]) for a in items]
+        self.assertEqual(order, sorted(order))
+        self.assertEqual(self.walk("/api/assets?status=AVAILABLE", 4)[0], items)
+        self.assertEqual(self.get_ok("/api/assets?status=PENDING")["items"], [])
+        self.assertEqual(self.get_ok("/api/assets?media_type=video/*")["items"], [])
+
+        modules = self.get_ok("/api/modules?limit=1000")
+        self.assertIsNone(modules["next_cursor"])
+        refs = [m["ref"] for m in modules["items"]]
+        self.assertGreaterEqual(len(refs), 3)
+        self.assertEqual(refs, sorted(refs))
+        items, sizes = self.walk("/api/modules", 1)
+        self.assertEqual([m["ref"] for m in items], refs)
+        self.assertEqual(sizes, [1] * len(refs))
+
+        for ref in ("test.b@1", "test.a@1", "test.c@1"):
+            status, doc, _ = self.http("POST", "/api/schemas?ref=" + ref, REPORT_SCHEMA)
+            self.assertEqual(status, 201, doc)
+        whole = self.get_ok("/api/schemas")["items"]
+        refs = [s["ref"] for s in whole]
+        self.assertEqual(refs, sorted(refs))
+        self.assertEqual([r for r in refs if r.startswith("test.")],
+                         ["test.a@1", "test.b@1", "test.c@1"])
+        items, sizes = self.walk("/api/schemas", 2)
+        self.assertEqual(items, whole)
+        self.assertEqual(sizes, [2] * (len(refs) // 2) + [1] * (len(refs) % 2))
+        self.assertEqual(whole[refs.index("test.a@1")]["title"], "Test report")
+
+        policies = self.get_ok("/api/policies")
+        self.assertIn("default@1", [p["ref"] for p in policies["items"]])
+        self.assertEqual(self.walk("/api/policies", 1)[0], policies["items"])
+        self.finish()
+
+    def test_messages_name_the_noun(self):
+        status, doc = self.get("/api/tasks/nosuch")
+        self.assertEqual(status, 404)
+        self.assertEqual(doc["error"]["code"], "not_found")
+        self.assertEqual(doc["error"]["message"], "no task 'nosuch'")
+        status, doc = self.get("/api/assets/nosuch")
+        self.assertEqual((status, doc["error"]["message"]), (404, "no asset 'nosuch'"))
+        status, doc = self.get("/api/modules/nosuch@1")
+        self.assertEqual((status, doc["error"]["message"]), (404, "no module 'nosuch@1'"))
+        # "counts" is a route of its own, never a task id.
+        status, doc = self.get("/api/tasks/counts")
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["total"], 0)
+        # Echoed ids stay valid UTF-8.
+        status, raw = ListTest.raw_get(self, "/api/tasks/%ff%fe")
+        self.assertEqual(status, 404)
+        doc = json.loads(raw.decode("utf-8"))
+        self.assertEqual(doc["error"]["message"], "no task '\ufffd\ufffd'")
+        self.finish()
+
+
+class LogTest(ApiTestCase):
+    def logs(self, task_id, attempt=1, query=""):
+        status, text, headers = self.http(
+            "GET", f"/api/tasks/{task_id}/attempts/{attempt}/logs{query}")
+        return status, text, headers
+
+    def test_the_logs_of_an_attempt(self):
+        self.register_talker()
+        gate = self.write("open-gate", "")
+        task = self.talk(gate)
+        self.assertEqual(self.wait_finished(task["task_id"], timeout=60)["status"], "DONE")
+        task_id = task["task_id"]
+
+        status, text, headers = self.logs(task_id)
+        self.assertEqual(status, 200, text)
+        self.assertEqual(headers["Content-Type"], "text/plain; charset=utf-8")
+        self.assertEqual(text, "out 1\nbefore gate\nafter gate\n")
+        self.assertEqual(self.logs(task_id, query="?stream=stdout")[1], text)
+        status, text, _ = self.logs(task_id, query="?stream=stderr")
+        self.assertEqual((status, text), (200, "err 1\nerr 2\n"))
+        # Following an attempt that is over answers the file at once.
+        status, text, headers = self.logs(task_id, query="?follow=1")
+        self.assertEqual((status, text), (200, "out 1\nbefore gate\nafter gate\n"))
+
+        status, doc, _ = self.logs(task_id, attempt=2)
+        self.assertEqual(status, 404, doc)
+        self.assertEqual(doc["error"]["code"], "not_found")
+        self.assertIn("attempt 1 only", doc["error"]["message"])
+        for bad in ("0", "x", "-1", "99999999999"):
+            status, doc, _ = self.logs(task_id, attempt=bad)
+            self.assertEqual(status, 400, doc)
+            self.assertEqual(doc["error"]["code"], "invalid_argument")
+            self.assertEqual(doc["error"]["pointer"], "/attempt")
+        for query, pointer in (("?stream=both", "/stream"), ("?stream=STDOUT", "/stream"),
+                               ("?follow=maybe", "/follow"), ("?tail=5", "/tail")):
+            status, doc, _ = self.logs(task_id, query=query)
+            self.assertEqual(status, 400, doc)
+            self.assertEqual(doc["error"]["code"], "invalid_filter", doc)
+            self.assertEqual(doc["error"]["pointer"], pointer, doc)
+        status, doc, _ = self.logs("nosuch")
+        self.assertEqual((status, doc["error"]["message"]), (404, "no task 'nosuch'"))
+        # A path escape is an unknown task, never a file.
+        status, doc, _ = self.logs("..%2F..%2Ftoken")
+        self.assertEqual(status, 404, doc)
+        self.finish()
+
+    def test_an_attempt_that_wrote_nothing_yet_has_an_empty_log(self):
+        self.register_talker()
+        self.register_relay()
+        gate = os.path.join(self.tmp, "gate")
+        first = self.talk(gate)
+        waiting = self.submit("json-relay@1", {"source": first["outputs"]["done"]})
+        self.assertEqual(self.task(waiting["task_id"])["status"], "PENDING")
+        status, text, _ = self.logs(waiting["task_id"])
+        self.assertEqual((status, text), (200, ""))
+        status, text, _ = self.logs(waiting["task_id"], query="?stream=stderr&follow=0")
+        self.assertEqual((status, text), (200, ""))
+        with open(gate, "w"):
+            pass
+        self.wait_finished(waiting["task_id"], timeout=60)
+        self.finish()
+
+    def open_follow(self, task_id):
+        parts = urllib.parse.urlsplit(self.node.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.addCleanup(conn.close)
+        conn.request("GET", f"/api/tasks/{task_id}/attempts/1/logs?follow=1",
+                     headers={"Authorization": f"Bearer {self.node.token}"})
+        return conn.getresponse()
+
+    def test_following_a_running_attempt(self):
+        self.register_talker()
+        gate = os.path.join(self.tmp, "gate")
+        task = self.talk(gate)
+        self.wait_status(task["task_id"], ("RUNNING",))
+        resp = self.open_follow(task["task_id"])
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Content-Type"), "text/plain; charset=utf-8")
+        self.assertEqual(resp.getheader("Transfer-Encoding"), "chunked")
+        # The lines come while the attempt runs...
+        seen = b""
+        while b"before gate\n" not in seen:
+            line = resp.readline()
+            self.assertTrue(line, f"the stream ended early: {seen!r}")
+            seen += line
+        self.assertEqual(seen, b"out 1\nbefore gate\n")
+        self.assertEqual(self.task(task["task_id"])["status"], "RUNNING")
+        # ... and the answer ends once it is over, with the rest of the file.
+        with open(gate, "w"):
+            pass
+        self.assertEqual(resp.read(), b"after gate\n")
+        self.assertEqual(self.task(task["task_id"])["status"], "DONE")
+        self.finish()
+
+    def test_followers_are_bounded(self):
+        self.register_talker()
+        gate = os.path.join(self.tmp, "gate")
+        task = self.talk(gate)
+        self.wait_status(task["task_id"], ("RUNNING",))
+        followers = [self.open_follow(task["task_id"]) for _ in range(64)]
+        for resp in followers:
+            self.assertEqual(resp.status, 200)
+        status, doc, headers = self.http(
+            "GET", f"/api/tasks/{task['task_id']}/attempts/1/logs?follow=1")
+        self.assertEqual(status, 503, doc)
+        self.assertIn("64", doc["error"]["message"])
+        self.assertEqual(headers["Retry-After"], "1")
+        # Not following still works.
+        status, text, _ = self.logs(task["task_id"])
+        self.assertEqual(status, 200)
+        # Once they ended, a new follower of a running attempt is taken again.
+        second_gate = os.path.join(self.tmp, "second-gate")
+        second = self.talk(second_gate)
+        with open(gate, "w"):
+            pass
+        for resp in followers:
+            self.assertEqual(resp.read(), b"out 1\nbefore gate\nafter gate\n")
+        self.wait_status(second["task_id"], ("RUNNING",), timeout=60)
+        resp = self.open_follow(second["task_id"])
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Transfer-Encoding"), "chunked")
+        with open(second_gate, "w"):
+            pass
+        self.assertEqual(resp.read(), b"out 1\nbefore gate\nafter gate\n")
+        self.finish()
+
+
+if __name__ == "__main__":
+    node_harness.main()

@@ -5,7 +5,7 @@
 // history of a task, asset or module, with its ancestors or descendants on
 // request.
 
-#include "runtime/api_routes.hpp"
+#include "runtime/api_paging.hpp"
 
 #include "contracts/packet.hpp"
 #include "storage/verify.hpp"
@@ -39,8 +39,15 @@ json::value entries_list(const std::vector<storage::lineage_entry>& xs) {
 
 /// `GET /api/lineage/{id}?direction=up|down&depth=N`.
 http_response show_lineage(const api_context& ctx, http_request& req) {
+  if (auto bad = unknown_parameter(req, "GET /api/lineage/{id}",
+                                   {"direction", "depth"}))
+    return std::move(*bad);
   auto id = req.params["id"];
   auto direction = query(req, "direction");
+  static const std::vector<std::string> directions{"up", "down"};
+  if (req.query.count("direction") != 0)
+    if (auto bad = not_one_of("direction", direction, directions))
+      return std::move(*bad);
   uint32_t depth = defaults::client::lineage_depth;
   if (auto d = query(req, "depth"); !d.empty()) {
     auto [ptr, err] = std::from_chars(d.data(), d.data() + d.size(), depth);
@@ -63,7 +70,8 @@ http_response show_lineage(const api_context& ctx, http_request& req) {
       return error_from(h.error());
     if (h->empty())
       return error_response(404, ec::not_found,
-                            "nothing in the lineage log names " + id);
+                            "nothing in the lineage log names '"
+                              + printable(id) + "'");
     out.set("history", packet_list(*h));
     start = std::move(*h);
   }

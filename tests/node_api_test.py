@@ -138,7 +138,7 @@ class ListTest(ApiTestCase):
 
     def test_lists_refuse_what_they_do_not_know(self):
         self.register_talker()
-        self.talk("unused", mode="mock")
+        first = self.talk("unused", mode="mock")
         message = self.refused("/api/tasks?status=done", "/status")
         self.assertIn("DONE", message)
         for status in STATUSES:
@@ -174,6 +174,12 @@ class ListTest(ApiTestCase):
             message = self.refused(f"/api/{route}?status=DONE", "/status")
             self.assertIn("limit, cursor", message)
             self.refused(f"/api/{route}?limit=0", "/limit")
+        # The lineage of an entity says no the same way.
+        lineage = f"/api/lineage/{first['task_id']}"
+        self.assertIn("history", self.get_ok(lineage + "?direction=up&depth=2"))
+        message = self.refused(lineage + "?direction=sideways", "/direction")
+        self.assertIn("up, down", message)
+        self.refused(lineage + "?direction=up&deep=1", "/deep")
         # What a refusal echoes stays valid UTF-8.
         status, raw = self.raw_get("/api/tasks?status=%ff%fe")
         self.assertEqual(status, 400)

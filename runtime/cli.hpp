@@ -5,7 +5,8 @@
 // Every command has `--help`, prints a one-line reason and exits non-zero on
 // failure, and prints machine output with `--json`. Exit codes: 0 success,
 // 1 the command ran and the answer is "no" (invalid document, rejected task,
-// failed check), 2 usage error (unknown command or flag, missing argument).
+// failed check), 2 usage error (unknown command or flag, missing argument,
+// and a list filter the node refuses: 400 `invalid_filter`).
 //
 // Each noun lives in one file, runtime/cli_<noun>.cpp (`omniva serve` in
 // cli_serve.cpp); the nouns that talk to a node over HTTP share
@@ -24,7 +25,8 @@ namespace omniva::cli {
 constexpr int exit_ok = 0;
 /// The command ran and the answer is negative, or an input was bad.
 constexpr int exit_failure = 1;
-/// The command line itself is wrong.
+/// The command line itself is wrong (also when the node refuses one of its
+/// list filters as unknown: 400 `invalid_filter`).
 constexpr int exit_usage = 2;
 
 /// The arguments after the command words, e.g. for `omniva schema validate

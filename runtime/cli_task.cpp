@@ -276,6 +276,12 @@ int task_wait(const arguments& args) {
     "otherwise only the final status.",
     opts, pos, c, [&](runtime::http_client& client, const po::variables_map&) {
       using clock = std::chrono::steady_clock;
+      // Up to ten years: beyond, the deadline would overflow the clock.
+      if (!(timeout >= 0) || timeout > 315'360'000) {
+        print_error("--timeout must be a number of seconds from 0 to 315360000 "
+                    "(see 'omniva task wait --help')");
+        return exit_usage;
+      }
       auto deadline = clock::now()
                       + std::chrono::milliseconds{static_cast<int64_t>(timeout * 1000)};
       auto progress = !c.as_json && is_terminal(STDOUT_FILENO);

@@ -89,6 +89,9 @@ done
 expect 2 "task logs --json" -- "$omniva" task logs 3b241101-e2bb-4255-8caf-4136c566a962 --json --node http://127.0.0.1:9
 check "task logs --json: one line" one_line_error
 expect 2 "task logs without an id" -- "$omniva" task logs
+expect 2 "task wait with a negative timeout" -- "$omniva" task wait 3b241101-e2bb-4255-8caf-4136c566a962 --timeout -1 --node http://127.0.0.1:9
+expect 2 "task wait with a timeout past the clock" -- "$omniva" task wait 3b241101-e2bb-4255-8caf-4136c566a962 --timeout 1e300 --node http://127.0.0.1:9
+expect 2 "task wait with a timeout that is not a number" -- "$omniva" task wait 3b241101-e2bb-4255-8caf-4136c566a962 --timeout nan --node http://127.0.0.1:9
 
 # -- schema validate on good and hostile input
 cat >"$tmp/schema.json" <<'JSON'

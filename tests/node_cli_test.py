@@ -16,6 +16,7 @@ import shlex
 import subprocess
 import threading
 import time
+import unicodedata
 
 import node_harness
 from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
@@ -418,6 +419,20 @@ class ReadableOutputTest(CliTestCase):
                 self.assertEqual(desc, full[ref])
         self.assertGreater(cut, 0, "long descriptions are cut")
         self.assert_aligned(self.cli_ok("task", "list").stdout)
+
+        # Wide characters take two columns each: cut by columns, not bytes or
+        # characters.
+        wide = dict(node_harness.RELAY_CONTRACT, name="wide",
+                    description="\u6570\u636e" * 40)
+        path = self.write("wide.json", json.dumps(wide))
+        self.cli_ok("module", "register", path)
+        r = subprocess.run(self.command("module", "list"), cwd=self.tmp, env=env,
+                           capture_output=True, text=True, timeout=60)
+        line = [l for l in r.stdout.splitlines() if l.startswith("wide@1 ")][0]
+        columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+        self.assertLessEqual(columns, 100, line)
+        self.assertGreater(columns, 95, line)
+        self.assertTrue(line.endswith("\u2026"), line)
         self.finish()
 
     def test_sizes_in_binary_units(self):

@@ -113,13 +113,19 @@ const std::vector<std::string>& task_statuses() {
 
 int task_counts(const arguments& args) {
   po::options_description opts{"options"};
+  std::string module;
+  opts.add_options()("module", po::value(&module),
+                     "only the tasks of this module (name@version)");
   po::positional_options_description pos;
   client_options c;
   return client_call(
-    args, "omniva task counts [--json]",
+    args, "omniva task counts [--module REF] [--json]",
     "Prints how many tasks the node has in each status, and the total.", opts,
-    pos, c, [&](runtime::http_client& client, const po::variables_map&) {
-      auto r = client.request("GET", "/api/tasks/counts");
+    pos, c, [&](runtime::http_client& client, const po::variables_map& vm) {
+      std::map<std::string, std::string> q;
+      if (vm.count("module"))
+        q["module_ref"] = module;
+      auto r = client.request("GET", "/api/tasks/counts" + runtime::encode_query(q));
       if (!r.ok())
         return report(r);
       auto doc = r.json();

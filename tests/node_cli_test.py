@@ -222,6 +222,11 @@ class PagingTest(CliTestCase):
         self.assertIn(["DONE", "3"], [l.split() for l in lines])
         self.assertEqual(lines[-1].split(), ["total", "3"])
         self.assert_aligned(r.stdout)
+        # By module, in counts and in the list.
+        self.assertEqual(self.cli_json("task", "counts", "--module", "slow@1")["total"], 3)
+        self.assertEqual(self.cli_json("task", "counts", "--module", "summarize@1")["total"], 0)
+        self.assertEqual(self.cli_json("task", "list", "--module", "summarize@1")["items"], [])
+        self.assertEqual(len(self.cli_json("task", "list", "--module", "slow@1")["items"]), 3)
         self.finish()
 
     def test_a_filter_the_node_does_not_know_exits_2(self):

@@ -28,9 +28,11 @@ using zenith_actor = caf::typed_actor<
   caf::reacts_to<atom::result, contracts::execution_outcome>,
   // A worker's sign of life while it runs an attempt (its execution id).
   caf::reacts_to<atom::heartbeat, std::string>,
-  // Cancels a PENDING or READY task (and fails what waited on it).
+  // Cancels a PENDING, READY or RUNNING task (a running attempt is stopped
+  // through its pool); what waited on it ends ERROR upstream_cancelled. A
+  // finished task: illegal_transition, nothing written.
   caf::replies_to<atom::cancel, std::string>::with<contracts::task_record>,
-  // Sets a task's priority.
+  // Sets a task's priority; a finished task: illegal_transition.
   caf::replies_to<atom::priority, std::string, int32_t>::with<contracts::task_record>,
   // Registers a module (immutable per ref); answers its ref.
   caf::replies_to<atom::enroll, contracts::module_entry>::with<std::string>,

@@ -65,6 +65,41 @@ caf::error load_rows(const storage::reader& r, storage::table t,
   return caf::none;
 }
 
+/// Gives each asset of `assets` its holders from the holds table: each hold
+/// is a row of its own, `asset \0 task` (the asset rows do not list their
+/// holders). In memory an asset's holders are in the order the tasks were
+/// created, the order they took their holds.
+caf::error recover_holds(const storage::reader& r,
+                         const std::unordered_map<std::string, task_record>& tasks,
+                         std::unordered_map<std::string, asset_record>& assets) {
+  auto rows = r.scan(storage::table::holds, "");
+  if (!rows)
+    return rows.error();
+  std::vector<asset_record*> held;
+  for (auto& [key, ignored] : *rows) {
+    auto parts = storage::split_hold_key(key);
+    auto a = parts ? assets.find(std::string{parts->first}) : assets.end();
+    if (a == assets.end()) {
+      spdlog::warn("zenith: ignored a hold on an asset that does not exist "
+                   "({})",
+                   parts ? std::string{parts->first} : std::string{"a damaged key"});
+      continue;
+    }
+    if (a->second.holds.empty())
+      held.push_back(&a->second);
+    a->second.holds.emplace_back(parts->second);
+  }
+  auto created = [&](const std::string& task_id) {
+    auto t = tasks.find(task_id);
+    return t == tasks.end() ? std::string_view{} : std::string_view{t->second.created_at};
+  };
+  for (auto* a : held)
+    std::stable_sort(a->holds.begin(), a->holds.end(),
+                     [&](const std::string& x, const std::string& y) {
+                       return created(x) < created(y);
+                     });
+  return caf::none;
+}
 
 /// The canonical form of a JSON text (the text itself when it does not
 /// parse), so that `1.0` and `1`, or members in another order, compare equal.
@@ -97,6 +132,19 @@ std::optional<std::string> differs_from(const task_record& t,
       return json::append_pointer("/values", key);
   }
   return std::nullopt;
+}
+
+/// The problems of a refused request: those found while reading it
+/// (`structural`) first, then those found in the rest of it, each once
+/// (pre-flight may repeat the structural ones).
+std::vector<contracts::problem>
+merge_problems(const std::vector<contracts::problem>& structural,
+               std::vector<contracts::problem> found) {
+  auto out = structural;
+  for (auto& p : found)
+    if (std::find(out.begin(), out.end(), p) == out.end())
+      out.push_back(std::move(p));
+  return out;
 }
 
 } // namespace
@@ -165,8 +213,12 @@ void zenith_state::put_task(const task_record& t, size_t packet) {
 }
 
 void zenith_state::put_asset(const asset_record& a, size_t packet) {
-  batch.put(storage::table::assets, a.asset_id,
-            json::serialize(contracts::to_json(a)), packet);
+  // The row leaves out who holds the asset: each hold is a row of its own
+  // (storage::table::holds), written when a task takes it and erased when
+  // the task ends, so a new holder does not rewrite the asset's row.
+  auto row = contracts::to_json(a);
+  row.erase("holds");
+  batch.put(storage::table::assets, a.asset_id, json::serialize(row), packet);
 }
 
 // -- readiness --------------------------------------------------------------------
@@ -270,6 +322,8 @@ caf::error zenith_state::recover() {
   if (auto err = load_rows(r, storage::table::tasks, "task",
                            contracts::task_record_from_json, tasks))
     return err;
+  if (auto err = recover_holds(r, tasks, assets))
+    return err;
   for (auto& p : config.pools)
     free_slots[p.name] = p.workers;
   // Rebuild the derived state; re-queue what was RUNNING.
@@ -330,7 +384,8 @@ size_t zenith_state::remove_superseded_outputs() {
       uint32_t n = 0;
       auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
       if (ec != std::errc{} || end != name.data() + name.size()
-          || n >= t->second.attempt)
+          || (n >= t->second.attempt
+              && t->second.status != task_status::cancelled))
         continue;
       std::error_code gone;
       std::filesystem::remove_all(attempt_dir.path(), gone);
@@ -360,16 +415,22 @@ size_t zenith_state::forget_expired_keys() {
 contracts::submit_result zenith_state::submit(const contracts::task_request& req) {
   ++submissions;
   contracts::submit_result result;
-  auto reject = [&](contracts::problem p) {
+  // Every refusal for the request's own problems (a 422) goes through here,
+  // once per submission.
+  auto refuse = [&](std::vector<contracts::problem> found) {
     ++rejections;
-    result.problems.push_back(std::move(p));
+    result.problems = merge_problems(req.problems, std::move(found));
     return result;
   };
-  if (!req.idempotency_key.empty())
+  // A request that could not be read whole is refused; it is never taken
+  // for the same work as an earlier one (what it would have said is not
+  // known).
+  if (!req.idempotency_key.empty() && req.problems.empty())
     if (auto i = idempotency.find(req.idempotency_key); i != idempotency.end()) {
       auto& first = tasks[i->second];
       if (auto where = differs_from(first, req, config.force_mock)) {
-        ++rejections;
+        // A 409, not a fault of the request itself: counted on its own.
+        ++idempotency_conflicts;
         result.problems.push_back(
           {ec::idempotency_conflict, *where,
            "the idempotency key '" + req.idempotency_key + "' names task "
@@ -383,9 +444,15 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
       return result;
     }
   auto m = modules.find(req.module_ref);
-  if (m == modules.end())
-    return reject({ec::module_not_found, "/module_ref",
-                   "no module " + req.module_ref + " is registered"});
+  if (m == modules.end()) {
+    // A module_ref that could not be read is already among the problems.
+    bool unread = std::any_of(req.problems.begin(), req.problems.end(),
+                              [](auto& p) { return p.pointer == "/module_ref"; });
+    if (unread)
+      return refuse({});
+    return refuse({{ec::module_not_found, "/module_ref",
+                    "no module " + req.module_ref + " is registered"}});
+  }
   auto& contract = m->second.contract;
   const auto* pool = pool_for(contract);
   contracts::asset_view view{
@@ -399,11 +466,8 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
     checked.problems.push_back(
       {ec::no_capable_pool, "/module_ref",
        "no worker pool has the resources " + req.module_ref + " needs"});
-  if (!checked.task || pool == nullptr) {
-    rejections += 1;
-    result.problems = std::move(checked.problems);
-    return result;
-  }
+  if (!checked.task || pool == nullptr || !req.problems.empty())
+    return refuse(std::move(checked.problems));
   auto& resolved = checked.task->request;
   task_record t;
   t.task_id = ids->next_uuid();
@@ -458,8 +522,10 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
   auto packet = add_packet("task.created", subjects, parents,
                            std::move(payload), t.trace_id);
   put_task(t, packet);
+  // Its holds on its inputs: one row each, the inputs' rows unchanged.
   for (auto& [key, asset_id] : t.input_mapping)
-    put_asset(assets[asset_id], packet);
+    batch.put(storage::table::holds, storage::hold_key(asset_id, t.task_id),
+              std::string{}, packet);
   for (auto& a : promised) {
     put_asset(a, packet);
     assets[a.asset_id] = std::move(a);
@@ -546,7 +612,7 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
   (void) cause_packet;
   (void) cause_is_batch_packet;
   if (auto packet = mark_failed(t, code, std::move(message), transient, pointer))
-    end_task(t, *packet, upstream_reason(t, code));
+    end_task(t, *packet, ec::upstream_failed, upstream_reason(t, code));
 }
 
 std::optional<size_t>
@@ -576,12 +642,25 @@ zenith_state::mark_failed(task_record& t, ec code, std::string message,
                     t.trace_id);
 }
 
-std::string zenith_state::upstream_reason(const task_record& t, ec code) {
-  return "an input of this task failed: task " + t.task_id + " ("
-         + std::string{contracts::to_string(code)} + ")";
+std::string zenith_state::upstream_reason(const task_record& t, ec code,
+                                          const std::string& cancelled) {
+  auto out = "an input of this task failed: task " + t.task_id + " ("
+             + std::string{contracts::to_string(code)} + ")";
+  if (code == ec::upstream_cancelled && !cancelled.empty())
+    out += " after task " + cancelled + " was cancelled";
+  return out;
 }
 
-void zenith_state::end_task(const task_record& t, size_t packet,
+caf::error zenith_state::refuse_finished(const task_record& t,
+                                         std::string_view what) {
+  return make_error(ec::illegal_transition,
+                    "task " + t.task_id + " is "
+                      + std::string{contracts::to_string(t.status)}
+                      + ": a finished task cannot be " + std::string{what},
+                    "/status");
+}
+
+void zenith_state::end_task(const task_record& t, size_t packet, ec code,
                             const std::string& why) {
   // Depth first, in the order a recursion would take, but on a stack of our
   // own: a chain thousands of tasks deep must not overflow the thread's.
@@ -598,9 +677,10 @@ void zenith_state::end_task(const task_record& t, size_t packet,
   auto settle = [this](const task_record& ended, size_t cause, std::string reason) {
     level l{{}, 0, cause, std::move(reason)};
     put_task(ended, cause);
+    // Its holds on its inputs go (released in memory by release_holds).
     for (auto& [key, id] : ended.input_mapping)
-      if (auto a = assets.find(id); a != assets.end())
-        put_asset(a->second, cause);
+      batch.erase(storage::table::holds, storage::hold_key(id, ended.task_id),
+                  cause);
     for (auto& [key, id] : ended.outputs) {
       auto& a = assets[id];
       if (a.status == asset_status::pending) {
@@ -627,11 +707,13 @@ void zenith_state::end_task(const task_record& t, size_t packet,
     auto& dep = tasks[top.dependants[top.next++]];
     if (dep.status != task_status::pending)
       continue;
-    auto failed = mark_failed(dep, ec::upstream_failed, top.why, false, {});
+    // The cause travels down: what waited on a cancelled task's outputs,
+    // at any depth, ends upstream_cancelled, naming that task.
+    auto failed = mark_failed(dep, code, top.why, false, {});
     if (!failed)
       continue;
     // `top` is not used past this point: the push may move it.
-    stack.push_back(settle(dep, *failed, upstream_reason(dep, ec::upstream_failed)));
+    stack.push_back(settle(dep, *failed, upstream_reason(dep, code, t.task_id)));
   }
 }
 
@@ -641,6 +723,19 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
       || i->second.attempt != o.attempt) {
     spdlog::info("zenith: ignored a result for {} (not a running attempt)",
                  o.execution_id);
+    if (i != tasks.end() && i->second.status == task_status::cancelled
+        && !config.data_dir.empty()) {
+      // The attempt may have ended before its pool got the stop (then the
+      // pool kept its outputs): a cancelled task has no winning attempt,
+      // nothing of it may stay. Usually gone already: a stat.
+      auto folder = std::filesystem::path{config.data_dir} / "outputs"
+                    / o.task_id / std::to_string(o.attempt);
+      std::error_code err;
+      std::filesystem::remove_all(folder, err);
+      if (err)
+        spdlog::warn("zenith: cannot remove {}: {}", folder.string(),
+                     err.message());
+    }
     return;
   }
   auto& t = i->second;
@@ -692,9 +787,10 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
   auto packet = add_packet("task.succeeded", subjects, {t.task_id},
                            std::move(payload), t.trace_id);
   put_task(t, packet);
+  // Its holds on its inputs go (released in memory by release_holds).
   for (auto& [key, id] : t.input_mapping)
-    if (auto a = assets.find(id); a != assets.end())
-      put_asset(a->second, packet);
+    batch.erase(storage::table::holds, storage::hold_key(id, t.task_id),
+                packet);
   for (auto& [key, id] : t.outputs) {
     put_asset(assets[id], packet);
     auto w = waiting.find(id);
@@ -770,23 +866,40 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
   if (i == tasks.end())
     return make_error(ec::not_found, "no task " + task_id);
   auto& t = i->second;
+  if (contracts::is_terminal(t.status))
+    return refuse_finished(t, "cancelled");
   if (auto why = contracts::check_transition(t.status, task_status::cancelled))
-    return make_error(ec::illegal_transition, why->message);
+    return make_error(ec::illegal_transition, why->message, why->pointer);
   unready(t.task_id);
   for (auto& [key, id] : t.input_mapping)
     if (auto w = waiting.find(id); w != waiting.end())
       w->second.erase(std::remove(w->second.begin(), w->second.end(), task_id),
                       w->second.end());
+  json::value payload{json::object{{"by", "operator"}}};
+  if (t.status == task_status::running) {
+    // Its pool stops the attempt once the cancellation is durable (the
+    // stops leave before the dispatches). Its slot counts as free now, as
+    // for a lost attempt: the pool queues an order while the stopping
+    // worker finishes. Whatever the attempt reports later is ignored: it
+    // is no longer the current attempt of a RUNNING task.
+    auto execution_id = t.task_id + "/" + std::to_string(t.attempt);
+    last_beat.erase(t.task_id);
+    if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
+      ++slot->second;
+    effects.stops.emplace_back(t.pool, execution_id);
+    payload.set("stopped", execution_id);
+  }
   t.status = task_status::cancelled;
   t.updated_at = now();
   release_holds(t);
   batch_ended.push_back(t.task_id);
   auto subjects = subjects_of(t);
   auto packet = add_packet("task.cancelled", subjects, {t.task_id},
-                           json::object{{"by", "operator"}}, t.trace_id);
-  // Its outputs were all promised (PENDING): they fail, and so does what
-  // waited on them.
-  end_task(t, packet, "an input of this task was cancelled: task " + task_id);
+                           std::move(payload), t.trace_id);
+  // Its outputs were all promised (PENDING): they fail, and what waited on
+  // them ends upstream_cancelled.
+  end_task(t, packet, ec::upstream_cancelled,
+           "an input of this task was cancelled: task " + task_id);
   return t;
 }
 
@@ -796,6 +909,9 @@ caf::expected<task_record> zenith_state::set_priority(const std::string& task_id
   if (i == tasks.end())
     return make_error(ec::not_found, "no task " + task_id);
   auto& t = i->second;
+  // Nothing may follow the packet that finished a task.
+  if (contracts::is_terminal(t.status))
+    return refuse_finished(t, "given another priority");
   bool was_ready = ready_keys.count(task_id) > 0;
   unready(task_id);
   t.priority = priority;
@@ -1021,6 +1137,7 @@ zenith_state::seal() {
   }
   auto packets = batch.packets();
   auto start = std::chrono::steady_clock::now();
+  out.second.sealed_at = start;
   auto sealed = db->write.seal(batch);
   seal_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now()
                                                 - start)
@@ -1062,7 +1179,15 @@ caf::expected<zenith_effects> zenith_state::commit() {
     effects = std::move(sealed->second);
     return err;
   }
+  note_durable(sealed->second, std::chrono::steady_clock::now());
   return std::move(sealed->second);
+}
+
+void zenith_state::note_durable(const zenith_effects& fx,
+                                std::chrono::steady_clock::time_point when) {
+  if (fx.sealed_at)
+    commit_latency.observe(
+      std::chrono::duration<double>(when - *fx.sealed_at).count());
 }
 
 std::string zenith_state::metrics_text() const {
@@ -1102,6 +1227,9 @@ std::string zenith_state::metrics_text() const {
     sample("omniva_tasks", "{status=\"" + s + "\"}", std::to_string(n));
   single("omniva_commits_total", "counter",
          "Commits (each one WriteBatch, one fsync).", std::to_string(commits));
+  family("omniva_commit_seconds", "histogram",
+         "Per commit: from the start of its seal to its write being durable.");
+  commit_latency.render(out, "omniva_commit_seconds");
   single("omniva_packets_total", "counter", "Packets committed.",
          std::to_string(committed_packets));
   single("omniva_batch_packets_max", "gauge", "The largest commit, in packets.",
@@ -1121,7 +1249,13 @@ std::string zenith_state::metrics_text() const {
   single("omniva_submissions_total", "counter", "Task submissions.",
          std::to_string(submissions));
   single("omniva_rejections_total", "counter",
-         "Submissions refused at pre-flight.", std::to_string(rejections));
+         "Task submissions refused for their own problems (422: unreadable "
+         "members, unknown module, pre-flight, no capable pool), once each.",
+         std::to_string(rejections));
+  single("omniva_idempotency_conflicts_total", "counter",
+         "Task submissions refused because their idempotency key names a task "
+         "made from other work (409).",
+         std::to_string(idempotency_conflicts));
   single("omniva_ready_queue_depth", "gauge",
          "READY tasks waiting for a worker.", std::to_string(ready.size()));
   single("omniva_idempotency_keys", "gauge",
@@ -1152,9 +1286,11 @@ void zenith_state::start_write_thread() {
   caf::weak_actor_ptr weak = self->ctrl();
   writer = std::make_unique<storage::write_queue>(
     db->write, [weak, reports = reports](uint64_t token, caf::error err) {
+      auto written = std::chrono::steady_clock::now();
       {
         std::lock_guard<std::mutex> guard{reports->mtx};
         reports->done.emplace(token, err);
+        reports->written_at.emplace(token, written);
       }
       if (auto strong = weak.lock())
         caf::anon_send(caf::actor_cast<zenith_actor>(strong), atom::written_v,
@@ -1209,9 +1345,11 @@ void zenith_state::settle_in_flight() {
     return;
   writer.reset(); // writes (or refuses) what it holds, then stops
   std::map<uint64_t, caf::error> done;
+  std::map<uint64_t, std::chrono::steady_clock::time_point> written_at;
   {
     std::lock_guard<std::mutex> guard{reports->mtx};
     done.swap(reports->done);
+    written_at.swap(reports->written_at);
   }
   for (auto& [token, fx] : in_flight) {
     auto report = done.find(token);
@@ -1231,6 +1369,8 @@ void zenith_state::settle_in_flight() {
     }
     // Written: its requests get their values, its events go out. Its
     // dispatches do not: the node stops, and a restart runs them again.
+    if (auto w = written_at.find(token); w != written_at.end())
+      note_durable(fx, w->second);
     fx.dispatches.clear();
     fx.stops.clear();
     run_effects(fx);
@@ -1296,9 +1436,16 @@ void zenith_state::on_flush() {
 }
 
 void zenith_state::on_written(uint64_t token, const caf::error& err) {
+  // When it became durable (the write thread noted it); now if not noted.
+  auto written = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> guard{reports->mtx};
     reports->done.erase(token);
+    if (auto w = reports->written_at.find(token);
+        w != reports->written_at.end()) {
+      written = w->second;
+      reports->written_at.erase(w);
+    }
   }
   if (err) {
     // Its requests are answered with the write's error (outcome_unknown when
@@ -1320,6 +1467,7 @@ void zenith_state::on_written(uint64_t token, const caf::error& err) {
   }
   auto done = std::move(in_flight.front().second);
   in_flight.pop_front();
+  note_durable(done, written);
   run_effects(done);
   if (flush_after_write) {
     flush_after_write = false;

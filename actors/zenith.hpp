@@ -9,6 +9,7 @@
 
 #include "actors/interfaces.hpp"
 #include "contracts/defaults.hpp"
+#include "contracts/histogram.hpp"
 #include "contracts/ids.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/preflight.hpp"
@@ -80,9 +81,10 @@ struct zenith_effects {
   /// write failed), so that no caller waits forever.
   std::vector<std::function<void(const caf::error&)>> aborts;
   std::vector<std::pair<std::string, contracts::dispatch_order>> dispatches;
-  /// Attempts taken for lost, (pool, execution id): their pools stop them
-  /// (sent before the dispatches, so a pool holds a task's re-run until its
-  /// lost attempt ended).
+  /// Attempts to stop, (pool, execution id): those taken for lost and those
+  /// of cancelled RUNNING tasks. Their pools stop them (sent before the
+  /// dispatches, so a pool holds a task's re-run until its lost attempt
+  /// ended).
   std::vector<std::pair<std::string, std::string>> stops;
   /// Entities whose history ended in this commit, with the id of their last
   /// packet: once the commit is written, `last_packet` forgets each whose
@@ -90,6 +92,10 @@ struct zenith_effects {
   /// log with one seek).
   std::vector<std::pair<std::string, std::string>> forget;
   std::vector<committed_event> events;
+  /// When the seal of the commit began; none when there was nothing to
+  /// write. `omniva_commit_seconds` measures from here to the write being
+  /// durable.
+  std::optional<std::chrono::steady_clock::time_point> sealed_at;
 };
 
 /// What the write thread reported, token -> error (none: written), for the
@@ -100,6 +106,10 @@ struct zenith_effects {
 struct write_reports {
   std::mutex mtx;
   std::map<uint64_t, caf::error> done;
+  /// token -> when the write thread finished writing it (durable), for
+  /// the commit latency: Zenith handles `written` later, behind its
+  /// mailbox.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> written_at;
 };
 
 /// Zenith's state. The methods down to `metrics_text` are the node's rules
@@ -183,18 +193,31 @@ struct zenith_state {
   uint64_t largest_batch = 0;
   double seal_seconds = 0;
   uint64_t submissions = 0;
+  /// Submissions refused for their own problems (answered 422): structural
+  /// ones found while reading the request, an unknown module, pre-flight,
+  /// no capable pool. Each refused submission counts once.
   uint64_t rejections = 0;
+  /// Submissions refused because their idempotency key names a task made
+  /// from other work (answered 409): not counted in `rejections`.
+  uint64_t idempotency_conflicts = 0;
+  /// Per commit: from the start of its seal to its write being durable.
+  contracts::histogram commit_latency;
 
   /// Loads the committed state and re-queues what was RUNNING as a new
   /// attempt (the node died under it). Fails on a storage error.
   caf::error recover();
 
   /// Pre-flights `req` and, when it passes, creates the task with its
-  /// promised outputs (PENDING assets) and holds on its inputs.
+  /// promised outputs (PENDING assets) and holds on its inputs. A request
+  /// carrying `problems` (found while reading it) is refused with them
+  /// first, then every problem Zenith finds in the rest of it (each once);
+  /// it is never taken for a duplicate.
   contracts::submit_result submit(const contracts::task_request& req);
 
   /// Applies a worker's report; ignored unless it is the current attempt of
-  /// a RUNNING task.
+  /// a RUNNING task. The report of an attempt of a CANCELLED task, whatever
+  /// it says, changes nothing; the output folder of that attempt is removed
+  /// (its pool normally did already).
   void on_result(const contracts::execution_outcome& outcome);
 
   /// The clock heartbeat silences are measured with.
@@ -218,8 +241,9 @@ struct zenith_state {
 
   /// Removes the output folders of attempts that did not win
   /// (`<data>/outputs/<task>/<n>/` for an n below the task's attempt: a
-  /// node that died, or a worker taken for lost, left them). Called by
-  /// `recover`, before any new attempt runs; returns how many went.
+  /// node that died, or a worker taken for lost, left them; every attempt
+  /// of a CANCELLED task). Called by `recover`, before any new attempt
+  /// runs; returns how many went.
   size_t remove_superseded_outputs();
 
   /// Drops from `fx` the dispatches whose attempt is no longer the current
@@ -228,10 +252,16 @@ struct zenith_state {
   /// Returns how many were dropped.
   size_t drop_stale_dispatches(zenith_effects& fx) const;
 
-  /// Cancels a PENDING or READY task.
+  /// Cancels a PENDING, READY or RUNNING task (`task.cancelled`): its
+  /// promised outputs fail, every task waiting on them ends ERROR
+  /// (`upstream_cancelled`, in cascade). A RUNNING task's attempt is
+  /// stopped through its pool once the cancellation is committed (its slot
+  /// counts as free at once); its late outcome is ignored. A finished task
+  /// is `illegal_transition` and nothing is written.
   caf::expected<contracts::task_record> cancel(const std::string& task_id);
 
-  /// Sets a task's priority.
+  /// Sets a task's priority (`task.priority_changed`); a finished task is
+  /// `illegal_transition` and nothing is written.
   caf::expected<contracts::task_record> set_priority(const std::string& task_id,
                                                      int32_t priority);
 
@@ -265,6 +295,11 @@ struct zenith_state {
   /// batches may name them as parents) and returns it with the effects to
   /// run once it is written. Writes nothing.
   caf::expected<std::pair<storage::sealed_commit, zenith_effects>> seal();
+
+  /// Counts a commit made durable at `when` in `omniva_commit_seconds`
+  /// (nothing when `fx` wrote nothing).
+  void note_durable(const zenith_effects& fx,
+                    std::chrono::steady_clock::time_point when);
 
   /// Prometheus text of the counters.
   std::string metrics_text() const;
@@ -389,16 +424,23 @@ private:
                                     contracts::ec code, std::string message,
                                     bool transient, const std::string& pointer);
   /// What the error of a task says when an input of it failed because `t`
-  /// ended with `code`.
+  /// ended with `code`; for `upstream_cancelled`, it names `cancelled`, the
+  /// task whose cancellation started the cascade.
   static std::string upstream_reason(const contracts::task_record& t,
-                                     contracts::ec code);
+                                     contracts::ec code,
+                                     const std::string& cancelled = {});
+  /// A refusal of operator action `what` ("cancelled", ...) on finished
+  /// task `t`: `illegal_transition`, naming its status.
+  static caf::error refuse_finished(const contracts::task_record& t,
+                                    std::string_view what);
   /// Writes the rows `packet` changed by ending `t` (failed or cancelled):
   /// the task, its inputs (their holds released), its PENDING outputs, now
   /// FAILED; then fails every PENDING task that waited on those outputs
-  /// (`upstream_failed`, message `why`), in cascade: depth first, on a
-  /// stack of its own, so a chain of any depth ends without recursion.
+  /// with `code` (`upstream_failed` or `upstream_cancelled`; message `why`),
+  /// in cascade, the same code at every depth: depth first, on a stack of
+  /// its own, so a chain of any depth ends without recursion.
   void end_task(const contracts::task_record& t, size_t packet,
-                const std::string& why);
+                contracts::ec code, const std::string& why);
   std::optional<contracts::output_spec> promise_of(std::string_view asset_id) const;
   const contracts::pool_spec* pool_for(const contracts::module_contract& c) const;
 };

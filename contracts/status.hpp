@@ -29,7 +29,8 @@ enum class task_status : uint8_t {
   done = 3,
   /// Failed for good (or an upstream task failed). Terminal.
   error = 4,
-  /// Cancelled before it ran. Terminal.
+  /// Cancelled by an operator, before it ran or while it ran (the attempt
+  /// is stopped, its late outcome ignored). Terminal.
   cancelled = 5,
 };
 
@@ -48,7 +49,7 @@ struct task_transition {
 };
 
 /// Every allowed task status change; anything else is illegal.
-inline constexpr std::array<task_transition, 8> task_transitions = {{
+inline constexpr std::array<task_transition, 9> task_transitions = {{
   {task_status::pending, task_status::ready,
    "inputs available and cleared by Paradox"},
   {task_status::ready, task_status::running, "dispatched to a worker"},
@@ -56,9 +57,12 @@ inline constexpr std::array<task_transition, 8> task_transitions = {{
   {task_status::running, task_status::error, "failed for good"},
   {task_status::running, task_status::pending,
    "retry approved by Zenith (attempt + 1)"},
-  {task_status::pending, task_status::error, "an upstream task failed"},
+  {task_status::pending, task_status::error,
+   "an upstream task failed or was cancelled"},
   {task_status::pending, task_status::cancelled, "cancelled"},
   {task_status::ready, task_status::cancelled, "cancelled"},
+  {task_status::running, task_status::cancelled,
+   "cancelled while it ran (its attempt is stopped)"},
 }};
 
 /// Returns "PENDING", "READY", ...; "UNKNOWN" for a value outside the enum.

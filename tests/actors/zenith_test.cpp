@@ -196,6 +196,22 @@ struct state_fixture : zenith_state_fixture {
     return t.outputs.at("result");
   }
 
+  /// Requires that each of `dependants` ended ERROR `upstream_cancelled`
+  /// with a message naming task `cancelled`, its output FAILED.
+  void check_upstream_cancelled(const std::vector<task_record>& dependants,
+                                const std::string& cancelled) {
+    for (auto& t : dependants) {
+      auto row = task_row(t.task_id);
+      BOOST_CHECK(row.status == task_status::error);
+      BOOST_REQUIRE(row.error);
+      BOOST_CHECK_EQUAL(row.error->code, "upstream_cancelled");
+      BOOST_CHECK_MESSAGE(row.error->message.find(cancelled) != std::string::npos,
+                          row.error->message);
+      BOOST_CHECK(asset_row(output(t)).status == asset_status::failed);
+    }
+    BOOST_CHECK(st->waiting.empty());
+  }
+
   /// Dispatches and commits; returns the orders.
   std::vector<contracts::dispatch_order> dispatch() {
     st->dispatch_ready();
@@ -281,11 +297,12 @@ BOOST_AUTO_TEST_CASE(a_task_waiting_on_a_pending_asset_is_pending) {
   BOOST_CHECK(second.status == task_status::pending);
   commit();
   BOOST_CHECK(task_row(second.task_id).status == task_status::pending);
-  // The awaited asset is held by the waiting task.
-  auto held = asset_row(output(first));
-  BOOST_CHECK(held.status == asset_status::pending);
-  BOOST_REQUIRE_EQUAL(held.holds.size(), 1u);
-  BOOST_CHECK_EQUAL(held.holds.front(), second.task_id);
+  BOOST_CHECK(asset_row(output(first)).status == asset_status::pending);
+  // The awaited asset is held by the waiting task, durably (wherever the
+  // holds are stored, a restart finds them).
+  BOOST_CHECK(st->assets.at(output(first)).holds == std::vector{second.task_id});
+  restart();
+  BOOST_CHECK(st->assets.at(output(first)).holds == std::vector{second.task_id});
 }
 
 BOOST_AUTO_TEST_CASE(a_task_on_an_available_asset_is_ready) {
@@ -294,7 +311,9 @@ BOOST_AUTO_TEST_CASE(a_task_on_an_available_asset_is_ready) {
   BOOST_CHECK(t.status == task_status::ready);
   commit();
   BOOST_CHECK(task_row(t.task_id).status == task_status::ready);
-  BOOST_CHECK(asset_row(input.asset_id).holds == std::vector{t.task_id});
+  BOOST_CHECK(st->assets.at(input.asset_id).holds == std::vector{t.task_id});
+  restart();
+  BOOST_CHECK(st->assets.at(input.asset_id).holds == std::vector{t.task_id});
 }
 
 // -- dispatch -----------------------------------------------------------------------
@@ -520,19 +539,177 @@ BOOST_AUTO_TEST_CASE(a_success_without_a_promised_output_is_missing_output) {
 BOOST_AUTO_TEST_CASE(cancelling_a_ready_task_fails_its_outputs_and_its_dependants) {
   auto first = submit(source_request());
   auto second = submit(step_request(output(first)));
+  auto third = submit(step_request(output(second)));
   commit();
   auto cancelled = st->cancel(first.task_id);
   BOOST_REQUIRE_MESSAGE(cancelled, why(cancelled));
   BOOST_CHECK(cancelled->status == task_status::cancelled);
-  commit();
+  auto fx = commit();
+  BOOST_CHECK(fx.stops.empty()); // nothing ran
   BOOST_CHECK(task_row(first.task_id).status == task_status::cancelled);
   BOOST_CHECK(asset_row(output(first)).status == asset_status::failed);
-  auto dep = task_row(second.task_id);
-  BOOST_CHECK(dep.status == task_status::error);
-  BOOST_REQUIRE(dep.error);
-  BOOST_CHECK_EQUAL(dep.error->code, "upstream_failed");
+  // What waited on it, at every depth, ends upstream_cancelled (not
+  // upstream_failed), naming the cancelled task.
+  check_upstream_cancelled({second, third}, first.task_id);
   // The cancelled task is off the READY queue.
   BOOST_CHECK(dispatch().empty());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_running_task_stops_its_attempt_and_ignores_its_late_outcome) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  auto third = submit(step_request(output(second)));
+  commit();
+  auto order = dispatch_one();
+  BOOST_CHECK_EQUAL(st->free_slots.at("default"), 1u);
+  // The attempt wrote part of its outputs before the cancel.
+  std::filesystem::create_directories(order.output_dir);
+  { std::ofstream{std::filesystem::path{order.output_dir} / "result.json"} << "{}"; }
+  auto cancelled = st->cancel(first.task_id);
+  BOOST_REQUIRE_MESSAGE(cancelled, why(cancelled));
+  BOOST_CHECK(cancelled->status == task_status::cancelled);
+  // Its slot counts as free at once; no heartbeat is awaited any more.
+  BOOST_CHECK_EQUAL(st->free_slots.at("default"), 2u);
+  BOOST_CHECK_EQUAL(st->last_beat.count(first.task_id), 0u);
+  // Once committed, its pool is told to stop the attempt.
+  auto fx = commit();
+  BOOST_REQUIRE_EQUAL(fx.stops.size(), 1u);
+  BOOST_CHECK_EQUAL(fx.stops[0].first, "default");
+  BOOST_CHECK_EQUAL(fx.stops[0].second, order.execution_id);
+  BOOST_CHECK(task_row(first.task_id).status == task_status::cancelled);
+  BOOST_CHECK(asset_row(output(first)).status == asset_status::failed);
+  check_upstream_cancelled({second, third}, first.task_id);
+  // The attempt's late outcome, a success or a failure, changes nothing,
+  // and nothing of it stays on disk.
+  st->on_result(success(order.task));
+  st->on_result(failure(order.task));
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK(!std::filesystem::exists(order.output_dir));
+  BOOST_CHECK_EQUAL(st->free_slots.at("default"), 2u);
+  BOOST_CHECK(st->tasks.at(first.task_id).status == task_status::cancelled);
+  BOOST_CHECK(task_row(first.task_id).status == task_status::cancelled);
+  auto out = asset_row(output(first));
+  BOOST_CHECK(out.status == asset_status::failed);
+  BOOST_CHECK(out.uri.empty());
+  BOOST_CHECK(out.sha256.empty());
+  auto history = db->read->history(first.task_id);
+  BOOST_REQUIRE_MESSAGE(history, why(history));
+  std::vector<std::string> kinds;
+  for (auto& p : *history)
+    kinds.push_back(p.kind);
+  std::vector<std::string> expected{"task.created", "task.dispatched",
+                                    "task.cancelled"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(),
+                                expected.end());
+  BOOST_CHECK_NE(history->back().payload.find(order.execution_id),
+                 std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_cancelled_before_its_order_left_is_not_sent) {
+  // The dispatch's commit is still being written when the cancel comes:
+  // its order must not leave, and the pool is told to stop it anyway.
+  auto t = submit(source_request());
+  commit();
+  st->dispatch_ready();
+  auto sealed = st->seal();
+  BOOST_REQUIRE(sealed);
+  BOOST_REQUIRE_EQUAL(sealed->second.dispatches.size(), 1u);
+  BOOST_REQUIRE(!st->db->write.write(sealed->first));
+  BOOST_REQUIRE(st->cancel(t.task_id));
+  BOOST_CHECK_EQUAL(st->drop_stale_dispatches(sealed->second), 1u);
+  auto fx = commit();
+  BOOST_REQUIRE_EQUAL(fx.stops.size(), 1u);
+  BOOST_CHECK_EQUAL(fx.stops[0].second, t.task_id + "/1");
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_removes_the_outputs_of_a_cancelled_attempt) {
+  auto t = submit(source_request());
+  commit();
+  auto order = dispatch_one();
+  std::filesystem::create_directories(order.output_dir);
+  { std::ofstream{std::filesystem::path{order.output_dir} / "result.json"} << "{}"; }
+  BOOST_REQUIRE(st->cancel(t.task_id));
+  commit();
+  // The node died before the attempt ended (or before its pool cleaned up).
+  restart();
+  BOOST_CHECK(!std::filesystem::exists(order.output_dir));
+  BOOST_CHECK(st->tasks.at(t.task_id).status == task_status::cancelled);
+  BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_still_cascades_upstream_failed_at_every_depth) {
+  auto first = submit(source_request());
+  auto second = submit(step_request(output(first)));
+  auto third = submit(step_request(output(second)));
+  commit();
+  run_the_one_ready_task(failure);
+  for (auto* t : {&second, &third}) {
+    auto row = task_row(t->task_id);
+    BOOST_REQUIRE(row.error);
+    BOOST_CHECK_EQUAL(row.error->code, "upstream_failed");
+    BOOST_CHECK_EQUAL(row.error->message.find("cancelled"), std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_operator_action_on_a_finished_task_is_refused_and_writes_nothing) {
+  // One task of each finished status.
+  auto done = submit(source_request(1));
+  auto failed = submit(source_request(2));
+  auto cancelled = submit(source_request(3));
+  commit();
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 2u);
+  st->on_result(success(orders[0].task));
+  st->on_result(failure(orders[1].task));
+  BOOST_REQUIRE(st->cancel(cancelled.task_id));
+  commit();
+  std::vector<std::pair<std::string, task_status>> finished{
+    {done.task_id, task_status::done},
+    {failed.task_id, task_status::error},
+    {cancelled.task_id, task_status::cancelled}};
+  for (auto& [id, status] : finished) {
+    BOOST_TEST_CONTEXT("a " << contracts::to_string(status) << " task") {
+      BOOST_REQUIRE(task_row(id).status == status);
+      auto before = st->tasks.at(id);
+      auto history = db->read->history(id);
+      BOOST_REQUIRE(history);
+      auto packets = history->size();
+      auto refused_cancel = st->cancel(id);
+      BOOST_REQUIRE(!refused_cancel);
+      BOOST_CHECK_MESSAGE(is(refused_cancel.error(), ec::illegal_transition),
+                          why(refused_cancel));
+      BOOST_CHECK_NE(why(refused_cancel).find(contracts::to_string(status)),
+                     std::string::npos);
+      auto refused_priority = st->set_priority(id, 9);
+      BOOST_REQUIRE(!refused_priority);
+      BOOST_CHECK_MESSAGE(is(refused_priority.error(), ec::illegal_transition),
+                          why(refused_priority));
+      // Nothing changed in memory, nothing is to be written.
+      BOOST_CHECK(st->batch.empty());
+      BOOST_CHECK(st->effects.stops.empty());
+      BOOST_CHECK(st->tasks.at(id) == before);
+      commit();
+      BOOST_CHECK(task_row(id) == before);
+      auto after = db->read->history(id);
+      BOOST_REQUIRE(after);
+      BOOST_CHECK_EQUAL(after->size(), packets);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_priority_of_an_unfinished_task_still_changes) {
+  auto t = submit(source_request());
+  commit();
+  auto changed = st->set_priority(t.task_id, 7);
+  BOOST_REQUIRE_MESSAGE(changed, why(changed));
+  BOOST_CHECK_EQUAL(changed->priority, 7);
+  commit();
+  BOOST_CHECK_EQUAL(task_row(t.task_id).priority, 7);
+  // RUNNING is not finished either.
+  dispatch_one();
+  BOOST_REQUIRE(st->set_priority(t.task_id, 8));
+  commit();
+  BOOST_CHECK_EQUAL(task_row(t.task_id).priority, 8);
 }
 
 BOOST_AUTO_TEST_CASE(cancelling_a_pending_task_releases_its_inputs) {
@@ -543,8 +720,10 @@ BOOST_AUTO_TEST_CASE(cancelling_a_pending_task_releases_its_inputs) {
   BOOST_REQUIRE_MESSAGE(cancelled, why(cancelled));
   commit();
   BOOST_CHECK(task_row(second.task_id).status == task_status::cancelled);
-  BOOST_CHECK(asset_row(output(first)).holds.empty());
+  BOOST_CHECK(st->assets.at(output(first)).holds.empty());
   BOOST_CHECK(task_row(first.task_id).status == task_status::ready);
+  restart(); // released durably
+  BOOST_CHECK(st->assets.at(output(first)).holds.empty());
 }
 
 BOOST_AUTO_TEST_CASE(cancelling_a_done_task_is_an_illegal_transition) {
@@ -637,6 +816,113 @@ BOOST_AUTO_TEST_CASE(a_preflight_failure_reports_every_problem_and_creates_nothi
   BOOST_CHECK(has_problem(r, ec::asset_not_found));
   BOOST_CHECK(has_problem(r, ec::unknown_input));
   BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_request_with_problems_is_refused_with_them_first_and_counted_once) {
+  // A member that could not be read, and a pre-flight problem in the rest.
+  auto req = source_request();
+  req.values["extra"] = "1";
+  req.problems.push_back({ec::invalid_uuid, "/input_mapping/wrong",
+                          "'abc' is not a UUID"});
+  auto r = st->submit(req);
+  BOOST_CHECK(!r.ok);
+  BOOST_REQUIRE_EQUAL(r.problems.size(), 2u);
+  BOOST_CHECK(r.problems[0].code == ec::invalid_uuid);
+  BOOST_CHECK_EQUAL(r.problems[0].pointer, "/input_mapping/wrong");
+  BOOST_CHECK(r.problems[1].code == ec::unknown_input);
+  BOOST_CHECK_EQUAL(r.problems[1].pointer, "/values/extra");
+  BOOST_CHECK_EQUAL(st->rejections, 1u);
+  // Pre-flight repeating a problem found while reading: it is listed once.
+  auto repeated = source_request();
+  repeated.values["extra"] = "1";
+  repeated.problems.push_back(r.problems[1]);
+  auto once = st->submit(repeated);
+  BOOST_CHECK(!once.ok);
+  BOOST_REQUIRE_EQUAL(once.problems.size(), 1u);
+  BOOST_CHECK_EQUAL(st->rejections, 2u);
+  // The rest of it passes pre-flight: refused all the same.
+  auto rest_ok = source_request();
+  rest_ok.problems.push_back({ec::type_mismatch, "/priority",
+                              "expected an integer"});
+  auto refused = st->submit(rest_ok);
+  BOOST_CHECK(!refused.ok);
+  BOOST_REQUIRE_EQUAL(refused.problems.size(), 1u);
+  BOOST_CHECK(refused.problems[0].code == ec::type_mismatch);
+  BOOST_CHECK_EQUAL(st->rejections, 3u);
+  BOOST_CHECK(st->batch.empty());
+  BOOST_CHECK(st->tasks.empty());
+  BOOST_CHECK_EQUAL(st->submissions, 3u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_module_with_problems_reports_both_once) {
+  task_request req;
+  req.module_ref = "nowhere@3";
+  req.problems.push_back({ec::type_mismatch, "/priority", "expected an integer"});
+  auto r = st->submit(req);
+  BOOST_REQUIRE_EQUAL(r.problems.size(), 2u);
+  BOOST_CHECK(r.problems[0].code == ec::type_mismatch);
+  BOOST_CHECK(r.problems[1].code == ec::module_not_found);
+  // A module_ref that could not be read is not "no module '' is registered".
+  task_request unread;
+  unread.problems.push_back({ec::type_mismatch, "/module_ref", "expected a string"});
+  auto u = st->submit(unread);
+  BOOST_REQUIRE_EQUAL(u.problems.size(), 1u);
+  BOOST_CHECK(u.problems[0].code == ec::type_mismatch);
+  BOOST_CHECK_EQUAL(st->rejections, 2u);
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_conflicts_are_counted_apart_from_rejections) {
+  auto req = source_request(1);
+  req.idempotency_key = "k";
+  auto first = submit(req);
+  commit();
+  // Other work under the key: a conflict (409), not a rejection (422).
+  auto other = source_request(2);
+  other.idempotency_key = "k";
+  BOOST_CHECK(has_problem(st->submit(other), ec::idempotency_conflict));
+  BOOST_CHECK_EQUAL(st->idempotency_conflicts, 1u);
+  BOOST_CHECK_EQUAL(st->rejections, 0u);
+  // The first request again, but with a member that could not be read: not
+  // a duplicate of the first task, a rejection.
+  auto partial = req;
+  partial.problems.push_back({ec::type_mismatch, "/priority", "expected an integer"});
+  auto r = st->submit(partial);
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK(!r.duplicate);
+  BOOST_REQUIRE_EQUAL(r.problems.size(), 1u);
+  BOOST_CHECK(r.problems[0].code == ec::type_mismatch);
+  BOOST_CHECK_EQUAL(st->rejections, 1u);
+  BOOST_CHECK_EQUAL(st->idempotency_conflicts, 1u);
+  // A duplicate is no refusal at all.
+  BOOST_CHECK(st->submit(req).duplicate);
+  BOOST_CHECK_EQUAL(st->rejections, 1u);
+  BOOST_CHECK(st->batch.empty());
+}
+
+BOOST_AUTO_TEST_CASE(commit_latency_counts_each_commit_until_its_write_is_durable) {
+  // The write thread's path: the commit sealed at t0 and written at t0 + 2 s
+  // counts 2 s, whenever Zenith gets to handle `written`.
+  st->commit_latency = contracts::histogram{}; // forget the fixture's commits
+  uint64_t before = 0;
+  submit(source_request());
+  auto sealed = st->seal();
+  BOOST_REQUIRE(sealed);
+  BOOST_REQUIRE(sealed->second.sealed_at);
+  BOOST_REQUIRE(!st->db->write.write(sealed->first));
+  auto t0 = *sealed->second.sealed_at;
+  st->in_flight.emplace_back(7, std::move(sealed->second));
+  st->reports->written_at.emplace(7, t0 + std::chrono::seconds{2});
+  st->on_written(7, caf::error{});
+  BOOST_CHECK_EQUAL(st->commit_latency.count(), before + 1);
+  BOOST_CHECK_EQUAL(st->commit_latency.sum(), 2.0);
+  BOOST_CHECK(st->in_flight.empty());
+  BOOST_CHECK(st->reports->written_at.empty());
+  // Written in the flush: counted once; nothing to write: not counted.
+  submit(source_request(2));
+  commit();
+  BOOST_CHECK_EQUAL(st->commit_latency.count(), before + 2);
+  commit();
+  BOOST_CHECK_EQUAL(st->commit_latency.count(), before + 2);
 }
 
 BOOST_AUTO_TEST_CASE(the_same_ref_with_other_content_is_immutable_ref) {
@@ -1125,21 +1411,104 @@ BOOST_AUTO_TEST_CASE(zenith_forgets_the_last_packets_of_finished_tasks) {
     BOOST_CHECK(task_row(o.task.task_id).status == task_status::done);
     BOOST_CHECK(zenith_st().last_packet.count(o.task.task_id) == 0);
   }
-  // A later packet about a forgotten task still finds its parent in the log.
+  // Nothing may follow the packet that finished a task: an operator action
+  // on it is refused and writes nothing.
+  auto commits = zenith_st().commits;
   auto h = self->request(zenith, caf::infinite, atom::priority_v,
                          orders->front().task.task_id, int32_t{5});
   sched.run();
-  h.receive([](task_record&) {}, [](caf::error& e) { BOOST_FAIL(text_of(e)); });
-  auto history = zenith_st().db->read->history(orders->front().task.task_id);
+  h.receive([](task_record&) { BOOST_FAIL("changed a finished task"); },
+            [](caf::error& e) {
+              BOOST_CHECK_MESSAGE(is(e, ec::illegal_transition), text_of(e));
+            });
+  BOOST_CHECK_EQUAL(zenith_st().commits, commits);
+  auto report = storage::verify(*zenith_st().db->read);
+  BOOST_CHECK_MESSAGE(report.ok, report.reason);
+}
+
+BOOST_AUTO_TEST_CASE(a_packet_about_a_forgotten_entity_finds_its_parent_in_the_log) {
+  self->send(zenith, atom::submit_v, source_request());
+  sched.run();
+  BOOST_REQUIRE_EQUAL(orders->size(), 1u);
+  auto& t = orders->front().task;
+  self->send(zenith, atom::result_v, failure(t));
+  sched.run();
+  // The failed promise's history ended: Zenith forgot its last packet.
+  auto promise = t.outputs.at("result");
+  BOOST_CHECK(zenith_st().last_packet.count(promise) == 0);
+  auto h = self->request(zenith, caf::infinite, atom::erase_v, promise);
+  sched.run();
+  h.receive([](std::string&) {}, [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  auto history = zenith_st().db->read->history(promise);
   BOOST_REQUIRE(history);
   BOOST_REQUIRE_GE(history->size(), 2u);
   auto& last = history->back();
-  BOOST_CHECK_EQUAL(last.kind, "task.priority_changed");
+  BOOST_CHECK_EQUAL(last.kind, "asset.deleted");
   BOOST_CHECK(std::find(last.meta_parents.begin(), last.meta_parents.end(),
                         (*history)[history->size() - 2].id)
               != last.meta_parents.end());
   auto report = storage::verify(*zenith_st().db->read);
   BOOST_CHECK_MESSAGE(report.ok, report.reason);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_running_task_stops_its_attempt_after_the_commit) {
+  self->send(zenith, atom::submit_v, source_request());
+  sched.run();
+  BOOST_REQUIRE_EQUAL(orders->size(), 1u);
+  auto order = orders->front();
+  auto h = self->request(zenith, caf::infinite, atom::cancel_v,
+                         order.task.task_id);
+  sched.run_once(); // the cancel: recorded, not yet committed
+  BOOST_CHECK(stops->empty());
+  BOOST_CHECK_EQUAL(zenith_st().effects.stops.size(), 1u);
+  sched.run();
+  h.receive(
+    [](task_record& t) { BOOST_CHECK(t.status == task_status::cancelled); },
+    [](caf::error& e) { BOOST_FAIL(text_of(e)); });
+  BOOST_REQUIRE_EQUAL(stops->size(), 1u);
+  BOOST_CHECK_EQUAL(stops->front(), order.execution_id);
+  BOOST_CHECK(task_row(order.task.task_id).status == task_status::cancelled);
+  // The pool reports the stopped attempt; a success that raced the stop is
+  // dropped just the same.
+  auto commits = zenith_st().commits;
+  auto stopped = report_on(order.task);
+  stopped.error_code = ec::cancelled;
+  self->send(zenith, atom::result_v, stopped);
+  self->send(zenith, atom::result_v, success(order.task));
+  sched.run();
+  BOOST_CHECK_EQUAL(zenith_st().commits, commits);
+  BOOST_CHECK(task_row(order.task.task_id).status == task_status::cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_refusals_conflicts_and_commit_latency) {
+  task_request unknown;
+  unknown.module_ref = "nowhere@1";
+  self->send(zenith, atom::submit_v, unknown);
+  auto partial = source_request();
+  partial.problems.push_back({ec::type_mismatch, "/priority", "expected an integer"});
+  self->send(zenith, atom::submit_v, partial);
+  auto keyed = source_request(1);
+  keyed.idempotency_key = "k";
+  self->send(zenith, atom::submit_v, keyed);
+  sched.run();
+  auto other = source_request(2);
+  other.idempotency_key = "k";
+  self->send(zenith, atom::submit_v, other);
+  sched.run();
+  auto text = metrics();
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_submissions_total 4"), text);
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_rejections_total 2"), text);
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_idempotency_conflicts_total 1"),
+                      text);
+  // One observation per commit: the enrolment and the task's.
+  auto commits = std::to_string(zenith_st().commits);
+  BOOST_CHECK_MESSAGE(contains_line(text, "# TYPE omniva_commit_seconds histogram"),
+                      text);
+  BOOST_CHECK_MESSAGE(contains_line(text, "omniva_commit_seconds_count " + commits),
+                      text);
+  BOOST_CHECK_MESSAGE(
+    contains_line(text, "omniva_commit_seconds_bucket{le=\"+Inf\"} " + commits),
+    text);
 }
 
 BOOST_AUTO_TEST_CASE(sync_is_answered_once_what_came_before_is_committed) {

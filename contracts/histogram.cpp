@@ -1,6 +1,7 @@
 #include "contracts/histogram.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -8,18 +9,14 @@ namespace omniva::contracts {
 
 namespace {
 
-/// Prometheus renders floats in Go's shortest form; %.17g keeps the value.
+/// A number in its shortest round-trip form ("10", "0.0025", "4.5"), as
+/// Prometheus writes floats (%g's shortest precision would give "1e+01").
 std::string number(double x) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  // Shorten what %.17g makes long (0.10000000000000001 -> 0.1).
-  for (int precision = 1; precision < 17; ++precision) {
-    char shorter[32];
-    std::snprintf(shorter, sizeof shorter, "%.*g", precision, x);
-    if (std::strtod(shorter, nullptr) == x)
-      return shorter;
-  }
-  return buf;
+  auto [end, err] = std::to_chars(buf, buf + sizeof buf, x);
+  if (err != std::errc{})
+    return std::to_string(x);
+  return std::string(buf, end);
 }
 
 } // namespace
@@ -72,24 +69,50 @@ void histogram::render(std::string& out, std::string_view name,
 histogram_family::histogram_family(std::string name, std::string help,
                                    std::string label,
                                    std::span<const double> bounds)
+  : histogram_family(std::move(name), std::move(help),
+                     std::vector<std::string>{std::move(label)}, bounds) {
+}
+
+histogram_family::histogram_family(std::string name, std::string help,
+                                   std::vector<std::string> labels,
+                                   std::span<const double> bounds)
   : name_(std::move(name)),
     help_(std::move(help)),
-    label_(std::move(label)),
+    labels_(std::move(labels)),
     bounds_(bounds.begin(), bounds.end()) {
 }
 
 void histogram_family::observe(const std::string& label_value, double x) {
-  auto i = by_label_.find(label_value);
+  observe_labels(std::vector<std::string>{label_value}, x);
+}
+
+void histogram_family::observe_labels(std::vector<std::string> label_values,
+                                      double x) {
+  label_values.resize(labels_.size());
+  auto i = by_label_.find(label_values);
   if (i == by_label_.end())
-    i = by_label_.emplace(label_value, histogram{bounds_}).first;
+    i = by_label_.emplace(std::move(label_values), histogram{bounds_}).first;
   i->second.observe(x);
+}
+
+const histogram*
+histogram_family::find(const std::vector<std::string>& label_values) const {
+  auto i = by_label_.find(label_values);
+  return i == by_label_.end() ? nullptr : &i->second;
 }
 
 void histogram_family::render(std::string& out) const {
   out += "# HELP " + name_ + " " + help_ + "\n";
   out += "# TYPE " + name_ + " histogram\n";
-  for (auto& [value, h] : by_label_)
-    h.render(out, name_, label_ + "=\"" + escape_label_value(value) + "\"");
+  for (auto& [values, h] : by_label_) {
+    std::string labels;
+    for (size_t i = 0; i < labels_.size(); ++i) {
+      if (i > 0)
+        labels += ',';
+      labels += labels_[i] + "=\"" + escape_label_value(values[i]) + "\"";
+    }
+    h.render(out, name_, labels);
+  }
 }
 
 std::string escape_label_value(std::string_view x) {

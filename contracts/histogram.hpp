@@ -57,25 +57,42 @@ private:
   double sum_ = 0;
 };
 
-/// Histograms by the value of one label.
+/// Histograms by the values of one label or more (a module; a module and a
+/// status).
 class histogram_family {
 public:
+  /// A family by one label.
   histogram_family(std::string name, std::string help, std::string label,
                    std::span<const double> bounds = default_latency_buckets);
 
-  /// Counts `x` in the histogram of `label_value`.
+  /// A family by the labels `labels`, in the order they are rendered.
+  histogram_family(std::string name, std::string help,
+                   std::vector<std::string> labels,
+                   std::span<const double> bounds = default_latency_buckets);
+
+  /// Counts `x` in the histogram of `label_value` (a family by one label).
   void observe(const std::string& label_value, double x);
 
-  /// Appends HELP, TYPE and every histogram's lines (by label value, in
+  /// Counts `x` in the histogram of `label_values`, one per label, in the
+  /// labels' order (missing values are "", extra ones ignored).
+  /// (Not an overload of `observe`: a brace list of two string literals
+  /// would also make a std::string, from an iterator pair.)
+  void observe_labels(std::vector<std::string> label_values, double x);
+
+  /// The histogram of `label_values`; nullptr when nothing was observed
+  /// there.
+  const histogram* find(const std::vector<std::string>& label_values) const;
+
+  /// Appends HELP, TYPE and every histogram's lines (by label values, in
   /// order); a family with nothing observed writes HELP and TYPE only.
   void render(std::string& out) const;
 
 private:
   std::string name_;
   std::string help_;
-  std::string label_;
+  std::vector<std::string> labels_;
   std::vector<double> bounds_;
-  std::map<std::string, histogram, std::less<>> by_label_;
+  std::map<std::vector<std::string>, histogram> by_label_;
 };
 
 /// Escapes a label value for the exposition format (`\`, `"`, newline).

@@ -55,11 +55,16 @@ using field = std::pair<std::string_view, json::value>;
 /// Writes one line: `event` names what happened ("task.failed",
 /// "http.refused", "operator.cancel"), `fields` say the rest, in order.
 /// Text values with spaces, quotes or control characters are quoted and
-/// escaped as JSON strings, so a line stays one line whatever a module wrote.
+/// escaped as JSON strings, so a line stays one line whatever a module wrote;
+/// bytes that are not UTF-8 become U+FFFD, so a JSON line always parses.
 void write(level lvl, std::string_view event,
            std::initializer_list<field> fields = {});
 
 /// `write` with a vector of fields (for lines built step by step).
 void write(level lvl, std::string_view event, const std::vector<field>& fields);
+
+/// `s` with every byte that does not belong to a well-formed UTF-8 sequence
+/// replaced by U+FFFD.
+std::string valid_utf8(std::string_view s);
 
 } // namespace omniva::node_log

@@ -1,12 +1,36 @@
 // Watching a node over HTTP: the event hub behind `GET /api/events` (one
-// Server-Sent Event per committed packet, SSE comments while quiet), and the
-// routes `GET /api/health`, `GET /api/events` and `GET /metrics`.
+// Server-Sent Event per committed packet, its sequence number as the event's
+// id, SSE comments while quiet; a client that reconnects with
+// `Last-Event-ID` first gets what it missed, read from the log), and the
+// routes `GET /api/health`, `GET /api/events` and `GET /metrics` (Zenith's
+// counters and the node's histograms, runtime/node_metrics.hpp).
 
 #include "runtime/api_routes.hpp"
+#include "runtime/node_metrics.hpp"
+
+#include <caf/event_based_actor.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 namespace omniva::runtime {
+
+namespace {
+
+/// The `data:` of an event: `{"kind","id","subject","seq","at"}`.
+std::string event_data(const std::string& kind, const std::string& id,
+                       const std::string& subject, uint64_t seq,
+                       const std::string& at) {
+  json::value data{json::object{}};
+  data.set("kind", kind);
+  data.set("id", id);
+  data.set("subject", subject);
+  data.set("seq", static_cast<int64_t>(seq));
+  data.set("at", at);
+  return json::serialize(data);
+}
+
+} // namespace
 
 // -- the event hub ------------------------------------------------------------------
 
@@ -21,13 +45,9 @@ void event_hub::publish(const std::vector<contracts::committed_event>& events) {
   prune();
   if (!streams_.empty()) {
     for (auto& e : events) {
-      json::value data{json::object{}};
-      data.set("kind", e.kind);
-      data.set("id", e.packet_id);
-      data.set("subject", e.subject);
-      auto text = json::serialize(data);
+      auto text = event_data(e.kind, e.packet_id, e.subject, e.seq, e.at);
       for (auto& s : streams_)
-        s->send(e.kind, text);
+        s->send(e.kind, text, e.seq);
     }
   }
   for (auto& [handle, f] : listeners_)
@@ -101,19 +121,156 @@ void event_hub::wait_for_change(std::chrono::milliseconds timeout) {
 
 namespace api {
 
+namespace {
+
+/// How many packets a replay reads at a time.
+constexpr size_t replay_page = 256;
+
+/// A replay waits while more than this many bytes wait for the client.
+constexpr size_t replay_backlog = size_t{1} << 20;
+
+/// How long a replay waits for a slow client before it looks again.
+constexpr auto replay_pause = std::chrono::milliseconds{20};
+
+/// The subject of a stored packet: the entity the event is about, as the
+/// live event named it. A stored packet keeps its subjects sorted, so for a
+/// `task.*` packet (the task, its inputs and outputs) the task is the one
+/// subject with a row in `tasks` (the rows the packet recorded say it
+/// without a read, most of the time); other kinds name one subject.
+std::string subject_of(const contracts::packet& p, const storage::reader& r) {
+  if (p.subjects.empty())
+    return {};
+  if (p.subjects.size() == 1 || !p.kind.starts_with("task."))
+    return p.subjects.front();
+  auto payload = parse_row(p.payload);
+  auto* rows = json::resolve_pointer(payload, "/_rows/tasks");
+  if (rows != nullptr && rows->is_object()) {
+    std::string found;
+    size_t n = 0;
+    for (auto& [id, digest] : rows->as_object())
+      if (std::find(p.subjects.begin(), p.subjects.end(), id)
+          != p.subjects.end()) {
+        found = id;
+        ++n;
+      }
+    if (n == 1)
+      return found;
+  }
+  for (auto& s : p.subjects)
+    if (r.get(storage::table::tasks, s))
+      return s;
+  return p.subjects.front();
+}
+
+/// Reads `Last-Event-ID`: nullopt when absent or empty, else the number; an
+/// error response for anything but a decimal integer in 0..2^64-1.
+std::optional<uint64_t> last_event_id(const http_request& req,
+                                      std::optional<http_response>& refusal) {
+  auto i = req.headers.find("last-event-id");
+  if (i == req.headers.end())
+    return std::nullopt;
+  std::string_view text = i->second;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  if (text.empty())
+    return std::nullopt; // what an EventSource sends before its first id
+  uint64_t n = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (err != std::errc{} || end != text.data() + text.size()) {
+    refusal = error_response(
+      400, contracts::ec::invalid_argument,
+      "Last-Event-ID must be the sequence number of an event (a decimal "
+      "integer from 0 to 18446744073709551615).");
+    return std::nullopt;
+  }
+  return n;
+}
+
+/// Sends `stream` every packet with a sequence number above `after` from
+/// the log, page by page and no faster than the client reads, then releases
+/// the live events it held (see `event_stream::hold`). Runs as an actor of
+/// the node, so that the node's stop waits for it (it ends once the stream
+/// closes).
+void start_replay(const context_ptr& ctx, std::shared_ptr<event_stream> stream,
+                  uint64_t after) {
+  auto reader = ctx->reader;
+  ctx->system.spawn(
+    [reader, stream, after](caf::event_based_actor* self,
+                            int) -> caf::behavior {
+      // `done`: the events up to it are sent (or were never in the log).
+      self->send(self, after);
+      return {[=](uint64_t done) {
+        if (stream->closed())
+          return self->quit();
+        if (stream->backlog() > replay_backlog) {
+          self->delayed_send(self, replay_pause, done);
+          return;
+        }
+        auto page = reader->packets(done + 1, UINT64_MAX, replay_page);
+        if (!page) {
+          stream->comment("the log cannot be read: "
+                          + contracts::render_error(page.error().code(),
+                                                    page.error().category(),
+                                                    page.error().context()));
+          stream->close();
+          return self->quit();
+        }
+        for (auto& p : *page) {
+          stream->replay(p.kind,
+                         event_data(p.kind, p.id, subject_of(p, *reader),
+                                    p.seq, p.at),
+                         p.seq);
+          done = p.seq;
+        }
+        if (page->size() == replay_page || !stream->release(done)) {
+          // More in the log (or held events were dropped: read on).
+          self->send(self, done);
+          return;
+        }
+        self->quit();
+      }};
+    },
+    0);
+}
+
+} // namespace
+
 void install_event_routes(http_server& server, const context_ptr& ctx) {
+  // The node's histograms, from the events of every commit from now on.
+  auto metrics = std::make_shared<node_metrics>();
+  ctx->events->listen(
+    [metrics](const std::vector<contracts::committed_event>& events) {
+      metrics->observe(events);
+    });
   server.route_public("GET", "/api/health", [](http_request, responder r) {
     r.send(json_response(200, json::object{{"ok", true}}));
   });
-  server.route("GET", "/api/events", [ctx](http_request, responder r) {
-    ctx->events->add(r.start_stream());
+  server.route("GET", "/api/events", [ctx](http_request req, responder r) {
+    std::optional<http_response> refusal;
+    auto after = last_event_id(req, refusal);
+    if (refusal)
+      return r.send(std::move(*refusal));
+    auto stream = r.start_stream();
+    if (!after) {
+      ctx->events->add(std::move(stream));
+      return;
+    }
+    // Held from before the replay reads the log: every event committed from
+    // now on is either read by the replay or held, and the release drops
+    // the held ones the replay already sent.
+    stream->hold();
+    ctx->events->add(stream);
+    start_replay(ctx, std::move(stream), *after);
   });
-  server.route("GET", "/metrics", [ctx](http_request, responder r) {
+  server.route("GET", "/metrics", [ctx, metrics](http_request, responder r) {
     ask<std::string>(ctx->system, ctx->zenith, r,
-                     [](std::string& text) {
+                     [metrics](std::string& text) {
                        http_response resp;
                        resp.content_type = "text/plain; version=0.0.4";
                        resp.body = std::move(text);
+                       resp.body += metrics->render();
                        return resp;
                      },
                      atom::metrics_v);

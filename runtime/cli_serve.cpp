@@ -6,6 +6,7 @@
 #include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
+#include "contracts/node_log.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
@@ -13,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/config_option_adder.hpp>
 
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -22,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -49,7 +52,8 @@ struct node_file_config : caf::actor_system_config {
       .add<size_t>("heartbeat-interval-ms", "how often a busy worker sends a heartbeat")
       .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
       .add<size_t>("idempotency-window-s", "how long an idempotency key is remembered")
-      .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment");
+      .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment")
+      .add<std::string>("log-format", "the node's log on stderr: text or json (JSON lines)");
   }
 
   /// The `[omniva]` options.
@@ -106,6 +110,25 @@ std::optional<std::string> check_config_text(const std::string& text,
   }
   return std::nullopt;
 }
+
+/// Hands spdlog's lines (the messages of the node's parts: registry,
+/// asset store, Zenith) to the node's log, so that with `--log-format json`
+/// every line on stderr is a JSON line: `{"event":"log","message":...}`.
+class node_log_sink final : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    using node_log::level;
+    auto lvl = msg.level >= spdlog::level::err    ? level::error
+               : msg.level == spdlog::level::warn ? level::warn
+                                                  : level::info;
+    node_log::write(lvl, "log",
+                    {{"message", json::value{std::string{msg.payload.data(),
+                                                         msg.payload.size()}}}});
+  }
+
+  void flush_() override {
+  }
+};
 
 std::atomic<bool> stop_requested{false};
 
@@ -168,7 +191,7 @@ void run_demo(runtime::node& n) {
 
 int run_serve(const arguments& args) {
   po::options_description opts{"options"};
-  std::string data, http, config_file;
+  std::string data, http, config_file, log_format;
   std::vector<std::string> modules, pools, roots;
   auto data_help = "data folder (default " + std::string{defaults::node::data_dir}
                    + ")";
@@ -186,20 +209,18 @@ int run_serve(const arguments& args) {
     ("pool", po::value(&pools), "a worker pool name:workers:cpu:memory_gb[:gpu] (repeatable)")
     ("allowed-root", po::value(&roots), "a folder assets may be registered from by path (repeatable)")
     ("config", po::value(&config_file), "a configuration file (see config/omniva.conf)")
+    ("log-format", po::value(&log_format), "the node's log on stderr: text (default) or json (one JSON object a line, for log shippers)")
     ("mock", "run every task through the mock adapter")
     ("demo", "register the example modules, add a sample asset and submit a small pipeline");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_options(
         "omniva serve [--data DIR] [--http HOST:PORT] [--modules DIR]... "
-        "[--config FILE] [--mock] [--demo]",
+        "[--config FILE] [--log-format text|json] [--mock] [--demo]",
         "Runs a node: the lineage database, Zenith, the worker pools and the "
         "HTTP API. Prints where it listens; stops on SIGINT or SIGTERM.",
         opts, pos, args, vm))
     return *rc;
-  // Logs go to stderr: stdout carries the one line saying where the node
-  // listens (scripts read it).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("omniva"));
   runtime::node_options o;
   if (!config_file.empty()) {
     node_file_config cfg;
@@ -223,6 +244,9 @@ int run_serve(const arguments& args) {
     if (auto r = caf::get_if<std::vector<std::string>>(&cfg, "omniva.allowed-roots"))
       if (roots.empty())
         roots = *r;
+    if (auto f = caf::get_if<std::string>(&cfg, "omniva.log-format"))
+      if (log_format.empty())
+        log_format = *f;
     // An option the file leaves out keeps the node's default (node_options,
     // from contracts/defaults.hpp).
     o.force_mock = caf::get_or(cfg, "omniva.mock", o.force_mock);
@@ -243,6 +267,21 @@ int run_serve(const arguments& args) {
                             o.idempotency_window)
                             .count()))};
   }
+  auto format = node_log::format_from_string(log_format.empty() ? "text"
+                                                                : log_format);
+  if (!format) {
+    print_error("--log-format must be text or json, not '" + log_format + "'");
+    return exit_usage;
+  }
+  // Logs go to stderr: stdout carries the one line saying where the node
+  // listens (scripts read it). With JSON lines, spdlog's lines become the
+  // node log's too.
+  node_log::set_format(*format);
+  if (*format == node_log::format::json)
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "omniva", std::make_shared<node_log_sink>()));
+  else
+    spdlog::set_default_logger(spdlog::stderr_color_mt("omniva"));
   if (o.sse_keep_alive.count() <= 0) {
     print_error("omniva.sse-keep-alive-ms must be positive");
     return exit_usage;
@@ -283,6 +322,10 @@ int run_serve(const arguments& args) {
             << ", token in " << node.options().data_dir << "/token"
             << (node.options().force_mock ? ", mock adapter" : "") << ")"
             << std::endl;
+  node_log::write(node_log::level::info, "node.started",
+                  {{"url", json::value{"http://" + o.http_host + ":"
+                                       + std::to_string(node.port())}},
+                   {"data", json::value{node.options().data_dir}}});
   if (vm.count("demo"))
     run_demo(node);
   std::signal(SIGINT, on_stop_signal);
@@ -302,6 +345,7 @@ int run_serve(const arguments& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
   std::cout << "omniva: stopping" << std::endl;
+  node_log::write(node_log::level::info, "node.stopping");
   node.stop();
   return exit_ok;
 }

@@ -4,12 +4,14 @@
 #include "actors/registry.hpp"
 #include "actors/worker_pool.hpp"
 #include "actors/zenith.hpp"
+#include "contracts/node_log.hpp"
 #include "contracts/type_ids.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/local_adapter.hpp"
 #include "runtime/mock_adapter.hpp"
 #include "runtime/http_server.hpp"
 #include "runtime/node_api.hpp"
+#include "runtime/node_metrics.hpp"
 #include "storage/asset_store.hpp"
 #include "storage/commit.hpp"
 #include "storage/database.hpp"
@@ -187,6 +189,30 @@ void watch_zenith(const actors::zenith_actor& zenith,
     });
 }
 
+/// The node's log line for an answer of its HTTP API: every refusal
+/// (status 400 or more: method, route pattern, status, code, peer; never
+/// the path, query, header fields or body, which may hold secrets), and the
+/// operator action no packet records (a rescan of the module folders).
+void log_answer(const http_answer& a) {
+  using node_log::level;
+  auto or_null = [](const std::string& x) {
+    return x.empty() ? json::value{} : json::value{x};
+  };
+  if (a.status >= 400) {
+    node_log::write(a.status >= 500 ? level::error : level::warn,
+                    "http.refused",
+                    {{"method", or_null(a.method)},
+                     {"route", or_null(a.route)},
+                     {"status", json::value{static_cast<int64_t>(a.status)}},
+                     {"code", or_null(a.code)},
+                     {"remote", or_null(a.remote)}});
+    return;
+  }
+  if (a.method == "POST" && a.route == "/api/modules/rescan")
+    node_log::write(level::info, "operator.rescan",
+                    {{"remote", or_null(a.remote)}});
+}
+
 } // namespace
 
 struct node::impl {
@@ -314,6 +340,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   }
   p->events = std::make_shared<event_hub>();
   p->events->keep_alive(options.sse_keep_alive);
+  // The node's log: failed attempts and operator actions, from what each
+  // commit made durable.
+  p->events->listen(log_committed_events);
   actors::zenith_config zc;
   zc.data_dir = options.data_dir;
   zc.pools = options.pools;
@@ -364,6 +393,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     hc.host = options.http_host;
     hc.port = options.http_port;
     hc.upload_dir = n->impl_->store->temp_dir();
+    hc.on_answer = log_answer;
     n->impl_->http = std::make_unique<http_server>(hc);
     api_context ctx{*n->impl_->system, n->impl_->zenith, n->impl_->ledger,
                     n->impl_->reader, n->impl_->events,

@@ -10,12 +10,16 @@ Usage: node_cancel_test.py OMNIVA_BINARY REPO_DIR
 - Cancelling a READY task: its dependants end `upstream_cancelled` as well.
 - Every operator action on a finished task is a 409 `illegal_transition`
   and writes no packet.
+- `omniva_rejections_total` counts every refused submission (422) once,
+  idempotency conflicts (409) apart; `omniva_commit_seconds` counts every
+  commit.
 
 The harness (a node per case, HTTP and CLI helpers) is tests/node_harness.py.
 """
 
 import json
 import os
+import re
 
 import node_harness
 from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
@@ -165,6 +169,42 @@ class FinishedTaskTest(CancelTestCase):
                 self.assertIn("illegal_transition", r.stderr)
                 self.assertEqual(self.kinds(task_id), history, "no packet was written")
                 self.assertEqual(self.task(task_id), before)
+        self.finish()
+
+
+class RejectionCountTest(NodeTestCase):
+    def test_every_refused_submission_counts_once_and_conflicts_apart(self):
+        refused = [
+            {"module_ref": "nowhere@1"},
+            {"module_ref": "media-probe@1", "values": {"sample_rate": 5}},
+            # A member that cannot be read, and pre-flight problems in the rest.
+            {"module_ref": "slow@1", "input_mapping": {"wrong": "abc"},
+             "values": {"seconds": 7000}},
+        ]
+        for body in refused:
+            status, doc, _ = self.http("POST", "/api/tasks", body)
+            self.assertEqual(status, 422, doc)
+        codes = {e["code"] for e in doc["errors"]}
+        self.assertLessEqual({"unknown_input", "out_of_range"}, codes, doc)
+        first = self.submit("slow@1", values={"seconds": 0}, idempotency_key="k")
+        status, doc, _ = self.http("POST", "/api/tasks", {
+            "module_ref": "slow@1", "values": {"seconds": 1}, "idempotency_key": "k"})
+        self.assertEqual(status, 409, doc)
+        self.wait_finished(first["task_id"])
+        status, text, _ = self.http("GET", "/metrics")
+        self.assertEqual(status, 200, text)
+        self.assertRegex(text, rf"(?m)^omniva_rejections_total {len(refused)}$")
+        self.assertRegex(text, r"(?m)^omniva_idempotency_conflicts_total 1$")
+        self.assertRegex(text, r"(?m)^omniva_submissions_total 5$")
+        # Every commit is counted in the latency histogram once its write is
+        # durable (commits_total counts it when sealed: poll until idle).
+        def counted():
+            text = self.http("GET", "/metrics")[1]
+            commits = re.search(r"(?m)^omniva_commits_total (\d+)$", text).group(1)
+            return (re.search(rf"(?m)^omniva_commit_seconds_count {commits}$", text)
+                    and re.search(rf'(?m)^omniva_commit_seconds_bucket{{le="\+Inf"}} '
+                                  rf'{commits}$', text))
+        wait_until(counted, 10, "every commit in omniva_commit_seconds")
         self.finish()
 
 

@@ -322,7 +322,7 @@ int run_show(const arguments& args) {
       return exit_failure;
     }
     if (history->empty()) {
-      print_error("not_found: nothing in the lineage log names " + id);
+      print_error("not_found: nothing in the lineage log names '" + id + "'");
       return exit_failure;
     }
     start = std::move(*history);

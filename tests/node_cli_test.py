@@ -479,8 +479,8 @@ class ReadableOutputTest(CliTestCase):
         remote = self.cli("lineage", "show", unknown, "--node", self.node.url, "--data",
                           self.node.data, node=False)
         self.assertEqual((local.returncode, remote.returncode), (1, 1))
-        for r in (local, remote):
-            self.assertIn("nothing in the lineage log names", r.stderr)
+        self.assertEqual(local.stderr, remote.stderr)
+        self.assertIn("nothing in the lineage log names 'no-such-thing'", local.stderr)
         self.finish()
 
     def test_without_a_token_the_cli_says_where_it_looked(self):

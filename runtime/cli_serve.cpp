@@ -15,7 +15,6 @@
 #include <caf/config_option_adder.hpp>
 
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -112,8 +111,8 @@ std::optional<std::string> check_config_text(const std::string& text,
 }
 
 /// Hands spdlog's lines (the messages of the node's parts: registry,
-/// asset store, Zenith) to the node's log, so that with `--log-format json`
-/// every line on stderr is a JSON line: `{"event":"log","message":...}`.
+/// asset store, Zenith) to the node's log as `log` lines (`{"event":"log",
+/// "message":...}` with `--log-format json`), so that stderr has one format.
 class node_log_sink final : public spdlog::sinks::base_sink<std::mutex> {
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -274,14 +273,11 @@ int run_serve(const arguments& args) {
     return exit_usage;
   }
   // Logs go to stderr: stdout carries the one line saying where the node
-  // listens (scripts read it). With JSON lines, spdlog's lines become the
-  // node log's too.
+  // listens (scripts read it). spdlog's lines become the node log's, so that
+  // stderr has one format (JSON lines, with --log-format json).
   node_log::set_format(*format);
-  if (*format == node_log::format::json)
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "omniva", std::make_shared<node_log_sink>()));
-  else
-    spdlog::set_default_logger(spdlog::stderr_color_mt("omniva"));
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+    "omniva", std::make_shared<node_log_sink>()));
   if (o.sse_keep_alive.count() <= 0) {
     print_error("omniva.sse-keep-alive-ms must be positive");
     return exit_usage;

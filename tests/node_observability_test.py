@@ -160,6 +160,8 @@ class TextLogTest(NodeTestCase):
         self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warn http\.refused "
                                r"method=GET route=/api/tasks/\{id\} status=404 code=not_found "
                                r"remote=127\.0\.0\.1:\d+$")
+        # The messages of the node's parts are lines of the same format.
+        self.assertRegex(self.node.log(), r'(?m)^\S+Z info log message="registry: registered module ')
         self.finish()
 
     def test_the_log_format_comes_from_the_flag_or_the_configuration(self):

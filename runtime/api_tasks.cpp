@@ -172,12 +172,24 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
     auto body = body_json(req, r);
     if (!body)
       return;
+    // The rule of a task request's `priority` (contracts/messages.cpp):
+    // an integer (1.0 is one, 1.5 and 1e-400 are not) within 32 bits.
     auto* p = body->find("priority");
-    if (p == nullptr || !p->as_int64() || *p->as_int64() < INT32_MIN
-        || *p->as_int64() > INT32_MAX)
-      return r.send(error_response(400, ec::invalid_argument,
-                                   "priority must be a 32-bit integer",
+    if (p == nullptr)
+      return r.send(error_response(400, ec::missing_field,
+                                   "give the new priority, an integer",
                                    "/priority"));
+    if (!p->is_integral())
+      return r.send(error_response(400, ec::type_mismatch,
+                                   "'priority' must be an integer",
+                                   "/priority"));
+    if (!p->as_int64() || *p->as_int64() < INT32_MIN
+        || *p->as_int64() > INT32_MAX)
+      return r.send(error_response(
+        400, ec::out_of_range,
+        "'priority' must lie in [" + std::to_string(INT32_MIN) + ", "
+          + std::to_string(INT32_MAX) + "]",
+        "/priority"));
     ask<contracts::task_record>(ctx->system, ctx->zenith, r, changed,
                                 atom::priority_v, req.params["id"],
                                 static_cast<int32_t>(*p->as_int64()));

@@ -270,6 +270,52 @@ class ListTest(ApiTestCase):
         self.assertEqual(self.walk("/api/policies", 1)[0], policies["items"])
         self.finish()
 
+    def test_an_asset_shows_who_holds_it(self):
+        self.register_talker()
+        gate = os.path.join(self.tmp, "gate")
+        status, doc, _ = self.http("POST", "/api/assets/value",
+                                   {"value": gate, "dtype": "string"})
+        self.assertEqual(status, 201, doc)
+        asset_id = doc["asset_id"]
+        holders = [self.submit("talker@1", {"gate": asset_id})["task_id"]
+                   for _ in range(3)]
+        self.assertEqual(self.asset(asset_id)["holds"], holders)
+        listed = [a for a in self.get_ok("/api/assets")["items"]
+                  if a["asset_id"] == asset_id]
+        self.assertEqual(listed[0]["holds"], holders)
+        with open(gate, "w"):
+            pass
+        for task_id in holders:
+            self.assertEqual(self.wait_finished(task_id, timeout=60)["status"], "DONE")
+        self.assertEqual(self.asset(asset_id)["holds"], [])
+        self.finish()
+
+    def test_a_new_priority_follows_the_integer_rule_of_a_request(self):
+        self.register_talker()
+        self.register_relay()
+        gate = os.path.join(self.tmp, "gate")
+        first = self.talk(gate)
+        waiting = self.submit("json-relay@1", {"source": first["outputs"]["done"]})
+        path = f"/api/tasks/{waiting['task_id']}/priority"
+        for raw, code in ((b'{"priority": 1.5}', "type_mismatch"),
+                          (b'{"priority": 1e-400}', "type_mismatch"),
+                          (b'{"priority": "5"}', "type_mismatch"),
+                          (b'{"priority": 2147483648}', "out_of_range"),
+                          (b'{"priority": -2147483649}', "out_of_range"),
+                          (b'{"priority": 1' + b"0" * 60 + b'}', "out_of_range"),
+                          (b'{}', "missing_field")):
+            status, doc, _ = self.http("POST", path, raw)
+            self.assertEqual(status, 400, (raw, doc))
+            self.assertEqual(doc["error"]["code"], code, (raw, doc))
+            self.assertEqual(doc["error"]["pointer"], "/priority", (raw, doc))
+        # The same rule as a request's: 1.0 is an integer.
+        status, doc, _ = self.http("POST", path, b'{"priority": 7.0}')
+        self.assertEqual((status, doc.get("priority")), (200, 7), doc)
+        with open(gate, "w"):
+            pass
+        self.wait_finished(waiting["task_id"], timeout=60)
+        self.finish()
+
     def test_messages_name_the_noun(self):
         status, doc = self.get("/api/tasks/nosuch")
         self.assertEqual(status, 404)

@@ -96,7 +96,9 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// A running node.
+/// A running node. It writes the node's log (contracts/node_log.hpp) of
+/// failed and re-queued attempts and operator actions from its committed
+/// events, and of refused HTTP requests from its server's answers.
 class node {
 public:
   /// Starts a node: opens (or creates) the data folder, recovers the state
@@ -151,7 +153,9 @@ public:
   /// Stops calling a listener.
   void unlisten(uint64_t handle);
 
-  /// Zenith's counters in Prometheus text (what `GET /metrics` serves).
+  /// Zenith's counters in Prometheus text (`GET /metrics` serves them,
+  /// followed by the task histograms of runtime/node_metrics.hpp, which the
+  /// HTTP API computes from the committed events).
   std::string metrics();
 
   struct impl;

@@ -11,9 +11,7 @@ The harness (a node per case, HTTP and CLI helpers) is tests/node_harness.py.
 import http.client
 import json
 import os
-import socket
-import threading
-import time
+import signal
 import urllib.parse
 
 import node_harness
@@ -430,6 +428,29 @@ class LogTest(ApiTestCase):
         self.assertEqual(resp.read(), b"after gate\n")
         self.assertEqual(self.task(task["task_id"])["status"], "DONE")
         self.finish()
+
+    def test_a_node_stops_while_a_log_is_followed(self):
+        self.register_talker()
+        gate = os.path.join(self.tmp, "gate")
+        task = self.talk(gate)
+        self.wait_status(task["task_id"], ("RUNNING",))
+        resp = self.open_follow(task["task_id"])
+        self.assertEqual(resp.readline(), b"out 1\n")
+        self.verify_lineage()
+        # SIGTERM: the stream ends with the HTTP server, while the module
+        # still runs (cut: the attempt is not over).
+        self.node.proc.send_signal(signal.SIGTERM)
+        try:
+            rest = resp.read()
+        except http.client.IncompleteRead as e:
+            rest = e.partial
+        self.assertIn(rest, (b"", b"before gate\n"))
+        self.assertIsNone(self.node.proc.poll())
+        # The node waits for its running module (not for the follower).
+        with open(gate, "w"):
+            pass
+        self.assertEqual(self.node.proc.wait(30), 0, self.node.log()[-2000:])
+        self.verify_lineage()
 
     def test_followers_are_bounded(self):
         self.register_talker()

@@ -322,6 +322,18 @@ class NodeTestCase(unittest.TestCase):
         self.assertEqual(status, 200, f"GET {path}: {doc}")
         return doc
 
+    def items(self, path):
+        """Every item of a list route, following `next_cursor` page by page."""
+        out, cursor = [], None
+        while True:
+            sep = "&" if "?" in path else "?"
+            page = self.get_ok(path + (f"{sep}cursor={urllib.parse.quote(cursor)}"
+                                       if cursor else ""))
+            out += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return out
+
     def submit(self, module_ref, inputs=None, values=None, **extra):
         body = {"module_ref": module_ref, "input_mapping": inputs or {}}
         if values:

@@ -320,11 +320,15 @@ public:
                + " (got " + quoted(*text) + ")");
   }
 
-  /// Reads an object of strings, each checked by `valid`.
+  /// Reads an object of strings, each checked by `valid`. With `keep_bad`,
+  /// a member whose value is wrong is reported and kept all the same (a
+  /// string as it is, anything else as compact JSON text), so that what
+  /// reads the rest can still speak of its key.
   template <class Predicate>
   void string_map_into(std::map<std::string, std::string>& out,
                        std::string_view key, bool required, Predicate valid,
-                       ec code, std::string_view expected) {
+                       ec code, std::string_view expected,
+                       bool keep_bad = false) {
     auto* x = typed<&json::value::is_object>(key, required, "an object");
     if (x == nullptr)
       return;
@@ -336,10 +340,14 @@ public:
                "member " + quoted(k) + " of " + quoted(key)
                  + " must be a string, not "
                  + std::string{json::to_string(v.type())});
+        if (keep_bad)
+          out[k] = json::serialize(v);
       } else if (!valid(v.as_string())) {
         report(code, pointer,
                "member " + quoted(k) + " of " + quoted(key) + " must be "
                  + std::string{expected} + ", not " + quoted(v.as_string()));
+        if (keep_bad)
+          out[k] = v.as_string();
       } else {
         out[k] = v.as_string();
       }
@@ -397,12 +405,13 @@ public:
       ec::invalid_ref, "a module ref (name@version)");
   }
 
-  /// Reads an object of asset ids (input or output key -> UUID).
+  /// Reads an object of asset ids (input or output key -> UUID); see
+  /// `string_map_into` for `keep_bad`.
   void asset_ids_into(std::map<std::string, std::string>& out, std::string_view key,
-                      bool required) {
+                      bool required, bool keep_bad = false) {
     string_map_into(
       out, key, required, [](const std::string& s) { return is_uuid(s); },
-      ec::invalid_uuid, "an asset id (UUID)");
+      ec::invalid_uuid, "an asset id (UUID)", keep_bad);
   }
 
   /// Reads a task priority: any 32-bit signed integer.
@@ -730,33 +739,46 @@ json::value to_json(const task_record& x) {
 std::optional<task_request>
 task_request_from_json(const json::value& x, std::vector<problem>& problems,
                        std::string_view base) {
-  return read_record<task_request>(x, problems, base, "a task request",
-    {"module_ref", "module_id", "input_mapping", "values", "priority",
-     "idempotency_key", "trace_id", "mode", "schema_version"},
-    [](object_reader& in, task_request& result) {
-      bool has_ref = in.find("module_ref", false) != nullptr;
-      bool has_id = in.find("module_id", false) != nullptr;
-      if (has_ref || !has_id)
-        in.module_ref_into(result.module_ref, "module_ref", true);
-      if (has_id) {
-        std::string alias;
-        in.module_ref_into(alias, "module_id", true);
-        if (!has_ref)
-          result.module_ref = std::move(alias);
-        else if (!alias.empty() && !result.module_ref.empty()
-                 && alias != result.module_ref)
-          in.report(ec::invalid_argument, in.at("module_id"),
-                    "\"module_id\" is an alias of \"module_ref\" but names "
-                    "another module; give only one");
-      }
-      in.asset_ids_into(result.input_mapping, "input_mapping", false);
-      in.json_map_into(result.values, "values", false);
-      in.priority_into(result.priority, false);
-      in.plain_string_into(result.idempotency_key, "idempotency_key", false);
-      in.uuid_into(result.trace_id, "trace_id", false);
-      in.mode_into(result.mode);
-      in.schema_version_into(result.schema_version, false);
-    });
+  auto first = problems.size();
+  object_reader in{x, base, problems,
+                   {"module_ref", "module_id", "input_mapping", "values",
+                    "priority", "idempotency_key", "trace_id", "mode",
+                    "schema_version"},
+                   "a task request"};
+  task_request result;
+  bool has_ref = in.find("module_ref", false) != nullptr;
+  bool has_id = in.find("module_id", false) != nullptr;
+  if (has_ref || !has_id)
+    in.module_ref_into(result.module_ref, "module_ref", true);
+  if (has_id) {
+    std::string alias;
+    in.module_ref_into(alias, "module_id", true);
+    if (!has_ref)
+      result.module_ref = std::move(alias);
+    else if (!alias.empty() && !result.module_ref.empty()
+             && alias != result.module_ref)
+      in.report(ec::invalid_argument, in.at("module_id"),
+                "\"module_id\" is an alias of \"module_ref\" but names "
+                "another module; give only one");
+  }
+  // Keys with a bad asset id stay, so that pre-flight can still say that
+  // the module has no such input.
+  in.asset_ids_into(result.input_mapping, "input_mapping", false, true);
+  in.json_map_into(result.values, "values", false);
+  in.priority_into(result.priority, false);
+  in.plain_string_into(result.idempotency_key, "idempotency_key", false);
+  in.uuid_into(result.trace_id, "trace_id", false);
+  in.mode_into(result.mode);
+  in.schema_version_into(result.schema_version, false);
+  // Without the module nothing else can be checked: refused here.
+  if (!x.is_object() || result.module_ref.empty())
+    return std::nullopt;
+  for (auto i = first; i < problems.size(); ++i) {
+    auto p = problems[i];
+    p.pointer.erase(0, base.size()); // relative to the request itself
+    result.problems.push_back(std::move(p));
+  }
+  return result;
 }
 
 json::value to_json(const task_request& x) {

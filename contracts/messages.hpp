@@ -296,6 +296,18 @@ json::value to_json(const task_request& x);
 /// Reads the JSON form. Only the module ref is required; `input_mapping`
 /// and `values` default to empty, `priority` to 0, `mode` to "real" and
 /// `schema_version` to `current_schema_version`.
+///
+/// Unlike the other readers, it returns the request whenever its module ref
+/// can be read, even when other members are wrong, so that the request is
+/// refused with its pre-flight problems too, all at once (`preflight`
+/// reports `problems` first). What it reads wrongly is appended to
+/// `problems` (pointers below `base`) and, when it returns a request, also
+/// kept in the request's `problems` (pointers relative to the request). The
+/// rest holds what could be read: a member of the wrong type keeps its
+/// default; an `input_mapping` member whose asset id is bad keeps its key
+/// (with the bad text, or the JSON text of a non-string), so that
+/// pre-flight still reports an unknown key. nullopt (refused here) when the
+/// document is not an object or its module ref is missing or malformed.
 std::optional<task_request>
 task_request_from_json(const json::value& x, std::vector<problem>& problems,
                        std::string_view base = "");

@@ -574,11 +574,18 @@ module_contract::find_output(std::string_view key) const noexcept {
 
 contract_result parse_module_contract(std::string_view text,
                                       const contract_options& options) {
-  auto parsed = json::parse(text);
+  // A contract names each member once: "last one wins" would run the
+  // module with what its author did not mean.
+  auto parsed = json::parse(text, json::default_max_depth,
+                            json::duplicates::refuse);
   if (!parsed) {
     contract_result result;
-    result.problems.push_back(
-      {ec::invalid_json, "", "the contract is not JSON: " + parsed.error.message});
+    if (parsed.error.duplicate_key)
+      result.problems.push_back(
+        {ec::duplicate_key, parsed.error.pointer, parsed.error.message});
+    else
+      result.problems.push_back(
+        {ec::invalid_json, "", "the contract is not JSON: " + parsed.error.message});
     return result;
   }
   return parse_module_contract_document(*parsed.doc, options);
@@ -774,8 +781,14 @@ std::vector<problem> check_value(const input_spec& input, const json::value& x,
                          + "' takes a URL (scheme://...), not text"});
       break;
     case value_dtype::integer:
-      if (!x.is_integral() || !x.as_int64())
+      if (!x.is_integral())
         mismatch();
+      else if (!x.as_int64()) // an integer, beyond 64 bits
+        out.push_back({ec::out_of_range, at,
+                       json::serialize(x) + " is too large for the int input '"
+                         + input.key
+                         + "': an int is a 64-bit integer, from "
+                           "-9223372036854775808 to 9223372036854775807"});
       break;
     case value_dtype::floating:
       if (!x.is_number())

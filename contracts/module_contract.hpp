@@ -295,7 +295,9 @@ struct contract_result {
 };
 
 /// Parses and checks a module.json text. Problems, all reported at once:
-/// - `invalid_json` (the text is not JSON);
+/// - `invalid_json` (the text is not JSON), or alone `duplicate_key` at the
+///   pointer of the second member when an object names one member twice
+///   (never "the last one wins");
 /// - from the meta-schema: `missing_field` (".../version"), `unknown_field`
 ///   and `invalid_contract` (wrong type, bad enum value, a field that does
 ///   not belong to the input's contract type);
@@ -339,7 +341,8 @@ json::value to_json(const output_spec& x);
 
 /// Checks `x` against a VALUE input's dtype and constraints and reports at
 /// `pointer`: `dtype_mismatch`, `kind_mismatch` (a non-URL for a `url`
-/// input, a URL for a `text` input), `not_in_enum`, `out_of_range`,
+/// input, a URL for a `text` input), `not_in_enum`, `out_of_range` (beyond
+/// `min`/`max`, or an integer beyond 64 bits for an `int` input, alone),
 /// `too_long`, `pattern_mismatch`, and `schema_violation` (pointer +
 /// the schema error's instance location) or `invalid_ref` (a schema id that
 /// does not resolve). Empty: `x` is acceptable. Pure; thread-safe.

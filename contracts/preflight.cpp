@@ -76,6 +76,9 @@ public:
   }
 
   preflight_result run() {
+    // What was wrong with the request as it was read comes first; the
+    // findings below skip what those already say (see `report`).
+    problems_ = request_.problems;
     resolved_task task;
     task.request = request_;
     if (task.request.module_ref.empty())
@@ -85,10 +88,8 @@ public:
              "the request names the module '" + request_.module_ref
                + "' but the contract is '" + contract_.ref() + "'");
     problem why;
-    if (!supported_schema_version(request_.schema_version, &why)) {
-      why.pointer = "/schema_version";
-      problems_.push_back(std::move(why));
-    }
+    if (!supported_schema_version(request_.schema_version, &why))
+      report(why.code, "/schema_version", std::move(why.message));
     for (auto& [key, id] : request_.input_mapping)
       if (!contract_.find_input(key))
         report(ec::unknown_input, mapping_at(key),
@@ -128,13 +129,36 @@ private:
     return json::append_pointer("/values", key);
   }
 
+  /// Records a finding, unless a problem found while reading the request
+  /// says it already: the same code at the same pointer, or any finding
+  /// about the value at or below a pointer whose member could not be read
+  /// (an `input_mapping` entry with a bad asset id is not looked up, a
+  /// `values` that is not an object has no missing inputs). What is said
+  /// of a key itself (`unknown_input`, `duplicate_key`) is always kept:
+  /// "wrong=abc" is both a bad asset id and an input the module lacks.
   void report(ec code, std::string pointer, std::string message) {
+    if (said_already(code, pointer))
+      return;
     problems_.push_back({code, std::move(pointer), std::move(message)});
   }
 
   void report_all(std::vector<problem> xs) {
     for (auto& x : xs)
-      problems_.push_back(std::move(x));
+      report(x.code, std::move(x.pointer), std::move(x.message));
+  }
+
+  bool said_already(ec code, std::string_view pointer) const {
+    for (auto& read : request_.problems) {
+      if (read.code == code && read.pointer == pointer)
+        return true;
+      if (code == ec::unknown_input || code == ec::duplicate_key)
+        continue;
+      auto& at = read.pointer;
+      if (pointer.starts_with(at)
+          && (pointer.size() == at.size() || pointer[at.size()] == '/'))
+        return true;
+    }
+    return false;
   }
 
   /// Looks up the asset mapped to `key`; reports and returns nullptr when it

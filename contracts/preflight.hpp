@@ -77,7 +77,15 @@ struct preflight_result {
 };
 
 /// Checks `request` against `contract` and the assets it maps. Every
-/// problem is reported, with pointers into the request:
+/// problem is reported, with pointers into the request. First come the
+/// problems found while reading it (`request.problems`, see
+/// `task_request_from_json`); then the findings below, except those that
+/// repeat one of them (the same code at the same pointer) or are about a
+/// value at or below a pointer that could not be read (a bad asset id is
+/// not looked up; an unreadable `values` has no missing inputs). Findings
+/// about a key itself (`unknown_input`, `duplicate_key`) are always kept:
+/// "wrong": "abc" gets both `invalid_uuid` and `unknown_input`. The
+/// findings:
 /// - `unsupported_schema_version` ("/schema_version");
 /// - `invalid_ref` ("/module_ref"): the request names another module than
 ///   `contract` (finding the contract, and `module_not_found`, is the

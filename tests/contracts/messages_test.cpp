@@ -205,6 +205,30 @@ void require_problems(Read read, std::string_view text, const found& expected) {
   BOOST_TEST(problems.size() == expected.size());
 }
 
+/// Reads a task request whose module ref is readable: it comes back with
+/// the problems `expected` both in `problems` and in its own `problems`.
+task_request require_request_problems(std::string_view text,
+                                      const found& expected,
+                                      std::string_view base = "") {
+  std::vector<problem> problems;
+  auto result = task_request_from_json(parse(text), problems, base);
+  BOOST_REQUIRE(result.has_value());
+  auto got = codes_and_pointers(problems);
+  std::ostringstream os;
+  os << "got";
+  print(os, got);
+  os << "; expected";
+  print(os, expected);
+  BOOST_CHECK_MESSAGE(got == expected, os.str());
+  BOOST_TEST(problems.size() == expected.size());
+  BOOST_REQUIRE(result->problems.size() == problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) {
+    BOOST_TEST((result->problems[i].code == problems[i].code));
+    BOOST_TEST(std::string{base} + result->problems[i].pointer == problems[i].pointer);
+  }
+  return *result;
+}
+
 } // namespace
 
 // -- CAF binary serialization -----------------------------------------------------
@@ -480,9 +504,10 @@ BOOST_AUTO_TEST_CASE(module_id_is_an_alias_of_module_ref) {
 }
 
 BOOST_AUTO_TEST_CASE(module_id_and_module_ref_naming_different_modules_conflict) {
-  require_problems(task_request_from_json,
-                   R"({"module_id":"clipper@2","module_ref":"clipper@3"})",
-                   {{"invalid_argument", "/module_id"}});
+  auto x = require_request_problems(
+    R"({"module_id":"clipper@2","module_ref":"clipper@3"})",
+    {{"invalid_argument", "/module_id"}});
+  BOOST_TEST(x.module_ref == "clipper@3");
 }
 
 BOOST_AUTO_TEST_CASE(an_envelope_writes_meta_parents_with_a_leading_underscore) {
@@ -552,9 +577,8 @@ BOOST_AUTO_TEST_CASE(an_envelope_of_version_1_4_2_is_accepted) {
 }
 
 BOOST_AUTO_TEST_CASE(a_task_request_of_major_version_2_is_rejected) {
-  require_problems(task_request_from_json,
-                   R"({"module_ref":"a@1","schema_version":"2.1.0"})",
-                   {{"unsupported_schema_version", "/schema_version"}});
+  require_request_problems(R"({"module_ref":"a@1","schema_version":"2.1.0"})",
+                           {{"unsupported_schema_version", "/schema_version"}});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -578,6 +602,40 @@ BOOST_AUTO_TEST_CASE(a_task_request_reports_every_problem_at_once) {
                     {"unknown_field", "/colour"}});
 }
 
+BOOST_AUTO_TEST_CASE(a_task_request_with_a_readable_module_keeps_what_it_can_read) {
+  auto text = std::string{R"({"module_ref":"clip-scorer@3","input_mapping":)"}
+              + R"({"wrong":"abc","odd":7,"good":")" + asset_a
+              + R"("},"values":{"threshold":7},"priority":"high","colour":"red",)"
+                R"("trace_id":"123","mode":"mock"})";
+  auto x = require_request_problems(text, {{"invalid_uuid", "/input_mapping/wrong"},
+                                           {"type_mismatch", "/input_mapping/odd"},
+                                           {"type_mismatch", "/priority"},
+                                           {"invalid_uuid", "/trace_id"},
+                                           {"unknown_field", "/colour"}});
+  BOOST_TEST(x.module_ref == "clip-scorer@3");
+  // Keys with a bad asset id stay (with what was given) for pre-flight.
+  BOOST_TEST(x.input_mapping.at("wrong") == "abc");
+  BOOST_TEST(x.input_mapping.at("odd") == "7");
+  BOOST_TEST(x.input_mapping.at("good") == asset_a);
+  BOOST_TEST(x.values.at("threshold") == "7");
+  BOOST_TEST(x.priority == 0);
+  BOOST_TEST(x.trace_id.empty());
+  BOOST_TEST((x.mode == execution_mode::mock));
+}
+
+BOOST_AUTO_TEST_CASE(a_clean_task_request_has_no_problems) {
+  std::vector<problem> problems;
+  auto x = task_request_from_json(parse(R"({"module_ref":"a@1"})"), problems);
+  BOOST_REQUIRE(x.has_value());
+  BOOST_TEST(x->problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_task_request_s_problems_cross_actors_with_it) {
+  auto x = require_request_problems(R"({"module_ref":"a@1","priority":"x"})",
+                                    {{"type_mismatch", "/priority"}});
+  BOOST_TEST((binary_round_trip(x) == x));
+}
+
 BOOST_AUTO_TEST_CASE(a_malformed_module_ref_is_an_invalid_ref) {
   for (auto ref : {"face-detect", "face-detect@", "@1", "face-detect@v1",
                    "face-detect@0", "face detect@1", "face-detect@1.5"})
@@ -587,12 +645,22 @@ BOOST_AUTO_TEST_CASE(a_malformed_module_ref_is_an_invalid_ref) {
 }
 
 BOOST_AUTO_TEST_CASE(priorities_beyond_32_bits_are_out_of_range) {
-  require_problems(task_request_from_json,
-                   R"({"module_ref":"a@1","priority":2147483648})",
-                   {{"out_of_range", "/priority"}});
-  require_problems(task_request_from_json,
-                   R"({"module_ref":"a@1","priority":1.5})",
-                   {{"type_mismatch", "/priority"}});
+  require_request_problems(R"({"module_ref":"a@1","priority":2147483648})",
+                           {{"out_of_range", "/priority"}});
+  require_request_problems(R"({"module_ref":"a@1","priority":1.5})",
+                           {{"type_mismatch", "/priority"}});
+  // One integer rule: a literal whose exact value has a fraction is no
+  // integer however close to one; 1.0 and 1e2 are.
+  require_request_problems(R"({"module_ref":"a@1","priority":1e-400})",
+                           {{"type_mismatch", "/priority"}});
+  require_request_problems(R"({"module_ref":"a@1","priority":7.0000000000000000001})",
+                           {{"type_mismatch", "/priority"}});
+  BOOST_TEST(require_request_problems(R"({"module_ref":"a@1","priority":1e2})", {})
+               .priority
+             == 100);
+  BOOST_TEST(require_request_problems(R"({"module_ref":"a@1","priority":-3.0})", {})
+               .priority
+             == -3);
 }
 
 BOOST_AUTO_TEST_CASE(a_document_that_is_not_an_object_is_a_type_mismatch_at_the_root) {
@@ -602,12 +670,11 @@ BOOST_AUTO_TEST_CASE(a_document_that_is_not_an_object_is_a_type_mismatch_at_the_
 }
 
 BOOST_AUTO_TEST_CASE(problems_carry_the_base_pointer_of_a_nested_document) {
-  std::vector<problem> problems;
-  auto x = task_request_from_json(parse(R"({"module_ref":"a@1","priority":"x"})"),
-                                  problems, "/requests/3");
-  BOOST_TEST(!x.has_value());
-  BOOST_REQUIRE(problems.size() == 1u);
-  BOOST_TEST(problems[0].pointer == "/requests/3/priority");
+  auto x = require_request_problems(R"({"module_ref":"a@1","priority":"x"})",
+                                    {{"type_mismatch", "/requests/3/priority"}},
+                                    "/requests/3");
+  // The request's own problems point into the request itself.
+  BOOST_TEST(x.problems[0].pointer == "/priority");
 }
 
 BOOST_AUTO_TEST_CASE(problems_are_appended_to_those_already_found) {
@@ -725,9 +792,8 @@ BOOST_AUTO_TEST_CASE(an_envelope_without_anything_reports_every_required_member)
 }
 
 BOOST_AUTO_TEST_CASE(member_names_with_slashes_are_escaped_in_pointers) {
-  require_problems(task_request_from_json,
-                   R"({"module_ref":"a@1","input_mapping":{"a/b~c":"x"}})",
-                   {{"invalid_uuid", "/input_mapping/a~1b~0c"}});
+  require_request_problems(R"({"module_ref":"a@1","input_mapping":{"a/b~c":"x"}})",
+                           {{"invalid_uuid", "/input_mapping/a~1b~0c"}});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -244,6 +244,30 @@ BOOST_AUTO_TEST_CASE(text_that_is_not_json_is_invalid_json) {
   require_single(result.problems, "invalid_json", "");
 }
 
+BOOST_AUTO_TEST_CASE(a_member_named_twice_is_a_duplicate_key) {
+  auto text = json::serialize(base());
+  // {"name": ..., then the same member again at the end.
+  text.insert(text.size() - 1, R"(,"name":"other")");
+  auto result = parse_module_contract(text);
+  BOOST_TEST(!result);
+  require_single(result.problems, "duplicate_key", "/name");
+}
+
+BOOST_AUTO_TEST_CASE(an_int_value_too_large_for_64_bits_is_out_of_range) {
+  input_spec spec;
+  spec.key = "n";
+  spec.contract_type = input_kind::value;
+  spec.dtype = value_dtype::integer;
+  auto big = json::parse("1606938044258990275541962092341162602522202993782792835301376");
+  auto problems = check_value(spec, *big.doc, "/values/n");
+  require_single(problems, "out_of_range", "/values/n");
+  BOOST_TEST(problems[0].message.find("too large") != std::string::npos);
+  BOOST_TEST(problems[0].message.find("got an integer") == std::string::npos);
+  auto tiny = json::parse("1e-400");
+  require_single(check_value(spec, *tiny.doc, "/values/n"), "dtype_mismatch",
+                 "/values/n");
+}
+
 BOOST_AUTO_TEST_CASE(duplicate_input_keys_are_refused) {
   auto doc = base();
   at(doc, "/inputs/1/key") = "source_video";

@@ -363,6 +363,34 @@ BOOST_AUTO_TEST_CASE(out_of_range) {
   require_single(check(req), "out_of_range", "/values/max_faces");
 }
 
+BOOST_AUTO_TEST_CASE(an_integer_too_large_for_an_int_is_out_of_range) {
+  // 2^200 and 2^64: integers, but too large; not "expected an integer, got
+  // an integer".
+  for (auto text : {"1606938044258990275541962092341162602522202993782792835301376",
+                    "18446744073709551616", "-1e30"}) {
+    auto req = request();
+    req.values["max_faces"] = text;
+    auto r = check(req);
+    require_single(r, "out_of_range", "/values/max_faces");
+    BOOST_TEST(r.problems[0].message.find("64-bit") != std::string::npos,
+               r.problems[0].message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_value_with_a_lost_fraction_is_no_integer) {
+  // 1e-400 reads as the smallest double above zero: one integer rule.
+  for (auto text : {"1e-400", "12.0000000000000000001"}) {
+    auto req = request();
+    req.values["max_faces"] = text;
+    auto r = check(req);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(has(r.problems, "dtype_mismatch", "/values/max_faces"), text);
+  }
+  auto req = request();
+  req.values["max_faces"] = "1.2e1"; // exactly 12
+  BOOST_TEST(static_cast<bool>(check(req)));
+}
+
 BOOST_AUTO_TEST_CASE(out_of_range_in_a_value_asset) {
   table.add(value(strict, "float", "1.5"));
   auto req = request();
@@ -516,6 +544,71 @@ BOOST_AUTO_TEST_CASE(preflight_does_not_need_the_promise_lookup) {
   req.input_mapping["source_video"] = pending_video;
   auto r = preflight(c, req, view);
   BOOST_TEST(static_cast<bool>(r), describe(r.problems));
+}
+
+// -- problems found while reading the request come first ---------------------------
+
+BOOST_AUTO_TEST_CASE(reading_and_preflight_problems_are_reported_together) {
+  // The issue's example: a bad asset id under a key the module lacks, a
+  // required input missing, a value out of range, all at once.
+  std::vector<problem> read;
+  auto req = task_request_from_json(
+    *json::parse(R"({"module_ref":"face-detect@1","input_mapping":{"wrong":"abc"},)"
+                 R"("values":{"max_faces":700}})")
+       .doc,
+    read);
+  BOOST_REQUIRE(req.has_value());
+  auto r = check(*req);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.problems.size() == 4u, describe(r.problems));
+  // The reader's problems first.
+  BOOST_TEST(to_string(r.problems[0].code) == "invalid_uuid");
+  BOOST_TEST(r.problems[0].pointer == "/input_mapping/wrong");
+  BOOST_TEST(has(r.problems, "unknown_input", "/input_mapping/wrong"));
+  BOOST_TEST(has(r.problems, "missing_input", "/input_mapping/source_video"));
+  BOOST_TEST(has(r.problems, "out_of_range", "/values/max_faces"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_asset_id_is_not_looked_up) {
+  // "abc" under a declared key: invalid_uuid, and no asset_not_found (the
+  // same thing said twice), nor missing_input (the key is there).
+  auto req = request();
+  req.input_mapping["source_video"] = "abc";
+  req.problems.push_back({ec::invalid_uuid, "/input_mapping/source_video",
+                          "not a UUID"});
+  require_single(check(req), "invalid_uuid", "/input_mapping/source_video");
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_said_below_a_member_that_could_not_be_read) {
+  // "input_mapping" and "values" of the wrong type: no missing inputs.
+  std::vector<problem> read;
+  auto req = task_request_from_json(
+    *json::parse(R"({"module_ref":"face-detect@1","input_mapping":[1],"values":"x",)"
+                 R"("priority":"high"})")
+       .doc,
+    read);
+  BOOST_REQUIRE(req.has_value());
+  auto r = check(*req);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.problems.size() == 3u, describe(r.problems));
+  BOOST_TEST(has(r.problems, "type_mismatch", "/input_mapping"));
+  BOOST_TEST(has(r.problems, "type_mismatch", "/values"));
+  BOOST_TEST(has(r.problems, "type_mismatch", "/priority"));
+}
+
+BOOST_AUTO_TEST_CASE(the_same_problem_is_not_reported_twice) {
+  auto req = request();
+  req.schema_version = "2.0.0";
+  req.problems.push_back({ec::unsupported_schema_version, "/schema_version",
+                          "major version 2"});
+  require_single(check(req), "unsupported_schema_version", "/schema_version");
+}
+
+BOOST_AUTO_TEST_CASE(a_request_with_reading_problems_only_is_refused) {
+  // Everything pre-flight checks is fine; what the reader found is not.
+  auto req = request();
+  req.problems.push_back({ec::unknown_field, "/colour", "unknown member"});
+  require_single(check(req), "unknown_field", "/colour");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

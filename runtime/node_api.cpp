@@ -90,9 +90,16 @@ caf::expected<json::value> read_row(const api_context& ctx, storage::table t,
 }
 
 std::optional<json::value> body_json(const http_request& req, responder& r) {
-  auto doc = json::parse(req.body);
+  // A member named twice is refused: "the last one wins" would act on
+  // something other than what the client may have meant.
+  auto doc = json::parse(req.body, json::default_max_depth,
+                         json::duplicates::refuse);
   if (!doc) {
-    r.send(error_response(400, ec::invalid_json, doc.error.message));
+    if (doc.error.duplicate_key)
+      r.send(error_response(400, ec::duplicate_key, doc.error.message,
+                            doc.error.pointer));
+    else
+      r.send(error_response(400, ec::invalid_json, doc.error.message));
     return std::nullopt;
   }
   return std::move(*doc.doc);

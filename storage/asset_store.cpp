@@ -427,10 +427,47 @@ caf::error seal_blob_file(int fd, const std::string& path) {
 
 } // namespace
 
+std::vector<std::string> node_secret_paths(const std::string& data_dir) {
+  std::vector<std::string> out;
+  for (auto name : node_secret_names)
+    out.push_back((fs::path{data_dir} / name).lexically_normal().string());
+  return out;
+}
+
+caf::error asset_store::check_not_secret(const std::string& path) const {
+  std::error_code err;
+  auto data = fs::weakly_canonical(data_dir_, err);
+  if (err)
+    data = fs::path{data_dir_};
+  auto real = fs::weakly_canonical(path, err);
+  if (err)
+    real = fs::absolute(path, err).lexically_normal();
+  struct stat file {};
+  bool have_file = ::stat(path.c_str(), &file) == 0;
+  for (auto name : node_secret_names) {
+    auto secret = data / name;
+    // By path (the secret itself, or anything inside a secret folder), and
+    // by identity: a hard link to a secret file elsewhere is that file.
+    bool same = is_within(real, secret);
+    struct stat st {};
+    if (!same && have_file && ::stat(secret.c_str(), &st) == 0
+        && S_ISREG(st.st_mode))
+      same = st.st_dev == file.st_dev && st.st_ino == file.st_ino;
+    if (same)
+      return make_error(ec::path_not_allowed,
+                        in_quotes(path) + " is the node's own secret "
+                          + in_quotes(secret.string())
+                          + ": it cannot be registered as an asset");
+  }
+  return {};
+}
+
 caf::expected<stored_blob>
 asset_store::add_file(const std::string& path,
                       std::optional<std::string> media_type) {
   if (auto e = check_media_type(media_type))
+    return e;
+  if (auto e = check_not_secret(path))
     return e;
   auto src = open_source(path);
   if (!src)
@@ -511,8 +548,12 @@ asset_store::install(const std::string& temp_path, std::string hex,
 caf::expected<std::string>
 asset_store::check_allowed(const std::string& path,
                            const std::vector<std::string>& roots) {
-  if (path.empty() || path.find('\0') != std::string::npos)
+  if (path.empty())
     return make_error(ec::invalid_argument, "a file path must not be empty");
+  // The system would read the path up to the NUL: another file than named.
+  if (path.find('\0') != std::string::npos)
+    return make_error(ec::invalid_argument,
+                      "a file path must not contain a NUL byte");
   fs::path given{path};
   if (!given.is_absolute())
     return make_error(ec::invalid_argument,

@@ -39,6 +39,16 @@ inline constexpr uint64_t max_json_sniff_size = uint64_t{64} << 20;
 /// configured: the node's working directory and its data folder.
 std::vector<std::string> default_allowed_roots(const std::string& data_dir);
 
+/// The node's own secrets, by their names inside the data folder: the API
+/// token, the secret the nodes of a cluster share, and the database (which
+/// holds everything). None of them, nor anything inside them, may become
+/// an asset, even where the data folder is an allowed root.
+inline constexpr std::string_view node_secret_names[] = {"token",
+                                                         "cluster-secret", "db"};
+
+/// `node_secret_names` as paths inside `data_dir`.
+std::vector<std::string> node_secret_paths(const std::string& data_dir);
+
 /// A file as the store holds it.
 struct stored_blob {
   /// SHA-256 of the content, 64 lowercase hex digits: the blob's name.
@@ -94,11 +104,17 @@ public:
   /// copy. `path` should be what `check_allowed` returned: the path is not
   /// checked against any roots here, and a symlink as its last component is
   /// refused. Errors: `invalid_media_type` (a given media type that is not
-  /// `type/subtype`), `not_found`, `path_not_allowed` (a symlink),
-  /// `invalid_argument` (not a regular file), `io_error` (reading, writing,
-  /// disk full).
+  /// `type/subtype`), `not_found`, `path_not_allowed` (a symlink, or one of
+  /// the node's own secrets: `check_not_secret`), `invalid_argument` (not a
+  /// regular file), `io_error` (reading, writing, disk full).
   caf::expected<stored_blob>
   add_file(const std::string& path, std::optional<std::string> media_type);
+
+  /// Refuses (`path_not_allowed`) a path that is one of this node's own
+  /// secrets (`node_secret_names` in the data folder), lies inside one (the
+  /// database folder), or is a hard link to a secret file; symlinks and
+  /// `..` are resolved first. No error otherwise.
+  caf::error check_not_secret(const std::string& path) const;
 
   /// Moves an upload already on disk under `temp_dir()` into the store:
   /// hashes it, fsyncs it and renames it into place (or deletes it when the
@@ -115,8 +131,9 @@ public:
   /// when that lies inside one of `roots` (themselves resolved; a root that
   /// does not exist is ignored) and is a regular file. Containment compares
   /// whole path components: `/data2/x` is not inside `/data`. Errors:
-  /// `invalid_argument` (empty or relative path, or not a regular file:
-  /// a directory, a device), `not_found` (missing, inside a root),
+  /// `invalid_argument` (empty or relative path, a path holding a NUL byte,
+  /// or not a regular file: a directory, a device), `not_found` (missing,
+  /// inside a root),
   /// `path_not_allowed` (the real path, or for a missing file the part of it
   /// that exists, lies outside every root: a missing file outside the roots
   /// is refused, not reported missing), `io_error`.

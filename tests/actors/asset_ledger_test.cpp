@@ -199,6 +199,37 @@ BOOST_AUTO_TEST_CASE(a_path_outside_the_roots_is_refused_at_path_and_never_recor
   BOOST_CHECK(log->added.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_path_with_a_nul_byte_is_refused_at_path_saying_so) {
+  auto path = (inbox.path / "a.txt").string() + std::string{"\0.txt", 5};
+  auto p = problem_of(ask(atom::add_v, path, std::string{}, std::string{}));
+  BOOST_CHECK_EQUAL(p.code, ec::invalid_argument);
+  BOOST_CHECK_EQUAL(p.pointer, "/path");
+  BOOST_CHECK_EQUAL(p.message, "a file path must not contain a NUL byte");
+  BOOST_CHECK(log->added.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_node_s_token_is_refused_at_path_even_under_a_root) {
+  // A ledger whose roots include the data folder, as the default roots do.
+  auto token = write(data.path / "token", "0123456789abcdef0123456789abcdef\n");
+  auto open = sys.spawn(actors::asset_ledger, store,
+                        storage::default_allowed_roots(data.path.string()),
+                        caf::actor_cast<actors::zenith_actor>(zenith));
+  sched.run();
+  auto h = self->request(open, caf::infinite, atom::add_v, token.string(),
+                         std::string{}, std::string{});
+  sched.run();
+  caf::expected<asset_record> answer{asset_record{}};
+  h.receive([&](asset_record& a) { answer = std::move(a); },
+            [&](caf::error& e) { answer = std::move(e); });
+  auto p = problem_of(answer);
+  BOOST_CHECK_EQUAL(p.code, ec::path_not_allowed);
+  BOOST_CHECK_EQUAL(p.pointer, "/path");
+  BOOST_CHECK(p.message.find("the node's own secret") != std::string::npos);
+  BOOST_CHECK(log->added.empty());
+  caf::anon_send_exit(open, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
 BOOST_AUTO_TEST_CASE(a_relative_or_missing_path_is_refused_at_path) {
   auto relative = problem_of(ask(atom::add_v, std::string{"clips/a.mp4"}, std::string{},
                                  std::string{}));

@@ -508,6 +508,53 @@ BOOST_AUTO_TEST_CASE(a_relative_or_empty_path_is_refused) {
   BOOST_TEST(is(r.error(), ec::invalid_argument), describe(r.error()));
 }
 
+BOOST_AUTO_TEST_CASE(a_path_with_a_nul_byte_says_so) {
+  auto path = (user / "a.txt").string() + std::string{"\0b.txt", 6};
+  auto r = asset_store::check_allowed(path, {user.string()});
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(is(r.error(), ec::invalid_argument), describe(r.error()));
+  BOOST_TEST(describe(r.error()).find("NUL byte") != std::string::npos,
+             describe(r.error()));
+  BOOST_TEST(describe(r.error()).find("empty") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_node_s_own_secrets_are_never_added) {
+  // The data folder is an allowed root by default: its secrets are not.
+  write(data / "token", "0123456789abcdef0123456789abcdef\n");
+  write(data / "cluster-secret", "shared\n");
+  write(data / "db" / "CURRENT", "MANIFEST-000001\n");
+  write(data / "db" / "sub" / "000042.sst", "rows");
+  auto roots = default_allowed_roots(data.string());
+  for (auto name : {"token", "cluster-secret", "db/CURRENT", "db/sub/000042.sst"}) {
+    auto real = asset_store::check_allowed((data / name).string(), roots);
+    BOOST_REQUIRE_MESSAGE(real, why(real)); // inside a root...
+    auto r = store.add_file(*real, std::nullopt); // ... but a secret
+    BOOST_REQUIRE_MESSAGE(!r, name);
+    BOOST_TEST(is(r.error(), ec::path_not_allowed), describe(r.error()));
+    BOOST_TEST(describe(r.error()).find("the node's own secret")
+                 != std::string::npos,
+               describe(r.error()));
+  }
+  // Through "..", a symlink or a hard link it is the same file.
+  auto dotted = (data / "blobs" / ".." / "token").string();
+  BOOST_TEST(is(store.check_not_secret(dotted), ec::path_not_allowed));
+  fs::create_symlink(data / "token", user / "link");
+  BOOST_TEST(is(store.check_not_secret((user / "link").string()),
+                ec::path_not_allowed));
+  fs::create_hard_link(data / "token", user / "hard");
+  BOOST_TEST(is(store.add_file((user / "hard").string(), std::nullopt).error(),
+                ec::path_not_allowed));
+  BOOST_TEST(files_in(data / "blobs").empty());
+  // Other files of the data folder are fine.
+  write(data / "notes.txt", "mine");
+  BOOST_TEST(!store.check_not_secret((data / "notes.txt").string()));
+  BOOST_TEST(!store.check_not_secret((data / "dbx").string()));
+  BOOST_TEST((node_secret_paths(data.string())
+              == std::vector<std::string>{(data / "token").string(),
+                                          (data / "cluster-secret").string(),
+                                          (data / "db").string()}));
+}
+
 BOOST_AUTO_TEST_CASE(the_default_roots_are_the_working_directory_and_the_data_folder) {
   auto roots = default_allowed_roots(data.string());
   BOOST_REQUIRE(roots.size() == 2u);

@@ -314,6 +314,25 @@ class ListTest(ApiTestCase):
         self.wait_finished(waiting["task_id"], timeout=60)
         self.finish()
 
+    def test_a_refused_task_answers_every_problem_at_once(self):
+        # The route hands a request with reading problems on to Zenith, which
+        # adds the pre-flight problems of the rest of it.
+        status, doc, _ = self.http("POST", "/api/tasks", {
+            "module_ref": "slow@1", "input_mapping": {"wrong": "abc"},
+            "values": {"seconds": 7000}, "priority": 1.5})
+        self.assertEqual(status, 422, doc)
+        self.assertEqual(sorted((e["code"], e["pointer"]) for e in doc["errors"]),
+                         [("invalid_uuid", "/input_mapping/wrong"),
+                          ("out_of_range", "/values/seconds"),
+                          ("type_mismatch", "/priority"),
+                          ("unknown_input", "/input_mapping/wrong")])
+        # Without a module ref to read there is nothing to check it against.
+        status, doc, _ = self.http("POST", "/api/tasks", {"module_ref": 7})
+        self.assertEqual(status, 422, doc)
+        self.assertEqual([e["code"] for e in doc["errors"]], ["type_mismatch"])
+        self.assertEqual(self.get_ok("/api/tasks/counts")["total"], 0)
+        self.finish()
+
     def test_messages_name_the_noun(self):
         status, doc = self.get("/api/tasks/nosuch")
         self.assertEqual(status, 404)

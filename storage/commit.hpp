@@ -299,11 +299,12 @@ private:
   /// written (which then fails it).
   bool check_failed();
 
-  /// When the committer closes: for a database that does not sync, syncs
-  /// the log and posts the witness of what was written (a database that
-  /// syncs posted it after every write); then waits for the witness's
-  /// thread to record it. A failure leaves the older witness, which is only
-  /// behind.
+  /// When the committer closes: flushes the memtables when they hold more
+  /// than a few MiB (so the next open has little log to replay); for a
+  /// database that does not sync, syncs the log and posts the witness of
+  /// what was written (a database that syncs posted it after every write);
+  /// then waits for the witness's thread to record it. A failure leaves the
+  /// older witness, which is only behind.
   void close_witness() noexcept;
 
   /// Whether and why the committer failed (behind a pointer: the committer

@@ -1,5 +1,8 @@
 #include "storage/database.hpp"
 
+#include "contracts/ids.hpp"
+#include "contracts/json.hpp"
+#include "contracts/status.hpp"
 #include "storage/commit.hpp"
 #include "storage/db_handle.hpp"
 #include "storage/witness.hpp"
@@ -128,6 +131,61 @@ std::string_view to_string(table t) noexcept {
   return cf_names[static_cast<size_t>(family_of(t))];
 }
 
+std::string_view row_noun(table t) noexcept {
+  switch (t) {
+    case table::assets:
+      return "asset";
+    case table::tasks:
+      return "task";
+    case table::modules:
+      return "module";
+    case table::schemas:
+      return "schema";
+    case table::policies:
+      return "policy";
+    case table::holds:
+      return "hold";
+  }
+  return "row";
+}
+
+std::string hold_key(std::string_view asset_id, std::string_view task_id) {
+  std::string key;
+  key.reserve(asset_id.size() + 1 + task_id.size());
+  key += asset_id;
+  key += '\0';
+  key += task_id;
+  return key;
+}
+
+std::optional<std::pair<std::string_view, std::string_view>>
+split_hold_key(std::string_view key) noexcept {
+  auto zero = key.find('\0');
+  if (zero == std::string_view::npos || zero == 0 || zero + 1 == key.size()
+      || key.find('\0', zero + 1) != std::string_view::npos)
+    return std::nullopt;
+  return std::pair{key.substr(0, zero), key.substr(zero + 1)};
+}
+
+std::string_view justifying_subject(table t, std::string_view key) noexcept {
+  if (t != table::holds)
+    return key;
+  auto parts = split_hold_key(key);
+  return parts ? parts->second : std::string_view{};
+}
+
+std::string describe_row(table t, std::string_view key) {
+  if (t == table::holds) {
+    if (auto parts = split_hold_key(key))
+      return "hold of task '" + std::string{parts->second} + "' on asset '"
+             + std::string{parts->first} + "'";
+    std::string printable{key};
+    std::replace(printable.begin(), printable.end(), '\0', '/');
+    return "hold '" + printable + "'";
+  }
+  return std::string{row_noun(t)} + " '" + std::string{key} + "'";
+}
+
 std::string database_path(const std::string& data_dir) {
   return (std::filesystem::path{data_dir} / "db").string();
 }
@@ -136,14 +194,29 @@ std::string database_path(const std::string& data_dir) {
 
 namespace {
 
+/// The bound on the live write-ahead log (`max_total_wal_size`). Replaying
+/// it at open costs about what writing it cost the write thread (memtable
+/// inserts, key by key): at 32 MiB, about 6,000 tasks of log, well under a
+/// second here.
+constexpr uint64_t max_live_log_bytes = 32 << 20;
+
 rocksdb::Options base_options() {
   rocksdb::Options options;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
-  // Twelve column families at RocksDB's default 64 MiB x 2 write buffers
+  // Thirteen column families at RocksDB's default 64 MiB x 2 write buffers
   // each could hold well over a gigabyte: cap all memtables together.
   options.db_write_buffer_size = 128 << 20;
+  // Bound the write-ahead log. A log file can go only once every family
+  // with data in it has flushed that data, and families written little
+  // (`meta`'s few keys, the registry's tables) may never fill a memtable:
+  // left to RocksDB's default bound (four times all write buffers, 6.5 GB
+  // here) their data kept every log alive, 2.8 GB after 12,800 tasks, and a
+  // restart replayed all of it (8.1 s). Past this size RocksDB flushes the
+  // families that pin the oldest log, so a restart (after a crash too)
+  // replays at most about this much.
+  options.max_total_wal_size = max_live_log_bytes;
   return options;
 }
 
@@ -362,6 +435,132 @@ caf::error check_witness(db_handle& h, const std::optional<chain_witness>& w,
                         "with what is left, move the witness file away");
 }
 
+/// How many asset rows one commit of the holds migration rewrites.
+constexpr size_t holds_migration_chunk = 512;
+
+/// Whether task `task_id` is unfinished, from its row; false for a task
+/// without a row (a hold can only be its own if it exists).
+caf::expected<bool> unfinished(const reader& r, const std::string& task_id) {
+  auto row = r.get(table::tasks, task_id);
+  if (!row) {
+    if (row.error().category() == contracts::error_category
+        && row.error().code() == static_cast<uint8_t>(ec::not_found))
+      return false;
+    return row.error();
+  }
+  auto doc = json::parse(*row);
+  const json::value* status = doc ? doc.doc->find("status") : nullptr;
+  if (status == nullptr || !status->is_string())
+    return make_error(ec::corruption, "the row of task '" + task_id
+                                        + "' has no status");
+  auto st = contracts::task_status_from_string(status->as_string());
+  if (!st)
+    return make_error(ec::corruption, "the row of task '" + task_id
+                                        + "' has an unknown status");
+  return !contracts::is_terminal(*st);
+}
+
+/// Moves the holders out of the asset rows of a database made before holds
+/// were rows of their own (meta `holds_in_table` absent): each asset row
+/// that lists holders is rewritten without them, and each holder that is
+/// still unfinished gets its hold row, in one commit per chunk of assets,
+/// each asset's changes justified by a packet `asset.holds_moved` (actor
+/// `storage`) naming the asset and its holders. Holders that finished are
+/// dropped (before, releasing a hold did not rewrite the row, so an asset
+/// row could list tasks long done). Then records `holds_in_table`. A
+/// migration cut short goes on at the next open: a rewritten row no longer
+/// lists holders.
+caf::error migrate_holds(db_handle& h, const reader& r, committer& c) {
+  std::string ignored;
+  auto s = h.db->Get({}, h[cf::meta], slice(meta_holds_in_table), &ignored);
+  if (s.ok())
+    return caf::none;
+  if (!s.IsNotFound())
+    return to_error(s, "reading meta");
+  auto rows = r.scan(table::assets, "");
+  if (!rows)
+    return rows.error();
+  contracts::random_id_source ids;
+  commit_batch batch;
+  size_t moved = 0;
+  auto flush = [&]() -> caf::error {
+    if (batch.empty())
+      return caf::none;
+    auto receipt = c.commit(batch);
+    return receipt ? caf::none : receipt.error();
+  };
+  for (auto& [asset_id, text] : *rows) {
+    if (text.find("\"holds\"") == std::string::npos)
+      continue;
+    auto doc = json::parse(text);
+    if (!doc || !doc.doc->is_object())
+      return make_error(ec::corruption,
+                        "the row of asset '" + asset_id + "' does not parse");
+    auto* listed = doc.doc->find("holds");
+    if (listed == nullptr)
+      continue;
+    if (!listed->is_array())
+      return make_error(ec::corruption, "the row of asset '" + asset_id
+                                          + "': its holds are not a list");
+    std::vector<std::string> kept;
+    uint64_t released = 0;
+    for (auto& holder : listed->as_array()) {
+      if (!holder.is_string() || holder.as_string().empty()
+          || holder.as_string().find('\0') != std::string::npos)
+        return make_error(ec::corruption, "the row of asset '" + asset_id
+                                            + "' lists a holder that is not "
+                                              "a task id");
+      auto& task_id = holder.as_string();
+      if (std::find(kept.begin(), kept.end(), task_id) != kept.end())
+        continue;
+      auto open = unfinished(r, task_id);
+      if (!open)
+        return open.error();
+      if (*open)
+        kept.push_back(task_id);
+      else
+        ++released;
+    }
+    doc.doc->erase("holds");
+    contracts::packet p;
+    p.kind = "asset.holds_moved";
+    p.actor = "storage";
+    p.trace_id = ids.next_uuid();
+    p.at = contracts::format_timestamp(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now()));
+    p.subjects.push_back(asset_id);
+    p.subjects.insert(p.subjects.end(), kept.begin(), kept.end());
+    auto parent = r.last_of(asset_id);
+    if (!parent)
+      return parent.error();
+    if (!parent->empty())
+      p.meta_parents.push_back(*parent);
+    json::array holders;
+    for (auto& k : kept)
+      holders.emplace_back(k);
+    json::value payload{json::object{}};
+    payload.set("holders", json::value{std::move(holders)});
+    payload.set("released", released);
+    p.payload = json::serialize(payload);
+    auto i = batch.add(std::move(p));
+    batch.put(table::assets, asset_id, json::serialize(*doc.doc), i);
+    for (auto& k : kept)
+      batch.put(table::holds, hold_key(asset_id, k), std::string{}, i);
+    if (++moved % holds_migration_chunk == 0)
+      if (auto err = flush())
+        return err;
+  }
+  if (auto err = flush())
+    return err;
+  rocksdb::WriteOptions durable;
+  durable.sync = true;
+  s = h.db->Put(durable, h[cf::meta], slice(meta_holds_in_table), {});
+  if (!s.ok())
+    return to_error(s, "recording that holds are rows of their own");
+  return caf::none;
+}
+
 } // namespace
 
 caf::expected<writable_database> open_database(committer_key,
@@ -425,7 +624,10 @@ caf::expected<writable_database> open_database(committer_key,
     c.head_ = id_hex(end->last_id);
   c.written_head_ = c.head_;
   c.written_seq_->store(end->last_seq);
-  return writable_database{std::make_shared<const reader>(h), std::move(c)};
+  auto read = std::make_shared<const reader>(h);
+  if (auto err = migrate_holds(*h, *read, c))
+    return err;
+  return writable_database{std::move(read), std::move(c)};
 }
 
 caf::expected<std::shared_ptr<const reader>>

@@ -24,9 +24,10 @@ namespace omniva::storage {
 
 /// The column families, in the order they are opened (DESIGN.md §5, plus
 /// `stardust_subject`: subject id + seq, for the history of a task or asset,
-/// and `policies`: the registry's policies). A database made before a family
-/// existed gets it when a node next opens it (create_missing_column_families);
-/// until then a reader (`open_reader`) has a null handle for it.
+/// `policies`: the registry's policies, and `holds`: which unfinished task
+/// holds which asset). A database made before a family existed gets it when
+/// a node next opens it (create_missing_column_families); until then a
+/// reader (`open_reader`) has a null handle for it.
 enum class cf : uint8_t {
   default_family,
   stardust,
@@ -39,6 +40,7 @@ enum class cf : uint8_t {
   modules,
   schemas,
   policies,
+  holds,
   meta,
   count,
 };
@@ -48,14 +50,15 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
   cf_names = {"default",         "stardust",       "stardust_id",
               "stardust_child",  "stardust_trace", "stardust_subject",
               "assets",          "tasks",          "modules",
-              "schemas",         "policies",       "meta"};
+              "schemas",         "policies",       "holds",
+              "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
-/// `policies` came later: a database made before it lacks it until a node
-/// opens it. Any other family missing means a damaged database (its
-/// MANIFEST lost the record that creates the family).
+/// `policies` and `holds` came later: a database made before one lacks it
+/// until a node opens it. Any other family missing means a damaged database
+/// (its MANIFEST lost the record that creates the family).
 constexpr bool always_present(cf f) noexcept {
-  return f != cf::policies;
+  return f != cf::policies && f != cf::holds;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -71,6 +74,8 @@ constexpr cf family_of(table t) noexcept {
       return cf::schemas;
     case table::policies:
       return cf::policies;
+    case table::holds:
+      return cf::holds;
   }
   return cf::assets;
 }
@@ -155,6 +160,12 @@ std::string name_seq_key(std::string_view name, uint64_t seq);
 inline constexpr std::string_view meta_head = "head";
 inline constexpr std::string_view meta_next_seq = "next_seq";
 inline constexpr std::string_view meta_rows_from = "rows_recorded_from";
+
+/// Meta key set once the asset rows no longer carry their holders: every
+/// hold is a row of `holds` (written by the migration on open for a
+/// database made before; at the first open of a new one). Its value is
+/// empty.
+inline constexpr std::string_view meta_holds_in_table = "holds_in_table";
 
 /// The error for a family that a database lacks (`families` holds null).
 caf::error missing_family(cf f);

@@ -1,5 +1,6 @@
 #include "storage/reader.hpp"
 
+#include "contracts/json.hpp"
 #include "storage/db_handle.hpp"
 
 #include <rocksdb/iterator.h>
@@ -289,11 +290,48 @@ caf::expected<std::string> reader::get(table t, std::string_view key) const {
   auto s = f == nullptr ? rocksdb::Status::NotFound()
                         : db_->db->Get({}, f, slice(key), &value);
   if (s.IsNotFound())
-    return make_error(ec::not_found, "no " + std::string{to_string(t)}
-                                       + " row '" + std::string{key} + "'");
+    return make_error(ec::not_found, "no " + describe_row(t, key));
   if (!s.ok())
     return to_error(s, "reading a state row");
   return value;
+}
+
+caf::expected<std::vector<std::string>>
+reader::holders(std::string_view asset_id) const {
+  std::vector<std::string> out;
+  auto* f = (*db_)[cf::holds];
+  if (f == nullptr) {
+    // A database no node has opened since holds became rows of their own:
+    // its asset rows still list their holders.
+    auto row = get(table::assets, asset_id);
+    if (!row) {
+      if (row.error().category() == contracts::error_category
+          && row.error().code() == static_cast<uint8_t>(ec::not_found))
+        return out;
+      return row.error();
+    }
+    auto doc = json::parse(*row);
+    if (!doc)
+      return make_error(ec::corruption,
+                        "the row of asset '" + std::string{asset_id}
+                          + "' does not parse");
+    if (auto* holds = doc.doc->find("holds"); holds && holds->is_array())
+      for (auto& h : holds->as_array())
+        if (h.is_string())
+          out.push_back(h.as_string());
+    return out;
+  }
+  auto prefix = hold_key(asset_id, "");
+  std::unique_ptr<rocksdb::Iterator> it{db_->db->NewIterator({}, f)};
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    auto key = view(it->key());
+    if (key.substr(0, prefix.size()) != prefix)
+      break;
+    out.emplace_back(key.substr(prefix.size()));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "reading the holds of an asset");
+  return out;
 }
 
 caf::expected<std::vector<std::pair<std::string, std::string>>>

@@ -84,9 +84,18 @@ public:
   caf::expected<std::vector<lineage_entry>>
   descendants(std::string_view id, uint32_t max_depth) const;
 
-  /// Row `key` of `t`. Errors: `not_found` (also for a table a database
-  /// made before it existed lacks: `policies`), `storage_error`.
+  /// Row `key` of `t`. Errors: `not_found` ("no task 'x'"; also for a table
+  /// a database made before it existed lacks: `policies`, `holds`),
+  /// `storage_error`.
   caf::expected<std::string> get(table t, std::string_view key) const;
+
+  /// The unfinished tasks holding asset `asset_id` (the rows of
+  /// `table::holds` under it), in task id order; empty when none does (or
+  /// the asset does not exist). On a database no node has opened since
+  /// holds became rows of their own, the holders its asset row lists.
+  /// Errors: `storage_error`, `corruption`.
+  caf::expected<std::vector<std::string>>
+  holders(std::string_view asset_id) const;
 
   /// The rows of `t` whose key starts with `prefix`, in key order, at most
   /// `limit`.

@@ -5,7 +5,10 @@
 // (the write capability).
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace omniva::storage {
 
@@ -21,9 +24,37 @@ enum class table : uint8_t {
   schemas,
   /// Registered policies, by `name@N`.
   policies,
+  /// Holds: which unfinished task holds which asset (it cannot be deleted
+  /// while any is left), one row per pair, by `hold_key(asset, task)`; the
+  /// row is empty. A change is justified by a packet naming the task.
+  holds,
 };
 
 /// Returns the column family name of `t` ("assets", ...).
 std::string_view to_string(table t) noexcept;
+
+/// What one row of `t` is, for messages: "task", "asset", "module",
+/// "schema", "policy", "hold".
+std::string_view row_noun(table t) noexcept;
+
+/// The key of the hold of `task_id` on `asset_id`: the asset id, a zero
+/// byte, the task id (ids never hold a zero byte), so that the holds of an
+/// asset are one prefix.
+std::string hold_key(std::string_view asset_id, std::string_view task_id);
+
+/// The asset id and task id of a hold key; nullopt when `key` is not one
+/// (no zero byte, more than one, or an empty part).
+std::optional<std::pair<std::string_view, std::string_view>>
+split_hold_key(std::string_view key) noexcept;
+
+/// The subject a packet must name to justify a change of row `key` of `t`:
+/// the key itself, except for a hold, which the holding task justifies (its
+/// creation takes the hold, its end releases it). Empty for a malformed
+/// hold key.
+std::string_view justifying_subject(table t, std::string_view key) noexcept;
+
+/// Row `key` of `t` as messages name it: "task 'x'", "hold of task 't' on
+/// asset 'a'".
+std::string describe_row(table t, std::string_view key);
 
 } // namespace omniva::storage

@@ -5,6 +5,7 @@
 #include <rocksdb/iterator.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <limits>
@@ -44,9 +45,9 @@ size_t slot(cf f) {
 }
 
 /// The tables whose rows packets record, in the order verify checks them.
-constexpr std::array<table, 5> row_tables = {table::assets, table::tasks,
-                                             table::modules, table::schemas,
-                                             table::policies};
+constexpr std::array<table, 6> row_tables = {
+  table::assets,   table::tasks,    table::modules,
+  table::schemas,  table::policies, table::holds};
 
 /// The table named `name` in a `_rows` record.
 std::optional<table> table_named(std::string_view name) {
@@ -176,14 +177,20 @@ verify_report broken(verify_report r, uint64_t seq, const caf::error& err) {
   return broken(std::move(r), seq, code_of(err), error_text(err));
 }
 
-/// A row as verify names it: `tasks/<key>`; in a sentence, "the tasks row
-/// '<key>'".
+/// A row as verify names it: `tasks/<key>` (a hold: `holds/<asset
+/// id>/<task id>`); in a sentence, "the row of task '<key>'" (a hold: "the
+/// hold of task '<task id>' on asset '<asset id>'").
 std::string row_name(table t, std::string_view key) {
-  return std::string{to_string(t)} + "/" + std::string{key};
+  std::string printable{key};
+  if (t == table::holds)
+    std::replace(printable.begin(), printable.end(), '\0', '/');
+  return std::string{to_string(t)} + "/" + printable;
 }
 
 std::string row_phrase(table t, std::string_view key) {
-  return "the " + std::string{to_string(t)} + " row '" + std::string{key} + "'";
+  if (t == table::holds)
+    return "the " + describe_row(t, key);
+  return "the row of " + describe_row(t, key);
 }
 
 /// The latest record of a row in its history.
@@ -248,15 +255,16 @@ public:
     return std::optional<std::string>{std::move(value)};
   }
 
-  /// The latest record of row `key` of `t`: walks the history of `key`
-  /// back from its end (usually one packet: the last packet naming a row
-  /// is mostly the one that wrote it).
+  /// The latest record of row `key` of `t`: walks the history of the
+  /// subject that justifies it (`justifying_subject`: the key itself, or a
+  /// hold's task) back from its end (usually one packet: the last packet
+  /// naming a row is mostly the one that wrote it).
   caf::expected<row_record> latest_record(table t, std::string_view key,
                                           uint64_t rows_from) {
     if (!subjects_)
       subjects_.reset(db_.db->NewIterator(options(), db_[cf::stardust_subject]));
     auto& it = *subjects_;
-    std::string prefix{key};
+    std::string prefix{justifying_subject(t, key)};
     prefix += '\0';
     it.SeekForPrev(slice(prefix + std::string(8, '\xff')));
     row_record out;
@@ -383,15 +391,22 @@ verify_report check_rows(const db_handle& db, checker& c, verify_report report,
     std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator(c.options(), f)};
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto key = view(it->key());
+      auto what = row_phrase(t, key);
+      if (justifying_subject(t, key).empty())
+        return row_fault(report, t, key,
+                         what + " is not a hold: its key is not an asset "
+                                "id, a zero byte and a task id");
       auto record = c.latest_record(t, key, rows_from);
       if (!record)
         return broken(report, 0, record.error());
-      auto what = row_phrase(t, key);
+      // Holds became rows after packets recorded rows: none predates them.
+      if (t == table::holds && record->kind == row_record::before_digests)
+        record->kind = row_record::unrecorded;
       switch (record->kind) {
         case row_record::digest:
           if (row_digest(view(it->value())) != record->digest_hex)
             return row_fault(report, t, key,
-                             what + " is not the row packet "
+                             what + " is not the one packet "
                                + std::to_string(record->seq)
                                + " recorded: its bytes were changed after "
                                  "that packet wrote them");
@@ -408,13 +423,13 @@ verify_report check_rows(const db_handle& db, checker& c, verify_report report,
         case row_record::unrecorded:
           return row_fault(report, t, key,
                            what + " is justified by no packet: packets name '"
-                             + std::string{key}
+                             + std::string{justifying_subject(t, key)}
                              + "', none of them wrote this row");
         case row_record::never_named:
           return row_fault(report, t, key,
                            what + " is justified by no packet: no packet "
                                   "names '"
-                             + std::string{key} + "'");
+                             + std::string{justifying_subject(t, key)} + "'");
       }
     }
     if (!it->status().ok())
@@ -438,6 +453,11 @@ check_recorded_rows(checker& c, const verify_report& report,
                "packet " + std::to_string(seq) + " records rows of '"
                  + std::string{name} + "', which is not a table")};
     for (auto [key, digest] : per_table) {
+      if (justifying_subject(*t, key).empty())
+        return std::optional<verify_report>{
+          broken(report, seq, ec::corruption,
+                 "packet " + std::to_string(seq) + " records a hold whose "
+                   "key is not an asset id, a zero byte and a task id")};
       if (digest.is_null())
         continue;
       auto present = c.row(*t, key);

@@ -212,6 +212,24 @@ BOOST_FIXTURE_TEST_CASE(state_rows_are_written_with_their_packet, fixture) {
   BOOST_TEST(is(gone.error(), ec::not_found));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_missing_row_is_named_by_what_it_is, fixture) {
+  // No internal names (family or table) in messages: "no task 'x'".
+  auto message = [&](table t, const std::string& key) {
+    auto r = db.read->get(t, key);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(is(r.error(), ec::not_found));
+    return contracts::render_error(r.error().code(), r.error().category(),
+                                   r.error().context());
+  };
+  BOOST_TEST(message(table::tasks, "x") == "not_found: no task 'x'");
+  BOOST_TEST(message(table::assets, "x") == "not_found: no asset 'x'");
+  BOOST_TEST(message(table::modules, "m@1") == "not_found: no module 'm@1'");
+  BOOST_TEST(message(table::schemas, "s@1") == "not_found: no schema 's@1'");
+  BOOST_TEST(message(table::policies, "p@1") == "not_found: no policy 'p@1'");
+  BOOST_TEST(message(table::holds, hold_key("a", "t"))
+             == "not_found: no hold of task 't' on asset 'a'");
+}
+
 BOOST_FIXTURE_TEST_CASE(a_state_row_without_a_justifying_packet_is_refused, fixture) {
   commit_batch b;
   b.put(table::assets, "asset-1", "{}", 0);
@@ -228,6 +246,11 @@ BOOST_FIXTURE_TEST_CASE(a_packet_must_name_the_row_it_justifies, fixture) {
   auto r = db.write.commit(b);
   BOOST_REQUIRE(!r);
   BOOST_TEST(is(r.error(), ec::unjustified_state));
+  BOOST_TEST(contracts::render_error(r.error().code(), r.error().category(),
+                                     r.error().context())
+                 .find("the change of the asset 'asset-1' is justified by a "
+                       "asset.registered packet that does not name 'asset-1'")
+             != std::string::npos);
   // Nothing of the refused batch was written.
   BOOST_TEST(*db.read->packet_count() == 0u);
   BOOST_TEST(!db.read->get(table::assets, "asset-1"));

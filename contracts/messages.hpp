@@ -134,7 +134,9 @@ struct asset_record {
   /// The task that promised this asset; empty for uploads and values.
   std::string produced_by;
   /// Ids of unfinished tasks that use this asset (it cannot be deleted
-  /// while any is left).
+  /// while any is left). Not stored in the asset's row: each hold is a row
+  /// of its own (`storage::table::holds`, read by `reader::holders`); Zenith
+  /// keeps them here in memory and the HTTP API shows them.
   std::vector<std::string> holds;
   /// When the asset was registered or promised (ISO 8601 UTC).
   std::string created_at;

@@ -10,6 +10,9 @@
 #include "contracts/module_contract.hpp"
 #include "contracts/status.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace omniva::runtime::api {
 
 using contracts::ec;
@@ -39,6 +42,39 @@ std::string path_error_field(ec code) {
     default:
       return "";
   }
+}
+
+/// Gives the asset record `row` of `id` its `holds`: the unfinished tasks
+/// holding it, oldest first, as the record had them when they were part of
+/// its row (they are rows of their own now, `storage::table::holds`, so
+/// that a new holder does not rewrite the asset's row). Errors: the
+/// reader's.
+caf::error add_holds(const api_context& ctx, const std::string& id,
+                     json::value& row) {
+  if (!row.is_object())
+    return caf::none;
+  auto holders = ctx.reader->holders(id);
+  if (!holders)
+    return holders.error();
+  // By the holders' creation, then id: a hold is taken when its task is made.
+  std::vector<std::pair<std::string, std::string>> order;
+  constexpr std::array<std::string_view, 1> keys{"created_at"};
+  std::array<std::optional<std::string>, 1> created;
+  for (auto& task : *holders) {
+    auto text = ctx.reader->get(storage::table::tasks, task);
+    created[0].reset();
+    if (text)
+      top_level_strings(*text, keys, created);
+    else if (code_of(text.error()) != ec::not_found)
+      return text.error();
+    order.emplace_back(created[0].value_or(""), task);
+  }
+  std::sort(order.begin(), order.end());
+  json::array holds;
+  for (auto& [at, task] : order)
+    holds.emplace_back(task);
+  row.set("holds", json::value{std::move(holds)});
+  return caf::none;
 }
 
 } // namespace
@@ -75,6 +111,10 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
                                filters);
     if (!found)
       return r.send(error_from(found.error()));
+    for (auto& item : found->first)
+      if (auto* id = item.find("asset_id"); id && id->is_string())
+        if (auto err = add_holds(*ctx, id->as_string(), item))
+          return r.send(error_from(err));
     r.send(page_response(std::move(found->first), found->second));
   });
   server.route("GET", "/api/assets/{id}", [ctx](http_request req, responder r) {
@@ -85,7 +125,10 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
                       ? error_response(404, ec::not_found,
                                        "no asset '" + printable(id) + "'")
                       : error_from(row.error()));
-    r.send(json_response(200, parse_row(*row)));
+    auto doc = parse_row(*row);
+    if (auto err = add_holds(*ctx, id, doc))
+      return r.send(error_from(err));
+    r.send(json_response(200, doc));
   });
   server.route("POST", "/api/assets/path", [ctx](http_request req, responder r) {
     auto body = body_json(req, r);

@@ -30,23 +30,6 @@ class CancelTestCase(NodeTestCase):
     # worker takes the next order only once the stopped attempt reported.
     node_args = ONE_WORKER
 
-    def register_spawner(self):
-        folder = os.path.join(self.tmp, "spawner")
-        os.makedirs(folder)
-        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
-            json.dump(SPAWNER_CONTRACT, f, indent=2)
-        with open(os.path.join(folder, "spawner.py"), "w", encoding="utf-8") as f:
-            f.write(SPAWNER_SCRIPT)
-        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
-                         "spawner@1")
-
-    @staticmethod
-    def pids_in(path):
-        if not os.path.exists(path):
-            return []
-        with open(path, encoding="utf-8") as f:
-            return [[int(p) for p in line.split()] for line in f if line.strip()]
-
     def kinds(self, entity):
         return [p["kind"] for p in self.history(entity)]
 

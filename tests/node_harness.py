@@ -417,6 +417,25 @@ class NodeTestCase(unittest.TestCase):
         r = self.cli_ok("module", "register", folder)
         self.assertEqual(r.stdout.strip(), "json-relay@1")
 
+    def register_spawner(self):
+        """Registers spawner@1 (SPAWNER_CONTRACT): a module that starts children."""
+        folder = os.path.join(self.tmp, "spawner")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
+            json.dump(SPAWNER_CONTRACT, f, indent=2)
+        with open(os.path.join(folder, "spawner.py"), "w", encoding="utf-8") as f:
+            f.write(SPAWNER_SCRIPT)
+        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
+                         "spawner@1")
+
+    @staticmethod
+    def pids_in(path):
+        """The pids a spawner wrote to `path`, one list per line ([] when none)."""
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as f:
+            return [[int(p) for p in line.split()] for line in f if line.strip()]
+
     # -- events ----------------------------------------------------------------
 
     def open_events(self):

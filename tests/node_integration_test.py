@@ -427,23 +427,6 @@ class CrashWithChildrenTest(NodeTestCase):
 
     node_args = ("--pool", "default:2:4:1")
 
-    def register_spawner(self):
-        folder = os.path.join(self.tmp, "spawner")
-        os.makedirs(folder)
-        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
-            json.dump(SPAWNER_CONTRACT, f, indent=2)
-        with open(os.path.join(folder, "spawner.py"), "w", encoding="utf-8") as f:
-            f.write(SPAWNER_SCRIPT)
-        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
-                         "spawner@1")
-
-    @staticmethod
-    def pids_in(path):
-        if not os.path.exists(path):
-            return []
-        with open(path, encoding="utf-8") as f:
-            return [[int(p) for p in line.split()] for line in f if line.strip()]
-
     def test_no_process_of_an_old_attempt_survives_a_restart(self):
         self.register_spawner()
         pidfiles = [os.path.join(self.tmp, f"pids-{i}.txt") for i in range(2)]

@@ -73,9 +73,12 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "schema_too_complex",
   "upstream_cancelled",
   "invalid_filter",
+  "forbidden",
+  "insufficient_storage",
+  "asset_purged",
 };
 
-static_assert(static_cast<size_t>(ec::invalid_filter) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::asset_purged) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

@@ -181,10 +181,20 @@ enum class ec : uint8_t {
   /// A list filter (a status, a module ref, a limit, a cursor) has a value
   /// the list does not know; the message names the allowed values.
   invalid_filter = 61,
+  /// The request's token is valid but its role does not allow the request;
+  /// the message names the role needed (HTTP 403).
+  forbidden = 62,
+  /// The node's data folder has less free space than its reserve: it takes
+  /// no new work until space returns (HTTP 507).
+  insufficient_storage = 63,
+  /// The asset's content was removed by the retention policy (its row and
+  /// its lineage stay, status PURGED): it cannot be read or used as an
+  /// input.
+  asset_purged = 64,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 62;
+inline constexpr size_t ec_count = 65;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

@@ -1,6 +1,7 @@
 #include "runtime/http_server.hpp"
 
 #include "runtime/http_beast.hpp"
+#include "runtime/http_parsing.hpp"
 #include "runtime/http_routes.hpp"
 #include "runtime/http_server_state.hpp"
 #include "runtime/http_session.hpp"
@@ -376,8 +377,24 @@ void http_server::route_upload(std::string method, std::string pattern,
 }
 
 void http_server::set_token(std::string token) {
+  if (token.empty())
+    return set_authenticator({});
+  set_authenticator(
+    [token = std::move(token)](std::string_view given) -> std::optional<principal> {
+      if (!detail::constant_time_equal(given, token))
+        return std::nullopt;
+      return principal{"token", contracts::role::admin};
+    });
+}
+
+void http_server::set_authenticator(http_authenticator auth) {
   std::unique_lock guard{state_->routes_mutex};
-  state_->token = std::move(token);
+  state_->auth = std::move(auth);
+}
+
+void http_server::set_work_gate(http_work_gate gate) {
+  std::unique_lock guard{state_->routes_mutex};
+  state_->gate = std::move(gate);
 }
 
 caf::error http_server::start() {

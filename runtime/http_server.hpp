@@ -15,6 +15,7 @@
 // http_routes.* (route patterns), http_parsing.* (request text),
 // http_beast.hpp (the Beast names shared with the client).
 
+#include "contracts/access.hpp"
 #include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
@@ -41,6 +42,16 @@ struct http_server_state;
 
 } // namespace detail
 
+/// Who sent a request: the name and role of the token it carried.
+struct principal {
+  /// The token's name ("admin", "ci-bot"); what the packets a request causes
+  /// name as their `operator`. "" for a public route, or when the server
+  /// checks no tokens.
+  std::string name;
+  /// The token's role. `admin` when the server checks no tokens.
+  contracts::role role = contracts::role::admin;
+};
+
 /// One request, as a route handler sees it.
 struct http_request {
   /// The method as sent, e.g. "GET".
@@ -64,6 +75,8 @@ struct http_request {
   std::string body_file;
   /// The peer's address and port, "127.0.0.1:53122", for logs.
   std::string remote;
+  /// Who sent it (set once its token was accepted).
+  principal who;
 };
 
 /// One response. The server adds `Content-Length`, `Connection` and
@@ -240,6 +253,14 @@ inline constexpr uint64_t default_body_limit = defaults::http::max_body_bytes;
 struct route_options {
   /// Whether the route is reachable without the bearer token. Default: false.
   bool is_public = false;
+  /// The role a token needs for the route (403 `forbidden` below it);
+  /// nullopt: `viewer` for GET and HEAD, `operator` for other methods.
+  /// Default: nullopt.
+  std::optional<contracts::role> role;
+  /// Whether the route takes new work (a task, an asset, an upload): the
+  /// server's work gate (`http_server::set_work_gate`) may refuse it before
+  /// its body is read. Default: false.
+  bool new_work = false;
   /// The largest body accepted, in bytes; larger ones get 413 `too_large`.
   /// Default: `default_body_limit` (1 MiB).
   uint64_t max_body = default_body_limit;
@@ -293,15 +314,29 @@ struct http_server_config {
   std::function<void(const http_answer&)> on_answer;
 };
 
+/// Finds who a bearer token belongs to: nullopt for a token that opens
+/// nothing (unknown, revoked, expired). Called on the connection's thread
+/// for every request to a non-public route: must be cheap, must not throw.
+using http_authenticator
+  = std::function<std::optional<principal>(std::string_view token)>;
+
+/// Decides whether a route that takes new work may take it now: nullopt
+/// lets the request through, a response refuses it (sent before the body is
+/// read). Called on the connection's thread: must be cheap, must not throw.
+using http_work_gate = std::function<std::optional<http_response>()>;
+
 /// An HTTP/1.1 server on Boost.Beast with its own I/O threads.
 ///
-/// Routes and the token may be set before or after `start()`, from any
-/// thread. Requests are answered:
+/// Routes, the authenticator and the work gate may be set before or after
+/// `start()`, from any thread. Requests are answered:
 /// - 404 `not_found` when no route's pattern matches the path;
 /// - 405 `invalid_argument` (with `Allow`) when patterns match but none for
 ///   the method;
-/// - 401 `unauthorized` when a token is set, the route is not public, and the
-///   request lacks `Authorization: Bearer <token>`;
+/// - 401 `unauthorized` when tokens are checked, the route is not public, and
+///   the request lacks `Authorization: Bearer <token>` with a token the
+///   authenticator accepts;
+/// - 403 `forbidden` when the token's role is below the route's;
+/// - the work gate's answer for a route that takes new work, when it refuses;
 /// - 413 `too_large` for a body over the route's limit, 431 `too_large` for
 ///   a request head over `max_header_bytes`;
 /// - 400 `invalid_argument` for anything that is not HTTP/1.1 (the
@@ -339,8 +374,17 @@ public:
                     http_handler handler, uint64_t max_bytes);
 
   /// Requires `Authorization: Bearer <token>` on every non-public route; ""
-  /// (the default) requires nothing. Compared in constant time.
+  /// (the default) requires nothing. Compared in constant time; the token
+  /// is an `admin` named "token". Replaces any authenticator.
   void set_token(std::string token);
+
+  /// Requires, on every non-public route, a bearer token that `auth`
+  /// accepts; an empty `auth` requires nothing (every request is an
+  /// `admin` with no name).
+  void set_authenticator(http_authenticator auth);
+
+  /// Sets the gate of the routes that take new work; empty: none.
+  void set_work_gate(http_work_gate gate);
 
   /// Binds, listens and starts the threads. Errors: `io_error` when the
   /// address cannot be bound (port in use, bad host), `invalid_argument` when

@@ -37,12 +37,14 @@ struct http_server_state {
   /// The configuration the server was created with.
   const http_server_config config;
 
-  /// Guards `routes` and `token`.
+  /// Guards `routes`, `auth` and `gate`.
   std::shared_mutex routes_mutex;
   /// The routes in the order they were added.
   std::vector<std::shared_ptr<const compiled_route>> routes;
-  /// The bearer token; "" for none.
-  std::string token;
+  /// Who a bearer token belongs to; empty: tokens are not checked.
+  http_authenticator auth;
+  /// The gate of the routes that take new work; empty: none.
+  http_work_gate gate;
 
   /// Guards `sessions`; also held while posting work from foreign threads so
   /// that nothing is posted once `running` is false.

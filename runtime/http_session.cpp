@@ -294,8 +294,38 @@ void http_session::on_header(beast::error_code err) {
   if (!authorized())
     return reject(401, ec::unauthorized,
                   "This request needs a valid 'Authorization: Bearer "
-                  "<token>' header.",
+                  "<token>' header (the token given is unknown, revoked or "
+                  "expired, or none was given).",
                   {{"WWW-Authenticate", "Bearer"}});
+  if (!route_->options.is_public) {
+    auto need = route_->options.role.value_or(
+      request_.method == "GET" || request_.method == "HEAD"
+        ? contracts::role::viewer
+        : contracts::role::operator_);
+    if (!contracts::allows(request_.who.role, need))
+      return reject(403, ec::forbidden,
+                    "This request needs a token with the role '"
+                      + std::string{to_string(need)} + "'; token '"
+                      + request_.who.name + "' has the role '"
+                      + std::string{to_string(request_.who.role)} + "'.");
+  }
+  if (route_->options.new_work) {
+    http_work_gate gate;
+    {
+      std::shared_lock guard{server_->routes_mutex};
+      gate = server_->gate;
+    }
+    if (gate) {
+      std::optional<http_response> refusal;
+      try {
+        refusal = gate();
+      } catch (...) {
+        refusal.reset();
+      }
+      if (refusal)
+        return reject(std::move(*refusal));
+    }
+  }
   auto limit = route_->options.max_body;
   auto length = header_parser_->content_length();
   if (length && *length > limit)
@@ -359,20 +389,35 @@ bool http_session::match_route() {
 }
 
 bool http_session::authorized() {
-  if (route_->options.is_public)
+  if (route_->options.is_public) {
+    request_.who = principal{"", contracts::role::viewer};
     return true;
-  std::string token;
+  }
+  http_authenticator auth;
   {
     std::shared_lock guard{server_->routes_mutex};
-    token = server_->token;
+    auth = server_->auth;
   }
-  if (token.empty())
+  if (!auth) {
+    request_.who = principal{};
     return true;
+  }
   auto i = request_.headers.find("authorization");
   if (i == request_.headers.end())
     return false;
   auto given = bearer_token(i->second);
-  return !given.empty() && constant_time_equal(given, token);
+  if (given.empty())
+    return false;
+  std::optional<principal> who;
+  try {
+    who = auth(given);
+  } catch (...) {
+    who.reset();
+  }
+  if (!who)
+    return false;
+  request_.who = std::move(*who);
+  return true;
 }
 
 template <class Parser>
@@ -502,11 +547,15 @@ void http_session::note_answer(unsigned status, std::string_view content_type,
 void http_session::reject(
   unsigned status, ec code, std::string message,
   std::vector<std::pair<std::string, std::string>> headers) {
+  auto response = error_response(status, code, std::move(message));
+  response.headers = std::move(headers);
+  reject(std::move(response));
+}
+
+void http_session::reject(http_response response) {
   // Unless the head was read completely and there is no body, bytes of
   // this request may still be on their way.
   auto body_pending = !header_parser_ || !header_parser_->is_done();
-  auto response = error_response(status, code, std::move(message));
-  response.headers = std::move(headers);
   write_response(std::move(response), keep_alive_ && !body_pending);
 }
 

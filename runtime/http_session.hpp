@@ -97,8 +97,9 @@ private:
   /// false when there is none.
   bool match_route();
 
-  /// Whether the request may use its route: the route is public, no token is
-  /// set, or the request carries the token.
+  /// Whether the request may use its route: the route is public, tokens are
+  /// not checked, or the request carries a token the authenticator accepts
+  /// (then `request_.who` is its principal).
   bool authorized();
 
   /// Reads the body into memory or, for an upload route, into a new
@@ -132,6 +133,9 @@ private:
   /// unread the connection is closed after the answer.
   void reject(unsigned status, contracts::ec code, std::string message,
               std::vector<std::pair<std::string, std::string>> headers = {});
+
+  /// Answers with `response` before the body was read (see above).
+  void reject(http_response response);
 
   /// Writes `response` with the fields the server adds (`Server`,
   /// `Content-Length`, `Connection`), dropping the ones a handler may not

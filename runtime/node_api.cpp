@@ -32,7 +32,12 @@ unsigned http_status(ec code) noexcept {
     case ec::database_locked:
       return 409;
     case ec::path_not_allowed:
+    case ec::forbidden:
       return 403;
+    case ec::asset_purged:
+      return 410;
+    case ec::insufficient_storage:
+      return 507;
     case ec::unauthorized:
       return 401;
     case ec::too_large:

@@ -145,6 +145,10 @@ std::string_view row_noun(table t) noexcept {
       return "policy";
     case table::holds:
       return "hold";
+    case table::tokens:
+      return "token";
+    case table::webhooks:
+      return "webhook";
   }
   return "row";
 }

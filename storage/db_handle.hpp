@@ -24,8 +24,9 @@ namespace omniva::storage {
 
 /// The column families, in the order they are opened (DESIGN.md §5, plus
 /// `stardust_subject`: subject id + seq, for the history of a task or asset,
-/// `policies`: the registry's policies, and `holds`: which unfinished task
-/// holds which asset). A database made before a family existed gets it when
+/// `policies`: the registry's policies, `holds`: which unfinished task
+/// holds which asset, `tokens` and `webhooks`). A database made before a
+/// family existed gets it when
 /// a node next opens it (create_missing_column_families); until then a
 /// reader (`open_reader`) has a null handle for it.
 enum class cf : uint8_t {
@@ -41,6 +42,8 @@ enum class cf : uint8_t {
   schemas,
   policies,
   holds,
+  tokens,
+  webhooks,
   meta,
   count,
 };
@@ -51,14 +54,16 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "stardust_child",  "stardust_trace", "stardust_subject",
               "assets",          "tasks",          "modules",
               "schemas",         "policies",       "holds",
-              "meta"};
+              "tokens",          "webhooks",       "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
-/// `policies` and `holds` came later: a database made before one lacks it
+/// `policies`, `holds`, `tokens` and `webhooks` came later: a database made
+/// before one lacks it
 /// until a node opens it. Any other family missing means a damaged database
 /// (its MANIFEST lost the record that creates the family).
 constexpr bool always_present(cf f) noexcept {
-  return f != cf::policies && f != cf::holds;
+  return f != cf::policies && f != cf::holds && f != cf::tokens
+         && f != cf::webhooks;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -76,6 +81,10 @@ constexpr cf family_of(table t) noexcept {
       return cf::policies;
     case table::holds:
       return cf::holds;
+    case table::tokens:
+      return cf::tokens;
+    case table::webhooks:
+      return cf::webhooks;
   }
   return cf::assets;
 }

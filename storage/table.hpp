@@ -28,6 +28,12 @@ enum class table : uint8_t {
   /// while any is left), one row per pair, by `hold_key(asset, task)`; the
   /// row is empty. A change is justified by a packet naming the task.
   holds,
+  /// API tokens, by `token:<name>` (the subject their packets name): the
+  /// name, role, SHA-256 of the secret (never the secret), expiry.
+  tokens,
+  /// Webhooks, by webhook id (a UUID): URL and event kinds. Their secrets
+  /// and delivery state live in files of the data folder, not here.
+  webhooks,
 };
 
 /// Returns the column family name of `t` ("assets", ...).

@@ -121,24 +121,26 @@ asset_ledger(ledger_actor::stateful_pointer<asset_ledger_state> self,
   self->state.zenith = std::move(zenith);
   // A prepared record goes to Zenith, whose answer (the stored record, or
   // why not) is the answer to the request.
-  auto record = [self](caf::expected<contracts::asset_record> prepared)
+  auto record = [self](caf::expected<contracts::asset_record> prepared,
+                       const std::string& by)
     -> caf::result<contracts::asset_record> {
     if (!prepared)
       return std::move(prepared.error());
-    return self->delegate(self->state.zenith, atom::add_v, std::move(*prepared));
+    return self->delegate(self->state.zenith, atom::add_v, std::move(*prepared),
+                          by);
   };
   return {
     [=](atom::add, const std::string& path, const std::string& media_type,
-        const std::string& label) {
-      return record(self->state.add_file(path, media_type, label));
+        const std::string& label, const std::string& by) {
+      return record(self->state.add_file(path, media_type, label), by);
     },
     [=](atom::upload, const std::string& temp, const std::string& media_type,
-        const std::string& label) {
-      return record(self->state.add_upload(temp, media_type, label));
+        const std::string& label, const std::string& by) {
+      return record(self->state.add_upload(temp, media_type, label), by);
     },
     [=](atom::value, const std::string& value_json, const std::string& dtype,
-        const std::string& label) {
-      return record(self->state.make_value(value_json, dtype, label));
+        const std::string& label, const std::string& by) {
+      return record(self->state.make_value(value_json, dtype, label), by);
     },
   };
 }

@@ -4,12 +4,15 @@
 // Only Zenith commits state; the others read, do blocking work off Zenith's
 // thread, and propose.
 
+#include "contracts/access.hpp"
 #include "contracts/atoms.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/registry_messages.hpp"
+#include "contracts/retention.hpp"
 #include "contracts/type_ids.hpp"
+#include "contracts/webhook.hpp"
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -20,6 +23,12 @@
 namespace omniva::actors {
 
 /// Zenith: the only actor that commits state (it owns the storage::committer).
+///
+/// A request made on someone's behalf names them: the last `std::string` of
+/// cancel, priority, enroll, schema, policy, add and erase (and
+/// `task_request::requested_by` of a submit) is the operator, the name of
+/// the API token that asked ("node" for the node's own work). Every packet
+/// the request causes carries it as the payload member `operator`.
 using zenith_actor = caf::typed_actor<
   // Pre-flights a task request and creates the task, or answers every problem.
   caf::replies_to<atom::submit, contracts::task_request>::with<contracts::submit_result>,
@@ -31,19 +40,30 @@ using zenith_actor = caf::typed_actor<
   // Cancels a PENDING, READY or RUNNING task (a running attempt is stopped
   // through its pool); what waited on it ends ERROR upstream_cancelled. A
   // finished task: illegal_transition, nothing written.
-  caf::replies_to<atom::cancel, std::string>::with<contracts::task_record>,
+  caf::replies_to<atom::cancel, std::string, std::string>::with<contracts::task_record>,
   // Sets a task's priority; a finished task: illegal_transition.
-  caf::replies_to<atom::priority, std::string, int32_t>::with<contracts::task_record>,
+  caf::replies_to<atom::priority, std::string, int32_t, std::string>::with<contracts::task_record>,
   // Registers a module (immutable per ref); answers its ref.
-  caf::replies_to<atom::enroll, contracts::module_entry>::with<std::string>,
+  caf::replies_to<atom::enroll, contracts::module_entry, std::string>::with<std::string>,
   // Registers a JSON Schema (immutable per ref); answers its ref once readers see it.
-  caf::replies_to<atom::schema, contracts::schema_entry>::with<std::string>,
+  caf::replies_to<atom::schema, contracts::schema_entry, std::string>::with<std::string>,
   // Registers a policy (immutable per ref); answers its ref once readers see it.
-  caf::replies_to<atom::policy, contracts::policy_entry>::with<std::string>,
+  caf::replies_to<atom::policy, contracts::policy_entry, std::string>::with<std::string>,
+  // Creates, revokes or rotates a named API token (`token.*` packets, row
+  // `token:<name>`); answers the token's record (the revoked one for a revoke).
+  caf::replies_to<atom::token, contracts::token_change>::with<contracts::token_record>,
+  // Creates or removes a webhook (`webhook.created` / `webhook.removed`, its
+  // row by id); answers its record (the removed one for a remove).
+  caf::replies_to<atom::webhook, contracts::webhook_change>::with<contracts::webhook_record>,
   // Records an asset whose file work the ledger did; answers the stored record.
-  caf::replies_to<atom::add, contracts::asset_record>::with<contracts::asset_record>,
+  caf::replies_to<atom::add, contracts::asset_record, std::string>::with<contracts::asset_record>,
   // Deletes an asset unless an unfinished task holds it; answers its id.
-  caf::replies_to<atom::erase, std::string>::with<std::string>,
+  caf::replies_to<atom::erase, std::string, std::string>::with<std::string>,
+  // Records what a retention pass removes, each item checked again (task
+  // finished, outputs not held, not purged yet, blob unreferenced): its
+  // packets, the outputs PURGED; answers the items it recorded (the files
+  // go only after this answer).
+  caf::replies_to<atom::purge, contracts::purge_plan>::with<contracts::purge_plan>,
   // Prometheus text of Zenith's counters.
   caf::replies_to<atom::metrics>::with<std::string>,
   // A barrier: once everything asked before it is committed, answers how
@@ -71,26 +91,37 @@ using pool_actor = caf::typed_actor<
   caf::reacts_to<atom::tick>>;
 
 /// The asset ledger: file work (copy into the content-addressed store, hash,
-/// media type) off Zenith's thread, then Zenith records the asset.
+/// media type) off Zenith's thread, then Zenith records the asset. The last
+/// argument of each request is the operator (see `zenith_actor`).
 using ledger_actor = caf::typed_actor<
   // Registers a file on the node's machine (under the allowed roots):
   // path, media type ("" = detect), label.
-  caf::replies_to<atom::add, std::string, std::string, std::string>::with<contracts::asset_record>,
+  caf::replies_to<atom::add, std::string, std::string, std::string, std::string>::with<contracts::asset_record>,
   // Registers an uploaded file (already in the store's tmp folder).
-  caf::replies_to<atom::upload, std::string, std::string, std::string>::with<contracts::asset_record>,
+  caf::replies_to<atom::upload, std::string, std::string, std::string, std::string>::with<contracts::asset_record>,
   // Registers a VALUE asset: JSON text, dtype, label.
-  caf::replies_to<atom::value, std::string, std::string, std::string>::with<contracts::asset_record>>;
+  caf::replies_to<atom::value, std::string, std::string, std::string, std::string>::with<contracts::asset_record>>;
 
 /// The registry: loads module folders (modules, JSON Schemas, policies),
 /// checks what it finds against the registered schemas, has Zenith commit it.
+/// The last argument of each request is the operator (see `zenith_actor`).
 using registry_actor = caf::typed_actor<
   // Loads every configured folder again; answers what became of each file.
-  caf::replies_to<atom::rescan>::with<contracts::registry_report>,
+  caf::replies_to<atom::rescan, std::string>::with<contracts::registry_report>,
   // Loads one module folder (its schemas, policies, module.json); answers the module's ref.
-  caf::replies_to<atom::load, std::string>::with<std::string>,
+  caf::replies_to<atom::load, std::string, std::string>::with<std::string>,
   // Checks a module.json text (and its folder on the node, or "") and has it committed; answers its ref.
-  caf::replies_to<atom::enroll, std::string, std::string>::with<std::string>,
+  caf::replies_to<atom::enroll, std::string, std::string, std::string>::with<std::string>,
   // Checks a schema document (ref, JSON text) and has it committed; answers its ref.
-  caf::replies_to<atom::schema, std::string, std::string>::with<std::string>>;
+  caf::replies_to<atom::schema, std::string, std::string, std::string>::with<std::string>>;
+
+/// The janitor: runs the retention passes (contracts/retention.hpp) off
+/// Zenith's thread: plans from the database and the data folder, has Zenith
+/// record what goes, then removes the files.
+using janitor_actor = caf::typed_actor<
+  // Runs a pass now: (dry run, operator); answers what went (or would go).
+  caf::replies_to<atom::purge, bool, std::string>::with<contracts::purge_plan>,
+  // Internal: the pass of the retention interval.
+  caf::reacts_to<atom::tick>>;
 
 } // namespace omniva::actors

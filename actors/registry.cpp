@@ -294,6 +294,8 @@ struct load_run {
   contracts::registry_report report;
   /// Called once every candidate is done.
   std::function<void(contracts::registry_report&)> done;
+  /// The operator the registrations are made for (see `zenith_actor`).
+  std::string by;
 };
 
 void log_item(const registry_item& x) {
@@ -347,14 +349,17 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
     };
     auto& zenith = self->state.zenith;
     if (auto* s = std::get_if<contracts::schema_entry>(&step)) {
-      self->request(zenith, zenith_timeout, atom::schema_v, std::move(*s))
+      self->request(zenith, zenith_timeout, atom::schema_v, std::move(*s),
+                    run->by)
         .then(on_ok, on_error);
     } else if (auto* p = std::get_if<contracts::policy_entry>(&step)) {
-      self->request(zenith, zenith_timeout, atom::policy_v, std::move(*p))
+      self->request(zenith, zenith_timeout, atom::policy_v, std::move(*p),
+                    run->by)
         .then(on_ok, on_error);
     } else {
       auto& m = std::get<contracts::module_entry>(step);
-      self->request(zenith, zenith_timeout, atom::enroll_v, std::move(m))
+      self->request(zenith, zenith_timeout, atom::enroll_v, std::move(m),
+                    run->by)
         .then(on_ok, on_error);
     }
     return;
@@ -362,9 +367,10 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
   run->done(run->report);
 }
 
-void start(registry_pointer self, registry_scan found,
+void start(registry_pointer self, registry_scan found, std::string by,
            std::function<void(contracts::registry_report&)> done) {
   auto run = std::make_shared<load_run>();
+  run->by = std::move(by);
   for (auto& p : found.problems)
     record(*run, std::move(p));
   run->todo = std::move(found.candidates);
@@ -385,19 +391,21 @@ registry(registry_actor::stateful_pointer<registry_state> self,
   st.reader = std::move(reader);
   st.zenith = std::move(zenith);
   return {
-    [=](atom::rescan) -> caf::result<contracts::registry_report> {
+    [=](atom::rescan,
+        const std::string& by) -> caf::result<contracts::registry_report> {
       auto promise = self->make_response_promise<contracts::registry_report>();
-      start(self, scan_module_dirs(self->state.config.module_dirs),
+      start(self, scan_module_dirs(self->state.config.module_dirs), by,
             [promise](contracts::registry_report& r) mutable {
               promise.deliver(r);
             });
       return promise;
     },
-    [=](atom::load, const std::string& dir) -> caf::result<std::string> {
+    [=](atom::load, const std::string& dir,
+        const std::string& by) -> caf::result<std::string> {
       if (!has_module_json(dir))
         return make_error(ec::not_found, "there is no module.json in " + dir);
       auto promise = self->make_response_promise<std::string>();
-      start(self, scan_module_folder(dir),
+      start(self, scan_module_folder(dir), by,
             [promise](contracts::registry_report& r) mutable {
               // The module comes last; its outcome is the answer.
               auto& m = r.items.back();
@@ -409,21 +417,21 @@ registry(registry_actor::stateful_pointer<registry_state> self,
             });
       return promise;
     },
-    [=](atom::enroll, const std::string& text,
-        const std::string& dir) -> caf::result<std::string> {
+    [=](atom::enroll, const std::string& text, const std::string& dir,
+        const std::string& by) -> caf::result<std::string> {
       auto entry = self->state.check_module(text, dir);
       if (!entry)
         return entry.error();
       return self->delegate(self->state.zenith, atom::enroll_v,
-                            std::move(*entry));
+                            std::move(*entry), by);
     },
-    [=](atom::schema, const std::string& ref,
-        const std::string& text) -> caf::result<std::string> {
+    [=](atom::schema, const std::string& ref, const std::string& text,
+        const std::string& by) -> caf::result<std::string> {
       auto entry = self->state.check_schema(ref, text);
       if (!entry)
         return entry.error();
       return self->delegate(self->state.zenith, atom::schema_v,
-                            std::move(*entry));
+                            std::move(*entry), by);
     },
   };
 }

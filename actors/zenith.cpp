@@ -165,6 +165,8 @@ size_t zenith_state::add_packet(std::string kind,
   p.actor = "zenith";
   p.trace_id = trace_id;
   p.at = now();
+  if (!requester.empty() && payload.is_object() && !payload.find("operator"))
+    payload.set("operator", requester);
   p.payload = json::serialize(payload);
   std::vector<size_t> in_batch;
   for (auto& entity : parent_entities) {
@@ -305,6 +307,10 @@ zenith_state::pool_for(const contracts::module_contract& c) const {
 
 caf::error zenith_state::recover() {
   if (auto err = recover_registry())
+    return err;
+  if (auto err = recover_tokens())
+    return err;
+  if (auto err = recover_webhooks())
     return err;
   auto& r = *db->read;
   auto rows = r.scan(storage::table::modules, "");
@@ -582,7 +588,7 @@ void zenith_state::dispatch_ready() {
       contracts::dispatched_input in;
       in.key = key;
       in.is_value = a.kind == contracts::asset_kind::value;
-      in.path = a.uri;
+      in.path = config.relocation.resolve(a.uri);
       in.media_type = in.is_value ? a.dtype : a.media_type;
       in.value_json = a.value_json;
       in.sha256 = a.sha256;
@@ -879,7 +885,7 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
     if (auto w = waiting.find(id); w != waiting.end())
       w->second.erase(std::remove(w->second.begin(), w->second.end(), task_id),
                       w->second.end());
-  json::value payload{json::object{{"by", "operator"}}};
+  json::value payload{json::object{}};
   if (t.status == task_status::running) {
     // Its pool stops the attempt once the cancellation is durable (the
     // stops leave before the dispatches). Its slot counts as free now, as
@@ -1066,6 +1072,197 @@ zenith_state::register_policy(const contracts::policy_entry& e) {
   return e.ref;
 }
 
+// -- named API tokens ---------------------------------------------------------------
+
+namespace {
+
+/// Whether token `t` has expired at `at` (a token without expiry never does).
+bool expired(const contracts::token_record& t, contracts::timestamp at) {
+  if (!t.expires_at)
+    return false;
+  auto when = contracts::parse_timestamp(*t.expires_at);
+  return !when || *when <= at;
+}
+
+} // namespace
+
+caf::error zenith_state::recover_tokens() {
+  auto rows = db->read->scan(storage::table::tokens, "");
+  if (!rows)
+    return rows.error();
+  for (auto& [key, text] : *rows) {
+    std::vector<contracts::problem> problems;
+    auto t = contracts::token_record_from_json(parse_or_null(text), problems);
+    if (!t || contracts::token_subject(t->name) != key)
+      return make_error(ec::corruption, "token row " + key + " does not parse");
+    tokens[t->name] = std::move(*t);
+  }
+  return caf::none;
+}
+
+caf::expected<contracts::token_record>
+zenith_state::change_token(const contracts::token_change& c) {
+  using contracts::role;
+  using contracts::token_action;
+  auto at = clock->now();
+  if (auto problems = contracts::check_token_change(c, at); !problems.empty())
+    return make_error(problems, ec::invalid_argument);
+  auto key = contracts::token_subject(c.name);
+  auto found = tokens.find(c.name);
+  // Admins that still open something, `name` left out: a change that would
+  // leave none is refused (nobody could manage tokens any more).
+  auto other_live_admins = [&](const std::string& name) {
+    size_t n = 0;
+    for (auto& [other, t] : tokens)
+      if (other != name && t.role == role::admin && !expired(t, at))
+        ++n;
+    return n;
+  };
+  auto hash_taken = [&](const std::string& hash) {
+    for (auto& [other, t] : tokens)
+      if (other != c.name && t.secret_sha256 == hash)
+        return true;
+    return false;
+  };
+  auto expiry = [](const std::optional<std::string>& e) {
+    return e ? json::value{*e} : json::value{};
+  };
+  json::value payload{json::object{}};
+  payload.set("name", c.name);
+  if (c.action == token_action::create) {
+    if (found != tokens.end())
+      return make_error(ec::immutable_ref,
+                        "the token '" + c.name
+                          + "' exists: rotate it for a new secret, or revoke "
+                            "it before making it again",
+                        "/name");
+    if (hash_taken(c.secret_sha256))
+      return make_error(ec::invalid_argument,
+                        "another token has this secret", "/secret_sha256");
+    contracts::token_record t{c.name, *c.role, c.secret_sha256, now(), c.by,
+                              c.expires_at};
+    payload.set("role", to_string(t.role));
+    payload.set("expires_at", expiry(t.expires_at));
+    payload.set("operator", c.by);
+    auto packet = add_packet("token.created", {key}, {key}, std::move(payload),
+                             ids->next_uuid());
+    batch.put(storage::table::tokens, key,
+              json::serialize(contracts::to_json(t)), packet);
+    tokens[c.name] = t;
+    return t;
+  }
+  if (found == tokens.end())
+    return make_error(ec::not_found, "no token '" + c.name + "'", "/name");
+  auto t = found->second;
+  bool last_admin = t.role == role::admin && !expired(t, at)
+                    && other_live_admins(c.name) == 0;
+  if (c.action == token_action::revoke) {
+    if (last_admin)
+      return make_error(ec::illegal_transition,
+                        "'" + c.name
+                          + "' is the last admin token: create another admin "
+                            "token before revoking it",
+                        "/name");
+    payload.set("role", to_string(t.role));
+    payload.set("operator", c.by);
+    auto packet = add_packet("token.revoked", {key}, {key}, std::move(payload),
+                             ids->next_uuid());
+    batch.erase(storage::table::tokens, key, packet);
+    tokens.erase(found);
+    return t;
+  }
+  auto new_role = c.role.value_or(t.role);
+  if (last_admin && new_role != role::admin)
+    return make_error(ec::illegal_transition,
+                      "'" + c.name
+                        + "' is the last admin token: create another admin "
+                          "token before giving it the role '"
+                        + std::string{to_string(new_role)} + "'",
+                      "/role");
+  if (hash_taken(c.secret_sha256))
+    return make_error(ec::invalid_argument, "another token has this secret",
+                      "/secret_sha256");
+  auto new_expiry = c.expires_at ? c.expires_at : t.expires_at;
+  if (!c.expires_at && expired(t, at))
+    return make_error(ec::invalid_argument,
+                      "the token '" + c.name + "' expired at "
+                        + t.expires_at.value_or("?")
+                        + ": give it a new expiry with its new secret",
+                      "/expires_at");
+  payload.set("role", to_string(new_role));
+  if (new_role != t.role)
+    payload.set("previous_role", to_string(t.role));
+  payload.set("expires_at", expiry(new_expiry));
+  payload.set("operator", c.by);
+  t.role = new_role;
+  t.secret_sha256 = c.secret_sha256;
+  t.expires_at = new_expiry;
+  auto packet = add_packet("token.rotated", {key}, {key}, std::move(payload),
+                           ids->next_uuid());
+  batch.put(storage::table::tokens, key, json::serialize(contracts::to_json(t)),
+            packet);
+  found->second = t;
+  return t;
+}
+
+// -- webhooks -----------------------------------------------------------------------
+
+caf::error zenith_state::recover_webhooks() {
+  auto rows = db->read->scan(storage::table::webhooks, "");
+  if (!rows)
+    return rows.error();
+  for (auto& [id, text] : *rows) {
+    auto w = contracts::webhook_record_from_json(parse_or_null(text));
+    if (!w || w->id != id)
+      return make_error(ec::corruption, "webhook row " + id + " does not parse");
+    webhooks[id] = std::move(*w);
+  }
+  return caf::none;
+}
+
+caf::expected<contracts::webhook_record>
+zenith_state::change_webhook(const contracts::webhook_change& c) {
+  auto& id = c.record.id;
+  auto payload_of = [&c](const contracts::webhook_record& w) {
+    json::value payload{json::object{}};
+    payload.set("url", w.url);
+    json::array events;
+    for (auto& e : w.events)
+      events.emplace_back(e);
+    payload.set("events", std::move(events));
+    if (!c.by.empty())
+      payload.set("operator", c.by);
+    return payload;
+  };
+  if (c.op == contracts::webhook_op::remove) {
+    auto found = webhooks.find(id);
+    if (found == webhooks.end())
+      return make_error(ec::not_found, "no webhook '" + id + "'");
+    auto w = found->second;
+    auto packet = add_packet("webhook.removed", {id}, {id}, payload_of(w),
+                             ids->next_uuid());
+    batch.erase(storage::table::webhooks, id, packet);
+    batch_ended.push_back(id);
+    webhooks.erase(found);
+    return w;
+  }
+  if (auto problems = contracts::check_webhook_record(c.record);
+      !problems.empty())
+    return make_error(problems, ec::invalid_argument);
+  if (webhooks.contains(id))
+    return make_error(ec::invalid_argument, "the webhook " + id + " exists",
+                      "/id");
+  auto w = c.record;
+  w.created_at = now();
+  w.created_by = c.by;
+  auto packet = add_packet("webhook.created", {id}, {}, payload_of(w),
+                           ids->next_uuid());
+  batch.put(storage::table::webhooks, id,
+            json::serialize(contracts::to_json(w)), packet);
+  webhooks[id] = w;
+  return w;
+}
+
 caf::expected<asset_record> zenith_state::add_asset(asset_record a) {
   if (a.asset_id.empty())
     a.asset_id = ids->next_uuid();
@@ -1112,6 +1309,118 @@ caf::expected<std::string> zenith_state::erase_asset(const std::string& id) {
   batch_ended.push_back(id);
   assets.erase(i);
   return id;
+}
+
+// -- retention ------------------------------------------------------------------------
+
+caf::expected<contracts::purge_plan>
+zenith_state::purge(const contracts::purge_plan& plan) {
+  if (plan.dry_run)
+    return make_error(ec::invalid_argument, "a dry run records nothing");
+  contracts::purge_plan out;
+  out.by = plan.by;
+  out.at = plan.at;
+  out.skipped = plan.skipped;
+  auto trace = ids->next_uuid();
+  auto by = plan.by.empty() ? std::string{contracts::retention_operator} : plan.by;
+  for (auto& item : plan.tasks) {
+    auto i = tasks.find(item.task_id);
+    if (item.recorded || i == tasks.end() || !contracts::is_terminal(i->second.status)) {
+      ++out.skipped;
+      continue;
+    }
+    auto& t = i->second;
+    auto accepted = item;
+    accepted.assets.clear();
+    if (item.whole) {
+      bool held = std::any_of(t.outputs.begin(), t.outputs.end(), [&](auto& kv) {
+        auto a = assets.find(kv.second);
+        return a != assets.end() && !a->second.holds.empty();
+      });
+      if (held) {
+        ++out.skipped;
+        continue;
+      }
+      for (auto& [key, id] : t.outputs)
+        if (auto a = assets.find(id);
+            a != assets.end() && a->second.kind == contracts::asset_kind::file
+            && contracts::can_transition(a->second.status, asset_status::purged))
+          accepted.assets.push_back(id);
+    } else {
+      // The last attempt stays: for a DONE task it is the one that won.
+      std::erase(accepted.attempts, t.attempt);
+      if (accepted.attempts.empty()) {
+        ++out.skipped;
+        continue;
+      }
+    }
+    json::array attempts;
+    for (auto n : accepted.attempts)
+      attempts.emplace_back(static_cast<int64_t>(n));
+    json::value payload{json::object{}};
+    payload.set("attempts", std::move(attempts));
+    payload.set("whole", accepted.whole);
+    payload.set("bytes", accepted.bytes);
+    payload.set("reason", accepted.reason);
+    payload.set("operator", by);
+    add_packet(std::string{contracts::files_removed_kind}, {t.task_id},
+               {t.task_id}, std::move(payload), trace);
+    batch_ended.push_back(t.task_id);
+    for (auto& id : accepted.assets) {
+      auto& a = assets[id];
+      a.status = asset_status::purged;
+      a.purged_at = now();
+      json::value why{json::object{}};
+      why.set("task_id", t.task_id);
+      why.set("bytes", a.size.value_or(0));
+      why.set("reason", "retention removed its content: " + accepted.reason);
+      why.set("operator", by);
+      auto packet = add_packet(std::string{contracts::asset_purged_kind}, {id},
+                               {id, t.task_id}, std::move(why), trace);
+      put_asset(a, packet);
+      batch_ended.push_back(id);
+    }
+    out.tasks.push_back(std::move(accepted));
+  }
+  if (!plan.blobs.empty()) {
+    std::unordered_set<std::string> referenced;
+    for (auto& [id, a] : assets)
+      contracts::add_blob_references(a, referenced);
+    for (auto& blob : plan.blobs) {
+      if (blob.recorded || referenced.count(blob.sha256) > 0) {
+        ++out.skipped;
+        continue;
+      }
+      auto subject = contracts::blob_subject(blob.sha256);
+      json::value payload{json::object{}};
+      payload.set("sha256", blob.sha256);
+      payload.set("bytes", blob.bytes);
+      payload.set("reason", blob.reason);
+      payload.set("operator", by);
+      add_packet(std::string{contracts::blob_removed_kind}, {subject}, {subject},
+                 std::move(payload), trace);
+      batch_ended.push_back(subject);
+      out.blobs.push_back(blob);
+    }
+  }
+  if (contracts::empty(out))
+    return out;
+  auto n = contracts::totals(out);
+  json::value summary{json::object{}};
+  summary.set("tasks", n.tasks);
+  summary.set("folders", n.folders);
+  summary.set("attempts", n.attempts);
+  summary.set("assets", n.assets);
+  summary.set("blobs", n.blobs);
+  summary.set("bytes", n.bytes);
+  summary.set("skipped", out.skipped);
+  summary.set("operator", by);
+  std::string gc{contracts::gc_subject};
+  add_packet(std::string{contracts::gc_completed_kind}, {gc}, {gc},
+             std::move(summary), trace);
+  batch_ended.push_back(gc);
+  out.trace_id = trace;
+  return out;
 }
 
 // -- commit ---------------------------------------------------------------------------
@@ -1557,7 +1866,9 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
     [self](caf::exit_msg& msg) { self->state.on_exit(msg); });
   return {
     [self](atom::submit, const contracts::task_request& req) {
-      return self->state.handle_submit(req);
+      return self->state.on_behalf_of(req.requested_by, [&] {
+        return self->state.handle_submit(req);
+      });
     },
     [self](atom::result, const contracts::execution_outcome& o) {
       self->state.handle_result(o);
@@ -1565,26 +1876,51 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
     [self](atom::heartbeat, const std::string& execution_id) {
       self->state.on_heartbeat(execution_id);
     },
-    [self](atom::cancel, const std::string& id) {
-      return self->state.after_commit(self->state.cancel(id));
+    [self](atom::cancel, const std::string& id, const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(st.on_behalf_of(by, [&] { return st.cancel(id); }));
     },
-    [self](atom::priority, const std::string& id, int32_t p) {
-      return self->state.after_commit(self->state.set_priority(id, p));
+    [self](atom::priority, const std::string& id, int32_t p,
+           const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(by, [&] { return st.set_priority(id, p); }));
     },
-    [self](atom::enroll, const contracts::module_entry& e) {
-      return self->state.after_commit(self->state.enroll(e));
+    [self](atom::enroll, const contracts::module_entry& e,
+           const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(st.on_behalf_of(by, [&] { return st.enroll(e); }));
     },
-    [self](atom::schema, const contracts::schema_entry& e) {
-      return self->state.after_commit(self->state.register_schema(e));
+    [self](atom::schema, const contracts::schema_entry& e,
+           const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(by, [&] { return st.register_schema(e); }));
     },
-    [self](atom::policy, const contracts::policy_entry& p) {
-      return self->state.after_commit(self->state.register_policy(p));
+    [self](atom::policy, const contracts::policy_entry& p,
+           const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(by, [&] { return st.register_policy(p); }));
     },
-    [self](atom::add, const contracts::asset_record& a) {
-      return self->state.after_commit(self->state.add_asset(a));
+    [self](atom::token, const contracts::token_change& c) {
+      return self->state.after_commit(self->state.change_token(c));
     },
-    [self](atom::erase, const std::string& id) {
-      return self->state.after_commit(self->state.erase_asset(id));
+    [self](atom::webhook, const contracts::webhook_change& c) {
+      return self->state.after_commit(self->state.change_webhook(c));
+    },
+    [self](atom::add, const contracts::asset_record& a,
+           const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(st.on_behalf_of(by, [&] { return st.add_asset(a); }));
+    },
+    [self](atom::erase, const std::string& id, const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(by, [&] { return st.erase_asset(id); }));
+    },
+    [self](atom::purge, const contracts::purge_plan& plan) {
+      return self->state.after_commit(self->state.purge(plan));
     },
     [self](atom::metrics) { return self->state.metrics_text(); },
     [self](atom::sync) {

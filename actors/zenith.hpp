@@ -15,6 +15,7 @@
 #include "contracts/preflight.hpp"
 #include "contracts/registry_store.hpp"
 #include "storage/commit.hpp"
+#include "storage/relocation.hpp"
 
 #include <caf/result.hpp>
 #include <caf/stateful_actor.hpp>
@@ -71,6 +72,10 @@ struct zenith_config {
   /// Called after each commit with every event it made durable, in log
   /// order; must be cheap and thread-safe (it runs on Zenith's thread).
   std::function<void(const std::vector<committed_event>&)> on_commit;
+  /// Where the data folder was before (storage/relocation.hpp): a FILE
+  /// input's uri under an earlier location is dispatched as the same path
+  /// under `data_dir`. Default: never moved.
+  storage::data_relocation relocation;
 };
 
 /// What one flush does after its commit.
@@ -172,6 +177,10 @@ struct zenith_state {
   std::map<std::string, std::string> schemas;
   /// Registered policies, by ref.
   std::map<std::string, contracts::policy_entry> policies;
+  /// Named API tokens, by name (rows `token:<name>` of table tokens).
+  std::map<std::string, contracts::token_record> tokens;
+  /// Webhooks, by id (rows of table webhooks).
+  std::map<std::string, contracts::webhook_record> webhooks;
   /// Pre-flight resolves schema ids through `config.registry`.
   contracts::preflight_options preflight_settings;
 
@@ -277,11 +286,43 @@ struct zenith_state {
   /// the same rules.
   caf::expected<std::string> register_policy(const contracts::policy_entry& entry);
 
+  /// Creates, revokes or rotates a named API token (`token.created`,
+  /// `token.revoked`, `token.rotated`, subject `token:<name>`; the payload
+  /// names the token, its role and expiry and `operator`, never the secret
+  /// nor its hash). Answers the record (for a revoke, the one removed).
+  /// Errors: the change's own problems (`check_token_change`); creating a
+  /// name that exists is `immutable_ref`; revoking or rotating an unknown
+  /// one is `not_found`; revoking or demoting the last admin that has not
+  /// expired is `illegal_transition` (nobody could manage tokens any more).
+  caf::expected<contracts::token_record>
+  change_token(const contracts::token_change& change);
+
+  /// Creates or removes a webhook (`webhook.created` / `webhook.removed`,
+  /// subject its id; the payload holds its URL, events and `operator`,
+  /// never its secret, which is a file of the data folder). Answers the
+  /// record (for a remove, the one removed). Errors: the record's own
+  /// problems (`check_webhook_record`, all at once); creating an id that
+  /// exists is `invalid_argument`; removing an unknown one is `not_found`.
+  caf::expected<contracts::webhook_record>
+  change_webhook(const contracts::webhook_change& change);
+
   /// Records an asset (file work already done by the ledger).
   caf::expected<contracts::asset_record> add_asset(contracts::asset_record rec);
 
   /// Deletes an asset unless an unfinished task holds it (`asset_in_use`).
   caf::expected<std::string> erase_asset(const std::string& asset_id);
+
+  /// Records what a retention pass removes (contracts/retention.hpp), each
+  /// item checked again now: a task item needs its task finished, and for
+  /// a whole folder no output held (its AVAILABLE FILE outputs become
+  /// PURGED, `asset.purged`); an attempt item never names the task's last
+  /// attempt; a blob must be referenced by no asset (PURGED ones aside).
+  /// One `task.files_removed` per task item, one `blob.removed` per blob
+  /// (subject `blob:<sha256>`), then `gc.completed` (subject `gc`), all on
+  /// one new trace and naming the plan's operator; nothing when no item
+  /// passes. Answers the items recorded (refused ones and those marked
+  /// `recorded` counted in `skipped`). A dry run is `invalid_argument`.
+  caf::expected<contracts::purge_plan> purge(const contracts::purge_plan& plan);
 
   /// Moves READY tasks to free pool slots (RUNNING), adding their packets.
   void dispatch_ready();
@@ -379,6 +420,20 @@ struct zenith_state {
   /// `result`: applies the report and schedules a flush.
   void handle_result(const contracts::execution_outcome& outcome);
 
+  /// The operator of the request being handled (the name of the API token
+  /// that asked, "node" for the node's own work); "" outside a request.
+  /// `add_packet` names it in the payload (`operator`) of every packet the
+  /// request causes.
+  std::string requester;
+  /// Calls `f` with `requester` set to `by`, then clears it.
+  template <class F>
+  auto on_behalf_of(const std::string& by, F&& f) {
+    requester = by;
+    auto result = f();
+    requester.clear();
+    return result;
+  }
+
   // -- the write thread (when `config.write_thread`); declared last so
   // that it stops, writing what it holds, before anything it writes with
   std::unique_ptr<storage::write_queue> writer;
@@ -393,6 +448,10 @@ private:
   /// Loads the committed schemas and policies into memory and the store;
   /// registers `default@1` when the database has none (a first start).
   caf::error recover_registry();
+  /// Loads the committed tokens into `tokens`.
+  caf::error recover_tokens();
+  /// Loads the committed webhooks into `webhooks`.
+  caf::error recover_webhooks();
   std::string now();
   size_t add_packet(std::string kind, std::vector<std::string> subjects,
                     const std::vector<std::string>& parent_entities,

@@ -121,7 +121,7 @@ struct asset_record {
   std::string media_type;
   /// VALUE only: string, text, url, int, float, bool, enum or json.
   std::string dtype;
-  /// PENDING (promised), AVAILABLE or FAILED.
+  /// PENDING (promised), AVAILABLE, FAILED or PURGED.
   asset_status status = asset_status::pending;
   /// FILE only: where the content lives; empty until known.
   std::string uri;
@@ -142,6 +142,9 @@ struct asset_record {
   std::string created_at;
   /// A name for people; may be empty.
   std::string label;
+  /// When the retention policy removed its content (ISO 8601 UTC); empty
+  /// unless the asset is PURGED. Omitted from the JSON form when empty.
+  std::string purged_at;
 
   friend bool operator==(const asset_record&, const asset_record&) = default;
 };
@@ -152,7 +155,7 @@ typename Inspector::result_type inspect(Inspector& f, asset_record& x) {
   detail::optional_member<uint64_t> size{x.size};
   return f(caf::meta::type_name("asset_record"), x.asset_id, x.kind,
            x.media_type, x.dtype, x.status, x.uri, x.value_json, x.sha256,
-           size, x.produced_by, x.holds, x.created_at, x.label);
+           size, x.produced_by, x.holds, x.created_at, x.label, x.purged_at);
 }
 
 /// Returns the JSON form; empty optional members are omitted, `value` is
@@ -277,6 +280,10 @@ struct task_request {
   /// pre-flight problems of the rest of it, all at once. Not part of the
   /// JSON form.
   std::vector<problem> problems;
+  /// Who submits it: the name of the API token that asked (the packets it
+  /// causes name it as their `operator`); "" for none. Set by the node from
+  /// the request's token, never read from the JSON form.
+  std::string requested_by;
 
   friend bool operator==(const task_request&, const task_request&) = default;
 };
@@ -286,7 +293,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_request& x) {
   return f(caf::meta::type_name("task_request"), x.module_ref,
            x.input_mapping, x.values, x.priority, x.idempotency_key,
-           x.trace_id, x.mode, x.schema_version, x.problems);
+           x.trace_id, x.mode, x.schema_version, x.problems, x.requested_by);
 }
 
 /// Returns the JSON form, e.g. `{"module_ref":"face-detect@1",

@@ -147,18 +147,23 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
       [](const caf::error& e) {
         return error_from(e, path_error_field(code_of(e)));
       },
-      atom::add_v, path->as_string(), str("media_type"), str("label"));
-  });
-  server.route_upload("POST", "/api/assets/upload",
-                      [ctx](http_request req, responder r) {
+      atom::add_v, path->as_string(), str("media_type"), str("label"),
+      req.who.name);
+  }, route_options{.new_work = true});
+  // Refused below the disk reserve before a byte of the body is stored.
+  server.route("POST", "/api/assets/upload",
+               [ctx](http_request req, responder r) {
     if (req.body_file.empty())
       return r.send(error_response(400, ec::invalid_argument,
                                    "the upload has no body"));
     ask<contracts::asset_record>(ctx->system, ctx->ledger, r, created,
                                  atom::upload_v, req.body_file,
                                  query(req, "media_type"),
-                                 query(req, "label", query(req, "filename")));
-  }, defaults::http::max_upload_bytes);
+                                 query(req, "label", query(req, "filename")),
+                                 req.who.name);
+  }, route_options{.new_work = true,
+                   .max_body = defaults::http::max_upload_bytes,
+                   .upload = true});
   server.route("POST", "/api/assets/value", [ctx](http_request req, responder r) {
     auto body = body_json(req, r);
     if (!body)
@@ -175,14 +180,15 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
     ask<contracts::asset_record>(
       ctx->system, ctx->ledger, r, created, atom::value_v,
       json::serialize(*value), dtype->as_string(),
-      label && label->is_string() ? label->as_string() : std::string{});
-  });
+      label && label->is_string() ? label->as_string() : std::string{},
+      req.who.name);
+  }, route_options{.new_work = true});
   server.route("DELETE", "/api/assets/{id}", [ctx](http_request req, responder r) {
     ask<std::string>(ctx->system, ctx->zenith, r,
                      [](std::string& id) {
                        return json_response(200, json::object{{"deleted", id}});
                      },
-                     atom::erase_v, req.params["id"]);
+                     atom::erase_v, req.params["id"], req.who.name);
   });
 }
 

@@ -105,16 +105,16 @@ void install_module_routes(http_server& server, const context_ptr& ctx) {
                      [](std::string& ref) {
                        return json_response(201, json::object{{"ref", ref}});
                      },
-                     atom::enroll_v, req.body, dir);
-  });
-  server.route("POST", "/api/modules/rescan", [ctx](http_request, responder r) {
+                     atom::enroll_v, req.body, dir, req.who.name);
+  }, route_options{.role = contracts::role::admin, .new_work = true});
+  server.route("POST", "/api/modules/rescan", [ctx](http_request req, responder r) {
     ask<contracts::registry_report>(ctx->system, ctx->registry, r,
                                     [](contracts::registry_report& report) {
                                       return json_response(200,
                                                            to_json(report));
                                     },
-                                    atom::rescan_v);
-  });
+                                    atom::rescan_v, req.who.name);
+  }, route_options{.role = contracts::role::admin, .new_work = true});
 }
 
 void install_schema_routes(http_server& server, const context_ptr& ctx) {
@@ -173,8 +173,8 @@ void install_schema_routes(http_server& server, const context_ptr& ctx) {
                        return json_response(201,
                                             json::object{{"ref", registered}});
                      },
-                     atom::schema_v, ref, req.body);
-  });
+                     atom::schema_v, ref, req.body, req.who.name);
+  }, route_options{.role = contracts::role::admin, .new_work = true});
 }
 
 void install_policy_routes(http_server& server, const context_ptr& ctx) {

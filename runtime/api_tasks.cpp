@@ -95,9 +95,10 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
       out.set("errors", contracts::to_json(problems));
       return r.send(json_response(422, out));
     }
+    request->requested_by = req.who.name;
     ask<contracts::submit_result>(ctx->system, ctx->zenith, r, submitted,
                                   atom::submit_v, *request);
-  });
+  }, route_options{.new_work = true});
   server.route("GET", "/api/tasks", [ctx](http_request req, responder r) {
     if (auto bad = unknown_parameter(req, "GET /api/tasks",
                                      {"status", "module_ref", "limit", "cursor"}))
@@ -166,7 +167,7 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
   install_task_log_routes(server, ctx);
   server.route("POST", "/api/tasks/{id}/cancel", [ctx](http_request req, responder r) {
     ask<contracts::task_record>(ctx->system, ctx->zenith, r, changed,
-                                atom::cancel_v, req.params["id"]);
+                                atom::cancel_v, req.params["id"], req.who.name);
   });
   server.route("POST", "/api/tasks/{id}/priority", [ctx](http_request req, responder r) {
     auto body = body_json(req, r);
@@ -192,7 +193,8 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
         "/priority"));
     ask<contracts::task_record>(ctx->system, ctx->zenith, r, changed,
                                 atom::priority_v, req.params["id"],
-                                static_cast<int32_t>(*p->as_int64()));
+                                static_cast<int32_t>(*p->as_int64()),
+                                req.who.name);
   });
 }
 

@@ -1,20 +1,26 @@
 #include "runtime/node.hpp"
 
 #include "actors/asset_ledger.hpp"
+#include "actors/janitor.hpp"
 #include "actors/registry.hpp"
 #include "actors/worker_pool.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/node_log.hpp"
 #include "contracts/type_ids.hpp"
+#include "runtime/disk_guard.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/local_adapter.hpp"
 #include "runtime/mock_adapter.hpp"
 #include "runtime/http_server.hpp"
 #include "runtime/node_api.hpp"
+#include "runtime/api_retention.hpp"
 #include "runtime/node_metrics.hpp"
+#include "runtime/token_store.hpp"
+#include "runtime/webhooks.hpp"
 #include "storage/asset_store.hpp"
 #include "storage/commit.hpp"
 #include "storage/database.hpp"
+#include "storage/relocation.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -88,33 +94,47 @@ caf::expected<T> ask_blocking(caf::scoped_actor& self, const Handle& handle,
   return out;
 }
 
-/// Reads `<data>/token`, or creates it (mode 0600) with 32 random bytes.
+/// Reads `<data>/token`, or creates it (mode 0600) with a new secret
+/// (`make_token_secret`): the secret of the first admin token.
 caf::expected<std::string> load_token(const std::string& data_dir) {
   auto path = fs::path{data_dir} / "token";
   std::ifstream in{path};
   std::string token;
   if (in && std::getline(in, token) && token.size() >= 32)
     return token;
-  auto ids = contracts::random_id_source{};
-  token = ids.next_uuid() + ids.next_uuid();
-  token.erase(std::remove(token.begin(), token.end(), '-'), token.end());
-  auto tmp = path.string() + ".tmp";
-  {
-    auto fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-      return make_error(ec::io_error, "cannot write " + tmp);
-    auto line = token + "\n";
-    auto written = ::write(fd, line.data(), line.size());
-    ::fsync(fd);
-    ::close(fd);
-    if (written != static_cast<ssize_t>(line.size()))
-      return make_error(ec::io_error, "cannot write " + tmp);
-  }
-  std::error_code err;
-  fs::rename(tmp, path, err);
-  if (err)
-    return make_error(ec::io_error, "cannot write " + path.string());
-  return token;
+  auto secret = make_token_secret();
+  if (!secret)
+    return secret.error();
+  if (auto err = write_secret_file(path.string(), *secret))
+    return err;
+  return std::move(*secret);
+}
+
+/// At the first start (the tokens table is empty: a new data folder, or one
+/// from before named tokens), has Zenith make the token `admin` (role
+/// admin, created by "node") whose secret is `<data>/token`.
+caf::error bootstrap_admin(caf::scoped_actor& self,
+                           const actors::zenith_actor& zenith,
+                           const storage::reader& reader,
+                           const std::string& secret) {
+  auto rows = reader.scan(storage::table::tokens, "", 1);
+  if (!rows)
+    return rows.error();
+  if (!rows->empty())
+    return caf::none;
+  contracts::token_change c;
+  c.action = contracts::token_action::create;
+  c.name = std::string{contracts::bootstrap_token_name};
+  c.role = contracts::role::admin;
+  c.secret_sha256 = secret_sha256(secret);
+  c.by = "node";
+  auto made = ask_blocking<contracts::token_record>(self, zenith, atom::token_v, c);
+  if (!made)
+    return made.error();
+  spdlog::info("node: made the first admin token '{}'; its secret is the "
+               "data folder's token file",
+               made->name);
+  return caf::none;
 }
 
 /// The local context of one attempt: the registry's schema lookups (the
@@ -229,11 +249,24 @@ struct node::impl {
   actors::zenith_actor zenith;
   actors::ledger_actor ledger;
   actors::registry_actor registry;
+  /// Runs the retention passes (detached: a pass blocks on the disk).
+  actors::janitor_actor janitor;
   std::vector<actors::pool_actor> pools;
   std::unique_ptr<http_server> http;
   std::shared_ptr<event_hub> events;
   std::unique_ptr<local_adapter> local;
   std::unique_ptr<mock_adapter> mock;
+  /// Delivers committed events to the webhooks; fed by the event hub
+  /// (listener `webhook_listener`).
+  std::shared_ptr<webhook_dispatcher> webhooks;
+  uint64_t webhook_listener = 0;
+  /// The free space of the data folder against the reserve: the HTTP API's
+  /// work gate, and what `GET /api/health` reports.
+  std::shared_ptr<disk_guard> disk;
+  /// The named API tokens the HTTP API accepts, kept up to date by the
+  /// event hub (listener `token_listener`).
+  std::shared_ptr<token_store> tokens;
+  uint64_t token_listener = 0;
   bool stopped = false;
 };
 
@@ -248,7 +281,12 @@ uint16_t node::port() const noexcept {
   return impl_->http ? impl_->http->port() : 0;
 }
 
-const std::string& node::token() const noexcept {
+std::string node::token() const {
+  // Rotating the token `admin` rewrites the file: read it again.
+  std::ifstream in{fs::path{impl_->options.data_dir} / "token"};
+  std::string token;
+  if (in && std::getline(in, token) && !token.empty())
+    return token;
   return impl_->token;
 }
 
@@ -264,6 +302,22 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     return make_error(ec::io_error,
                       "cannot create the data folder " + options.data_dir);
   options.data_dir = fs::absolute(options.data_dir).lexically_normal().string();
+  // Where the data folder is and where it was (storage/relocation.hpp): the
+  // files of assets made elsewhere resolve here. A restored folder brings
+  // its modules in <data>/modules: loaded with the other module folders (a
+  // module registered from another folder is recorded as moved).
+  auto relocation = storage::record_origin(options.data_dir);
+  if (!relocation)
+    return relocation.error();
+  for (auto& earlier : relocation->earlier)
+    spdlog::info("node: the data folder was at {} before; its files are "
+                 "found under {}",
+                 earlier, options.data_dir);
+  if (auto own = (fs::path{options.data_dir} / "modules").string();
+      fs::is_directory(own, err)
+      && std::find(options.module_dirs.begin(), options.module_dirs.end(), own)
+           == options.module_dirs.end())
+    options.module_dirs.push_back(own);
   if (options.pools.empty())
     options.pools.push_back(default_pool());
   if (options.allowed_roots.empty())
@@ -343,6 +397,12 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   // The node's log: failed attempts and operator actions, from what each
   // commit made durable.
   p->events->listen(log_committed_events);
+  // The tokens follow their committed changes (each reads its row again).
+  p->tokens = std::make_shared<token_store>(p->reader);
+  p->token_listener = p->events->listen(
+    [tokens = p->tokens](const std::vector<contracts::committed_event>& events) {
+      tokens->on_events(events);
+    });
   actors::zenith_config zc;
   zc.data_dir = options.data_dir;
   zc.pools = options.pools;
@@ -352,6 +412,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   zc.heartbeat_timeout = options.heartbeat_timeout;
   zc.idempotency_window = options.idempotency_window;
   zc.registry = p->registry_store;
+  zc.relocation = *relocation;
   auto hub = p->events;
   zc.on_commit = [hub](const std::vector<contracts::committed_event>& events) {
     hub->publish(events);
@@ -372,23 +433,65 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
                           + error_text(why));
     }
   }
+  // The first admin token, then every token, before the API opens.
+  caf::error tokens_err;
+  {
+    caf::scoped_actor self{*p->system};
+    tokens_err = bootstrap_admin(self, p->zenith, *p->reader, p->token);
+  }
+  if (!tokens_err)
+    tokens_err = p->tokens->load();
+  if (tokens_err) {
+    std::unique_ptr<node> failed{new node(std::move(p))};
+    failed->stop();
+    return make_error(ec::storage_error, "the node's tokens cannot be loaded: "
+                                           + error_text(tokens_err));
+  }
   p->ledger = p->system->spawn<caf::detached>(actors::asset_ledger, p->store,
                                                options.allowed_roots, p->zenith);
   p->registry = p->system->spawn<caf::detached>(
     actors::registry, actors::registry_config{options.module_dirs},
     p->registry_store, p->reader, p->zenith);
+  p->janitor = p->system->spawn<caf::detached>(
+    actors::janitor,
+    actors::janitor_config{options.data_dir, options.retention},
+    std::shared_ptr<const storage::reader>{p->reader}, p->zenith);
   std::unique_ptr<node> n{new node(std::move(p))};
   {
     // The module folders, before the API opens (the registry logs each
     // file; problems do not stop the node).
     caf::scoped_actor self{*n->impl_->system};
     auto report = ask_blocking<contracts::registry_report>(
-      self, n->impl_->registry, atom::rescan_v);
+      self, n->impl_->registry, atom::rescan_v, std::string{"node"});
     if (!report)
       spdlog::warn("registry: the module folders were not loaded: {}",
                    error_text(report.error()));
   }
+  {
+    // Webhooks: a delivery thread each, from its cursor, woken by commits;
+    // started before the API can create or remove one.
+    webhook_options wo;
+    wo.data_dir = options.data_dir;
+    wo.retry_initial = options.webhook_retry_initial;
+    wo.retry_max = options.webhook_retry_max;
+    wo.timeout = options.webhook_timeout;
+    auto hooks = std::make_shared<webhook_dispatcher>(std::move(wo),
+                                                      n->impl_->reader);
+    n->impl_->webhook_listener = n->impl_->events->listen(
+      [hooks](const std::vector<contracts::committed_event>& events) {
+        hooks->on_commit(events);
+      });
+    n->impl_->webhooks = hooks;
+    if (auto err = hooks->start())
+      return err;
+  }
   if (options.serve_http) {
+    disk_guard_options dg;
+    dg.folder = options.data_dir;
+    dg.reserve = options.disk_reserve;
+    dg.check_interval = options.disk_check_interval;
+    n->impl_->disk = std::make_shared<disk_guard>(std::move(dg));
+    n->impl_->disk->start();
     http_server_config hc;
     hc.host = options.http_host;
     hc.port = options.http_port;
@@ -399,8 +502,16 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
                     n->impl_->reader, n->impl_->events,
                     options.data_dir,   options.allowed_roots,
                     n->impl_->registry, n->impl_->registry_store};
+    ctx.disk = n->impl_->disk;
+    ctx.tokens = n->impl_->tokens;
     install_routes(*n->impl_->http, ctx);
-    n->impl_->http->set_token(n->impl_->token);
+    install_retention_routes(*n->impl_->http, ctx, n->impl_->janitor);
+    // Below the disk reserve, routes that take new work answer 507 before
+    // their body is read; reads, cancels and running tasks go on.
+    n->impl_->http->set_work_gate(
+      [disk = n->impl_->disk] { return disk->refusal(); });
+    n->impl_->http->set_authenticator(
+      token_store::authenticator(n->impl_->tokens));
     if (auto e = n->impl_->http->start())
       return e;
   }
@@ -420,20 +531,31 @@ void node::stop() {
     impl_->http->stop();
     impl_->http.reset(); // its routes hold actor handles (the detached ledger)
   }
+  if (impl_->webhooks) {
+    // What is not delivered stays after each cursor for the next start.
+    impl_->events->unlisten(impl_->webhook_listener);
+    impl_->webhooks->stop();
+  }
+  if (impl_->tokens)
+    impl_->events->unlisten(impl_->token_listener);
   if (impl_->events)
     impl_->events->close_all();
   if (impl_->system) {
     caf::anon_send_exit(impl_->ledger, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(impl_->janitor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(impl_->zenith, caf::exit_reason::user_shutdown);
     for (auto& p : impl_->pools)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     impl_->ledger = nullptr;
     impl_->registry = nullptr;
+    impl_->janitor = nullptr;
     impl_->zenith = nullptr;
     impl_->pools.clear();
     impl_->system.reset();
   }
+  if (impl_->disk)
+    impl_->disk->stop();
   impl_->reader.reset();
   impl_->db.reset();
 }
@@ -478,7 +600,8 @@ contracts::submit_result node::submit(const contracts::task_request& req) {
 
 caf::expected<std::string> node::register_module_dir(const std::string& dir) {
   caf::scoped_actor self{*impl_->system};
-  return ask_blocking<std::string>(self, impl_->registry, atom::load_v, dir);
+  return ask_blocking<std::string>(self, impl_->registry, atom::load_v, dir,
+                                  std::string{"node"});
 }
 
 uint64_t node::listen(std::function<void(const std::vector<contracts::committed_event>&)> f) {

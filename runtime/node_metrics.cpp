@@ -126,6 +126,19 @@ size_t node_metrics::tasks_in_memory() const {
 
 // -- log lines ----------------------------------------------------------------------
 
+namespace {
+
+/// Writes the info line `event` of an operator's action with `fields`, and
+/// the operator (the token's name) when the packet names one.
+void operator_line(std::string_view event, std::vector<node_log::field> fields,
+                   const contracts::committed_event& e) {
+  if (auto who = text(payload_of(e), "operator"); !who.empty())
+    fields.emplace_back("operator", json::value{who});
+  node_log::write(node_log::level::info, event, fields);
+}
+
+} // namespace
+
 void log_committed_events(const std::vector<contracts::committed_event>& events) {
   using node_log::level;
   for (auto& e : events) {
@@ -147,36 +160,32 @@ void log_committed_events(const std::vector<contracts::committed_event>& events)
                        {"attempt", attempt != nullptr ? *attempt : json::value{}},
                        {"reason", json::value{text(payload, "reason")}}});
     } else if (kind == "task.cancelled") {
-      auto payload = payload_of(e);
-      std::vector<node_log::field> fields{{"task", json::value{e.subject}}};
-      if (auto by = text(payload, "by"); !by.empty())
-        fields.emplace_back("by", json::value{by});
-      node_log::write(level::info, "operator.cancel", fields);
+      operator_line("operator.cancel", {{"task", json::value{e.subject}}}, e);
     } else if (kind == "task.priority_changed") {
       auto payload = payload_of(e);
       auto* priority = payload.find("priority");
-      node_log::write(level::info, "operator.priority",
-                      {{"task", json::value{e.subject}},
-                       {"priority",
-                        priority != nullptr ? *priority : json::value{}}});
+      operator_line("operator.priority",
+                    {{"task", json::value{e.subject}},
+                     {"priority", priority != nullptr ? *priority : json::value{}}},
+                    e);
     } else if (kind == "asset.deleted") {
-      node_log::write(level::info, "operator.asset_delete",
-                      {{"asset", json::value{e.subject}}});
+      operator_line("operator.asset_delete", {{"asset", json::value{e.subject}}}, e);
     } else if (kind == "module.registered") {
-      node_log::write(level::info, "operator.module_register",
-                      {{"module", json::value{e.subject}}});
+      operator_line("operator.module_register",
+                    {{"module", json::value{e.subject}}}, e);
     } else if (kind == "module.moved") {
       auto payload = payload_of(e);
-      node_log::write(level::info, "operator.module_move",
-                      {{"module", json::value{e.subject}},
-                       {"dir", json::value{text(payload, "dir")}},
-                       {"from", json::value{text(payload, "from")}}});
+      operator_line("operator.module_move",
+                    {{"module", json::value{e.subject}},
+                     {"dir", json::value{text(payload, "dir")}},
+                     {"from", json::value{text(payload, "from")}}},
+                    e);
     } else if (kind == "schema.registered") {
-      node_log::write(level::info, "operator.schema_register",
-                      {{"schema", json::value{e.subject}}});
+      operator_line("operator.schema_register",
+                    {{"schema", json::value{e.subject}}}, e);
     } else if (kind == "policy.registered") {
-      node_log::write(level::info, "operator.policy_register",
-                      {{"policy", json::value{e.subject}}});
+      operator_line("operator.policy_register",
+                    {{"policy", json::value{e.subject}}}, e);
     }
   }
 }

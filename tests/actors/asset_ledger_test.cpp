@@ -130,7 +130,8 @@ struct fixture {
   /// Sends `xs` to the ledger, runs everything, and returns its answer.
   template <class... Ts>
   caf::expected<asset_record> ask(Ts... xs) {
-    auto h = self->request(ledger, caf::infinite, xs...);
+    // Every request is made on behalf of the operator "tester".
+    auto h = self->request(ledger, caf::infinite, xs..., std::string{"tester"});
     sched.run();
     caf::expected<asset_record> out{asset_record{}};
     h.receive([&](asset_record& a) { out = std::move(a); },
@@ -216,7 +217,7 @@ BOOST_AUTO_TEST_CASE(the_node_s_token_is_refused_at_path_even_under_a_root) {
                         caf::actor_cast<actors::zenith_actor>(zenith));
   sched.run();
   auto h = self->request(open, caf::infinite, atom::add_v, token.string(),
-                         std::string{}, std::string{});
+                         std::string{}, std::string{}, std::string{"tester"});
   sched.run();
   caf::expected<asset_record> answer{asset_record{}};
   h.receive([&](asset_record& a) { answer = std::move(a); },

@@ -470,7 +470,8 @@ struct actor_fixture : zenith_actor_fixture {
   }
 
   contracts::registry_report rescan() {
-    auto h = self->request(registry, caf::infinite, atom::rescan_v);
+    auto h = self->request(registry, caf::infinite, atom::rescan_v,
+                           std::string{"node"});
     sched.run();
     contracts::registry_report out;
     h.receive([&](contracts::registry_report& r) { out = std::move(r); },
@@ -481,7 +482,8 @@ struct actor_fixture : zenith_actor_fixture {
   /// Sends `xs` to the registry and returns its answer.
   template <class... Ts>
   caf::expected<std::string> ask(Ts... xs) {
-    auto h = self->request(registry, caf::infinite, xs...);
+    // Every request is made on behalf of the operator "tester".
+    auto h = self->request(registry, caf::infinite, xs..., std::string{"tester"});
     sched.run();
     caf::expected<std::string> out{std::string{}};
     h.receive([&](std::string& ref) { out = std::move(ref); },

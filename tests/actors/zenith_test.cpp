@@ -1186,7 +1186,7 @@ struct actor_fixture : zenith_actor_fixture {
     BOOST_REQUIRE_EQUAL(zenith_st().commits, 0u);
     // Enroll the module: one commit.
     auto enrolled = self->request(zenith, caf::infinite, atom::enroll_v,
-                                  entry_of(source_module()));
+                                  entry_of(source_module()), std::string{"ops"});
     sched.run();
     enrolled.receive([](std::string& ref) { BOOST_CHECK_EQUAL(ref, "source@1"); },
                      [](caf::error& e) { BOOST_FAIL(text_of(e)); });
@@ -1415,7 +1415,8 @@ BOOST_AUTO_TEST_CASE(zenith_forgets_the_last_packets_of_finished_tasks) {
   // on it is refused and writes nothing.
   auto commits = zenith_st().commits;
   auto h = self->request(zenith, caf::infinite, atom::priority_v,
-                         orders->front().task.task_id, int32_t{5});
+                         orders->front().task.task_id, int32_t{5},
+                         std::string{"ops"});
   sched.run();
   h.receive([](task_record&) { BOOST_FAIL("changed a finished task"); },
             [](caf::error& e) {
@@ -1436,7 +1437,8 @@ BOOST_AUTO_TEST_CASE(a_packet_about_a_forgotten_entity_finds_its_parent_in_the_l
   // The failed promise's history ended: Zenith forgot its last packet.
   auto promise = t.outputs.at("result");
   BOOST_CHECK(zenith_st().last_packet.count(promise) == 0);
-  auto h = self->request(zenith, caf::infinite, atom::erase_v, promise);
+  auto h = self->request(zenith, caf::infinite, atom::erase_v, promise,
+                         std::string{"ops"});
   sched.run();
   h.receive([](std::string&) {}, [](caf::error& e) { BOOST_FAIL(text_of(e)); });
   auto history = zenith_st().db->read->history(promise);
@@ -1457,7 +1459,7 @@ BOOST_AUTO_TEST_CASE(cancelling_a_running_task_stops_its_attempt_after_the_commi
   BOOST_REQUIRE_EQUAL(orders->size(), 1u);
   auto order = orders->front();
   auto h = self->request(zenith, caf::infinite, atom::cancel_v,
-                         order.task.task_id);
+                         order.task.task_id, std::string{"ops"});
   sched.run_once(); // the cancel: recorded, not yet committed
   BOOST_CHECK(stops->empty());
   BOOST_CHECK_EQUAL(zenith_st().effects.stops.size(), 1u);
@@ -1468,6 +1470,17 @@ BOOST_AUTO_TEST_CASE(cancelling_a_running_task_stops_its_attempt_after_the_commi
   BOOST_REQUIRE_EQUAL(stops->size(), 1u);
   BOOST_CHECK_EQUAL(stops->front(), order.execution_id);
   BOOST_CHECK(task_row(order.task.task_id).status == task_status::cancelled);
+  // The cancellation names who asked for it.
+  auto history = zenith_st().db->read->history(order.task.task_id);
+  BOOST_REQUIRE(history && !history->empty());
+  BOOST_CHECK_EQUAL(history->back().kind, "task.cancelled");
+  auto payload = json::parse(history->back().payload);
+  BOOST_REQUIRE(payload.doc && payload.doc->find("operator"));
+  BOOST_CHECK_EQUAL(payload.doc->find("operator")->as_string(), "ops");
+  // A request made on nobody's behalf (a worker's report) names no one.
+  auto created = json::parse(history->front().payload);
+  BOOST_REQUIRE(created.doc);
+  BOOST_CHECK(created.doc->find("operator") == nullptr);
   // The pool reports the stopped attempt; a success that raced the stop is
   // dropped just the same.
   auto commits = zenith_st().commits;
@@ -1547,7 +1560,8 @@ BOOST_AUTO_TEST_CASE(a_lost_attempt_is_stopped_and_run_again) {
 
 BOOST_AUTO_TEST_CASE(an_operator_error_comes_back_as_an_error) {
   auto h = self->request(zenith, caf::infinite, atom::cancel_v,
-                         std::string{"00000000-0000-4000-8000-000000000000"});
+                         std::string{"00000000-0000-4000-8000-000000000000"},
+                         std::string{"ops"});
   sched.run();
   bool got_error = false;
   h.receive([](contracts::task_record&) { BOOST_FAIL("cancelled a ghost"); },

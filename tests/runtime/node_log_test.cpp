@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(a_failed_task_is_a_warning_with_task_code_and_message) {
 BOOST_AUTO_TEST_CASE(operator_actions_and_lost_attempts_are_logged) {
   captured_log log{node_log::format::json};
   runtime::log_committed_events(
-    {event("task.cancelled", "t-1", R"({"by":"operator"})"),
+    {event("task.cancelled", "t-1", R"({"operator":"ci-bot"})"),
      event("task.priority_changed", "t-2", R"({"priority":7})"),
      event("asset.deleted", "a-1", "{}"),
      event("module.registered", "m@1", R"({"ref":"m@1"})"),
@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(operator_actions_and_lost_attempts_are_logged) {
     v.push_back(parse_line(l));
   BOOST_CHECK_EQUAL(member(v[0], "event"), "operator.cancel");
   BOOST_CHECK_EQUAL(member(v[0], "task"), "t-1");
-  BOOST_CHECK_EQUAL(member(v[0], "by"), "operator");
+  BOOST_CHECK_EQUAL(member(v[0], "operator"), "ci-bot");
   BOOST_CHECK_EQUAL(member(v[1], "event"), "operator.priority");
   BOOST_CHECK_EQUAL(member(v[1], "priority"), "7");
   BOOST_CHECK_EQUAL(member(v[2], "event"), "operator.asset_delete");

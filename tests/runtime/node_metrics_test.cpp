@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(a_lost_attempt_has_no_run_time_and_the_task_waits_again) {
 BOOST_AUTO_TEST_CASE(a_cancelled_task_counts_its_duration_only) {
   runtime::node_metrics m;
   m.observe({at(0, "task.created", "t1", R"({"module_ref":"m@1","status":"PENDING"})"),
-             at(7, "task.cancelled", "t1", R"({"by":"operator"})")});
+             at(7, "task.cancelled", "t1", R"({"operator":"admin"})")});
   auto text = m.render();
   BOOST_CHECK(has_line(text, "omniva_task_duration_seconds_count{module=\"m@1\",status=\"CANCELLED\"} 1"));
   BOOST_CHECK_EQUAL(text.find("omniva_task_run_seconds_count"), std::string::npos);

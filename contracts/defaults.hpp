@@ -58,6 +58,19 @@ inline constexpr bool force_mock = false;
 /// The worker threads of CAF's scheduler; 0 lets CAF take one per core.
 inline constexpr size_t scheduler_threads = 0;
 
+/// The free space the data folder's file system keeps, in bytes (1 GiB):
+/// below it the node takes no new work (507 `insufficient_storage`), so
+/// that what runs can finish and commit. 0 turns the reserve off. Option
+/// `omniva.disk-reserve`, flag `--disk-reserve`.
+inline constexpr uint64_t disk_reserve = uint64_t{1} << 30;
+
+/// How often the node reads the free space of its data folder, in ms (it
+/// also reads it before admitting each piece of new work): two seconds
+/// notices space coming back soon, at the cost of one statvfs call. Option
+/// `omniva.disk-check-interval-ms`, flag `--disk-check-interval`.
+inline constexpr std::chrono::milliseconds disk_check_interval
+  = std::chrono::seconds{2};
+
 } // namespace node
 
 // -- scheduling: Zenith, the worker pools, heartbeats ---------------------------
@@ -237,5 +250,64 @@ inline constexpr double task_wait_seconds = 300;
 inline constexpr uint32_t lineage_depth = 10;
 
 } // namespace client
+
+// -- retention ------------------------------------------------------------------
+
+/// What the retention policy keeps, and how often it runs
+/// (contracts/retention.hpp; docs/operations.md, "Retention and garbage
+/// collection"). The defaults keep a year of outputs and logs.
+namespace retention {
+
+/// How long after its task finished the folder of an attempt that did not
+/// win (`<data>/outputs/<task>/<n>/`) is kept, in ms: a week, time to read
+/// the logs of a failed attempt. Option `omniva.retention-attempts-days`,
+/// flag `--retention-attempts-days`.
+inline constexpr std::chrono::milliseconds attempts_after
+  = std::chrono::hours{24 * 7};
+
+/// How long after its task finished a task's whole folder (outputs and
+/// logs) is kept, in ms, as long as no unfinished task holds one of its
+/// outputs: a year. Its FILE outputs become PURGED. Option
+/// `omniva.retention-outputs-days`, flag `--retention-outputs-days`.
+inline constexpr std::chrono::milliseconds outputs_after
+  = std::chrono::hours{24 * 365};
+
+/// How old a blob no asset references must be before it is removed, in ms:
+/// an hour, far beyond the moment between an upload's blob and its asset
+/// row. Option `omniva.retention-blob-grace`, flag `--retention-blob-grace`.
+inline constexpr std::chrono::milliseconds blob_grace
+  = std::chrono::hours{1};
+
+/// How often the node runs a retention pass on its own, in ms (0: never;
+/// `omniva gc` runs one on demand): hourly. Option
+/// `omniva.retention-interval`, flag `--retention-interval`.
+inline constexpr std::chrono::milliseconds interval = std::chrono::hours{1};
+
+} // namespace retention
+
+// -- webhooks ------------------------------------------------------------------
+
+/// How the node delivers events to webhooks (runtime/webhooks.hpp).
+namespace webhooks {
+
+/// The pause after an event's first failed delivery, in ms: doubled after
+/// each further failure up to `retry_max`. Option
+/// `omniva.webhook-retry-initial-ms`, flag `--webhook-retry-initial-ms`.
+inline constexpr std::chrono::milliseconds retry_initial
+  = std::chrono::seconds{1};
+
+/// The longest pause between two tries of one event, in ms: five minutes,
+/// so a receiver that comes back is served within minutes. Option
+/// `omniva.webhook-retry-max-ms`, flag `--webhook-retry-max-ms`.
+inline constexpr std::chrono::milliseconds retry_max
+  = std::chrono::minutes{5};
+
+/// How long one delivery may go without progress (connect, send, receive),
+/// in ms, before it counts as failed. Option `omniva.webhook-timeout-ms`,
+/// flag `--webhook-timeout-ms`.
+inline constexpr std::chrono::milliseconds timeout
+  = std::chrono::seconds{10};
+
+} // namespace webhooks
 
 } // namespace omniva::defaults

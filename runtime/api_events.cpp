@@ -6,6 +6,7 @@
 // counters and the node's histograms, runtime/node_metrics.hpp).
 
 #include "runtime/api_routes.hpp"
+#include "runtime/disk_guard.hpp"
 #include "runtime/node_metrics.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -235,6 +236,54 @@ void start_replay(const context_ptr& ctx, std::shared_ptr<event_stream> stream,
     0);
 }
 
+/// The answer of `GET /api/health`: `{"ok": true}` while all is well;
+/// below the disk reserve `ok` is false, `status` says why and `storage`
+/// gives the figures (read now, not at the guard's last look).
+json::value health(const api_context& ctx) {
+  json::value out{json::object{}};
+  if (!ctx.disk) {
+    out.set("ok", true);
+    return out;
+  }
+  auto s = ctx.disk->check();
+  if (!s.low) {
+    out.set("ok", true);
+    return out;
+  }
+  json::value storage{json::object{}};
+  storage.set("data_dir", s.folder);
+  storage.set("free_bytes", static_cast<int64_t>(s.free_bytes));
+  storage.set("total_bytes", static_cast<int64_t>(s.total_bytes));
+  storage.set("reserve_bytes", static_cast<int64_t>(s.reserve_bytes));
+  storage.set("low", true);
+  out.set("ok", false);
+  out.set("status", "insufficient_storage");
+  out.set("message", disk_guard::refusal_message(s));
+  out.set("storage", std::move(storage));
+  return out;
+}
+
+/// The disk gauges of `GET /metrics`, in Prometheus text.
+std::string disk_metrics(const disk_guard& disk) {
+  auto s = disk.status();
+  auto gauge = [](std::string& out, const char* name, const char* help,
+                  uint64_t value) {
+    out += std::string{"# HELP "} + name + " " + help + "\n";
+    out += std::string{"# TYPE "} + name + " gauge\n";
+    out += std::string{name} + " " + std::to_string(value) + "\n";
+  };
+  std::string out;
+  gauge(out, "omniva_disk_free_bytes",
+        "Free bytes of the data folder's file system (last reading).",
+        s.free_bytes);
+  gauge(out, "omniva_disk_reserve_bytes",
+        "The disk reserve: below it new work is refused.", s.reserve_bytes);
+  gauge(out, "omniva_disk_low",
+        "1 while the free space is below the reserve (new work refused).",
+        s.low ? 1 : 0);
+  return out;
+}
+
 } // namespace
 
 void install_event_routes(http_server& server, const context_ptr& ctx) {
@@ -244,8 +293,8 @@ void install_event_routes(http_server& server, const context_ptr& ctx) {
     [metrics](const std::vector<contracts::committed_event>& events) {
       metrics->observe(events);
     });
-  server.route_public("GET", "/api/health", [](http_request, responder r) {
-    r.send(json_response(200, json::object{{"ok", true}}));
+  server.route_public("GET", "/api/health", [ctx](http_request, responder r) {
+    r.send(json_response(200, health(*ctx)));
   });
   server.route("GET", "/api/events", [ctx](http_request req, responder r) {
     std::optional<http_response> refusal;
@@ -266,11 +315,13 @@ void install_event_routes(http_server& server, const context_ptr& ctx) {
   });
   server.route("GET", "/metrics", [ctx, metrics](http_request, responder r) {
     ask<std::string>(ctx->system, ctx->zenith, r,
-                     [metrics](std::string& text) {
+                     [ctx, metrics](std::string& text) {
                        http_response resp;
                        resp.content_type = "text/plain; version=0.0.4";
                        resp.body = std::move(text);
                        resp.body += metrics->render();
+                       if (ctx->disk)
+                         resp.body += disk_metrics(*ctx->disk);
                        return resp;
                      },
                      atom::metrics_v);

@@ -7,7 +7,9 @@
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
 #include "contracts/node_log.hpp"
+#include "contracts/retention.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/disk_guard.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
 
@@ -18,14 +20,17 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -52,6 +57,15 @@ struct node_file_config : caf::actor_system_config {
       .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
       .add<size_t>("idempotency-window-s", "how long an idempotency key is remembered")
       .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment")
+      .add<size_t>("webhook-retry-initial-ms", "pause after a webhook delivery's first failure")
+      .add<size_t>("webhook-retry-max-ms", "longest pause between two tries of a webhook delivery")
+      .add<size_t>("webhook-timeout-ms", "how long a webhook delivery may go without progress")
+      .add<std::string>("disk-reserve", "free space kept on the data folder's disk: below it new work is refused (e.g. 1GiB, 512MiB, 0)")
+      .add<size_t>("disk-check-interval-ms", "how often the free space of the data folder is read")
+      .add<std::string>("retention-attempts-days", "how long the folders of attempts that did not win are kept after their task finished (days, or 12h, 30m, 90s)")
+      .add<std::string>("retention-outputs-days", "how long a finished task's folder is kept while nothing holds its outputs (days, or a duration)")
+      .add<std::string>("retention-blob-grace", "how old a blob no asset references must be before it goes (seconds, or 1h, 30m, 1d)")
+      .add<std::string>("retention-interval", "how often the node runs a retention pass (seconds, or 1h, 30m; 0: never)")
       .add<std::string>("log-format", "the node's log on stderr: text or json (JSON lines)");
   }
 
@@ -129,6 +143,21 @@ protected:
   }
 };
 
+/// Reads a duration for `--disk-check-interval`: "250ms", "2s" or a
+/// number of milliseconds; nullopt for anything else or zero.
+std::optional<std::chrono::milliseconds> parse_interval(std::string_view text) {
+  uint64_t n = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (err != std::errc{} || end == text.data() || n == 0)
+    return std::nullopt;
+  std::string_view unit{end, static_cast<size_t>(text.data() + text.size() - end)};
+  if (unit.empty() || unit == "ms")
+    return std::chrono::milliseconds{n};
+  if (unit == "s" && n <= UINT64_MAX / 1000)
+    return std::chrono::milliseconds{n * 1000};
+  return std::nullopt;
+}
+
 std::atomic<bool> stop_requested{false};
 
 extern "C" void on_stop_signal(int) {
@@ -190,8 +219,10 @@ void run_demo(runtime::node& n) {
 
 int run_serve(const arguments& args) {
   po::options_description opts{"options"};
-  std::string data, http, config_file, log_format;
+  size_t hook_initial_ms = 0, hook_max_ms = 0, hook_timeout_ms = 0;
+  std::string data, http, config_file, log_format, disk_reserve, disk_interval;
   std::vector<std::string> modules, pools, roots;
+  std::string keep_attempts, keep_outputs, blob_grace, retention_interval;
   auto data_help = "data folder (default " + std::string{defaults::node::data_dir}
                    + ")";
   auto http_help = "HOST:PORT of the HTTP API (default "
@@ -209,13 +240,23 @@ int run_serve(const arguments& args) {
     ("allowed-root", po::value(&roots), "a folder assets may be registered from by path (repeatable)")
     ("config", po::value(&config_file), "a configuration file (see config/omniva.conf)")
     ("log-format", po::value(&log_format), "the node's log on stderr: text (default) or json (one JSON object a line, for log shippers)")
+    ("webhook-retry-initial-ms", po::value(&hook_initial_ms), "pause after a webhook delivery's first failure, doubled after each further one (default 1000)")
+    ("webhook-retry-max-ms", po::value(&hook_max_ms), "longest pause between two tries of a webhook delivery (default 300000)")
+    ("webhook-timeout-ms", po::value(&hook_timeout_ms), "how long a webhook delivery may go without progress (default 10000)")
+    ("disk-reserve", po::value(&disk_reserve), "free space the data folder's disk keeps: below it new work is refused with 507 (e.g. 1GiB, 512MiB; 0: no reserve; default 1GiB)")
+    ("disk-check-interval", po::value(&disk_interval), "how often the free space is read, e.g. 2s or 500ms (default 2s)")
+    ("retention-attempts-days", po::value(&keep_attempts), "keep the folders of attempts that did not win this long after their task finished: days (7, 0.5) or a duration (12h, 30m, 90s); default 7")
+    ("retention-outputs-days", po::value(&keep_outputs), "keep a finished task's folder (outputs, logs) this long while nothing holds its outputs, which then become PURGED: days or a duration; default 365")
+    ("retention-blob-grace", po::value(&blob_grace), "remove a blob no asset references once it is this old: seconds or a duration (1h, 30m); default 1h")
+    ("retention-interval", po::value(&retention_interval), "run a retention pass this often: seconds or a duration (1h, 30m); 0: never (omniva gc runs one); default 1h")
     ("mock", "run every task through the mock adapter")
     ("demo", "register the example modules, add a sample asset and submit a small pipeline");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_options(
         "omniva serve [--data DIR] [--http HOST:PORT] [--modules DIR]... "
-        "[--config FILE] [--log-format text|json] [--mock] [--demo]",
+        "[--config FILE] [--log-format text|json] [--disk-reserve SIZE] "
+        "[--mock] [--demo]",
         "Runs a node: the lineage database, Zenith, the worker pools and the "
         "HTTP API. Prints where it listens; stops on SIGINT or SIGTERM.",
         opts, pos, args, vm))
@@ -246,6 +287,19 @@ int run_serve(const arguments& args) {
     if (auto f = caf::get_if<std::string>(&cfg, "omniva.log-format"))
       if (log_format.empty())
         log_format = *f;
+    for (auto [key, flag] : {std::pair{"omniva.retention-attempts-days", &keep_attempts},
+                             std::pair{"omniva.retention-outputs-days", &keep_outputs},
+                             std::pair{"omniva.retention-blob-grace", &blob_grace},
+                             std::pair{"omniva.retention-interval", &retention_interval}})
+      if (auto v = caf::get_if<std::string>(&cfg, key))
+        if (flag->empty())
+          *flag = *v;
+    if (auto r = caf::get_if<std::string>(&cfg, "omniva.disk-reserve"))
+      if (disk_reserve.empty())
+        disk_reserve = *r;
+    if (auto i = caf::get_if<size_t>(&cfg, "omniva.disk-check-interval-ms"))
+      if (disk_interval.empty())
+        disk_interval = std::to_string(*i);
     // An option the file leaves out keeps the node's default (node_options,
     // from contracts/defaults.hpp).
     o.force_mock = caf::get_or(cfg, "omniva.mock", o.force_mock);
@@ -260,6 +314,10 @@ int run_serve(const arguments& args) {
     o.heartbeat_timeout = ms("omniva.heartbeat-timeout-ms",
                              o.heartbeat_timeout);
     o.sse_keep_alive = ms("omniva.sse-keep-alive-ms", o.sse_keep_alive);
+    o.webhook_retry_initial = ms("omniva.webhook-retry-initial-ms",
+                                 o.webhook_retry_initial);
+    o.webhook_retry_max = ms("omniva.webhook-retry-max-ms", o.webhook_retry_max);
+    o.webhook_timeout = ms("omniva.webhook-timeout-ms", o.webhook_timeout);
     o.idempotency_window = std::chrono::seconds{caf::get_or(
       cfg, "omniva.idempotency-window-s",
       static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -288,8 +346,62 @@ int run_serve(const arguments& args) {
                 "omniva.heartbeat-interval-ms, which must be positive");
     return exit_usage;
   }
+  if (vm.count("webhook-retry-initial-ms"))
+    o.webhook_retry_initial = std::chrono::milliseconds{hook_initial_ms};
+  if (vm.count("webhook-retry-max-ms"))
+    o.webhook_retry_max = std::chrono::milliseconds{hook_max_ms};
+  if (vm.count("webhook-timeout-ms"))
+    o.webhook_timeout = std::chrono::milliseconds{hook_timeout_ms};
+  if (o.webhook_retry_initial.count() <= 0 || o.webhook_timeout.count() <= 0
+      || o.webhook_retry_max < o.webhook_retry_initial) {
+    print_error("webhook-retry-initial-ms and webhook-timeout-ms must be "
+                "positive, webhook-retry-max-ms at least "
+                "webhook-retry-initial-ms");
+    return exit_usage;
+  }
   if (!data.empty())
     o.data_dir = data;
+  // Retention (contracts/retention.hpp): days or seconds, or a duration.
+  for (auto [name, text, target, unit] :
+       {std::tuple{"retention-attempts-days", &keep_attempts,
+                   &o.retention.attempts_after, std::chrono::milliseconds{std::chrono::hours{24}}},
+        std::tuple{"retention-outputs-days", &keep_outputs,
+                   &o.retention.outputs_after, std::chrono::milliseconds{std::chrono::hours{24}}},
+        std::tuple{"retention-blob-grace", &blob_grace, &o.retention.blob_grace,
+                   std::chrono::milliseconds{std::chrono::seconds{1}}},
+        std::tuple{"retention-interval", &retention_interval,
+                   &o.retention.interval,
+                   std::chrono::milliseconds{std::chrono::seconds{1}}}}) {
+    if (text->empty())
+      continue;
+    auto d = contracts::parse_duration(*text, unit);
+    if (!d) {
+      print_error(std::string{"--"} + name
+                  + " must be a number (fractions allowed) with an optional "
+                    "unit s, m, h or d (7, 0.5d, 12h, 90s), not '"
+                  + *text + "'");
+      return exit_usage;
+    }
+    *target = *d;
+  }
+  if (!disk_reserve.empty()) {
+    auto bytes = runtime::parse_byte_size(disk_reserve);
+    if (!bytes) {
+      print_error("--disk-reserve must be a size such as 1GiB, 512MiB, "
+                  "1048576 or 0, not '" + disk_reserve + "'");
+      return exit_usage;
+    }
+    o.disk_reserve = *bytes;
+  }
+  if (!disk_interval.empty()) {
+    auto every = parse_interval(disk_interval);
+    if (!every) {
+      print_error("--disk-check-interval must be a positive duration such "
+                  "as 2s or 500ms, not '" + disk_interval + "'");
+      return exit_usage;
+    }
+    o.disk_check_interval = *every;
+  }
   if (!http.empty() && !runtime::parse_endpoint(http, o.http_host, o.http_port)) {
     print_error("--http must be HOST:PORT, not '" + http + "'");
     return exit_usage;

@@ -6,6 +6,7 @@
 
 #include "contracts/defaults.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/retention.hpp"
 
 #include <caf/expected.hpp>
 
@@ -66,6 +67,28 @@ struct node_options {
     = defaults::scheduling::idempotency_window;
   /// Worker threads of CAF's scheduler (0: one per core). Default: 0.
   size_t scheduler_threads = defaults::node::scheduler_threads;
+  /// What the retention passes keep and how often they run (the janitor,
+  /// actors/janitor.hpp): losing attempts 7 days, task folders 365 days,
+  /// unreferenced blobs 1 h, a pass every hour. Defaults:
+  /// `defaults::retention`.
+  contracts::retention_policy retention;
+  /// The pause after a webhook delivery's first failure, doubled after each
+  /// further one (runtime/webhooks.hpp). Default: 1 s.
+  std::chrono::milliseconds webhook_retry_initial
+    = defaults::webhooks::retry_initial;
+  /// The longest pause between two tries of a webhook delivery. Default:
+  /// 5 min.
+  std::chrono::milliseconds webhook_retry_max = defaults::webhooks::retry_max;
+  /// How long a webhook delivery may go without progress. Default: 10 s.
+  std::chrono::milliseconds webhook_timeout = defaults::webhooks::timeout;
+  /// The free space the data folder's file system keeps: below it the HTTP
+  /// API refuses new work with 507 `insufficient_storage`
+  /// (runtime/disk_guard.hpp); 0: no reserve. Default: 1 GiB.
+  uint64_t disk_reserve = defaults::node::disk_reserve;
+  /// How often the free space is read (also before each admission).
+  /// Default: 2 s.
+  std::chrono::milliseconds disk_check_interval
+    = defaults::node::disk_check_interval;
 };
 
 /// Reads "host:port".
@@ -122,8 +145,10 @@ public:
   /// The port the HTTP API listens on.
   uint16_t port() const noexcept;
 
-  /// The bearer token the API requires.
-  const std::string& token() const noexcept;
+  /// The secret of the first admin token (`admin`): the first line of
+  /// `<data>/token`, read again at each call (rotating `admin` rewrites
+  /// the file).
+  std::string token() const;
 
   /// The options the node runs with (pools and roots filled in).
   const node_options& options() const noexcept;

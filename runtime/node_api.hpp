@@ -24,6 +24,9 @@
 
 namespace omniva::runtime {
 
+class disk_guard;
+class token_store;
+
 /// Fans committed events out to Server-Sent-Event streams and wakes waiters.
 /// Thread-safe.
 class event_hub {
@@ -86,6 +89,12 @@ struct api_context {
   actors::registry_actor registry;
   /// The registered schemas and policies (what Zenith committed).
   std::shared_ptr<const contracts::registry_store> registry_store;
+  /// The free space of the data folder against its reserve (health,
+  /// metrics); null: not watched.
+  std::shared_ptr<disk_guard> disk;
+  /// The tokens the server accepts (runtime/token_store.hpp): the token
+  /// routes refresh it once Zenith answered; null: tokens are not checked.
+  std::shared_ptr<token_store> tokens;
 };
 
 /// Installs every route of the API on `server`.

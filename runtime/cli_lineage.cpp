@@ -1,18 +1,30 @@
 // `omniva lineage ...`: verify a Stardust log and show lineage, reading the
-// database directly (also while a node has it open for writing).
+// database directly (also while a node has it open for writing); export
+// packets as NDJSON and verify such an export offline
+// (contracts/lineage_export.hpp).
 
 #include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
+#include "contracts/lineage_export.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/cli_client.hpp"
 #include "storage/database.hpp"
 #include "storage/verify.hpp"
 #include "storage/witness.hpp"
 
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <set>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace po = boost::program_options;
 
@@ -114,9 +126,59 @@ std::optional<storage::chain_witness> read_outside_witness(const std::string& fi
   return std::move(*w);
 }
 
+/// `omniva lineage verify --file FILE`: checks an export offline (no node,
+/// no database): every line's id against its content, and the chain.
+int verify_export_file(const std::string& file, bool as_json) {
+  std::ifstream in{file, std::ios::binary};
+  if (!in)
+    return fail("io_error: cannot read " + file + ": " + std::strerror(errno));
+  contracts::export_checker checker;
+  std::optional<contracts::export_problem> problem;
+  std::string line;
+  while (!problem && std::getline(in, line))
+    problem = checker.add(line);
+  if (!problem && in.bad())
+    return fail("io_error: cannot read " + file + ": " + std::strerror(errno));
+  json::value out{json::object{}};
+  out.set("ok", !problem);
+  out.set("file", file);
+  if (problem) {
+    out.set("packets", static_cast<int64_t>(checker.lines() - 1));
+    out.set("line", static_cast<int64_t>(problem->line));
+    out.set("seq", static_cast<int64_t>(problem->seq));
+    out.set("code", std::string{contracts::to_string(problem->code)});
+    out.set("reason", problem->reason);
+  } else {
+    out.set("packets", static_cast<int64_t>(checker.lines()));
+    out.set("first_seq", static_cast<int64_t>(checker.first_seq()));
+    out.set("last_seq", static_cast<int64_t>(checker.last_seq()));
+    out.set("first_prev", checker.first_prev());
+    out.set("last_id", checker.last_id());
+  }
+  if (as_json) {
+    std::cout << json::serialize(out) << '\n';
+  } else if (problem) {
+    std::cout << "BROKEN at line " << problem->line << " ("
+              << contracts::to_string(problem->code) << "): " << problem->reason
+              << '\n';
+  } else if (checker.lines() == 0) {
+    std::cout << "ok: 0 packets (an empty export)\n";
+  } else {
+    std::cout << "ok: " << checker.lines() << " packets, seq "
+              << checker.first_seq() << " to " << checker.last_seq()
+              << ", every id matches its packet and the chain is whole\n"
+              << "first prev: "
+              << (checker.first_prev().empty() ? "(none: the log's start)"
+                                               : checker.first_prev())
+              << '\n'
+              << "last id: " << checker.last_id() << '\n';
+  }
+  return problem ? exit_failure : exit_ok;
+}
+
 int run_verify(const arguments& args) {
   po::options_description opts{"options"};
-  std::string data = default_data, node, token, witness_file;
+  std::string data = default_data, node, token, witness_file, export_file;
   opts.add_options()
     ("data", po::value(&data), "the node's data folder (default var/omniva)")
     ("node", po::value(&node), "ask a node's HTTP API instead (URL)")
@@ -124,22 +186,36 @@ int run_verify(const arguments& args) {
     ("witness", po::value(&witness_file),
      "also compare the log with a witness kept elsewhere: a file holding "
      "what 'omniva lineage witness --json' printed (with --data only)")
+    ("file", po::value(&export_file),
+     "check an export instead ('omniva lineage export' wrote it), offline: "
+     "no node, no database")
     ("json", "print machine output");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_options(
-        "omniva lineage verify [--data DIR | --node URL] [--witness FILE] "
-        "[--json]",
+        "omniva lineage verify [--data DIR | --node URL | --file EXPORT] "
+        "[--witness FILE] [--json]",
         "Verifies the Stardust log of a data folder: recomputes every packet "
         "id, checks the hash chain, the sequence, every index entry, the "
         "chain head, every state row against the digest its last packet "
         "recorded, and the log against its chain witness (a log shorter than "
         "its witness lost packets). Reads one consistent view, so it works "
-        "while a node writes the database. Exits 0 when the database is "
-        "intact, 1 at the first break.",
+        "while a node writes the database. With --file, checks a lineage "
+        "export offline instead: recomputes every line's id from its "
+        "content and checks the seq and prev chain, naming the first bad "
+        "line. Exits 0 when the database (or export) is intact, 1 at the "
+        "first break.",
         opts, pos, args, vm))
     return *rc;
   bool as_json = vm.count("json") > 0;
+  if (!export_file.empty()) {
+    if (!node.empty() || vm.count("data") || !witness_file.empty()) {
+      print_error("--file checks an export on its own: give no --data, "
+                  "--node or --witness with it");
+      return exit_usage;
+    }
+    return verify_export_file(export_file, as_json);
+  }
   if (!witness_file.empty() && !node.empty()) {
     print_error("--witness compares a data folder's log: give --data, not --node");
     return exit_usage;
@@ -368,6 +444,275 @@ int run_show(const arguments& args) {
   return exit_ok;
 }
 
+
+/// Where an export goes: `<file>.tmp` first, renamed to `file` once whole
+/// and on the disk, so `file` is either a whole export or as it was.
+class export_target {
+public:
+  explicit export_target(std::string file)
+    : file_(std::move(file)), tmp_(file_ + ".tmp") {
+  }
+
+  ~export_target() {
+    abandon();
+  }
+
+  /// Creates the temporary file; false with `why` set when it cannot.
+  bool open(std::string& why) {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      why = "cannot create " + tmp_ + ": " + std::strerror(errno);
+      return false;
+    }
+    return true;
+  }
+
+  /// Appends `bytes`; false with `why` set when the write fails (a full
+  /// disk: ENOSPC).
+  bool write(std::string_view bytes, std::string& why) {
+    while (!bytes.empty()) {
+      auto n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        why = "cannot write " + tmp_ + ": " + std::strerror(errno);
+        return false;
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  /// Syncs, closes and renames the file into place; false with `why` set.
+  bool commit(std::string& why) {
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+      fd_ = -1;
+      why = "cannot write " + tmp_ + ": " + std::strerror(errno);
+      return false;
+    }
+    fd_ = -1;
+    if (std::rename(tmp_.c_str(), file_.c_str()) != 0) {
+      why = "cannot rename " + tmp_ + " to " + file_ + ": "
+            + std::strerror(errno);
+      return false;
+    }
+    committed_ = true;
+    // The rename itself reaches the disk with the folder's entry.
+    auto dir = std::filesystem::path{file_}.parent_path();
+    auto dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    return true;
+  }
+
+  /// Removes the temporary file unless committed.
+  void abandon() {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+    if (!committed_)
+      ::unlink(tmp_.c_str());
+    committed_ = true;
+  }
+
+private:
+  std::string file_;
+  std::string tmp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+/// Counts the lines of an export as they pass and remembers the first and
+/// the last, for the summary; spots the error line a node ends a failed
+/// export with.
+class export_tally {
+public:
+  /// Takes the next bytes (lines may be split anywhere).
+  void add(std::string_view bytes) {
+    while (!bytes.empty()) {
+      auto nl = bytes.find('\n');
+      if (nl == std::string_view::npos) {
+        partial_.append(bytes);
+        return;
+      }
+      partial_.append(bytes.substr(0, nl));
+      line(partial_);
+      partial_.clear();
+      bytes.remove_prefix(nl + 1);
+    }
+  }
+
+  /// Why the export is not whole: the node's error line, or a last line
+  /// without its line break; "" when it is whole.
+  std::string problem() const {
+    if (!error_.empty())
+      return error_;
+    if (!partial_.empty())
+      return "the export ended in the middle of a line";
+    return {};
+  }
+
+  /// The lines (packets) seen.
+  uint64_t packets = 0;
+  /// The seq of the first and the last packet, the id of the last.
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  std::string last_id;
+
+private:
+  void line(const std::string& text) {
+    if (!error_.empty())
+      return;
+    auto doc = json::parse(text);
+    if (doc && doc.doc->is_object())
+      if (auto* e = doc.doc->find("error"); e && e->is_object()) {
+        auto code = field(*e, "code");
+        error_ = (code.empty() ? std::string{} : code + ": ")
+                 + field(*e, "message");
+        return;
+      }
+    auto* seq = doc && doc.doc->is_object() ? doc.doc->find("seq") : nullptr;
+    auto* id = doc && doc.doc->is_object() ? doc.doc->find("id") : nullptr;
+    if (seq == nullptr || !seq->as_int64() || id == nullptr || !id->is_string()) {
+      error_ = "line " + std::to_string(packets + 1)
+               + " of the answer is not a packet";
+      return;
+    }
+    ++packets;
+    last_seq = static_cast<uint64_t>(*seq->as_int64());
+    if (packets == 1)
+      first_seq = last_seq;
+    last_id = id->as_string();
+  }
+
+  std::string partial_;
+  std::string error_;
+};
+
+int run_export(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string data = default_data, node, token, to, since_text;
+  opts.add_options()
+    ("to", po::value(&to)->required(), "the file to write (replaced whole, or not at all)")
+    ("since", po::value(&since_text), "the seq of the first packet (default 1: the whole log)")
+    ("data", po::value(&data), "the node's data folder (default var/omniva)")
+    ("node", po::value(&node), "ask a node's HTTP API instead (URL)")
+    ("token", po::value(&token), "the API token (default $OMNIVA_TOKEN or <data>/token)")
+    ("json", "print machine output");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (auto rc = parse_options(
+        "omniva lineage export --to FILE [--since SEQ] [--data DIR | --node "
+        "URL] [--json]",
+        "Writes the Stardust packets from seq SEQ to the end of the log as "
+        "NDJSON, one packet a line: its canonical form with its id, so that "
+        "'omniva lineage verify --file FILE' (or any SHA-256 tool) checks "
+        "it offline. Writes FILE.tmp, then renames it to FILE. Prints how "
+        "many packets it wrote and the last seq.",
+        opts, pos, args, vm))
+    return *rc;
+  bool as_json = vm.count("json") > 0;
+  uint64_t since = 1;
+  if (!since_text.empty()) {
+    auto [ptr, err] = std::from_chars(
+      since_text.data(), since_text.data() + since_text.size(), since);
+    if (err != std::errc{} || ptr != since_text.data() + since_text.size()
+        || since == 0) {
+      print_error("--since must be the seq of a packet (a positive integer), "
+                  "not '" + since_text + "'");
+      return exit_usage;
+    }
+  }
+  export_target target{to};
+  std::string why;
+  if (!target.open(why))
+    return fail("io_error: " + why);
+  export_tally tally;
+  if (!node.empty()) {
+    auto client = node_client(node, token, data);
+    bool write_failed = false;
+    auto r = client.stream(
+      "GET", "/api/lineage/export?since=" + std::to_string(since),
+      [&](std::string_view piece) {
+        tally.add(piece);
+        if (!target.write(piece, why)) {
+          write_failed = true;
+          return false;
+        }
+        return true;
+      },
+      defaults::http::client_timeout);
+    if (write_failed)
+      return fail("io_error: " + why);
+    if (!r.ok())
+      return report(r);
+  } else {
+    auto reader = open_for_reading(data, as_json);
+    if (!reader)
+      return exit_failure;
+    auto count = reader->packet_count();
+    if (!count)
+      return fail(error_text(count.error()));
+    std::string chunk;
+    bool write_failed = false;
+    auto err = reader->for_each(
+      since, [&](uint64_t seq, std::string_view id, std::string_view canonical) {
+        if (seq > *count)
+          return false;
+        auto line = contracts::export_line(
+          contracts::to_hex(std::span<const uint8_t>{
+            reinterpret_cast<const uint8_t*>(id.data()), id.size()}),
+          canonical);
+        if (!line) {
+          tally.add("{\"error\":{\"code\":\"corruption\",\"message\":"
+                    "\"packet " + std::to_string(seq)
+                    + " is not in canonical form\"}}\n");
+          return false;
+        }
+        *line += '\n';
+        tally.add(*line);
+        chunk += *line;
+        if (chunk.size() >= (size_t{256} << 10)) {
+          if (!target.write(chunk, why)) {
+            write_failed = true;
+            return false;
+          }
+          chunk.clear();
+        }
+        return true;
+      });
+    if (err)
+      return fail(error_text(err));
+    if (write_failed || (tally.problem().empty() && !target.write(chunk, why)))
+      return fail("io_error: " + why);
+  }
+  if (auto problem = tally.problem(); !problem.empty())
+    return fail("the export is incomplete (" + to + " left as it was): "
+                + problem);
+  if (!target.commit(why))
+    return fail("io_error: " + why);
+  if (as_json) {
+    json::value out{json::object{}};
+    out.set("file", to);
+    out.set("packets", static_cast<int64_t>(tally.packets));
+    out.set("first_seq", static_cast<int64_t>(tally.first_seq));
+    out.set("last_seq", static_cast<int64_t>(tally.last_seq));
+    out.set("last_id", tally.last_id);
+    std::cout << json::serialize(out) << '\n';
+  } else if (tally.packets == 0) {
+    std::cout << "exported 0 packets to " << to << " (the log holds none from seq "
+              << since << " on)\n";
+  } else {
+    std::cout << "exported " << tally.packets << " packets (seq "
+              << tally.first_seq << " to " << tally.last_seq << ") to " << to
+              << "\nlast seq: " << tally.last_seq << "\nlast id: "
+              << tally.last_id << '\n';
+  }
+  return exit_ok;
+}
+
 } // namespace
 
 int run_lineage(const arguments& args) {
@@ -375,6 +720,7 @@ int run_lineage(const arguments& args) {
     {"verify", "verify the hash chain, indexes, rows and witness of a Stardust log", run_verify},
     {"show", "show a packet, or the history of a task or asset", run_show},
     {"witness", "print the chain witness, to keep it elsewhere", run_witness},
+    {"export", "write packets as NDJSON, verifiable offline", run_export},
   };
   return dispatch("lineage", "Stardust, the append-only lineage log.", verbs,
                   args);

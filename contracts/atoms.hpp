@@ -55,3 +55,9 @@ CAF_ADD_ATOM(omniva, omniva::atom, schema, "schema")
 CAF_ADD_ATOM(omniva, omniva::atom, policy, "policy")
 /// Load the registry's module folders again.
 CAF_ADD_ATOM(omniva, omniva::atom, rescan, "rescan")
+/// Retention: run a pass (to the janitor), record what it removes (to Zenith).
+CAF_ADD_ATOM(omniva, omniva::atom, purge, "purge")
+/// Create, revoke or rotate a named API token (to Zenith).
+CAF_ADD_ATOM(omniva, omniva::atom, token, "token")
+/// Create or remove a webhook (to Zenith).
+CAF_ADD_ATOM(omniva, omniva::atom, webhook, "webhook")

@@ -577,13 +577,14 @@ asset_record_from_json(const json::value& x, std::vector<problem>& problems,
                        std::string_view base) {
   return read_record<asset_record>(x, problems, base, "an asset",
     {"asset_id", "kind", "media_type", "dtype", "status", "uri", "value",
-     "sha256", "size", "produced_by", "holds", "created_at", "label"},
+     "sha256", "size", "produced_by", "holds", "created_at", "label",
+     "purged_at"},
     [](object_reader& in, asset_record& result) {
       in.uuid_into(result.asset_id, "asset_id", true);
       std::optional<asset_kind> kind;
       in.enum_into(kind, "kind", true, asset_kind_from_string, "FILE, VALUE");
       in.enum_into(result.status, "status", true, asset_status_from_string,
-                   "PENDING, AVAILABLE, FAILED");
+                   "PENDING, AVAILABLE, FAILED, PURGED");
       // Members that belong to one kind only.
       auto file_only = {"media_type", "uri"};
       auto value_only = {"dtype", "value"};
@@ -634,6 +635,7 @@ asset_record_from_json(const json::value& x, std::vector<problem>& problems,
                           ec::invalid_uuid, "task ids (UUIDs)");
       in.timestamp_into(result.created_at, "created_at", true);
       in.plain_string_into(result.label, "label", false);
+      in.timestamp_into(result.purged_at, "purged_at", false);
     });
 }
 
@@ -653,6 +655,7 @@ json::value to_json(const asset_record& x) {
     out.string_list("holds", x.holds, true);
     out.put("created_at", x.created_at);
     out.optional_string("label", x.label);
+    out.optional_string("purged_at", x.purged_at);
   });
 }
 

@@ -180,6 +180,14 @@ private:
                + input.key + "')");
       return nullptr;
     }
+    if (asset->status == asset_status::purged) {
+      report(ec::asset_purged, at,
+             "the asset '" + id
+               + "' is PURGED: the retention policy removed its content "
+                 "(input '"
+               + input.key + "')");
+      return nullptr;
+    }
     if (asset->status == asset_status::pending
         && std::find(task.pending_assets.begin(), task.pending_assets.end(), id)
              == task.pending_assets.end())

@@ -94,7 +94,8 @@ struct preflight_result {
 ///   does not declare; `duplicate_key` ("/values/k"): a key given both ways;
 /// - `missing_input`: a required input without a default that is not given
 ///   ("/input_mapping/k" for ASSET inputs, "/values/k" for VALUE inputs);
-/// - `asset_not_found`, `asset_failed` ("/input_mapping/k");
+/// - `asset_not_found`, `asset_failed`, `asset_purged` (the retention
+///   policy removed its content) ("/input_mapping/k");
 /// - `kind_mismatch`: an ASSET input given a VALUE asset or an inline value,
 ///   a VALUE input given a FILE asset, and the strict kinds: a `url` input
 ///   refuses text, a `text` input refuses a URL (as an inline value or as a

@@ -11,7 +11,7 @@ constexpr std::array<std::string_view, all_task_statuses.size()> task_names = {
 };
 
 constexpr std::array<std::string_view, all_asset_statuses.size()> asset_names
-  = {"PENDING", "AVAILABLE", "FAILED"};
+  = {"PENDING", "AVAILABLE", "FAILED", "PURGED"};
 
 template <class Status, size_t N>
 std::string_view name_of(Status x,

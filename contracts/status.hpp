@@ -97,15 +97,20 @@ std::optional<problem> check_transition(task_status from, task_status to);
 enum class asset_status : uint8_t {
   /// Promised by a task that has not finished yet.
   pending = 0,
-  /// Its content exists and may be read. Terminal.
+  /// Its content exists and may be read.
   available = 1,
   /// The task that promised it failed; it will never exist. Terminal.
   failed = 2,
+  /// Its content existed and was removed by the retention policy (its row
+  /// and its lineage stay): it cannot be read or used as an input any
+  /// more. Terminal.
+  purged = 3,
 };
 
 /// Every asset status, in numeric order.
-inline constexpr std::array<asset_status, 3> all_asset_statuses = {
+inline constexpr std::array<asset_status, 4> all_asset_statuses = {
   asset_status::pending, asset_status::available, asset_status::failed,
+  asset_status::purged,
 };
 
 /// One allowed asset status change and why it happens.
@@ -117,13 +122,16 @@ struct asset_transition {
 };
 
 /// Every allowed asset status change; anything else is illegal.
-inline constexpr std::array<asset_transition, 2> asset_transitions = {{
+inline constexpr std::array<asset_transition, 3> asset_transitions = {{
   {asset_status::pending, asset_status::available,
    "the producing task succeeded"},
   {asset_status::pending, asset_status::failed, "the producing task failed"},
+  {asset_status::available, asset_status::purged,
+   "retention removed its content"},
 }};
 
-/// Returns "PENDING", "AVAILABLE", "FAILED"; "UNKNOWN" outside the enum.
+/// Returns "PENDING", "AVAILABLE", "FAILED", "PURGED"; "UNKNOWN" outside the
+/// enum.
 std::string_view to_string(asset_status x) noexcept;
 
 /// Parses the UPPERCASE name; nullopt for anything else.
@@ -138,7 +146,7 @@ constexpr bool can_transition(asset_status from, asset_status to) noexcept {
   return false;
 }
 
-/// Returns whether no transition leaves `x` (AVAILABLE, FAILED).
+/// Returns whether no transition leaves `x` (FAILED, PURGED).
 constexpr bool is_terminal(asset_status x) noexcept {
   for (const auto& t : asset_transitions)
     if (t.from == x)

@@ -8,13 +8,16 @@
 // types at the end of the block so that the IDs of existing ones stay put.
 // Atoms live in `atoms.hpp` (CAF 0.17.6 gives them no ID).
 
+#include "contracts/access.hpp"
 #include "contracts/atoms.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/registry_messages.hpp"
+#include "contracts/retention.hpp"
 #include "contracts/status.hpp"
+#include "contracts/webhook.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/type_id.hpp>
@@ -61,6 +64,22 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::schema_entry))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::policy_entry))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::registry_report))
+
+  // -- tokens and roles (contracts/access.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::role))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::token_action))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::token_record))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::token_change))
+
+  // -- webhooks (contracts/webhook.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::webhook_op))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::webhook_record))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::webhook_change))
+
+  // -- retention (contracts/retention.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::purge_task))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::purge_blob))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::purge_plan))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -24,6 +24,10 @@ const std::vector<noun>& nouns() {
     {"asset", "add, list and delete the assets of a node", run_asset},
     {"task", "create, list, cancel and wait for the tasks of a node", run_task},
     {"policy", "list and show the retry policies of a node", run_policy},
+    {"token", "create, list, revoke and rotate a node's API tokens",
+     run_token},
+    {"webhook", "send a node's committed events to URLs (create, list, rm)",
+     run_webhook},
     {"schema", "validate documents with JSON Schema 2020-12; a node's schemas",
      run_schema},
     {"contract", "check module contracts and pre-flight task requests",
@@ -31,6 +35,12 @@ const std::vector<noun>& nouns() {
     {"bench", "measure tasks through an embedded node", run_bench},
     {"lineage", "verify the lineage log and show where things came from",
      run_lineage},
+    {"gc", "remove what the retention policy lets go (or --dry-run: show it)",
+     run_gc},
+    {"backup", "have a running node write a backup of its data folder",
+     run_backup},
+    {"restore", "restore a backup into a new data folder (no node)",
+     run_restore},
   };
   return xs;
 }

@@ -82,6 +82,17 @@ int run_task(const arguments& args);
 /// `omniva policy ...`
 int run_policy(const arguments& args);
 
+/// `omniva gc [--dry-run]` (cli_gc.cpp)
+int run_gc(const arguments& args);
+/// `omniva backup --to DIR` (cli_backup.cpp)
+int run_backup(const arguments& args);
+/// `omniva restore --from DIR --data NEWDIR` (cli_backup.cpp)
+int run_restore(const arguments& args);
+/// `omniva webhook ...`
+int run_webhook(const arguments& args);
+/// `omniva token ...` (cli_token.cpp)
+int run_token(const arguments& args);
+
 /// The whole command line.
 int main(int argc, char** argv);
 

@@ -20,6 +20,7 @@ constexpr const char* pending_video = "7c2e9a41-6b3d-4e8f-a1c5-3d9b7e2f4a02";
 constexpr const char* audio = "3a9d5e7f-1b2c-4d3e-8f4a-6b7c8d9e0f04";
 constexpr const char* strict = "5e8f1a2b-3c4d-4e5f-9a6b-7c8d9e0f1a05";
 constexpr const char* failed_video = "9b1c2d3e-4f5a-4b6c-8d7e-8f9a0b1c2d06";
+constexpr const char* purged_video = "9b1c2d3e-4f5a-4b6c-8d7e-8f9a0b1c2d99";
 constexpr const char* clip_json = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e07";
 constexpr const char* bad_clip_json = "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f08";
 constexpr const char* url_value = "3e4f5a6b-7c8d-4e9f-8a1b-2c3d4e5f6a09";
@@ -108,6 +109,7 @@ struct ledger_fixture {
     table.add(file(pending_video, "video/x-matroska", asset_status::pending));
     table.add(file(audio, "audio/mpeg"));
     table.add(file(failed_video, "video/mp4", asset_status::failed));
+    table.add(file(purged_video, "video/mp4", asset_status::purged));
     table.add(value(strict, "float", "0.8"));
     table.add(value(url_value, "url", R"("https://example.com/hook")"));
     table.add(value(text_value, "text", R"("Hello")"));
@@ -297,6 +299,12 @@ BOOST_AUTO_TEST_CASE(asset_failed) {
   auto req = request();
   req.input_mapping["source_video"] = failed_video;
   require_single(check(req), "asset_failed", "/input_mapping/source_video");
+}
+
+BOOST_AUTO_TEST_CASE(asset_purged) {
+  auto req = request();
+  req.input_mapping["source_video"] = purged_video;
+  require_single(check(req), "asset_purged", "/input_mapping/source_video");
 }
 
 BOOST_AUTO_TEST_CASE(kind_mismatch_asset_input_given_a_value_asset) {

@@ -29,15 +29,19 @@ constexpr task_status task_order[6] = {
   task_status::done,    task_status::error, task_status::cancelled,
 };
 
-// Assets: PENDING, AVAILABLE, FAILED.
-constexpr bool expected_asset[3][3] = {
-  /* PENDING   */ {false, true, true},
-  /* AVAILABLE */ {false, false, false},
-  /* FAILED    */ {false, false, false},
+// Assets: PENDING, AVAILABLE, FAILED, PURGED (issue 12: retention removes
+// the content of an AVAILABLE asset).
+constexpr bool expected_asset[4][4] = {
+  //              PEND   AVAIL  FAILED PURGED
+  /* PENDING   */ {false, true, true, false},
+  /* AVAILABLE */ {false, false, false, true},
+  /* FAILED    */ {false, false, false, false},
+  /* PURGED    */ {false, false, false, false},
 };
 
-constexpr asset_status asset_order[3] = {
+constexpr asset_status asset_order[4] = {
   asset_status::pending, asset_status::available, asset_status::failed,
+  asset_status::purged,
 };
 
 } // namespace
@@ -126,8 +130,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(asset)
 
 BOOST_AUTO_TEST_CASE(every_pair_of_states_matches_the_design) {
-  for (size_t i = 0; i < 3; ++i)
-    for (size_t j = 0; j < 3; ++j)
+  for (size_t i = 0; i < 4; ++i)
+    for (size_t j = 0; j < 4; ++j)
       BOOST_CHECK_MESSAGE(can_transition(asset_order[i], asset_order[j])
                             == expected_asset[i][j],
                           to_string(asset_order[i])
@@ -137,8 +141,8 @@ BOOST_AUTO_TEST_CASE(every_pair_of_states_matches_the_design) {
 }
 
 BOOST_AUTO_TEST_CASE(check_transition_agrees_with_can_transition_for_every_pair) {
-  for (size_t i = 0; i < 3; ++i)
-    for (size_t j = 0; j < 3; ++j) {
+  for (size_t i = 0; i < 4; ++i)
+    for (size_t j = 0; j < 4; ++j) {
       auto why = check_transition(asset_order[i], asset_order[j]);
       BOOST_CHECK_EQUAL(why.has_value(), !expected_asset[i][j]);
       if (why)
@@ -154,15 +158,23 @@ BOOST_AUTO_TEST_CASE(an_illegal_transition_names_both_states) {
              == "asset status cannot change from FAILED to AVAILABLE");
 }
 
-BOOST_AUTO_TEST_CASE(available_and_failed_are_the_terminal_states) {
+BOOST_AUTO_TEST_CASE(failed_and_purged_are_the_terminal_states) {
   BOOST_TEST(!is_terminal(asset_status::pending));
-  BOOST_TEST(is_terminal(asset_status::available));
+  BOOST_TEST(!is_terminal(asset_status::available));
   BOOST_TEST(is_terminal(asset_status::failed));
+  BOOST_TEST(is_terminal(asset_status::purged));
+}
+
+BOOST_AUTO_TEST_CASE(a_purged_asset_never_comes_back) {
+  auto why = check_transition(asset_status::purged, asset_status::available);
+  BOOST_REQUIRE(why.has_value());
+  BOOST_TEST(why->message
+             == "asset status cannot change from PURGED to AVAILABLE");
 }
 
 BOOST_AUTO_TEST_CASE(names_are_uppercase_and_round_trip) {
-  const char* names[3] = {"PENDING", "AVAILABLE", "FAILED"};
-  for (size_t i = 0; i < 3; ++i) {
+  const char* names[4] = {"PENDING", "AVAILABLE", "FAILED", "PURGED"};
+  for (size_t i = 0; i < 4; ++i) {
     BOOST_TEST(to_string(asset_order[i]) == names[i]);
     auto parsed = asset_status_from_string(names[i]);
     BOOST_REQUIRE(parsed.has_value());

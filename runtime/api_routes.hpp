@@ -53,6 +53,22 @@ void install_lineage_routes(http_server& server, const context_ptr& ctx);
 /// Watching the node: `GET /api/health`, `GET /api/events`, `GET /metrics`.
 void install_event_routes(http_server& server, const context_ptr& ctx);
 
+/// `GET /api/assets/{id}/content` (api_asset_content.cpp): a FILE asset's
+/// bytes (found where the data folder is now), a VALUE's JSON.
+void install_asset_content_routes(http_server& server, const context_ptr& ctx);
+
+/// `POST /api/backup` and `GET /api/backup` (api_backup.cpp): a backup of
+/// the data folder, made on a thread of its own (admin role).
+void install_backup_routes(http_server& server, const context_ptr& ctx);
+
+/// Webhooks (api_webhooks.cpp, admin only): `POST/GET /api/webhooks`,
+/// `GET/DELETE /api/webhooks/{id}`.
+void install_webhook_routes(http_server& server, const context_ptr& ctx);
+
+/// Named API tokens (api_tokens.cpp, admin only): `POST/GET /api/tokens`,
+/// `DELETE /api/tokens/{name}`, `POST /api/tokens/{name}/rotate`.
+void install_token_routes(http_server& server, const context_ptr& ctx);
+
 // -- answers ------------------------------------------------------------------------
 
 /// The code of an error: ours, or `storage_error` for any other category.

@@ -438,12 +438,15 @@ http_client::http_client(http_client&&) noexcept = default;
 http_client& http_client::operator=(http_client&&) noexcept = default;
 
 http_result http_client::request(std::string method, std::string target,
-                                 std::string body, std::string content_type) {
+                                 std::string body, std::string content_type,
+                                 const std::map<std::string, std::string>& fields) {
   try {
     return impl_->round_trip<http::string_body>(
       [&](http::request<http::string_body>& req, http_result&) {
         req.method_string(method);
         req.target(target);
+        for (auto& [name, value] : fields)
+          req.set(name, value);
         if (!body.empty()) {
           req.set(http::field::content_type, content_type);
           req.body() = body;

@@ -88,12 +88,14 @@ public:
   http_client(http_client&&) noexcept;
   http_client& operator=(http_client&&) noexcept;
 
-  /// Sends one request; `target` is the path and query ("/api/tasks?x=1").
+  /// Sends one request; `target` is the path and query ("/api/tasks?x=1"),
+  /// `fields` header fields to add (name -> value; a webhook's signature).
   /// On a kept-alive connection that the server closed meanwhile, the
   /// request is sent once more on a new connection.
   http_result request(std::string method, std::string target,
                       std::string body = "",
-                      std::string content_type = "application/json");
+                      std::string content_type = "application/json",
+                      const std::map<std::string, std::string>& fields = {});
 
   /// POSTs the file at `path` as the body, streamed from the disk, to
   /// `target` plus `query`. An unreadable file gives an error result naming

@@ -143,6 +143,10 @@ void install_routes(http_server& server, const api_context& ctx) {
   api::install_asset_routes(server, shared);
   api::install_task_routes(server, shared);
   api::install_lineage_routes(server, shared);
+  api::install_token_routes(server, shared);
+  api::install_backup_routes(server, shared);
+  api::install_asset_content_routes(server, shared);
+  api::install_webhook_routes(server, shared);
 }
 
 } // namespace omniva::runtime

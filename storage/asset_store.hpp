@@ -40,11 +40,12 @@ inline constexpr uint64_t max_json_sniff_size = uint64_t{64} << 20;
 std::vector<std::string> default_allowed_roots(const std::string& data_dir);
 
 /// The node's own secrets, by their names inside the data folder: the API
-/// token, the secret the nodes of a cluster share, and the database (which
-/// holds everything). None of them, nor anything inside them, may become
-/// an asset, even where the data folder is an allowed root.
-inline constexpr std::string_view node_secret_names[] = {"token",
-                                                         "cluster-secret", "db"};
+/// token, the secret the nodes of a cluster share, the database (which
+/// holds everything) and the webhooks' secrets and delivery state
+/// (`webhooks/`). None of them, nor anything inside them, may become an
+/// asset, even where the data folder is an allowed root.
+inline constexpr std::string_view node_secret_names[] = {
+  "token", "cluster-secret", "db", "webhooks"};
 
 /// `node_secret_names` as paths inside `data_dir`.
 std::vector<std::string> node_secret_paths(const std::string& data_dir);

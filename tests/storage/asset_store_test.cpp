@@ -552,7 +552,8 @@ BOOST_AUTO_TEST_CASE(the_node_s_own_secrets_are_never_added) {
   BOOST_TEST((node_secret_paths(data.string())
               == std::vector<std::string>{(data / "token").string(),
                                           (data / "cluster-secret").string(),
-                                          (data / "db").string()}));
+                                          (data / "db").string(),
+                                          (data / "webhooks").string()}));
 }
 
 BOOST_AUTO_TEST_CASE(the_default_roots_are_the_working_directory_and_the_data_folder) {

@@ -1,9 +1,19 @@
 // `omniva module ...`: register a module with a node (its module.json, and
 // the folder it runs in), list and show the registered ones, and have the
-// node load its module folders again.
+// node load its module folders again; for module authors, without a node,
+// start a module folder (`init`) and run a module once (`run`).
 
+#include "runtime/adapter.hpp"
 #include "runtime/cli_client.hpp"
+#include "runtime/module_runner.hpp"
+#include "runtime/module_template.hpp"
 
+#include <stdlib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
@@ -199,6 +209,293 @@ int module_rescan(const arguments& args) {
     });
 }
 
+// -- for module authors: init and run, without a node ---------------------------
+
+/// Prints problems for people, one a line: "  code pointer: message" (the
+/// pointer left out when it is the root).
+void print_problems(std::ostream& out, const std::vector<contracts::problem>& xs) {
+  for (auto& p : xs) {
+    out << "  " << contracts::to_string(p.code);
+    if (!p.pointer.empty())
+      out << ' ' << p.pointer;
+    out << ": " << p.message << '\n';
+  }
+}
+
+/// Reports problems that stop a command: `{"ok": false, "errors": [...]}`
+/// (plus `stage`) on stdout with --json, else "omniva: <what> (N
+/// problems):" and the problems on stderr. Returns `rc`.
+int refuse(const std::vector<contracts::problem>& xs, bool as_json,
+           const std::string& stage, const std::string& what, int rc) {
+  if (as_json) {
+    json::value out{json::object{}};
+    out.set("ok", false);
+    out.set("stage", stage);
+    out.set("errors", contracts::to_json(xs));
+    std::cout << json::serialize(out) << '\n';
+  } else {
+    std::cerr << "omniva: " << what << " (" << xs.size() << " problem"
+              << (xs.size() == 1 ? "" : "s") << "):\n";
+    print_problems(std::cerr, xs);
+  }
+  return rc;
+}
+
+int module_init(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string name, lang = "python", parent = ".";
+  opts.add_options()
+    ("name", po::value(&name)->required(), "the module's name (its folder's too)")
+    ("lang", po::value(&lang), "python (default) or shell")
+    ("dir", po::value(&parent), "where the module's folder goes (default: here)")
+    ("json", "print machine output");
+  po::positional_options_description pos;
+  pos.add("name", 1);
+  po::variables_map vm;
+  if (auto rc = parse_options(
+        "omniva module init NAME [--lang python|shell] [--dir PARENT] [--json]",
+        "Writes a working module folder PARENT/NAME: module.json (a text file "
+        "and an int in, a JSON report out, with its schema), the program "
+        "(main.py, or main.sh with --lang shell), a sample input "
+        "(sample/text.txt) and a README. It passes 'omniva contract check' "
+        "and runs with 'omniva module run' as it is. The folder must not "
+        "exist or be empty (exit 1); a NAME the contract refuses exits 2.",
+        opts, pos, args, vm))
+    return *rc;
+  bool as_json = vm.count("json") > 0;
+  auto language = runtime::module_language_from_string(lang);
+  if (!language) {
+    print_error("--lang must be python or shell, not '" + lang + "'");
+    return exit_usage;
+  }
+  auto t = runtime::make_module_template(name, *language);
+  if (!t)
+    return refuse(t.problems, as_json, "name",
+                  "'" + name + "' cannot name a module", exit_usage);
+  auto dir = fs::path{parent} / name;
+  if (auto why = runtime::write_module_template(t, dir))
+    return refuse({*why}, as_json, "folder",
+                  "cannot write the module " + t.ref, exit_failure);
+  if (as_json) {
+    json::value out{json::object{}};
+    out.set("ok", true);
+    out.set("ref", t.ref);
+    out.set("dir", fs::absolute(dir).lexically_normal().string());
+    json::value files{json::array{}};
+    for (auto& f : t.files)
+      files.push_back(f.path);
+    out.set("files", std::move(files));
+    std::cout << json::serialize(out) << '\n';
+    return exit_ok;
+  }
+  auto shown = dir.lexically_normal().string();
+  std::cout << "created " << t.ref << " in " << shown << "/:";
+  for (auto& f : t.files)
+    std::cout << ' ' << f.path;
+  std::cout << "\nnext:\n  omniva contract check " << shown
+            << "/module.json\n  omniva module run " << shown << " --input text="
+            << shown << "/sample/text.txt\n";
+  return exit_ok;
+}
+
+/// Set by SIGINT or SIGTERM while `module run` runs a module: the module's
+/// process group is then killed and the outcome is `cancelled`.
+std::atomic<bool> run_stop{false};
+
+extern "C" void on_run_stop_signal(int) {
+  run_stop.store(true);
+}
+
+/// Splits "KEY=REST" (`option` names the flag in the error); nullopt, with
+/// the error printed, when there is no '=' or no key.
+std::optional<std::pair<std::string, std::string>>
+key_and_rest(const std::string& arg, const char* option, const char* form) {
+  auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    print_error(std::string{"--"} + option + " must be " + form + ", not '" + arg
+                + "'");
+    return std::nullopt;
+  }
+  return std::pair{arg.substr(0, eq), arg.substr(eq + 1)};
+}
+
+/// Makes the folder a run works in: `keep` (created when missing; it must
+/// be empty), else a new folder under $TMPDIR (or /tmp). Empty, with the
+/// error printed, on failure.
+std::string execution_folder(const std::string& keep) {
+  std::error_code err;
+  if (!keep.empty()) {
+    if (fs::exists(keep, err)
+        && (!fs::is_directory(keep, err) || !fs::is_empty(keep, err))) {
+      print_error("--keep: '" + keep
+                  + "' exists and is not an empty folder: give a new or empty "
+                    "one (a run never mixes its files with others)");
+      return {};
+    }
+    fs::create_directories(keep, err);
+    if (err) {
+      print_error("--keep: cannot create '" + keep + "': " + err.message());
+      return {};
+    }
+    return fs::absolute(keep).lexically_normal().string();
+  }
+  auto* tmp = std::getenv("TMPDIR");
+  auto pattern = (fs::path{tmp && *tmp ? tmp : "/tmp"} / "omniva-run-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    print_error("cannot create a temporary folder in "
+                + fs::path{pattern}.parent_path().string() + ": "
+                + std::strerror(errno));
+    return {};
+  }
+  return pattern;
+}
+
+/// Prints how a run ended, for people.
+void print_outcome(const runtime::loaded_module& m,
+                   const runtime::planned_run& plan,
+                   const runtime::run_report& r, bool kept) {
+  auto& o = r.outcome;
+  std::cout << (o.ok ? "DONE " : "ERROR ") << m.contract.ref() << " ("
+            << contracts::to_string(plan.order.task.mode) << ", "
+            << r.duration.count() << " ms)\n";
+  if (!o.ok) {
+    std::cout << "  " << contracts::to_string(o.error_code);
+    if (!o.error_pointer.empty())
+      std::cout << ' ' << o.error_pointer;
+    std::cout << ": " << o.error_message << '\n';
+  }
+  for (auto& out : o.outputs) {
+    std::cout << "  " << out.key << "  " << out.media_type << "  "
+              << human_size(out.size) << "  ";
+    if (kept)
+      std::cout << out.path << '\n';
+    else
+      std::cout << "sha256 " << out.sha256 << '\n';
+  }
+  if (kept) {
+    if (!o.stdout_path.empty() || !o.stderr_path.empty())
+      std::cout << "  logs  " << o.stdout_path
+                << (o.stdout_path.empty() ? "" : "  ") << o.stderr_path << '\n';
+    std::cout << "kept in " << plan.order.output_dir << '\n';
+  } else {
+    std::cout << "the execution folder was removed; --keep DIR keeps the "
+                 "outputs and logs\n";
+  }
+}
+
+int module_run(const arguments& args) {
+  po::options_description opts{"options"};
+  std::string path, mode = "real", keep;
+  std::vector<std::string> inputs, values, media_types, schema_dirs;
+  opts.add_options()
+    ("dir", po::value(&path)->required(), "the module's folder (or its module.json)")
+    ("input", po::value(&inputs), "KEY=FILE: a file for an ASSET input (repeatable)")
+    ("value", po::value(&values),
+     "KEY=JSON: a VALUE input (repeatable); text that is not JSON is taken "
+     "as a string, as by 'task create'")
+    ("media-type", po::value(&media_types),
+     "KEY=TYPE: the media type of an input's file instead of the detected "
+     "one (repeatable)")
+    ("mode", po::value(&mode), "real (default: run the program) or mock (fabricate the outputs)")
+    ("keep", po::value(&keep),
+     "run in this folder (new or empty) and keep it: outputs, logs, manifests")
+    ("modules", po::value(&schema_dirs),
+     "a folder of modules whose schemas the contract may name, as 'omniva "
+     "serve --modules' reads it (repeatable)")
+    ("json", "print machine output");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  po::variables_map vm;
+  if (auto rc = parse_options(
+        "omniva module run DIR [--input KEY=FILE]... [--value KEY=JSON]... "
+        "[--media-type KEY=TYPE]... [--mode real|mock] [--keep DIR] "
+        "[--modules DIR]... [--json]",
+        "Runs a module once without a node, through the node's own adapter: "
+        "checks the contract (with the schemas of its folder), pre-flights the "
+        "files and values against it, runs the program (or the mock adapter) "
+        "in a temporary folder (removed after; --keep DIR keeps it), checks "
+        "the outputs as a node does, and prints the outcome and the outputs. "
+        "Exits 0 when the module succeeded, 1 when it failed, 2 when it could "
+        "not run (the command line, the contract or the request: every "
+        "problem with its code and pointer).",
+        opts, pos, args, vm))
+    return *rc;
+  bool as_json = vm.count("json") > 0;
+  runtime::run_inputs given;
+  auto parsed_mode = contracts::execution_mode_from_string(mode);
+  if (!parsed_mode) {
+    print_error("--mode must be real or mock, not '" + mode + "'");
+    return exit_usage;
+  }
+  given.mode = *parsed_mode;
+  for (auto& arg : inputs) {
+    auto kv = key_and_rest(arg, "input", "KEY=FILE");
+    if (!kv)
+      return exit_usage;
+    given.files.push_back(std::move(*kv));
+  }
+  for (auto& arg : values) {
+    auto kv = key_and_rest(arg, "value", "KEY=JSON");
+    if (!kv)
+      return exit_usage;
+    // As `task create` reads it: JSON, or else the text as a string.
+    auto doc = json::parse(kv->second);
+    given.values.emplace_back(kv->first, doc ? json::serialize(*doc.doc)
+                                             : json::serialize(json::value{kv->second}));
+  }
+  for (auto& arg : media_types) {
+    auto kv = key_and_rest(arg, "media-type", "KEY=TYPE");
+    if (!kv)
+      return exit_usage;
+    given.media_types[kv->first] = kv->second;
+  }
+
+  auto loaded = runtime::load_module(path, schema_dirs);
+  if (!loaded)
+    return refuse(loaded.problems, as_json, "contract",
+                  loaded.file + " is not a module that can run", exit_usage);
+  auto& module = *loaded.module;
+  auto folder = execution_folder(keep);
+  if (folder.empty())
+    return exit_usage;
+  bool kept = !keep.empty();
+  auto remove_folder = [&] {
+    if (!kept) {
+      std::error_code err;
+      fs::remove_all(folder, err);
+    }
+  };
+  auto plan = runtime::plan_run(module, given, folder);
+  if (!plan) {
+    remove_folder();
+    return refuse(plan.problems, as_json, "preflight",
+                  "the request for " + module.contract.ref() + " is refused",
+                  exit_usage);
+  }
+  run_stop.store(false);
+  auto previous_int = std::signal(SIGINT, on_run_stop_signal);
+  auto previous_term = std::signal(SIGTERM, on_run_stop_signal);
+  auto report = runtime::run_module_once(module, *plan.run, &run_stop);
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  if (as_json) {
+    json::value out{json::object{}};
+    out.set("ok", report.outcome.ok);
+    out.set("module", module.contract.ref());
+    out.set("mode", std::string{contracts::to_string(plan.run->order.task.mode)});
+    out.set("duration_ms", static_cast<int64_t>(report.duration.count()));
+    out.set("kept", kept);
+    out.set("execution_dir", plan.run->order.output_dir);
+    out.set("task", contracts::to_json(plan.run->task));
+    out.set("outcome", runtime::to_json(report.outcome));
+    std::cout << json::serialize(out) << '\n';
+  } else {
+    print_outcome(module, *plan.run, report, kept);
+  }
+  remove_folder();
+  return report.outcome.ok ? exit_ok : exit_failure;
+}
+
 } // namespace
 
 int run_module(const arguments& args) {
@@ -207,8 +504,13 @@ int run_module(const arguments& args) {
     {"list", "list the registered modules", module_list},
     {"show", "show a module's contract", module_show},
     {"rescan", "load the node's module folders again", module_rescan},
+    {"init", "write a new, working module folder (no node needed)", module_init},
+    {"run", "run a module once, without a node", module_run},
   };
-  return dispatch("module", "Modules registered with a node.", verbs, args);
+  return dispatch("module",
+                  "Modules: those registered with a node, and for module "
+                  "authors a new module folder and a run without a node.",
+                  verbs, args);
 }
 
 } // namespace omniva::cli

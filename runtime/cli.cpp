@@ -20,7 +20,10 @@ const std::vector<noun>& nouns() {
   static const std::vector<noun> xs{
     {"serve", "run a node: lineage store, Zenith, worker pools, HTTP API",
      run_serve},
-    {"module", "register and list the modules of a node", run_module},
+    {"module",
+     "register and list the modules of a node; write one and run it "
+     "without a node",
+     run_module},
     {"asset", "add, list and delete the assets of a node", run_asset},
     {"task", "create, list, cancel and wait for the tasks of a node", run_task},
     {"policy", "list and show the retry policies of a node", run_policy},

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -451,9 +452,20 @@ int module_run(const arguments& args) {
   }
 
   auto loaded = runtime::load_module(path, schema_dirs);
-  if (!loaded)
-    return refuse(loaded.problems, as_json, "contract",
-                  loaded.file + " is not a module that can run", exit_usage);
+  if (!loaded) {
+    refuse(loaded.problems, as_json, "contract",
+           loaded.file + " is not a module that can run", exit_usage);
+    bool schema_missing = std::any_of(
+      loaded.problems.begin(), loaded.problems.end(), [](auto& p) {
+        return p.code == contracts::ec::invalid_ref
+               && p.pointer.ends_with("/schema");
+      });
+    if (schema_missing && !as_json)
+      std::cerr << "hint: without a node, a contract knows the shipped "
+                   "schemas, those in its folder's schemas/ and those of each "
+                   "--modules DIR\n";
+    return exit_usage;
+  }
   auto& module = *loaded.module;
   auto folder = execution_folder(keep);
   if (folder.empty())

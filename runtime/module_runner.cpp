@@ -157,9 +157,10 @@ module_load_result load_module(const std::string& path,
   out.file = file.string();
   auto dir = file.parent_path();
   auto store = std::make_shared<contracts::registry_store>();
-  if (!fs::is_directory(dir, err)) {
-    out.problems.push_back(
-      {ec::not_found, "", "there is no module folder '" + dir.string() + "'"});
+  if (!fs::exists(given, err)) {
+    out.problems.push_back({ec::not_found, "",
+                            "there is no module folder or module.json at '"
+                              + given.string() + "'"});
     return out;
   }
   load_schemas(dir, schema_dirs, *store, out.problems);

@@ -186,6 +186,20 @@ void log_committed_events(const std::vector<contracts::committed_event>& events)
     } else if (kind == "policy.registered") {
       operator_line("operator.policy_register",
                     {{"policy", json::value{e.subject}}}, e);
+    } else if (kind == "webhook.created" || kind == "webhook.removed") {
+      operator_line(kind == "webhook.created" ? "operator.webhook_create"
+                                              : "operator.webhook_remove",
+                    {{"webhook", json::value{e.subject}}}, e);
+    } else if (kind == "token.created" || kind == "token.revoked"
+               || kind == "token.rotated") {
+      // The subject is `token:<name>`; the line names the token.
+      std::string_view name = e.subject;
+      if (name.starts_with("token:"))
+        name.remove_prefix(6);
+      auto event = kind == "token.created"   ? "operator.token_create"
+                   : kind == "token.revoked" ? "operator.token_revoke"
+                                             : "operator.token_rotate";
+      operator_line(event, {{"token", json::value{std::string{name}}}}, e);
     }
   }
 }

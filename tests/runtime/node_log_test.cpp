@@ -160,8 +160,10 @@ BOOST_AUTO_TEST_CASE(operator_actions_and_lost_attempts_are_logged) {
      // The data plane writes nothing.
      event("task.dispatched", "t-4", R"({"attempt":1})"),
      event("task.succeeded", "t-4", R"({"outputs":{}})"),
-     event("asset.registered", "a-2", R"({"kind":"FILE"})")});
-  BOOST_REQUIRE_EQUAL(log.lines.size(), 8u);
+     event("asset.registered", "a-2", R"({"kind":"FILE"})"),
+     event("webhook.created", "w-1", R"({"url":"http://h/","operator":"admin"})"),
+     event("token.rotated", "token:ci-bot", R"({"operator":"admin"})")});
+  BOOST_REQUIRE_EQUAL(log.lines.size(), 10u);
   std::vector<json::value> v;
   for (auto& l : log.lines)
     v.push_back(parse_line(l));
@@ -182,6 +184,11 @@ BOOST_AUTO_TEST_CASE(operator_actions_and_lost_attempts_are_logged) {
   BOOST_CHECK_EQUAL(member(v[7], "event"), "task.requeued");
   BOOST_CHECK_EQUAL(member(v[7], "level"), "warn");
   BOOST_CHECK_EQUAL(member(v[7], "attempt"), "2");
+  BOOST_CHECK_EQUAL(member(v[8], "event"), "operator.webhook_create");
+  BOOST_CHECK_EQUAL(member(v[8], "webhook"), "w-1");
+  BOOST_CHECK_EQUAL(member(v[8], "operator"), "admin");
+  BOOST_CHECK_EQUAL(member(v[9], "event"), "operator.token_rotate");
+  BOOST_CHECK_EQUAL(member(v[9], "token"), "ci-bot");
   for (auto& x : v)
     if (member(x, "event").starts_with("operator."))
       BOOST_CHECK_EQUAL(member(x, "level"), "info");

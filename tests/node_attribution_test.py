@@ -52,7 +52,7 @@ class AttributionTest(NodeTestCase):
         self.assertEqual(self.operators("json-relay@1"),
                          [("module.registered", "ops-admin")])
 
-        # alice adds a value, chains two tasks on it, runs the first.
+        # alice adds a value and a file, and runs a task on the file.
         doc = self.as_(alice, "POST", "/api/assets/value",
                        {"value": {"n": 1}, "dtype": "json"})
         source = doc["asset_id"]

@@ -467,19 +467,21 @@ int module_run(const arguments& args) {
     return exit_usage;
   }
   auto& module = *loaded.module;
+  bool kept = !keep.empty();
+  std::error_code err;
+  bool keep_existed = kept && fs::exists(keep, err);
   auto folder = execution_folder(keep);
   if (folder.empty())
     return exit_usage;
-  bool kept = !keep.empty();
   auto remove_folder = [&] {
-    if (!kept) {
-      std::error_code err;
+    if (!kept)
       fs::remove_all(folder, err);
-    }
   };
   auto plan = runtime::plan_run(module, given, folder);
   if (!plan) {
     remove_folder();
+    if (kept && !keep_existed) // made for a run that never started
+      fs::remove(folder, err);
     return refuse(plan.problems, as_json, "preflight",
                   "the request for " + module.contract.ref() + " is refused",
                   exit_usage);

@@ -196,19 +196,21 @@ first module") walks through it.
 | `@PROGRAM@` | the program: reads the input manifest (`--manifest`), writes `report.json` and `output_manifest.json`; fails with one line on stderr and exit status 1 |
 | `sample/text.txt` | a sample input |
 
-From this folder:
+From the folder above this one:
 
 ```sh
-omniva contract check module.json
-omniva module run . --input text=sample/text.txt --value min_words=3 --keep run-1
+omniva contract check @NAME@/module.json
+omniva module run @NAME@ --input text=@NAME@/sample/text.txt --value min_words=3 --keep run-1
 cat run-1/report.json
-omniva module run . --input text=sample/text.txt --mode mock
+omniva module run @NAME@ --input text=@NAME@/sample/text.txt --mode mock
 ```
 
-On a node: `omniva serve --modules .` registers it as `@NAME@@1`; then
-`omniva asset add sample/text.txt` and `omniva task create @NAME@@1
---input text=ASSET_ID`. A contract is immutable once registered: change
-the `version` in `module.json` when you change the contract.
+On a node: `omniva serve --modules @NAME@` registers it as `@NAME@@1`
+(`omniva module register @NAME@` registers it with a node that runs
+already); then `A=$(omniva asset add @NAME@/sample/text.txt)` and `omniva
+task create @NAME@@1 --input text=$A`. A contract is immutable once
+registered: change the `version` in `module.json` when you change the
+contract.
 )MD";
 
 constexpr std::string_view sample_text

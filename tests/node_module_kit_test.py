@@ -155,9 +155,11 @@ class FirstModulePage(unittest.TestCase):
         """The node step, in the background, on a free port: returns its output."""
         script = script.replace("127.0.0.1:8080", "127.0.0.1:0")
         self.assertIn("127.0.0.1:0", script, "the node step gives no --http 127.0.0.1:8080")
+        command = script.split("\n", 1)[1].strip()
+        self.assertNotIn("\n", command, "the node step is one command")
         log_path = os.path.join(self.tmp, ".node.log")
         log = open(log_path, "w")
-        self.node = subprocess.Popen(["bash", "-c", "exec " + script.split("\n", 1)[1].strip()],
+        self.node = subprocess.Popen(["bash", "-c", "exec " + command],
                                      cwd=self.tmp, env=env, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
@@ -481,6 +483,10 @@ class ModuleKit(unittest.TestCase):
                         f"text={self.sample(folder)}", "--keep", busy)
         self.assertIn("is not an empty folder", r.stderr)
         self.assertEqual(os.listdir(busy), ["x"])
+        # A folder made for a run that was refused is not left behind.
+        fresh = os.path.join(self.tmp, "fresh")
+        self.expect(2, "module", "run", folder, "--keep", fresh)
+        self.assertFalse(os.path.exists(fresh))
         r = self.expect(0, "module", "run", folder, "--input",
                         f"text={self.sample(folder)}")
         self.assertIn("the execution folder was removed", r.stdout)

@@ -4,6 +4,7 @@
 #include "runtime/local_adapter.hpp"
 
 #include "runtime/child_process.hpp"
+#include "runtime/disk_guard.hpp"
 #include "runtime/execution_files.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/redaction.hpp"
@@ -321,6 +322,36 @@ bool run_module(const contracts::dispatch_order& order,
   return judge(outcome, spec, record_error, order, context, opts, r, metrics);
 }
 
+/// Below this many free bytes on the output folder's disk, a failed attempt
+/// is taken for one the full disk failed.
+constexpr uint64_t full_disk_bytes = uint64_t{1} << 20;
+
+/// A failed attempt whose output folder's disk is full (the module, or the
+/// node writing its files, met ENOSPC; its stderr log may be empty for the
+/// same reason) says so, as `insufficient_storage`, and is transient: a
+/// retry after space returns may succeed. A stopped or timed-out attempt
+/// keeps its own reason.
+void note_full_disk(contracts::execution_outcome& r,
+                    const std::string& output_dir) {
+  if (r.ok || r.error_code == ec::cancelled || r.error_code == ec::timeout)
+    return;
+  // The attempt's folder may not exist (its creation failed): the nearest
+  // folder above it that does is on the same disk.
+  fs::path dir = output_dir;
+  std::error_code err;
+  while (!dir.empty() && !fs::is_directory(dir, err) && dir.has_parent_path()
+         && dir.parent_path() != dir)
+    dir = dir.parent_path();
+  auto space = read_disk_space(dir.string());
+  if (!space || space->free_bytes >= full_disk_bytes)
+    return;
+  r.error_message = "the disk of the output folder " + in_quotes(dir.string())
+                    + " is full (" + format_byte_size(space->free_bytes)
+                    + " free): " + r.error_message;
+  r.error_code = ec::insufficient_storage;
+  r.transient = true;
+}
+
 } // namespace
 
 local_adapter::local_adapter(local_adapter_options options)
@@ -333,17 +364,21 @@ local_adapter::invoke(const contracts::dispatch_order& order,
   contracts::execution_outcome r;
   json::value metrics{json::object{}};
   metrics.set("mode", "real");
+  auto done = [&] {
+    note_full_disk(r, order.output_dir);
+    return finish(std::move(r), metrics, order, context);
+  };
   try {
     auto p = prepare_execution(order, "real", r);
     if (!p)
-      return finish(std::move(r), metrics, order, context);
+      return done();
     for (auto& in : order.inputs) {
       std::error_code err;
       if (!in.is_value && !fs::is_regular_file(in.path, err)) {
         fail(r, ec::io_error,
              "the file of input " + in_quotes(in.key) + " (" + in_quotes(in.path)
                + ") does not exist");
-        return finish(std::move(r), metrics, order, context);
+        return done();
       }
     }
     if (run_module(order, context, options_, *p, r, metrics)) {
@@ -355,7 +390,7 @@ local_adapter::invoke(const contracts::dispatch_order& order,
   } catch (const std::exception& e) {
     fail(r, ec::io_error, std::string{"the adapter failed: "} + e.what(), true);
   }
-  return finish(std::move(r), metrics, order, context);
+  return done();
 }
 
 } // namespace omniva::runtime

@@ -116,6 +116,7 @@ class BackupTest(NodeTestCase):
     def test_a_restored_folder_answers_the_same_lineage_and_files(self):
         upload, upload_bytes, done = self.make_history()
         original_token = self.node.token
+        operator = self.cli_ok("token", "create", "ci-bot", "--role", "operator").stdout.strip()
         original_data = self.node.data
         outputs = {t: self.task(t)["outputs"]["copy"] for t in done}
         output_bytes = {a: self.content(a) for a in outputs.values()}
@@ -174,6 +175,9 @@ class BackupTest(NodeTestCase):
             self.assertEqual(f.read().split(), [original_data])
         self.start_second(second_root)
         self.assertEqual(self.node.token, original_token)
+        # A named token of the original opens the restored node too.
+        status, doc, _ = self.http("GET", "/api/tasks?limit=1", token=operator)
+        self.assertEqual(status, 200, doc)
         report = self.get_ok("/api/lineage/verify")
         self.assertTrue(report["ok"], report)
         self.assertGreaterEqual(report["packets"], last_seq)
@@ -284,6 +288,16 @@ class BackupTest(NodeTestCase):
         self.assertEqual(self.get_ok("/api/backup"), {"state": "none"})
         status, _, _ = self.http("POST", "/api/backup", {"to": full}, token=None)
         self.assertEqual(status, 401)
+        # Backups are an admin's: an operator is told the role it needs.
+        operator = self.cli_ok("token", "create", "ci-bot", "--role", "operator").stdout.strip()
+        status, doc, _ = self.http("POST", "/api/backup",
+                                   {"to": os.path.join(self.tmp, "new")}, token=operator)
+        self.assertEqual(status, 403, doc)
+        self.assertEqual(doc["error"]["code"], "forbidden")
+        self.assertIn("admin", doc["error"]["message"])
+        status, doc, _ = self.http("GET", "/api/backup", token=operator)
+        self.assertEqual(status, 403, doc)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "new")))
         self.get_ok("/api/health")  # the node goes on
         self.finish()
 

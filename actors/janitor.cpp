@@ -366,9 +366,9 @@ contracts::purge_plan janitor_state::remove(const janitor_pass& pass,
   }
   auto n = contracts::totals(out);
   if (n.tasks + n.blobs > 0)
-    spdlog::info("janitor: removed {} task folder(s), {} attempt folder(s) "
-                 "of other tasks, {} blob(s), {} bytes ({} PURGED asset(s); "
-                 "operator {}){}",
+    spdlog::info("janitor: removed {} task folder(s), the attempts that did "
+                 "not win of {} other task(s) and {} blob(s), {} bytes ({} "
+                 "asset(s) PURGED; operator {}){}",
                  n.folders, n.tasks - n.folders, n.blobs, n.bytes, n.assets,
                  out.by,
                  out.failed > 0 ? "; " + std::to_string(out.failed)

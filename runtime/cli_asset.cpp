@@ -175,7 +175,7 @@ int asset_list(const arguments& args) {
             },
             false},
      size_col("size"), col("label", true)},
-    {{"status", "status", "PENDING, AVAILABLE or FAILED (exactly so)"},
+    {{"status", "status", "PENDING, AVAILABLE, FAILED or PURGED (exactly so)"},
      {"media-type", "media_type", "e.g. video/mp4 or video/*"}});
 }
 

@@ -52,7 +52,7 @@ expect 2 "unknown command" -- "$omniva" frobnicate
 check "unknown command: one line" one_line_error
 expect 2 "unknown flag" -- "$omniva" --bogus
 check "unknown flag: one line" one_line_error
-for noun in schema contract lineage module asset task policy; do
+for noun in schema contract lineage module asset task policy token webhook; do
   expect 0 "$noun --help" -- "$omniva" "$noun" --help
   expect 2 "$noun without verb" -- "$omniva" "$noun"
   expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
@@ -64,7 +64,10 @@ for cmd in "schema validate" "schema test-suite" "contract check" "contract pref
            "policy list" "policy show" \
            "asset add" "asset value" "asset list" "asset show" "asset rm" \
            "task create" "task list" "task counts" "task show" "task logs" "task cancel" \
-           "task wait" "serve"; do
+           "task wait" "serve" "module init" "module run" \
+           "token create" "token list" "token revoke" "token rotate" \
+           "webhook create" "webhook list" "webhook show" "webhook rm" \
+           "backup" "restore" "gc" "lineage export"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
   check "$cmd --help shows usage" out_has "usage: omniva $cmd"

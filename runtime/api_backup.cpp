@@ -9,9 +9,8 @@
 #include "runtime/api_routes.hpp"
 
 #include "contracts/ids.hpp"
+#include "contracts/node_log.hpp"
 #include "runtime/backup.hpp"
-
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -60,9 +59,10 @@ public:
   backup_runner(const backup_runner&) = delete;
   backup_runner& operator=(const backup_runner&) = delete;
 
-  /// Starts a backup into `to`; the status to answer with, or an error
-  /// when one runs already.
-  caf::expected<json::value> start(const context_ptr& ctx, std::string to) {
+  /// Starts a backup into `to` for `by` (the token's name); the status to
+  /// answer with, or an error when one runs already.
+  caf::expected<json::value> start(const context_ptr& ctx, std::string to,
+                                   const std::string& by) {
     std::lock_guard<std::mutex> guard{thread_mtx_};
     json::value started;
     {
@@ -86,6 +86,9 @@ public:
     }
     if (thread_.joinable())
       thread_.join(); // the previous backup's thread, finished
+    node_log::write(node_log::level::info, "operator.backup",
+                    {{"to", json::value{to}},
+                     {"operator", by.empty() ? json::value{} : json::value{by}}});
     auto status = status_;
     thread_ = std::thread{[status, ctx, to = std::move(to)] {
       backup_request req;
@@ -97,7 +100,6 @@ public:
         std::lock_guard<std::mutex> g{status->mtx};
         status->latest.set("step", step);
       };
-      spdlog::info("backup: writing a backup of {} to {}", req.data_dir, to);
       auto result = write_backup(req);
       std::lock_guard<std::mutex> g{status->mtx};
       status->latest.erase("step");
@@ -105,9 +107,12 @@ public:
       if (result) {
         status->latest.set("state", "done");
         status->latest.set("result", to_json(*result));
-        spdlog::info("backup: {} holds {} files, {} bytes, the log up to "
-                     "packet {}",
-                     to, result->files, result->bytes, result->packets);
+        node_log::write(node_log::level::info, "backup.written",
+                        {{"to", json::value{to}},
+                         {"files", json::value{result->files}},
+                         {"bytes", json::value{result->bytes}},
+                         {"last_seq", json::value{result->packets}},
+                         {"missing", json::value{result->missing}}});
       } else {
         auto& e = result.error();
         auto p = contracts::problem_from_error(e);
@@ -120,7 +125,11 @@ public:
           "error", json::object{{"code", std::string{contracts::to_string(
                                            code_of(e))}},
                                 {"message", message}});
-        spdlog::error("backup: the backup to {} failed: {}", to, message);
+        node_log::write(node_log::level::error, "backup.failed",
+                        {{"to", json::value{to}},
+                         {"code", json::value{std::string{contracts::to_string(
+                                    code_of(e))}}},
+                         {"message", json::value{message}}});
       }
       status->running = false;
     }};
@@ -176,7 +185,7 @@ void install_backup_routes(http_server& server, const context_ptr& ctx) {
     // wait for the thread to learn it.
     if (auto e = check_backup_destination(to->as_string(), ctx->data_dir))
       return r.send(error_from(e, "/to"));
-    auto started = runner->start(ctx, to->as_string());
+    auto started = runner->start(ctx, to->as_string(), req.who.name);
     if (!started)
       return r.send(error_from(started.error(), "/to"));
     auto resp = json_response(202, *started);

@@ -139,6 +139,9 @@ class BackupTest(NodeTestCase):
             self.wait_finished(t, timeout=40)
         self.assertGreater(result["files"], 0)
         self.assertGreater(result["linked"], 0)  # same file system: hard links
+        log = self.node.log()
+        self.assertRegex(log, r"info operator\.backup to=\S*backup operator=")
+        self.assertRegex(log, rf"info backup\.written to=\S*backup files={result['files']} ")
         manifest = self.check_manifest(to)
         self.assertEqual(manifest["source"]["data_dir"], original_data)
         last_seq, head = manifest["log"]["last_seq"], manifest["log"]["head"]

@@ -387,8 +387,8 @@ int run_serve(const arguments& args) {
   if (!disk_reserve.empty()) {
     auto bytes = runtime::parse_byte_size(disk_reserve);
     if (!bytes) {
-      print_error("--disk-reserve must be a size such as 1GiB, 512MiB, "
-                  "1048576 or 0, not '" + disk_reserve + "'");
+      print_error("--disk-reserve (omniva.disk-reserve) must be a size such "
+                  "as 1GiB, 512MiB, 1048576 or 0, not '" + disk_reserve + "'");
       return exit_usage;
     }
     o.disk_reserve = *bytes;
@@ -396,8 +396,9 @@ int run_serve(const arguments& args) {
   if (!disk_interval.empty()) {
     auto every = parse_interval(disk_interval);
     if (!every) {
-      print_error("--disk-check-interval must be a positive duration such "
-                  "as 2s or 500ms, not '" + disk_interval + "'");
+      print_error("--disk-check-interval (omniva.disk-check-interval-ms) must "
+                  "be a positive duration such as 2s or 500ms, not '"
+                  + disk_interval + "'");
       return exit_usage;
     }
     o.disk_check_interval = *every;

@@ -210,7 +210,22 @@ class ReserveBeyondTheDiskTest(DiskTestCase):
                                capture_output=True, text=True, timeout=30,
                                stdin=subprocess.DEVNULL)
             self.assertEqual(r.returncode, 2, bad)
-            self.assertIn("--disk-reserve must be a size", r.stderr)
+            self.assertIn("--disk-reserve (omniva.disk-reserve) must be a size", r.stderr)
+        # The configuration file's key reads the same way.
+        conf = self.write("disk.conf", '[omniva]\ndisk-reserve="lots"\n')
+        r = subprocess.run([node_harness.OMNIVA, "serve", "--config", conf, "--data",
+                            os.path.join(self.tmp, "other"), "--http", "127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("not 'lots'", r.stderr)
+        r = subprocess.run([node_harness.OMNIVA, "serve", "--data",
+                            os.path.join(self.tmp, "other"), "--http", "127.0.0.1:0",
+                            "--disk-check-interval", "soon"],
+                           capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--disk-check-interval", r.stderr)
         self.finish()
 
 

@@ -463,8 +463,10 @@ struct backup_writer {
   }
 
   /// Copies the regular files of folder `src` (recursively; symlinks to
-  /// files followed, to folders left out) to `rel` in the backup.
-  caf::error copy_tree(const fs::path& src, const std::string& rel) {
+  /// files followed, to folders left out) to `rel` in the backup; with
+  /// `only_suffix`, only the files whose name ends with it.
+  caf::error copy_tree(const fs::path& src, const std::string& rel,
+                       std::string_view only_suffix = {}) {
     std::error_code err;
     auto it = fs::recursive_directory_iterator(src, err);
     if (err)
@@ -480,6 +482,12 @@ struct backup_writer {
       if (!it->is_regular_file(e2))
         continue;
       auto inner = fs::relative(it->path(), src, e2).string();
+      if (!only_suffix.empty()
+          && (inner.size() < only_suffix.size()
+              || inner.compare(inner.size() - only_suffix.size(),
+                               only_suffix.size(), only_suffix)
+                   != 0))
+        continue;
       auto target = rel + "/" + inner;
       if (e2 || !safe_relative(target) || !json_safe(target)) {
         note_missing(it->path().string(),
@@ -678,6 +686,10 @@ caf::expected<backup_summary> write_backup(const backup_request& req) {
     return make_error(ec::io_error, "cannot create the backup folder "
                                       + w.to.string() + ": " + err.message(),
                       "/to");
+  // A backup holds the node's secrets and its whole database: a folder it
+  // makes is its owner's alone.
+  if (made_folder)
+    fs::permissions(w.to, fs::perms::owner_all, fs::perm_options::replace, err);
   auto run = [&]() -> caf::error {
     auto relocation = storage::relocation_of(w.data.string());
     if (!relocation)
@@ -698,6 +710,11 @@ caf::expected<backup_summary> write_backup(const backup_request& req) {
       return checkpoint.error();
     w.summary.packets = checkpoint->packets;
     w.summary.head = checkpoint->head;
+    // The secret of a webhook created while the checkpoint was taken (its
+    // row may be in it; its state starts at its creation).
+    if (std::error_code e2; fs::is_directory(w.data / "webhooks", e2))
+      if (auto e = w.copy_tree(w.data / "webhooks", "webhooks", ".secret"))
+        return e;
     {
       // What the checkpoint names, read from the checkpoint itself: a row
       // committed after it is not in it, and its files need not be either.

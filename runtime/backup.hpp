@@ -17,14 +17,16 @@
 //                        ref's `dir`), and modules/schemas/, modules/
 //                        policies/ from the folders that hold them
 //   webhooks/            the webhooks' secrets and delivery state, copied
-//                        before the checkpoint (a cursor never ahead of it)
+//                        before the checkpoint (a cursor never ahead of
+//                        it); secrets of webhooks made meanwhile after it
 //   token, cluster-secret  the node's secrets (mode 0600)
 //   manifest.json        what the backup holds (below)
 //   manifest.json.sha256 the manifest's own SHA-256 (`sha256sum` format)
 //
 // Blobs, output files and logs are hard links when the backup folder is on
 // the data folder's file system (they never change once written), copies
-// otherwise; module folders and secrets are always copies.
+// otherwise; module folders and secrets are always copies. A backup folder
+// the backup makes gets mode 0700.
 //
 // manifest.json: `{"format": "omniva-backup", "format_version": 1,
 // "created_at", "source": {"data_dir", "origin": [...]}, "log": {"packets",

@@ -117,6 +117,8 @@ class BackupTest(NodeTestCase):
         upload, upload_bytes, done = self.make_history()
         original_token = self.node.token
         operator = self.cli_ok("token", "create", "ci-bot", "--role", "operator").stdout.strip()
+        hook = self.cli_ok("webhook", "create", "http://127.0.0.1:9/hook",
+                           "--events", "task.failed").stdout.split()[0]
         original_data = self.node.data
         outputs = {t: self.task(t)["outputs"]["copy"] for t in done}
         output_bytes = {a: self.content(a) for a in outputs.values()}
@@ -160,6 +162,10 @@ class BackupTest(NodeTestCase):
             self.assertIn(os.path.relpath(self.asset(a)["uri"], original_data), paths)
         self.assertIn(f"outputs/{done[0]}/1/stdout.log", paths)
         self.assertEqual(os.stat(os.path.join(to, "token")).st_mode & 0o777, 0o600)
+        self.assertIn(f"webhooks/{hook}.secret", paths)
+        self.assertEqual(os.stat(os.path.join(to, "webhooks", f"{hook}.secret")).st_mode
+                         & 0o777, 0o600)
+        self.assertEqual(os.stat(to).st_mode & 0o777, 0o700)
         # The checkpoint's last packet is the original's packet at that seq:
         # the chain makes the first N packets identical.
         at_head = json.loads(self.cli_ok("lineage", "show", head, "--data", original_data,
@@ -181,6 +187,7 @@ class BackupTest(NodeTestCase):
         # A named token of the original opens the restored node too.
         status, doc, _ = self.http("GET", "/api/tasks?limit=1", token=operator)
         self.assertEqual(status, 200, doc)
+        self.assertEqual(self.get_ok(f"/api/webhooks/{hook}")["url"], "http://127.0.0.1:9/hook")
         report = self.get_ok("/api/lineage/verify")
         self.assertTrue(report["ok"], report)
         self.assertGreaterEqual(report["packets"], last_seq)

@@ -449,6 +449,11 @@ void http_session::on_body(Parser& parser, beast::error_code err) {
                       + err.message() + ".");
     if (is_disconnect(err))
       return close();
+    if (err == beast::errc::no_space_on_device)
+      return reject(507, ec::insufficient_storage,
+                    "Cannot store the request body: the disk of the node's "
+                    "upload folder is full. Free space on it, then send the "
+                    "request again.");
     return reject(500, ec::io_error,
                   "Cannot store the request body: " + err.message() + ".");
   }

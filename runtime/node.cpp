@@ -219,7 +219,10 @@ void log_answer(const http_answer& a) {
     return x.empty() ? json::value{} : json::value{x};
   };
   if (a.status >= 400) {
-    node_log::write(a.status >= 500 ? level::error : level::warn,
+    // A 507 (the disk below its reserve) is an expected refusal the disk
+    // guard has logged once already; other 5xx are the node's own faults.
+    node_log::write(a.status >= 500 && a.status != 507 ? level::error
+                                                         : level::warn,
                     "http.refused",
                     {{"method", or_null(a.method)},
                      {"route", or_null(a.route)},

@@ -143,6 +143,40 @@ fs::path log_path(const api_context& ctx, const log_request& lr) {
          / std::to_string(lr.attempt) / std::string{lr.file};
 }
 
+/// Why the log at `path` is gone, when retention removed its attempt's
+/// folder: the sentence naming the `task.files_removed` packet that recorded
+/// it; nullopt when the folder exists or no such packet names the attempt.
+std::optional<std::string> removed_by_retention(const api_context& ctx,
+                                                const log_request& lr,
+                                                const fs::path& path) {
+  std::error_code err;
+  if (fs::exists(path.parent_path(), err) || err)
+    return std::nullopt;
+  auto history = ctx.reader->history(lr.task_id);
+  if (!history)
+    return std::nullopt;
+  for (auto& p : *history) {
+    if (p.kind != "task.files_removed")
+      continue;
+    auto doc = json::parse(p.payload);
+    if (!doc.doc)
+      continue;
+    bool named = false;
+    if (auto* whole = doc.doc->find("whole"); whole && whole->is_bool()
+                                               && whole->as_bool())
+      named = true;
+    if (auto* list = doc.doc->find("attempts"); list && list->is_array())
+      for (auto& n : list->as_array())
+        named = named
+                || (n.as_int64() && *n.as_int64() == static_cast<int64_t>(lr.attempt));
+    if (named)
+      return "the logs of attempt " + std::to_string(lr.attempt) + " of task "
+             + lr.task_id + " were removed by the retention policy at " + p.at
+             + " (packet " + p.id + ")";
+  }
+  return std::nullopt;
+}
+
 /// The whole file at `path`; "" when it does not exist (yet). Errors:
 /// `io_error`.
 caf::expected<std::string> read_log(const fs::path& path) {
@@ -348,6 +382,8 @@ void install_task_log_routes(http_server& server, const context_ptr& ctx) {
                                    : "it has attempts 1 to "
                                        + std::to_string(state->attempt))));
     auto path = log_path(*ctx, *lr);
+    if (auto removed = removed_by_retention(*ctx, *lr, path))
+      return r.send(error_response(404, ec::not_found, std::move(*removed)));
     // Following an attempt that is over is reading its file.
     lr->follow = lr->follow && !attempt_over(*state, lr->attempt);
     std::error_code err;

@@ -186,6 +186,15 @@ void log_committed_events(const std::vector<contracts::committed_event>& events)
     } else if (kind == "policy.registered") {
       operator_line("operator.policy_register",
                     {{"policy", json::value{e.subject}}}, e);
+    } else if (kind == "gc.completed") {
+      // A retention pass, on the timer (operator `retention`) or asked for.
+      auto payload = payload_of(e);
+      std::vector<node_log::field> fields;
+      for (auto key : {"tasks", "attempts", "assets", "blobs", "bytes"}) {
+        auto* n = payload.find(key);
+        fields.emplace_back(key, n != nullptr ? *n : json::value{});
+      }
+      operator_line("gc.completed", std::move(fields), e);
     } else if (kind == "webhook.created" || kind == "webhook.removed") {
       operator_line(kind == "webhook.created" ? "operator.webhook_create"
                                               : "operator.webhook_remove",

@@ -369,6 +369,10 @@ caf::expected<bool> install_blob(const std::string& from, const std::string& to,
   if (::stat(to.c_str(), &st) == 0 && S_ISREG(st.st_mode)
       && static_cast<uint64_t>(st.st_size) == size) {
     ::unlink(from.c_str());
+    // The blob is wanted again: its new modification time tells retention,
+    // which planned to remove it as unreferenced, to keep it (the janitor
+    // re-reads the time before it deletes).
+    ::utimensat(AT_FDCWD, to.c_str(), nullptr, 0);
     return true;
   }
   if (::rename(from.c_str(), to.c_str()) != 0)

@@ -198,6 +198,12 @@ class OldTaskTest(RetentionCase):
         self.assertEqual(summary["operator"], "admin")
         self.assertEqual(summary["assets"], 1)
 
+        # Its logs are gone, and asking for them says why.
+        status, doc = self.get(f"/api/tasks/{t['task_id']}/attempts/1/logs")
+        self.assertEqual(status, 404, doc)
+        self.assertEqual(doc["error"]["code"], "not_found")
+        self.assertIn("removed by the retention policy", doc["error"]["message"])
+
         # Used as an input, it is refused at its pointer (HTTP and CLI).
         self.register_relay()
         status, doc, _ = self.http("POST", "/api/tasks", {

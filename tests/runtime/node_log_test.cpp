@@ -162,8 +162,10 @@ BOOST_AUTO_TEST_CASE(operator_actions_and_lost_attempts_are_logged) {
      event("task.succeeded", "t-4", R"({"outputs":{}})"),
      event("asset.registered", "a-2", R"({"kind":"FILE"})"),
      event("webhook.created", "w-1", R"({"url":"http://h/","operator":"admin"})"),
-     event("token.rotated", "token:ci-bot", R"({"operator":"admin"})")});
-  BOOST_REQUIRE_EQUAL(log.lines.size(), 10u);
+     event("token.rotated", "token:ci-bot", R"({"operator":"admin"})"),
+     event("gc.completed", "gc",
+           R"({"tasks":2,"folders":1,"attempts":1,"assets":3,"blobs":1,"bytes":4096,"operator":"retention"})")});
+  BOOST_REQUIRE_EQUAL(log.lines.size(), 11u);
   std::vector<json::value> v;
   for (auto& l : log.lines)
     v.push_back(parse_line(l));
@@ -189,8 +191,12 @@ BOOST_AUTO_TEST_CASE(operator_actions_and_lost_attempts_are_logged) {
   BOOST_CHECK_EQUAL(member(v[8], "operator"), "admin");
   BOOST_CHECK_EQUAL(member(v[9], "event"), "operator.token_rotate");
   BOOST_CHECK_EQUAL(member(v[9], "token"), "ci-bot");
+  BOOST_CHECK_EQUAL(member(v[10], "event"), "gc.completed");
+  BOOST_CHECK_EQUAL(member(v[10], "bytes"), "4096");
+  BOOST_CHECK_EQUAL(member(v[10], "operator"), "retention");
   for (auto& x : v)
-    if (member(x, "event").starts_with("operator."))
+    if (member(x, "event").starts_with("operator.")
+        || member(x, "event") == "gc.completed")
       BOOST_CHECK_EQUAL(member(x, "level"), "info");
 }
 

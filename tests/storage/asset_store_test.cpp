@@ -5,6 +5,7 @@
 #include "contracts/packet.hpp"
 #include "storage/asset_store.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -175,6 +176,19 @@ BOOST_AUTO_TEST_CASE(identical_content_is_stored_once) {
   BOOST_TEST(files_in(data / "blobs").size() == 1u);
   // The dropped copy does not linger in the temp folder.
   BOOST_TEST(files_in(store.temp_dir()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(adding_content_again_renews_its_blob_time) {
+  // Retention keeps a blob whose modification time changed since it planned
+  // to remove it: a deduplicated add must renew the time.
+  auto a = add(user_file("old.txt", "wanted again\n"));
+  struct timespec long_ago[2] = {{1000000000, 0}, {1000000000, 0}};
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, a.path.c_str(), long_ago, 0) == 0);
+  auto b = add(user_file("new.txt", "wanted again\n"));
+  BOOST_TEST(b.deduplicated);
+  struct stat st {};
+  BOOST_REQUIRE(::stat(b.path.c_str(), &st) == 0);
+  BOOST_TEST(st.st_mtim.tv_sec > 1000000000);
 }
 
 BOOST_AUTO_TEST_CASE(a_png_header_is_image_png) {

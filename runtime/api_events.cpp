@@ -133,36 +133,6 @@ constexpr size_t replay_backlog = size_t{1} << 20;
 /// How long a replay waits for a slow client before it looks again.
 constexpr auto replay_pause = std::chrono::milliseconds{20};
 
-/// The subject of a stored packet: the entity the event is about, as the
-/// live event named it. A stored packet keeps its subjects sorted, so for a
-/// `task.*` packet (the task, its inputs and outputs) the task is the one
-/// subject with a row in `tasks` (the rows the packet recorded say it
-/// without a read, most of the time); other kinds name one subject.
-std::string subject_of(const contracts::packet& p, const storage::reader& r) {
-  if (p.subjects.empty())
-    return {};
-  if (p.subjects.size() == 1 || !p.kind.starts_with("task."))
-    return p.subjects.front();
-  auto payload = parse_row(p.payload);
-  auto* rows = json::resolve_pointer(payload, "/_rows/tasks");
-  if (rows != nullptr && rows->is_object()) {
-    std::string found;
-    size_t n = 0;
-    for (auto& [id, digest] : rows->as_object())
-      if (std::find(p.subjects.begin(), p.subjects.end(), id)
-          != p.subjects.end()) {
-        found = id;
-        ++n;
-      }
-    if (n == 1)
-      return found;
-  }
-  for (auto& s : p.subjects)
-    if (r.get(storage::table::tasks, s))
-      return s;
-  return p.subjects.front();
-}
-
 /// Reads `Last-Event-ID`: nullopt when absent or empty, else the number; an
 /// error response for anything but a decimal integer in 0..2^64-1.
 std::optional<uint64_t> last_event_id(const http_request& req,
@@ -220,7 +190,7 @@ void start_replay(const context_ptr& ctx, std::shared_ptr<event_stream> stream,
         }
         for (auto& p : *page) {
           stream->replay(p.kind,
-                         event_data(p.kind, p.id, subject_of(p, *reader),
+                         event_data(p.kind, p.id, storage::event_subject(p, *reader),
                                     p.seq, p.at),
                          p.seq);
           done = p.seq;

@@ -269,31 +269,6 @@ std::chrono::milliseconds retry_delay(uint32_t failures,
   return std::min(delay, max);
 }
 
-std::string event_subject(const contracts::packet& p, const storage::reader& r) {
-  if (p.subjects.empty())
-    return {};
-  if (p.subjects.size() == 1 || !p.kind.starts_with("task."))
-    return p.subjects.front();
-  // The task is the subject whose row the packet recorded in `tasks` (most
-  // of the time), else the one subject with a task row.
-  if (auto payload = json::parse(p.payload)) {
-    auto* rows = json::resolve_pointer(*payload.doc, "/_rows/tasks");
-    if (rows != nullptr && rows->is_object()) {
-      std::vector<std::string> found;
-      for (auto& [id, digest] : rows->as_object())
-        if (std::find(p.subjects.begin(), p.subjects.end(), id)
-            != p.subjects.end())
-          found.push_back(id);
-      if (found.size() == 1)
-        return found.front();
-    }
-  }
-  for (auto& s : p.subjects)
-    if (r.get(storage::table::tasks, s))
-      return s;
-  return p.subjects.front();
-}
-
 std::string delivery_body(const std::string& webhook_id,
                           const contracts::packet& p,
                           const std::string& subject) {
@@ -570,7 +545,7 @@ void webhook_dispatcher::deliver_loop(worker& w) {
         moved = true;
         continue;
       }
-      auto body = delivery_body(id, p, event_subject(p, *reader_));
+      auto body = delivery_body(id, p, storage::event_subject(p, *reader_));
       bool delivered = false;
       while (!delivered && !stopped()) {
         auto secret = read_webhook_secret(options_.data_dir, id);

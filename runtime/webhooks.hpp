@@ -129,11 +129,6 @@ std::chrono::milliseconds retry_delay(uint32_t failures,
                                       std::chrono::milliseconds initial,
                                       std::chrono::milliseconds max);
 
-/// The entity packet `p` is about: its one subject, or for a `task.*`
-/// packet naming several (the task, its inputs and outputs) the task (the
-/// subject with a task row).
-std::string event_subject(const contracts::packet& p, const storage::reader& r);
-
 /// The body POSTed for packet `p` to webhook `webhook_id`:
 /// `{"webhook","seq","id","kind","subject","subjects","at","trace_id",
 /// "payload"}`, the payload as the packet holds it without the storage's

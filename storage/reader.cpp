@@ -5,6 +5,7 @@
 
 #include <rocksdb/iterator.h>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
@@ -395,6 +396,32 @@ caf::error reader::refresh() const {
   if (!s.ok())
     return to_error(s, "catching up with the writer");
   return caf::none;
+}
+
+std::string event_subject(const contracts::packet& p, const reader& r) {
+  if (p.subjects.empty())
+    return {};
+  if (p.subjects.size() == 1 || !p.kind.starts_with("task."))
+    return p.subjects.front();
+  if (auto payload = json::parse(p.payload); payload.doc) {
+    auto* rows = json::resolve_pointer(*payload.doc, "/_rows/tasks");
+    if (rows != nullptr && rows->is_object()) {
+      const std::string* found = nullptr;
+      size_t n = 0;
+      for (auto& [id, digest] : rows->as_object())
+        if (std::find(p.subjects.begin(), p.subjects.end(), id)
+            != p.subjects.end()) {
+          found = &id;
+          ++n;
+        }
+      if (n == 1)
+        return *found;
+    }
+  }
+  for (auto& s : p.subjects)
+    if (r.get(table::tasks, s))
+      return s;
+  return p.subjects.front();
 }
 
 } // namespace omniva::storage

@@ -130,4 +130,11 @@ private:
   std::shared_ptr<db_handle> db_;
 };
 
+/// The entity stored packet `p` is about, as the live event named it: its
+/// one subject, or for a `task.*` packet naming several (the task, its
+/// inputs and outputs; a stored packet keeps its subjects sorted) the task:
+/// the subject whose row the packet recorded in `tasks` (no read, most of
+/// the time), else the one subject with a task row. "" for no subject.
+std::string event_subject(const contracts::packet& p, const reader& r);
+
 } // namespace omniva::storage

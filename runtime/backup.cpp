@@ -401,6 +401,12 @@ struct backup_writer {
       if (kind == nullptr || !kind->is_string() || kind->as_string() != "FILE"
           || uri == nullptr || !uri->is_string() || uri->as_string().empty())
         continue;
+      // Retention removed a PURGED asset's file on purpose: it is not
+      // missing, and there is nothing to copy.
+      if (auto* status = doc.doc->find("status");
+          status != nullptr && status->is_string()
+          && status->as_string() == contracts::to_string(contracts::asset_status::purged))
+        continue;
       auto rel = relocation.relative(uri->as_string());
       if (rel.empty() || reserved(rel)) {
         json::value x{json::object{}};

@@ -198,6 +198,11 @@ class OldTaskTest(RetentionCase):
         self.assertEqual(summary["operator"], "admin")
         self.assertEqual(summary["assets"], 1)
 
+        # A backup does not count the purged file as missing.
+        backup = self.cli_json("backup", "--to", os.path.join(self.tmp, "backup"))
+        self.assertEqual(backup["state"], "done", backup)
+        self.assertEqual(backup["result"]["missing"], 0, backup)
+
         # Its logs are gone, and asking for them says why.
         status, doc = self.get(f"/api/tasks/{t['task_id']}/attempts/1/logs")
         self.assertEqual(status, 404, doc)

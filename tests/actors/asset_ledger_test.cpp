@@ -68,9 +68,10 @@ std::string hex_sha256(const std::string& bytes) {
   return contracts::to_hex(contracts::sha256(bytes));
 }
 
-/// What the stand-in Zenith was asked to add, in order.
+/// What the stand-in Zenith was asked to add, in order, and for whom.
 struct zenith_log {
   std::vector<asset_record> added;
+  std::vector<std::string> operators;
 };
 
 /// The label that makes the stand-in refuse, as Zenith refuses an asset it
@@ -81,7 +82,9 @@ constexpr const char* refused_label = "refused by zenith";
 /// with an id, AVAILABLE and a creation time, as Zenith's reply carries them.
 caf::behavior recording_zenith(caf::event_based_actor*, std::shared_ptr<zenith_log> log) {
   return {
-    [log](atom::add, asset_record& a) -> caf::result<asset_record> {
+    [log](atom::add, asset_record& a,
+          const std::string& by) -> caf::result<asset_record> {
+      log->operators.push_back(by);
       if (a.label == refused_label)
         return contracts::make_error(ec::storage_error, "the commit failed");
       a.asset_id = "00000000-0000-4000-8000-" + std::string(11, '0')
@@ -159,8 +162,10 @@ BOOST_AUTO_TEST_CASE(a_file_under_an_allowed_root_is_stored_hashed_typed_and_rec
   auto file = write(inbox.path / "clips" / "meta.json", content);
   auto answer = ask(atom::add_v, file.string(), std::string{}, std::string{});
   BOOST_REQUIRE_MESSAGE(answer, why(answer));
-  // Zenith was asked once, with what the store made of the file.
+  // Zenith was asked once, with what the store made of the file, for the
+  // operator who asked the ledger.
   BOOST_REQUIRE_EQUAL(log->added.size(), 1u);
+  BOOST_CHECK_EQUAL(log->operators.front(), "tester");
   auto& sent = log->added.front();
   BOOST_CHECK_EQUAL(sent.kind, asset_kind::file);
   BOOST_CHECK_EQUAL(sent.sha256, hex_sha256(content));

@@ -12,15 +12,14 @@
 
 #include "runtime/api_paging.hpp"
 
+#include "runtime/stream_threads.hpp"
 #include "storage/relocation.hpp"
 
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <thread>
-#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -42,82 +41,23 @@ constexpr size_t content_chunk_bytes = size_t{256} << 10;
 /// How far a client may fall behind before the stream waits for it.
 constexpr size_t content_max_backlog = size_t{4} << 20;
 
-/// The threads that stream large files. Its destructor (when the server's
-/// routes go) stops them and joins them.
-class content_streams {
-public:
-  content_streams() = default;
-  content_streams(const content_streams&) = delete;
-  content_streams& operator=(const content_streams&) = delete;
-
-  ~content_streams() {
-    std::vector<entry> threads;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      stopping_->store(true);
-      threads = std::move(threads_);
+/// Sends the file at `path` to `out` in chunks, waiting while the client is
+/// far behind.
+void send_file(const std::string& path, text_stream& out,
+               const std::atomic<bool>& stopping) {
+  std::ifstream in{path, std::ios::binary};
+  std::string buf(content_chunk_bytes, '\0');
+  while (in && !out.closed() && !stopping.load()) {
+    if (out.backlog() >= content_max_backlog) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+      continue;
     }
-    for (auto& e : threads) {
-      if (e.thread.get_id() == std::this_thread::get_id())
-        e.thread.detach();
-      else if (e.thread.joinable())
-        e.thread.join();
-    }
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    auto n = static_cast<size_t>(in.gcount());
+    if (n > 0)
+      out.write(buf.substr(0, n));
   }
-
-  /// Streams the file at `path` as `media_type`; false (nothing started)
-  /// when `max_content_streams` run already.
-  bool start(std::string path, std::string media_type, responder r) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    reap();
-    if (threads_.size() >= max_content_streams || stopping_->load())
-      return false;
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    auto stream = r.start_text_stream(std::move(media_type));
-    threads_.push_back(entry{
-      std::thread{[path = std::move(path), stream, done, stopping = stopping_] {
-        std::ifstream in{path, std::ios::binary};
-        std::string buf(content_chunk_bytes, '\0');
-        while (in && !stream->closed() && !stopping->load()) {
-          if (stream->backlog() >= content_max_backlog) {
-            std::this_thread::sleep_for(std::chrono::milliseconds{5});
-            continue;
-          }
-          in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-          auto n = static_cast<size_t>(in.gcount());
-          if (n > 0)
-            stream->write(buf.substr(0, n));
-        }
-        done->store(true);
-        stream->close();
-      }},
-      done});
-    return true;
-  }
-
-private:
-  struct entry {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-
-  /// Joins the threads that ended; under `mtx_`.
-  void reap() {
-    for (auto i = threads_.begin(); i != threads_.end();) {
-      if (i->done->load()) {
-        i->thread.join();
-        i = threads_.erase(i);
-      } else {
-        ++i;
-      }
-    }
-  }
-
-  std::mutex mtx_;
-  std::vector<entry> threads_;
-  std::shared_ptr<std::atomic<bool>> stopping_
-    = std::make_shared<std::atomic<bool>>(false);
-};
+}
 
 /// The member `key` of `row` as a string; "" when it is none.
 std::string member(const json::value& row, std::string_view key) {
@@ -133,7 +73,7 @@ void install_asset_content_routes(http_server& server, const context_ptr& ctx) {
   auto moved = std::make_shared<const storage::data_relocation>(
     relocation ? std::move(*relocation)
                : storage::data_relocation{ctx->data_dir, {}});
-  auto streams = std::make_shared<content_streams>();
+  auto streams = std::make_shared<stream_threads>(max_content_streams);
   server.route("GET", "/api/assets/{id}/content",
                [ctx, moved, streams](http_request req, responder r) {
     auto& id = req.params["id"];
@@ -168,7 +108,10 @@ void install_asset_content_routes(http_server& server, const context_ptr& ctx) {
     if (media_type.empty())
       media_type = "application/octet-stream";
     if (size > max_whole_content_bytes) {
-      if (!streams->start(path, media_type, r))
+      if (!streams->start(r, media_type,
+                          [path](text_stream& out, const std::atomic<bool>& stop) {
+                            send_file(path, out, stop);
+                          }))
         r.send(error_response(503, ec::io_error,
                               "too many large downloads at once: try again "
                               "shortly"));

@@ -17,6 +17,7 @@
 
 #include "contracts/ids.hpp"
 #include "runtime/execution_files.hpp"
+#include "runtime/stream_threads.hpp"
 
 #include <atomic>
 #include <charconv>
@@ -202,163 +203,94 @@ bool attempt_over(const task_state& state, uint32_t attempt) {
   return state.status != "RUNNING" || state.attempt != attempt;
 }
 
-/// The threads that stream logs, at most `max_log_streams`. Its destructor
-/// (when the server's routes go) stops them and joins them.
-class log_streams {
-public:
-  log_streams() = default;
-  log_streams(const log_streams&) = delete;
-  log_streams& operator=(const log_streams&) = delete;
-
-  ~log_streams() {
-    std::vector<entry> threads;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      stopping_->store(true);
-      threads = std::move(threads_);
-    }
-    for (auto& e : threads) {
-      if (e.thread.get_id() == std::this_thread::get_id())
-        e.thread.detach(); // the last owner was a stream's own thread
-      else if (e.thread.joinable())
-        e.thread.join();
-    }
-  }
-
-  /// Streams the log of `lr` through a new thread; false (nothing started)
-  /// when `max_log_streams` run already. `follow`: until the attempt is
-  /// over; otherwise what the file holds now.
-  bool start(context_ptr ctx, log_request lr, responder r) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    reap();
-    if (threads_.size() >= max_log_streams || stopping_->load())
-      return false;
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    auto stream = r.start_text_stream(std::string{log_media_type});
-    threads_.push_back(entry{
-      std::thread{[ctx = std::move(ctx), lr = std::move(lr), stream, done,
-                   stopping = stopping_] {
-        run(*ctx, lr, *stream, *stopping);
-        // Done before the answer ends: a client that saw the end and asks
-        // again finds the slot free (`reap` joins what is left of this).
-        done->store(true);
-        stream->close();
-      }},
-      done});
-    return true;
-  }
-
-private:
-  struct entry {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
+/// Sends the file of `lr`: what it holds, and with `follow` what comes
+/// until the attempt is over, then the rest.
+void stream_log(const api_context& ctx, const log_request& lr,
+                text_stream& out, const std::atomic<bool>& stopping) {
+  // Woken by the task's events (on Zenith's thread: only a flag and a
+  // notify there).
+  struct wake {
+    std::mutex mtx;
+    std::condition_variable cv;
+    bool event = false;
   };
-
-  /// Joins the threads that ended; under `mtx_`.
-  void reap() {
-    for (auto i = threads_.begin(); i != threads_.end();) {
-      if (i->done->load()) {
-        i->thread.join();
-        i = threads_.erase(i);
+  auto w = std::make_shared<wake>();
+  uint64_t handle = 0;
+  if (lr.follow && ctx.events)
+    handle = ctx.events->listen(
+      [w, id = lr.task_id](const std::vector<contracts::committed_event>& xs) {
+        for (auto& e : xs)
+          if (e.subject == id) {
+            std::lock_guard<std::mutex> guard{w->mtx};
+            w->event = true;
+            w->cv.notify_all();
+            return;
+          }
+      });
+  auto path = log_path(ctx, lr);
+  std::ifstream in;
+  std::string buf(log_chunk_bytes, '\0');
+  // Sends what the file holds beyond what was sent; false when the client
+  // is gone or far behind (try again later).
+  auto pump = [&] {
+    if (!in.is_open()) {
+      in.open(path, std::ios::binary);
+      if (!in.is_open())
+        return true; // no log yet
+    }
+    while (!out.closed() && out.backlog() < log_max_backlog
+           && !stopping.load()) {
+      in.clear(); // past an earlier end of file: the module wrote more
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      auto n = static_cast<size_t>(in.gcount());
+      if (n == 0)
+        return true;
+      out.write(buf.substr(0, n));
+    }
+    return false;
+  };
+  bool over = !lr.follow;
+  auto last_state = std::chrono::steady_clock::now();
+  while (!out.closed() && !stopping.load()) {
+    bool caught_up = pump();
+    if (over) {
+      if (caught_up)
+        break; // the rest is sent
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+      continue;
+    }
+    bool event = false;
+    {
+      std::unique_lock<std::mutex> lock{w->mtx};
+      w->cv.wait_for(lock, log_poll_interval, [&] { return w->event; });
+      event = std::exchange(w->event, false);
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (event || now - last_state >= log_state_interval) {
+      last_state = now;
+      auto row = ctx.reader->get(storage::table::tasks, lr.task_id);
+      if (row) {
+        auto doc = parse_row(*row);
+        task_state state;
+        if (auto* s = doc.find("status"); s && s->is_string())
+          state.status = s->as_string();
+        if (auto* a = doc.find("attempt"); a && a->as_int64())
+          state.attempt = *a->as_int64();
+        over = attempt_over(state, lr.attempt);
       } else {
-        ++i;
+        over = true; // the row cannot be read: end rather than hang
       }
     }
   }
+  if (handle != 0)
+    ctx.events->unlisten(handle);
+}
 
-  /// Sends the file of `lr`: what it holds, and with `follow` what comes
-  /// until the attempt is over, then the rest.
-  static void run(const api_context& ctx, const log_request& lr,
-                  text_stream& out, const std::atomic<bool>& stopping) {
-    // Woken by the task's events (on Zenith's thread: only a flag and a
-    // notify there).
-    struct wake {
-      std::mutex mtx;
-      std::condition_variable cv;
-      bool event = false;
-    };
-    auto w = std::make_shared<wake>();
-    uint64_t handle = 0;
-    if (lr.follow && ctx.events)
-      handle = ctx.events->listen(
-        [w, id = lr.task_id](const std::vector<contracts::committed_event>& xs) {
-          for (auto& e : xs)
-            if (e.subject == id) {
-              std::lock_guard<std::mutex> guard{w->mtx};
-              w->event = true;
-              w->cv.notify_all();
-              return;
-            }
-        });
-    auto path = log_path(ctx, lr);
-    std::ifstream in;
-    std::string buf(log_chunk_bytes, '\0');
-    // Sends what the file holds beyond what was sent; false when the client
-    // is gone or far behind (try again later).
-    auto pump = [&] {
-      if (!in.is_open()) {
-        in.open(path, std::ios::binary);
-        if (!in.is_open())
-          return true; // no log yet
-      }
-      while (!out.closed() && out.backlog() < log_max_backlog
-             && !stopping.load()) {
-        in.clear(); // past an earlier end of file: the module wrote more
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        auto n = static_cast<size_t>(in.gcount());
-        if (n == 0)
-          return true;
-        out.write(buf.substr(0, n));
-      }
-      return false;
-    };
-    bool over = !lr.follow;
-    auto last_state = std::chrono::steady_clock::now();
-    while (!out.closed() && !stopping.load()) {
-      bool caught_up = pump();
-      if (over) {
-        if (caught_up)
-          break; // the rest is sent
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-        continue;
-      }
-      bool event = false;
-      {
-        std::unique_lock<std::mutex> lock{w->mtx};
-        w->cv.wait_for(lock, log_poll_interval, [&] { return w->event; });
-        event = std::exchange(w->event, false);
-      }
-      auto now = std::chrono::steady_clock::now();
-      if (event || now - last_state >= log_state_interval) {
-        last_state = now;
-        auto row = ctx.reader->get(storage::table::tasks, lr.task_id);
-        if (row) {
-          auto doc = parse_row(*row);
-          task_state state;
-          if (auto* s = doc.find("status"); s && s->is_string())
-            state.status = s->as_string();
-          if (auto* a = doc.find("attempt"); a && a->as_int64())
-            state.attempt = *a->as_int64();
-          over = attempt_over(state, lr.attempt);
-        } else {
-          over = true; // the row cannot be read: end rather than hang
-        }
-      }
-    }
-    if (handle != 0)
-      ctx.events->unlisten(handle);
-  }
-
-  std::mutex mtx_;
-  std::vector<entry> threads_;
-  std::shared_ptr<std::atomic<bool>> stopping_
-    = std::make_shared<std::atomic<bool>>(false);
-};
 
 } // namespace
 
 void install_task_log_routes(http_server& server, const context_ptr& ctx) {
-  auto streams = std::make_shared<log_streams>();
+  auto streams = std::make_shared<stream_threads>(max_log_streams);
   server.route("GET", "/api/tasks/{id}/attempts/{n}/logs",
                [ctx, streams](http_request req, responder r) {
     auto lr = read_log_request(req, r);
@@ -389,7 +321,11 @@ void install_task_log_routes(http_server& server, const context_ptr& ctx) {
     std::error_code err;
     auto size = fs::file_size(path, err);
     if (lr->follow || (!err && size > max_whole_log_bytes)) {
-      if (!streams->start(ctx, *lr, r)) {
+      if (!streams->start(r, std::string{log_media_type},
+                          [ctx, lr = *lr](text_stream& out,
+                                          const std::atomic<bool>& stop) {
+                            stream_log(*ctx, lr, out, stop);
+                          })) {
         auto resp = error_response(
           503, ec::too_large,
           "the node streams " + std::to_string(max_log_streams)

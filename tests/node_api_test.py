@@ -9,6 +9,7 @@ The harness (a node per case, HTTP and CLI helpers) is tests/node_harness.py.
 """
 
 import http.client
+import hashlib
 import json
 import os
 import signal
@@ -503,6 +504,36 @@ class LogTest(ApiTestCase):
         self.assertEqual(resp.read(), b"out 1\nbefore gate\nafter gate\n")
         self.finish()
 
+
+
+class ContentTest(ApiTestCase):
+    """`GET /api/assets/{id}/content`: a small file in one answer, a large one
+    (over 8 MiB) streamed in chunks, a VALUE as its JSON."""
+
+    def test_small_and_large_files_come_back_byte_for_byte(self):
+        small = os.urandom(1000)
+        large = os.urandom(9 * 1024 * 1024 + 17)
+        for data, chunked in ((small, False), (large, True)):
+            status, doc, _ = self.http("POST", "/api/assets/upload?label=blob", data,
+                                       headers={"Content-Type": "application/octet-stream"})
+            self.assertEqual(status, 201, doc)
+            req = urllib.request.Request(
+                self.node.url + f"/api/assets/{doc['asset_id']}/content",
+                headers={"Authorization": f"Bearer {self.node.token}"})
+            with OPENER.open(req, timeout=60) as resp:
+                body = resp.read()
+                self.assertEqual(resp.getheader("Transfer-Encoding") == "chunked",
+                                 chunked)
+            self.assertEqual(len(body), len(data))
+            self.assertEqual(hashlib.sha256(body).hexdigest(),
+                             hashlib.sha256(data).hexdigest())
+        status, doc, _ = self.http("POST", "/api/assets/value",
+                                   {"value": {"n": [1, 2]}, "dtype": "json"})
+        self.assertEqual(self.get_ok(f"/api/assets/{doc['asset_id']}/content"),
+                         {"n": [1, 2]})
+        status, doc = self.get("/api/assets/00000000-0000-4000-8000-000000000000/content")
+        self.assertEqual(status, 404, doc)
+        self.finish()
 
 if __name__ == "__main__":
     node_harness.main()

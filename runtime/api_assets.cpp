@@ -148,7 +148,7 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
         return error_from(e, path_error_field(code_of(e)));
       },
       atom::add_v, path->as_string(), str("media_type"), str("label"),
-      req.who.name);
+      operator_of(req));
   }, route_options{.new_work = true});
   // Refused below the disk reserve before a byte of the body is stored.
   server.route("POST", "/api/assets/upload",
@@ -160,7 +160,7 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
                                  atom::upload_v, req.body_file,
                                  query(req, "media_type"),
                                  query(req, "label", query(req, "filename")),
-                                 req.who.name);
+                                 operator_of(req));
   }, route_options{.new_work = true,
                    .max_body = defaults::http::max_upload_bytes,
                    .upload = true});
@@ -181,14 +181,14 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
       ctx->system, ctx->ledger, r, created, atom::value_v,
       json::serialize(*value), dtype->as_string(),
       label && label->is_string() ? label->as_string() : std::string{},
-      req.who.name);
+      operator_of(req));
   }, route_options{.new_work = true});
   server.route("DELETE", "/api/assets/{id}", [ctx](http_request req, responder r) {
     ask<std::string>(ctx->system, ctx->zenith, r,
                      [](std::string& id) {
                        return json_response(200, json::object{{"deleted", id}});
                      },
-                     atom::erase_v, req.params["id"], req.who.name);
+                     atom::erase_v, req.params["id"], operator_of(req));
   });
 }
 

@@ -155,8 +155,7 @@ private:
 
 void install_backup_routes(http_server& server, const context_ptr& ctx) {
   auto runner = std::make_shared<backup_runner>();
-  route_options admin;
-  admin.role = contracts::role::admin;
+  auto admin = admin_only();
   server.route("POST", "/api/backup", [ctx, runner](http_request req, responder r) {
     auto body = body_json(req, r);
     if (!body)
@@ -185,7 +184,7 @@ void install_backup_routes(http_server& server, const context_ptr& ctx) {
     // wait for the thread to learn it.
     if (auto e = check_backup_destination(to->as_string(), ctx->data_dir))
       return r.send(error_from(e, "/to"));
-    auto started = runner->start(ctx, to->as_string(), req.who.name);
+    auto started = runner->start(ctx, to->as_string(), operator_of(req));
     if (!started)
       return r.send(error_from(started.error(), "/to"));
     auto resp = json_response(202, *started);

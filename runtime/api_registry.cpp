@@ -105,7 +105,7 @@ void install_module_routes(http_server& server, const context_ptr& ctx) {
                      [](std::string& ref) {
                        return json_response(201, json::object{{"ref", ref}});
                      },
-                     atom::enroll_v, req.body, dir, req.who.name);
+                     atom::enroll_v, req.body, dir, operator_of(req));
   }, route_options{.role = contracts::role::admin, .new_work = true});
   server.route("POST", "/api/modules/rescan", [ctx](http_request req, responder r) {
     ask<contracts::registry_report>(ctx->system, ctx->registry, r,
@@ -113,7 +113,7 @@ void install_module_routes(http_server& server, const context_ptr& ctx) {
                                       return json_response(200,
                                                            to_json(report));
                                     },
-                                    atom::rescan_v, req.who.name);
+                                    atom::rescan_v, operator_of(req));
   }, route_options{.role = contracts::role::admin, .new_work = true});
 }
 
@@ -173,7 +173,7 @@ void install_schema_routes(http_server& server, const context_ptr& ctx) {
                        return json_response(201,
                                             json::object{{"ref", registered}});
                      },
-                     atom::schema_v, ref, req.body, req.who.name);
+                     atom::schema_v, ref, req.body, operator_of(req));
   }, route_options{.role = contracts::role::admin, .new_work = true});
 }
 

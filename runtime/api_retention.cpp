@@ -12,20 +12,9 @@ namespace omniva::runtime {
 
 using contracts::ec;
 
-namespace {
-
-/// Who the records of a pass asked over HTTP name: the token's name, or
-/// "operator" when the server checks no tokens.
-std::string operator_of(const http_request& req) {
-  return req.who.name.empty() ? std::string{"operator"} : req.who.name;
-}
-
-} // namespace
-
 void install_retention_routes(http_server& server, const api_context& ctx,
                               actors::janitor_actor janitor) {
-  route_options admin;
-  admin.role = contracts::role::admin;
+  auto admin = api::admin_only();
   auto& system = ctx.system;
   server.route(
     "POST", "/api/gc",
@@ -57,7 +46,7 @@ void install_retention_routes(http_server& server, const api_context& ctx,
         [](contracts::purge_plan& plan) {
           return json_response(200, contracts::to_json(plan));
         },
-        atom::purge_v, dry_run, operator_of(req));
+        atom::purge_v, dry_run, api::operator_of(req));
     },
     admin);
 }

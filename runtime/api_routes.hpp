@@ -120,6 +120,13 @@ caf::expected<json::value> read_row(const api_context& ctx, storage::table t,
 
 // -- requests -----------------------------------------------------------------------
 
+/// The options of a route only admin tokens may use.
+route_options admin_only();
+
+/// The operator a request acts for, as the packets it causes name it: its
+/// token's name; "anonymous" when the server checks no tokens.
+std::string operator_of(const http_request& req);
+
 /// The request's body as JSON; on a parse error answers 400 `invalid_json`
 /// through `r` and returns nullopt.
 std::optional<json::value> body_json(const http_request& req, responder& r);

@@ -95,7 +95,7 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
       out.set("errors", contracts::to_json(problems));
       return r.send(json_response(422, out));
     }
-    request->requested_by = req.who.name;
+    request->requested_by = operator_of(req);
     ask<contracts::submit_result>(ctx->system, ctx->zenith, r, submitted,
                                   atom::submit_v, *request);
   }, route_options{.new_work = true});
@@ -167,7 +167,7 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
   install_task_log_routes(server, ctx);
   server.route("POST", "/api/tasks/{id}/cancel", [ctx](http_request req, responder r) {
     ask<contracts::task_record>(ctx->system, ctx->zenith, r, changed,
-                                atom::cancel_v, req.params["id"], req.who.name);
+                                atom::cancel_v, req.params["id"], operator_of(req));
   });
   server.route("POST", "/api/tasks/{id}/priority", [ctx](http_request req, responder r) {
     auto body = body_json(req, r);
@@ -194,7 +194,7 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
     ask<contracts::task_record>(ctx->system, ctx->zenith, r, changed,
                                 atom::priority_v, req.params["id"],
                                 static_cast<int32_t>(*p->as_int64()),
-                                req.who.name);
+                                operator_of(req));
   });
 }
 

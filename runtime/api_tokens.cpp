@@ -23,18 +23,6 @@ using contracts::ec;
 
 namespace {
 
-/// The admin role every token route needs.
-route_options admin_only() {
-  route_options o;
-  o.role = contracts::role::admin;
-  return o;
-}
-
-/// Who asks, for the packets: the request's token name.
-std::string operator_of(const http_request& req) {
-  return req.who.name.empty() ? std::string{"anonymous"} : req.who.name;
-}
-
 /// A response that caches must not keep (it shows a secret).
 http_response secret_response(unsigned status, const json::value& body) {
   auto out = json_response(status, body);

@@ -16,13 +16,6 @@ using contracts::ec;
 
 namespace {
 
-/// Every route here needs an admin token.
-route_options admin_only() {
-  route_options o;
-  o.role = contracts::role::admin;
-  return o;
-}
-
 /// The 400 answer to a webhook request with `problems`: the first as
 /// `error`, every one in `errors`.
 http_response refused(const std::vector<contracts::problem>& problems) {
@@ -84,7 +77,7 @@ void install_webhook_routes(http_server& server, const context_ptr& ctx) {
     change.record.id = contracts::random_id_source{}.next_uuid();
     change.record.url = request->url;
     change.record.events = request->events;
-    change.by = req.who.name;
+    change.by = operator_of(req);
     // The secret is on disk before the webhook exists: its first delivery
     // finds it. A create that does not commit takes it away again.
     bool generated = !request->secret;
@@ -143,7 +136,7 @@ void install_webhook_routes(http_server& server, const context_ptr& ctx) {
     contracts::webhook_change change;
     change.op = contracts::webhook_op::remove;
     change.record.id = id;
-    change.by = req.who.name;
+    change.by = operator_of(req);
     ask<contracts::webhook_record>(
       ctx->system, ctx->zenith, r,
       [ctx](contracts::webhook_record& w) {

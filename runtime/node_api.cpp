@@ -57,6 +57,16 @@ unsigned http_status(ec code) noexcept {
 
 namespace api {
 
+route_options admin_only() {
+  route_options o;
+  o.role = contracts::role::admin;
+  return o;
+}
+
+std::string operator_of(const http_request& req) {
+  return req.who.name.empty() ? std::string{"anonymous"} : req.who.name;
+}
+
 ec code_of(const caf::error& e) {
   if (e.category() == contracts::error_category)
     return static_cast<ec>(e.code());

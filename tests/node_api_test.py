@@ -18,65 +18,11 @@ import urllib.parse
 import node_harness
 from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
 
-# A module that talks (a test fixture): a line on stdout and one on stderr,
-# "before gate", then it waits for the file its `gate` value names, says
-# "after gate" and writes its output.
-TALKER_CONTRACT = {
-    "name": "talker",
-    "version": 1,
-    "description": "Prints to stdout and stderr, waits for a file (a test fixture).",
-    "inputs": [{
-        "key": "gate",
-        "label": "The file to wait for",
-        "contract_type": "VALUE",
-        "dtype": "string",
-    }],
-    "outputs": [{
-        "key": "done",
-        "label": "Done",
-        "contract_type": "ASSET",
-        "media_type": "application/json",
-    }],
-    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 60},
-    "run": {"command": ["python3", "talker.py"]},
-    "schema_version": "1.0.0",
-}
-
-TALKER_SCRIPT = '''\
-import argparse, json, os, sys, time
-parser = argparse.ArgumentParser()
-parser.add_argument("--manifest", required=True)
-manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
-gate = manifest["inputs"]["gate"]["value"]
-print("out 1", flush=True)
-print("err 1", file=sys.stderr, flush=True)
-print("before gate", flush=True)
-deadline = time.time() + 50
-while not os.path.exists(gate) and time.time() < deadline:
-    time.sleep(0.05)
-print("after gate", flush=True)
-print("err 2", file=sys.stderr, flush=True)
-out = manifest["output_dir"]
-with open(os.path.join(out, "done.json"), "w", encoding="utf-8") as f:
-    json.dump({"ok": True}, f)
-with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
-    json.dump({"outputs": {"done": {"path": "done.json",
-                                    "media_type": "application/json"}}}, f)
-'''
 
 STATUSES = ("PENDING", "READY", "RUNNING", "DONE", "ERROR", "CANCELLED")
 
 
 class ApiTestCase(NodeTestCase):
-    def register_talker(self):
-        folder = os.path.join(self.tmp, "talker")
-        os.makedirs(folder)
-        with open(os.path.join(folder, "talker.py"), "w", encoding="utf-8") as f:
-            f.write(TALKER_SCRIPT)
-        status, doc, _ = self.http("POST", "/api/modules?dir=" + urllib.parse.quote(folder),
-                                   TALKER_CONTRACT)
-        self.assertEqual(status, 201, doc)
-
     def talk(self, gate, mode="real"):
         return self.submit("talker@1", values={"gate": gate}, mode=mode)
 

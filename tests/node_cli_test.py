@@ -21,42 +21,6 @@ import unicodedata
 import node_harness
 from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
 
-# A module that talks (a test fixture): "out 1" on stdout and "err 1" on
-# stderr, then waits until the file its `gate` value names exists, then
-# "out 2" on stdout and a JSON output.
-TALKER_CONTRACT = {
-    "name": "talker",
-    "version": 1,
-    "description": "Writes to stdout and stderr, waits for a file, writes again (a test fixture).",
-    "inputs": [{"key": "gate", "label": "The file it waits for",
-                "contract_type": "VALUE", "dtype": "string"}],
-    "outputs": [{"key": "report", "label": "Report", "contract_type": "ASSET",
-                 "media_type": "application/json"}],
-    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 120},
-    "run": {"command": ["python3", "talker.py"]},
-    "schema_version": "1.0.0",
-}
-
-TALKER_SCRIPT = '''\
-import argparse, json, os, sys, time
-parser = argparse.ArgumentParser()
-parser.add_argument("--manifest", required=True)
-manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
-gate = manifest["inputs"]["gate"]["value"]
-print("out 1", flush=True)
-print("err 1", file=sys.stderr, flush=True)
-deadline = time.time() + 100
-while time.time() < deadline and not os.path.exists(gate):
-    time.sleep(0.05)
-print("out 2", flush=True)
-out = manifest["output_dir"]
-with open(os.path.join(out, "report.json"), "w", encoding="utf-8") as f:
-    json.dump({"gate": gate}, f)
-with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
-    json.dump({"outputs": {"report": {"path": "report.json",
-                                      "media_type": "application/json"}}}, f)
-'''
-
 CLOCK = r"\d\d:\d\d:\d\d"
 
 
@@ -105,15 +69,6 @@ class CliTestCase(NodeTestCase):
         """The argv of an `omniva` client command against this case's node."""
         return [node_harness.OMNIVA] + [str(a) for a in args] + [
             "--node", self.node.url, "--data", self.node.data]
-
-    def register_talker(self):
-        folder = os.path.join(self.tmp, "talker")
-        os.makedirs(folder)
-        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
-            json.dump(TALKER_CONTRACT, f, indent=2)
-        with open(os.path.join(folder, "talker.py"), "w", encoding="utf-8") as f:
-            f.write(TALKER_SCRIPT)
-        self.cli_ok("module", "register", folder)
 
     def talker(self, gate):
         return self.cli_ok("task", "create", "talker@1", "--value",
@@ -263,20 +218,22 @@ class LogsTest(CliTestCase):
         # The first line arrives while the attempt still runs: it waits for
         # the gate, which opens only after the line was read.
         self.assertEqual(follow.stdout.readline(), b"out 1\n")
+        self.assertEqual(follow.stdout.readline(), b"before gate\n")
         self.assertIsNone(follow.poll(), "--follow goes on while the attempt runs")
         self.open_gate("gate")
         rest, err = follow.communicate(timeout=60)
         self.assertEqual(follow.returncode, 0, err)
-        self.assertEqual(rest, b"out 2\n")
+        self.assertEqual(rest, b"after gate\n")
         self.assertEqual(self.wait_finished(task)["status"], "DONE")
 
-        self.assertEqual(self.cli_ok("task", "logs", task).stdout, "out 1\nout 2\n")
+        self.assertEqual(self.cli_ok("task", "logs", task).stdout, "out 1\nbefore gate\nafter gate\n")
         self.assertEqual(self.cli_ok("task", "logs", task, "--attempt", "1").stdout,
-                         "out 1\nout 2\n")
-        self.assertEqual(self.cli_ok("task", "logs", task, "--stderr").stdout, "err 1\n")
+                         "out 1\nbefore gate\nafter gate\n")
+        self.assertEqual(self.cli_ok("task", "logs", task, "--stderr").stdout,
+                         "err 1\nerr 2\n")
         # A finished attempt followed: what it wrote, then the end.
         self.assertEqual(self.cli_ok("task", "logs", task, "--follow").stdout,
-                         "out 1\nout 2\n")
+                         "out 1\nbefore gate\nafter gate\n")
 
         r = self.cli("task", "logs", task, "--attempt", "2")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)

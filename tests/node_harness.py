@@ -78,6 +78,53 @@ with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f
                                     "media_type": "application/json"}}}, f)
 '''
 
+# A module that talks (a test fixture, registered by `register_talker`): "out 1"
+# on stdout, "err 1" on stderr, "before gate", then it waits for the file its
+# `gate` value names (a path), says "after gate" and "err 2" and writes its
+# output `done`. What its logs hold is known line by line.
+TALKER_CONTRACT = {
+    "name": "talker",
+    "version": 1,
+    "description": "Prints to stdout and stderr, waits for a file (a test fixture).",
+    "inputs": [{
+        "key": "gate",
+        "label": "The file to wait for",
+        "contract_type": "VALUE",
+        "dtype": "string",
+    }],
+    "outputs": [{
+        "key": "done",
+        "label": "Done",
+        "contract_type": "ASSET",
+        "media_type": "application/json",
+    }],
+    "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": False, "timeout_s": 120},
+    "run": {"command": ["python3", "talker.py"]},
+    "schema_version": "1.0.0",
+}
+
+TALKER_SCRIPT = '''\
+import argparse, json, os, sys, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--manifest", required=True)
+manifest = json.load(open(parser.parse_args().manifest, encoding="utf-8"))
+gate = manifest["inputs"]["gate"]["value"]
+print("out 1", flush=True)
+print("err 1", file=sys.stderr, flush=True)
+print("before gate", flush=True)
+deadline = time.time() + 100
+while not os.path.exists(gate) and time.time() < deadline:
+    time.sleep(0.05)
+print("after gate", flush=True)
+print("err 2", file=sys.stderr, flush=True)
+out = manifest["output_dir"]
+with open(os.path.join(out, "done.json"), "w", encoding="utf-8") as f:
+    json.dump({"ok": True}, f)
+with open(os.path.join(out, "output_manifest.json"), "w", encoding="utf-8") as f:
+    json.dump({"outputs": {"done": {"path": "done.json",
+                                    "media_type": "application/json"}}}, f)
+'''
+
 # A registry schema and a module whose output names it (registered by the
 # registry tests): the module writes {"verdict", "score"} for its `score`.
 REPORT_SCHEMA = {
@@ -407,26 +454,31 @@ class NodeTestCase(unittest.TestCase):
             f.write(text)
         return path
 
-    def register_relay(self):
-        folder = os.path.join(self.tmp, "json_relay")
+    def register_fixture(self, contract, program_name, program, folder_name=None):
+        """Writes a test module (its contract and its program) into a folder of
+        the case (named `folder_name`, default the module's name) and registers
+        it through the CLI; returns its ref."""
+        folder = os.path.join(self.tmp, folder_name or contract["name"])
         os.makedirs(folder)
         with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
-            json.dump(RELAY_CONTRACT, f, indent=2)
-        with open(os.path.join(folder, "relay.py"), "w", encoding="utf-8") as f:
-            f.write(RELAY_SCRIPT)
-        r = self.cli_ok("module", "register", folder)
-        self.assertEqual(r.stdout.strip(), "json-relay@1")
+            json.dump(contract, f, indent=2)
+        with open(os.path.join(folder, program_name), "w", encoding="utf-8") as f:
+            f.write(program)
+        ref = f"{contract['name']}@{contract['version']}"
+        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(), ref)
+        return ref
+
+    def register_relay(self):
+        """Registers json-relay@1 (RELAY_CONTRACT): copies a JSON document."""
+        return self.register_fixture(RELAY_CONTRACT, "relay.py", RELAY_SCRIPT, "json_relay")
+
+    def register_talker(self):
+        """Registers talker@1 (TALKER_CONTRACT): logs known lines, waits for a file."""
+        return self.register_fixture(TALKER_CONTRACT, "talker.py", TALKER_SCRIPT)
 
     def register_spawner(self):
         """Registers spawner@1 (SPAWNER_CONTRACT): a module that starts children."""
-        folder = os.path.join(self.tmp, "spawner")
-        os.makedirs(folder)
-        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
-            json.dump(SPAWNER_CONTRACT, f, indent=2)
-        with open(os.path.join(folder, "spawner.py"), "w", encoding="utf-8") as f:
-            f.write(SPAWNER_SCRIPT)
-        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
-                         "spawner@1")
+        return self.register_fixture(SPAWNER_CONTRACT, "spawner.py", SPAWNER_SCRIPT)
 
     @staticmethod
     def pids_in(path):

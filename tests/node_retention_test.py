@@ -127,16 +127,6 @@ class RetentionCase(NodeTestCase):
         found = [t for t in doc["tasks"] if t["task_id"] == task_id]
         return found[0] if found else None
 
-    def register_fixture(self, contract, script_name, script):
-        folder = os.path.join(self.tmp, contract["name"])
-        os.makedirs(folder)
-        with open(os.path.join(folder, "module.json"), "w", encoding="utf-8") as f:
-            json.dump(contract, f, indent=2)
-        with open(os.path.join(folder, script_name), "w", encoding="utf-8") as f:
-            f.write(script)
-        self.assertEqual(self.cli_ok("module", "register", folder).stdout.strip(),
-                         contract["name"] + "@1")
-
     def payload_of_last(self, entity, kind):
         found = [p for p in self.history(entity) if p["kind"] == kind]
         self.assertTrue(found, f"no {kind} packet names {entity}")

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <functional>
 
 namespace fs = std::filesystem;
 
@@ -129,16 +130,6 @@ http_response refused_as(const caf::error& e, bool name_in_path) {
                         pointer);
 }
 
-/// A refusal of a change to the token the body names.
-http_response refused(const caf::error& e) {
-  return refused_as(e, false);
-}
-
-/// A refusal of a change to the token the path names.
-http_response refused_by_path(const caf::error& e) {
-  return refused_as(e, true);
-}
-
 /// The name in the path, checked; answers 400 through `r` when it is not a
 /// token name.
 std::optional<std::string> path_name(const http_request& req, responder& r) {
@@ -160,6 +151,24 @@ void refresh(const api_context& ctx, const std::string& name) {
     spdlog::error("tokens: cannot read the token {}: {}", name,
                   contracts::render_error(err.code(), err.category(),
                                           err.context()));
+}
+
+/// Has Zenith make `change`. Once it answered (the commit is durable) the
+/// store holds the token's new row and `answer` makes the response from the
+/// token and its public JSON; a refusal is answered by `refused_as`
+/// (`name_in_path`: the token is named by the path, not the body).
+void commit_change(
+  const context_ptr& ctx, responder r, const contracts::token_change& change,
+  bool name_in_path,
+  std::function<http_response(const contracts::token_record&, json::value)> answer) {
+  ask_or<contracts::token_record>(
+    ctx->system, ctx->zenith, std::move(r),
+    [ctx, answer = std::move(answer)](contracts::token_record& t) {
+      refresh(*ctx, t.name);
+      return answer(t, contracts::to_public_json(t));
+    },
+    [name_in_path](const caf::error& e) { return refused_as(e, name_in_path); },
+    atom::token_v, change);
 }
 
 } // namespace
@@ -194,15 +203,12 @@ void install_token_routes(http_server& server, const context_ptr& ctx) {
       change.secret_sha256 = secret_sha256(*secret);
       change.expires_at = in->expires_at;
       change.by = operator_of(req);
-      ask_or<contracts::token_record>(
-        ctx->system, ctx->zenith, std::move(r),
-        [ctx, secret = *secret](contracts::token_record& t) {
-          refresh(*ctx, t.name);
-          auto out = contracts::to_public_json(t);
-          out.set("secret", secret);
-          return secret_response(201, out);
-        },
-        refused, atom::token_v, change);
+      commit_change(ctx, std::move(r), change, false,
+                    [secret = *secret](const contracts::token_record&,
+                                       json::value out) {
+                      out.set("secret", secret);
+                      return secret_response(201, out);
+                    });
     },
     admin_only());
   server.route(
@@ -246,15 +252,11 @@ void install_token_routes(http_server& server, const context_ptr& ctx) {
       change.action = contracts::token_action::revoke;
       change.name = *name;
       change.by = operator_of(req);
-      ask_or<contracts::token_record>(
-        ctx->system, ctx->zenith, std::move(r),
-        [ctx](contracts::token_record& t) {
-          refresh(*ctx, t.name);
-          auto out = contracts::to_public_json(t);
-          out.set("revoked", true);
-          return json_response(200, out);
-        },
-        refused_by_path, atom::token_v, change);
+      commit_change(ctx, std::move(r), change, true,
+                    [](const contracts::token_record&, json::value out) {
+                      out.set("revoked", true);
+                      return json_response(200, out);
+                    });
     },
     admin_only());
   server.route(
@@ -283,11 +285,9 @@ void install_token_routes(http_server& server, const context_ptr& ctx) {
       change.secret_sha256 = secret_sha256(*secret);
       change.expires_at = in.expires_at;
       change.by = operator_of(req);
-      ask_or<contracts::token_record>(
-        ctx->system, ctx->zenith, std::move(r),
-        [ctx, secret = *secret](contracts::token_record& t) {
-          refresh(*ctx, t.name);
-          auto out = contracts::to_public_json(t);
+      commit_change(
+        ctx, std::move(r), change, true,
+        [ctx, secret = *secret](const contracts::token_record& t, json::value out) {
           out.set("secret", secret);
           if (t.name == contracts::bootstrap_token_name) {
             // The CLI on the node's machine reads its token from there.
@@ -304,8 +304,7 @@ void install_token_routes(http_server& server, const context_ptr& ctx) {
             }
           }
           return secret_response(200, out);
-        },
-        refused_by_path, atom::token_v, change);
+        });
     },
     admin_only());
 }

@@ -28,33 +28,6 @@ using contracts::task_status;
 
 namespace {
 
-/// A module whose one VALUE input `n` (an int) makes one JSON output.
-const std::string source_module = module_json(
-  "source", "Makes a JSON document.",
-  R"([{"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}])",
-  json_result_output());
-
-/// A module reading a JSON asset `prev` and making one JSON output.
-const std::string step_module = module_json(
-  "step", "One link of a chain.",
-  R"([{"key": "prev", "label": "Previous", "contract_type": "ASSET",
-       "constraints": {"media_types": ["application/json"]}}])",
-  json_result_output());
-
-task_request source_request() {
-  task_request r;
-  r.module_ref = "source@1";
-  r.values["n"] = "1";
-  return r;
-}
-
-task_request step_request(const std::string& prev) {
-  task_request r;
-  r.module_ref = "step@1";
-  r.input_mapping["prev"] = prev;
-  return r;
-}
-
 /// What a worker reports for a successful (`ok`) or failed run of `t`.
 contracts::execution_outcome outcome(const task_record& t, bool ok) {
   contracts::execution_outcome o;
@@ -81,8 +54,8 @@ std::vector<std::string> sorted(std::vector<std::string> xs) {
 struct fixture : zenith_state_fixture {
   fixture() : zenith_state_fixture("omniva-holds-", 7) {
     open();
-    for (auto* text : {&source_module, &step_module}) {
-      auto e = contracts::check_module_text(*text, "/modules/x", {});
+    for (auto& text : {source_module(), step_module()}) {
+      auto e = contracts::check_module_text(text, "/modules/x", {});
       BOOST_REQUIRE_MESSAGE(e, why(e));
       BOOST_REQUIRE(st->enroll(*e));
     }

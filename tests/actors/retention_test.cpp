@@ -35,17 +35,6 @@ namespace {
 
 constexpr std::chrono::milliseconds day = std::chrono::hours{24};
 
-const std::string source_module = module_json(
-  "source", "Makes a JSON document.",
-  R"([{"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}])",
-  json_result_output());
-
-const std::string step_module = module_json(
-  "step", "Reads a JSON document.",
-  R"([{"key": "prev", "label": "Previous", "contract_type": "ASSET",
-       "constraints": {"media_types": ["application/json"]}}])",
-  json_result_output());
-
 /// Writes `text` to `path`, making its folders.
 void write_file(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
@@ -62,8 +51,8 @@ struct fixture : zenith_state_fixture {
     open();
     st->config.heartbeat_timeout = std::chrono::seconds{60};
     zenith_clock = &static_cast<contracts::manual_clock&>(*st->clock);
-    for (auto* text : {&source_module, &step_module}) {
-      auto e = contracts::check_module_text(*text, "/modules/x", {});
+    for (auto& text : {source_module(), step_module()}) {
+      auto e = contracts::check_module_text(text, "/modules/x", {});
       BOOST_REQUIRE_MESSAGE(e, why(e));
       BOOST_REQUIRE(st->enroll(*e));
     }
@@ -183,20 +172,6 @@ struct fixture : zenith_state_fixture {
     return path.string();
   }
 };
-
-task_request source_request() {
-  task_request r;
-  r.module_ref = "source@1";
-  r.values["n"] = "1";
-  return r;
-}
-
-task_request step_request(const std::string& prev) {
-  task_request r;
-  r.module_ref = "step@1";
-  r.input_mapping["prev"] = prev;
-  return r;
-}
 
 } // namespace
 

@@ -104,6 +104,41 @@ inline std::string json_result_output(std::string_view schema_ref = {}) {
          + "}]";
 }
 
+// -- the chain modules -------------------------------------------------------------------
+
+/// `source@1`: one VALUE input `n` (an int) makes one JSON output `result`.
+inline std::string source_module(std::string_view description = "Makes a JSON document.") {
+  return module_json("source", description,
+                     R"([{"key": "n", "label": "N", "contract_type": "VALUE",
+                          "dtype": "int"}])",
+                     json_result_output());
+}
+
+/// `step@1`: reads a JSON asset `prev` and makes one JSON output `result`,
+/// one link of a chain.
+inline std::string step_module() {
+  return module_json("step", "One link of a chain.",
+                     R"([{"key": "prev", "label": "Previous", "contract_type": "ASSET",
+                          "constraints": {"media_types": ["application/json"]}}])",
+                     json_result_output());
+}
+
+/// A request of `source@1` with `n`.
+inline contracts::task_request source_request(int n = 1) {
+  contracts::task_request r;
+  r.module_ref = "source@1";
+  r.values["n"] = std::to_string(n);
+  return r;
+}
+
+/// A request of `step@1` reading asset `prev`.
+inline contracts::task_request step_request(const std::string& prev) {
+  contracts::task_request r;
+  r.module_ref = "step@1";
+  r.input_mapping["prev"] = prev;
+  return r;
+}
+
 // -- Zenith's state ---------------------------------------------------------------------
 
 /// The pool the tests route to: "default", `workers` slots of 4 CPUs and

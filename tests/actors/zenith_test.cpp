@@ -42,21 +42,6 @@ bool has_problem(const contracts::submit_result& r, ec code) {
                      [&](auto& p) { return p.code == code; });
 }
 
-/// A module whose one VALUE input `n` (an int) makes one JSON output.
-std::string source_module(std::string description = "Makes a JSON document.") {
-  return module_json("source", description,
-                     R"([{"key": "n", "label": "N", "contract_type": "VALUE",
-                          "dtype": "int"}])",
-                     json_result_output());
-}
-
-/// A module reading a JSON asset `prev` and making one JSON output: chains.
-const std::string step_module = module_json(
-  "step", "One link of a chain.",
-  R"([{"key": "prev", "label": "Previous", "contract_type": "ASSET",
-       "constraints": {"media_types": ["application/json"]}}])",
-  json_result_output());
-
 /// A module no pool of the tests can hold (64 CPUs).
 const std::string huge_module
   = module_json("huge", "Needs a big machine.", "[]", json_result_output(), 64);
@@ -65,20 +50,6 @@ contracts::module_entry entry_of(const std::string& text) {
   auto e = contracts::check_module_text(text, "/modules/x", {});
   BOOST_REQUIRE_MESSAGE(e, "module does not parse: " << why(e));
   return *e;
-}
-
-task_request source_request(int n = 1) {
-  task_request r;
-  r.module_ref = "source@1";
-  r.values["n"] = std::to_string(n);
-  return r;
-}
-
-task_request step_request(const std::string& prev) {
-  task_request r;
-  r.module_ref = "step@1";
-  r.input_mapping["prev"] = prev;
-  return r;
 }
 
 /// A worker's report on the current attempt of `t`, saying nothing yet.
@@ -142,8 +113,8 @@ Record read_row(const storage::reader& r, storage::table t,
 struct state_fixture : zenith_state_fixture {
   state_fixture() : zenith_state_fixture("omniva-zenith-", 42) {
     open();
-    for (auto* text : {&step_module, &huge_module})
-      BOOST_REQUIRE(st->enroll(entry_of(*text)));
+    for (auto& text : {step_module(), huge_module})
+      BOOST_REQUIRE(st->enroll(entry_of(text)));
     BOOST_REQUIRE(st->enroll(entry_of(source_module())));
     commit();
   }

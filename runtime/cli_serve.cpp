@@ -421,6 +421,11 @@ int run_serve(const arguments& args) {
   o.allowed_roots = roots;
   if (vm.count("mock"))
     o.force_mock = true;
+  // Before the node starts: a SIGINT or SIGTERM that arrives while it
+  // starts (or right after it said where it listens) stops it cleanly
+  // instead of killing it.
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   auto n = runtime::node::start(o);
   if (!n)
     return fail(contracts::render_error(n.error().code(), n.error().category(),
@@ -437,8 +442,6 @@ int run_serve(const arguments& args) {
                    {"data", json::value{node.options().data_dir}}});
   if (vm.count("demo"))
     run_demo(node);
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   while (!stop_requested) {
     if (auto why = node.failure()) {
       // Zenith stopped on a failed commit: close the API and exit non-zero,

@@ -6,6 +6,7 @@
 
 #include "contracts/access.hpp"
 #include "contracts/atoms.hpp"
+#include "contracts/engines.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
@@ -64,6 +65,15 @@ using zenith_actor = caf::typed_actor<
   // packets, the outputs PURGED; answers the items it recorded (the files
   // go only after this answer).
   caf::replies_to<atom::purge, contracts::purge_plan>::with<contracts::purge_plan>,
+  // Adds or removes a quarantine (an operator's, `operator.override`);
+  // answers the record (the removed one for a remove).
+  caf::replies_to<atom::quarantine, contracts::quarantine_change>::with<contracts::quarantine_record>,
+  // An operator's retry of an ERROR or CANCELLED task (task, operator): a
+  // new attempt; what ended only because of it waits on it again.
+  caf::replies_to<atom::retry, std::string, std::string>::with<contracts::task_record>,
+  // Runs an audit now (the operator): Paradox audits, Zenith records the
+  // findings (`advice.paradox`); answers the report.
+  caf::replies_to<atom::audit, std::string>::with<contracts::audit_report>,
   // Prometheus text of Zenith's counters.
   caf::replies_to<atom::metrics>::with<std::string>,
   // A barrier: once everything asked before it is committed, answers how
@@ -75,7 +85,44 @@ using zenith_actor = caf::typed_actor<
   // Internal: the write thread wrote sealed commit N (or failed to).
   caf::reacts_to<atom::written, uint64_t, caf::error>,
   // Internal: the control cycle (housekeeping).
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // Internal: a timer came due (a retry's backoff, a breaker's cool-down).
+  caf::reacts_to<atom::due>>;
+
+/// Paradox: conflicts and duplicates, before execution (docs/engines.md).
+/// Advises only; reads the database, never writes.
+using paradox_actor = caf::typed_actor<
+  // Clears a batch of new tasks: one advice per task, in order.
+  caf::replies_to<atom::clear, std::vector<contracts::clearance_item>>::with<contracts::paradox_advice>,
+  // Audits the state and the lineage (who asked); answers the findings.
+  caf::replies_to<atom::audit, std::string>::with<contracts::audit_report>>;
+
+/// Eclipse: failures, retries, circuit breakers (docs/engines.md).
+using eclipse_actor = caf::typed_actor<
+  // Attempt reports (failures and successes): retry plans and breaker
+  // changes.
+  caf::replies_to<atom::report, std::vector<contracts::attempt_report>>::with<contracts::eclipse_advice>,
+  // A quarantine's state as Zenith committed it (target, "open",
+  // "half_open" or "closed"): a breaker follows an operator's action and
+  // the cool-downs Zenith let pass.
+  caf::reacts_to<atom::quarantine, std::string, std::string>>;
+
+/// Lattice: routing and priority (docs/engines.md).
+using lattice_actor = caf::typed_actor<
+  // Routes a batch of READY tasks over the pools as Zenith sees them.
+  caf::replies_to<atom::route, contracts::route_batch>::with<contracts::lattice_advice>>;
+
+/// HaloLux: explanations from the lineage alone (docs/engines.md).
+using halolux_actor = caf::typed_actor<
+  // Explains a task, an asset or a trace (paged).
+  caf::replies_to<atom::explain, contracts::explain_query>::with<contracts::explanation>>;
+
+/// The engines Zenith asks for advice.
+struct engine_set {
+  paradox_actor paradox;
+  eclipse_actor eclipse;
+  lattice_actor lattice;
+};
 
 /// A worker pool: runs dispatched attempts on its workers, one at a time each.
 using pool_actor = caf::typed_actor<

@@ -61,3 +61,17 @@ CAF_ADD_ATOM(omniva, omniva::atom, purge, "purge")
 CAF_ADD_ATOM(omniva, omniva::atom, token, "token")
 /// Create or remove a webhook (to Zenith).
 CAF_ADD_ATOM(omniva, omniva::atom, webhook, "webhook")
+/// Clear new tasks (to Paradox).
+CAF_ADD_ATOM(omniva, omniva::atom, clear, "clear")
+/// Attempt reports (to Eclipse).
+CAF_ADD_ATOM(omniva, omniva::atom, report, "report")
+/// Route READY tasks (to Lattice).
+CAF_ADD_ATOM(omniva, omniva::atom, route, "route")
+/// Run an audit (to Zenith, which asks Paradox).
+CAF_ADD_ATOM(omniva, omniva::atom, audit, "audit")
+/// Add or remove a quarantine (to Zenith); a breaker's new state (to Eclipse).
+CAF_ADD_ATOM(omniva, omniva::atom, quarantine, "quarantine")
+/// An operator's retry of a failed or cancelled task (to Zenith).
+CAF_ADD_ATOM(omniva, omniva::atom, retry, "retry")
+/// Internal: a timer of Zenith's came due (a retry's backoff, a cool-down).
+CAF_ADD_ATOM(omniva, omniva::atom, due, "due")

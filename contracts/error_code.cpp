@@ -76,9 +76,13 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "forbidden",
   "insufficient_storage",
   "asset_purged",
+  "duplicate_blocked",
+  "poison_task",
+  "lost_worker",
+  "quarantined",
 };
 
-static_assert(static_cast<size_t>(ec::asset_purged) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::quarantined) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

@@ -191,10 +191,23 @@ enum class ec : uint8_t {
   /// its lineage stay, status PURGED): it cannot be read or used as an
   /// input.
   asset_purged = 64,
+  /// Paradox found an identical task and the module's contract says
+  /// `"duplicates": "block"`: the task ended SKIPPED and its promised
+  /// outputs failed with this code (docs/engines.md).
+  duplicate_blocked = 65,
+  /// The task's attempts were lost with their worker too often (the node's
+  /// `omniva.poison-after`, default 3): it is not run again (Eclipse).
+  poison_task = 66,
+  /// An attempt's worker went silent (no heartbeat within the node's
+  /// timeout) or vanished: the attempt is taken for lost (transient).
+  lost_worker = 67,
+  /// The module or pool is quarantined by a circuit breaker or an operator:
+  /// nothing is dispatched to it until it is released (docs/engines.md).
+  quarantined = 68,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 65;
+inline constexpr size_t ec_count = 69;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

@@ -688,7 +688,8 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
   return read_record<task_record>(x, problems, base, "a task",
     {"task_id", "module_ref", "input_mapping", "values", "outputs", "status",
      "attempt", "priority", "idempotency_key", "trace_id", "pool", "error",
-     "mode", "created_at", "updated_at"},
+     "mode", "created_at", "updated_at", "cleared", "duplicate_of",
+     "reused_from", "lost_attempts", "not_before"},
     [&](object_reader& in, task_record& result) {
       in.uuid_into(result.task_id, "task_id", true);
       in.module_ref_into(result.module_ref, "module_ref", true);
@@ -696,7 +697,7 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
       in.json_map_into(result.values, "values", false);
       in.asset_ids_into(result.outputs, "outputs", true);
       in.enum_into(result.status, "status", true, task_status_from_string,
-                   "PENDING, READY, RUNNING, DONE, ERROR, CANCELLED");
+                   "PENDING, READY, RUNNING, DONE, ERROR, CANCELLED, SKIPPED");
       in.integer_into<uint32_t>(result.attempt, "attempt", true, 1,
                                 std::numeric_limits<uint32_t>::max());
       in.priority_into(result.priority, true);
@@ -708,6 +709,12 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
       in.mode_into(result.mode);
       in.timestamp_into(result.created_at, "created_at", true);
       in.timestamp_into(result.updated_at, "updated_at", true);
+      in.boolean_into(result.cleared, "cleared", false);
+      in.uuid_into(result.duplicate_of, "duplicate_of", false);
+      in.uuid_into(result.reused_from, "reused_from", false);
+      in.integer_into<uint32_t>(result.lost_attempts, "lost_attempts", false,
+                                0, std::numeric_limits<uint32_t>::max());
+      in.timestamp_into(result.not_before, "not_before", false);
     });
 }
 
@@ -734,6 +741,13 @@ json::value to_json(const task_record& x) {
     out.put("mode", to_string(x.mode));
     out.put("created_at", x.created_at);
     out.put("updated_at", x.updated_at);
+    if (x.cleared)
+      out.put("cleared", true);
+    out.optional_string("duplicate_of", x.duplicate_of);
+    out.optional_string("reused_from", x.reused_from);
+    if (x.lost_attempts > 0)
+      out.put("lost_attempts", static_cast<int64_t>(x.lost_attempts));
+    out.optional_string("not_before", x.not_before);
   });
 }
 

@@ -231,6 +231,20 @@ struct task_record {
   std::string created_at;
   /// ISO 8601 UTC, the last status change.
   std::string updated_at;
+  /// Whether Paradox's clearance was decided (Zenith makes a task READY only
+  /// once it is, and its inputs are AVAILABLE). Omitted when false.
+  bool cleared = false;
+  /// SKIPPED: the identical task Paradox found (`duplicates: block`).
+  std::string duplicate_of;
+  /// DONE without running: the identical task whose outputs it took
+  /// (`duplicates: reuse`).
+  std::string reused_from;
+  /// Attempts lost with their worker (a heartbeat gap); at the node's
+  /// `poison-after` the task ends ERROR `poison_task`. Omitted when 0.
+  uint32_t lost_attempts = 0;
+  /// PENDING after a retry: not READY before this time (Eclipse's backoff,
+  /// ISO 8601 UTC); empty when it may run at once.
+  std::string not_before;
 
   friend bool operator==(const task_record&, const task_record&) = default;
 };
@@ -242,11 +256,13 @@ typename Inspector::result_type inspect(Inspector& f, task_record& x) {
   return f(caf::meta::type_name("task_record"), x.task_id, x.module_ref,
            x.input_mapping, x.values, x.outputs, x.status, x.attempt,
            x.priority, x.idempotency_key, x.trace_id, x.pool, error, x.mode,
-           x.created_at, x.updated_at);
+           x.created_at, x.updated_at, x.cleared, x.duplicate_of,
+           x.reused_from, x.lost_attempts, x.not_before);
 }
 
-/// Returns the JSON form; `values`, `idempotency_key`, `pool`, `error` and
-/// the error's `pointer` are omitted when empty.
+/// Returns the JSON form; `values`, `idempotency_key`, `pool`, `error`, the
+/// error's `pointer`, `cleared`, `duplicate_of`, `reused_from`,
+/// `lost_attempts` and `not_before` are omitted when empty (false, 0).
 json::value to_json(const task_record& x);
 
 /// Reads the JSON form; see `asset_record_from_json`.

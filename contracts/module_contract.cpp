@@ -554,6 +554,33 @@ std::string module_contract::ref() const {
   return name + "@" + std::to_string(version);
 }
 
+std::string module_contract::policy_ref() const {
+  return policy.empty() ? std::string{"default@1"} : policy;
+}
+
+std::string_view to_string(duplicate_mode x) noexcept {
+  switch (x) {
+    case duplicate_mode::allow:
+      return "allow";
+    case duplicate_mode::reuse:
+      return "reuse";
+    case duplicate_mode::block:
+      return "block";
+  }
+  return "unknown";
+}
+
+std::optional<duplicate_mode>
+duplicate_mode_from_string(std::string_view name) noexcept {
+  if (name == "allow")
+    return duplicate_mode::allow;
+  if (name == "reuse")
+    return duplicate_mode::reuse;
+  if (name == "block")
+    return duplicate_mode::block;
+  return std::nullopt;
+}
+
 const input_spec*
 module_contract::find_input(std::string_view key) const noexcept {
   for (auto& x : inputs)

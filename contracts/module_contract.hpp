@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -224,6 +225,46 @@ typename Inspector::result_type inspect(Inspector& f, secrets_spec& x) {
   return f(caf::meta::type_name("secrets_spec"), x.required, x.optional);
 }
 
+/// What Paradox does with a task identical to an earlier one (the same
+/// module ref, the same content in its ASSET inputs, the same values).
+enum class duplicate_mode : uint8_t {
+  /// It runs; the advice (`ignore`, naming the earlier task) is recorded.
+  allow = 0,
+  /// It does not run: once the earlier task is DONE its outputs are bound
+  /// to the new task's promises and the task is DONE (`reused_from`); if
+  /// the earlier task fails, the new one runs itself.
+  reuse = 1,
+  /// It ends SKIPPED (`duplicate_of`); its promised outputs fail with
+  /// `duplicate_blocked`.
+  block = 2,
+};
+
+/// Returns "allow", "reuse" or "block" ("unknown" outside the enum).
+std::string_view to_string(duplicate_mode x) noexcept;
+
+/// Parses "allow", "reuse" or "block".
+std::optional<duplicate_mode>
+duplicate_mode_from_string(std::string_view name) noexcept;
+
+/// The contract's `duplicates` member: a mode alone (`"reuse"`) or
+/// `{"mode": "reuse", "key": {"job": ["/platform", "/target_url"]}}`.
+struct duplicate_rule {
+  /// Default: allow.
+  duplicate_mode mode = duplicate_mode::allow;
+  /// Input key -> the JSON pointers (RFC 6901) of the parts of that input
+  /// that make the duplicate key (a JSON value or a JSON asset's content);
+  /// an input not named here counts whole. Empty: every input whole.
+  std::map<std::string, std::vector<std::string>> key;
+
+  friend bool operator==(const duplicate_rule&, const duplicate_rule&) = default;
+};
+
+/// @relates duplicate_rule
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, duplicate_rule& x) {
+  return f(caf::meta::type_name("duplicate_rule"), x.mode, x.key);
+}
+
 /// A module's contract: the only thing the runtime knows about a module.
 struct module_contract {
   /// Lowercase letters, digits, '-', '_', '.'; starts with a letter.
@@ -244,6 +285,14 @@ struct module_contract {
   secrets_spec secrets;
   /// Semantic version of the contract format ("1.0.0").
   std::string schema_version;
+  /// The registry policy its failed attempts are retried by ("name@N");
+  /// empty: `default@1`.
+  std::string policy;
+  /// What Paradox does with a duplicate of one of its tasks.
+  duplicate_rule duplicates;
+
+  /// Returns the policy ref its tasks follow (`policy`, else "default@1").
+  std::string policy_ref() const;
 
   /// Returns "name@version", the registry reference.
   std::string ref() const;
@@ -263,7 +312,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, module_contract& x) {
   return f(caf::meta::type_name("module_contract"), x.name, x.version,
            x.description, x.inputs, x.outputs, x.resources, x.run, x.secrets,
-           x.schema_version);
+           x.schema_version, x.policy, x.duplicates);
 }
 
 // -- parsing and checking ---------------------------------------------------------

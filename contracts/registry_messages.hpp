@@ -47,6 +47,14 @@ struct policy_entry {
   /// `backoff_ms[k - 1]`, the last value standing for the later ones; no
   /// pause when empty. Each 0 .. 86'400'000 (one day); at most 100 values.
   std::vector<uint32_t> backoff_ms;
+  /// Failure codes retried although Eclipse classes them deterministic
+  /// (`"retry_on": ["exit_code"]`); each an error code's name or a
+  /// module's own snake_case code. At most 100.
+  std::vector<std::string> retry_on;
+  /// Seeded jitter: each pause is drawn from [backoff * (1 - j/100),
+  /// backoff * (1 + j/100)], so that a burst of failures does not retry in
+  /// lock-step. 0 .. 100; default 10 (`"jitter_pct"` in the document).
+  uint32_t jitter_pct = 10;
 
   friend bool operator==(const policy_entry&, const policy_entry&) = default;
 };
@@ -55,7 +63,7 @@ struct policy_entry {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, policy_entry& x) {
   return f(caf::meta::type_name("policy_entry"), x.ref, x.description,
-           x.max_attempts, x.backoff_ms);
+           x.max_attempts, x.backoff_ms, x.retry_on, x.jitter_pct);
 }
 
 /// What the registry found in a module folder.

@@ -7,7 +7,7 @@ namespace omniva::contracts {
 namespace {
 
 constexpr std::array<std::string_view, all_task_statuses.size()> task_names = {
-  "PENDING", "READY", "RUNNING", "DONE", "ERROR", "CANCELLED",
+  "PENDING", "READY", "RUNNING", "DONE", "ERROR", "CANCELLED", "SKIPPED",
 };
 
 constexpr std::array<std::string_view, all_asset_statuses.size()> asset_names

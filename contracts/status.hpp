@@ -32,12 +32,17 @@ enum class task_status : uint8_t {
   /// Cancelled by an operator, before it ran or while it ran (the attempt
   /// is stopped, its late outcome ignored). Terminal.
   cancelled = 5,
+  /// Not run: Paradox found an identical task and the module's contract
+  /// says `"duplicates": "block"` (`duplicate_of` names it); its promised
+  /// outputs failed with `duplicate_blocked`. Terminal.
+  skipped = 6,
 };
 
 /// Every task status, in numeric order.
-inline constexpr std::array<task_status, 6> all_task_statuses = {
+inline constexpr std::array<task_status, 7> all_task_statuses = {
   task_status::pending, task_status::ready, task_status::running,
   task_status::done,    task_status::error, task_status::cancelled,
+  task_status::skipped,
 };
 
 /// One allowed task status change and why it happens.
@@ -48,8 +53,11 @@ struct task_transition {
   std::string_view cause;
 };
 
-/// Every allowed task status change; anything else is illegal.
-inline constexpr std::array<task_transition, 9> task_transitions = {{
+/// Every allowed task status change; anything else is illegal. DONE,
+/// ERROR, CANCELLED and SKIPPED are final for the node's own work; only an
+/// operator's `task retry` (and the revival of what ended only because of
+/// the retried task) leaves ERROR or CANCELLED.
+inline constexpr std::array<task_transition, 14> task_transitions = {{
   {task_status::pending, task_status::ready,
    "inputs available and cleared by Paradox"},
   {task_status::ready, task_status::running, "dispatched to a worker"},
@@ -63,6 +71,18 @@ inline constexpr std::array<task_transition, 9> task_transitions = {{
   {task_status::ready, task_status::cancelled, "cancelled"},
   {task_status::running, task_status::cancelled,
    "cancelled while it ran (its attempt is stopped)"},
+  {task_status::pending, task_status::skipped,
+   "blocked by Paradox as a duplicate"},
+  {task_status::pending, task_status::done,
+   "an identical task's outputs reused (Paradox, duplicates: reuse)"},
+  {task_status::error, task_status::pending,
+   "retried by an operator, or revived because the task it waited on was "
+   "retried (attempt + 1)"},
+  {task_status::cancelled, task_status::pending,
+   "retried by an operator, or revived because the task it waited on was "
+   "retried (attempt + 1)"},
+  {task_status::ready, task_status::pending,
+   "a retried task's inputs are promised again"},
 }};
 
 /// Returns "PENDING", "READY", ...; "UNKNOWN" for a value outside the enum.
@@ -79,12 +99,12 @@ constexpr bool can_transition(task_status from, task_status to) noexcept {
   return false;
 }
 
-/// Returns whether no transition leaves `x` (DONE, ERROR, CANCELLED).
+/// Returns whether `x` is a final status of the node's own work: DONE,
+/// ERROR, CANCELLED or SKIPPED (an operator's retry may still leave ERROR
+/// and CANCELLED).
 constexpr bool is_terminal(task_status x) noexcept {
-  for (const auto& t : task_transitions)
-    if (t.from == x)
-      return false;
-  return true;
+  return x == task_status::done || x == task_status::error
+         || x == task_status::cancelled || x == task_status::skipped;
 }
 
 /// Returns nullopt when `from -> to` is allowed, else an
@@ -122,12 +142,14 @@ struct asset_transition {
 };
 
 /// Every allowed asset status change; anything else is illegal.
-inline constexpr std::array<asset_transition, 3> asset_transitions = {{
+inline constexpr std::array<asset_transition, 4> asset_transitions = {{
   {asset_status::pending, asset_status::available,
    "the producing task succeeded"},
   {asset_status::pending, asset_status::failed, "the producing task failed"},
   {asset_status::available, asset_status::purged,
    "retention removed its content"},
+  {asset_status::failed, asset_status::pending,
+   "its producing task is retried (promised again)"},
 }};
 
 /// Returns "PENDING", "AVAILABLE", "FAILED", "PURGED"; "UNKNOWN" outside the
@@ -146,12 +168,11 @@ constexpr bool can_transition(asset_status from, asset_status to) noexcept {
   return false;
 }
 
-/// Returns whether no transition leaves `x` (FAILED, PURGED).
+/// Returns whether `x` is final for the node's own work: FAILED or PURGED
+/// (an operator's retry of the producing task promises a FAILED asset
+/// again).
 constexpr bool is_terminal(asset_status x) noexcept {
-  for (const auto& t : asset_transitions)
-    if (t.from == x)
-      return false;
-  return true;
+  return x == asset_status::failed || x == asset_status::purged;
 }
 
 /// Returns nullopt when `from -> to` is allowed, else an

@@ -10,6 +10,7 @@
 
 #include "contracts/access.hpp"
 #include "contracts/atoms.hpp"
+#include "contracts/engines.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
@@ -80,6 +81,32 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::purge_task))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::purge_blob))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::purge_plan))
+
+  // -- the engines (contracts/engines.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::duplicate_mode))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::duplicate_rule))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::clearance_item))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::clearance_item>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::clearance_advice))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::paradox_advice))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::conflict_resolution))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::audit_report))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::attempt_report))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::attempt_report>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::retry_plan))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::breaker_advice))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::eclipse_advice))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::quarantine_record))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::quarantine_change))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::route_request))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pool_view))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::route_batch))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::discarded_route))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::route_directive))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::lattice_advice))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::explain_query))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::reasoning_step))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::explanation))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -26,14 +26,18 @@ namespace omniva::contracts {
 /// A kind that is added to the log is added here in the same change, so
 /// that webhooks can ask for it; `run.*` kinds come with pipelines.
 inline constexpr std::string_view known_event_kinds[] = {
+  "advice.eclipse",     "advice.lattice",    "advice.paradox",
   "asset.deleted",      "asset.holds_moved", "asset.purged",
-  "asset.registered",   "blob.removed",      "gc.completed",
-  "module.moved",       "module.registered", "policy.registered",
-  "schema.registered",  "task.cancelled",    "task.created",
+  "asset.registered",   "blob.removed",      "decision.zenith",
+  "gc.completed",       "module.moved",      "module.registered",
+  "operator.override",  "policy.registered", "schema.registered",
+  "task.attempt_failed", "task.cancelled",   "task.created",
   "task.dispatched",    "task.failed",       "task.files_removed",
   "task.priority_changed", "task.ready",     "task.requeued",
-  "task.succeeded",     "token.created",     "token.revoked",
-  "token.rotated",      "webhook.created",   "webhook.removed",
+  "task.retried",       "task.reused",       "task.revived",
+  "task.skipped",       "task.succeeded",    "token.created",
+  "token.revoked",      "token.rotated",     "webhook.created",
+  "webhook.removed",
 };
 
 /// The longest URL a webhook may have, in bytes.

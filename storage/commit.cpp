@@ -42,6 +42,22 @@ uint64_t live_log_bytes(rocksdb::DB& db) {
   return bytes;
 }
 
+/// `payload` with the member `evidence` set to `ids`; nullopt when the
+/// payload is not a JSON object or has an `evidence` member already.
+std::optional<std::string> with_evidence(std::string_view payload,
+                                         const std::vector<std::string>& ids) {
+  auto parsed = json::parse(payload);
+  if (!parsed || !parsed.doc->is_object()
+      || parsed.doc->find("evidence") != nullptr)
+    return std::nullopt;
+  json::array cited;
+  cited.reserve(ids.size());
+  for (auto& id : ids)
+    cited.emplace_back(id);
+  parsed.doc->set("evidence", json::value{std::move(cited)});
+  return json::serialize(*parsed.doc);
+}
+
 /// Whether the payload `text` has a top-level member `_rows` (which only the
 /// committer writes). Parses only a payload that could: one that holds the
 /// name, or an escape that could spell it.
@@ -124,9 +140,11 @@ row_records(size_t packets, const std::vector<commit_batch::state_op>& ops,
 
 // -- commit_batch ----------------------------------------------------------------
 
-size_t commit_batch::add(contracts::packet p, std::vector<size_t> parents) {
+size_t commit_batch::add(contracts::packet p, std::vector<size_t> parents,
+                         bool evidence) {
   packets_.push_back(std::move(p));
   batch_parents_.push_back(std::move(parents));
+  evidence_.push_back(evidence);
   return packets_.size() - 1;
 }
 
@@ -147,6 +165,7 @@ void commit_batch::append(commit_batch&& other) {
     for (auto& p : parents)
       p += offset;
     batch_parents_.push_back(std::move(parents));
+    evidence_.push_back(other.evidence_[i]);
   }
   for (auto& op : other.ops_) {
     op.justified_by += offset;
@@ -158,6 +177,7 @@ void commit_batch::append(commit_batch&& other) {
 void commit_batch::clear() noexcept {
   packets_.clear();
   batch_parents_.clear();
+  evidence_.clear();
   ops_.clear();
 }
 
@@ -421,6 +441,15 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
     auto p = packets[i];
     for (auto parent : batch.batch_parents_[i])
       p.meta_parents.push_back(ids[parent]);
+    if (batch.evidence_[i]) {
+      auto cited = with_evidence(p.payload, p.meta_parents);
+      if (!cited)
+        return make_error(ec::invalid_argument,
+                          "packet " + std::to_string(i) + " (" + p.kind
+                            + "): a decision's payload must be a JSON object "
+                              "without an evidence member of its own");
+      p.payload = std::move(*cited);
+    }
     p.seq = seq;
     p.prev = head;
     if (!rows[i].is_null()) {

@@ -148,7 +148,15 @@ public:
   /// `batch_parents` are indices of packets added earlier to this batch
   /// whose ids become lineage parents (appended to `meta_parents`) once
   /// known. Returns the packet's index in the batch.
-  size_t add(contracts::packet p, std::vector<size_t> batch_parents = {});
+  ///
+  /// `evidence`: the packet is a decision citing its parents; at sealing the
+  /// committer sets its payload member `evidence` to the ids of all its
+  /// parents (`meta_parents` and those of `batch_parents`), in that order,
+  /// so a decision names the advice it followed even when that advice is in
+  /// the same batch (whose ids are known only then). The payload must not
+  /// carry an `evidence` member of its own then.
+  size_t add(contracts::packet p, std::vector<size_t> batch_parents = {},
+             bool evidence = false);
 
   /// Sets row `key` of `t` to `value`, justified by the packet at index
   /// `justified_by`, which must list `key` among its `subjects`.
@@ -179,6 +187,8 @@ private:
   friend class committer;
   std::vector<contracts::packet> packets_;
   std::vector<std::vector<size_t>> batch_parents_;
+  /// Per packet: whether its payload gets `evidence` (see `add`).
+  std::vector<bool> evidence_;
   std::vector<state_op> ops_;
 };
 

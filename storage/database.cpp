@@ -149,6 +149,8 @@ std::string_view row_noun(table t) noexcept {
       return "token";
     case table::webhooks:
       return "webhook";
+    case table::quarantines:
+      return "quarantine";
   }
   return "row";
 }

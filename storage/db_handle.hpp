@@ -25,7 +25,7 @@ namespace omniva::storage {
 /// The column families, in the order they are opened (DESIGN.md §5, plus
 /// `stardust_subject`: subject id + seq, for the history of a task or asset,
 /// `policies`: the registry's policies, `holds`: which unfinished task
-/// holds which asset, `tokens` and `webhooks`). A database made before a
+/// holds which asset, `tokens`, `webhooks` and `quarantines`). A database made before a
 /// family existed gets it when
 /// a node next opens it (create_missing_column_families); until then a
 /// reader (`open_reader`) has a null handle for it.
@@ -44,6 +44,7 @@ enum class cf : uint8_t {
   holds,
   tokens,
   webhooks,
+  quarantines,
   meta,
   count,
 };
@@ -54,7 +55,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "stardust_child",  "stardust_trace", "stardust_subject",
               "assets",          "tasks",          "modules",
               "schemas",         "policies",       "holds",
-              "tokens",          "webhooks",       "meta"};
+              "tokens",          "webhooks",       "quarantines",
+              "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
 /// `policies`, `holds`, `tokens` and `webhooks` came later: a database made
@@ -63,7 +65,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
 /// (its MANIFEST lost the record that creates the family).
 constexpr bool always_present(cf f) noexcept {
   return f != cf::policies && f != cf::holds && f != cf::tokens
-         && f != cf::webhooks;
+         && f != cf::webhooks && f != cf::quarantines;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -85,6 +87,8 @@ constexpr cf family_of(table t) noexcept {
       return cf::tokens;
     case table::webhooks:
       return cf::webhooks;
+    case table::quarantines:
+      return cf::quarantines;
   }
   return cf::assets;
 }

@@ -34,6 +34,10 @@ enum class table : uint8_t {
   /// Webhooks, by webhook id (a UUID): URL and event kinds. Their secrets
   /// and delivery state live in files of the data folder, not here.
   webhooks,
+  /// Quarantines (circuit breakers open, half-open, or set by an operator),
+  /// by target: `module:<name@N>` or `pool:<name>` (the subject their
+  /// packets name). A row is a `contracts::quarantine_record` in JSON.
+  quarantines,
 };
 
 /// Returns the column family name of `t` ("assets", ...).

@@ -224,7 +224,20 @@ registry_state::check_policy(const std::string& ref,
 caf::expected<contracts::module_entry>
 registry_state::check_module(const std::string& text,
                              const std::string& dir) const {
-  return contracts::check_module_text(text, dir, contracts::make_schema_resolver(store));
+  auto entry
+    = contracts::check_module_text(text, dir, contracts::make_schema_resolver(store));
+  if (!entry)
+    return entry;
+  // A contract names its policy as it names schemas: by a ref the registry
+  // must hold (the folder's own policies/ are registered before it).
+  auto& policy = entry->contract.policy;
+  if (!policy.empty() && !store->policy(policy))
+    return make_error(ec::invalid_ref,
+                      "no policy '" + policy
+                        + "' is registered: add policies/" + policy
+                        + ".json to the module's folder or register it first",
+                      "/policy");
+  return entry;
 }
 
 registry_step registry_state::prepare(const registry_candidate& c) const {

@@ -115,7 +115,8 @@ struct registry_state {
                                                       const std::string& text) const;
 
   /// Checks a module.json text against the registered schemas
-  /// (`contracts::check_module_text`).
+  /// (`contracts::check_module_text`) and policies (a `policy` the store
+  /// does not hold: `invalid_ref` at "/policy").
   caf::expected<contracts::module_entry> check_module(const std::string& text,
                                                       const std::string& dir) const;
 };

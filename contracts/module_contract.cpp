@@ -4,6 +4,7 @@
 #include "contracts/enum_names.hpp"
 #include "contracts/json_format.hpp"
 #include "contracts/json_schema.hpp"
+#include "contracts/registry_store.hpp" // is_registry_ref
 #include "contracts/schema_catalog.hpp"
 
 #include <algorithm>
@@ -104,6 +105,19 @@ std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
+}
+
+/// Whether `s` is a JSON pointer (RFC 6901): empty (the whole value), or
+/// reference tokens each after a '/', in which '~' only starts "~0" or "~1".
+bool is_json_pointer(std::string_view s) noexcept {
+  if (s.empty())
+    return true;
+  if (s.front() != '/')
+    return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '~' && (i + 1 == s.size() || (s[i + 1] != '0' && s[i + 1] != '1')))
+      return false;
+  return true;
 }
 
 std::string number_text(double x) {
@@ -249,6 +263,17 @@ public:
       names(s->find("required"), c.secrets.required);
       names(s->find("optional"), c.secrets.optional);
     }
+    if (auto* v = doc_.find("policy"); v && v->is_string()) {
+      c.policy = v->as_string();
+      if (!is_registry_ref(c.policy))
+        report(ec::invalid_ref, "/policy",
+               "'" + c.policy
+                 + "' is not a policy ref: a name (letters, digits, '.', "
+                   "'_', '-'; a letter first), '@' and a positive version, "
+                   "e.g. \"default@1\"");
+    }
+    if (auto* v = doc_.find("duplicates"))
+      duplicates(*v, c);
     return c;
   }
 
@@ -451,6 +476,86 @@ private:
       }
     }
     return s;
+  }
+
+  /// Reads `duplicates` (after the inputs: its key names them). The
+  /// meta-schema has reported wrong types, unknown members and unknown
+  /// modes; what is left are the rules that need the inputs.
+  void duplicates(const json::value& v, module_contract& c) {
+    if (v.is_string()) {
+      if (auto mode = duplicate_mode_from_string(v.as_string()))
+        c.duplicates.mode = *mode;
+      return;
+    }
+    if (!v.is_object())
+      return;
+    if (auto* m = v.find("mode"); m && m->is_string())
+      if (auto mode = duplicate_mode_from_string(m->as_string()))
+        c.duplicates.mode = *mode;
+    auto* key = v.find("key");
+    if (!key || !key->is_object())
+      return;
+    for (auto& [name, pointers] : key->as_object()) {
+      auto at = json::append_pointer("/duplicates/key", name);
+      auto* input = c.find_input(name);
+      if (input == nullptr) {
+        std::string declared;
+        for (auto& i : c.inputs)
+          declared += (declared.empty() ? "" : ", ") + i.key;
+        report(ec::invalid_ref, at,
+               "the duplicate key names the input '" + name
+                 + "', which the contract does not declare (its inputs: "
+                 + (declared.empty() ? std::string{"none"} : declared) + ")");
+        continue;
+      }
+      if (!pointers.is_array())
+        continue; // the meta-schema reported it
+      auto& xs = pointers.as_array();
+      if (xs.empty()) {
+        report(ec::invalid_contract, at,
+               "the input '" + name
+                 + "' has no JSON pointers: name at least one (\"\" for the "
+                   "whole value), or leave the input out of the key to count "
+                   "it whole");
+        continue;
+      }
+      if (input->contract_type == input_kind::asset) {
+        report(ec::invalid_contract, at,
+               "the input '" + name
+                 + "' is a FILE ASSET input, whose content hash counts "
+                   "whole: JSON pointers apply only to VALUE inputs (a JSON "
+                   "value given inline or as a VALUE asset); leave it out of "
+                   "the key");
+        continue;
+      }
+      bool has_parts = input->dtype == value_dtype::json
+                       || input->dtype == value_dtype::enumeration;
+      std::vector<std::string> accepted;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        if (!xs[i].is_string())
+          continue; // the meta-schema reported it
+        auto& pointer = xs[i].as_string();
+        auto at_i = json::append_pointer(at, i);
+        if (!is_json_pointer(pointer)) {
+          report(ec::invalid_contract, at_i,
+                 "'" + pointer
+                   + "' is not a JSON pointer (RFC 6901): \"\" for the whole "
+                     "value, else '/' before each member name or index, with "
+                     "'~' written \"~0\" and '/' inside a name \"~1\"");
+          continue;
+        }
+        if (!pointer.empty() && !has_parts && input->dtype != value_dtype::none) {
+          report(ec::invalid_contract, at_i,
+                 "the input '" + name + "' is a " + std::string{to_string(input->dtype)}
+                   + " value, which has no parts: '" + pointer
+                   + "' names nothing in it; only json (and enum) inputs take "
+                     "pointers other than \"\"");
+          continue;
+        }
+        accepted.push_back(pointer);
+      }
+      c.duplicates.key[name] = std::move(accepted);
+    }
   }
 
   output_spec output(const json::value& x, const std::string& at) {
@@ -753,6 +858,23 @@ json::value to_json(const module_contract& x) {
     out.set("secrets", std::move(secrets));
   }
   out.set("schema_version", x.schema_version);
+  if (!x.policy.empty())
+    out.set("policy", x.policy);
+  if (!x.duplicates.key.empty()) {
+    json::value rule{json::object{}};
+    rule.set("mode", to_string(x.duplicates.mode));
+    json::value key{json::object{}};
+    for (auto& [name, pointers] : x.duplicates.key) {
+      json::array xs;
+      for (auto& p : pointers)
+        xs.emplace_back(p);
+      key.set(name, std::move(xs));
+    }
+    rule.set("key", std::move(key));
+    out.set("duplicates", std::move(rule));
+  } else if (x.duplicates.mode != duplicate_mode::allow) {
+    out.set("duplicates", to_string(x.duplicates.mode));
+  }
   return out;
 }
 

@@ -366,7 +366,17 @@ struct contract_result {
 /// - `invalid_contract`: a constraint that does not fit the dtype (`min` on
 ///   a string, `pattern` on an int), an `enum` value of the wrong dtype,
 ///   `dtype` given twice with different values;
-/// - `unsupported_schema_version` ("/schema_version").
+/// - `unsupported_schema_version` ("/schema_version");
+/// - `invalid_ref` ("/policy"): a `policy` that is not "name@N" (whether the
+///   registry holds it is the registry's check, actors/registry.cpp);
+/// - `duplicates` (docs/contracts.md): an unknown mode is `invalid_contract`
+///   from the meta-schema ("/duplicates" or "/duplicates/mode"); in its
+///   `key`, at "/duplicates/key/<input>": `invalid_ref` for an input the
+///   contract does not declare, `invalid_contract` for an empty pointer
+///   list or pointers on an ASSET input (a file's content hash counts
+///   whole); at ".../<index>": `invalid_contract` for a pointer that is not
+///   RFC 6901, or one other than "" on a VALUE input without parts (any
+///   dtype but json and enum).
 /// `dtype` may sit next to `contract_type` or inside `constraints` (as in
 /// the face-detect example of the asset-contracts conversation); the parsed
 /// contract has it in `input_spec::dtype` either way.
@@ -379,7 +389,9 @@ contract_result parse_module_contract_document(const json::value& doc,
                                                = {});
 
 /// Returns the normalised JSON form of a contract (`dtype` next to
-/// `contract_type`, every resource spelled out); parsing it gives `x` back.
+/// `contract_type`, every resource spelled out; `policy` and `duplicates`
+/// omitted when they are the defaults, `duplicates` a mode alone when it
+/// has no key); parsing it gives `x` back.
 json::value to_json(const module_contract& x);
 
 /// Returns the JSON form of one input, as inside `to_json(module_contract)`.

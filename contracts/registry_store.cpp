@@ -23,6 +23,23 @@ bool is_digit(char c) noexcept {
 constexpr int64_t max_attempts_limit = 100;
 constexpr int64_t max_backoff_ms = 86'400'000;
 constexpr size_t max_backoff_values = 100;
+/// At most this many `retry_on` codes, each at most this long.
+constexpr size_t max_retry_on_codes = 100;
+constexpr size_t max_retry_on_length = 64;
+/// The largest jitter, in percent of a pause.
+constexpr uint32_t max_jitter_pct = 100;
+/// The jitter a policy without `jitter_pct` has (policy_entry's default).
+const uint32_t default_jitter_pct = policy_entry{}.jitter_pct;
+
+/// A failure code as `retry_on` lists it: snake_case (a lowercase letter,
+/// then lowercase letters, digits and '_'), like every error code's name.
+bool is_snake_case_code(std::string_view s) noexcept {
+  return !s.empty() && s.size() <= max_retry_on_length && s.front() >= 'a'
+         && s.front() <= 'z'
+         && std::all_of(s.begin(), s.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || is_digit(c) || c == '_';
+            });
+}
 
 std::string ref_problem_text(std::string_view ref) {
   return "'" + std::string{ref}
@@ -142,6 +159,11 @@ policy_check check_policy_document(std::string_view ref, const json::value& doc)
   p.max_attempts = static_cast<uint32_t>(*retry.find("max_attempts")->as_int64());
   for (auto& b : retry.find("backoff_ms")->as_array())
     p.backoff_ms.push_back(static_cast<uint32_t>(*b.as_int64()));
+  if (auto* codes = retry.find("retry_on"))
+    for (auto& code : codes->as_array())
+      p.retry_on.push_back(code.as_string());
+  if (auto* jitter = retry.find("jitter_pct"))
+    p.jitter_pct = static_cast<uint32_t>(*jitter->as_int64());
   out.entry = std::move(p);
   return out;
 }
@@ -174,6 +196,27 @@ std::vector<problem> check_policy_entry(const policy_entry& x) {
                      json::append_pointer("/retry/backoff_ms", i),
                      "a pause is at most 86400000 ms (one day), not "
                        + std::to_string(x.backoff_ms[i])});
+  if (x.retry_on.size() > max_retry_on_codes)
+    out.push_back({ec::schema_violation, "/retry/retry_on",
+                   "at most 100 codes to retry, not "
+                     + std::to_string(x.retry_on.size())});
+  for (size_t i = 0; i < x.retry_on.size(); ++i) {
+    auto at = json::append_pointer("/retry/retry_on", i);
+    if (!is_snake_case_code(x.retry_on[i]))
+      out.push_back({ec::schema_violation, at,
+                     "'" + x.retry_on[i]
+                       + "' is not a failure code: snake_case, a lowercase "
+                         "letter first, at most 64 characters"});
+    else if (std::find(x.retry_on.begin(), x.retry_on.begin() + i,
+                       x.retry_on[i])
+             != x.retry_on.begin() + i)
+      out.push_back({ec::schema_violation, at,
+                     "the code '" + x.retry_on[i] + "' is listed twice"});
+  }
+  if (x.jitter_pct > max_jitter_pct)
+    out.push_back({ec::schema_violation, "/retry/jitter_pct",
+                   "jitter_pct must be 0 .. 100, not "
+                     + std::to_string(x.jitter_pct)});
   return out;
 }
 
@@ -188,6 +231,16 @@ json::value to_json(const policy_entry& x) {
   json::value retry{json::object{}};
   retry.set("max_attempts", static_cast<int64_t>(x.max_attempts));
   retry.set("backoff_ms", json::value{std::move(backoff)});
+  // Defaults are left out: a policy written before these members existed
+  // (default@1 among them) keeps its form.
+  if (!x.retry_on.empty()) {
+    json::array codes;
+    for (auto& code : x.retry_on)
+      codes.emplace_back(code);
+    retry.set("retry_on", json::value{std::move(codes)});
+  }
+  if (x.jitter_pct != default_jitter_pct)
+    retry.set("jitter_pct", static_cast<int64_t>(x.jitter_pct));
   out.set("retry", std::move(retry));
   return out;
 }

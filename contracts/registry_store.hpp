@@ -7,8 +7,10 @@
 //   output's `schema`). Registered schemas may `$ref` the shipped ones by
 //   file name ("ClipCandidate.json").
 // - A **policy** `name@N` says how a failed task is retried: at most
-//   `max_attempts` attempts, with the pauses `backoff_ms`. `default@1` (3
-//   attempts; 1 s, 5 s, 15 s) is always present.
+//   `max_attempts` attempts, with the pauses `backoff_ms` (each drawn within
+//   ±`jitter_pct`%), retrying the codes in `retry_on` too although they are
+//   deterministic. `default@1` (3 attempts; 1 s, 5 s, 15 s; jitter 10%) is
+//   always present.
 //
 // A ref is immutable: the same ref with other content is refused
 // (`immutable_ref`) by Zenith, which commits every registration. The
@@ -36,7 +38,8 @@ class compiled_schema;
 /// The ref of the policy every node has.
 inline constexpr std::string_view default_policy_ref = "default@1";
 
-/// Returns `default@1`: 3 attempts, pauses of 1 s, 5 s and 15 s.
+/// Returns `default@1`: 3 attempts, pauses of 1 s, 5 s and 15 s, the
+/// default jitter (10%), no extra codes to retry.
 policy_entry default_policy();
 
 /// Whether `ref` is a registry ref: a name (letters, digits, '.', '_', '-';
@@ -100,11 +103,17 @@ policy_check check_policy_document(std::string_view ref, const json::value& doc)
 policy_check check_policy_text(std::string_view ref, std::string_view text);
 
 /// Checks an entry that crossed actors against the same rules; empty when it
-/// is acceptable.
+/// is acceptable. Problems are `schema_violation` at "/retry/max_attempts",
+/// "/retry/backoff_ms[/i]", "/retry/retry_on[/i]" (more than 100 codes, a
+/// code that is not snake_case, a code listed twice), "/retry/jitter_pct"
+/// (above 100), and `invalid_ref` at "/ref".
 std::vector<problem> check_policy_entry(const policy_entry& x);
 
-/// Returns `{"ref", "description"?, "retry": {"max_attempts", "backoff_ms"}}`;
-/// `check_policy_document(x.ref, to_json(x))` gives `x` back.
+/// Returns `{"ref", "description"?, "retry": {"max_attempts", "backoff_ms",
+/// "retry_on"?, "jitter_pct"?}}`: `retry_on` is omitted when empty and
+/// `jitter_pct` when it is the default 10, so a policy stored before these
+/// members existed reads back unchanged; `check_policy_document(x.ref,
+/// to_json(x))` gives `x` back.
 json::value to_json(const policy_entry& x);
 
 // -- the store ----------------------------------------------------------------------

@@ -112,6 +112,48 @@ task_record fresh_task() {
   return x;
 }
 
+/// Blocked by Paradox as a duplicate of task_a (`duplicates: block`).
+task_record skipped_task() {
+  auto x = fresh_task();
+  x.status = task_status::skipped;
+  x.cleared = true;
+  x.duplicate_of = task_a;
+  x.updated_at = "2026-11-21T05:30:27.500Z";
+  return x;
+}
+
+/// DONE without running: task_a's outputs reused (`duplicates: reuse`).
+task_record reused_task() {
+  auto x = fresh_task();
+  x.status = task_status::done;
+  x.cleared = true;
+  x.reused_from = task_a;
+  return x;
+}
+
+/// Requeued by Eclipse after its worker went silent: it waits out a
+/// backoff before it may be READY again.
+task_record requeued_task() {
+  auto x = failed_task();
+  x.status = task_status::pending;
+  x.error.reset();
+  x.cleared = true;
+  x.lost_attempts = 2;
+  x.not_before = "2026-11-21T05:31:05.000Z";
+  return x;
+}
+
+/// A task as JSON text with `extra` members added after `updated_at`.
+std::string task_text_with(std::string_view extra) {
+  return std::string{R"({"task_id":")"} + task_a
+         + R"(","module_ref":"a@1","input_mapping":{},"outputs":{},)"
+           R"("status":"PENDING","attempt":1,"priority":0,"trace_id":")"
+         + trace
+         + R"(","created_at":"2026-11-21T05:30:27Z",)"
+           R"("updated_at":"2026-11-21T05:30:27Z")"
+         + std::string{extra} + "}";
+}
+
 task_request sample_request() {
   task_request x;
   x.module_ref = "face-detect@1";
@@ -278,6 +320,19 @@ BOOST_AUTO_TEST_CASE(a_task_without_an_error_round_trips) {
   BOOST_TEST(!y.error.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(the_engines_members_of_a_task_round_trip) {
+  for (const auto& x : {skipped_task(), reused_task(), requeued_task()}) {
+    auto y = binary_round_trip(x);
+    BOOST_TEST((y == x));
+  }
+  auto y = binary_round_trip(requeued_task());
+  BOOST_TEST(y.cleared);
+  BOOST_TEST(y.lost_attempts == 2u);
+  BOOST_TEST(y.not_before == "2026-11-21T05:31:05.000Z");
+  BOOST_TEST(binary_round_trip(skipped_task()).duplicate_of == task_a);
+  BOOST_TEST(binary_round_trip(reused_task()).reused_from == task_a);
+}
+
 BOOST_AUTO_TEST_CASE(loading_a_task_without_error_clears_a_previous_error) {
   std::vector<char> buf;
   caf::binary_serializer sink{nullptr, buf};
@@ -367,7 +422,8 @@ BOOST_AUTO_TEST_CASE(assets_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(tasks_round_trip) {
-  for (const auto& x : {failed_task(), contract_broken_task(), fresh_task()})
+  for (const auto& x : {failed_task(), contract_broken_task(), fresh_task(),
+                        skipped_task(), reused_task(), requeued_task()})
     BOOST_TEST((json_round_trip(x, task_record_from_json) == x));
 }
 
@@ -458,6 +514,43 @@ BOOST_AUTO_TEST_CASE(a_task_without_error_or_pool_omits_them) {
   BOOST_TEST(j.find("values") == nullptr);
   BOOST_TEST(j.find("idempotency_key") == nullptr);
   BOOST_TEST(j.find("input_mapping")->as_object().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_task_without_engine_members_omits_them) {
+  for (const auto& x : {fresh_task(), failed_task()}) {
+    auto j = to_json(x);
+    for (auto key : {"cleared", "duplicate_of", "reused_from", "lost_attempts",
+                     "not_before"})
+      BOOST_CHECK_MESSAGE(j.find(key) == nullptr, key << " should be omitted");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_task_writes_its_engine_members_after_updated_at) {
+  auto skipped = json::serialize(to_json(skipped_task()));
+  BOOST_TEST(skipped.ends_with(
+    std::string{R"("updated_at":"2026-11-21T05:30:27.500Z","cleared":true,)"
+                R"("duplicate_of":")"}
+    + task_a + R"("})"));
+  BOOST_TEST(skipped.find(R"("status":"SKIPPED")") != std::string::npos);
+  auto reused = json::serialize(to_json(reused_task()));
+  BOOST_TEST(reused.ends_with(std::string{R"("cleared":true,"reused_from":")"}
+                              + task_a + R"("})"));
+  auto requeued = json::serialize(to_json(requeued_task()));
+  BOOST_TEST(requeued.ends_with(
+    R"("updated_at":"2026-11-21T05:31:00.000Z","cleared":true,)"
+    R"("lost_attempts":2,"not_before":"2026-11-21T05:31:05.000Z"})"));
+}
+
+BOOST_AUTO_TEST_CASE(a_task_without_engine_members_reads_with_their_defaults) {
+  // Tasks stored before the engines existed have none of these members.
+  std::vector<problem> problems;
+  auto t = task_record_from_json(parse(task_text_with("")), problems, "");
+  BOOST_REQUIRE_MESSAGE(t.has_value(), problems.size() << " problems");
+  BOOST_TEST(!t->cleared);
+  BOOST_TEST(t->duplicate_of.empty());
+  BOOST_TEST(t->reused_from.empty());
+  BOOST_TEST(t->lost_attempts == 0u);
+  BOOST_TEST(t->not_before.empty());
 }
 
 BOOST_AUTO_TEST_CASE(reads_the_task_request_of_the_seed_document) {
@@ -742,6 +835,30 @@ BOOST_AUTO_TEST_CASE(a_task_reports_wrong_types_and_bad_ids) {
                     {"missing_field", "/error/message"},
                     {"type_mismatch", "/error/transient"},
                     {"missing_field", "/updated_at"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_task_reports_bad_engine_members) {
+  require_problems(task_record_from_json,
+                   task_text_with(R"(,"cleared":"yes","duplicate_of":"t-1",)"
+                                  R"("reused_from":7,"lost_attempts":-1,)"
+                                  R"("not_before":"soon")"),
+                   {{"type_mismatch", "/cleared"},
+                    {"invalid_uuid", "/duplicate_of"},
+                    {"type_mismatch", "/reused_from"},
+                    {"out_of_range", "/lost_attempts"},
+                    {"invalid_timestamp", "/not_before"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_skipped_task_reads_back_with_its_status) {
+  std::vector<problem> problems;
+  auto text = task_text_with(std::string{R"(,"cleared":true,"duplicate_of":")"}
+                             + task_b + R"(")");
+  auto at = text.find(R"("PENDING")");
+  text.replace(at, 9, R"("SKIPPED")");
+  auto t = task_record_from_json(parse(text), problems, "");
+  BOOST_REQUIRE_MESSAGE(t.has_value(), problems.size() << " problems");
+  BOOST_TEST((t->status == task_status::skipped));
+  BOOST_TEST(t->duplicate_of == task_b);
 }
 
 BOOST_AUTO_TEST_CASE(a_task_error_pointer_must_be_a_non_empty_json_pointer) {

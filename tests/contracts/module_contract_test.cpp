@@ -23,6 +23,10 @@ inline std::ostream& boost_test_print_type(std::ostream& os, value_dtype x) {
   return os << to_string(x);
 }
 
+inline std::ostream& boost_test_print_type(std::ostream& os, duplicate_mode x) {
+  return os << to_string(x);
+}
+
 } // namespace omniva::contracts
 
 using namespace omniva::contracts;
@@ -520,6 +524,283 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once) {
   BOOST_TEST(has(xs, "empty_command", "/run/command"));
   BOOST_TEST(has(xs, "missing_field", "/description"));
   BOOST_TEST(xs.size() == 7u);
+}
+
+// -- policy --------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_contract_without_policy_follows_the_default_policy) {
+  auto result = parse_module_contract_document(base());
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  BOOST_TEST(result.contract->policy.empty());
+  BOOST_TEST(result.contract->policy_ref() == "default@1");
+  BOOST_TEST(to_json(*result.contract).find("policy") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_ref_is_read_and_written_back) {
+  auto doc = base();
+  doc.set("policy", "retry.slow@2");
+  auto result = parse_module_contract_document(doc);
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  BOOST_TEST(result.contract->policy == "retry.slow@2");
+  BOOST_TEST(result.contract->policy_ref() == "retry.slow@2");
+  auto written = to_json(*result.contract);
+  BOOST_REQUIRE(written.find("policy") != nullptr);
+  BOOST_TEST(written.find("policy")->as_string() == "retry.slow@2");
+  auto again = parse_module_contract_document(written);
+  BOOST_REQUIRE_MESSAGE(again, describe(again.problems));
+  BOOST_TEST((*again.contract == *result.contract));
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_that_is_not_name_at_version_is_an_invalid_ref) {
+  for (auto* bad : {"slow", "slow@0", "slow@01", "@1", "1slow@1", "slow@1@2", ""}) {
+    auto doc = base();
+    doc.set("policy", bad);
+    auto xs = problems_of(doc);
+    BOOST_TEST_CONTEXT("policy '" << bad << "'") {
+      require_single(xs, "invalid_ref", "/policy");
+      BOOST_TEST(xs[0].message.find("default@1") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_that_is_not_a_string_is_an_invalid_contract) {
+  auto doc = base();
+  doc.set("policy", 2);
+  require_single(problems_of(doc), "invalid_contract", "/policy");
+}
+
+// -- duplicates ----------------------------------------------------------------------
+
+namespace {
+
+/// The base contract with input 3, a json VALUE "job" (a ScraperJob).
+json::value base_with_job() {
+  auto doc = base();
+  at(doc, "/inputs").push_back(doc_of(
+    R"({"key": "job", "contract_type": "VALUE", "dtype": "json",
+        "constraints": {"schema": "ScraperJob"}})"));
+  return doc;
+}
+
+/// `base_with_job()` with `"duplicates": <rule>`.
+json::value with_duplicates(const char* rule) {
+  auto doc = base_with_job();
+  doc.set("duplicates", doc_of(rule));
+  return doc;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_contract_without_duplicates_allows_them) {
+  auto result = parse_module_contract_document(base_with_job());
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  BOOST_TEST((result.contract->duplicates == duplicate_rule{}));
+  BOOST_TEST(result.contract->duplicates.mode == duplicate_mode::allow);
+  BOOST_TEST(to_json(*result.contract).find("duplicates") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_may_be_a_mode_alone) {
+  for (auto mode : {duplicate_mode::allow, duplicate_mode::reuse,
+                    duplicate_mode::block}) {
+    auto name = std::string{to_string(mode)};
+    auto doc = base_with_job();
+    doc.set("duplicates", name);
+    auto result = parse_module_contract_document(doc);
+    BOOST_REQUIRE_MESSAGE(result, name << describe(result.problems));
+    BOOST_TEST(result.contract->duplicates.mode == mode, name);
+    BOOST_TEST(result.contract->duplicates.key.empty());
+    // Written back as the mode alone; the default not at all.
+    auto* written = to_json(*result.contract).find("duplicates");
+    if (mode == duplicate_mode::allow) {
+      BOOST_TEST(written == nullptr);
+    } else {
+      BOOST_REQUIRE(written != nullptr);
+      BOOST_TEST(written->as_string() == name);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_may_name_the_parts_of_inputs_that_count) {
+  auto doc = with_duplicates(
+    R"({"mode": "block",
+        "key": {"job": ["/platform", "/target_url", "/requested_range"],
+                "caption": [""]}})");
+  auto result = parse_module_contract_document(doc);
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  auto& rule = result.contract->duplicates;
+  BOOST_TEST(rule.mode == duplicate_mode::block);
+  BOOST_REQUIRE_EQUAL(rule.key.size(), 2u);
+  BOOST_TEST((rule.key.at("job")
+              == std::vector<std::string>{"/platform", "/target_url",
+                                          "/requested_range"}));
+  BOOST_TEST((rule.key.at("caption") == std::vector<std::string>{""}));
+  // The object form is written back, and reads back the same.
+  auto written = to_json(*result.contract);
+  BOOST_TEST(at(written, "/duplicates/mode").as_string() == "block");
+  BOOST_TEST(at(written, "/duplicates/key/job/1").as_string() == "/target_url");
+  auto again = parse_module_contract_document(written);
+  BOOST_REQUIRE_MESSAGE(again, describe(again.problems));
+  BOOST_TEST((*again.contract == *result.contract));
+}
+
+BOOST_AUTO_TEST_CASE(escaped_pointer_tokens_are_pointers_like_any_other) {
+  auto doc = with_duplicates(R"({"mode": "reuse", "key": {"job": ["/a~1b/0/~0c"]}})");
+  auto result = parse_module_contract_document(doc);
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  BOOST_TEST((result.contract->duplicates.key.at("job")
+              == std::vector<std::string>{"/a~1b/0/~0c"}));
+}
+
+BOOST_AUTO_TEST_CASE(an_allow_rule_with_a_key_keeps_its_key) {
+  // `allow` still records Paradox's advice, which the key decides.
+  auto doc = with_duplicates(R"({"mode": "allow", "key": {"job": ["/platform"]}})");
+  auto result = parse_module_contract_document(doc);
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  auto written = to_json(*result.contract);
+  BOOST_TEST(at(written, "/duplicates/mode").as_string() == "allow");
+  BOOST_TEST((*parse_module_contract_document(written).contract
+              == *result.contract));
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_cross_actors_with_the_contract) {
+  auto parsed = parse_module_contract_document(with_duplicates(
+    R"({"mode": "reuse", "key": {"job": ["/platform"]}})"));
+  BOOST_REQUIRE(parsed);
+  auto x = *parsed.contract;
+  x.policy = "retry.slow@2";
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  BOOST_REQUIRE(!sink(x));
+  module_contract y;
+  caf::binary_deserializer source{nullptr, buf};
+  BOOST_REQUIRE(!source(y));
+  BOOST_TEST((x == y));
+  BOOST_TEST(y.policy == "retry.slow@2");
+  BOOST_TEST(y.duplicates.mode == duplicate_mode::reuse);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_mode_is_an_invalid_contract) {
+  auto doc = base_with_job();
+  doc.set("duplicates", "skip");
+  auto xs = problems_of(doc);
+  require_single(xs, "invalid_contract", "/duplicates");
+  BOOST_TEST(xs[0].message.find("reuse") != std::string::npos, xs[0].message);
+  require_single(problems_of(with_duplicates(R"({"mode": "Reuse"})")),
+                 "invalid_contract", "/duplicates/mode");
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_of_another_type_is_an_invalid_contract) {
+  require_single(problems_of(with_duplicates("true")), "invalid_contract",
+                 "/duplicates");
+  require_single(problems_of(with_duplicates(R"(["reuse"])")),
+                 "invalid_contract", "/duplicates");
+}
+
+BOOST_AUTO_TEST_CASE(the_object_form_needs_its_mode_and_nothing_else) {
+  require_single(problems_of(with_duplicates(R"({"key": {"job": ["/platform"]}})")),
+                 "missing_field", "/duplicates/mode");
+  require_single(problems_of(with_duplicates(R"({"mode": "reuse", "keys": {}})")),
+                 "unknown_field", "/duplicates/keys");
+}
+
+BOOST_AUTO_TEST_CASE(pointers_must_be_a_list_of_strings) {
+  require_single(problems_of(with_duplicates(
+                   R"({"mode": "reuse", "key": {"job": "/platform"}})")),
+                 "invalid_contract", "/duplicates/key/job");
+  require_single(problems_of(with_duplicates(
+                   R"({"mode": "reuse", "key": {"job": ["/platform", 3]}})")),
+                 "invalid_contract", "/duplicates/key/job/1");
+}
+
+BOOST_AUTO_TEST_CASE(a_key_naming_an_undeclared_input_is_an_invalid_ref) {
+  auto xs = problems_of(with_duplicates(
+    R"({"mode": "block", "key": {"jobs": ["/platform"]}})"));
+  require_single(xs, "invalid_ref", "/duplicates/key/jobs");
+  BOOST_TEST(xs[0].message.find("'jobs'") != std::string::npos, xs[0].message);
+  // The message lists the inputs there are.
+  BOOST_TEST(xs[0].message.find("source_video, confidence_threshold, caption, job")
+               != std::string::npos,
+             xs[0].message);
+}
+
+BOOST_AUTO_TEST_CASE(a_pointer_that_is_not_rfc_6901_is_an_invalid_contract) {
+  for (auto* bad : {"platform", "/a~2", "/a~", "~0"}) {
+    auto doc = base_with_job();
+    json::value rule{json::object{}};
+    rule.set("mode", "reuse");
+    json::value key{json::object{}};
+    json::array pointers;
+    pointers.emplace_back("/platform");
+    pointers.emplace_back(bad);
+    key.set("job", std::move(pointers));
+    rule.set("key", std::move(key));
+    doc.set("duplicates", std::move(rule));
+    auto xs = problems_of(doc);
+    BOOST_TEST_CONTEXT("pointer '" << bad << "'") {
+      require_single(xs, "invalid_contract", "/duplicates/key/job/1");
+      BOOST_TEST(xs[0].message.find("RFC 6901") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(pointers_on_a_file_asset_input_are_refused) {
+  auto xs = problems_of(with_duplicates(
+    R"({"mode": "reuse", "key": {"source_video": ["/title"]}})"));
+  require_single(xs, "invalid_contract", "/duplicates/key/source_video");
+  // The message says why and what takes pointers.
+  BOOST_TEST(xs[0].message.find("FILE ASSET") != std::string::npos, xs[0].message);
+  BOOST_TEST(xs[0].message.find("content hash") != std::string::npos, xs[0].message);
+  BOOST_TEST(xs[0].message.find("only to VALUE inputs") != std::string::npos,
+             xs[0].message);
+  // The whole-value pointer is refused there too: a file is not JSON.
+  require_single(problems_of(with_duplicates(
+                   R"({"mode": "reuse", "key": {"source_video": [""]}})")),
+                 "invalid_contract", "/duplicates/key/source_video");
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_pointer_list_is_refused) {
+  auto xs = problems_of(with_duplicates(R"({"mode": "reuse", "key": {"job": []}})"));
+  require_single(xs, "invalid_contract", "/duplicates/key/job");
+  BOOST_TEST(xs[0].message.find("no JSON pointers") != std::string::npos,
+             xs[0].message);
+}
+
+BOOST_AUTO_TEST_CASE(a_pointer_into_a_scalar_input_names_nothing) {
+  // A float has no parts: only "" (the whole value) can name something.
+  auto xs = problems_of(with_duplicates(
+    R"({"mode": "reuse", "key": {"confidence_threshold": ["", "/x"]}})"));
+  require_single(xs, "invalid_contract", "/duplicates/key/confidence_threshold/1");
+  BOOST_TEST(xs[0].message.find("float") != std::string::npos, xs[0].message);
+  BOOST_TEST(problems_of(with_duplicates(
+                R"({"mode": "reuse", "key": {"confidence_threshold": [""]}})"))
+               .empty());
+}
+
+BOOST_AUTO_TEST_CASE(every_duplicates_problem_is_reported_at_once) {
+  auto doc = with_duplicates(
+    R"({"mode": "skip",
+        "key": {"nope": ["/a"], "job": ["/platform", "platform"],
+                "source_video": ["/title"], "caption": []}})");
+  doc.set("policy", "slow");
+  auto xs = problems_of(doc);
+  BOOST_TEST_MESSAGE(describe(xs));
+  BOOST_TEST(has(xs, "invalid_contract", "/duplicates/mode"));
+  BOOST_TEST(has(xs, "invalid_ref", "/duplicates/key/nope"));
+  BOOST_TEST(has(xs, "invalid_contract", "/duplicates/key/job/1"));
+  BOOST_TEST(has(xs, "invalid_contract", "/duplicates/key/source_video"));
+  BOOST_TEST(has(xs, "invalid_contract", "/duplicates/key/caption"));
+  BOOST_TEST(has(xs, "invalid_ref", "/policy"));
+  BOOST_TEST(xs.size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_mode_names_round_trip) {
+  for (auto name : {"allow", "reuse", "block"}) {
+    auto m = duplicate_mode_from_string(name);
+    BOOST_REQUIRE(m);
+    BOOST_TEST(to_string(*m) == name);
+  }
+  BOOST_TEST(!duplicate_mode_from_string("Reuse"));
+  BOOST_TEST(!duplicate_mode_from_string(""));
 }
 
 // -- helpers ------------------------------------------------------------------------

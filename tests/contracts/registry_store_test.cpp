@@ -134,6 +134,171 @@ BOOST_AUTO_TEST_CASE(a_policy_round_trips_through_its_json_form) {
   BOOST_CHECK_EQUAL(problems.front().pointer, "/retry/backoff_ms/3");
 }
 
+namespace {
+
+/// A policy using every member: extra codes to retry, no jitter.
+policy_entry eager_policy() {
+  policy_entry p;
+  p.ref = "eager@2";
+  p.description = "Retries rate limits too, without jitter.";
+  p.max_attempts = 5;
+  p.backoff_ms = {100, 200};
+  p.retry_on = {"exit_code", "rate_limited"};
+  p.jitter_pct = 0;
+  return p;
+}
+
+/// The (code, pointer) of every problem.
+std::vector<std::pair<ec, std::string>> codes_of(const std::vector<problem>& xs) {
+  std::vector<std::pair<ec, std::string>> out;
+  for (auto& p : xs)
+    out.emplace_back(p.code, p.pointer);
+  return out;
+}
+
+/// Requires exactly one problem: `code` at `pointer`.
+void require_single(const std::vector<problem>& xs, ec code,
+                    const std::string& pointer) {
+  BOOST_REQUIRE_EQUAL(xs.size(), 1u);
+  BOOST_CHECK_EQUAL(to_string(xs.front().code), to_string(code));
+  BOOST_CHECK_EQUAL(xs.front().pointer, pointer);
+  BOOST_CHECK(!xs.front().message.empty());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(retry_on_and_jitter_round_trip_under_retry) {
+  auto p = eager_policy();
+  auto doc = to_json(p);
+  auto* retry = doc.find("retry");
+  BOOST_REQUIRE(retry != nullptr);
+  BOOST_REQUIRE(retry->find("retry_on") != nullptr);
+  BOOST_CHECK_EQUAL(json::serialize(*retry->find("retry_on")),
+                    R"(["exit_code","rate_limited"])");
+  BOOST_CHECK_EQUAL(*retry->find("jitter_pct")->as_int64(), 0);
+  auto back = check_policy_document(p.ref, doc);
+  BOOST_REQUIRE(back);
+  BOOST_CHECK(*back.entry == p);
+  BOOST_CHECK(check_policy_entry(p).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_file_names_retry_on_and_jitter_pct_in_retry) {
+  auto checked = check_policy_text("scraper@1", R"({"retry": {
+    "max_attempts": 4, "backoff_ms": [500], "retry_on": ["exit_code"],
+    "jitter_pct": 25}})");
+  BOOST_REQUIRE(checked);
+  BOOST_CHECK(checked.entry->retry_on == std::vector<std::string>{"exit_code"});
+  BOOST_CHECK_EQUAL(checked.entry->jitter_pct, 25u);
+  // Without them: no extra codes, the default jitter.
+  auto plain = check_policy_text("plain@1",
+                                 R"({"retry": {"max_attempts": 2, "backoff_ms": []}})");
+  BOOST_REQUIRE(plain);
+  BOOST_CHECK(plain.entry->retry_on.empty());
+  BOOST_CHECK_EQUAL(plain.entry->jitter_pct, 10u);
+}
+
+BOOST_AUTO_TEST_CASE(defaults_are_left_out_of_the_json_form) {
+  auto doc = to_json(default_policy());
+  auto* retry = doc.find("retry");
+  BOOST_REQUIRE(retry != nullptr);
+  BOOST_CHECK(retry->find("retry_on") == nullptr);
+  BOOST_CHECK(retry->find("jitter_pct") == nullptr);
+  BOOST_CHECK_EQUAL(json::serialize(*retry),
+                    R"({"max_attempts":3,"backoff_ms":[1000,5000,15000]})");
+  // A jitter other than the default is written, even with no codes.
+  auto p = default_policy();
+  p.jitter_pct = 50;
+  BOOST_CHECK_EQUAL(*to_json(p).find("retry")->find("jitter_pct")->as_int64(), 50);
+  BOOST_CHECK(to_json(p).find("retry")->find("retry_on") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_default_policy_stored_before_the_new_members_reads_back_equal) {
+  // The row a node wrote for default@1 before retry_on and jitter_pct.
+  auto stored = R"({"ref":"default@1","description":"Three attempts; pauses of 1 s, )"
+                R"(5 s and 15 s between them.","retry":{"max_attempts":3,)"
+                R"("backoff_ms":[1000,5000,15000]}})";
+  auto checked = check_policy_text("default@1", stored);
+  BOOST_REQUIRE(checked);
+  BOOST_CHECK(*checked.entry == default_policy());
+  // So the store, holding default@1 already, takes it as the same policy.
+  registry_store store;
+  BOOST_CHECK(!store.add_policy(*checked.entry));
+  // And it is written back exactly as it was stored.
+  BOOST_CHECK_EQUAL(json::serialize(to_json(*checked.entry)), stored);
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_document_with_bad_retry_on_or_jitter_is_refused) {
+  auto check = [](const std::string& retry_members) {
+    return check_policy_text("x@1", R"({"retry": {"max_attempts": 2, "backoff_ms": [])"
+                                      + retry_members + "}}")
+      .problems;
+  };
+  require_single(check(R"(, "retry_on": "exit_code")"), ec::schema_violation,
+                 "/retry/retry_on");
+  require_single(check(R"(, "retry_on": ["exit_code", "Exit Code"])"),
+                 ec::schema_violation, "/retry/retry_on/1");
+  require_single(check(R"(, "retry_on": ["9lives"])"), ec::schema_violation,
+                 "/retry/retry_on/0");
+  require_single(check(R"(, "retry_on": [""])"), ec::schema_violation,
+                 "/retry/retry_on/0");
+  require_single(check(R"(, "retry_on": ["exit_code", "timeout", "exit_code"])"),
+                 ec::schema_violation, "/retry/retry_on");
+  std::string many = R"(, "retry_on": [)";
+  for (int i = 0; i < 101; ++i)
+    many += (i ? ",\"c" : "\"c") + std::to_string(i) + "\"";
+  require_single(check(many + "]"), ec::schema_violation, "/retry/retry_on");
+  for (auto* bad : {"101", "-1", "1.5", "\"10\""})
+    require_single(check(std::string{R"(, "jitter_pct": )"} + bad),
+                   ec::schema_violation, "/retry/jitter_pct");
+  BOOST_CHECK(check(R"(, "jitter_pct": 100)").empty());
+  BOOST_CHECK(check(R"(, "jitter_pct": 0)").empty());
+  // They belong in `retry`, not beside it.
+  auto top = check_policy_text("x@1", R"({"jitter_pct": 5, "retry": {)"
+                                       R"("max_attempts": 2, "backoff_ms": []}})");
+  require_single(top.problems, ec::unknown_field, "/jitter_pct");
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_is_held_to_the_rules_of_the_document) {
+  // What crosses actors is checked as the file was: the same pointers.
+  auto p = eager_policy();
+  p.retry_on = {"exit_code", "Exit Code", "exit_code"};
+  p.jitter_pct = 101;
+  auto got = codes_of(check_policy_entry(p));
+  std::vector<std::pair<ec, std::string>> expected{
+    {ec::schema_violation, "/retry/retry_on/1"},
+    {ec::schema_violation, "/retry/retry_on/2"},
+    {ec::schema_violation, "/retry/jitter_pct"}};
+  BOOST_CHECK(got == expected);
+  p = eager_policy();
+  for (int i = 0; i < 101; ++i)
+    p.retry_on.push_back("code_" + std::to_string(i));
+  require_single(check_policy_entry(p), ec::schema_violation, "/retry/retry_on");
+  p.retry_on = {std::string(65, 'a')};
+  require_single(check_policy_entry(p), ec::schema_violation, "/retry/retry_on/0");
+  BOOST_CHECK(check_policy_text("x@1", R"({"retry": {"max_attempts": 2, "backoff_ms": [],)"
+                                       R"( "retry_on": [")" + std::string(65, 'a') + R"("]}})")
+                .problems.size() == 1);
+  p.retry_on = {std::string(64, 'a')};
+  BOOST_CHECK(check_policy_entry(p).empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_store_refuses_a_bad_entry_and_keeps_refs_immutable) {
+  registry_store store;
+  auto p = eager_policy();
+  p.jitter_pct = 150;
+  BOOST_CHECK(is(store.add_policy(p), ec::schema_violation));
+  BOOST_CHECK(!store.policy("eager@2"));
+  BOOST_CHECK(!store.add_policy(eager_policy()));
+  BOOST_CHECK(!store.add_policy(eager_policy())); // the same again
+  auto other = eager_policy();
+  other.jitter_pct = 20;
+  BOOST_CHECK(is(store.add_policy(other), ec::immutable_ref));
+  other = eager_policy();
+  other.retry_on = {"exit_code"};
+  BOOST_CHECK(is(store.add_policy(other), ec::immutable_ref));
+  BOOST_CHECK(*store.policy("eager@2") == eager_policy());
+}
+
 BOOST_AUTO_TEST_CASE(readers_and_a_writer_may_share_the_store) {
   auto store = std::make_shared<registry_store>();
   auto resolve = make_schema_resolver(store);

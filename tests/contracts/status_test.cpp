@@ -11,46 +11,71 @@ using namespace omniva::contracts;
 namespace {
 
 // The task state machine of DESIGN.md §4 (with RUNNING -> CANCELLED, which
-// issue 11 added: a running task can be cancelled), written out independently of the
-// table under test: expected_task[from][to], states in the order
-// PENDING, READY, RUNNING, DONE, ERROR, CANCELLED.
-constexpr bool expected_task[6][6] = {
-  //            PEND   READY  RUN    DONE   ERROR  CANC
-  /* PENDING */ {false, true, false, false, true, true},
-  /* READY   */ {false, false, true, false, false, true},
-  /* RUNNING */ {true, false, false, true, true, true},
-  /* DONE    */ {false, false, false, false, false, false},
-  /* ERROR   */ {false, false, false, false, false, false},
-  /* CANC    */ {false, false, false, false, false, false},
+// issue 11 added: a running task can be cancelled) and of docs/engines.md
+// (SKIPPED, reuse, operator retries and revivals), written out
+// independently of the table under test: expected_task[from][to], states in
+// the order PENDING, READY, RUNNING, DONE, ERROR, CANCELLED, SKIPPED.
+constexpr size_t task_count = 7;
+
+constexpr bool expected_task[task_count][task_count] = {
+  //            PEND   READY  RUN    DONE   ERROR  CANC   SKIP
+  /* PENDING */ {false, true, false, true, true, true, true},
+  /* READY   */ {true, false, true, false, false, true, false},
+  /* RUNNING */ {true, false, false, true, true, true, false},
+  /* DONE    */ {false, false, false, false, false, false, false},
+  /* ERROR   */ {true, false, false, false, false, false, false},
+  /* CANC    */ {true, false, false, false, false, false, false},
+  /* SKIPPED */ {false, false, false, false, false, false, false},
 };
 
-constexpr task_status task_order[6] = {
-  task_status::pending, task_status::ready, task_status::running,
-  task_status::done,    task_status::error, task_status::cancelled,
+constexpr task_status task_order[task_count] = {
+  task_status::pending, task_status::ready,     task_status::running,
+  task_status::done,    task_status::error,     task_status::cancelled,
+  task_status::skipped,
 };
 
 // Assets: PENDING, AVAILABLE, FAILED, PURGED (issue 12: retention removes
-// the content of an AVAILABLE asset).
-constexpr bool expected_asset[4][4] = {
+// the content of an AVAILABLE asset; docs/engines.md: retrying the task that
+// promised a FAILED asset promises it again).
+constexpr size_t asset_count = 4;
+
+constexpr bool expected_asset[asset_count][asset_count] = {
   //              PEND   AVAIL  FAILED PURGED
   /* PENDING   */ {false, true, true, false},
   /* AVAILABLE */ {false, false, false, true},
-  /* FAILED    */ {false, false, false, false},
+  /* FAILED    */ {true, false, false, false},
   /* PURGED    */ {false, false, false, false},
 };
 
-constexpr asset_status asset_order[4] = {
+constexpr asset_status asset_order[asset_count] = {
   asset_status::pending, asset_status::available, asset_status::failed,
   asset_status::purged,
 };
+
+/// How many transitions the expected table allows.
+template <size_t N>
+size_t allowed(const bool (&table)[N][N]) {
+  size_t n = 0;
+  for (auto& row : table)
+    for (bool x : row)
+      n += x ? 1 : 0;
+  return n;
+}
 
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(task)
 
+BOOST_AUTO_TEST_CASE(the_order_under_test_is_every_status) {
+  BOOST_REQUIRE_EQUAL(all_task_statuses.size(), task_count);
+  for (size_t i = 0; i < task_count; ++i)
+    BOOST_TEST(static_cast<int>(all_task_statuses[i])
+               == static_cast<int>(task_order[i]));
+}
+
 BOOST_AUTO_TEST_CASE(every_pair_of_states_matches_the_design) {
-  for (size_t i = 0; i < 6; ++i)
-    for (size_t j = 0; j < 6; ++j)
+  for (size_t i = 0; i < task_count; ++i)
+    for (size_t j = 0; j < task_count; ++j)
       BOOST_CHECK_MESSAGE(can_transition(task_order[i], task_order[j])
                             == expected_task[i][j],
                           to_string(task_order[i])
@@ -59,9 +84,21 @@ BOOST_AUTO_TEST_CASE(every_pair_of_states_matches_the_design) {
                             << (expected_task[i][j] ? "allowed" : "refused"));
 }
 
+BOOST_AUTO_TEST_CASE(the_table_lists_each_allowed_change_once) {
+  BOOST_TEST(task_transitions.size() == allowed(expected_task));
+  for (size_t i = 0; i < task_transitions.size(); ++i) {
+    BOOST_CHECK_MESSAGE(!task_transitions[i].cause.empty(),
+                        "transition " << i << " has no cause");
+    for (size_t j = 0; j < i; ++j)
+      BOOST_CHECK_MESSAGE(task_transitions[i].from != task_transitions[j].from
+                            || task_transitions[i].to != task_transitions[j].to,
+                          "transitions " << j << " and " << i << " are the same");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(check_transition_agrees_with_can_transition_for_every_pair) {
-  for (size_t i = 0; i < 6; ++i)
-    for (size_t j = 0; j < 6; ++j) {
+  for (size_t i = 0; i < task_count; ++i)
+    for (size_t j = 0; j < task_count; ++j) {
       auto why = check_transition(task_order[i], task_order[j]);
       BOOST_CHECK_EQUAL(why.has_value(), !expected_task[i][j]);
       if (why)
@@ -83,19 +120,58 @@ BOOST_AUTO_TEST_CASE(no_state_transitions_to_itself) {
     BOOST_CHECK_MESSAGE(!can_transition(s, s), to_string(s));
 }
 
-BOOST_AUTO_TEST_CASE(done_error_and_cancelled_are_the_terminal_states) {
+BOOST_AUTO_TEST_CASE(done_error_cancelled_and_skipped_are_the_terminal_states) {
   BOOST_TEST(!is_terminal(task_status::pending));
   BOOST_TEST(!is_terminal(task_status::ready));
   BOOST_TEST(!is_terminal(task_status::running));
   BOOST_TEST(is_terminal(task_status::done));
   BOOST_TEST(is_terminal(task_status::error));
   BOOST_TEST(is_terminal(task_status::cancelled));
+  BOOST_TEST(is_terminal(task_status::skipped));
+}
+
+BOOST_AUTO_TEST_CASE(only_an_operator_retry_leaves_a_terminal_state) {
+  // Terminal means final for the node's own work: the only ways out are
+  // the retries (and revivals) back to PENDING, from ERROR and CANCELLED.
+  for (auto& t : task_transitions)
+    if (is_terminal(t.from)) {
+      BOOST_CHECK_MESSAGE(t.to == task_status::pending,
+                          to_string(t.from) << " -> " << to_string(t.to));
+      BOOST_CHECK_MESSAGE(t.from == task_status::error
+                            || t.from == task_status::cancelled,
+                          to_string(t.from) << " is left");
+    }
+  for (auto s : all_task_statuses) {
+    BOOST_TEST(!can_transition(task_status::done, s));
+    BOOST_TEST(!can_transition(task_status::skipped, s));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(paradox_ends_a_pending_task_without_running_it) {
+  // block: SKIPPED; reuse: DONE with an identical task's outputs.
+  BOOST_TEST(can_transition(task_status::pending, task_status::skipped));
+  BOOST_TEST(can_transition(task_status::pending, task_status::done));
+  // Neither once it was dispatched.
+  BOOST_TEST(!can_transition(task_status::ready, task_status::skipped));
+  BOOST_TEST(!can_transition(task_status::running, task_status::skipped));
+  BOOST_TEST(!can_transition(task_status::ready, task_status::done));
+}
+
+BOOST_AUTO_TEST_CASE(a_retried_task_goes_back_to_pending_never_further) {
+  for (auto from : {task_status::error, task_status::cancelled}) {
+    BOOST_TEST(can_transition(from, task_status::pending));
+    BOOST_TEST(!can_transition(from, task_status::ready));
+    BOOST_TEST(!can_transition(from, task_status::running));
+    BOOST_TEST(!can_transition(from, task_status::done));
+  }
+  // A READY task whose input is promised again waits for it once more.
+  BOOST_TEST(can_transition(task_status::ready, task_status::pending));
 }
 
 BOOST_AUTO_TEST_CASE(names_are_uppercase_and_round_trip) {
-  const char* names[6] = {"PENDING", "READY", "RUNNING",
-                          "DONE",    "ERROR", "CANCELLED"};
-  for (size_t i = 0; i < 6; ++i) {
+  const char* names[task_count] = {"PENDING", "READY",     "RUNNING", "DONE",
+                                   "ERROR",   "CANCELLED", "SKIPPED"};
+  for (size_t i = 0; i < task_count; ++i) {
     BOOST_TEST(to_string(task_order[i]) == names[i]);
     auto parsed = task_status_from_string(names[i]);
     BOOST_REQUIRE(parsed.has_value());
@@ -105,7 +181,8 @@ BOOST_AUTO_TEST_CASE(names_are_uppercase_and_round_trip) {
 
 BOOST_AUTO_TEST_CASE(lowercase_and_unknown_names_are_rejected) {
   BOOST_TEST(!task_status_from_string("pending").has_value());
-  BOOST_TEST(!task_status_from_string("SKIPPED").has_value());
+  BOOST_TEST(!task_status_from_string("skipped").has_value());
+  BOOST_TEST(!task_status_from_string("SKIP").has_value());
   BOOST_TEST(!task_status_from_string("").has_value());
 }
 
@@ -122,7 +199,9 @@ BOOST_AUTO_TEST_CASE(the_table_is_usable_at_compile_time) {
   static_assert(can_transition(task_status::running, task_status::pending));
   static_assert(!can_transition(task_status::done, task_status::pending));
   static_assert(is_terminal(task_status::cancelled));
-  BOOST_TEST(task_transitions.size() == 9u);
+  static_assert(can_transition(task_status::error, task_status::pending));
+  static_assert(is_terminal(task_status::skipped));
+  BOOST_TEST(task_transitions.size() == 14u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -130,8 +209,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(asset)
 
 BOOST_AUTO_TEST_CASE(every_pair_of_states_matches_the_design) {
-  for (size_t i = 0; i < 4; ++i)
-    for (size_t j = 0; j < 4; ++j)
+  for (size_t i = 0; i < asset_count; ++i)
+    for (size_t j = 0; j < asset_count; ++j)
       BOOST_CHECK_MESSAGE(can_transition(asset_order[i], asset_order[j])
                             == expected_asset[i][j],
                           to_string(asset_order[i])
@@ -140,9 +219,17 @@ BOOST_AUTO_TEST_CASE(every_pair_of_states_matches_the_design) {
                             << (expected_asset[i][j] ? "allowed" : "refused"));
 }
 
+BOOST_AUTO_TEST_CASE(the_table_lists_each_allowed_change_once) {
+  BOOST_TEST(asset_transitions.size() == allowed(expected_asset));
+  for (size_t i = 0; i < asset_transitions.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      BOOST_CHECK(asset_transitions[i].from != asset_transitions[j].from
+                  || asset_transitions[i].to != asset_transitions[j].to);
+}
+
 BOOST_AUTO_TEST_CASE(check_transition_agrees_with_can_transition_for_every_pair) {
-  for (size_t i = 0; i < 4; ++i)
-    for (size_t j = 0; j < 4; ++j) {
+  for (size_t i = 0; i < asset_count; ++i)
+    for (size_t j = 0; j < asset_count; ++j) {
       auto why = check_transition(asset_order[i], asset_order[j]);
       BOOST_CHECK_EQUAL(why.has_value(), !expected_asset[i][j]);
       if (why)
@@ -165,6 +252,14 @@ BOOST_AUTO_TEST_CASE(failed_and_purged_are_the_terminal_states) {
   BOOST_TEST(is_terminal(asset_status::purged));
 }
 
+BOOST_AUTO_TEST_CASE(a_failed_asset_is_promised_again_when_its_task_is_retried) {
+  // Terminal for the node's own work, yet a retry of the producing task
+  // takes FAILED back to PENDING, never straight to AVAILABLE.
+  BOOST_TEST(can_transition(asset_status::failed, asset_status::pending));
+  BOOST_TEST(!can_transition(asset_status::failed, asset_status::available));
+  BOOST_TEST(!can_transition(asset_status::failed, asset_status::purged));
+}
+
 BOOST_AUTO_TEST_CASE(a_purged_asset_never_comes_back) {
   auto why = check_transition(asset_status::purged, asset_status::available);
   BOOST_REQUIRE(why.has_value());
@@ -173,8 +268,8 @@ BOOST_AUTO_TEST_CASE(a_purged_asset_never_comes_back) {
 }
 
 BOOST_AUTO_TEST_CASE(names_are_uppercase_and_round_trip) {
-  const char* names[4] = {"PENDING", "AVAILABLE", "FAILED", "PURGED"};
-  for (size_t i = 0; i < 4; ++i) {
+  const char* names[asset_count] = {"PENDING", "AVAILABLE", "FAILED", "PURGED"};
+  for (size_t i = 0; i < asset_count; ++i) {
     BOOST_TEST(to_string(asset_order[i]) == names[i]);
     auto parsed = asset_status_from_string(names[i]);
     BOOST_REQUIRE(parsed.has_value());

@@ -84,6 +84,8 @@ int run_policy(const arguments& args);
 
 /// `omniva gc [--dry-run]` (cli_gc.cpp)
 int run_gc(const arguments& args);
+/// `omniva audit run|list` (cli_audit.cpp)
+int run_audit(const arguments& args);
 /// `omniva backup --to DIR` (cli_backup.cpp)
 int run_backup(const arguments& args);
 /// `omniva restore --from DIR --data NEWDIR` (cli_backup.cpp)
@@ -92,6 +94,8 @@ int run_restore(const arguments& args);
 int run_webhook(const arguments& args);
 /// `omniva token ...` (cli_token.cpp)
 int run_token(const arguments& args);
+/// `omniva quarantine ...` (cli_quarantine.cpp)
+int run_quarantine(const arguments& args);
 
 /// The whole command line.
 int main(int argc, char** argv);

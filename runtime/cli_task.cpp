@@ -1,5 +1,5 @@
-// `omniva task ...`: create tasks on a node, list, show and cancel them,
-// and wait for one to finish.
+// `omniva task ...`: create tasks on a node, list, show, cancel and retry
+// them, and wait for one to finish.
 
 #include "contracts/defaults.hpp"
 #include "runtime/cli_client.hpp"
@@ -170,6 +170,16 @@ int task_cancel(const arguments& args) {
                  "stopped). Tasks waiting on its outputs end ERROR "
                  "(upstream_cancelled). Prints the task's new status.",
                  "the task id", "POST", "/api/tasks/", "/cancel", "status");
+}
+
+int task_retry(const arguments& args) {
+  return id_call(args, "omniva task retry ID [--json]",
+                 "Runs a task that ended ERROR or CANCELLED again, as a new "
+                 "attempt; the tasks that ended only because of it "
+                 "(upstream_failed, upstream_cancelled) wait on it again. "
+                 "Prints the task's new status. A task that did not end so: "
+                 "illegal_transition.",
+                 "the task id", "POST", "/api/tasks/", "/retry", "status");
 }
 
 bool is_finished(const std::string& status) {
@@ -446,6 +456,7 @@ int run_task(const arguments& args) {
     {"logs", "print an attempt's stdout or stderr (--follow)", task_logs},
     {"cancel", "cancel a task that has not finished (a running one is stopped)",
      task_cancel},
+    {"retry", "run a task that ended ERROR or CANCELLED again", task_retry},
     {"wait", "wait until a task is finished", task_wait},
   };
   return dispatch("task", "Tasks of a node.", verbs, args);

@@ -52,7 +52,7 @@ expect 2 "unknown command" -- "$omniva" frobnicate
 check "unknown command: one line" one_line_error
 expect 2 "unknown flag" -- "$omniva" --bogus
 check "unknown flag: one line" one_line_error
-for noun in schema contract lineage module asset task policy token webhook; do
+for noun in schema contract lineage module asset task policy token webhook quarantine; do
   expect 0 "$noun --help" -- "$omniva" "$noun" --help
   expect 2 "$noun without verb" -- "$omniva" "$noun"
   expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
@@ -64,9 +64,10 @@ for cmd in "schema validate" "schema test-suite" "contract check" "contract pref
            "policy list" "policy show" \
            "asset add" "asset value" "asset list" "asset show" "asset rm" \
            "task create" "task list" "task counts" "task show" "task logs" "task cancel" \
-           "task wait" "serve" "module init" "module run" \
+           "task wait" "task retry" "serve" "module init" "module run" \
            "token create" "token list" "token revoke" "token rotate" \
            "webhook create" "webhook list" "webhook show" "webhook rm" \
+           "quarantine add" "quarantine rm" "quarantine list" \
            "backup" "restore" "gc" "lineage export"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
@@ -82,7 +83,13 @@ expect 0 "task --help" -- "$omniva" task --help
 check "task --help: cancel's summary" out_has "cancel a task that has not finished (a running one is stopped)"
 check "task --help: logs" out_has "logs"
 check "task --help: counts" out_has "counts"
-for cmd in "task list" "asset list" "module list" "schema list" "policy list"; do
+check "task --help: retry" out_has "run a task that ended ERROR or CANCELLED again"
+for verb in add rm; do
+  expect 2 "quarantine $verb of a kind that is neither module nor pool" -- \
+    "$omniva" quarantine $verb widget x --node http://127.0.0.1:9
+  check "quarantine $verb: the kinds named" err_has "module or pool"
+done
+for cmd in "task list" "asset list" "module list" "schema list" "policy list" "quarantine list"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
   check "$cmd pages" bash -c "grep -q -- '--limit' '$tmp/out' && grep -q -- '--cursor' '$tmp/out'"

@@ -22,7 +22,8 @@ struct settings {
   uint32_t breaker_threshold = 5;
   /// How long an open breaker waits before one probe. Default 60 s.
   std::chrono::milliseconds cooldown = std::chrono::seconds{60};
-  /// Attempts lost with their worker after which a task is poison. Default 3.
+  /// Attempts lost with their worker after which a task is poison (0:
+  /// never). Default 3.
   uint32_t poison_after = 3;
   /// Seeds the jitter (a simulation's seed; else the node's start time).
   uint64_t seed = 0;
@@ -68,8 +69,10 @@ public:
   /// Counts one attempt's end and returns the breakers whose state changes:
   /// a failure counts against the module's breaker or the pool's (by
   /// `blame_of`); the threshold opens it; a success resets the module's
-  /// and the pool's count; a probe's success closes its breaker (the
-  /// readiness signal), a probe's failure opens it again.
+  /// and the pool's count (an open breaker's stays: only its probe or a
+  /// `reset` releases it); a probe's success closes the half-open breakers
+  /// of its module and pool (the readiness signal), a probe's failure
+  /// opens them again, whoever is blamed.
   std::vector<contracts::breaker_advice>
   observe(const contracts::attempt_report& r);
 
@@ -80,6 +83,11 @@ public:
   /// Forgets `target`'s count and state (an operator released it).
   void reset(const std::string& target);
 
+  /// Marks `target` open (Zenith committed its quarantine: an operator's,
+  /// or this breaker's own advice), keeping its count: no success releases
+  /// it until `probing` (then the probe decides) or `reset`.
+  void mark_open(const std::string& target);
+
   /// `target`'s consecutive failures.
   uint32_t failures(const std::string& target) const;
 
@@ -88,8 +96,12 @@ public:
 
 private:
   struct breaker {
+    /// Consecutive failures counted.
     uint32_t failures = 0;
+    /// Open or half-open: nothing but a probe is dispatched to it.
     bool open = false;
+    /// Half-open: the next report with `probe` closes or reopens it.
+    bool half_open = false;
   };
   settings settings_;
   std::map<std::string, breaker> state_;

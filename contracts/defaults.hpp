@@ -113,6 +113,13 @@ inline constexpr size_t max_commits_in_flight = 2;
 inline constexpr std::chrono::milliseconds idempotency_window
   = std::chrono::hours{24};
 
+/// How often Zenith's control cycle has Paradox audit the state and the
+/// lineage (docs/engines.md, "Audits"), in ms; 0: only on demand (`omniva
+/// audit run`). Hourly: an audit reads the whole log, and what it finds is
+/// never urgent. Option `omniva.audit-interval-ms`.
+inline constexpr std::chrono::milliseconds audit_interval
+  = std::chrono::hours{1};
+
 /// The name of the pool a node runs when none is configured (one worker per
 /// core, all of the machine's cores and memory).
 inline constexpr std::string_view default_pool_name = "default";

@@ -73,6 +73,10 @@ void install_token_routes(http_server& server, const context_ptr& ctx);
 /// `DELETE /api/quarantines/{target}` and `POST /api/tasks/{id}/retry`.
 void install_quarantine_routes(http_server& server, const context_ptr& ctx);
 
+/// Audits (api_audits.cpp): `POST /api/audits` runs one through Zenith
+/// (operator role), `GET /api/audits` lists the recorded ones, newest first.
+void install_audit_routes(http_server& server, const context_ptr& ctx);
+
 // -- answers ------------------------------------------------------------------------
 
 /// The code of an error: ours, or `storage_error` for any other category.

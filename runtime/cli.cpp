@@ -42,6 +42,8 @@ const std::vector<noun>& nouns() {
      run_lineage},
     {"gc", "remove what the retention policy lets go (or --dry-run: show it)",
      run_gc},
+    {"audit", "audit a node's state and lineage now; list the audits",
+     run_audit},
     {"backup", "have a running node write a backup of its data folder",
      run_backup},
     {"restore", "restore a backup into a new data folder (no node)",

@@ -84,6 +84,8 @@ int run_policy(const arguments& args);
 
 /// `omniva gc [--dry-run]` (cli_gc.cpp)
 int run_gc(const arguments& args);
+/// `omniva audit run|list` (cli_audit.cpp)
+int run_audit(const arguments& args);
 /// `omniva backup --to DIR` (cli_backup.cpp)
 int run_backup(const arguments& args);
 /// `omniva restore --from DIR --data NEWDIR` (cli_backup.cpp)

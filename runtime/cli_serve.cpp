@@ -56,6 +56,7 @@ struct node_file_config : caf::actor_system_config {
       .add<size_t>("heartbeat-interval-ms", "how often a busy worker sends a heartbeat")
       .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
       .add<size_t>("idempotency-window-s", "how long an idempotency key is remembered")
+      .add<size_t>("audit-interval-ms", "how often Paradox audits the state and the lineage (0: only on demand)")
       .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment")
       .add<size_t>("webhook-retry-initial-ms", "pause after a webhook delivery's first failure")
       .add<size_t>("webhook-retry-max-ms", "longest pause between two tries of a webhook delivery")
@@ -314,6 +315,7 @@ int run_serve(const arguments& args) {
     o.heartbeat_timeout = ms("omniva.heartbeat-timeout-ms",
                              o.heartbeat_timeout);
     o.sse_keep_alive = ms("omniva.sse-keep-alive-ms", o.sse_keep_alive);
+    o.audit_interval = ms("omniva.audit-interval-ms", o.audit_interval);
     o.webhook_retry_initial = ms("omniva.webhook-retry-initial-ms",
                                  o.webhook_retry_initial);
     o.webhook_retry_max = ms("omniva.webhook-retry-max-ms", o.webhook_retry_max);

@@ -65,6 +65,10 @@ struct node_options {
   /// created. Default: 24 h.
   std::chrono::milliseconds idempotency_window
     = defaults::scheduling::idempotency_window;
+  /// How often Zenith has Paradox audit the state and the lineage (0: only
+  /// on demand). Default: 1 h.
+  std::chrono::milliseconds audit_interval
+    = defaults::scheduling::audit_interval;
   /// Worker threads of CAF's scheduler (0: one per core). Default: 0.
   size_t scheduler_threads = defaults::node::scheduler_threads;
   /// What the retention passes keep and how often they run (the janitor,

@@ -157,6 +157,7 @@ void install_routes(http_server& server, const api_context& ctx) {
   api::install_backup_routes(server, shared);
   api::install_asset_content_routes(server, shared);
   api::install_webhook_routes(server, shared);
+  api::install_audit_routes(server, shared);
   api::install_quarantine_routes(server, shared);
 }
 

@@ -52,7 +52,7 @@ expect 2 "unknown command" -- "$omniva" frobnicate
 check "unknown command: one line" one_line_error
 expect 2 "unknown flag" -- "$omniva" --bogus
 check "unknown flag: one line" one_line_error
-for noun in schema contract lineage module asset task policy token webhook quarantine; do
+for noun in schema contract lineage module asset task policy token webhook quarantine audit; do
   expect 0 "$noun --help" -- "$omniva" "$noun" --help
   expect 2 "$noun without verb" -- "$omniva" "$noun"
   expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
@@ -68,6 +68,7 @@ for cmd in "schema validate" "schema test-suite" "contract check" "contract pref
            "token create" "token list" "token revoke" "token rotate" \
            "webhook create" "webhook list" "webhook show" "webhook rm" \
            "quarantine add" "quarantine rm" "quarantine list" \
+           "audit run" "audit list" \
            "backup" "restore" "gc" "lineage export"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
@@ -89,7 +90,7 @@ for verb in add rm; do
     "$omniva" quarantine $verb widget x --node http://127.0.0.1:9
   check "quarantine $verb: the kinds named" err_has "module or pool"
 done
-for cmd in "task list" "asset list" "module list" "schema list" "policy list" "quarantine list"; do
+for cmd in "task list" "asset list" "module list" "schema list" "policy list" "quarantine list" "audit list"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help
   check "$cmd pages" bash -c "grep -q -- '--limit' '$tmp/out' && grep -q -- '--cursor' '$tmp/out'"

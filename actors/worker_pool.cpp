@@ -1,6 +1,7 @@
 // The worker pool: hands orders to free workers (holding an order while an
-// earlier attempt of its task runs), stops attempts on request; each worker
-// runs one attempt with a heartbeat ticker beside it and reports the outcome.
+// earlier attempt of its task runs), stops attempts on request, injects the
+// faults of its fault plan; each worker runs one attempt with a heartbeat
+// ticker beside it and reports the outcome.
 
 #include "actors/worker_pool.hpp"
 
@@ -172,11 +173,76 @@ void start_next(pool_actor::stateful_pointer<worker_pool_state> self) {
     }
     auto [order, zenith] = std::move(*q);
     q = st.queue.erase(q);
-    st.running[i] = running_attempt{order.execution_id, order.task.task_id};
+    st.running[i] = running_attempt{order.execution_id, order.task.task_id,
+                                    zenith};
     st.slots[i]->stop = false; // the worker is done with its last attempt
+    if (auto d = st.delays.find(order.execution_id); d != st.delays.end()) {
+      // An injected `slow` fault: the worker gets the order later; the
+      // pool's tick beats for it meanwhile.
+      auto delay = d->second;
+      st.delays.erase(d);
+      st.running[i]->starts_at = self->clock().now() + delay;
+      caf::delayed_anon_send(st.workers[i], delay, atom::dispatch_v,
+                             std::move(order),
+                             caf::actor_cast<caf::actor>(zenith));
+      continue;
+    }
     caf::anon_send(st.workers[i], atom::dispatch_v, std::move(order),
                    caf::actor_cast<caf::actor>(zenith));
   }
+}
+
+/// Whether an attempt on a worker waits for its delayed start at `now`.
+bool waits_to_start(const std::optional<running_attempt>& r,
+                    caf::actor_clock::time_point now) {
+  return r && r->starts_at && *r->starts_at > now;
+}
+
+/// Schedules the pool's heartbeat tick when something waits for a worker
+/// (or for its delayed start) and none is scheduled.
+void keep_ticking(pool_actor::stateful_pointer<worker_pool_state> self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  bool waiting = !st.queue.empty()
+                 || std::any_of(st.running.begin(), st.running.end(),
+                                [&](auto& r) { return waits_to_start(r, now); });
+  if (waiting && !st.ticking) {
+    st.ticking = true;
+    self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
+  }
+}
+
+/// Applies an injected fault to `order` as it arrives (see the header).
+/// Returns whether the order is done with (silent, transient, fail); a
+/// slow order goes on into the queue with its delay noted.
+bool inject(pool_actor::stateful_pointer<worker_pool_state> self,
+            const contracts::dispatch_order& order, const zenith_actor& zenith,
+            const contracts::injected_fault& fault) {
+  auto& st = self->state;
+  spdlog::warn("worker_pool {}: attempt {} of {}: {}", st.spec.name,
+               order.execution_id, order.task.module_ref, fault.message);
+  switch (fault.kind) {
+    case contracts::fault_kind::silent:
+      st.silenced.push_back(order.execution_id);
+      return true;
+    case contracts::fault_kind::transient:
+    case contracts::fault_kind::fail: {
+      contracts::execution_outcome out;
+      out.execution_id = order.execution_id;
+      out.task_id = order.task.task_id;
+      out.attempt = order.task.attempt;
+      out.ok = false;
+      out.error_code = fault.code;
+      out.error_message = fault.message;
+      out.transient = fault.transient;
+      self->send(zenith, atom::result_v, std::move(out));
+      return true;
+    }
+    case contracts::fault_kind::slow:
+      st.delays[order.execution_id] = fault.delay;
+      return false;
+  }
+  return false;
 }
 
 /// Stops attempt `execution_id`: drops it from the queue, or tells its
@@ -184,11 +250,19 @@ void start_next(pool_actor::stateful_pointer<worker_pool_state> self) {
 void stop_attempt(pool_actor::stateful_pointer<worker_pool_state> self,
                   const std::string& execution_id) {
   auto& st = self->state;
+  if (auto s = std::find(st.silenced.begin(), st.silenced.end(), execution_id);
+      s != st.silenced.end()) {
+    st.silenced.erase(s);
+    spdlog::info("worker_pool {}: forgot the silenced attempt {}", st.spec.name,
+                 execution_id);
+    return;
+  }
   auto queued = std::find_if(st.queue.begin(), st.queue.end(), [&](auto& q) {
     return q.first.execution_id == execution_id;
   });
   if (queued != st.queue.end()) {
     st.queue.erase(queued);
+    st.delays.erase(execution_id);
     spdlog::info("worker_pool {}: dropped the queued attempt {}", st.spec.name,
                  execution_id);
     return;
@@ -218,6 +292,7 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
   auto& st = self->state;
   st.spec = std::move(config.spec);
   st.heartbeat_interval = config.heartbeat_interval;
+  st.faults = std::move(config.faults);
   auto me = caf::actor_cast<pool_actor>(self);
   for (uint32_t i = 0; i < st.spec.workers; ++i) {
     auto slot = std::make_shared<worker_slot>();
@@ -236,12 +311,14 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
   return {
     [=](atom::dispatch, contracts::dispatch_order& order) {
       auto zenith = caf::actor_cast<zenith_actor>(self->current_sender());
-      self->state.queue.emplace_back(std::move(order), zenith);
+      auto& st = self->state;
+      if (st.faults)
+        if (auto fault = contracts::decide(*st.faults, order, st.spec.name))
+          if (inject(self, order, zenith, *fault))
+            return;
+      st.queue.emplace_back(std::move(order), zenith);
       start_next(self);
-      if (!self->state.queue.empty() && !self->state.ticking) {
-        self->state.ticking = true;
-        self->delayed_send(self, self->state.heartbeat_interval, atom::tick_v);
-      }
+      keep_ticking(self);
     },
     [=](atom::cancel, const std::string& execution_id) {
       stop_attempt(self, execution_id);
@@ -250,14 +327,19 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
       auto& st = self->state;
       for (auto& [order, zenith] : st.queue)
         self->send(zenith, atom::heartbeat_v, order.execution_id);
-      st.ticking = !st.queue.empty();
-      if (st.ticking)
-        self->delayed_send(self, st.heartbeat_interval, atom::tick_v);
+      // Attempts slowed by an injected fault are alive while they wait.
+      auto now = self->clock().now();
+      for (auto& r : st.running)
+        if (waits_to_start(r, now))
+          self->send(r->zenith, atom::heartbeat_v, r->execution_id);
+      st.ticking = false;
+      keep_ticking(self);
     },
     [=](atom::done, uint32_t index) {
       if (index < self->state.running.size())
         self->state.running[index].reset();
       start_next(self);
+      keep_ticking(self);
     },
   };
 }

@@ -29,11 +29,32 @@
 //   and attempt, whatever the executor filled in; an executor that throws
 //   is a `spawn_failed` outcome ("the adapter failed: ..."), never a dead
 //   worker. Then the worker is free again.
+//
+// With a fault plan (contracts/faults.hpp; tests and simulations only),
+// each order is checked against it as it arrives; a fault that matches
+// replaces the promises above for that order:
+// - `silent`: the order is accepted and dropped: it never runs, no outcome
+//   and no heartbeat is sent for it (neither by a worker nor by the
+//   pool's tick), so Zenith takes it for lost after its heartbeat
+//   timeout. It holds no worker: its slot is free at once (Zenith counts
+//   it busy until then, so the pool never has fewer free workers than
+//   Zenith believes). The pool notes its execution id in `silenced` until
+//   Zenith's `cancel` for it (sent when it takes the attempt for lost).
+// - `transient` / `fail`: the pool answers at once, without running it,
+//   with an outcome `ok = false`, the rule's code, the transient flag and
+//   "injected fault: ..." as its message.
+// - `slow`: the order runs as usual, but its worker is handed it
+//   `delay_ms` later (a delayed message, no thread sleeps); the slot is
+//   held meanwhile and the pool's tick beats for it as for a queued
+//   order. Stopped during its delay, it ends when the delay is over, as
+//   `cancelled` like any stopped attempt.
 
 #include "actors/interfaces.hpp"
 #include "contracts/defaults.hpp"
+#include "contracts/faults.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -44,6 +65,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace omniva::actors {
@@ -103,6 +125,9 @@ struct worker_pool_config {
   /// node's pools). Off only in deterministic tests, where the workers run
   /// on CAF's test coordinator like every other actor. Default: true.
   bool detached_workers = true;
+  /// Faults to inject (contracts/faults.hpp): tests and simulations only.
+  /// Default: none.
+  std::shared_ptr<const contracts::fault_plan> faults;
 };
 
 /// What the pool and one of its workers share: the stop request of the
@@ -119,8 +144,14 @@ struct running_attempt {
   std::string execution_id;
   /// Its task.
   std::string task_id;
+  /// The Zenith that sent it (the pool's tick beats to it while the
+  /// attempt waits for its start, see `starts_at`).
+  zenith_actor zenith;
   /// Whether it was told to stop.
   bool stopping = false;
+  /// For an attempt slowed by an injected fault: when its worker is handed
+  /// it; until then the pool's tick beats for it. nullopt: at once.
+  std::optional<caf::actor_clock::time_point> starts_at;
 };
 
 /// The pool's state.
@@ -144,6 +175,14 @@ struct worker_pool_state {
     = defaults::scheduling::heartbeat_interval;
   /// Whether a heartbeat tick is scheduled.
   bool ticking = false;
+  /// The faults to inject; null: none.
+  std::shared_ptr<const contracts::fault_plan> faults;
+  /// The execution ids of the orders an injected `silent` fault dropped,
+  /// until Zenith cancels them.
+  std::vector<std::string> silenced;
+  /// The delays of queued orders slowed by an injected `slow` fault, by
+  /// execution id (applied when a worker is free for them).
+  std::unordered_map<std::string, std::chrono::milliseconds> delays;
 };
 
 /// Returns whether an attempt of `task_id` runs (or is stopping) on a

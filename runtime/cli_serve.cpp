@@ -5,6 +5,7 @@
 
 #include "contracts/defaults.hpp"
 #include "contracts/error_code.hpp"
+#include "contracts/faults.hpp"
 #include "contracts/json.hpp"
 #include "contracts/node_log.hpp"
 #include "contracts/retention.hpp"
@@ -222,6 +223,7 @@ int run_serve(const arguments& args) {
   po::options_description opts{"options"};
   size_t hook_initial_ms = 0, hook_max_ms = 0, hook_timeout_ms = 0;
   std::string data, http, config_file, log_format, disk_reserve, disk_interval;
+  std::string faults_file;
   std::vector<std::string> modules, pools, roots;
   std::string keep_attempts, keep_outputs, blob_grace, retention_interval;
   auto data_help = "data folder (default " + std::string{defaults::node::data_dir}
@@ -250,6 +252,7 @@ int run_serve(const arguments& args) {
     ("retention-outputs-days", po::value(&keep_outputs), "keep a finished task's folder (outputs, logs) this long while nothing holds its outputs, which then become PURGED: days or a duration; default 365")
     ("retention-blob-grace", po::value(&blob_grace), "remove a blob no asset references once it is this old: seconds or a duration (1h, 30m); default 1h")
     ("retention-interval", po::value(&retention_interval), "run a retention pass this often: seconds or a duration (1h, 30m); 0: never (omniva gc runs one); default 1h")
+    ("faults", po::value(&faults_file), "a fault plan (JSON) whose faults the worker pools inject: for tests and simulations only (see docs/operations.md, \"Fault injection\")")
     ("mock", "run every task through the mock adapter")
     ("demo", "register the example modules, add a sample asset and submit a small pipeline");
   po::positional_options_description pos;
@@ -257,7 +260,7 @@ int run_serve(const arguments& args) {
   if (auto rc = parse_options(
         "omniva serve [--data DIR] [--http HOST:PORT] [--modules DIR]... "
         "[--config FILE] [--log-format text|json] [--disk-reserve SIZE] "
-        "[--mock] [--demo]",
+        "[--faults FILE] [--mock] [--demo]",
         "Runs a node: the lineage database, Zenith, the worker pools and the "
         "HTTP API. Prints where it listens; stops on SIGINT or SIGTERM.",
         opts, pos, args, vm))
@@ -416,6 +419,21 @@ int run_serve(const arguments& args) {
       return exit_usage;
     }
     o.pools.push_back(*spec);
+  }
+  if (!faults_file.empty()) {
+    // Every problem of the plan at once, before anything starts.
+    auto plan = contracts::load_fault_plan(faults_file);
+    if (!plan) {
+      auto n = plan.problems.size();
+      std::cerr << "omniva: " << faults_file << ": not a valid fault plan ("
+                << n << (n == 1 ? " problem" : " problems") << "):\n";
+      for (auto& p : plan.problems)
+        std::cerr << "  " << contracts::to_string(p.code) << ' '
+                  << (p.pointer.empty() ? "/" : p.pointer) << ": "
+                  << p.message << '\n';
+      return exit_failure;
+    }
+    o.faults = std::make_shared<const contracts::fault_plan>(std::move(*plan.plan));
   }
   if (modules.empty() && fs::is_directory(defaults::node::modules_dir))
     modules.emplace_back(defaults::node::modules_dir);

@@ -386,11 +386,17 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     return run_order(o, *local, *mock, schemas, control, every);
   };
   std::map<std::string, actors::pool_actor> pools;
+  if (options.faults)
+    spdlog::warn("node: fault injection is on, for tests and simulations "
+                 "only: attempts will go silent, fail or run late on "
+                 "purpose ({})",
+                 contracts::describe(*options.faults));
   for (auto& spec : options.pools) {
     actors::worker_pool_config wc;
     wc.spec = spec;
     wc.run = run;
     wc.heartbeat_interval = options.heartbeat_interval;
+    wc.faults = options.faults;
     auto pool = p->system->spawn(actors::worker_pool, std::move(wc));
     pools.emplace(spec.name, pool);
     p->pools.push_back(pool);

@@ -5,6 +5,7 @@
 // together. `omniva serve` runs one; `omniva bench tasks` embeds one.
 
 #include "contracts/defaults.hpp"
+#include "contracts/faults.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/retention.hpp"
 
@@ -93,6 +94,10 @@ struct node_options {
   /// Default: 2 s.
   std::chrono::milliseconds disk_check_interval
     = defaults::node::disk_check_interval;
+  /// Faults the worker pools inject (contracts/faults.hpp, `omniva serve
+  /// --faults FILE`): for tests and simulations only; the node warns at
+  /// start that it injects them. Default: none.
+  std::shared_ptr<const contracts::fault_plan> faults;
 };
 
 /// Reads "host:port".

@@ -6,11 +6,13 @@
 // sent: orders run and their outcomes reach Zenith, workers and the queue
 // send heartbeats, orders beyond the free workers wait their turn, an order
 // waits while an earlier attempt of its task runs, and attempts are
-// stopped. One case runs on real threads: a worker beats on its own while
-// its executor is silent.
+// stopped; with a fault plan, orders go silent, fail at once or start
+// late. One case runs on real threads: a worker beats on its own while its
+// executor is silent.
 
 #include "actors/worker_pool.hpp"
 #include "contracts/error_code.hpp"
+#include "contracts/faults.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/type_ids.hpp"
 #include "tests/actors/test_support.hpp"
@@ -153,13 +155,19 @@ struct fixture {
     sched.run();
   }
 
-  void start_pool(uint32_t workers) {
+  /// Starts the pool, with the fault plan `faults` (JSON text) if given.
+  void start_pool(uint32_t workers, std::string_view faults = {}) {
     actors::worker_pool_config wc;
     wc.spec.name = "default";
     wc.spec.workers = workers;
     wc.run = fake_executor(executor_did);
     wc.heartbeat_interval = beat_every;
     wc.detached_workers = false;
+    if (!faults.empty()) {
+      auto plan = contracts::check_fault_plan_text(faults);
+      BOOST_REQUIRE(plan);
+      wc.faults = std::make_shared<const contracts::fault_plan>(*plan.plan);
+    }
     pool = sys.spawn(actors::worker_pool, std::move(wc));
     sched.run();
   }
@@ -391,6 +399,147 @@ BOOST_AUTO_TEST_CASE(cancelling_an_attempt_the_pool_does_not_hold_changes_nothin
   BOOST_CHECK(executor_did->saw_stop.empty());
   BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 1u);
   BOOST_CHECK(zenith_got->outcomes.front().ok);
+}
+
+// -- injected faults -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_silent_fault_drops_the_order_with_no_outcome_and_no_heartbeat) {
+  start_pool(1, R"({"rules": [{"module": "flaky@1", "attempts": [1], "fault": "silent"}]})");
+  dispatch(order_for("task-a", 1, "flaky@1"));
+  pool_handles_one();
+  // Dropped at once: it holds no worker and does not wait in the queue.
+  BOOST_CHECK_EQUAL(busy_workers(), 0u);
+  BOOST_CHECK(state().queue.empty());
+  BOOST_CHECK(state().silenced == std::vector<std::string>{"task-a/1"});
+  // Two more orders: one runs, one waits in the queue.
+  dispatch(order_for("task-b"));
+  dispatch(order_for("task-c"));
+  pool_handles_one();
+  pool_handles_one();
+  BOOST_CHECK_EQUAL(busy_workers(), 1u);
+  BOOST_REQUIRE_EQUAL(state().queue.size(), 1u);
+  // The tick beats for the queued order, never for the silent one.
+  sched.advance_time(beat_every);
+  pool_handles_one();
+  zenith_handles_one();
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-c/1"), 1u);
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-a/1"), 0u);
+  sched.run();
+  for (int i = 0; i < 3; ++i) {
+    sched.advance_time(beat_every);
+    sched.run();
+  }
+  BOOST_CHECK(executor_did->ran
+              == (std::vector<std::string>{"task-b/1", "task-c/1"}));
+  BOOST_CHECK_GE(zenith_got->beats("task-b/1"), 1u);
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-a/1"), 0u);
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 2u);
+  for (auto& o : zenith_got->outcomes)
+    BOOST_CHECK_NE(o.execution_id, "task-a/1");
+  // Zenith takes it for lost and cancels it: the pool forgets it, still
+  // without an outcome; the re-run (attempt 2, not in the rule) runs.
+  cancel("task-a/1");
+  dispatch(order_for("task-a", 2, "flaky@1"));
+  sched.run();
+  BOOST_CHECK(state().silenced.empty());
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 3u);
+  BOOST_CHECK_EQUAL(zenith_got->outcomes.back().execution_id, "task-a/2");
+  BOOST_CHECK(zenith_got->outcomes.back().ok);
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-a/1"), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(injected_transient_and_deterministic_failures_answer_at_once_without_running) {
+  start_pool(1, R"({"rules": [
+    {"module": "flaky@1", "fault": "transient"},
+    {"module": "broken@1", "fault": "fail", "code": "missing_output",
+     "message": "no result.json"}]})");
+  dispatch(order_for("task-a", 2, "flaky@1"));
+  dispatch(order_for("task-b", 1, "broken@1"));
+  pool_handles_one();
+  pool_handles_one();
+  BOOST_CHECK_EQUAL(busy_workers(), 0u);
+  BOOST_CHECK(state().queue.empty());
+  sched.run();
+  BOOST_CHECK(executor_did->ran.empty());
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 2u);
+  auto& transient = zenith_got->outcomes[0];
+  BOOST_CHECK_EQUAL(transient.execution_id, "task-a/2");
+  BOOST_CHECK_EQUAL(transient.task_id, "task-a");
+  BOOST_CHECK_EQUAL(transient.attempt, 2u);
+  BOOST_CHECK(!transient.ok);
+  BOOST_CHECK(transient.error_code == contracts::ec::io_error);
+  BOOST_CHECK(transient.transient);
+  BOOST_CHECK_EQUAL(transient.error_message,
+                    "injected fault: a transient failure (fault plan rule 1)");
+  BOOST_CHECK(transient.outputs.empty());
+  auto& failed = zenith_got->outcomes[1];
+  BOOST_CHECK_EQUAL(failed.execution_id, "task-b/1");
+  BOOST_CHECK(!failed.ok);
+  BOOST_CHECK(failed.error_code == contracts::ec::missing_output);
+  BOOST_CHECK(!failed.transient);
+  BOOST_CHECK_EQUAL(failed.error_message,
+                    "injected fault: no result.json (fault plan rule 2)");
+  // No heartbeat for either: they never ran.
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-a/2"), 0u);
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-b/1"), 0u);
+  // Orders no rule matches run as usual.
+  dispatch(order_for("task-c"));
+  sched.run();
+  BOOST_CHECK(executor_did->ran == std::vector<std::string>{"task-c/1"});
+  BOOST_CHECK(zenith_got->outcomes.back().ok);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_fault_runs_the_order_after_its_delay_and_the_pool_beats_meanwhile) {
+  start_pool(1, R"({"rules": [{"module": "slow@1", "fault": "slow", "delay_ms": 12000}]})");
+  dispatch(order_for("task-s", 1, "slow@1"));
+  dispatch(order_for("task-b"));
+  sched.run();
+  // The slow order holds the worker but has not run; the other waits.
+  BOOST_CHECK(executor_did->ran.empty());
+  BOOST_CHECK_EQUAL(busy_workers(), 1u);
+  BOOST_REQUIRE(state().running[0].has_value());
+  BOOST_CHECK(state().running[0]->starts_at.has_value());
+  BOOST_CHECK_EQUAL(state().queue.size(), 1u);
+  BOOST_CHECK(zenith_got->events.empty());
+  // 5 s and 10 s: the pool beats for both.
+  for (size_t n = 1; n <= 2; ++n) {
+    sched.advance_time(beat_every);
+    sched.run();
+    BOOST_CHECK_EQUAL(zenith_got->beats("task-s/1"), n);
+    BOOST_CHECK_EQUAL(zenith_got->beats("task-b/1"), n);
+    BOOST_CHECK(executor_did->ran.empty());
+  }
+  // 12 s: the worker gets it and runs it, then the other one.
+  sched.advance_time(std::chrono::seconds{2});
+  sched.run();
+  BOOST_CHECK(executor_did->ran
+              == (std::vector<std::string>{"task-s/1", "task-b/1"}));
+  BOOST_REQUIRE_EQUAL(zenith_got->outcomes.size(), 2u);
+  BOOST_CHECK_EQUAL(zenith_got->outcomes[0].execution_id, "task-s/1");
+  BOOST_CHECK(zenith_got->outcomes[0].ok);
+  BOOST_CHECK_EQUAL(zenith_got->beats("task-s/1"), 3u); // + the worker's
+  // Nothing waits any more: the next tick sends nothing and stops ticking.
+  auto events = zenith_got->events.size();
+  sched.advance_time(beat_every);
+  sched.run();
+  BOOST_CHECK_EQUAL(zenith_got->events.size(), events);
+  BOOST_CHECK(!state().ticking);
+  BOOST_CHECK_EQUAL(busy_workers(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_order_cancelled_in_the_queue_forgets_its_delay) {
+  start_pool(1, R"({"rules": [{"module": "slow@1", "fault": "slow", "delay_ms": 1000}]})");
+  dispatch(order_for("task-a"));
+  dispatch(order_for("task-s", 1, "slow@1"));
+  pool_handles_one();
+  pool_handles_one();
+  BOOST_CHECK_EQUAL(state().delays.count("task-s/1"), 1u);
+  cancel("task-s/1");
+  pool_handles_one();
+  BOOST_CHECK(state().queue.empty());
+  BOOST_CHECK(state().delays.empty());
+  sched.run();
+  BOOST_CHECK(executor_did->ran == std::vector<std::string>{"task-a/1"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -40,6 +40,8 @@ const std::vector<noun>& nouns() {
     {"bench", "measure tasks through an embedded node", run_bench},
     {"lineage", "verify the lineage log and show where things came from",
      run_lineage},
+    {"explain", "why a task, an asset or a trace is where it is (HaloLux)",
+     run_explain},
     {"gc", "remove what the retention policy lets go (or --dry-run: show it)",
      run_gc},
     {"audit", "audit a node's state and lineage now; list the audits",

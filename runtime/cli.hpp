@@ -97,6 +97,9 @@ int run_token(const arguments& args);
 /// `omniva quarantine ...` (cli_quarantine.cpp)
 int run_quarantine(const arguments& args);
 
+/// `omniva explain ID` (cli_explain.cpp)
+int run_explain(const arguments& args);
+
 /// The whole command line.
 int main(int argc, char** argv);
 

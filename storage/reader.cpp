@@ -138,10 +138,12 @@ reader::packets(uint64_t first, uint64_t last, size_t limit) const {
 
 namespace {
 
-/// Reads the packets listed by a name index (trace, subject) in seq order.
+/// Reads the packets listed by a name index (trace, subject) in seq order,
+/// those with `first <= seq <= last`.
 caf::expected<std::vector<packet>> by_name(const reader& r, const db_handle& db,
                                            cf family, std::string_view name,
-                                           size_t limit) {
+                                           size_t limit, uint64_t first = 0,
+                                           uint64_t last = UINT64_MAX) {
   auto handle = storage::family(db, family);
   if (!handle)
     return handle.error();
@@ -149,13 +151,16 @@ caf::expected<std::vector<packet>> by_name(const reader& r, const db_handle& db,
   std::string prefix{name};
   prefix += '\0';
   std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator({}, *handle)};
-  for (it->Seek(slice(prefix)); it->Valid() && out.size() < limit; it->Next()) {
+  auto start = first == 0 ? prefix : name_seq_key(name, first);
+  for (it->Seek(slice(start)); it->Valid() && out.size() < limit; it->Next()) {
     auto key = view(it->key());
     if (key.substr(0, prefix.size()) != prefix)
       break;
     auto seq = decode_seq(key.substr(prefix.size()));
     if (!seq)
       return make_error(ec::corruption, "a lineage index key is damaged");
+    if (*seq > last)
+      break;
     auto p = r.packet_by_seq(*seq);
     if (!p)
       return p.error();
@@ -176,6 +181,60 @@ caf::expected<std::vector<packet>> reader::by_trace(std::string_view trace_id,
 caf::expected<std::vector<packet>> reader::history(std::string_view subject,
                                                    size_t limit) const {
   return by_name(*this, *db_, cf::stardust_subject, subject, limit);
+}
+
+caf::expected<std::vector<packet>>
+reader::by_trace(std::string_view trace_id, uint64_t first, uint64_t last,
+                 size_t limit) const {
+  return by_name(*this, *db_, cf::stardust_trace, trace_id, limit, first, last);
+}
+
+caf::expected<std::vector<packet>>
+reader::history(std::string_view subject, uint64_t first, uint64_t last,
+                size_t limit) const {
+  return by_name(*this, *db_, cf::stardust_subject, subject, limit, first,
+                 last);
+}
+
+namespace {
+
+/// The seq of the last entry under `name` in name index `family` with
+/// `seq <= at_most`; 0 when none. One backward seek.
+caf::expected<uint64_t> last_seq_in(const db_handle& db, cf family,
+                                    std::string_view name, uint64_t at_most) {
+  auto handle = storage::family(db, family);
+  if (!handle)
+    return handle.error();
+  if (at_most == 0)
+    return uint64_t{0};
+  std::string prefix{name};
+  prefix += '\0';
+  auto bound = name_seq_key(name, at_most);
+  std::unique_ptr<rocksdb::Iterator> it{db.db->NewIterator({}, *handle)};
+  it->SeekForPrev(slice(bound));
+  if (!it->status().ok())
+    return to_error(it->status(), "reading a lineage index");
+  if (!it->Valid())
+    return uint64_t{0};
+  auto key = view(it->key());
+  if (key.substr(0, prefix.size()) != prefix)
+    return uint64_t{0};
+  auto seq = decode_seq(key.substr(prefix.size()));
+  if (!seq)
+    return make_error(ec::corruption, "a lineage index key is damaged");
+  return *seq;
+}
+
+} // namespace
+
+caf::expected<uint64_t> reader::last_seq_of(std::string_view subject,
+                                            uint64_t at_most) const {
+  return last_seq_in(*db_, cf::stardust_subject, subject, at_most);
+}
+
+caf::expected<uint64_t>
+reader::last_seq_of_trace(std::string_view trace_id) const {
+  return last_seq_in(*db_, cf::stardust_trace, trace_id, UINT64_MAX);
 }
 
 caf::expected<std::string> reader::last_of(std::string_view subject) const {

@@ -63,6 +63,32 @@ public:
   caf::expected<std::vector<contracts::packet>>
   history(std::string_view subject, size_t limit = SIZE_MAX) const;
 
+  /// The packets of workflow `trace_id` with `first <= seq <= last`, in
+  /// order, at most `limit`: one seek to `first`, so a page of a long trace
+  /// costs its own packets only (HaloLux's trace pages).
+  caf::expected<std::vector<contracts::packet>>
+  by_trace(std::string_view trace_id, uint64_t first, uint64_t last,
+           size_t limit) const;
+
+  /// The packets naming `subject` with `first <= seq <= last`, in order, at
+  /// most `limit`: a stretch of a long history (what happened to a
+  /// quarantine target while a task waited) without reading the rest.
+  caf::expected<std::vector<contracts::packet>>
+  history(std::string_view subject, uint64_t first, uint64_t last,
+          size_t limit) const;
+
+  /// The seq of the last packet naming `subject` with `seq <= at_most`; 0
+  /// when there is none. One backward seek in the subject index, no packet
+  /// read (HaloLux's cache checks and "what was the state at seq N").
+  /// Errors: `corruption` (a damaged index key), `storage_error`.
+  caf::expected<uint64_t> last_seq_of(std::string_view subject,
+                                      uint64_t at_most = UINT64_MAX) const;
+
+  /// The seq of the last packet of workflow `trace_id`; 0 when it has
+  /// none. One backward seek in the trace index, no packet read. Errors as
+  /// for `last_seq_of`.
+  caf::expected<uint64_t> last_seq_of_trace(std::string_view trace_id) const;
+
   /// The id of the last packet that touched `subject`: one backward seek,
   /// whatever the length of the history. "" means exactly that no packet
   /// names `subject`; a read that fails is an error, never "": `corruption`

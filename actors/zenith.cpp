@@ -1,6 +1,7 @@
 #include "actors/zenith.hpp"
 
 #include "contracts/module_registration.hpp"
+#include "contracts/paradox.hpp"
 #include "contracts/preflight.hpp"
 #include "contracts/status.hpp"
 
@@ -160,15 +161,26 @@ size_t zenith_state::add_packet(std::string kind,
                                 const std::vector<std::string>& parent_entities,
                                 json::value payload,
                                 const std::string& trace_id) {
+  return add_packet_as(std::move(kind), "zenith", std::move(subjects),
+                       parent_entities, std::move(payload), trace_id, false);
+}
+
+size_t zenith_state::add_packet_as(std::string kind, std::string actor,
+                                   std::vector<std::string> subjects,
+                                   const std::vector<std::string>& parent_entities,
+                                   json::value payload,
+                                   const std::string& trace_id,
+                                   bool evidence,
+                                   std::vector<size_t> batch_parents) {
   contracts::packet p;
   p.kind = kind;
-  p.actor = "zenith";
+  p.actor = std::move(actor);
   p.trace_id = trace_id;
   p.at = now();
   if (!requester.empty() && payload.is_object() && !payload.find("operator"))
     payload.set("operator", requester);
   p.payload = json::serialize(payload);
-  std::vector<size_t> in_batch;
+  std::vector<size_t> in_batch = std::move(batch_parents);
   for (auto& entity : parent_entities) {
     if (auto i = batch_last.find(entity); i != batch_last.end()) {
       if (std::find(in_batch.begin(), in_batch.end(), i->second)
@@ -202,7 +214,7 @@ size_t zenith_state::add_packet(std::string kind,
   std::sort(subjects.begin(), subjects.end());
   subjects.erase(std::unique(subjects.begin(), subjects.end()), subjects.end());
   p.subjects = subjects;
-  auto index = batch.add(std::move(p), std::move(in_batch));
+  auto index = batch.add(std::move(p), std::move(in_batch), evidence);
   for (auto& s : subjects)
     batch_last[s] = index;
   batch_events.push_back(std::move(event));
@@ -227,9 +239,13 @@ void zenith_state::put_asset(const asset_record& a, size_t packet) {
 
 void zenith_state::make_ready(task_record& t) {
   t.status = task_status::ready;
-  ready_key key{-static_cast<int64_t>(t.priority), ready_order++, t.task_id};
-  ready.insert(key);
-  ready_keys[t.task_id] = key;
+  if (auto r = early_routes.find(t.task_id); r != early_routes.end()) {
+    auto route = std::move(r->second);
+    early_routes.erase(r);
+    enqueue(t, route);
+    return;
+  }
+  ask_route(t);
 }
 
 void zenith_state::announce_ready(task_record& t, const std::string& woken_by) {
@@ -245,24 +261,51 @@ void zenith_state::announce_ready(task_record& t, const std::string& woken_by) {
   put_task(t, i);
 }
 
-void zenith_state::requeue(task_record& t, const std::string& reason) {
+void zenith_state::requeue(task_record& t, const std::string& reason,
+                           const std::string& not_before) {
   last_beat.erase(t.task_id);
   t.status = task_status::pending;
   t.attempt += 1;
   t.pool.clear();
+  t.not_before = not_before;
   t.updated_at = now();
+  json::value payload{json::object{}};
+  payload.set("attempt", static_cast<int64_t>(t.attempt));
+  payload.set("reason", reason);
+  if (!not_before.empty())
+    payload.set("not_before", not_before);
   auto i = add_packet("task.requeued", {t.task_id}, {t.task_id},
-                      json::object{{"attempt", static_cast<int64_t>(t.attempt)},
-                                   {"reason", reason}},
-                      t.trace_id);
+                      std::move(payload), t.trace_id);
   put_task(t, i);
 }
 
-void zenith_state::unready(const std::string& task_id) {
-  if (auto i = ready_keys.find(task_id); i != ready_keys.end()) {
-    ready.erase(i->second);
-    ready_keys.erase(i);
+void zenith_state::wake_waiting(const std::string& asset_id) {
+  auto w = waiting.find(asset_id);
+  if (w == waiting.end())
+    return;
+  auto woken = std::move(w->second);
+  waiting.erase(w);
+  for (auto& d : woken) {
+    auto found = tasks.find(d);
+    if (found == tasks.end() || found->second.status != task_status::pending)
+      continue;
+    auto& dep = found->second;
+    if (!dep.cleared || !dep.not_before.empty() || !inputs_available(dep))
+      continue; // Paradox's clearance (or a backoff) makes it READY
+    dep.updated_at = now();
+    announce_ready(dep, asset_id);
   }
+}
+
+void zenith_state::unready(const std::string& task_id) {
+  if (auto i = queued.find(task_id); i != queued.end()) {
+    if (auto q = queues.find(i->second.pool); q != queues.end())
+      q->second.erase(i->second.key);
+    queued.erase(i);
+  }
+  routing.erase(task_id);
+  early_routes.erase(task_id);
+  unroutable.erase(task_id);
 }
 
 void zenith_state::release_holds(const task_record& t) {
@@ -312,6 +355,8 @@ caf::error zenith_state::recover() {
     return err;
   if (auto err = recover_webhooks())
     return err;
+  if (auto err = recover_quarantines())
+    return err;
   auto& r = *db->read;
   auto rows = r.scan(storage::table::modules, "");
   if (!rows)
@@ -353,9 +398,27 @@ caf::error zenith_state::recover() {
         idempotency_order.emplace_back(*created, t.idempotency_key);
       }
     }
-    if (t.status == task_status::running)
+    if (t.status == task_status::running) {
+      if (t.error) {
+        // Its attempt had failed and Eclipse's plan was not committed yet:
+        // ask again.
+        contracts::attempt_report rep;
+        rep.task_id = id;
+        rep.module_ref = t.module_ref;
+        rep.pool = t.pool;
+        rep.attempt = t.attempt;
+        rep.code = t.error->code;
+        rep.message = t.error->message;
+        rep.transient = t.error->transient;
+        rep.lost_attempts = t.lost_attempts;
+        rep.policy = policy_of(t);
+        awaiting_plan[id] = rep;
+        effects.reports.push_back(std::move(rep));
+        continue;
+      }
       // The node died under this attempt: run it again as a new one.
       requeue(t, "node restarted");
+    }
     if (t.status == task_status::pending) {
       bool all = true;
       for (auto& [key, asset_id] : t.input_mapping) {
@@ -365,13 +428,37 @@ caf::error zenith_state::recover() {
           waiting[asset_id].push_back(id);
         }
       }
-      if (all)
+      if (!t.cleared) {
+        // Not cleared by Paradox yet (or waiting to reuse an identical
+        // task): ask again.
+        auto m = modules.find(t.module_ref);
+        if (m != modules.end()) {
+          auto& contract = m->second.contract;
+          contracts::clearance_item item;
+          item.task_id = id;
+          item.module_ref = t.module_ref;
+          item.key = paradox::duplicate_key(
+            contract, t.input_mapping, t.values,
+            [this](std::string_view a) -> const asset_record* {
+              auto i = assets.find(std::string{a});
+              return i == assets.end() ? nullptr : &i->second;
+            });
+          item.mode = contract.duplicates.mode;
+          clearing.insert(id);
+          effects.clearances.push_back(std::move(item));
+        }
+      } else if (!t.not_before.empty()) {
+        auto when = contracts::parse_timestamp(t.not_before);
+        backoffs.emplace(when ? *when : clock->now(), id);
+      } else if (all) {
         announce_ready(t);
+      }
     } else if (t.status == task_status::ready) {
-      t.status = task_status::pending;
       make_ready(t);
     }
   }
+  if (!backoffs.empty())
+    next_due.reset(); // the actor schedules the first due once it runs
   if (auto n = remove_superseded_outputs(); n > 0)
     spdlog::info("zenith: removed the outputs of {} attempt(s) that did not "
                  "win (the node died under them or lost their worker)",
@@ -502,6 +589,18 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
       waiting[asset_id].push_back(t.task_id);
     }
   }
+  // Paradox clears it before it may become READY; a task whose inputs are
+  // all AVAILABLE is routed at the same time, so a clean task needs one
+  // more commit only.
+  contracts::clearance_item clearance;
+  clearance.task_id = t.task_id;
+  clearance.module_ref = t.module_ref;
+  clearance.key = paradox::duplicate_key(contract, t.input_mapping, t.values,
+                                         view.find);
+  clearance.mode = contract.duplicates.mode;
+  bool indexed = clearance.mode != contracts::duplicate_mode::allow;
+  if (indexed)
+    subjects.push_back(paradox::duplicate_subject(clearance.key));
   std::vector<asset_record> promised;
   for (auto& out : contract.outputs) {
     asset_record a;
@@ -516,9 +615,11 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
     subjects.push_back(a.asset_id);
     promised.push_back(std::move(a));
   }
-  if (all_available)
-    make_ready(t);
   json::value payload{json::object{}};
+  if (indexed) {
+    payload.set("task_id", t.task_id);
+    payload.set("duplicate_key", clearance.key);
+  }
   payload.set("module_ref", t.module_ref);
   payload.set("status", std::string{contracts::to_string(t.status)});
   json::value outputs{json::object{}};
@@ -544,6 +645,10 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
     idempotency[t.idempotency_key] = t.task_id;
     idempotency_order.emplace_back(clock->now(), t.idempotency_key);
   }
+  clearing.insert(t.task_id);
+  effects.clearances.push_back(std::move(clearance));
+  if (all_available)
+    ask_route(t);
   tasks[t.task_id] = t;
   result.ok = true;
   result.task = std::move(t);
@@ -553,63 +658,113 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
 // -- dispatch -----------------------------------------------------------------------
 
 void zenith_state::dispatch_ready() {
-  // Under load the READY queue is long and every slot busy: stop as soon as
-  // no pool has a free slot instead of walking the whole queue on every
-  // flush (which made a backlog cost O(backlog) per commit).
-  auto any_free_slot = [this] {
-    return std::any_of(free_slots.begin(), free_slots.end(),
-                       [](auto& kv) { return kv.second > 0; });
-  };
-  for (auto it = ready.begin(); it != ready.end() && any_free_slot();) {
-    auto& t = tasks[std::get<2>(*it)];
-    auto m = modules.find(t.module_ref);
-    const auto* pool = m == modules.end() ? nullptr : pool_for(m->second.contract);
-    if (pool == nullptr || free_slots[pool->name] == 0) {
-      ++it;
+  for (auto& [pool_name, queue] : queues) {
+    if (queue.empty())
       continue;
+    auto slot = free_slots.find(pool_name);
+    if (slot == free_slots.end() || slot->second == 0)
+      continue;
+    // An open quarantine of the pool holds everything queued on it (Lattice
+    // routes around it; what was queued before waits or is routed again); a
+    // half-open one lets one probe through.
+    contracts::quarantine_record* pool_q = nullptr;
+    if (auto q = quarantines.find(contracts::pool_target(pool_name));
+        q != quarantines.end()) {
+      if (q->second.state != "half_open" || !q->second.probe_task.empty())
+        continue;
+      pool_q = &q->second;
     }
-    auto task_id = std::get<2>(*it);
-    it = ready.erase(it);
-    ready_keys.erase(task_id);
-    --free_slots[pool->name];
-    last_beat[t.task_id] = beat_clock().now();
-    t.status = task_status::running;
-    t.pool = pool->name;
-    t.updated_at = now();
-    contracts::dispatch_order order;
-    order.execution_id = t.task_id + "/" + std::to_string(t.attempt);
-    order.contract = m->second.contract;
-    order.module_dir = m->second.dir;
-    order.output_dir = (std::filesystem::path{config.data_dir} / "outputs"
-                        / t.task_id / std::to_string(t.attempt))
-                         .string();
-    for (auto& [key, asset_id] : t.input_mapping) {
-      auto& a = assets[asset_id];
-      contracts::dispatched_input in;
-      in.key = key;
-      in.is_value = a.kind == contracts::asset_kind::value;
-      in.path = config.relocation.resolve(a.uri);
-      in.media_type = in.is_value ? a.dtype : a.media_type;
-      in.value_json = a.value_json;
-      in.sha256 = a.sha256;
-      order.inputs.push_back(std::move(in));
+    for (auto it = queue.begin(); it != queue.end() && slot->second > 0;) {
+      auto task_id = std::get<2>(*it);
+      auto& t = tasks[task_id];
+      auto m = modules.find(t.module_ref);
+      if (m == modules.end()) {
+        ++it;
+        continue;
+      }
+      contracts::quarantine_record* probe = pool_q;
+      if (auto q = quarantines.find(contracts::module_target(t.module_ref));
+          q != quarantines.end()) {
+        if (q->second.state != "half_open" || !q->second.probe_task.empty()) {
+          ++it; // the module is quarantined: its tasks wait
+          continue;
+        }
+        probe = &q->second;
+      }
+      it = queue.erase(it);
+      auto placed = queued.find(task_id);
+      contracts::route_directive route;
+      if (placed != queued.end()) {
+        route = std::move(placed->second.route);
+        queued.erase(placed);
+      }
+      --slot->second;
+      last_beat[t.task_id] = beat_clock().now();
+      t.status = task_status::running;
+      t.pool = pool_name;
+      t.error.reset(); // the previous attempt's failure is in the lineage
+      t.updated_at = now();
+      contracts::dispatch_order order;
+      order.execution_id = t.task_id + "/" + std::to_string(t.attempt);
+      order.contract = m->second.contract;
+      order.module_dir = m->second.dir;
+      order.output_dir = (std::filesystem::path{config.data_dir} / "outputs"
+                          / t.task_id / std::to_string(t.attempt))
+                           .string();
+      for (auto& [key, asset_id] : t.input_mapping) {
+        auto& a = assets[asset_id];
+        contracts::dispatched_input in;
+        in.key = key;
+        in.is_value = a.kind == contracts::asset_kind::value;
+        in.path = config.relocation.resolve(a.uri);
+        in.media_type = in.is_value ? a.dtype : a.media_type;
+        in.value_json = a.value_json;
+        in.sha256 = a.sha256;
+        order.inputs.push_back(std::move(in));
+      }
+      for (auto& [key, value] : t.values) {
+        contracts::dispatched_input in;
+        in.key = key;
+        in.is_value = true;
+        in.value_json = value;
+        order.inputs.push_back(std::move(in));
+      }
+      order.task = t;
+      json::value payload{json::object{}};
+      payload.set("pool", pool_name);
+      payload.set("attempt", static_cast<int64_t>(t.attempt));
+      payload.set("execution_id", order.execution_id);
+      if (route.routing_sequence > 0)
+        payload.set("routing_sequence",
+                    static_cast<int64_t>(route.routing_sequence));
+      if (!route.discarded.empty()) {
+        json::array discarded;
+        for (auto& d : route.discarded)
+          discarded.push_back(json::object{{"pool", d.pool},
+                                           {"reason", d.reason}});
+        payload.set("discarded", json::value{std::move(discarded)});
+      }
+      if (probe != nullptr) {
+        probe->probe_task = t.task_id;
+        probe_of[t.task_id] = probe->target;
+        payload.set("probe", probe->target);
+      }
+      // The route Lattice advised (`advice.lattice`, noted under the
+      // pseudo-entity route:<task>) is a parent of the dispatch.
+      auto route_entity = "route:" + t.task_id;
+      std::vector<std::string> parents{t.task_id};
+      if (batch_last.count(route_entity) > 0
+          || last_packet.count(route_entity) > 0)
+        parents.push_back(route_entity);
+      auto packet = add_packet("task.dispatched", {t.task_id}, parents,
+                               std::move(payload), t.trace_id);
+      batch_last.erase(route_entity);
+      last_packet.erase(route_entity);
+      put_task(t, packet);
+      effects.dispatches.emplace_back(pool_name, std::move(order));
+      if (probe != nullptr && probe == pool_q)
+        break; // one probe of the pool at a time
     }
-    for (auto& [key, value] : t.values) {
-      contracts::dispatched_input in;
-      in.key = key;
-      in.is_value = true;
-      in.value_json = value;
-      order.inputs.push_back(std::move(in));
-    }
-    order.task = t;
-    auto packet = add_packet(
-      "task.dispatched", {t.task_id}, {t.task_id},
-      json::object{{"pool", pool->name},
-                   {"attempt", static_cast<int64_t>(t.attempt)},
-                   {"execution_id", order.execution_id}},
-      t.trace_id);
-    put_task(t, packet);
-    effects.dispatches.emplace_back(pool->name, std::move(order));
   }
 }
 
@@ -628,28 +783,40 @@ void zenith_state::fail_task(task_record& t, ec code, std::string message,
 std::optional<size_t>
 zenith_state::mark_failed(task_record& t, ec code, std::string message,
                           bool transient, const std::string& pointer) {
+  return mark_failed(t, std::string{contracts::to_string(code)},
+                     std::move(message), transient, pointer);
+}
+
+std::optional<size_t>
+zenith_state::mark_failed(task_record& t, const std::string& code,
+                          std::string message, bool transient,
+                          const std::string& pointer) {
   auto previous = t.status;
   if (auto why = contracts::check_transition(previous, task_status::error)) {
     spdlog::error("zenith: refused to fail task {}: {}", t.task_id, why->message);
     return std::nullopt;
   }
   unready(t.task_id);
+  awaiting_plan.erase(t.task_id);
   t.status = task_status::error;
-  t.error = contracts::task_error{std::string{contracts::to_string(code)},
-                                  message, transient, pointer};
+  t.not_before.clear();
+  t.error = contracts::task_error{code, message, transient, pointer};
   t.updated_at = now();
   release_holds(t);
   auto subjects = subjects_of(t);
   json::value payload{json::object{}};
-  payload.set("code", std::string{contracts::to_string(code)});
+  payload.set("code", code);
   payload.set("message", message);
   payload.set("transient", transient);
   if (!pointer.empty())
     payload.set("pointer", pointer);
   std::vector<std::string> parents{t.task_id};
   batch_ended.push_back(t.task_id);
-  return add_packet("task.failed", subjects, parents, std::move(payload),
+  auto packet = add_packet("task.failed", subjects, parents, std::move(payload),
                     t.trace_id);
+  // Tasks waiting to reuse its outputs (Paradox: reuse) run themselves.
+  release_reusers(t.task_id);
+  return packet;
 }
 
 std::string zenith_state::upstream_reason(const task_record& t, ec code,
@@ -749,12 +916,17 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     return;
   }
   auto& t = i->second;
+  if (awaiting_plan.count(t.task_id) > 0) {
+    spdlog::info("zenith: ignored a second result for {}", o.execution_id);
+    return;
+  }
   last_beat.erase(t.task_id);
   if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
     ++slot->second;
   if (!o.ok) {
-    fail_task(t, o.error_code == ec::none ? ec::exit_code : o.error_code,
-              o.error_message, o.transient, 0, false, o.error_pointer);
+    auto code = o.error_code == ec::none ? ec::exit_code : o.error_code;
+    attempt_failed(t, std::string{contracts::to_string(code)},
+                   o.error_message, o.transient, o.error_pointer, false);
     return;
   }
   // Every promised output must be among the produced ones.
@@ -762,11 +934,26 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     auto found = std::find_if(o.outputs.begin(), o.outputs.end(),
                               [&](auto& p) { return p.key == key; });
     if (found == o.outputs.end()) {
-      fail_task(t, ec::missing_output,
-                "the run produced no output '" + key + "'", false, 0, false);
+      attempt_failed(t, std::string{contracts::to_string(ec::missing_output)},
+                     "the run produced no output '" + key + "'", false, {},
+                     false);
       return;
     }
   }
+  {
+    contracts::attempt_report rep;
+    rep.task_id = t.task_id;
+    rep.module_ref = t.module_ref;
+    rep.pool = t.pool;
+    rep.attempt = t.attempt;
+    rep.ok = true;
+    if (auto p = probe_of.find(t.task_id); p != probe_of.end()) {
+      rep.probe = true;
+      probe_of.erase(p);
+    }
+    effects.reports.push_back(std::move(rep));
+  }
+  avoid_pool.erase(t.task_id);
   t.status = task_status::done;
   t.error.reset();
   t.updated_at = now();
@@ -801,26 +988,21 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
   for (auto& [key, id] : t.input_mapping)
     batch.erase(storage::table::holds, storage::hold_key(id, t.task_id),
                 packet);
+  auto task_id = t.task_id;
   for (auto& [key, id] : t.outputs) {
     put_asset(assets[id], packet);
-    auto w = waiting.find(id);
-    if (w == waiting.end())
-      continue;
-    auto woken = std::move(w->second);
-    waiting.erase(w);
-    for (auto& d : woken) {
-      auto& dep = tasks[d];
-      if (dep.status != task_status::pending)
-        continue;
-      bool all = std::all_of(dep.input_mapping.begin(), dep.input_mapping.end(),
-                             [&](auto& kv) {
-                               return assets[kv.second].status
-                                      == asset_status::available;
-                             });
-      if (!all)
-        continue;
-      dep.updated_at = now();
-      announce_ready(dep, id);
+    wake_waiting(id);
+  }
+  // Tasks that waited to reuse this one's outputs (Paradox: reuse) take
+  // them now.
+  if (auto w = reuse_waiting.find(task_id); w != reuse_waiting.end()) {
+    auto reusers = std::move(w->second);
+    reuse_waiting.erase(w);
+    for (auto& r : reusers) {
+      auto found = tasks.find(r);
+      if (found != tasks.end() && found->second.status == task_status::pending
+          && !found->second.cleared)
+        bind_reuse(found->second, tasks.at(task_id));
     }
   }
 }
@@ -856,17 +1038,21 @@ size_t zenith_state::check_heartbeats() {
                     now - last_beat[id])
                     .count();
     spdlog::warn("zenith: no heartbeat for {} s from the worker running {}/{}: "
-                 "running it again",
+                 "the attempt is lost",
                  silent, id, t.attempt);
     // The worker is taken for lost: its slot counts as free again, and its
-    // pool stops what may still run there before the re-run starts.
+    // pool stops what may still run there before any re-run starts. Only
+    // this attempt, which was running there, is charged for the loss;
+    // Eclipse plans what follows (a retry, or poison_task).
     if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
       ++slot->second;
     effects.stops.emplace_back(t.pool, id + "/" + std::to_string(t.attempt));
-    requeue(t, "no heartbeat from its worker for " + std::to_string(silent)
-                 + " s");
-    // Its inputs were AVAILABLE when it ran, and held since.
-    announce_ready(t);
+    last_beat.erase(id);
+    t.lost_attempts += 1;
+    attempt_failed(t, std::string{contracts::to_string(ec::lost_worker)},
+                   "no heartbeat from its worker in pool " + t.pool + " for "
+                     + std::to_string(silent) + " s",
+                   true, {}, true);
   }
   return lost.size();
 }
@@ -886,7 +1072,15 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
       w->second.erase(std::remove(w->second.begin(), w->second.end(), task_id),
                       w->second.end());
   json::value payload{json::object{}};
-  if (t.status == task_status::running) {
+  clearing.erase(task_id);
+  bool attempt_over = awaiting_plan.erase(task_id) > 0;
+  if (auto p = probe_of.find(task_id); p != probe_of.end()) {
+    // A breaker's probe that will not report: another may go.
+    if (auto q = quarantines.find(p->second); q != quarantines.end())
+      q->second.probe_task.clear();
+    probe_of.erase(p);
+  }
+  if (t.status == task_status::running && !attempt_over) {
     // Its pool stops the attempt once the cancellation is durable (the
     // stops leave before the dispatches). Its slot counts as free now, as
     // for a lost attempt: the pool queues an order while the stopping
@@ -900,12 +1094,14 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
     payload.set("stopped", execution_id);
   }
   t.status = task_status::cancelled;
+  t.not_before.clear();
   t.updated_at = now();
   release_holds(t);
   batch_ended.push_back(t.task_id);
   auto subjects = subjects_of(t);
   auto packet = add_packet("task.cancelled", subjects, {t.task_id},
                            std::move(payload), t.trace_id);
+  release_reusers(t.task_id);
   // Its outputs were all promised (PENDING): they fail, and what waited on
   // them ends upstream_cancelled.
   end_task(t, packet, ec::upstream_cancelled,
@@ -922,7 +1118,9 @@ caf::expected<task_record> zenith_state::set_priority(const std::string& task_id
   // Nothing may follow the packet that finished a task.
   if (contracts::is_terminal(t.status))
     return refuse_finished(t, "given another priority");
-  bool was_ready = ready_keys.count(task_id) > 0;
+  // A READY task is routed again: its rank in its pool's queue comes from
+  // its priority.
+  bool was_ready = t.status == task_status::ready;
   unready(task_id);
   t.priority = priority;
   t.updated_at = now();
@@ -1570,7 +1768,8 @@ std::string zenith_state::metrics_text() const {
          "made from other work (409).",
          std::to_string(idempotency_conflicts));
   single("omniva_ready_queue_depth", "gauge",
-         "READY tasks waiting for a worker.", std::to_string(ready.size()));
+         "READY tasks waiting for a worker.",
+         std::to_string(queued.size() + unroutable.size()));
   single("omniva_idempotency_keys", "gauge",
          "Idempotency keys remembered (those of the window).",
          std::to_string(idempotency.size()));
@@ -1615,7 +1814,8 @@ size_t zenith_state::drop_stale_dispatches(zenith_effects& fx) const {
   auto stale = [this](const std::pair<std::string, contracts::dispatch_order>& d) {
     auto t = tasks.find(d.second.task.task_id);
     bool current = t != tasks.end() && t->second.status == task_status::running
-                   && t->second.attempt == d.second.task.attempt;
+                   && t->second.attempt == d.second.task.attempt
+                   && awaiting_plan.count(t->first) == 0;
     if (!current)
       spdlog::info("zenith: not sending {}: the attempt was re-queued or ended "
                    "while its commit was written",
@@ -1651,6 +1851,7 @@ void zenith_state::run_effects(zenith_effects& fx) {
   }
   if (config.on_commit && !fx.events.empty())
     config.on_commit(fx.events);
+  ask_engines(fx);
 }
 
 void zenith_state::settle_in_flight() {
@@ -1793,6 +1994,34 @@ void zenith_state::on_tick() {
   // became runnable.
   check_heartbeats();
   forget_expired_keys();
+  // Paradox's scheduled audit: asked for here, recorded when it answers.
+  if (config.audit_interval.count() > 0 && engines.paradox) {
+    auto at = clock->now();
+    if (!last_audit)
+      last_audit = at; // the first audit one interval after the start
+    else if (at - *last_audit >= config.audit_interval) {
+      last_audit = at;
+      self->request(engines.paradox, caf::infinite, atom::audit_v,
+                    std::string{"schedule"})
+        .then(
+          [this](contracts::audit_report& r) {
+            auto recorded = record_audit(std::move(r));
+            if (!recorded) {
+              spdlog::error("zenith: cannot record an audit: {}",
+                            error_text(recorded.error()));
+              return;
+            }
+            effects.replies.push_back([this, name = "audit:" + recorded->audit_id] {
+              last_packet.erase(name);
+            });
+            schedule_flush();
+          },
+          [](caf::error& err) {
+            spdlog::error("zenith: the scheduled audit failed: {}",
+                          error_text(err));
+          });
+    }
+  }
   schedule_flush();
   self->delayed_send(self, config.control_cycle, atom::tick_v);
 }
@@ -1844,12 +2073,16 @@ void zenith_state::handle_result(const contracts::execution_outcome& outcome) {
 zenith_actor::behavior_type
 zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
        std::shared_ptr<storage::writable_database> db,
-       std::map<std::string, pool_actor> pools) {
+       std::map<std::string, pool_actor> pools, engine_set engines) {
   auto& st = self->state;
   st.self = self;
   st.config = std::move(config);
   st.db = std::move(db);
   st.pool_actors = std::move(pools);
+  st.engines = std::move(engines);
+  if (!st.engines.paradox || !st.engines.eclipse || !st.engines.lattice)
+    spdlog::critical("zenith: started without its engines: new tasks will "
+                     "wait for advice that never comes");
   st.ids = std::make_unique<contracts::random_id_source>();
   st.clock = std::make_unique<contracts::system_clock>();
   st.span_clock = std::make_unique<contracts::steady_clock_source>();
@@ -1860,6 +2093,10 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   }
   st.schedule_flush();
   self->delayed_send(self, st.config.control_cycle, atom::tick_v);
+  if (!st.backoffs.empty())
+    st.schedule_due(st.backoffs.begin()->first);
+  if (!st.cooldowns.empty())
+    st.schedule_due(st.cooldowns.begin()->first);
   if (st.config.write_thread)
     st.start_write_thread();
   self->set_exit_handler(
@@ -1922,6 +2159,18 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
     [self](atom::purge, const contracts::purge_plan& plan) {
       return self->state.after_commit(self->state.purge(plan));
     },
+    [self](atom::quarantine, const contracts::quarantine_change& c) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(c.by, [&] { return st.change_quarantine(c); }));
+    },
+    [self](atom::retry, const std::string& id, const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(st.on_behalf_of(by, [&] { return st.retry(id); }));
+    },
+    [self](atom::audit, const std::string& by) {
+      return self->state.handle_audit(by);
+    },
     [self](atom::metrics) { return self->state.metrics_text(); },
     [self](atom::sync) {
       return self->state.after_commit(
@@ -1932,6 +2181,10 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       self->state.on_written(token, err);
     },
     [self](atom::tick) { self->state.on_tick(); },
+    [self](atom::due) {
+      self->state.on_due();
+      self->state.schedule_flush();
+    },
   };
 }
 

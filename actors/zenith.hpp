@@ -32,6 +32,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace omniva::actors {
@@ -76,6 +77,11 @@ struct zenith_config {
   /// input's uri under an earlier location is dispatched as the same path
   /// under `data_dir`. Default: never moved.
   storage::data_relocation relocation;
+  /// How often the control cycle has Paradox audit the state and the
+  /// lineage (`omniva.audit-interval-ms`); zero: only on demand. Default:
+  /// one hour.
+  std::chrono::milliseconds audit_interval
+    = defaults::scheduling::audit_interval;
 };
 
 /// What one flush does after its commit.
@@ -97,6 +103,16 @@ struct zenith_effects {
   /// log with one seek).
   std::vector<std::pair<std::string, std::string>> forget;
   std::vector<committed_event> events;
+  /// New tasks for Paradox to clear (docs/engines.md).
+  std::vector<contracts::clearance_item> clearances;
+  /// READY tasks (and new tasks whose inputs are all AVAILABLE) for Lattice
+  /// to route; the pools are described when the request leaves.
+  std::vector<contracts::route_request> routes;
+  /// Attempt ends for Eclipse (failures and successes).
+  std::vector<contracts::attempt_report> reports;
+  /// Quarantine states Zenith committed, for Eclipse's breakers: (target,
+  /// "open" | "half_open" | "closed").
+  std::vector<std::pair<std::string, std::string>> breaker_notes;
   /// When the seal of the commit began; none when there was nothing to
   /// write. `omniva_commit_seconds` measures from here to the write being
   /// durable.
@@ -150,11 +166,50 @@ struct zenith_state {
   /// task id). The priority is negated in 64 bits: -INT32_MIN does not fit
   /// in 32.
   using ready_key = std::tuple<int64_t, uint64_t, std::string>;
-  /// READY tasks, highest priority first, then in order of readiness.
-  std::set<ready_key> ready;
-  /// task id -> its key in `ready`.
-  std::unordered_map<std::string, ready_key> ready_keys;
-  uint64_t ready_order = 0;
+  /// A READY task routed by Lattice, in its pool's queue: (rank, order of
+  /// arrival, task id); the lowest rank goes first (priority with ageing).
+  using queue_key = std::tuple<int64_t, uint64_t, std::string>;
+  /// pool -> the READY tasks routed to it.
+  std::map<std::string, std::set<queue_key>> queues;
+  /// A queued task: its place, and the directive that put it there.
+  struct queued_task {
+    std::string pool;
+    queue_key key;
+    contracts::route_directive route;
+  };
+  /// task id -> where it is queued.
+  std::unordered_map<std::string, queued_task> queued;
+  uint64_t queue_order = 0;
+  /// Tasks asked of Lattice whose route has not come back yet.
+  std::unordered_set<std::string> routing;
+  /// Routes that came back for tasks not READY yet (asked together with
+  /// their clearance); used once they are.
+  std::unordered_map<std::string, contracts::route_directive> early_routes;
+  /// READY tasks Lattice found no pool for (every pool that fits is
+  /// quarantined): routed again when a quarantine ends.
+  std::set<std::string> unroutable;
+  /// task id -> the pool its last attempt failed in (a retry prefers
+  /// another).
+  std::unordered_map<std::string, std::string> avoid_pool;
+  /// New tasks sent to Paradox whose advice has not come back yet.
+  std::unordered_set<std::string> clearing;
+  /// identical task -> the tasks waiting to reuse its outputs.
+  std::unordered_map<std::string, std::vector<std::string>> reuse_waiting;
+  /// RUNNING tasks whose attempt failed, waiting for Eclipse's plan: the
+  /// report sent.
+  std::unordered_map<std::string, contracts::attempt_report> awaiting_plan;
+  /// Retries waiting out their backoff: when -> task id.
+  std::multimap<contracts::timestamp, std::string> backoffs;
+  /// Breakers cooling down: when the probe may go -> target.
+  std::multimap<contracts::timestamp, std::string> cooldowns;
+  /// The earliest `due` scheduled; none when none is.
+  std::optional<contracts::timestamp> next_due;
+  /// Quarantines in force, by target (`module:<ref>`, `pool:<name>`).
+  std::map<std::string, contracts::quarantine_record> quarantines;
+  /// task id -> the quarantine target whose probe it is.
+  std::unordered_map<std::string, std::string> probe_of;
+  /// When the last scheduled audit was asked for.
+  std::optional<contracts::timestamp> last_audit;
   /// RUNNING task id -> when its worker last gave a sign of life (the
   /// dispatch counts as one). Not committed: a restart re-runs RUNNING
   /// tasks anyway.
@@ -324,8 +379,55 @@ struct zenith_state {
   /// `recorded` counted in `skipped`). A dry run is `invalid_argument`.
   caf::expected<contracts::purge_plan> purge(const contracts::purge_plan& plan);
 
-  /// Moves READY tasks to free pool slots (RUNNING), adding their packets.
+  /// Moves READY tasks from their pools' queues to free slots (RUNNING),
+  /// adding their packets; passes over quarantined modules and pools (a
+  /// half-open one lets one probe through).
   void dispatch_ready();
+
+  // -- the engines' advice (actors/zenith_engines.cpp, docs/engines.md)
+
+  /// Paradox's advice on a batch of new tasks: records `advice.paradox`
+  /// and `decision.zenith`, then clears each task still waiting for it
+  /// (READY when its inputs are AVAILABLE), binds it to an identical DONE
+  /// task's outputs (`reuse`), has it wait for the identical task, or
+  /// skips it (`block`).
+  void on_paradox_advice(const contracts::paradox_advice& advice);
+
+  /// Lattice's routes: records `advice.lattice` and queues each READY task
+  /// in its pool (a task not READY yet keeps its route for when it is).
+  void on_lattice_advice(const contracts::lattice_advice& advice);
+
+  /// Eclipse's plans and breaker changes: records `advice.eclipse` and
+  /// `decision.zenith`, then retries (after the backoff), fails or poisons
+  /// each task waiting for a plan, and opens or closes quarantines.
+  void on_eclipse_advice(const contracts::eclipse_advice& advice);
+
+  /// An operator adds or removes a quarantine (`operator.override`).
+  /// Errors: a malformed target (`invalid_argument`, "/target"); removing
+  /// one that is not there (`not_found`).
+  caf::expected<contracts::quarantine_record>
+  change_quarantine(const contracts::quarantine_change& change);
+
+  /// An operator's retry of an ERROR or CANCELLED task (`operator.override`,
+  /// `task.retried`): a new attempt; its outputs are promised again; the
+  /// tasks that ended only because of it (`upstream_failed`,
+  /// `upstream_cancelled`), in cascade, wait on it again (`task.revived`).
+  /// Errors: `not_found`; `illegal_transition` for any other status, or
+  /// when an input of it is FAILED, PURGED or gone (retry its producer).
+  caf::expected<contracts::task_record> retry(const std::string& task_id);
+
+  /// Records an audit's findings (`advice.paradox`, subjects `audits` and
+  /// what the findings name); answers the report with its packet id once
+  /// committed.
+  caf::expected<contracts::audit_report>
+  record_audit(contracts::audit_report report);
+
+  /// Timers that came due: retries whose backoff is over become READY,
+  /// breakers whose cool-down is over become half-open (one probe).
+  void on_due();
+
+  /// The pools as Lattice is shown them.
+  std::vector<contracts::pool_view> pool_views() const;
 
   /// Commits the batch; on success returns the effects to run. A storage
   /// failure leaves memory ahead of the disk: the caller must stop the node
@@ -352,6 +454,18 @@ struct zenith_state {
   zenith_actor::stateful_pointer<zenith_state> self = nullptr;
   /// The worker pools orders are dispatched to, by name.
   std::map<std::string, pool_actor> pool_actors;
+  /// The engines Zenith asks for advice.
+  engine_set engines;
+
+  /// Sends the engines what `fx` asks of them; their answers come back as
+  /// responses and are committed like any other change.
+  void ask_engines(zenith_effects& fx);
+
+  /// Schedules a `due` for `when` unless one is scheduled earlier.
+  void schedule_due(contracts::timestamp when);
+
+  /// `audit`: has Paradox audit, then records the findings.
+  caf::result<contracts::audit_report> handle_audit(const std::string& by);
   /// Whether a `flush` is in the mailbox: the first change after a flush
   /// schedules the next one, behind everything already queued (group
   /// commit).
@@ -456,6 +570,46 @@ private:
   size_t add_packet(std::string kind, std::vector<std::string> subjects,
                     const std::vector<std::string>& parent_entities,
                     json::value payload, const std::string& trace_id);
+  /// `add_packet` for an engine's advice or a decision: `actor` names who
+  /// gave it; `evidence`: the committer sets the payload's `evidence` to
+  /// the packet's parents; `batch_parents`: packets of this batch (by
+  /// index) that are parents too (the advice a decision follows).
+  size_t add_packet_as(std::string kind, std::string actor,
+                       std::vector<std::string> subjects,
+                       const std::vector<std::string>& parent_entities,
+                       json::value payload, const std::string& trace_id,
+                       bool evidence, std::vector<size_t> batch_parents = {});
+  /// The trace of a packet covering `task_ids`: theirs when they share
+  /// one, else a new one.
+  std::string batch_trace(const std::vector<std::string>& task_ids);
+  /// Whether every input of `t` is AVAILABLE.
+  bool inputs_available(const contracts::task_record& t) const;
+  /// Asks Lattice to route `t` (with the effects), once.
+  void ask_route(const contracts::task_record& t);
+  /// Puts READY `t` in the queue Lattice chose (or `unroutable`).
+  void enqueue(contracts::task_record& t, const contracts::route_directive& d);
+  /// Records a failed attempt of RUNNING `t` (`task.attempt_failed`) and
+  /// asks Eclipse for a plan; `t` stays RUNNING until it comes.
+  void attempt_failed(contracts::task_record& t, std::string code,
+                      std::string message, bool transient,
+                      std::string pointer, bool lost);
+  /// Ends PENDING `t` DONE with the outputs of DONE `from` (`task.reused`).
+  void bind_reuse(contracts::task_record& t, const contracts::task_record& from);
+  /// Ends PENDING `t` SKIPPED as a duplicate of `of` (`task.skipped`).
+  void skip_task(contracts::task_record& t, const std::string& of);
+  /// The task `id` ended without succeeding: the tasks waiting to reuse its
+  /// outputs run themselves (`decision.zenith`).
+  void release_reusers(const std::string& id);
+  /// Sends the tasks queued on `pool` back to Lattice (it was quarantined).
+  void reroute_pool(const std::string& pool);
+  /// Sends the unroutable tasks back to Lattice (a quarantine ended).
+  void reroute_unroutable();
+  /// Writes `q`'s row (justified by `packet`, which names its target).
+  void put_quarantine(const contracts::quarantine_record& q, size_t packet);
+  /// Loads the committed quarantines (recover).
+  caf::error recover_quarantines();
+  /// The policy `t`'s module follows.
+  contracts::policy_entry policy_of(const contracts::task_record& t) const;
   void put_task(const contracts::task_record& t, size_t packet);
   void put_asset(const contracts::asset_record& a, size_t packet);
   void make_ready(contracts::task_record& t);
@@ -465,7 +619,11 @@ private:
                       const std::string& woken_by = {});
   /// Makes a RUNNING task PENDING again as a new attempt, with a
   /// `task.requeued` packet saying why; readiness is the caller's.
-  void requeue(contracts::task_record& t, const std::string& reason);
+  void requeue(contracts::task_record& t, const std::string& reason,
+               const std::string& not_before = {});
+  /// Makes READY the tasks that waited for `asset_id` (now AVAILABLE) and
+  /// wait for nothing else: cleared, no backoff, every input AVAILABLE.
+  void wake_waiting(const std::string& asset_id);
   void unready(const std::string& task_id);
   void release_holds(const contracts::task_record& t);
   /// Fails `t` (ERROR) and its promised outputs, then, in cascade, every
@@ -481,6 +639,11 @@ private:
   /// nullopt when `t` may not fail from its status (logged).
   std::optional<size_t> mark_failed(contracts::task_record& t,
                                     contracts::ec code, std::string message,
+                                    bool transient, const std::string& pointer);
+  /// `mark_failed` with a code given by name (a module's own code, from its
+  /// output manifest, is kept as it is).
+  std::optional<size_t> mark_failed(contracts::task_record& t,
+                                    const std::string& code, std::string message,
                                     bool transient, const std::string& pointer);
   /// What the error of a task says when an input of it failed because `t`
   /// ended with `code`; for `upstream_cancelled`, it names `cancelled`, the
@@ -508,6 +671,6 @@ private:
 zenith_actor::behavior_type
 zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
        std::shared_ptr<storage::writable_database> db,
-       std::map<std::string, pool_actor> pools);
+       std::map<std::string, pool_actor> pools, engine_set engines);
 
 } // namespace omniva::actors

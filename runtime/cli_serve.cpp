@@ -58,6 +58,10 @@ struct node_file_config : caf::actor_system_config {
       .add<size_t>("heartbeat-timeout-ms", "silence after which a RUNNING attempt is run again")
       .add<size_t>("idempotency-window-s", "how long an idempotency key is remembered")
       .add<size_t>("audit-interval-ms", "how often Paradox audits the state and the lineage (0: only on demand)")
+      .add<size_t>("breaker-threshold", "consecutive failures that quarantine a module or pool (Eclipse)")
+      .add<size_t>("breaker-cooldown-ms", "how long a quarantine by a breaker waits before one probe")
+      .add<size_t>("poison-after", "attempts lost with their worker after which a task is poison")
+      .add<size_t>("ageing-ms", "waiting this long counts one priority level more (Lattice)")
       .add<size_t>("sse-keep-alive-ms", "quiet time after which an event stream gets a comment")
       .add<size_t>("webhook-retry-initial-ms", "pause after a webhook delivery's first failure")
       .add<size_t>("webhook-retry-max-ms", "longest pause between two tries of a webhook delivery")
@@ -319,6 +323,13 @@ int run_serve(const arguments& args) {
                              o.heartbeat_timeout);
     o.sse_keep_alive = ms("omniva.sse-keep-alive-ms", o.sse_keep_alive);
     o.audit_interval = ms("omniva.audit-interval-ms", o.audit_interval);
+    o.eclipse.cooldown = ms("omniva.breaker-cooldown-ms", o.eclipse.cooldown);
+    o.eclipse.breaker_threshold = static_cast<uint32_t>(
+      caf::get_or(cfg, "omniva.breaker-threshold",
+                  static_cast<size_t>(o.eclipse.breaker_threshold)));
+    o.eclipse.poison_after = static_cast<uint32_t>(caf::get_or(
+      cfg, "omniva.poison-after", static_cast<size_t>(o.eclipse.poison_after)));
+    o.lattice.ageing = ms("omniva.ageing-ms", o.lattice.ageing);
     o.webhook_retry_initial = ms("omniva.webhook-retry-initial-ms",
                                  o.webhook_retry_initial);
     o.webhook_retry_max = ms("omniva.webhook-retry-max-ms", o.webhook_retry_max);

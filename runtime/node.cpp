@@ -1,9 +1,13 @@
 #include "runtime/node.hpp"
 
 #include "actors/asset_ledger.hpp"
+#include "actors/halolux.hpp"
 #include "actors/janitor.hpp"
 #include "actors/registry.hpp"
 #include "actors/worker_pool.hpp"
+#include "actors/eclipse.hpp"
+#include "actors/lattice.hpp"
+#include "actors/paradox.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/node_log.hpp"
 #include "contracts/type_ids.hpp"
@@ -13,6 +17,7 @@
 #include "runtime/mock_adapter.hpp"
 #include "runtime/http_server.hpp"
 #include "runtime/node_api.hpp"
+#include "runtime/api_explain.hpp"
 #include "runtime/api_retention.hpp"
 #include "runtime/node_metrics.hpp"
 #include "runtime/token_store.hpp"
@@ -34,6 +39,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <thread>
@@ -250,10 +256,14 @@ struct node::impl {
   std::shared_ptr<storage::asset_store> store;
   std::shared_ptr<const storage::reader> reader;
   actors::zenith_actor zenith;
+  /// The advisory engines (stopped with Zenith).
+  actors::engine_set engines;
   actors::ledger_actor ledger;
   actors::registry_actor registry;
   /// Runs the retention passes (detached: a pass blocks on the disk).
   actors::janitor_actor janitor;
+  /// Explains tasks, assets and traces (detached: it reads the database).
+  actors::halolux_actor halolux;
   std::vector<actors::pool_actor> pools;
   std::unique_ptr<http_server> http;
   std::shared_ptr<event_hub> events;
@@ -420,13 +430,27 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
   zc.write_thread = true;
   zc.heartbeat_timeout = options.heartbeat_timeout;
   zc.idempotency_window = options.idempotency_window;
+  zc.audit_interval = options.audit_interval;
   zc.registry = p->registry_store;
   zc.relocation = *relocation;
   auto hub = p->events;
   zc.on_commit = [hub](const std::vector<contracts::committed_event>& events) {
     hub->publish(events);
   };
-  p->zenith = p->system->spawn(actors::zenith, std::move(zc), p->db, pools);
+  // The engines Zenith asks for advice (docs/engines.md); Paradox reads
+  // the database, the others only compute.
+  actors::engine_set engines;
+  auto judgement = options.eclipse;
+  if (judgement.seed == 0)
+    judgement.seed = std::random_device{}(); // a node's jitter: any seed
+  engines.eclipse = p->system->spawn(actors::eclipse, judgement);
+  engines.lattice = p->system->spawn(actors::lattice, options.lattice);
+  // Paradox reads the whole log for an audit: detached, off the scheduler.
+  engines.paradox = p->system->spawn<caf::detached>(
+    actors::paradox, std::shared_ptr<const storage::reader>{p->reader});
+  p->engines = engines;
+  p->zenith = p->system->spawn(actors::zenith, std::move(zc), p->db, pools,
+                               engines);
   watch_zenith(p->zenith, p->failure);
   {
     // Nothing reads the state before the recovery's commit (re-queued
@@ -465,6 +489,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     actors::janitor,
     actors::janitor_config{options.data_dir, options.retention},
     std::shared_ptr<const storage::reader>{p->reader}, p->zenith);
+  p->halolux = p->system->spawn<caf::detached>(
+    actors::halolux, std::shared_ptr<const storage::reader>{p->reader},
+    actors::halolux_config{});
   std::unique_ptr<node> n{new node(std::move(p))};
   {
     // The module folders, before the API opens (the registry logs each
@@ -515,6 +542,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     ctx.tokens = n->impl_->tokens;
     install_routes(*n->impl_->http, ctx);
     install_retention_routes(*n->impl_->http, ctx, n->impl_->janitor);
+    install_explain_routes(*n->impl_->http, ctx, n->impl_->halolux);
     // Below the disk reserve, routes that take new work answer 507 before
     // their body is read; reads, cancels and running tasks go on.
     n->impl_->http->set_work_gate(
@@ -553,12 +581,21 @@ void node::stop() {
     caf::anon_send_exit(impl_->ledger, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(impl_->janitor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(impl_->halolux, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(impl_->zenith, caf::exit_reason::user_shutdown);
+    if (impl_->engines.eclipse)
+      caf::anon_send_exit(impl_->engines.eclipse, caf::exit_reason::user_shutdown);
+    if (impl_->engines.lattice)
+      caf::anon_send_exit(impl_->engines.lattice, caf::exit_reason::user_shutdown);
+    if (impl_->engines.paradox)
+      caf::anon_send_exit(impl_->engines.paradox, caf::exit_reason::user_shutdown);
+    impl_->engines = {};
     for (auto& p : impl_->pools)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     impl_->ledger = nullptr;
     impl_->registry = nullptr;
     impl_->janitor = nullptr;
+    impl_->halolux = nullptr;
     impl_->zenith = nullptr;
     impl_->pools.clear();
     impl_->system.reset();

@@ -4,6 +4,8 @@
 // asset ledger, the registry's module folders and the HTTP API, wired
 // together. `omniva serve` runs one; `omniva bench tasks` embeds one.
 
+#include "contracts/eclipse.hpp"
+#include "contracts/lattice.hpp"
 #include "contracts/defaults.hpp"
 #include "contracts/faults.hpp"
 #include "contracts/node_messages.hpp"
@@ -60,6 +62,11 @@ struct node_options {
   /// cycle runs it again as a new attempt. Default: 60 s.
   std::chrono::milliseconds heartbeat_timeout
     = defaults::scheduling::heartbeat_timeout;
+  /// Eclipse's judgement: breaker threshold and cool-down, poison after
+  /// how many lost attempts, the jitter's seed (docs/engines.md).
+  omniva::eclipse::settings eclipse;
+  /// Lattice's routing: one priority level per `ageing` of waiting.
+  omniva::lattice::settings lattice;
   /// Whether commits wait for the disk (fsync). Default: true.
   bool sync = defaults::node::sync;
   /// How long Zenith remembers an idempotency key after its task was

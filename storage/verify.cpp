@@ -6,6 +6,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <optional>
+#include <unordered_map>
 #include <array>
 #include <functional>
 #include <limits>
@@ -120,27 +122,6 @@ private:
   simdjson::dom::parser parser_;
 };
 
-/// What a packet's `_rows` record says of one row.
-enum class recorded { nothing, digest, erased, malformed };
-
-/// Looks row `key` of table `name` up in a `_rows` record.
-recorded lookup(simdjson::dom::object rows, std::string_view name,
-                std::string_view key, std::string_view& digest) {
-  simdjson::dom::object per_table;
-  auto t = rows[name];
-  if (t.error() == simdjson::NO_SUCH_FIELD)
-    return recorded::nothing;
-  if (t.get(per_table) != simdjson::SUCCESS)
-    return recorded::malformed;
-  auto entry = per_table[key];
-  if (entry.error() == simdjson::NO_SUCH_FIELD)
-    return recorded::nothing;
-  if (entry.is_null())
-    return recorded::erased;
-  if (entry.get(digest) != simdjson::SUCCESS)
-    return recorded::malformed;
-  return recorded::digest;
-}
 
 /// The index entries a packet (stored as `raw_id`) implies.
 template <class F>
@@ -284,38 +265,27 @@ public:
         return out;
       }
       out.kind = row_record::unrecorded;
-      std::string value;
-      auto s = db_.db->Get(options(), db_[cf::stardust], slice(encode_seq(*seq)),
-                           &value);
-      if (!s.ok())
-        return to_error(s, "reading packet " + std::to_string(*seq));
-      if (value.size() < 32 || !fields_.read(std::string_view{value}.substr(32),
-                                             packet_))
+      auto rows = rows_of(*seq, name);
+      if (!rows)
+        return rows.error();
+      auto& index = **rows;
+      if (index.malformed)
         return contracts::make_error(ec::corruption,
                                      "packet " + std::to_string(*seq)
-                                       + " does not parse");
-      if (!packet_.rows)
+                                       + ": its record of "
+                                       + row_phrase(t, key)
+                                       + " is not a digest");
+      auto entry = index.rows.find(std::string{key});
+      if (entry == index.rows.end())
         continue;
-      std::string_view digest;
-      switch (lookup(*packet_.rows, name, key, digest)) {
-        case recorded::nothing:
-          continue;
-        case recorded::malformed:
-          return contracts::make_error(ec::corruption,
-                                       "packet " + std::to_string(*seq)
-                                         + ": its record of "
-                                         + row_phrase(t, key)
-                                         + " is not a digest");
-        case recorded::erased:
-          out.kind = row_record::erased;
-          out.seq = *seq;
-          return out;
-        case recorded::digest:
-          out.kind = row_record::digest;
-          out.seq = *seq;
-          out.digest_hex = std::string{digest};
-          return out;
+      out.seq = *seq;
+      if (!entry->second) {
+        out.kind = row_record::erased;
+        return out;
       }
+      out.kind = row_record::digest;
+      out.digest_hex = *entry->second;
+      return out;
     }
     if (!it.status().ok())
       return to_error(it.status(), "reading the subject index");
@@ -328,6 +298,63 @@ private:
   std::unique_ptr<rocksdb::Iterator> subjects_;
   field_reader fields_;
   packet_fields packet_;
+  /// What one packet's `_rows` records of one table: key -> digest, or
+  /// nullopt for an erased row.
+  struct table_rows {
+    uint64_t seq = 0;
+    std::string table;
+    bool malformed = false;
+    std::unordered_map<std::string, std::optional<std::string>> rows;
+  };
+
+  /// The rows packet `seq` records in table `name`. A decision over a batch
+  /// records thousands of rows, and the rows of one history are checked
+  /// one after another: the last few packets read stay indexed, so each
+  /// is read and parsed once, not once per row.
+  caf::expected<const table_rows*> rows_of(uint64_t seq, std::string_view name) {
+    for (auto& c : recent_rows_)
+      if (c.seq == seq && c.table == name)
+        return &c;
+    table_rows made;
+    made.seq = seq;
+    made.table = std::string{name};
+    auto s = db_.db->Get(options(), db_[cf::stardust], slice(encode_seq(seq)),
+                         &packet_text_);
+    if (!s.ok())
+      return to_error(s, "reading packet " + std::to_string(seq));
+    if (packet_text_.size() < 32
+        || !fields_.read(std::string_view{packet_text_}.substr(32), packet_))
+      return contracts::make_error(ec::corruption,
+                                   "packet " + std::to_string(seq)
+                                     + " does not parse");
+    if (packet_.rows) {
+      auto t = (*packet_.rows)[name];
+      if (t.error() != simdjson::NO_SUCH_FIELD) {
+        simdjson::dom::object per_table;
+        if (t.get(per_table) != simdjson::SUCCESS) {
+          made.malformed = true;
+        } else {
+          for (auto [k, v] : per_table) {
+            std::string_view digest;
+            if (v.is_null())
+              made.rows.emplace(std::string{k}, std::nullopt);
+            else if (v.get(digest) == simdjson::SUCCESS)
+              made.rows.emplace(std::string{k}, std::string{digest});
+            else
+              made.malformed = true;
+          }
+        }
+      }
+    }
+    constexpr size_t kept = 8;
+    if (recent_rows_.size() == kept)
+      recent_rows_.erase(recent_rows_.begin());
+    recent_rows_.push_back(std::move(made));
+    return &recent_rows_.back();
+  }
+  std::vector<table_rows> recent_rows_;
+  /// The text `packet_` was last read from.
+  std::string packet_text_;
 };
 
 /// Slow path, only after a fingerprint mismatch: finds the first packet whose

@@ -6,10 +6,16 @@
 // Header-only: each *_test.cpp is its own test binary, and each includes
 // this once. Include it after <boost/test/unit_test.hpp>.
 
+#include "actors/eclipse.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/lattice.hpp"
+#include "actors/paradox.hpp"
 #include "actors/zenith.hpp"
+#include "contracts/eclipse.hpp"
 #include "contracts/error_code.hpp"
 #include "contracts/ids.hpp"
+#include "contracts/lattice.hpp"
+#include "contracts/paradox.hpp"
 #include "contracts/type_ids.hpp"
 #include "storage/database.hpp"
 #include "storage/testing/committer_door.hpp"
@@ -199,13 +205,86 @@ struct zenith_state_fixture {
     db.reset();
   }
 
-  /// Commits, requires success and a log that verifies; returns the effects.
-  actors::zenith_effects commit() {
+  /// The engines, played in the test's thread by their pure logic (the
+  /// actors do the same with it): what a commit asks of them is answered
+  /// before `commit` returns.
+  paradox::duplicate_index paradox_index;
+  eclipse::settings eclipse_settings;
+  eclipse::breakers breakers{eclipse_settings};
+  lattice::router router;
+  /// Whether `commit` plays the engines (on by default).
+  bool play_engines = true;
+
+  /// Commits once, requires success and a log that verifies; returns the
+  /// effects, engine requests included (nobody answers them).
+  actors::zenith_effects commit_once() {
     auto fx = st->commit();
     BOOST_REQUIRE_MESSAGE(fx, "commit failed: " << why(fx));
     auto report = storage::verify(*db->read);
     BOOST_REQUIRE_MESSAGE(report.ok, "the log does not verify: " << report.reason);
     return std::move(*fx);
+  }
+
+  /// Answers what `fx` asks of the engines (by their pure logic) into the
+  /// state; returns whether it asked anything.
+  bool answer_engines(actors::zenith_effects& fx) {
+    bool asked = false;
+    if (!fx.clearances.empty()) {
+      asked = true;
+      st->on_paradox_advice(paradox_index.advise(fx.clearances));
+      fx.clearances.clear();
+    }
+    if (!fx.routes.empty()) {
+      asked = true;
+      contracts::route_batch b;
+      b.tasks = std::move(fx.routes);
+      b.pools = st->pool_views();
+      fx.routes.clear();
+      st->on_lattice_advice(router.advise(b));
+    }
+    if (!fx.reports.empty()) {
+      asked = true;
+      auto advice = eclipse::advise(fx.reports, breakers, eclipse_settings);
+      fx.reports.clear();
+      if (!advice.empty())
+        st->on_eclipse_advice(advice);
+    }
+    for (auto& [target, state] : fx.breaker_notes) {
+      if (state == "half_open")
+        breakers.probing(target);
+      else if (state == "closed")
+        breakers.reset(target);
+    }
+    fx.breaker_notes.clear();
+    return asked;
+  }
+
+  /// Commits, with the engines answering until nothing more is asked (so a
+  /// submitted task is cleared, routed and dispatched in one call); requires
+  /// success and a log that verifies; returns every commit's effects
+  /// together.
+  actors::zenith_effects commit() {
+    auto all = commit_once();
+    if (!play_engines)
+      return all;
+    auto fx = std::move(all);
+    all = {};
+    for (;;) {
+      bool asked = answer_engines(fx);
+      auto move_into = [](auto& to, auto& from) {
+        for (auto& x : from)
+          to.push_back(std::move(x));
+      };
+      move_into(all.replies, fx.replies);
+      move_into(all.aborts, fx.aborts);
+      move_into(all.dispatches, fx.dispatches);
+      move_into(all.stops, fx.stops);
+      move_into(all.forget, fx.forget);
+      move_into(all.events, fx.events);
+      if (!asked)
+        return all;
+      fx = commit_once();
+    }
   }
 };
 
@@ -269,6 +348,10 @@ struct zenith_actor_fixture {
   actors::pool_actor pool;
   /// Zenith, once `spawn_zenith` ran.
   actors::zenith_actor zenith;
+  /// Its engines (spawned with it).
+  actors::engine_set engines;
+  /// How the Eclipse of `spawn_zenith` judges (set before spawning).
+  eclipse::settings eclipse_settings;
 
   /// A folder named `<prefix>...`, its database opened, the pool spawned.
   explicit zenith_actor_fixture(std::string_view prefix)
@@ -285,6 +368,11 @@ struct zenith_actor_fixture {
   ~zenith_actor_fixture() {
     if (zenith)
       caf::anon_send_exit(zenith, caf::exit_reason::user_shutdown);
+    if (engines.paradox) {
+      caf::anon_send_exit(engines.paradox, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(engines.eclipse, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(engines.lattice, caf::exit_reason::user_shutdown);
+    }
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -293,8 +381,12 @@ struct zenith_actor_fixture {
   /// routing to the pool; nothing of it runs yet.
   void spawn_zenith(actors::zenith_config zc) {
     zc.data_dir = dir.path.string();
+    engines.paradox = sys.spawn(actors::paradox, db->read);
+    engines.eclipse = sys.spawn(actors::eclipse, eclipse_settings);
+    engines.lattice = sys.spawn(actors::lattice, lattice::settings{});
     zenith = sys.spawn(actors::zenith, std::move(zc), db,
-                       std::map<std::string, actors::pool_actor>{{"default", pool}});
+                       std::map<std::string, actors::pool_actor>{{"default", pool}},
+                       engines);
   }
 
   /// Zenith's state, to look at between steps of the scheduler.

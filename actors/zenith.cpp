@@ -2083,9 +2083,16 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   if (!st.engines.paradox || !st.engines.eclipse || !st.engines.lattice)
     spdlog::critical("zenith: started without its engines: new tasks will "
                      "wait for advice that never comes");
-  st.ids = std::make_unique<contracts::random_id_source>();
-  st.clock = std::make_unique<contracts::system_clock>();
-  st.span_clock = std::make_unique<contracts::steady_clock_source>();
+  if (st.config.make_ids)
+    st.ids = st.config.make_ids();
+  else
+    st.ids = std::make_unique<contracts::random_id_source>();
+  if (st.config.make_clock) {
+    st.clock = st.config.make_clock();
+  } else {
+    st.clock = std::make_unique<contracts::system_clock>();
+    st.span_clock = std::make_unique<contracts::steady_clock_source>();
+  }
   if (auto err = st.recover()) {
     spdlog::critical("zenith: cannot recover the node's state: {}",
                      error_text(err));

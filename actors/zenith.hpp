@@ -82,6 +82,12 @@ struct zenith_config {
   /// one hour.
   std::chrono::milliseconds audit_interval
     = defaults::scheduling::audit_interval;
+  /// Where ids come from; unset: random UUIDs. A simulation seeds them.
+  std::function<std::unique_ptr<contracts::id_source>()> make_ids;
+  /// The clock of timestamps, backoffs and heartbeat silences; unset: the
+  /// system clock (and a steady clock for silences). A simulation gives its
+  /// virtual clock.
+  std::function<std::unique_ptr<contracts::clock_source>()> make_clock;
 };
 
 /// What one flush does after its commit.

@@ -64,6 +64,26 @@ void node_metrics::observe(const std::vector<contracts::committed_event>& events
 
 void node_metrics::observe_one(const contracts::committed_event& e) {
   std::string_view kind = e.kind;
+  if (kind == "decision.zenith") {
+    // Zenith made tasks READY on Paradox's clearance (or retries at once on
+    // Eclipse's plan): their queue wait starts here.
+    auto at = contracts::parse_timestamp(e.at);
+    if (!at)
+      return;
+    auto payload = payload_of(e);
+    auto* decisions = payload.find("decisions");
+    if (decisions == nullptr || !decisions->is_array())
+      return;
+    for (auto& d : decisions->as_array()) {
+      auto what = text(d, "decision");
+      auto delay = number(d, "delay_ms");
+      if (what != "ready" && !(what == "retry" && delay && *delay == 0))
+        continue;
+      if (auto i = tasks_.find(text(d, "task_id")); i != tasks_.end())
+        i->second.ready = *at;
+    }
+    return;
+  }
   if (!kind.starts_with("task."))
     return;
   auto at = contracts::parse_timestamp(e.at);
@@ -88,13 +108,21 @@ void node_metrics::observe_one(const contracts::committed_event& e) {
       queue_wait_.observe(t.module, seconds(*t.ready, *at));
     t.ready.reset();
     t.dispatched = *at;
+  } else if (kind == "task.attempt_failed") {
+    // The attempt ended: its run time counts now (a retry runs anew).
+    if (t.dispatched)
+      run_.observe(t.module, seconds(*t.dispatched, *at));
+    t.dispatched.reset();
   } else if (kind == "task.requeued") {
     // The attempt was lost (no heartbeat, a restart): no run time to tell.
     t.dispatched.reset();
   } else if (kind == "task.succeeded" || kind == "task.failed"
-             || kind == "task.cancelled") {
-    std::string status = kind == "task.succeeded" ? "DONE"
+             || kind == "task.cancelled" || kind == "task.skipped"
+             || kind == "task.reused") {
+    std::string status = kind == "task.succeeded" || kind == "task.reused"
+                           ? "DONE"
                          : kind == "task.failed"  ? "ERROR"
+                         : kind == "task.skipped" ? "SKIPPED"
                                                   : "CANCELLED";
     if (status != "CANCELLED" && t.dispatched) {
       // The outcome's own measure when it has one (the module's process

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <unordered_set>
 
@@ -240,8 +241,14 @@ void committer::close_witness() noexcept {
   // What the memtables hold would otherwise be replayed from the log by the
   // next open, key by key (24 MB of log took 0.8 s of a restart): flush it
   // now, unless it is little. A failed flush leaves the log, which holds
-  // everything anyway.
-  if (!failure_->failed.load() && live_log_bytes(*db_->db) > flush_on_close_bytes) {
+  // everything anyway; on a disk without room for the tables it would
+  // write, it is not tried (RocksDB treats the failed write as a background
+  // error, and Debian's build asserts on the close that follows).
+  auto log_bytes = live_log_bytes(*db_->db);
+  std::error_code no_space;
+  auto space = std::filesystem::space(db_->db->GetName(), no_space);
+  bool room = !no_space && space.available > 4 * log_bytes + (64u << 20);
+  if (!failure_->failed.load() && log_bytes > flush_on_close_bytes && room) {
     rocksdb::FlushOptions wait;
     wait.allow_write_stall = true;
     std::vector<rocksdb::ColumnFamilyHandle*> all;

@@ -109,11 +109,13 @@ struct fixture : zenith_state_fixture {
     return out;
   }
 
-  /// The `_rows` record of the last packet naming `subject`.
-  json::value rows_of_last_packet(const std::string& subject) {
+  /// The `_rows` record of the first packet naming `subject` (a task's
+  /// `task.created`).
+  json::value rows_of_first_packet(const std::string& subject) {
     auto history = db->read->history(subject);
     BOOST_REQUIRE(history && !history->empty());
-    auto payload = json::parse(history->back().payload);
+    BOOST_CHECK_EQUAL(history->front().kind, "task.created");
+    auto payload = json::parse(history->front().payload);
     BOOST_REQUIRE(payload);
     auto* rows = payload.doc->find("_rows");
     BOOST_REQUIRE(rows != nullptr);
@@ -135,9 +137,9 @@ BOOST_FIXTURE_TEST_CASE(a_new_holder_writes_its_hold_and_leaves_the_asset_row_al
   // The asset's row is as it was, and lists no holders.
   BOOST_CHECK_EQUAL(asset_row(input.asset_id), row_before);
   BOOST_CHECK_EQUAL(asset_row(input.asset_id).find("holds"), std::string::npos);
-  // The second task's packet wrote its task, its output and its hold: not
-  // the input's row.
-  auto rows = rows_of_last_packet(second.task_id);
+  // The second task's creation wrote its task, its output and its hold:
+  // not the input's row.
+  auto rows = rows_of_first_packet(second.task_id);
   auto* assets = rows.find("assets");
   BOOST_REQUIRE(assets != nullptr);
   BOOST_CHECK(assets->find(input.asset_id) == nullptr);

@@ -94,6 +94,9 @@ struct fixture : zenith_state_fixture {
     write_file(outputs(t.task_id) / "1" / "stderr.log", "lost\n");
     advance(std::chrono::seconds{61});
     BOOST_REQUIRE_EQUAL(st->check_heartbeats(), 1u);
+    commit(); // Eclipse plans a retry after default@1's first pause (1 s)
+    advance(std::chrono::seconds{2});
+    st->on_due();
     commit();
     st->dispatch_ready();
     commit();

@@ -925,7 +925,10 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     ++slot->second;
   if (!o.ok) {
     auto code = o.error_code == ec::none ? ec::exit_code : o.error_code;
-    attempt_failed(t, std::string{contracts::to_string(code)},
+    attempt_failed(t,
+                   o.module_error_code.empty()
+                     ? std::string{contracts::to_string(code)}
+                     : o.module_error_code,
                    o.error_message, o.transient, o.error_pointer, false);
     return;
   }

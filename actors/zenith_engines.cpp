@@ -52,13 +52,49 @@ bool ended_unsuccessfully(task_status s) {
          || s == task_status::skipped;
 }
 
-json::value decision_entry(const std::string& task_id, std::string decision,
-                           std::string rollback) {
+json::value decision_entry(const std::string& task_id, std::string decision) {
   json::value d{json::object{}};
   d.set("task_id", task_id);
   d.set("decision", std::move(decision));
-  d.set("rollback", std::move(rollback));
   return d;
+}
+
+/// What Eclipse (or an operator) should do if carrying out a decision of
+/// kind `decision` fails: the `rollback` of decision.zenith, by kind.
+std::string_view rollback_for(std::string_view decision) {
+  if (decision == "ready" || decision == "wait" || decision == "run")
+    return "if it cannot run, Eclipse plans from its failure";
+  if (decision == "reuse")
+    return "if its outputs cannot be bound, the task runs itself";
+  if (decision == "reuse_wait")
+    return "if the identical task does not succeed, this one runs itself";
+  if (decision == "skip")
+    return "an operator may run it anyway: omniva task retry";
+  if (decision == "retry")
+    return "if the retry cannot start or fails, Eclipse plans again from that "
+           "failure";
+  if (decision == "fail" || decision == "poison")
+    return "none automatic: an operator may retry it (omniva task retry)";
+  if (decision == "quarantine")
+    return "release it with omniva quarantine rm, or the probe after the "
+           "cool-down closes it";
+  if (decision == "release")
+    return "if it fails again the breaker counts from zero and opens at the "
+           "threshold";
+  if (decision == "probe")
+    return "if the probe fails the quarantine opens again";
+  return "none";
+}
+
+/// The `rollback` member of a decision over `decisions` (each with a
+/// `decision`): the rollback of each kind present, once, by kind.
+json::value rollbacks(const json::array& decisions) {
+  json::value out{json::object{}};
+  for (auto& d : decisions)
+    if (auto* kind = d.find("decision"); kind != nullptr && kind->is_string()
+                                         && out.find(kind->as_string()) == nullptr)
+      out.set(kind->as_string(), std::string{rollback_for(kind->as_string())});
+  return out;
 }
 
 } // namespace
@@ -263,7 +299,6 @@ void zenith_state::on_paradox_advice(const contracts::paradox_advice& a) {
     auto other = tasks.find(item->duplicate_of);
     bool other_failed = other == tasks.end()
                         || ended_unsuccessfully(other->second.status);
-    std::string rollback;
     if (item->action == "reuse" && !other_failed) {
       v.other = &other->second;
       bool outputs_there = std::all_of(
@@ -287,15 +322,7 @@ void zenith_state::on_paradox_advice(const contracts::paradox_advice& a) {
     } else {
       v.decision = inputs_available(t) ? "ready" : "wait";
     }
-    if (v.decision == "reuse")
-      rollback = "if its outputs cannot be bound, the task runs itself";
-    else if (v.decision == "reuse_wait")
-      rollback = "if the identical task does not succeed, this one runs itself";
-    else if (v.decision == "skip")
-      rollback = "an operator may run it anyway: omniva task retry";
-    else
-      rollback = "if it cannot run, Eclipse plans from its failure";
-    auto entry = decision_entry(t.task_id, v.decision, std::move(rollback));
+    auto entry = decision_entry(t.task_id, v.decision);
     if (v.other != nullptr)
       entry.set(v.decision == "skip" ? "duplicate_of" : "reused_from",
                 v.other->task_id);
@@ -306,8 +333,8 @@ void zenith_state::on_paradox_advice(const contracts::paradox_advice& a) {
   }
   json::value payload{json::object{}};
   payload.set("engine", "paradox");
+  payload.set("rollback", rollbacks(decisions));
   payload.set("decisions", json::value{std::move(decisions)});
-  payload.set("rollback", "each decision names its own");
   auto decision = add_packet_as("decision.zenith", "zenith", ids, {},
                                 std::move(payload), trace, true, {advice});
   for (auto& v : verdicts) {
@@ -406,9 +433,7 @@ void zenith_state::release_reusers(const std::string& id) {
         || t->second.cleared)
       continue;
     live.push_back(r);
-    auto entry = decision_entry(r, "run",
-                                "if it cannot run, Eclipse plans from its "
-                                "failure");
+    auto entry = decision_entry(r, "run");
     entry.set("duplicate_of", id);
     decisions.push_back(std::move(entry));
   }
@@ -418,8 +443,8 @@ void zenith_state::release_reusers(const std::string& id) {
   parents.push_back(id);
   json::value payload{json::object{}};
   payload.set("engine", "paradox");
+  payload.set("rollback", rollbacks(decisions));
   payload.set("decisions", json::value{std::move(decisions)});
-  payload.set("rollback", "each decision names its own");
   payload.set("reason", "the identical task " + id
                           + " did not succeed: these run themselves");
   auto packet = add_packet_as("decision.zenith", "zenith", live, parents,
@@ -582,12 +607,8 @@ void zenith_state::on_eclipse_advice(const contracts::eclipse_advice& a) {
     trace, false);
   json::array decisions;
   for (auto* p : plans) {
-    std::string rollback
-      = p->action == "retry"
-          ? "if the retry cannot start or fails, Eclipse plans again from "
-            "that failure"
-          : "none automatic: an operator may retry it (omniva task retry)";
-    auto entry = decision_entry(p->task_id, p->action, std::move(rollback));
+    auto entry = decision_entry(p->task_id, p->action);
+    entry.set("attempt", static_cast<int64_t>(p->attempt));
     if (p->action == "retry")
       entry.set("delay_ms", static_cast<int64_t>(p->delay_ms));
     decisions.push_back(std::move(entry));
@@ -595,24 +616,15 @@ void zenith_state::on_eclipse_advice(const contracts::eclipse_advice& a) {
   for (auto* b : breakers) {
     json::value d{json::object{}};
     d.set("target", b->target);
-    if (b->state == "open") {
-      d.set("decision", "quarantine");
-      d.set("rollback", "release it with omniva quarantine rm, or the probe "
-                        "after the cool-down closes it");
-    } else if (b->state == "closed") {
-      d.set("decision", "release");
-      d.set("rollback", "if it fails again the breaker counts from zero and "
-                        "opens at the threshold");
-    } else {
-      d.set("decision", "probe");
-      d.set("rollback", "if the probe fails the quarantine opens again");
-    }
+    d.set("decision", b->state == "open"     ? "quarantine"
+                      : b->state == "closed" ? "release"
+                                             : "probe");
     decisions.push_back(std::move(d));
   }
   json::value payload{json::object{}};
   payload.set("engine", "eclipse");
+  payload.set("rollback", rollbacks(decisions));
   payload.set("decisions", json::value{std::move(decisions)});
-  payload.set("rollback", "each decision names its own");
   auto decision = add_packet_as("decision.zenith", "zenith", subjects, {},
                                 std::move(payload), trace, true, {advice});
   auto at = clock->now();
@@ -726,13 +738,12 @@ void zenith_state::on_due() {
     json::value d{json::object{}};
     d.set("target", target);
     d.set("decision", "probe");
-    d.set("rollback", "if the probe fails the quarantine opens again");
     json::array decisions;
     decisions.push_back(std::move(d));
     json::value payload{json::object{}};
     payload.set("engine", "eclipse");
+    payload.set("rollback", rollbacks(decisions));
     payload.set("decisions", json::value{std::move(decisions)});
-    payload.set("rollback", "if the probe fails the quarantine opens again");
     payload.set("reason", "the cool-down is over: one probe may go");
     auto packet = add_packet_as("decision.zenith", "zenith", {target},
                                 {target}, std::move(payload),
@@ -914,7 +925,7 @@ caf::expected<task_record> zenith_state::retry(const std::string& task_id) {
           });
         if (!usable)
           continue;
-        revive(dep, id);
+        revive(dep, task_id); // `because`: the task the operator retried
         frontier.push_back(dep_id);
       }
     }

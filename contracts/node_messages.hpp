@@ -175,6 +175,12 @@ struct execution_outcome {
   std::string stdout_path;
   /// The module's stderr log (empty when there is none).
   std::string stderr_path;
+  /// A failure the module reported itself in its output manifest
+  /// (`{"error": {"code": "network_timeout", "message": ..., "transient":
+  /// true}}`): its own snake_case code, which Eclipse classifies by
+  /// `transient` (and a policy's `retry_on`); empty otherwise (the failure's
+  /// code is `error_code`'s name).
+  std::string module_error_code;
 
   friend bool operator==(const execution_outcome&, const execution_outcome&) = default;
 };
@@ -185,7 +191,7 @@ typename Inspector::result_type inspect(Inspector& f, execution_outcome& x) {
   return f(caf::meta::type_name("execution_outcome"), x.execution_id,
            x.task_id, x.attempt, x.ok, x.outputs, x.error_code,
            x.error_message, x.error_pointer, x.transient, x.metrics_json,
-           x.stdout_path, x.stderr_path);
+           x.stdout_path, x.stderr_path, x.module_error_code);
 }
 
 /// Zenith's answer to a submission: the task, or every problem.

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <vector>
@@ -344,6 +345,41 @@ prepare_execution(const contracts::dispatch_order& order, std::string_view mode,
 
 // -- after the run ------------------------------------------------------------------
 
+bool read_reported_error(const fs::path& output_dir, size_t max_manifest_bytes,
+                         contracts::execution_outcome& r) {
+  auto text = read_small_file((output_dir / output_manifest_name).string(),
+                              max_manifest_bytes, nullptr);
+  if (!text)
+    return false;
+  auto parsed = json::parse(*text);
+  if (!parsed || !parsed.doc->is_object())
+    return false;
+  auto* error = parsed.doc->find("error");
+  if (error == nullptr || !error->is_object())
+    return false;
+  auto* code = error->find("code");
+  if (code == nullptr || !code->is_string())
+    return false;
+  auto& name = code->as_string();
+  bool snake = !name.empty() && name.size() <= 64 && name.front() >= 'a'
+               && name.front() <= 'z'
+               && std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                           || c == '_';
+                  });
+  if (!snake)
+    return false;
+  auto* message = error->find("message");
+  auto* transient = error->find("transient");
+  std::string said = message != nullptr && message->is_string()
+                       ? message->as_string().substr(0, 1000)
+                       : std::string{"the module reported an error"};
+  fail(r, ec::exit_code, "the module reported " + name + ": " + said,
+       transient != nullptr && transient->is_bool() && transient->as_bool());
+  r.module_error_code = name;
+  return true;
+}
+
 void collect_outputs(const contracts::dispatch_order& order,
                      const execution_context& context,
                      const fs::path& output_dir, const output_limits& limits,
@@ -373,6 +409,8 @@ void collect_outputs(const contracts::dispatch_order& order,
            + parsed.error.message);
     return;
   }
+  if (read_reported_error(output_dir, max_manifest_bytes, r))
+    return; // it exited 0 but says it failed
   auto* listed = parsed.doc->find("outputs");
   if (!listed || !listed->is_object()) {
     fail(r, ec::missing_manifest,

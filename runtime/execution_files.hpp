@@ -160,6 +160,17 @@ struct output_limits {
 /// schema violation and for `output_too_large`). Calls the context's
 /// heartbeat while hashing large outputs; fails with `cancelled` when the
 /// context's stop flag is set before an output is checked.
+/// Reads a failure the module reported in its output manifest in
+/// `output_dir` (`{"error": {"code", "message", "transient"}}`, code
+/// snake_case, at most 64 characters) into `r`: `module_error_code`, the
+/// message and `transient`, `error_code` `exit_code` (how a module that
+/// reports its own error ends). Returns whether there was one; a manifest
+/// that is missing, unreadable or has no well-formed `error` changes
+/// nothing.
+bool read_reported_error(const std::filesystem::path& output_dir,
+                         size_t max_manifest_bytes,
+                         contracts::execution_outcome& r);
+
 void collect_outputs(const contracts::dispatch_order& order,
                      const execution_context& context,
                      const std::filesystem::path& output_dir,

@@ -386,6 +386,10 @@ local_adapter::invoke(const contracts::dispatch_order& order,
       limits.max_manifest_bytes = options_.max_manifest_bytes;
       limits.max_json_output_bytes = options_.max_json_output_bytes;
       collect_outputs(order, context, p->output_dir, limits, r);
+    } else if (r.error_code == ec::exit_code) {
+      // A module that fails may say why in its output manifest (its own
+      // code, and whether a retry may help).
+      read_reported_error(p->output_dir, options_.max_manifest_bytes, r);
     }
   } catch (const std::exception& e) {
     fail(r, ec::io_error, std::string{"the adapter failed: "} + e.what(), true);

@@ -944,17 +944,26 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     }
   }
   {
-    contracts::attempt_report rep;
-    rep.task_id = t.task_id;
-    rep.module_ref = t.module_ref;
-    rep.pool = t.pool;
-    rep.attempt = t.attempt;
-    rep.ok = true;
-    if (auto p = probe_of.find(t.task_id); p != probe_of.end()) {
-      rep.probe = true;
-      probe_of.erase(p);
+    // Eclipse hears of a success only where it counts: a breaker's probe,
+    // or a module or pool with failures since its last success (a success
+    // resets their counts). Reporting every success would cost a message
+    // entry per task for nothing.
+    auto probe = probe_of.find(t.task_id);
+    bool counted = failing.erase(contracts::module_target(t.module_ref)) > 0;
+    counted = failing.erase(contracts::pool_target(t.pool)) > 0 || counted;
+    if (probe != probe_of.end() || counted) {
+      contracts::attempt_report rep;
+      rep.task_id = t.task_id;
+      rep.module_ref = t.module_ref;
+      rep.pool = t.pool;
+      rep.attempt = t.attempt;
+      rep.ok = true;
+      if (probe != probe_of.end()) {
+        rep.probe = true;
+        probe_of.erase(probe);
+      }
+      effects.reports.push_back(std::move(rep));
     }
-    effects.reports.push_back(std::move(rep));
   }
   avoid_pool.erase(t.task_id);
   t.status = task_status::done;

@@ -214,6 +214,9 @@ struct zenith_state {
   std::map<std::string, contracts::quarantine_record> quarantines;
   /// task id -> the quarantine target whose probe it is.
   std::unordered_map<std::string, std::string> probe_of;
+  /// Modules and pools (as quarantine targets) with a failure reported to
+  /// Eclipse and no success since: only their successes are reported.
+  std::unordered_set<std::string> failing;
   /// When the last scheduled audit was asked for.
   std::optional<contracts::timestamp> last_audit;
   /// RUNNING task id -> when its worker last gave a sign of life (the

@@ -545,6 +545,8 @@ void zenith_state::attempt_failed(task_record& t, std::string code,
     probe_of.erase(p);
   }
   avoid_pool[t.task_id] = t.pool;
+  failing.insert(contracts::module_target(rep.module_ref));
+  failing.insert(contracts::pool_target(rep.pool));
   awaiting_plan[t.task_id] = rep;
   effects.reports.push_back(std::move(rep));
 }

@@ -19,7 +19,7 @@ import node_harness
 from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
 
 
-STATUSES = ("PENDING", "READY", "RUNNING", "DONE", "ERROR", "CANCELLED")
+STATUSES = ("PENDING", "READY", "RUNNING", "DONE", "ERROR", "CANCELLED", "SKIPPED")
 
 
 class ApiTestCase(NodeTestCase):
@@ -157,6 +157,7 @@ class ListTest(ApiTestCase):
         self.assertEqual(counts["PENDING"], 1)
         self.assertEqual(counts["ERROR"], 0)
         self.assertEqual(counts["CANCELLED"], 0)
+        self.assertEqual(counts["SKIPPED"], 0)
         self.assertEqual(counts["total"], 5)
         by_module = self.get_ok("/api/tasks/counts?module_ref=talker@1")
         self.assertEqual(by_module["total"], 4)

@@ -31,7 +31,8 @@ class CancelTestCase(NodeTestCase):
     node_args = ONE_WORKER
 
     def kinds(self, entity):
-        return [p["kind"] for p in self.history(entity)]
+        """The kinds of `entity`'s history without the engines' advice."""
+        return task_kinds(self.history(entity))
 
     def chain_on(self, task):
         """Two relays: one on `task`'s report, one on that relay's copy."""
@@ -110,10 +111,13 @@ class CancelRunningTest(CancelTestCase):
         self.register_spawner()
         self.register_relay()
         pidfile = os.path.join(self.tmp, "pids.txt")
-        # The only worker is busy: the second spawner stays READY.
+        # The only worker is busy: the second spawner, once Paradox cleared
+        # it (PENDING until then), stays READY.
         busy = self.submit("spawner@1", values={"pidfile": pidfile, "seconds": 120})
+        self.wait_status(busy["task_id"], ("RUNNING",))
         ready = self.submit("spawner@1", values={"pidfile": pidfile, "seconds": 120})
-        self.assertEqual(ready["status"], "READY")
+        self.assertIn(ready["status"], ("PENDING", "READY"))
+        self.wait_status(ready["task_id"], ("READY",))
         dependants = self.chain_on(ready)
         self.cli_ok("task", "cancel", ready["task_id"])
         self.assertEqual(self.task(ready["task_id"])["status"], "CANCELLED")
@@ -129,8 +133,10 @@ class FinishedTaskTest(CancelTestCase):
         self.register_spawner()
         done = self.submit("slow@1", values={"seconds": 0})
         self.assertEqual(self.wait_finished(done["task_id"])["status"], "DONE")
-        failed = self.submit("slow@1", values={"seconds": 5})  # past its 2 s timeout
-        self.assertEqual(self.wait_finished(failed["task_id"])["status"], "ERROR")
+        # Past its 2 s timeout: a transient failure, retried up to default@1's
+        # 3 attempts (pauses of about 1 s and 5 s) before it ends ERROR.
+        failed = self.submit("slow@1", values={"seconds": 5})
+        self.assertEqual(self.wait_finished(failed["task_id"], timeout=60)["status"], "ERROR")
         cancelled = self.submit("spawner@1", values={
             "pidfile": os.path.join(self.tmp, "pids.txt"), "seconds": 120})
         self.cli_ok("task", "cancel", cancelled["task_id"])

@@ -236,6 +236,15 @@ def wait_until(predicate, timeout, what):
         time.sleep(0.05)
 
 
+def task_kinds(history):
+    """The kinds of a task's history (`history` as `NodeTestCase.history` gives
+    it), in order, without the engines' advice and Zenith's decisions on it
+    (`advice.*`, `decision.zenith`; see docs/engines.md): what happened to the
+    task itself."""
+    return [p["kind"] for p in history
+            if not p["kind"].startswith("advice.") and p["kind"] != "decision.zenith"]
+
+
 def sha256_of(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()

@@ -40,7 +40,10 @@ class PipelineTest(NodeTestCase):
                     for _ in range(2)]
         probe = self.cli_json("task", "create", "media-probe@1", "--input",
                               f"source={source}")
-        self.assertEqual(probe["status"], "READY")
+        # Its input is AVAILABLE: READY once Paradox cleared it (PENDING until
+        # then), queued behind the blockers.
+        self.assertIn(probe["status"], ("PENDING", "READY"))
+        self.wait_status(probe["task_id"], ("READY",))
         metadata = probe["outputs"]["metadata"]
         self.assertEqual(self.asset(metadata)["status"], "PENDING")
         summary_task = self.cli_json("task", "create", "summarize@1", "--input",
@@ -129,22 +132,30 @@ class AssetInUseTest(NodeTestCase):
     node_args = ONE_WORKER
 
     def test_deleting_an_asset_in_use_is_refused_until_its_task_finished(self):
-        seconds = self.cli_ok("asset", "value", "1", "--dtype", "float").stdout.strip()
+        self.register_talker()
+        gate = os.path.join(self.tmp, "gate")
+        status, doc, _ = self.http("POST", "/api/assets/value",
+                                   {"value": gate, "dtype": "string"})
+        self.assertEqual(status, 201, doc)
+        gate_value = doc["asset_id"]
         sample = self.cli_ok("asset", "add", self.write("a.txt", "in use\n"),
                              "--media-type", "text/plain").stdout.strip()
-        # Two runs of 1 s on the only worker: `seconds` is held by a RUNNING
-        # and a READY task for about 2 s, `sample` by a READY one.
-        running = self.submit("slow@1", {"seconds": seconds})
-        second = self.submit("slow@1", {"seconds": seconds})
+        # The only worker runs a talker that waits for the gate file: until
+        # the test creates it, `gate_value` is held by that RUNNING task and
+        # by a second talker READY behind it, `sample` by a READY probe.
+        running = self.submit("talker@1", {"gate": gate_value})
+        self.wait_status(running["task_id"], ("RUNNING",), timeout=20)
+        second = self.submit("talker@1", {"gate": gate_value})
         queued = self.submit("media-probe@1", {"source": sample})
-        self.wait_status(running["task_id"], ("RUNNING",), timeout=10)
-        self.assertEqual(self.task(second["task_id"])["status"], "READY")
-        self.assertEqual(self.task(queued["task_id"])["status"], "READY")
-        self.assertEqual(self.asset(seconds)["holds"],
+        # PENDING until Paradox cleared them, then READY behind the busy worker.
+        self.wait_status(second["task_id"], ("READY",))
+        self.wait_status(queued["task_id"], ("READY",))
+        self.assertEqual(self.task(running["task_id"])["status"], "RUNNING")
+        self.assertEqual(self.asset(gate_value)["holds"],
                          [running["task_id"], second["task_id"]])
 
-        held = [(seconds, second), (sample, queued),
-                (second["outputs"]["result"], second)]  # a PENDING promise
+        held = [(gate_value, second), (sample, queued),
+                (second["outputs"]["done"], second)]  # a PENDING promise
         for asset_id, holder in held:
             with self.subTest(asset=asset_id):
                 r = self.cli("asset", "rm", asset_id)
@@ -156,16 +167,20 @@ class AssetInUseTest(NodeTestCase):
                 self.assertEqual(doc["error"]["code"], "asset_in_use")
                 self.assertIn(holder["task_id"], doc["error"]["message"])
                 self.assertEqual(self.asset(asset_id)["asset_id"], asset_id)
+        # The deletes were refused while the holding task still ran.
+        self.assertEqual(self.task(running["task_id"])["status"], "RUNNING")
 
+        with open(gate, "w"):
+            pass
         for t in (running, second, queued):
-            self.assertEqual(self.wait_finished(t["task_id"])["status"], "DONE")
-        self.assertEqual(self.asset(seconds).get("holds", []), [], "holds released")
-        r = self.cli_ok("asset", "rm", seconds)
-        self.assertEqual(r.stdout.strip(), seconds)
+            self.assertEqual(self.wait_finished(t["task_id"], timeout=60)["status"], "DONE")
+        self.assertEqual(self.asset(gate_value).get("holds", []), [], "holds released")
+        r = self.cli_ok("asset", "rm", gate_value)
+        self.assertEqual(r.stdout.strip(), gate_value)
         status, doc, _ = self.http("DELETE", f"/api/assets/{sample}")
         self.assertEqual(status, 200, doc)
         self.assertEqual(doc, {"deleted": sample})
-        for asset_id in (seconds, sample):
+        for asset_id in (gate_value, sample):
             status, doc = self.get(f"/api/assets/{asset_id}")
             self.assertEqual(status, 404, doc)
             self.assertEqual(doc["error"]["code"], "not_found")
@@ -204,6 +219,22 @@ class FailureTest(NodeTestCase):
                 for asset_id in done["outputs"].values():
                     self.assertEqual(self.asset(asset_id)["status"], "FAILED")
         self.assertIn(crash["task_id"], self.task(dependant["task_id"])["error"]["message"])
+        # Eclipse retried the transient failures (timeout, signal) up to
+        # default@1's 3 attempts, each after its pause (task.ready: the
+        # backoff is over); the deterministic ones failed at once.
+        for t, code, attempts in ((timeout, "timeout", 3), (crash, "signal", 3),
+                                  (exit3, "exit_code", 1),
+                                  (no_manifest, "missing_manifest", 1)):
+            with self.subTest(attempts_of=code):
+                row = self.task(t["task_id"])
+                self.assertEqual(row["attempt"], attempts, row)
+                kinds = task_kinds(self.history(t["task_id"]))
+                self.assertEqual(kinds,
+                                 ["task.created"]
+                                 + ["task.dispatched", "task.attempt_failed",
+                                    "task.requeued", "task.ready"] * (attempts - 1)
+                                 + ["task.dispatched", "task.attempt_failed",
+                                    "task.failed"])
         r = self.cli("task", "wait", timeout["task_id"])
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stdout.startswith("ERROR timeout: "), r.stdout)
@@ -298,8 +329,15 @@ class RestartTest(NodeTestCase):
         relay2 = self.submit("json-relay@1", {"source": relay["outputs"]["copy"]})
         other = self.submit("fail-on-request@1", values={"mode": "ok"})
         tasks = [slow, relay, relay2, other]
-        self.assertEqual([t["status"] for t in tasks], ["READY", "PENDING", "PENDING", "READY"])
+        # slow and other are PENDING until Paradox clears them, then READY;
+        # the relays wait for their inputs.
+        for t, first in zip(tasks, [("PENDING", "READY"), ("PENDING",), ("PENDING",),
+                                    ("PENDING", "READY")]):
+            self.assertIn(t["status"], first, t["module_ref"])
         self.wait_status(slow["task_id"], ("RUNNING",), timeout=10)
+        self.wait_status(other["task_id"], ("READY",))
+        self.assertEqual([self.task(t["task_id"])["status"] for t in (relay, relay2)],
+                         ["PENDING", "PENDING"])
         self.node.kill()  # SIGKILL, mid-run
         self.assertEqual(self.node.proc.returncode, -signal.SIGKILL)
         promised = {a for t in tasks for a in t["outputs"].values()}
@@ -580,8 +618,11 @@ class HeartbeatTest(NodeTestCase):
         task = self.submit("slow@1", values={"seconds": 1.4})
         done = self.wait_finished(task["task_id"])
         self.assertEqual(done["status"], "DONE", done)
-        self.assertEqual(done["attempt"], 1)
-        kinds = [p["kind"] for p in self.history(task["task_id"])]
+        history = self.history(task["task_id"])
+        self.assertEqual(done["attempt"], 1,
+                         [(p["kind"], p["payload"]) for p in history
+                          if p["kind"] in ("task.attempt_failed", "task.requeued")])
+        kinds = task_kinds(history)
         self.assertNotIn("task.requeued", kinds)
         self.assertEqual(kinds, ["task.created", "task.dispatched", "task.succeeded"])
         self.finish()
@@ -637,8 +678,13 @@ class RegistryTest(NodeTestCase):
         self.assertEqual(policy["retry"], {"max_attempts": 3,
                                            "backoff_ms": [1000, 5000, 15000]})
         self.assertEqual(self.get_ok("/api/policies/default@1"), policy)
-        self.assertRegex(self.cli_ok("policy", "list").stdout,
-                         r"(?m)^default@1 +3 +\[1000,5000,15000\] +Three attempts")
+        listed = self.cli_ok("policy", "list").stdout
+        self.assertEqual(listed.splitlines()[0].split(),
+                         ["ref", "max_attempts", "backoff_ms", "retry_on", "jitter_pct",
+                          "description"])
+        # retry_on empty (transient failures only), jitter_pct the default 10.
+        self.assertRegex(listed,
+                         r"(?m)^default@1 +3 +\[1000,5000,15000\] +10 +Three attempts")
         status, doc = self.get("/api/policies/nope@1")
         self.assertEqual((status, doc["error"]["code"]), (404, "not_found"), doc)
 

@@ -234,8 +234,10 @@ registry_state::check_module(const std::string& text,
   if (!policy.empty() && !store->policy(policy))
     return make_error(ec::invalid_ref,
                       "no policy '" + policy
-                        + "' is registered: add policies/" + policy
-                        + ".json to the module's folder or register it first",
+                        + "' is registered: put policies/" + policy
+                        + ".json in a module folder of the node's --modules "
+                          "(omniva module rescan loads it), then register the "
+                          "module",
                       "/policy");
   return entry;
 }

@@ -487,6 +487,11 @@ struct backup_writer {
       std::error_code e2;
       if (!it->is_regular_file(e2))
         continue;
+      // A file being replaced (written as NAME.tmp, then renamed over NAME,
+      // as the webhook thread saves its state) is copied under its final
+      // name, never mid-write.
+      if (it->path().extension() == ".tmp")
+        continue;
       auto inner = fs::relative(it->path(), src, e2).string();
       if (!only_suffix.empty()
           && (inner.size() < only_suffix.size()
@@ -500,8 +505,14 @@ struct backup_writer {
                      "the file's name cannot be written in the manifest");
         continue;
       }
-      if (auto e = copy_to(it->path(), target))
+      if (auto e = copy_to(it->path(), target)) {
+        // Gone between the listing and the copy (replaced by a rename, or
+        // removed): the folder holds no such file any more.
+        std::error_code gone;
+        if (!fs::exists(it->path(), gone) && !gone)
+          continue;
         return e;
+      }
     }
     return caf::none;
   }

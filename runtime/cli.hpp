@@ -100,6 +100,9 @@ int run_quarantine(const arguments& args);
 /// `omniva explain ID` (cli_explain.cpp)
 int run_explain(const arguments& args);
 
+/// `omniva simulate --tasks N ...` (cli_simulate.cpp)
+int run_simulate(const arguments& args);
+
 /// The whole command line.
 int main(int argc, char** argv);
 

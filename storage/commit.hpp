@@ -18,7 +18,7 @@
 // failure).
 //
 // Only `open_database` makes a committer, and only for a caller holding a
-// `committer_key`, which three places alone can make (DESIGN.md §1.4: only
+// `committer_key`, which four places alone can make (DESIGN.md §1.4: only
 // the code that spawns Zenith creates the write capability, a compile-time
 // fact). Anyone else who writes `committer_key{}` gets "private within this
 // context" from the compiler. Readers never include this header: the read
@@ -48,6 +48,8 @@
 namespace omniva::runtime {
 /// The node bootstrap (runtime/node.hpp).
 class node;
+/// A simulation's database (runtime/simulation.cpp).
+struct simulation_database;
 } // namespace omniva::runtime
 namespace omniva::bench {
 /// A benchmark's scratch database (benchmarks/commit_bench.cpp).
@@ -85,6 +87,10 @@ private:
   /// The node bootstrap (`runtime::node::start`, runtime/node.cpp): opens
   /// the node's database and hands the committer to Zenith, which it spawns.
   friend class runtime::node;
+  /// A simulation's database (runtime/simulation.cpp, `omniva simulate`):
+  /// opened as the node opens its own, its committer given to the
+  /// simulation's Zenith.
+  friend struct runtime::simulation_database;
   /// A benchmark's scratch database (benchmarks/commit_bench.cpp), opened
   /// as the node opens its own.
   friend struct bench::scratch_database;

@@ -24,15 +24,11 @@ using contracts::make_error;
 using contracts::task_record;
 using contracts::task_status;
 
-namespace {
-
-std::string error_text(const caf::error& err) {
+std::string zenith_state::error_text(const caf::error& err) {
   return contracts::render_error(err.code(), err.category(), err.context());
 }
 
-/// The subjects of a packet that ends a task (failed, cancelled): the task,
-/// its promised outputs and its inputs.
-std::vector<std::string> subjects_of(const task_record& t) {
+std::vector<std::string> zenith_state::subjects_of(const task_record& t) {
   std::vector<std::string> out{t.task_id};
   for (auto& [key, id] : t.outputs)
     out.push_back(id);
@@ -40,6 +36,8 @@ std::vector<std::string> subjects_of(const task_record& t) {
     out.push_back(id);
   return out;
 }
+
+namespace {
 
 json::value parse_or_null(std::string_view text) {
   auto r = json::parse(text);
@@ -2107,7 +2105,7 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
   }
   if (auto err = st.recover()) {
     spdlog::critical("zenith: cannot recover the node's state: {}",
-                     error_text(err));
+                     zenith_state::error_text(err));
     self->quit(err);
   }
   st.schedule_flush();

@@ -456,6 +456,12 @@ struct zenith_state {
   /// Prometheus text of the counters.
   std::string metrics_text() const;
 
+  /// An error as the logs print it.
+  static std::string error_text(const caf::error& err);
+  /// The subjects of a packet that changes a task's status, outputs and
+  /// holds: the task, its promised outputs and its inputs.
+  static std::vector<std::string> subjects_of(const contracts::task_record& t);
+
   // -- the actor's side (needs `self`)
 
   /// The actor this state belongs to; null while tests drive the state

@@ -28,21 +28,6 @@ using contracts::task_status;
 
 namespace {
 
-std::string error_text(const caf::error& err) {
-  return contracts::render_error(err.code(), err.category(), err.context());
-}
-
-/// The subjects of a packet that changes a task's outputs and holds: the
-/// task, its promised outputs and its inputs.
-std::vector<std::string> task_subjects(const task_record& t) {
-  std::vector<std::string> out{t.task_id};
-  for (auto& [key, id] : t.outputs)
-    out.push_back(id);
-  for (auto& [key, id] : t.input_mapping)
-    out.push_back(id);
-  return out;
-}
-
 int64_t epoch_ms(contracts::timestamp t) {
   return t.time_since_epoch().count();
 }
@@ -364,7 +349,7 @@ void zenith_state::bind_reuse(task_record& t, const task_record& from) {
   t.updated_at = now();
   release_holds(t);
   batch_ended.push_back(t.task_id);
-  auto subjects = task_subjects(t);
+  auto subjects = subjects_of(t);
   subjects.push_back(from.task_id);
   json::value outputs{json::object{}};
   for (auto& [key, id] : t.outputs) {
@@ -410,7 +395,7 @@ void zenith_state::skip_task(task_record& t, const std::string& of) {
   release_holds(t);
   batch_ended.push_back(t.task_id);
   auto packet = add_packet(
-    "task.skipped", task_subjects(t), {t.task_id},
+    "task.skipped", subjects_of(t), {t.task_id},
     json::object{{"duplicate_of", of},
                  {"code", std::string{contracts::to_string(ec::duplicate_blocked)}}},
     t.trace_id);
@@ -879,7 +864,7 @@ caf::expected<task_record> zenith_state::retry(const std::string& task_id) {
     if (!because.empty())
       payload.set("because", because);
     auto packet = add_packet(because.empty() ? "task.retried" : "task.revived",
-                             task_subjects(x), {x.task_id}, std::move(payload),
+                             subjects_of(x), {x.task_id}, std::move(payload),
                              x.trace_id);
     for (auto& [key, in] : x.input_mapping) {
       auto& a = assets[in];

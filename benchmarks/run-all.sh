@@ -18,6 +18,7 @@ BENCHMARKS=(
   "validate_vs_ajv=validate_vs_ajv.sh"
   "commit=commit.sh"
   "tasks=tasks.sh"
+  "explain=explain.sh"
 )
 
 tmp=$(mktemp -d)

@@ -13,11 +13,15 @@ namespace omniva::cli {
 
 // `omniva bench tasks` (cli_bench_tasks.cpp).
 int run_bench_tasks(const arguments& args);
+// `omniva bench explain` (cli_bench_explain.cpp).
+int run_bench_explain(const arguments& args);
 
 int run_bench(const arguments& args) {
   static const std::vector<verb> verbs{
     {"tasks", "tasks through an embedded node: throughput, chains, latency, HTTP",
      run_bench_tasks},
+    {"explain", "HaloLux's explanation latency on a large log, over HTTP and without",
+     run_bench_explain},
   };
   return dispatch("bench",
                   "Benchmarks of a node (figures on stdout, one JSON document "

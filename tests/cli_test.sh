@@ -193,5 +193,32 @@ check "missing schema file: one line" one_line_error
 expect 2 "schema show without a ref" -- "$omniva" schema show
 expect 2 "policy show without a ref" -- "$omniva" policy show
 
+
+# -- bench explain: a small run prints its figures as one JSON document (no
+# figure is judged: benchmarks never assert on time); a second run on its
+# --data folder measures the same log again without filling it
+bench_figures() {
+  python3 - "$tmp/out" "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["packets"] >= 2000 and d["tasks"] > 0 and d["fill_seconds"] >= 0, d
+assert d["fill_reused"] == (sys.argv[2] == "reused"), d["fill_reused"]
+for f in (d["http"]["task_first_time"], d["http"]["task_cached"], d["inner"]["task"]):
+    assert f["samples"] == 20 and f["p50_ms"] <= f["p99_ms"] <= f["max_ms"], f
+assert d["http"]["task_first_time"]["completeness_min"] > 0
+page = d["http"]["trace_first_page"]
+assert page["trace_tasks"] > 0 and page["statements"] > 0 and page["cached"]["samples"] > 0
+assert d["target_p99_ms"] == 10 and isinstance(d["meets_target"], bool)
+PY
+}
+expect 0 "bench explain, small" -- "$omniva" bench explain --packets 2000 --samples 20 --json --data "$tmp/explain"
+check "bench explain: the figures" bench_figures filled
+expect 0 "bench explain on its filled folder" -- "$omniva" bench explain --packets 2000 --samples 20 --json --data "$tmp/explain"
+check "bench explain: the log reused" bench_figures reused
+mkdir -p "$tmp/not-a-fill" && echo x >"$tmp/not-a-fill/file"
+expect 1 "bench explain on a folder it did not fill" -- "$omniva" bench explain --packets 2000 --data "$tmp/not-a-fill"
+check "bench explain, foreign folder: one line" one_line_error
+expect 2 "bench explain --samples 0" -- "$omniva" bench explain --samples 0
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -248,6 +248,12 @@ void committer::close_witness() noexcept {
   std::error_code no_space;
   auto space = std::filesystem::space(db_->db->GetName(), no_space);
   bool room = !no_space && space.available > 4 * log_bytes + (64u << 20);
+  // Nor after a background error (a flush or compaction that met a full
+  // disk): RocksDB would write again through a file that failed.
+  uint64_t background_errors = 0;
+  if (db_->db->GetIntProperty("rocksdb.background-errors", &background_errors)
+      && background_errors > 0)
+    room = false;
   if (!failure_->failed.load() && log_bytes > flush_on_close_bytes && room) {
     rocksdb::FlushOptions wait;
     wait.allow_write_stall = true;

@@ -8,8 +8,14 @@
 #include "storage/witness.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdarg>
+#include <cstdio>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
@@ -206,9 +212,36 @@ namespace {
 /// second here.
 constexpr uint64_t max_live_log_bytes = 32 << 20;
 
+/// RocksDB's own log (its LOG file by default) goes to the node's log,
+/// warnings and worse only. RocksDB's file logger writes through a file
+/// writer that, once a write failed (a full disk), aborts the process on
+/// the next message in Debian's build (an assertion), and every close
+/// writes messages: a node that met a full disk must still stop cleanly.
+class node_log_for_rocksdb : public rocksdb::Logger {
+public:
+  node_log_for_rocksdb() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    if (level < GetInfoLogLevel())
+      return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL)
+      spdlog::error("rocksdb: {}", line);
+    else
+      spdlog::warn("rocksdb: {}", line);
+  }
+};
+
 rocksdb::Options base_options() {
   rocksdb::Options options;
   options.create_missing_column_families = true;
+  options.info_log = std::make_shared<node_log_for_rocksdb>();
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
   // Thirteen column families at RocksDB's default 64 MiB x 2 write buffers

@@ -19,6 +19,7 @@ BENCHMARKS=(
   "commit=commit.sh"
   "tasks=tasks.sh"
   "explain=explain.sh"
+  "simulate=simulate.sh"
 )
 
 tmp=$(mktemp -d)

@@ -16,6 +16,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <string_view>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
@@ -213,7 +214,8 @@ namespace {
 constexpr uint64_t max_live_log_bytes = 32 << 20;
 
 /// RocksDB's own log (its LOG file by default) goes to the node's log,
-/// warnings and worse only. RocksDB's file logger writes through a file
+/// warnings and worse only (a missing file or folder RocksDB then creates
+/// is no warning). RocksDB's file logger writes through a file
 /// writer that, once a write failed (a full disk), aborts the process on
 /// the next message in Debian's build (an assertion), and every close
 /// writes messages: a node that met a full disk must still stop cleanly.
@@ -231,6 +233,9 @@ public:
       return;
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
+    // A database being created: RocksDB reports the folder it then makes.
+    if (std::string_view{line}.find("NotFound") != std::string_view::npos)
+      return;
     if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL)
       spdlog::error("rocksdb: {}", line);
     else

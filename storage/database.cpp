@@ -12,8 +12,6 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 
-#include <spdlog/spdlog.h>
-
 #include <cstdarg>
 #include <cstdio>
 #include <string_view>
@@ -213,8 +211,8 @@ namespace {
 /// second here.
 constexpr uint64_t max_live_log_bytes = 32 << 20;
 
-/// RocksDB's own log (its LOG file by default) goes to the node's log,
-/// warnings and worse only (a missing file or folder RocksDB then creates
+/// RocksDB's own log (its LOG file by default) goes to stderr, warnings
+/// and worse only (a missing file or folder RocksDB then creates
 /// is no warning). RocksDB's file logger writes through a file
 /// writer that, once a write failed (a full disk), aborts the process on
 /// the next message in Debian's build (an assertion), and every close
@@ -236,10 +234,11 @@ public:
     // A database being created: RocksDB reports the folder it then makes.
     if (std::string_view{line}.find("NotFound") != std::string_view::npos)
       return;
-    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL)
-      spdlog::error("rocksdb: {}", line);
-    else
-      spdlog::warn("rocksdb: {}", line);
+    // On stderr, whoever opened the database: a command's stdout may be
+    // its JSON answer (omniva restore --json opens one).
+    std::fprintf(stderr, "rocksdb %s: %s\n",
+                 level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? "error" : "warning",
+                 line);
   }
 };
 

@@ -610,7 +610,8 @@ BOOST_AUTO_TEST_CASE(duplicates_may_be_a_mode_alone) {
     BOOST_TEST(result.contract->duplicates.mode == mode, name);
     BOOST_TEST(result.contract->duplicates.key.empty());
     // Written back as the mode alone; the default not at all.
-    auto* written = to_json(*result.contract).find("duplicates");
+    auto json = to_json(*result.contract);
+    auto* written = json.find("duplicates");
     if (mode == duplicate_mode::allow) {
       BOOST_TEST(written == nullptr);
     } else {

@@ -227,7 +227,7 @@ int run_serve(const arguments& args) {
   po::options_description opts{"options"};
   size_t hook_initial_ms = 0, hook_max_ms = 0, hook_timeout_ms = 0;
   std::string data, http, config_file, log_format, disk_reserve, disk_interval;
-  std::string faults_file;
+  std::string faults_file, web_dir;
   std::vector<std::string> modules, pools, roots;
   std::string keep_attempts, keep_outputs, blob_grace, retention_interval;
   auto data_help = "data folder (default " + std::string{defaults::node::data_dir}
@@ -257,6 +257,7 @@ int run_serve(const arguments& args) {
     ("retention-blob-grace", po::value(&blob_grace), "remove a blob no asset references once it is this old: seconds or a duration (1h, 30m); default 1h")
     ("retention-interval", po::value(&retention_interval), "run a retention pass this often: seconds or a duration (1h, 30m); 0: never (omniva gc runs one); default 1h")
     ("faults", po::value(&faults_file), "a fault plan (JSON) whose faults the worker pools inject: for tests and simulations only (see docs/operations.md, \"Fault injection\")")
+    ("web", po::value(&web_dir), "the dashboard's folder, served at / (default: the source tree's web/; \"none\": no dashboard)")
     ("mock", "run every task through the mock adapter")
     ("demo", "register the example modules, add a sample asset and submit a small pipeline");
   po::positional_options_description pos;
@@ -450,6 +451,10 @@ int run_serve(const arguments& args) {
     modules.emplace_back(defaults::node::modules_dir);
   o.module_dirs = modules;
   o.allowed_roots = roots;
+  if (web_dir == "none")
+    o.web_dir.clear();
+  else if (!web_dir.empty())
+    o.web_dir = web_dir;
   if (vm.count("mock"))
     o.force_mock = true;
   // Before the node starts: a SIGINT or SIGTERM that arrives while it

@@ -52,6 +52,14 @@ namespace omniva::runtime {
 using contracts::ec;
 using contracts::make_error;
 
+std::string default_web_dir() {
+#ifdef OMNIVA_WEB_DIR
+  return OMNIVA_WEB_DIR;
+#else
+  return {};
+#endif
+}
+
 bool parse_endpoint(const std::string& text, std::string& host,
                     uint16_t& port) {
   auto colon = text.rfind(':');
@@ -540,6 +548,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
                     n->impl_->registry, n->impl_->registry_store};
     ctx.disk = n->impl_->disk;
     ctx.tokens = n->impl_->tokens;
+    ctx.web_dir = options.web_dir;
     install_routes(*n->impl_->http, ctx);
     install_retention_routes(*n->impl_->http, ctx, n->impl_->janitor);
     install_explain_routes(*n->impl_->http, ctx, n->impl_->halolux);

@@ -23,6 +23,9 @@
 
 namespace omniva::runtime {
 
+/// The dashboard folder the build knows of (the source tree's `web/`).
+std::string default_web_dir();
+
 /// Everything a node is started with. Defaults are those of
 /// contracts/defaults.hpp (documented in config/omniva.conf).
 struct node_options {
@@ -105,6 +108,10 @@ struct node_options {
   /// --faults FILE`): for tests and simulations only; the node warns at
   /// start that it injects them. Default: none.
   std::shared_ptr<const contracts::fault_plan> faults;
+  /// The dashboard's folder (index.html, app.js, ... and node_modules/ with
+  /// its libraries), served at `/`; empty: no dashboard. Default: the
+  /// source tree's `web/` (`OMNIVA_WEB_DIR`, set by the build).
+  std::string web_dir{default_web_dir()};
 };
 
 /// Reads "host:port".

@@ -95,6 +95,8 @@ struct api_context {
   /// The tokens the server accepts (runtime/token_store.hpp): the token
   /// routes refresh it once Zenith answered; null: tokens are not checked.
   std::shared_ptr<token_store> tokens;
+  /// The dashboard's folder (node_options::web_dir); empty: none served.
+  std::string web_dir;
 };
 
 /// Installs every route of the API on `server`.

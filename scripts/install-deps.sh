@@ -21,7 +21,14 @@ packages=(
   libmagic-dev          # media type detection for the asset ledger
   # runtime of the example modules and tests
   python3
+  # the dashboard's browser tests (playwright-core drives Debian's chromium)
+  chromium
 )
+# Node.js and npm install the dashboard's libraries; a machine that has
+# them from elsewhere (NodeSource) keeps its own.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,7 +38,21 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The dashboard's libraries (web/package-lock.json), installed into
+# web/node_modules when missing or older than the lockfile. The node serves
+# them from there; nothing is fetched from a CDN at run time.
+install_web() {
+  local web
+  web="$(cd "$(dirname "$0")/.." && pwd)/web"
+  if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+     [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    echo "install-deps: installing the dashboard's npm packages (web/)" >&2
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_web
   exit 0
 fi
 
@@ -43,3 +64,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_web

@@ -77,6 +77,23 @@ void install_quarantine_routes(http_server& server, const context_ptr& ctx);
 /// (operator role), `GET /api/audits` lists the recorded ones, newest first.
 void install_audit_routes(http_server& server, const context_ptr& ctx);
 
+/// Browser sessions (api_session.cpp): `POST /api/session` exchanges a
+/// token or a one-time login code for an HttpOnly session cookie,
+/// `GET /api/session` names its token and role, `DELETE` ends it.
+void install_session_routes(http_server& server, const context_ptr& ctx);
+
+/// `GET /api/pools` (api_pools.cpp): the local worker pools, their slots
+/// and health.
+void install_pool_routes(http_server& server, const context_ptr& ctx);
+
+/// `GET /api/stats` (api_stats.cpp): throughput and queue depths over time,
+/// sampled by the node, for the dashboard's charts.
+void install_stats_routes(http_server& server, const context_ptr& ctx);
+
+/// The dashboard (api_static.cpp): the files of `ctx->web_dir` at `/` and
+/// its libraries at `/vendor/<package>/...`. Installed last.
+void install_static_routes(http_server& server, const context_ptr& ctx);
+
 // -- answers ------------------------------------------------------------------------
 
 /// The code of an error: ours, or `storage_error` for any other category.

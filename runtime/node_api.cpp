@@ -159,6 +159,11 @@ void install_routes(http_server& server, const api_context& ctx) {
   api::install_webhook_routes(server, shared);
   api::install_audit_routes(server, shared);
   api::install_quarantine_routes(server, shared);
+  api::install_session_routes(server, shared);
+  api::install_pool_routes(server, shared);
+  api::install_stats_routes(server, shared);
+  // Last: the dashboard's files answer every GET no route above took.
+  api::install_static_routes(server, shared);
 }
 
 } // namespace omniva::runtime

@@ -17,6 +17,7 @@
 #include "contracts/json.hpp"
 #include "contracts/messages.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/cli_bench_support.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
 #include "storage/database.hpp"
@@ -51,6 +52,14 @@ int run_bench_explain(const arguments& args);
 
 namespace {
 
+using bench::error_text;
+using bench::latency_json;
+using bench::metric;
+using bench::ms_between;
+using bench::peak_rss_mb;
+using bench::quantile;
+using bench::rounded;
+using bench::seconds_between;
 using steady = std::chrono::steady_clock;
 
 /// The p99 of a single task's explanation the node should meet (ms).
@@ -88,65 +97,17 @@ constexpr std::string_view fill_file = "bench-explain.json";
 /// drawn from them).
 constexpr std::string_view ids_file = "bench-explain-tasks.txt";
 
-double ms_between(steady::time_point a, steady::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
-double seconds_between(steady::time_point a, steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
-double rounded(double x, int digits) {
-  auto scale = std::pow(10.0, digits);
-  return std::round(x * scale) / scale;
-}
 
-/// The q-quantile of sorted `xs` (nearest rank); 0 for none.
-double quantile(const std::vector<double>& xs, double q) {
-  if (xs.empty())
-    return 0;
-  auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(xs.size())));
-  return xs[std::clamp<size_t>(rank, 1, xs.size()) - 1];
-}
 
-/// Latency figures of samples in ms: count, p50, p90, p99, max.
-json::value latency_json(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  json::value out{json::object{}};
-  out.set("samples", static_cast<uint64_t>(ms.size()));
-  out.set("p50_ms", rounded(quantile(ms, 0.5), 3));
-  out.set("p90_ms", rounded(quantile(ms, 0.9), 3));
-  out.set("p99_ms", rounded(quantile(ms, 0.99), 3));
-  out.set("max_ms", rounded(ms.empty() ? 0.0 : ms.back(), 3));
-  return out;
-}
 
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
 
-std::string error_text(const caf::error& err) {
-  return contracts::render_error(err.code(), err.category(), err.context());
-}
 
 caf::error failure(std::string message) {
   return contracts::make_error(contracts::ec::invalid_argument, std::move(message));
 }
 
-/// The value of an unlabelled sample in Prometheus text; 0 when absent.
-double metric(const std::string& text, std::string_view name) {
-  size_t at = 0;
-  while ((at = text.find(name, at)) != std::string::npos) {
-    bool line_start = at == 0 || text[at - 1] == '\n';
-    auto after = at + name.size();
-    if (line_start && after < text.size() && text[after] == ' ')
-      return std::strtod(text.c_str() + after + 1, nullptr);
-    at = after;
-  }
-  return 0;
-}
 
 /// Packets Zenith committed since the node started.
 uint64_t committed_packets(runtime::node& node) {
@@ -190,18 +151,6 @@ constexpr std::string_view step_module = R"({
   "schema_version": "1.0.0"
 })";
 
-/// Writes the two modules under `root`; returns their folders.
-std::vector<std::string> write_modules(const fs::path& root) {
-  std::vector<std::string> dirs;
-  for (auto [name, text] : {std::pair{"explain-source", source_module},
-                            std::pair{"explain-step", step_module}}) {
-    auto dir = root / name;
-    fs::create_directories(dir);
-    std::ofstream{dir / "module.json"} << text;
-    dirs.push_back(dir.string());
-  }
-  return dirs;
-}
 
 contracts::task_request source_request(uint64_t n, std::string trace_id) {
   contracts::task_request r;
@@ -959,7 +908,9 @@ int run_bench_explain(const arguments& args) {
     std::cerr << "omniva bench explain: measuring the log of " << filled.packets
               << " packets an earlier run filled in " << data << '\n';
   } else {
-    auto modules = write_modules(folder.path / "modules");
+    auto modules = bench::write_modules(folder.path / "modules",
+                                        {{"explain-source", source_module},
+                                         {"explain-step", step_module}});
     std::cerr << "omniva bench explain: filling the log with " << packets
               << " packets (a trace of " << trace_tasks
               << " tasks, then independent tasks and chains of " << chain_depth
@@ -983,7 +934,7 @@ int run_bench_explain(const arguments& args) {
   }
   auto& m = *measured;
   // -- report
-  auto cold = latency_json(m.task_cold_ms);
+  auto cold = latency_json(m.task_cold_ms, 3);
   auto cold_p99 = cold.find("p99_ms")->as_double();
   std::vector<double> all = m.task_cold_ms;
   for (auto* xs : {&m.task_cached_ms, &m.trace_uncached_ms, &m.trace_cached_ms})
@@ -1011,20 +962,20 @@ int run_bench_explain(const arguments& args) {
   cold.set("completeness_mean",
            rounded(m.completeness_sum / static_cast<double>(m.task_cold_ms.size()), 3));
   http.set("task_first_time", std::move(cold));
-  http.set("task_cached", latency_json(m.task_cached_ms));
+  http.set("task_cached", latency_json(m.task_cached_ms, 3));
   json::value trace{json::object{}};
   trace.set("trace_tasks", filled.trace_tasks);
   trace.set("limit", static_cast<uint64_t>(halolux::default_limit));
   trace.set("statements", m.trace_page_statements);
   trace.set("has_next_page", m.trace_has_next);
   trace.set("first_request_ms", rounded(m.trace_first_ms, 3));
-  trace.set("uncached", latency_json(m.trace_uncached_ms));
-  trace.set("cached", latency_json(m.trace_cached_ms));
+  trace.set("uncached", latency_json(m.trace_uncached_ms, 3));
+  trace.set("cached", latency_json(m.trace_cached_ms, 3));
   http.set("trace_first_page", std::move(trace));
   out.set("http", std::move(http));
   json::value inner{json::object{}};
-  inner.set("task", latency_json(m.inner_task_ms));
-  inner.set("trace_first_page", latency_json(m.inner_trace_ms));
+  inner.set("task", latency_json(m.inner_task_ms, 3));
+  inner.set("trace_first_page", latency_json(m.inner_trace_ms, 3));
   out.set("inner", std::move(inner));
   out.set("target_p99_ms", target_p99_ms);
   out.set("meets_target", met);

@@ -6,6 +6,7 @@
 #include "contracts/json.hpp"
 #include "contracts/messages.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/cli_bench_support.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
 #include "storage/database.hpp"
@@ -40,6 +41,14 @@ int run_bench_tasks(const arguments& args);
 
 namespace {
 
+using bench::error_text;
+using bench::latency_json;
+using bench::metric;
+using bench::ms_between;
+using bench::peak_rss_mb;
+using bench::quantile;
+using bench::rounded;
+using bench::seconds_between;
 using steady = std::chrono::steady_clock;
 using contracts::task_status;
 
@@ -52,48 +61,12 @@ constexpr double restart_target_seconds = 3;
 /// How long any one task may take before the benchmark gives up.
 constexpr auto task_timeout = std::chrono::seconds{120};
 
-double ms_between(steady::time_point a, steady::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
-double seconds_between(steady::time_point a, steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
-double rounded(double x, int digits) {
-  auto scale = std::pow(10.0, digits);
-  return std::round(x * scale) / scale;
-}
 
-/// The q-quantile of sorted `xs` (nearest rank); 0 for none.
-double quantile(const std::vector<double>& xs, double q) {
-  if (xs.empty())
-    return 0;
-  auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(xs.size())));
-  return xs[std::clamp<size_t>(rank, 1, xs.size()) - 1];
-}
 
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
 
-std::string error_text(const caf::error& err) {
-  return contracts::render_error(err.code(), err.category(), err.context());
-}
 
-/// Latency figures of sorted samples, in ms.
-json::value latency_json(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  json::value out{json::object{}};
-  out.set("samples", static_cast<uint64_t>(ms.size()));
-  out.set("p50_ms", rounded(quantile(ms, 0.5), 2));
-  out.set("p90_ms", rounded(quantile(ms, 0.9), 2));
-  out.set("p99_ms", rounded(quantile(ms, 0.99), 2));
-  out.set("max_ms", rounded(ms.empty() ? 0.0 : ms.back(), 2));
-  return out;
-}
 
 // -- the modules ------------------------------------------------------------------
 
@@ -132,18 +105,6 @@ constexpr std::string_view chain_module = R"({
   "schema_version": "1.0.0"
 })";
 
-/// Writes the two modules under `root`; returns their folders.
-std::vector<std::string> write_modules(const fs::path& root) {
-  std::vector<std::string> dirs;
-  for (auto [name, text] : {std::pair{"bench-value", value_module},
-                            std::pair{"bench-chain", chain_module}}) {
-    auto dir = root / name;
-    fs::create_directories(dir);
-    std::ofstream{dir / "module.json"} << text;
-    dirs.push_back(dir.string());
-  }
-  return dirs;
-}
 
 contracts::task_request value_request(uint64_t n) {
   contracts::task_request r;
@@ -312,19 +273,6 @@ struct refusals {
 };
 
 // -- the phases ---------------------------------------------------------------------
-
-/// The value of an unlabelled sample in Prometheus text; 0 when absent.
-double metric(const std::string& text, std::string_view name) {
-  size_t at = 0;
-  while ((at = text.find(name, at)) != std::string::npos) {
-    bool line_start = at == 0 || text[at - 1] == '\n';
-    auto after = at + name.size();
-    if (line_start && after < text.size() && text[after] == ' ')
-      return std::strtod(text.c_str() + after + 1, nullptr);
-    at = after;
-  }
-  return 0;
-}
 
 /// CPU time (user + system) of the whole process so far, in seconds.
 double cpu_seconds() {
@@ -819,7 +767,9 @@ int run_bench_tasks(const arguments& args) {
     }
     folder.path = pattern;
   }
-  auto module_dirs = write_modules(folder.path / "modules");
+  auto module_dirs = bench::write_modules(folder.path / "modules",
+                                          {{"bench-value", value_module},
+                                           {"bench-chain", chain_module}});
   if (!outputs_on_disk) {
     auto pattern = std::string{"/dev/shm/omniva-bench-outputs-XXXXXX"};
     if (!fs::is_directory("/dev/shm", ec) || mkdtemp(pattern.data()) == nullptr) {

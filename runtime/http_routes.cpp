@@ -85,24 +85,33 @@ choose_route(const std::vector<std::shared_ptr<const compiled_route>>& routes,
              std::string_view method, const std::vector<std::string>& segments) {
   route_choice result;
   std::vector<uint8_t> best_rank;
-  for (auto& candidate : routes) {
-    std::map<std::string, std::string> params;
-    std::vector<uint8_t> rank;
-    if (!match(*candidate, segments, params, rank))
-      continue;
-    if (candidate->method != method) {
-      if (std::find(result.allowed.begin(), result.allowed.end(),
-                    candidate->method)
-          == result.allowed.end())
-        result.allowed.push_back(candidate->method);
-      continue;
+  auto consider = [&](bool fallbacks) {
+    for (auto& candidate : routes) {
+      if (candidate->options.fallback != fallbacks)
+        continue;
+      std::map<std::string, std::string> params;
+      std::vector<uint8_t> rank;
+      if (!match(*candidate, segments, params, rank))
+        continue;
+      if (candidate->method != method) {
+        if (!fallbacks
+            && std::find(result.allowed.begin(), result.allowed.end(),
+                         candidate->method)
+                 == result.allowed.end())
+          result.allowed.push_back(candidate->method);
+        continue;
+      }
+      if (!result.route || rank < best_rank) {
+        result.route = candidate;
+        best_rank = std::move(rank);
+        result.params = std::move(params);
+      }
     }
-    if (!result.route || rank < best_rank) {
-      result.route = candidate;
-      best_rank = std::move(rank);
-      result.params = std::move(params);
-    }
-  }
+  };
+  consider(false);
+  // A fallback takes only what no other pattern matches.
+  if (!result.route && result.allowed.empty())
+    consider(true);
   return result;
 }
 

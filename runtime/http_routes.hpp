@@ -54,7 +54,9 @@ compile_route(std::string method, const std::string& pattern,
 struct route_choice {
   /// The route whose pattern matches the path and whose method is the
   /// request's; among several, the one with a literal at the first differing
-  /// segment, then the earliest added. Null when there is none.
+  /// segment, then the earliest added; a fallback route
+  /// (`route_options::fallback`) only when no other route's pattern matches.
+  /// Null when there is none.
   std::shared_ptr<const compiled_route> route;
   /// The values of `route`'s parameters, by name.
   std::map<std::string, std::string> params;

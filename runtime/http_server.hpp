@@ -267,6 +267,11 @@ struct route_options {
   /// Whether the body is streamed to a temporary file (`http_request::
   /// body_file`) instead of memory. Default: false.
   bool upload = false;
+  /// Whether the route is a fallback: it takes only a path that no other
+  /// route's pattern matches, whatever their method (the dashboard's
+  /// `GET /{path*}` turns neither a 405 nor another method's 404 into its
+  /// answer), and it never adds to a 405's `Allow`. Default: false.
+  bool fallback = false;
 };
 
 /// What the server tells its owner about each answer it starts to write

@@ -40,6 +40,18 @@ namespace omniva::cli {
 
 namespace {
 
+/// The host a browser reaches a node listening on `host` at: a wildcard
+/// address is this machine's loopback address; IPv6 goes in brackets.
+std::string browser_host(const std::string& host) {
+  if (host.empty() || host == "0.0.0.0")
+    return "127.0.0.1";
+  if (host == "::" || host == "[::]")
+    return "[::1]";
+  if (host.find(':') != std::string::npos && host.front() != '[')
+    return "[" + host + "]";
+  return host;
+}
+
 // -- configuration file (CAF's INI format) -------------------------------------
 
 /// The `[omniva]` options of a configuration file (config/omniva.conf).
@@ -472,6 +484,17 @@ int run_serve(const arguments& args) {
             << ", token in " << node.options().data_dir << "/token"
             << (node.options().force_mock ? ", mock adapter" : "") << ")"
             << std::endl;
+  if (!node.options().web_dir.empty()) {
+    // The dashboard and a one-time login link: the code (in the URL's
+    // fragment, which the browser never sends) opens one session for the
+    // token of <data>/token, within 10 minutes.
+    auto base = "http://" + browser_host(o.http_host) + ":"
+                + std::to_string(node.port()) + "/";
+    std::cout << "omniva: dashboard at " << base;
+    if (auto code = node.login_code())
+      std::cout << " - one-time login link: " << base << "#login=" << *code;
+    std::cout << std::endl;
+  }
   node_log::write(node_log::level::info, "node.started",
                   {{"url", json::value{"http://" + o.http_host + ":"
                                        + std::to_string(node.port())}},

@@ -82,6 +82,41 @@ http_response error_response(unsigned status, ec code, std::string message,
   return json_response(status, json::value{std::move(doc)});
 }
 
+std::string cookie_value(std::string_view header, std::string_view name) {
+  auto trim = [](std::string_view x) {
+    while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
+      x.remove_prefix(1);
+    while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
+      x.remove_suffix(1);
+    return x;
+  };
+  while (!header.empty()) {
+    auto end = header.find_first_of(";,");
+    auto pair = header.substr(0, end);
+    header = end == std::string_view::npos ? std::string_view{}
+                                           : header.substr(end + 1);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != name)
+      continue;
+    auto value = trim(pair.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return std::string{value};
+  }
+  return {};
+}
+
+bool same_origin(const http_request& req) {
+  auto o = req.headers.find("origin");
+  if (o == req.headers.end())
+    return true;
+  auto h = req.headers.find("host");
+  if (h == req.headers.end() || h->second.empty())
+    return false;
+  return detail::iequals(o->second, "http://" + h->second)
+         || detail::iequals(o->second, "https://" + h->second);
+}
+
 // -- streams -------------------------------------------------------------------
 
 namespace detail {
@@ -390,6 +425,11 @@ void http_server::set_token(std::string token) {
 void http_server::set_authenticator(http_authenticator auth) {
   std::unique_lock guard{state_->routes_mutex};
   state_->auth = std::move(auth);
+}
+
+void http_server::set_session_authenticator(http_session_authenticator auth) {
+  std::unique_lock guard{state_->routes_mutex};
+  state_->session_auth = std::move(auth);
 }
 
 void http_server::set_work_gate(http_work_gate gate) {

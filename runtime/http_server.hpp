@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -77,7 +78,18 @@ struct http_request {
   std::string remote;
   /// Who sent it (set once its token was accepted).
   principal who;
+  /// The browser session the request was accepted by (the value of its
+  /// `omniva_session` cookie, see `http_server::set_session_authenticator`);
+  /// empty for a request with a bearer token, or to a public route.
+  std::string session;
 };
+
+/// The name of the cookie that carries a browser session's id.
+inline constexpr std::string_view session_cookie_name = "omniva_session";
+
+/// The value of cookie `name` in a `Cookie` header field ("a=1; b=2"; pairs
+/// separated by ';' or, for joined fields, ','); "" when it has none.
+std::string cookie_value(std::string_view cookie_header, std::string_view name);
 
 /// One response. The server adds `Content-Length`, `Connection` and
 /// `Server`.
@@ -325,6 +337,21 @@ struct http_server_config {
 using http_authenticator
   = std::function<std::optional<principal>(std::string_view token)>;
 
+/// Whether `req` may act on a session cookie: it has no `Origin` field, or
+/// one naming the request's own host (`http://` or `https://` and its
+/// `Host`). A page of another site that has the browser send a form or a
+/// fetch gives its own origin (browsers send `Origin` with every
+/// cross-origin request that is not a GET or HEAD).
+bool same_origin(const http_request& req);
+
+/// Finds who a browser session belongs to, by the id its cookie carries
+/// (`session_cookie_name`): nullopt for a session that opens nothing
+/// (unknown, ended, expired, or its token revoked). Called on the
+/// connection's thread for a request to a non-public route that has no
+/// `Authorization` field: must be cheap, must not throw.
+using http_session_authenticator
+  = std::function<std::optional<principal>(std::string_view session_id)>;
+
 /// Decides whether a route that takes new work may take it now: nullopt
 /// lets the request through, a response refuses it (sent before the body is
 /// read). Called on the connection's thread: must be cheap, must not throw.
@@ -340,7 +367,10 @@ using http_work_gate = std::function<std::optional<http_response>()>;
 /// - 401 `unauthorized` when tokens are checked, the route is not public, and
 ///   the request lacks `Authorization: Bearer <token>` with a token the
 ///   authenticator accepts;
-/// - 403 `forbidden` when the token's role is below the route's;
+/// - 403 `forbidden` when the token's role is below the route's, or when a
+///   request accepted by its session cookie whose method is neither GET nor
+///   HEAD has an `Origin` that is not the request's own (`http://` or
+///   `https://` and its `Host`): a cross-site request forgery;
 /// - the work gate's answer for a route that takes new work, when it refuses;
 /// - 413 `too_large` for a body over the route's limit, 431 `too_large` for
 ///   a request head over `max_header_bytes`;
@@ -387,6 +417,14 @@ public:
   /// accepts; an empty `auth` requires nothing (every request is an
   /// `admin` with no name).
   void set_authenticator(http_authenticator auth);
+
+  /// Accepts, on every non-public route, a request without an
+  /// `Authorization` field whose `Cookie` field carries a session
+  /// (`session_cookie_name`) that `auth` accepts (`http_request::session`
+  /// then holds its id); empty (the default): cookies open nothing. Only
+  /// consulted while an authenticator (`set_authenticator`, `set_token`)
+  /// is set; a bearer token, when given, is what decides.
+  void set_session_authenticator(http_session_authenticator auth);
 
   /// Sets the gate of the routes that take new work; empty: none.
   void set_work_gate(http_work_gate gate);

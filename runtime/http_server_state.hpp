@@ -37,12 +37,15 @@ struct http_server_state {
   /// The configuration the server was created with.
   const http_server_config config;
 
-  /// Guards `routes`, `auth` and `gate`.
+  /// Guards `routes`, `auth`, `session_auth` and `gate`.
   std::shared_mutex routes_mutex;
   /// The routes in the order they were added.
   std::vector<std::shared_ptr<const compiled_route>> routes;
   /// Who a bearer token belongs to; empty: tokens are not checked.
   http_authenticator auth;
+  /// Who a session cookie belongs to (used only while `auth` is set);
+  /// empty: cookies open nothing.
+  http_session_authenticator session_auth;
   /// The gate of the routes that take new work; empty: none.
   http_work_gate gate;
 

@@ -228,6 +228,49 @@ void http_session::stream_finish() {
     write_next();
 }
 
+namespace {
+
+/// Accepts a request without an `Authorization` field by its session
+/// cookie, when the server has a session authenticator: sets `req.who` and
+/// `req.session`.
+bool authorized_by_cookie(http_server_state& server, http_request& req) {
+  auto c = req.headers.find("cookie");
+  if (c == req.headers.end())
+    return false;
+  auto id = cookie_value(c->second, session_cookie_name);
+  if (id.empty())
+    return false;
+  http_session_authenticator auth;
+  {
+    std::shared_lock guard{server.routes_mutex};
+    auth = server.session_auth;
+  }
+  if (!auth)
+    return false;
+  std::optional<principal> who;
+  try {
+    who = auth(id);
+  } catch (...) {
+    who.reset();
+  }
+  if (!who)
+    return false;
+  req.who = std::move(*who);
+  req.session = std::move(id);
+  return true;
+}
+
+/// An `Origin` field as a message may quote it: printable ASCII, at most
+/// 100 characters.
+std::string printable_origin(std::string_view origin) {
+  std::string out;
+  for (auto c : origin.substr(0, 100))
+    out += c >= 0x20 && c < 0x7f ? c : '?';
+  return out;
+}
+
+} // namespace
+
 // -- reading -------------------------------------------------------------------
 
 void http_session::read_header() {
@@ -294,9 +337,19 @@ void http_session::on_header(beast::error_code err) {
   if (!authorized())
     return reject(401, ec::unauthorized,
                   "This request needs a valid 'Authorization: Bearer "
-                  "<token>' header (the token given is unknown, revoked or "
-                  "expired, or none was given).",
+                  "<token>' header or session cookie (the token or session "
+                  "given is unknown, revoked, ended or expired, or none was "
+                  "given).",
                   {{"WWW-Authenticate", "Bearer"}});
+  if (!request_.session.empty() && request_.method != "GET"
+      && request_.method != "HEAD" && !same_origin(request_))
+    return reject(403, ec::forbidden,
+                  "This request came with the session cookie from another "
+                  "origin ('"
+                    + printable_origin(request_.headers.at("origin"))
+                    + "'): a page of another site cannot act for the "
+                      "dashboard's session. Send it from the dashboard, or "
+                      "with an 'Authorization: Bearer <token>' header.");
   if (!route_->options.is_public) {
     auto need = route_->options.role.value_or(
       request_.method == "GET" || request_.method == "HEAD"
@@ -404,7 +457,7 @@ bool http_session::authorized() {
   }
   auto i = request_.headers.find("authorization");
   if (i == request_.headers.end())
-    return false;
+    return authorized_by_cookie(*server_, request_);
   auto given = bearer_token(i->second);
   if (given.empty())
     return false;

@@ -20,6 +20,7 @@
 #include "runtime/api_explain.hpp"
 #include "runtime/api_retention.hpp"
 #include "runtime/node_metrics.hpp"
+#include "runtime/session_store.hpp"
 #include "runtime/token_store.hpp"
 #include "runtime/webhooks.hpp"
 #include "storage/asset_store.hpp"
@@ -288,6 +289,8 @@ struct node::impl {
   /// event hub (listener `token_listener`).
   std::shared_ptr<token_store> tokens;
   uint64_t token_listener = 0;
+  /// The dashboard's browser sessions and one-time login codes (in memory).
+  std::shared_ptr<session_store> sessions;
   bool stopped = false;
 };
 
@@ -296,6 +299,17 @@ node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {
 
 node::~node() {
   stop();
+}
+
+caf::expected<std::string> node::login_code() {
+  if (!impl_->sessions)
+    return make_error(ec::invalid_argument,
+                      "the node serves no HTTP API: no login code");
+  auto who = impl_->tokens->authenticate(token());
+  if (!who)
+    return make_error(ec::unauthorized,
+                      "the data folder's token file holds no valid token");
+  return impl_->sessions->make_login_code(who->name);
 }
 
 uint16_t node::port() const noexcept {
@@ -548,6 +562,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
                     n->impl_->registry, n->impl_->registry_store};
     ctx.disk = n->impl_->disk;
     ctx.tokens = n->impl_->tokens;
+    n->impl_->sessions = std::make_shared<session_store>(n->impl_->tokens);
+    ctx.sessions = n->impl_->sessions;
     ctx.web_dir = options.web_dir;
     install_routes(*n->impl_->http, ctx);
     install_retention_routes(*n->impl_->http, ctx, n->impl_->janitor);
@@ -558,6 +574,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
       [disk = n->impl_->disk] { return disk->refusal(); });
     n->impl_->http->set_authenticator(
       token_store::authenticator(n->impl_->tokens));
+    n->impl_->http->set_session_authenticator(
+      session_store::authenticator(n->impl_->sessions));
     if (auto e = n->impl_->http->start())
       return e;
   }

@@ -173,6 +173,13 @@ public:
   /// the file).
   std::string token() const;
 
+  /// A one-time login code for the dashboard (`omniva serve` prints it in
+  /// a link, `#login=<code>`): it opens one browser session, once, within
+  /// 10 minutes, for the token whose secret is `<data>/token`. Errors:
+  /// `unauthorized` when that file holds no valid token, `invalid_argument`
+  /// without an HTTP API.
+  caf::expected<std::string> login_code();
+
   /// The options the node runs with (pools and roots filled in).
   const node_options& options() const noexcept;
 

@@ -25,6 +25,7 @@
 namespace omniva::runtime {
 
 class disk_guard;
+class session_store;
 class token_store;
 
 /// Fans committed events out to Server-Sent-Event streams and wakes waiters.
@@ -95,6 +96,9 @@ struct api_context {
   /// The tokens the server accepts (runtime/token_store.hpp): the token
   /// routes refresh it once Zenith answered; null: tokens are not checked.
   std::shared_ptr<token_store> tokens;
+  /// The dashboard's browser sessions (runtime/session_store.hpp), standing
+  /// for tokens of `tokens`; null: none kept.
+  std::shared_ptr<session_store> sessions;
   /// The dashboard's folder (node_options::web_dir); empty: none served.
   std::string web_dir;
 };

@@ -186,6 +186,21 @@ std::optional<principal> token_store::authenticate(std::string_view secret) cons
   return principal{i->second.name, i->second.role};
 }
 
+std::optional<token_store::named_token>
+token_store::find(std::string_view name) const {
+  std::shared_lock guard{mtx_};
+  auto i = hash_of_.find(std::string{name});
+  if (i == hash_of_.end())
+    return std::nullopt;
+  auto j = by_hash_.find(i->second);
+  if (j == by_hash_.end() || j->second.name != name)
+    return std::nullopt;
+  if (j->second.expires && clock_->now() >= *j->second.expires)
+    return std::nullopt;
+  return named_token{principal{j->second.name, j->second.role}, i->second,
+                     j->second.expires};
+}
+
 http_authenticator
 token_store::authenticator(std::shared_ptr<const token_store> store) {
   return [store = std::move(store)](std::string_view secret) {

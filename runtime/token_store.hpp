@@ -78,6 +78,18 @@ public:
   /// token has expired (checked against the clock at each call).
   std::optional<principal> authenticate(std::string_view secret) const;
 
+  /// What a token named `name` is now, for the browser sessions
+  /// (runtime/session_store.hpp) that refer to a token by its name: who it
+  /// is and the SHA-256 of its current secret (a rotation changes it), and
+  /// its expiry; nullopt when the store holds no token of that name
+  /// (revoked, never made) or it has expired.
+  struct named_token {
+    principal who;
+    std::string secret_sha256;
+    std::optional<contracts::timestamp> expires;
+  };
+  std::optional<named_token> find(std::string_view name) const;
+
   /// An authenticator for `http_server::set_authenticator` that asks
   /// `store` (which it keeps alive).
   static http_authenticator authenticator(std::shared_ptr<const token_store> store);

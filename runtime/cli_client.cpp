@@ -154,6 +154,20 @@ int report(const runtime::http_result& r) {
   return rc;
 }
 
+int print_change(const runtime::http_result& r, bool as_json,
+                 std::string_view verb, const char* key) {
+  if (!r.ok())
+    return report(r);
+  auto doc = r.json();
+  if (!doc)
+    return fail("the node's answer is not JSON");
+  if (as_json)
+    print(*doc, true, nullptr);
+  else
+    std::cout << verb << ' ' << field(*doc, key) << '\n';
+  return exit_ok;
+}
+
 void print(const json::value& v, bool as_json, const char* id_key) {
   if (as_json || id_key == nullptr) {
     std::cout << json::serialize(v, as_json ? json::style::compact

@@ -53,6 +53,12 @@ struct client_options {
 /// cursor), `exit_failure` otherwise.
 int report(const runtime::http_result& r);
 
+/// Prints the answer of a command that changed one thing: a refusal as
+/// `report` does; else the answer as JSON with `as_json`, or the line
+/// `<verb> <member key>` ("revoked ci-bot"). Returns the exit code.
+int print_change(const runtime::http_result& r, bool as_json,
+                 std::string_view verb, const char* key);
+
 /// Prints an answer: all of it as JSON (`as_json` compact, or pretty when
 /// `id_key` is null), else only its member `id_key`.
 void print(const json::value& v, bool as_json, const char* id_key);

@@ -71,16 +71,7 @@ int quarantine_add(const arguments& args) {
       if (vm.count("reason"))
         body.set("reason", reason);
       auto r = client.request("POST", "/api/quarantines", json::serialize(body));
-      if (!r.ok())
-        return report(r);
-      auto doc = r.json();
-      if (!doc)
-        return fail("the node's answer is not JSON");
-      if (c.as_json)
-        print(*doc, true, nullptr);
-      else
-        std::cout << "quarantined " << field(*doc, "target") << '\n';
-      return exit_ok;
+      return print_change(r, c.as_json, "quarantined", "target");
     });
 }
 
@@ -100,16 +91,7 @@ int quarantine_rm(const arguments& args) {
         return exit_usage;
       auto r = client.request("DELETE", "/api/quarantines/"
                                           + runtime::url_encode(t.target()));
-      if (!r.ok())
-        return report(r);
-      auto doc = r.json();
-      if (!doc)
-        return fail("the node's answer is not JSON");
-      if (c.as_json)
-        print(*doc, true, nullptr);
-      else
-        std::cout << "released " << field(*doc, "target") << '\n';
-      return exit_ok;
+      return print_change(r, c.as_json, "released", "target");
     });
 }
 

@@ -97,16 +97,7 @@ int token_revoke(const arguments& args) {
     "lineage). The last admin token cannot be revoked. Needs an admin token.",
     opts, pos, c, [&](runtime::http_client& client, const po::variables_map&) {
       auto r = client.request("DELETE", "/api/tokens/" + runtime::url_encode(name));
-      if (!r.ok())
-        return report(r);
-      auto doc = r.json();
-      if (!doc)
-        return fail("the node's answer is not JSON");
-      if (c.as_json)
-        print(*doc, true, nullptr);
-      else
-        std::cout << "revoked " << field(*doc, "name") << '\n';
-      return exit_ok;
+      return print_change(r, c.as_json, "revoked", "name");
     });
 }
 

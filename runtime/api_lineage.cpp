@@ -41,11 +41,29 @@ json::value entries_list(const std::vector<storage::lineage_entry>& xs) {
   return json::value{std::move(out)};
 }
 
-/// `GET /api/lineage/{id}?direction=up|down&depth=N`.
+/// The most packets of a history `GET /api/lineage/{id}?limit=N` answers.
+constexpr uint32_t max_history_limit = 10000;
+
+/// `GET /api/lineage/{id}?direction=up|down&depth=N&limit=N`.
 http_response show_lineage(const api_context& ctx, http_request& req) {
   if (auto bad = unknown_parameter(req, "GET /api/lineage/{id}",
-                                   {"direction", "depth"}))
+                                   {"direction", "depth", "limit"}))
     return std::move(*bad);
+  // `limit`: the history's first N packets only (a popular asset's history
+  // is every task that took it), with `"truncated": true` when there is more.
+  size_t limit = SIZE_MAX;
+  if (req.query.count("limit") != 0) {
+    auto l = query(req, "limit");
+    uint32_t n = 0;
+    auto [ptr, err] = std::from_chars(l.data(), l.data() + l.size(), n);
+    if (err != std::errc{} || ptr != l.data() + l.size() || l.empty() || n == 0
+        || n > max_history_limit)
+      return error_response(400, ec::invalid_filter,
+                            "limit must be an integer from 1 to "
+                              + std::to_string(max_history_limit),
+                            "/limit");
+    limit = n;
+  }
   auto id = req.params["id"];
   auto direction = query(req, "direction");
   static const std::vector<std::string> directions{"up", "down"};
@@ -69,13 +87,17 @@ http_response show_lineage(const api_context& ctx, http_request& req) {
     out.set("packet", contracts::to_json(*p));
     start.push_back(std::move(*p));
   } else {
-    auto h = ctx.reader->history(id);
+    auto h = ctx.reader->history(id, limit == SIZE_MAX ? limit : limit + 1);
     if (!h)
       return error_from(h.error());
     if (h->empty())
       return error_response(404, ec::not_found,
                             "nothing in the lineage log names '"
                               + printable(id) + "'");
+    if (h->size() > limit) {
+      h->resize(limit);
+      out.set("truncated", true);
+    }
     out.set("history", packet_list(*h));
     start = std::move(*h);
   }

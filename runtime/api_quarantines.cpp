@@ -128,19 +128,6 @@ namespace api {
 
 namespace {
 
-/// The 400 answer to a request with `problems`: the first as `error`,
-/// every one in `errors`.
-http_response refused(const std::vector<contracts::problem>& problems) {
-  auto& first = problems.front();
-  json::value error{json::object{}};
-  error.set("code", std::string{contracts::to_string(first.code)});
-  error.set("message", first.message);
-  error.set("pointer", first.pointer);
-  json::value out{json::object{}};
-  out.set("error", std::move(error));
-  out.set("errors", contracts::to_json(problems));
-  return json_response(400, out);
-}
 
 } // namespace
 

@@ -106,6 +106,10 @@ contracts::ec code_of(const caf::error& e);
 http_response error_from(const caf::error& e,
                          const std::string& fallback_pointer = {});
 
+/// The 400 answer to a body with `problems` (at least one): the first as
+/// `error`, every one in `errors`, so that a client fixes them all at once.
+http_response refused(const std::vector<contracts::problem>& problems);
+
 /// Asks `handle` and answers through `r`: `on_ok` builds the response from
 /// the answer, `on_error` the one for an error (also a timeout after
 /// `defaults::http::actor_timeout`).

@@ -73,6 +73,18 @@ ec code_of(const caf::error& e) {
   return ec::storage_error;
 }
 
+http_response refused(const std::vector<contracts::problem>& problems) {
+  auto& first = problems.front();
+  json::value error{json::object{}};
+  error.set("code", std::string{contracts::to_string(first.code)});
+  error.set("message", first.message);
+  error.set("pointer", first.pointer);
+  json::value out{json::object{}};
+  out.set("error", std::move(error));
+  out.set("errors", contracts::to_json(problems));
+  return json_response(400, out);
+}
+
 http_response error_from(const caf::error& e,
                          const std::string& fallback_pointer) {
   auto code = code_of(e);

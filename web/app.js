@@ -89,8 +89,8 @@ function App() {
     const m = location.hash.match(/^#login=([A-Za-z0-9_-]+)$/);
     const start = m
       ? api('/api/session', { method: 'POST', body: { code: m[1] } }).then(
-          (s) => { history.replaceState(null, '', '#/tasks'); return s; },
-          (e) => { history.replaceState(null, '', '#/tasks'); setLoginError(e); return null; })
+          (s) => { navigate('#/tasks', { replace: true }); return s; },
+          (e) => { navigate('#/tasks', { replace: true }); setLoginError(e); return null; })
       : api('/api/session').catch(() => null);
     start.then(setSession);
   }, []);

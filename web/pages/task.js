@@ -3,7 +3,7 @@
 // A handful of requests whatever the node holds: the record, the task's own
 // history (its attempts), the explanation, one log and the graph's
 // neighbourhood; followed live through the node's events about this task.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { html, Status, ErrorBox, Loading, ShortId, fmtTime, Title } from '../lib/ui.js';
 import { api, allows } from '../lib/api.js';
 import { href } from '../lib/router.js';
@@ -265,7 +265,7 @@ export function TaskPage({ params, session }) {
   const loadExplanation = () => api('/api/explain/' + enc(id)).then(
     (data) => setExpl({ data, error: null }), (error) => setExpl({ data: null, error }));
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     setRec({ data: null, error: null }); setHist({ data: null, error: null }); setExpl({ data: null, error: null });
     setLogAttempt(null);
     loadRecord(); loadHistory(); loadExplanation();

@@ -2,7 +2,7 @@
 // (one request), filters and search kept in the hash, live through the
 // node's Server-Sent Events. Never more than one page is fetched, so the
 // first render costs the same at 100 tasks as at 100,000.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { html, Status, ErrorBox, Loading, ShortId, fmtTime, usePager, Pager, Title } from '../lib/ui.js';
 import { api, page } from '../lib/api.js';
 import { href, navigate } from '../lib/router.js';
@@ -187,8 +187,18 @@ export function TasksPage({ query }) {
       (error) => n === seq.current.list && setList({ data: null, error, key }));
   };
 
-  useEffect(() => { loadCounts(); }, [module]);
-  useEffect(() => { loadList(); }, [filterKey, pager.cursor]);
+  // Layout effects: the requests leave as soon as the page is rendered, not
+  // a frame later.
+  useLayoutEffect(() => { loadCounts(); }, [module]);
+  const lastFilter = useRef(filterKey);
+  useLayoutEffect(() => {
+    // New filters start at the first page: the pager drops its cursor a
+    // render later, and that render loads.
+    const changed = lastFilter.current !== filterKey;
+    lastFilter.current = filterKey;
+    if (changed && pager.cursor !== undefined) return;
+    loadList();
+  }, [filterKey, pager.cursor]);
   const live = useLiveRefresh(() => Promise.all([loadCounts(), loadList()]));
 
   const title = 'Tasks' + (status ? ' · ' + status : '');
@@ -200,7 +210,8 @@ export function TasksPage({ query }) {
       <${LiveBadge} state=${live} />
       <a class="tk-button" href="#/new">New task</a>
     </div>
-    <${StatusTabs} counts=${counts.data} countsError=${counts.error} current=${status} query=${{ module, q }} />
+    <${StatusTabs} counts=${counts.data} current=${status} query=${{ module, q }}
+      countsError=${counts.error && !(list.error && list.error.message === counts.error.message) ? counts.error : null} />
     <${Filters} query=${query} />
     ${(module || q) && html`<p class="muted filter-note">Showing ${module ? html`tasks of <code>${module}</code>` : 'tasks'}${q ? html` matching <code>${q}</code>` : ''}.</p>`}
     ${list.error && html`<${ErrorBox} error=${list.error} />`}

@@ -174,7 +174,12 @@ export function TasksPage({ query }) {
 
   const loadCounts = () => {
     const n = ++seq.current.counts;
-    return api('/api/tasks/counts', { query: { module_ref: current.current.module } }).then(
+    const { module: m, q: search } = current.current;
+    return api('/api/tasks/counts', { query: { module_ref: m, q: search } }).catch((e) => {
+      // A node whose counts take no search: the module's counts.
+      if (search && e.code === 'invalid_filter' && e.pointer === '/q') return api('/api/tasks/counts', { query: { module_ref: m } });
+      throw e;
+    }).then(
       (data) => n === seq.current.counts && setCounts({ data, error: null }),
       (error) => n === seq.current.counts && setCounts((c) => ({ data: c.data, error })));
   };
@@ -189,7 +194,7 @@ export function TasksPage({ query }) {
 
   // Layout effects: the requests leave as soon as the page is rendered, not
   // a frame later.
-  useLayoutEffect(() => { loadCounts(); }, [module]);
+  useLayoutEffect(() => { loadCounts(); }, [module, q]);
   const lastFilter = useRef(filterKey);
   useLayoutEffect(() => {
     // New filters start at the first page: the pager drops its cursor a

@@ -565,6 +565,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     n->impl_->sessions = std::make_shared<session_store>(n->impl_->tokens);
     ctx.sessions = n->impl_->sessions;
     ctx.web_dir = options.web_dir;
+    ctx.pools = options.pools;
     install_routes(*n->impl_->http, ctx);
     install_retention_routes(*n->impl_->http, ctx, n->impl_->janitor);
     install_explain_routes(*n->impl_->http, ctx, n->impl_->halolux);

@@ -101,6 +101,8 @@ struct api_context {
   std::shared_ptr<session_store> sessions;
   /// The dashboard's folder (node_options::web_dir); empty: none served.
   std::string web_dir;
+  /// The node's worker pools as configured (`GET /api/pools`).
+  std::vector<contracts::pool_spec> pools;
 };
 
 /// Installs every route of the API on `server`.

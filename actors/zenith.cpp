@@ -222,6 +222,19 @@ size_t zenith_state::add_packet_as(std::string kind, std::string actor,
 void zenith_state::put_task(const task_record& t, size_t packet) {
   batch.put(storage::table::tasks, t.task_id,
             json::serialize(contracts::to_json(t)), packet);
+  // The counts by status follow the rows (GET /api/stats, /metrics).
+  auto index = [](task_status s) { return static_cast<size_t>(s); };
+  auto [row, added] = row_status.try_emplace(t.task_id, t.status);
+  if (added) {
+    ++tasks_created;
+  } else if (row->second != t.status) {
+    --task_counts[index(row->second)];
+    row->second = t.status;
+  } else {
+    return;
+  }
+  ++task_counts[index(t.status)];
+  ++status_entries[index(t.status)];
 }
 
 void zenith_state::put_asset(const asset_record& a, size_t packet) {
@@ -371,6 +384,10 @@ caf::error zenith_state::recover() {
   if (auto err = load_rows(r, storage::table::tasks, "task",
                            contracts::task_record_from_json, tasks))
     return err;
+  for (auto& [id, t] : tasks) {
+    row_status.insert_or_assign(id, t.status);
+    ++task_counts[static_cast<size_t>(t.status)];
+  }
   if (auto err = recover_holds(r, tasks, assets))
     return err;
   for (auto& p : config.pools)
@@ -1738,14 +1755,24 @@ std::string zenith_state::metrics_text() const {
     family(name, type, help);
     sample(name, "", value);
   };
-  std::map<std::string, uint64_t> by_status;
+  // Counted as the rows are written (`put_task`), not by a scan.
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_status;
   for (auto s : contracts::all_task_statuses)
-    by_status[std::string{contracts::to_string(s)}] = 0;
-  for (auto& [id, t] : tasks)
-    ++by_status[std::string{contracts::to_string(t.status)}];
+    by_status[std::string{contracts::to_string(s)}]
+      = {task_counts[static_cast<size_t>(s)],
+         status_entries[static_cast<size_t>(s)]};
   family("omniva_tasks", "gauge", "Tasks by status.");
   for (auto& [s, n] : by_status)
-    sample("omniva_tasks", "{status=\"" + s + "\"}", std::to_string(n));
+    sample("omniva_tasks", "{status=\"" + s + "\"}", std::to_string(n.first));
+  family("omniva_task_status_entries_total", "counter",
+         "Tasks that entered each status since the node started (a new task "
+         "counts in its first status).");
+  for (auto& [s, n] : by_status)
+    sample("omniva_task_status_entries_total", "{status=\"" + s + "\"}",
+           std::to_string(n.second));
+  single("omniva_tasks_created_total", "counter",
+         "Tasks created since the node started.",
+         std::to_string(tasks_created));
   single("omniva_commits_total", "counter",
          "Commits (each one WriteBatch, one fsync).", std::to_string(commits));
   family("omniva_commit_seconds", "histogram",
@@ -1790,6 +1817,21 @@ std::string zenith_state::metrics_text() const {
   for (auto& [pool, n] : free_slots)
     sample("omniva_pool_free_slots", "{pool=\"" + pool + "\"}",
            std::to_string(n));
+  family("omniva_pool_queued", "gauge",
+         "READY tasks routed to a pool, waiting for one of its slots.");
+  for (auto& [pool, n] : free_slots) {
+    auto q = queues.find(pool);
+    sample("omniva_pool_queued", "{pool=\"" + pool + "\"}",
+           std::to_string(q == queues.end() ? 0 : q->second.size()));
+  }
+  family("omniva_pool_running", "gauge",
+         "Worker slots of a pool running an attempt.");
+  for (auto& p : config.pools) {
+    auto f = free_slots.find(p.name);
+    uint32_t free = f == free_slots.end() ? 0 : f->second;
+    sample("omniva_pool_running", "{pool=\"" + p.name + "\"}",
+           std::to_string(p.workers > free ? p.workers - free : 0));
+  }
   return out;
 }
 

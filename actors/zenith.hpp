@@ -22,6 +22,7 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -275,6 +276,16 @@ struct zenith_state {
   uint64_t idempotency_conflicts = 0;
   /// Per commit: from the start of its seal to its write being durable.
   contracts::histogram commit_latency;
+  /// The status of each task's row as last loaded or written (`put_task`):
+  /// what `task_counts` counts, so that counting needs no scan.
+  std::unordered_map<std::string, contracts::task_status> row_status;
+  /// Tasks by the status of their row (index: the status's value).
+  std::array<uint64_t, contracts::all_task_statuses.size()> task_counts{};
+  /// Since Zenith started: rows written with a status their task did not
+  /// have before (a new task counts in its first status), by that status.
+  std::array<uint64_t, contracts::all_task_statuses.size()> status_entries{};
+  /// Since Zenith started: tasks created (their first row written).
+  uint64_t tasks_created = 0;
 
   /// Loads the committed state and re-queues what was RUNNING as a new
   /// attempt (the node died under it). Fails on a storage error.

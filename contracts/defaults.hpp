@@ -71,6 +71,16 @@ inline constexpr uint64_t disk_reserve = uint64_t{1} << 30;
 inline constexpr std::chrono::milliseconds disk_check_interval
   = std::chrono::seconds{2};
 
+/// How often the node samples its counters for `GET /api/stats` (the
+/// dashboard's charts of throughput and queues), in ms: one point a second.
+/// Option `omniva.stats-interval-ms`, flag `--stats-interval-ms`.
+inline constexpr std::chrono::milliseconds stats_interval
+  = std::chrono::seconds{1};
+
+/// How many of the latest points the node keeps for `GET /api/stats`: an
+/// hour at one a second (a few MB at most). Option `omniva.stats-points`.
+inline constexpr size_t stats_points = 3600;
+
 } // namespace node
 
 // -- scheduling: Zenith, the worker pools, heartbeats ---------------------------

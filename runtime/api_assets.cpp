@@ -47,7 +47,10 @@ std::string path_error_field(ec code) {
 /// Gives the asset record `row` of `id` its `holds`: the unfinished tasks
 /// holding it, oldest first, as the record had them when they were part of
 /// its row (they are rows of their own now, `storage::table::holds`, so
-/// that a new holder does not rewrite the asset's row). Errors: the
+/// that a new holder does not rewrite the asset's row); and its `holders`:
+/// every unfinished task that keeps it from being deleted, as a refused
+/// `DELETE` (409 `asset_in_use`, Zenith's `erase_asset`) names them: the
+/// holds, then the task that promised it while it is PENDING. Errors: the
 /// reader's.
 caf::error add_holds(const api_context& ctx, const std::string& id,
                      json::value& row) {
@@ -73,7 +76,15 @@ caf::error add_holds(const api_context& ctx, const std::string& id,
   json::array holds;
   for (auto& [at, task] : order)
     holds.emplace_back(task);
+  json::array blocking = holds;
+  auto* status = row.find("status");
+  auto* producer = row.find("produced_by");
+  if (status && status->is_string() && status->as_string() == "PENDING"
+      && producer && producer->is_string() && !producer->as_string().empty()
+      && std::find(blocking.begin(), blocking.end(), *producer) == blocking.end())
+    blocking.push_back(*producer);
   row.set("holds", json::value{std::move(holds)});
+  row.set("holders", json::value{std::move(blocking)});
   return caf::none;
 }
 

@@ -371,9 +371,9 @@ std::optional<std::string_view> string_of(std::string_view raw,
 void top_level_views(std::string_view text, std::span<const std::string_view> keys,
                      std::span<std::optional<std::string_view>> out,
                      std::deque<std::string>& spill) {
-  // No allocation per row when few members are asked for (every route
-  // asks for three at most): this runs for every row of a table.
-  std::array<std::string_view, 4> small{};
+  // No allocation per row when few members are asked for (a route asks
+  // for six at most: a task search): this runs for every row of a table.
+  std::array<std::string_view, 8> small{};
   std::vector<std::string_view> large;
   std::span<std::string_view> raw{small.data(), keys.size()};
   if (keys.size() > small.size()) {
@@ -417,8 +417,14 @@ creation_page(const api_context& ctx, storage::table t, std::string_view kind,
   if (!rows)
     return rows.error();
   std::vector<std::string_view> keys{"created_at"};
-  for (auto& f : filters)
+  // Filter f's members are keys[first_key[f]] on (its `or_else` after it).
+  std::vector<size_t> first_key;
+  for (auto& f : filters) {
+    first_key.push_back(keys.size());
     keys.push_back(f.member);
+    for (auto& alt : f.or_else)
+      keys.push_back(alt.first);
+  }
   // A row's place in the order: (created_at, key), and where it is.
   struct place {
     std::string_view created_at;
@@ -447,10 +453,15 @@ creation_page(const api_context& ctx, storage::table t, std::string_view kind,
       continue;
     bool pass = true;
     for (size_t f = 0; f < filters.size() && pass; ++f) {
-      auto& have = values[f + 1];
       auto& filter = filters[f];
-      pass = have && (filter.match ? filter.match(filter.wanted, *have)
-                                   : *have == filter.wanted);
+      auto test = [&](size_t k, auto* match) {
+        auto& have = values[k];
+        return have && (match ? match(filter.wanted, *have)
+                              : *have == filter.wanted);
+      };
+      pass = test(first_key[f], filter.match);
+      for (size_t a = 0; !pass && a < filter.or_else.size(); ++a)
+        pass = test(first_key[f] + 1 + a, filter.or_else[a].second);
     }
     if (!pass)
       continue;

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace omniva::runtime::api {
@@ -97,6 +98,13 @@ struct row_filter {
   std::string wanted;
   /// Whether a row's value passes (wanted, have); default: equal.
   bool (*match)(std::string_view wanted, std::string_view have) = nullptr;
+  /// A search across members: more members, each with its own test
+  /// (default: equal), tried when `member` does not pass; the row passes
+  /// the filter when any of them does.
+  using alternative
+    = std::pair<std::string_view,
+                bool (*)(std::string_view wanted, std::string_view have)>;
+  std::vector<alternative> or_else = {};
 };
 
 /// One page of the rows of `t` in creation order (`created_at`, then the

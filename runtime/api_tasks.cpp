@@ -1,6 +1,6 @@
 // Tasks over HTTP: submit (pre-flight runs in Zenith; a refusal answers 422
 // with every problem, an idempotency conflict 409), list (a page at a time,
-// filtered by status and module, oldest first), count by status and show
+// filtered by status, module and a search `q`, oldest first), count by status and show
 // from the database, cancel and re-prioritise through Zenith. The logs of
 // an attempt are in api_logs.cpp.
 
@@ -77,6 +77,89 @@ std::optional<http_response> unknown_module(const api_context& ctx,
                                          : ": one of " + names));
 }
 
+// -- search (`q`) -------------------------------------------------------------------
+
+/// The longest `q`.
+constexpr size_t max_search_bytes = 128;
+
+/// The fewest hex digits an id prefix needs (fewer would match too much).
+constexpr size_t min_id_prefix_digits = 4;
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// Whether `q` may be the start of a task or trace id (a UUID): hex digits
+/// and dashes only, at least `min_id_prefix_digits` digits.
+bool id_like(std::string_view q) {
+  size_t digits = 0;
+  for (char c : q) {
+    c = lower(c);
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+      ++digits;
+    else if (c != '-')
+      return false;
+  }
+  return digits >= min_id_prefix_digits;
+}
+
+/// A task or trace id starting with `q` (any case).
+bool id_prefix(std::string_view q, std::string_view id) {
+  if (!id_like(q) || id.size() < q.size())
+    return false;
+  for (size_t i = 0; i < q.size(); ++i)
+    if (lower(q[i]) != lower(id[i]))
+      return false;
+  return true;
+}
+
+/// A module ref holding `q` (any case).
+bool ref_contains(std::string_view q, std::string_view ref) {
+  if (q.empty() || ref.size() < q.size())
+    return false;
+  for (size_t i = 0; i + q.size() <= ref.size(); ++i) {
+    size_t k = 0;
+    while (k < q.size() && lower(q[k]) == lower(ref[i + k]))
+      ++k;
+    if (k == q.size())
+      return true;
+  }
+  return false;
+}
+
+/// Whether a task (its id, module ref and trace id) is found by `q`.
+bool found_by(std::string_view q, std::string_view task_id,
+              std::string_view module_ref, std::string_view trace_id) {
+  return id_prefix(q, task_id) || ref_contains(q, module_ref)
+         || id_prefix(q, trace_id);
+}
+
+/// Refuses a `q` that none of a task id, module ref or trace id can hold
+/// (400 `invalid_filter` at `/q`); nullopt when it is a search.
+std::optional<http_response> bad_search(std::string_view q) {
+  bool chars = !q.empty() && q.size() <= max_search_bytes
+               && std::all_of(q.begin(), q.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                           || (c >= '0' && c <= '9') || c == '-' || c == '_'
+                           || c == '.' || c == '@';
+                  });
+  if (chars)
+    return std::nullopt;
+  return filter_error(
+    "q", "q '" + printable(q)
+           + "' is not a search: a task id or trace id (or their first "
+           + std::to_string(min_id_prefix_digits)
+           + " or more hex digits), or part of a module ref; 1 to "
+           + std::to_string(max_search_bytes)
+           + " of letters, digits, '-', '_', '.', '@'");
+}
+
+/// The `q` filter of a task list: the task's id, module ref or trace id.
+row_filter search_filter(const std::string& q) {
+  return row_filter{"task_id", q, id_prefix,
+                    {{"module_ref", ref_contains}, {"trace_id", id_prefix}}};
+}
+
 } // namespace
 
 void install_task_routes(http_server& server, const context_ptr& ctx) {
@@ -101,7 +184,8 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
   }, route_options{.new_work = true});
   server.route("GET", "/api/tasks", [ctx](http_request req, responder r) {
     if (auto bad = unknown_parameter(req, "GET /api/tasks",
-                                     {"status", "module_ref", "limit", "cursor"}))
+                                     {"status", "module_ref", "q", "limit",
+                                      "cursor"}))
       return r.send(std::move(*bad));
     std::vector<row_filter> filters;
     if (auto i = req.query.find("status"); i != req.query.end()) {
@@ -113,6 +197,11 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
       if (auto bad = unknown_module(*ctx, i->second))
         return r.send(std::move(*bad));
       filters.push_back({"module_ref", i->second});
+    }
+    if (auto i = req.query.find("q"); i != req.query.end()) {
+      if (auto bad = bad_search(i->second))
+        return r.send(std::move(*bad));
+      filters.push_back(search_filter(i->second));
     }
     auto page = read_page_request(req, "tasks", 2, r);
     if (!page)
@@ -126,22 +215,31 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
   // A literal segment wins over `{id}`: "counts" is never taken for an id.
   server.route("GET", "/api/tasks/counts", [ctx](http_request req, responder r) {
     if (auto bad = unknown_parameter(req, "GET /api/tasks/counts",
-                                     {"module_ref"}))
+                                     {"module_ref", "q"}))
       return r.send(std::move(*bad));
     auto module = req.query.find("module_ref");
     if (module != req.query.end())
       if (auto bad = unknown_module(*ctx, module->second))
+        return r.send(std::move(*bad));
+    auto search = req.query.find("q");
+    if (search != req.query.end())
+      if (auto bad = bad_search(search->second))
         return r.send(std::move(*bad));
     auto rows = ctx->reader->scan(storage::table::tasks, "");
     if (!rows)
       return r.send(error_from(rows.error()));
     std::array<int64_t, contracts::all_task_statuses.size()> counts{};
     int64_t total = 0;
-    constexpr std::array<std::string_view, 2> keys{"status", "module_ref"};
-    std::array<std::optional<std::string>, 2> values;
+    constexpr std::array<std::string_view, 3> keys{"status", "module_ref",
+                                                   "trace_id"};
+    std::array<std::optional<std::string>, 3> values;
     for (auto& [id, text] : *rows) {
       top_level_strings(text, keys, values);
       if (module != req.query.end() && values[1] != module->second)
+        continue;
+      if (search != req.query.end()
+          && !found_by(search->second, id, values[1].value_or(""),
+                       values[2].value_or("")))
         continue;
       ++total;
       if (auto s = contracts::task_status_from_string(values[0].value_or("")))

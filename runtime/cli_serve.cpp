@@ -80,6 +80,8 @@ struct node_file_config : caf::actor_system_config {
       .add<size_t>("webhook-timeout-ms", "how long a webhook delivery may go without progress")
       .add<std::string>("disk-reserve", "free space kept on the data folder's disk: below it new work is refused (e.g. 1GiB, 512MiB, 0)")
       .add<size_t>("disk-check-interval-ms", "how often the free space of the data folder is read")
+      .add<size_t>("stats-interval-ms", "how often the node samples its counters for GET /api/stats (the dashboard's charts)")
+      .add<size_t>("stats-points", "how many of the latest samples GET /api/stats keeps")
       .add<std::string>("retention-attempts-days", "how long the folders of attempts that did not win are kept after their task finished (days, or 12h, 30m, 90s)")
       .add<std::string>("retention-outputs-days", "how long a finished task's folder is kept while nothing holds its outputs (days, or a duration)")
       .add<std::string>("retention-blob-grace", "how old a blob no asset references must be before it goes (seconds, or 1h, 30m, 1d)")
@@ -238,6 +240,7 @@ void run_demo(runtime::node& n) {
 int run_serve(const arguments& args) {
   po::options_description opts{"options"};
   size_t hook_initial_ms = 0, hook_max_ms = 0, hook_timeout_ms = 0;
+  size_t stats_interval_ms = 0;
   std::string data, http, config_file, log_format, disk_reserve, disk_interval;
   std::string faults_file, web_dir;
   std::vector<std::string> modules, pools, roots;
@@ -264,6 +267,7 @@ int run_serve(const arguments& args) {
     ("webhook-timeout-ms", po::value(&hook_timeout_ms), "how long a webhook delivery may go without progress (default 10000)")
     ("disk-reserve", po::value(&disk_reserve), "free space the data folder's disk keeps: below it new work is refused with 507 (e.g. 1GiB, 512MiB; 0: no reserve; default 1GiB)")
     ("disk-check-interval", po::value(&disk_interval), "how often the free space is read, e.g. 2s or 500ms (default 2s)")
+    ("stats-interval-ms", po::value(&stats_interval_ms), "how often the node samples its counters for GET /api/stats, in ms (default 1000)")
     ("retention-attempts-days", po::value(&keep_attempts), "keep the folders of attempts that did not win this long after their task finished: days (7, 0.5) or a duration (12h, 30m, 90s); default 7")
     ("retention-outputs-days", po::value(&keep_outputs), "keep a finished task's folder (outputs, logs) this long while nothing holds its outputs, which then become PURGED: days or a duration; default 365")
     ("retention-blob-grace", po::value(&blob_grace), "remove a blob no asset references once it is this old: seconds or a duration (1h, 30m); default 1h")
@@ -336,6 +340,8 @@ int run_serve(const arguments& args) {
                              o.heartbeat_timeout);
     o.sse_keep_alive = ms("omniva.sse-keep-alive-ms", o.sse_keep_alive);
     o.audit_interval = ms("omniva.audit-interval-ms", o.audit_interval);
+    o.stats_interval = ms("omniva.stats-interval-ms", o.stats_interval);
+    o.stats_points = caf::get_or(cfg, "omniva.stats-points", o.stats_points);
     o.eclipse.cooldown = ms("omniva.breaker-cooldown-ms", o.eclipse.cooldown);
     o.eclipse.breaker_threshold = static_cast<uint32_t>(
       caf::get_or(cfg, "omniva.breaker-threshold",
@@ -386,6 +392,13 @@ int run_serve(const arguments& args) {
     print_error("webhook-retry-initial-ms and webhook-timeout-ms must be "
                 "positive, webhook-retry-max-ms at least "
                 "webhook-retry-initial-ms");
+    return exit_usage;
+  }
+  if (vm.count("stats-interval-ms"))
+    o.stats_interval = std::chrono::milliseconds{stats_interval_ms};
+  if (o.stats_interval.count() <= 0 || o.stats_points == 0) {
+    print_error("--stats-interval-ms (omniva.stats-interval-ms) and "
+                "omniva.stats-points must be positive");
     return exit_usage;
   }
   if (!data.empty())

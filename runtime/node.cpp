@@ -20,6 +20,7 @@
 #include "runtime/api_explain.hpp"
 #include "runtime/api_retention.hpp"
 #include "runtime/node_metrics.hpp"
+#include "runtime/stats_history.hpp"
 #include "runtime/session_store.hpp"
 #include "runtime/token_store.hpp"
 #include "runtime/webhooks.hpp"
@@ -291,6 +292,8 @@ struct node::impl {
   uint64_t token_listener = 0;
   /// The dashboard's browser sessions and one-time login codes (in memory).
   std::shared_ptr<session_store> sessions;
+  /// Samples Zenith's counters for `GET /api/stats` (stopped first).
+  std::unique_ptr<stats_sampler> stats;
   bool stopped = false;
 };
 
@@ -566,6 +569,25 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     ctx.sessions = n->impl_->sessions;
     ctx.web_dir = options.web_dir;
     ctx.pools = options.pools;
+    if (options.stats_interval.count() > 0) {
+      // Zenith's counters every interval (a blocking ask from the
+      // sampler's thread, bounded by the HTTP API's actor timeout).
+      auto history = std::make_shared<stats_history>(options.stats_points,
+                                                     options.stats_interval);
+      auto* sys = n->impl_->system.get();
+      auto zenith = n->impl_->zenith;
+      n->impl_->stats = std::make_unique<stats_sampler>(
+        history, [sys, zenith]() -> std::optional<std::string> {
+          caf::scoped_actor self{*sys};
+          std::optional<std::string> out;
+          self->request(zenith, defaults::http::actor_timeout, atom::metrics_v)
+            .receive([&](std::string& text) { out = std::move(text); },
+                     [](caf::error&) {});
+          return out;
+        });
+      n->impl_->stats->start();
+      ctx.stats = history;
+    }
     install_routes(*n->impl_->http, ctx);
     install_retention_routes(*n->impl_->http, ctx, n->impl_->janitor);
     install_explain_routes(*n->impl_->http, ctx, n->impl_->halolux);
@@ -592,6 +614,8 @@ void node::stop() {
   if (!impl_ || impl_->stopped)
     return;
   impl_->stopped = true;
+  if (impl_->stats)
+    impl_->stats->stop(); // it asks Zenith: before the actors go
   if (impl_->http) {
     impl_->http->stop();
     impl_->http.reset(); // its routes hold actor handles (the detached ledger)

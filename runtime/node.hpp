@@ -112,6 +112,12 @@ struct node_options {
   /// its libraries), served at `/`; empty: no dashboard. Default: the
   /// source tree's `web/` (`OMNIVA_WEB_DIR`, set by the build).
   std::string web_dir{default_web_dir()};
+  /// How often the node samples its counters for `GET /api/stats`
+  /// (runtime/stats_history.hpp); only a node serving HTTP samples.
+  /// Default: 1 s.
+  std::chrono::milliseconds stats_interval = defaults::node::stats_interval;
+  /// How many of the latest samples it keeps. Default: 3600.
+  size_t stats_points = defaults::node::stats_points;
 };
 
 /// Reads "host:port".

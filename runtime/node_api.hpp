@@ -25,6 +25,7 @@
 namespace omniva::runtime {
 
 class disk_guard;
+class stats_history;
 class session_store;
 class token_store;
 
@@ -103,6 +104,8 @@ struct api_context {
   std::string web_dir;
   /// The node's worker pools as configured (`GET /api/pools`).
   std::vector<contracts::pool_spec> pools;
+  /// The node's sampled statistics (`GET /api/stats`); null: not sampled.
+  std::shared_ptr<const stats_history> stats;
 };
 
 /// Installs every route of the API on `server`.

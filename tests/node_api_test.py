@@ -96,7 +96,7 @@ class ListTest(ApiTestCase):
         self.refused("/api/tasks?cursor=abc", "/cursor")
         self.refused("/api/tasks?cursor=", "/cursor")
         message = self.refused("/api/tasks?sort=created_at", "/sort")
-        self.assertIn("status, module_ref, limit, cursor", message)
+        self.assertIn("status, module_ref, q, limit, cursor", message)
         message = self.refused("/api/tasks?module_ref=nosuch@1", "/module_ref")
         self.assertIn("talker@1", message)
 

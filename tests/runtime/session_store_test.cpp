@@ -237,3 +237,20 @@ BOOST_FIXTURE_TEST_CASE(the_authenticator_answers_the_sessions_principal, fixtur
   BOOST_TEST((who->role == role::viewer));
   BOOST_TEST(!auth("nope"));
 }
+
+BOOST_AUTO_TEST_CASE(the_server_reads_the_session_cookie_among_others) {
+  using runtime::cookie_value;
+  BOOST_TEST(cookie_value("omniva_session=abc", "omniva_session") == "abc");
+  BOOST_TEST(cookie_value("theme=dark; omniva_session=abc; x=1", "omniva_session")
+             == "abc");
+  // Fields joined by the server (", "), quoted values, spaces.
+  BOOST_TEST(cookie_value("theme=dark, omniva_session=\"abc\"", "omniva_session")
+             == "abc");
+  BOOST_TEST(cookie_value("  omniva_session = abc ;", "omniva_session") == "abc");
+  // Another cookie whose name merely contains it does not count.
+  BOOST_TEST(cookie_value("xomniva_session=abc; omniva_session_2=d",
+                          "omniva_session")
+             == "");
+  BOOST_TEST(cookie_value("", "omniva_session") == "");
+  BOOST_TEST(cookie_value("omniva_session", "omniva_session") == "");
+}

@@ -313,6 +313,12 @@ await t.main(async () => {
 
   // -- a viewer sees everything and changes nothing ---------------------------------
   await t.step('a viewer token sees every page and no action', async () => {
+    // Something to act on: a quarantine and a task waiting behind it.
+    const q = await node.api('POST', '/api/quarantines', { module: 'media-probe@1', reason: 'viewer check' });
+    assert(q.status === 201, `POST /api/quarantines: ${q.status} ${JSON.stringify(q.body)}`);
+    const w = await node.api('POST', '/api/tasks', { module_ref: 'media-probe@1', input_mapping: { source: uploaded }, values: { sample_rate: 8000 } });
+    assert(w.status === 201, `POST /api/tasks: ${w.status} ${JSON.stringify(w.body)}`);
+    const waiting = w.body.task_id;
     const made = await node.api('POST', '/api/tokens', { name: 'watcher', role: 'viewer' });
     assert(made.status === 201, `POST /api/tokens: ${made.status} ${JSON.stringify(made.body)}`);
     const v = await newPage(browser, node, { name: 'viewer' });
@@ -320,29 +326,41 @@ await t.main(async () => {
     await v.getByLabel('API token').fill(made.body.secret);
     await v.getByRole('button', { name: 'Sign in' }).click();
     await v.getByRole('navigation', { name: 'Main' }).waitFor();
-    const actions = /^(Upload|Create value|Delete asset|Confirm delete|Quarantine|Release|Cancel|Retry|Run again|Run audit|Create task|Set priority|Change priority)\b/i;
-    for (const [hash, ready] of [
+    const actions = /^(Upload|Create value|Delete asset|Confirm delete|Quarantine|Release|Cancel|Yes, cancel|Retry|Run audit|Create task|Set priority|Change priority)\b/i;
+    // (read in one go: a live page re-renders between two calls)
+    const enabledActions = (p) => p.evaluate(() => Array.from(document.querySelectorAll('button, [role="button"], input[type="submit"]'))
+      .filter((b) => !b.disabled && !b.closest('fieldset[disabled]') && b.offsetParent !== null)
+      .map((b) => (b.getAttribute('aria-label') || b.textContent || b.value || '').replace(/\s+/g, ' ').trim()))
+      .then((names) => names.filter((name) => actions.test(name)));
+    const pages = [
       ['#/tasks', (p) => p.locator(`a[href="#/tasks/${taskId}"]`).first()],
-      [`#/tasks/${taskId}`, (p) => p.getByRole('heading', { name: /Explanation/i })],
+      [`#/tasks/${taskId}`, (p) => p.getByRole('heading', { name: 'Explanation', exact: true })],
+      [`#/tasks/${waiting}`, (p) => p.getByRole('heading', { name: 'Explanation', exact: true })],
       ['#/new?module=media-probe@1', (p) => p.getByRole('heading', { name: 'Inputs of media-probe@1' })],
       ['#/assets', (p) => p.getByRole('table', { name: 'Assets' })],
       [`#/assets/${uploaded}`, (p) => p.getByRole('heading', { name: 'Record' })],
       ['#/modules', (p) => p.getByRole('link', { name: 'New task with media-probe@1' })],
       ['#/ops', (p) => p.getByRole('heading', { name: 'Audits', exact: true })],
-    ]) {
+    ];
+    // The admin sees the actions on the same pages (the check can fail).
+    for (const [hash, ready, want] of [[`#/tasks/${waiting}`, pages[2][1], 'Cancel task'], ['#/ops', pages[7][1], 'Release module:media-probe@1']]) {
+      await gotoRoute(page, hash);
+      await ready(page).waitFor();
+      await page.getByRole('button', { name: want }).waitFor();
+      assert((await enabledActions(page)).includes(want), `the admin's "${want}" is not seen as an action on ${hash}`);
+    }
+    for (const [hash, ready] of pages) {
       await gotoRoute(v, hash);
       await ready(v).waitFor();
       await v.waitForLoadState('networkidle', { timeout: 2000 }).catch(() => {});
-      // (read in one go: a live page re-renders between two calls)
-      const enabled = (await v.evaluate(() => Array.from(document.querySelectorAll('button, [role="button"], input[type="submit"]'))
-        .filter((b) => !b.disabled && !b.closest('fieldset[disabled]') && b.offsetParent !== null)
-        .map((b) => (b.getAttribute('aria-label') || b.textContent || b.value || '').replace(/\s+/g, ' ').trim())))
-        .filter((name) => actions.test(name));
+      const enabled = await enabledActions(v);
       assert(enabled.length === 0, `a viewer sees the action buttons ${JSON.stringify(enabled)} on ${hash}`);
     }
     await screenshot(v, 'viewer-ops');
     t.soft('viewer', v.takeProblems());
     await v.context().close();
+    assert((await node.api('POST', `/api/tasks/${waiting}/cancel`)).status === 200, 'cancel the waiting task');
+    assert((await node.api('DELETE', '/api/quarantines/module:media-probe@1')).status === 200, 'release media-probe@1');
   });
 
   // -- logging out ends the session ----------------------------------------------------

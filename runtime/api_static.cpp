@@ -15,7 +15,8 @@
 // size and modification time (304 on a matching `If-None-Match`). The HTML
 // page also gets a Content-Security-Policy allowing scripts and styles of
 // the node only, plus its inline scripts (the import map) by their SHA-256,
-// computed from the bytes served.
+// computed from the bytes served, and the one style sheet Cytoscape.js
+// inserts, by its SHA-256.
 
 #include "runtime/api_paging.hpp"
 
@@ -147,10 +148,25 @@ std::string inline_script_hashes(const std::string& html) {
   return out;
 }
 
+/// The inline style sheets the dashboard's libraries insert, admitted by
+/// their SHA-256: Cytoscape.js adds one rule for its graph containers.
+constexpr std::string_view library_styles[] = {
+  ".__________cytoscape_container { position: relative; }",
+};
+
+/// The CSP sources of `library_styles`.
+std::string library_style_hashes() {
+  std::string out;
+  for (auto text : library_styles)
+    out += " 'sha256-" + base64(contracts::sha256(text)) + "'";
+  return out;
+}
+
 /// The Content-Security-Policy of an HTML page with these bytes.
 std::string content_security_policy(const std::string& html) {
   return "default-src 'self'; script-src 'self'" + inline_script_hashes(html)
-         + "; style-src 'self'; img-src 'self' data: blob:; "
+         + "; style-src 'self'" + library_style_hashes()
+         + "; img-src 'self' data: blob:; "
            "media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
            "object-src 'none'; base-uri 'none'; form-action 'self'; "
            "frame-ancestors 'none'";

@@ -121,7 +121,10 @@ class StaticFilesTest(WebTestCase):
         digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
         script_src = re.search(r"script-src ([^;]*)", csp).group(1).split()
         self.assertEqual(script_src, ["'self'", f"'sha256-{digest}'"], csp)
-        self.assertIn("style-src 'self';", csp)
+        # Styles of the node, and the one rule Cytoscape.js inserts.
+        cy_rule = ".__________cytoscape_container { position: relative; }"
+        cy_hash = base64.b64encode(hashlib.sha256(cy_rule.encode()).digest()).decode()
+        self.assertIn(f"style-src 'self' 'sha256-{cy_hash}';", csp)
         self.assertNotIn("unsafe", csp)
         self.assertEqual(self.raw("GET", "/index.html")[2].decode(), INDEX)
         for name, (data, ctype) in FILES.items():

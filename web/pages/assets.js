@@ -52,7 +52,7 @@ export function AssetsPage({ query, session }) {
             onSubmit=${(e) => { e.preventDefault(); setFilters({ media_type: typed.trim() }); }}>
         <div>
           <label for="assets-status">Status</label>
-          <select id="assets-status" value=${status} onChange=${(e) => setFilters({ status: e.target.value })}>
+          <select id="assets-status" value=${status} onChange=${(e) => setFilters({ status: e.target.value, media_type: typed.trim() })}>
             <option value="">All statuses</option>
             ${ASSET_STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
           </select>

@@ -9,6 +9,7 @@ import { Status, ErrorBox, Loading, ShortId, fmtTime, useAsync, usePager, Pager,
 import { href } from '../lib/router.js';
 
 const POLL_MS = 5000;
+const STATS_WINDOW = 900; // points kept on the charts (15 min at the default 1 s)
 const COLORS = ['#0b5cad', '#17663a', '#a4161a', '#8a5300', '#6b2fa3', '#00707a', '#5a5f66', '#b0306a'];
 const TASK_STATUSES = ['PENDING', 'READY', 'RUNNING', 'DONE', 'ERROR', 'CANCELLED', 'SKIPPED'];
 
@@ -134,41 +135,51 @@ function Counts({ counts }) {
   </table>`;
 }
 
-/// The pools of GET /api/pools, whatever its members: the known ones in
-/// order, the rest after them.
-const POOL_COLUMNS = [
-  ['name', 'Pool'], ['workers', 'Workers'], ['slots', 'Slots'], ['slots_free', 'Free slots'], ['free', 'Free'],
-  ['running', 'Running'], ['queued', 'Queued'], ['cpu', 'CPU'], ['memory_gb', 'Memory (GB)'], ['gpu', 'GPU'],
-  ['health', 'Health'], ['state', 'State'], ['quarantine', 'Quarantine'],
-];
 export function poolItems(data) {
   if (!data) return [];
   if (Array.isArray(data)) return data;
   return data.items || data.pools || [];
 }
-function cell(v) {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'object') {
-    if ('state' in v || 'status' in v) return html`<${Status} value=${v.state || v.status} />${v.reason ? ' ' + v.reason : ''}`;
-    return html`<code>${JSON.stringify(v)}</code>`;
-  }
-  if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  return String(v);
+
+function num(v) {
+  return v === undefined || v === null ? '–' : String(v);
 }
+
+function Resources({ r }) {
+  if (!r) return '';
+  const parts = [];
+  if (r.cpu !== undefined) parts.push(`${r.cpu} CPU`);
+  if (r.memory_gb !== undefined) parts.push(`${Number(r.memory_gb).toFixed(r.memory_gb % 1 ? 1 : 0)} GB`);
+  if (r.gpu) parts.push(typeof r.gpu === 'number' ? `${r.gpu} GPU` : 'GPU');
+  return parts.join(', ');
+}
+
+/// The pools of GET /api/pools: slots, work, a slot's resources and health
+/// (ok, quarantined by an operator, a breaker open or half-open).
 function Pools({ pools }) {
   if (pools.error && !pools.data) return html`<${ErrorBox} error=${pools.error} />`;
   if (!pools.data) return html`<${Loading} what="Loading the pools" />`;
   const items = poolItems(pools.data);
   if (!items.length) return html`<p>No pool.</p>`;
-  const keys = [];
-  for (const it of items) for (const k of Object.keys(it)) if (!keys.includes(k)) keys.push(k);
-  const known = POOL_COLUMNS.filter(([k]) => keys.includes(k));
-  const rest = keys.filter((k) => !POOL_COLUMNS.some(([c]) => c === k)).map((k) => [k, k.replace(/_/g, ' ')]);
-  const cols = [...known, ...rest];
-  return html`<div class="table-scroll"><table aria-label="Pools">
-    <thead><tr>${cols.map(([, t]) => html`<th scope="col">${t}</th>`)}</tr></thead>
-    <tbody>${items.map((p) => html`<tr key=${p.name}>${cols.map(([k]) => html`<td>${
-      k === 'health' || k === 'state' ? (typeof p[k] === 'string' ? html`<${Status} value=${p[k]} />` : cell(p[k])) : cell(p[k])}</td>`)}</tr>`)}</tbody>
+  return html`
+    ${pools.error && html`<p class="muted">The last update failed (${pools.error.code}); showing the figures before it.</p>`}
+    <div class="table-scroll"><table aria-label="Pools">
+    <thead><tr><th scope="col">Pool</th><th scope="col">Where</th><th scope="col">Workers</th><th scope="col">Running</th>
+      <th scope="col">Free slots</th><th scope="col">Queued</th><th scope="col">A slot</th><th scope="col">Health</th></tr></thead>
+    <tbody>${items.map((p) => {
+      const q = p.quarantine;
+      return html`<tr key=${p.name}>
+        <td><code>${p.name}</code></td>
+        <td>${p.location || ''}</td>
+        <td>${num(p.workers ?? p.slots_total)}</td>
+        <td>${num(p.running)}</td>
+        <td>${num(p.slots_free)}</td>
+        <td>${num(p.queued)}</td>
+        <td><${Resources} r=${p.resources} /></td>
+        <td><span class=${'health health-' + String(p.health || 'unknown')}>${String(p.health || 'unknown').replace(/_/g, ' ')}</span>
+          ${q && html`<div class="muted">${q.by === 'eclipse' ? 'breaker' : 'by ' + q.by}${q.since ? ' since ' + fmtTime(q.since) : ''}${q.reason ? ': ' + q.reason : ''}${q.failures !== undefined ? ` (${q.failures} failures in a row)` : ''}</div>`}</td>
+      </tr>`;
+    })}</tbody>
   </table></div>`;
 }
 
@@ -264,7 +275,9 @@ function Quarantines({ session, pools, tick }) {
     <thead><tr><th scope="col">Target</th><th scope="col">State</th><th scope="col">By</th><th scope="col">Since</th>
       <th scope="col">Reason</th><th scope="col">Breaker</th>${canWork && html`<th scope="col"><span class="sr-only">Actions</span></th>`}</tr></thead>
     <tbody>${data.items.map((q) => html`<tr key=${q.target}>
-      <td><code>${q.target}</code></td>
+      <td>${String(q.target).startsWith('module:')
+        ? html`<a href=${href('modules', q.target.slice(7))}><code>${q.target}</code></a>`
+        : html`<code>${q.target}</code>`}</td>
       <td><${Status} value=${q.state} /></td>
       <td>${q.by}</td>
       <td>${fmtTime(q.since)}</td>
@@ -349,13 +362,39 @@ function Audits({ session }) {
         <${Pager} pager=${pager} nextCursor=${list.data.next_cursor} label="Audit pages" />`}`;
 }
 
+/// GET /api/stats polled: the first answer whole, then only the points
+/// after the newest one held (`since`), kept to the node's `capacity`.
+function useStats(tick) {
+  const [state, setState] = useState({ data: null, error: null });
+  const held = useRef(null);
+  useEffect(() => {
+    let live = true;
+    const before = held.current;
+    const lastAt = before && before.points.length ? before.points[before.points.length - 1].at : undefined;
+    api('/api/stats', { query: lastAt === undefined ? { limit: STATS_WINDOW } : { since: lastAt } }).then((d) => {
+      if (!live) return;
+      let points = d.points || [];
+      if (before && lastAt !== undefined) {
+        const t0 = toSeconds(lastAt);
+        points = before.points.concat(points.filter((p) => toSeconds(p.at) > t0));
+      }
+      const cap = Math.min(d.capacity || STATS_WINDOW, STATS_WINDOW);
+      if (points.length > cap) points = points.slice(points.length - cap);
+      held.current = { ...d, points };
+      setState({ data: held.current, error: null });
+    }, (error) => live && setState({ data: held.current, error }));
+    return () => { live = false; };
+  }, [tick]);
+  return state;
+}
+
 export function OpsPage({ session }) {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const t = setInterval(() => { if (!document.hidden) setTick((n) => n + 1); }, POLL_MS);
     return () => clearInterval(t);
   }, []);
-  const stats = useKeep(useAsync(() => api('/api/stats'), [tick]));
+  const stats = useStats(tick);
   const counts = useKeep(useAsync(() => api('/api/tasks/counts'), [tick]));
   const pools = useKeep(useAsync(() => api('/api/pools'), [tick]));
   return html`

@@ -195,11 +195,33 @@ void install_asset_routes(http_server& server, const context_ptr& ctx) {
       operator_of(req));
   }, route_options{.new_work = true});
   server.route("DELETE", "/api/assets/{id}", [ctx](http_request req, responder r) {
-    ask<std::string>(ctx->system, ctx->zenith, r,
-                     [](std::string& id) {
-                       return json_response(200, json::object{{"deleted", id}});
-                     },
-                     atom::erase_v, req.params["id"], operator_of(req));
+    auto id = req.params["id"];
+    ask_or<std::string>(
+      ctx->system, ctx->zenith, r,
+      [](std::string& erased) {
+        return json_response(200, json::object{{"deleted", erased}});
+      },
+      [ctx, id](const caf::error& e) {
+        auto answer = error_from(e);
+        if (code_of(e) != ec::asset_in_use)
+          return answer;
+        // The refusal names its holders in words; a client (the dashboard)
+        // gets them as ids too: `error.holders`, as the record has them.
+        auto text = ctx->reader->get(storage::table::assets, id);
+        if (!text)
+          return answer;
+        auto row = json::parse(*text);
+        auto body = json::parse(answer.body);
+        if (!row || !body || add_holds(*ctx, id, *row.doc))
+          return answer;
+        auto* holders = row.doc->find("holders");
+        auto* error = body.doc->find("error");
+        if (holders == nullptr || error == nullptr)
+          return answer;
+        error->set("holders", *holders);
+        return json_response(answer.status, *body.doc);
+      },
+      atom::erase_v, id, operator_of(req));
   });
 }
 

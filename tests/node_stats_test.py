@@ -333,6 +333,8 @@ class HoldersTest(StatsCase):
             self.assertEqual(doc["error"]["code"], "asset_in_use")
             for holder in self.asset(asset_id)["holders"]:
                 self.assertIn(holder, doc["error"]["message"])
+            # ... and gives them as ids, in the record's order.
+            self.assertEqual(doc["error"]["holders"], self.asset(asset_id)["holders"])
         with open(gate, "w"):
             pass
         self.assertEqual(self.wait_finished(relay["task_id"], timeout=60)["status"], "DONE")

@@ -7,7 +7,6 @@ import { Status, ErrorBox, Loading, ShortId, fmtTime, fmtBytes, useAsync, Title 
 import { href } from '../lib/router.js';
 
 const TEXT_PREVIEW_MAX = 2 * 1024 * 1024; // bytes fetched for a JSON or text preview
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 function contentUrl(id) {
   return '/api/assets/' + encodeURIComponent(id) + '/content';
@@ -20,16 +19,10 @@ function isTextType(mt) {
   return mt.startsWith('text/') || /^application\/(xml|javascript|x-yaml|yaml|toml|x-sh|csv)$/.test(mt) || mt.endsWith('+xml');
 }
 
-/// The tasks an `asset_in_use` refusal names: the error's own list when the
-/// node gives one, else the ids its message names.
-export function holdersOf(err, assetId) {
-  const b = (err && err.body) || {};
-  const e = b.error || {};
-  const list = e.holders || b.holders || e.holds || b.holds;
-  if (Array.isArray(list) && list.length) return list.map((h) => (typeof h === 'string' ? h : h.task_id || h.id)).filter(Boolean);
-  const msg = String((err && err.message) || '');
-  const tail = msg.includes(': ') ? msg.slice(msg.indexOf(': ') + 2) : msg;
-  return Array.from(new Set((tail.match(UUID) || []).filter((t) => t !== assetId)));
+/// The tasks an `asset_in_use` refusal names (`error.holders`: task ids).
+export function holdersOf(err) {
+  const list = err && err.body && err.body.error && err.body.error.holders;
+  return Array.isArray(list) ? list : [];
 }
 
 function TaskLinks({ ids }) {
@@ -136,7 +129,7 @@ function DeleteControl({ rec, onDeleted, onRefused }) {
       setBusy(false);
     }
   }
-  const holders = error && error.code === 'asset_in_use' ? holdersOf(error, rec.asset_id) : null;
+  const holders = error && error.code === 'asset_in_use' ? holdersOf(error) : null;
   return html`<div class="asset-delete">
     ${confirming
       ? html`<p id="delete-confirm-q">Delete this asset? Its row goes; its history stays in the lineage.</p>

@@ -20,6 +20,7 @@ BENCHMARKS=(
   "tasks=tasks.sh"
   "explain=explain.sh"
   "simulate=simulate.sh"
+  "dashboard=dashboard.sh"
 )
 
 tmp=$(mktemp -d)

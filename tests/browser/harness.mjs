@@ -82,9 +82,12 @@ const LOGIN_LINK = /one-time login link: (http:\/\/\S+#login=([A-Za-z0-9_-]+))/;
 /// Starts `omniva serve` in a temporary folder. `args`: extra arguments
 /// (e.g. ['--mock']). Returns the node: {url, port, token, loginLink, data,
 /// dir, log(), api(), stop()}.
-export async function startNode({ args = [], name = 'omniva-browser-', timeout = 30000 } = {}) {
+/// `dir`: a folder to work in and keep (its data folder is `<dir>/data`),
+/// instead of a temporary one removed at the end.
+export async function startNode({ args = [], name = 'omniva-browser-', timeout = 30000, dir: keep = null } = {}) {
   const bin = omnivaBinary();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), name));
+  if (keep) fs.mkdirSync(keep, { recursive: true });
+  const dir = keep ? path.resolve(keep) : fs.mkdtempSync(path.join(os.tmpdir(), name));
   const data = path.join(dir, 'data');
   const logPath = path.join(dir, 'node.log');
   const logFd = fs.openSync(logPath, 'w');
@@ -97,6 +100,7 @@ export async function startNode({ args = [], name = 'omniva-browser-', timeout =
   fs.closeSync(logFd);
   let exited = null;
   proc.on('exit', (code, signal) => { exited = { code, signal }; });
+  proc.on('error', (e) => { exited = { code: null, signal: null, error: e.message }; });
   const node = {
     dir, data, proc, logPath,
     log: () => fs.readFileSync(logPath, 'utf8'),
@@ -111,6 +115,7 @@ export async function startNode({ args = [], name = 'omniva-browser-', timeout =
   };
   onCleanup(async () => {
     await node.stop();
+    if (keep) return;
     if (process.env.OMNIVA_KEEP_TMP) console.error(`kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -489,6 +489,30 @@ creation_page(const api_context& ctx, storage::table t, std::string_view kind,
   return std::make_pair(std::move(items), std::move(next));
 }
 
+caf::expected<std::pair<json::array, std::string>>
+index_page(creation_index& index, std::string_view kind,
+           const page_request& page) {
+  std::optional<std::pair<std::string, std::string>> after;
+  if (page.after.size() == 2)
+    after.emplace(page.after[0], page.after[1]);
+  // One more than the page tells whether another page follows.
+  auto rows = index.page(after, page.limit + 1);
+  if (!rows)
+    return rows.error();
+  std::string next;
+  if (rows->size() > page.limit) {
+    auto& last = (*rows)[page.limit - 1];
+    std::vector<std::string> fields{last.created_at, last.key};
+    next = encode_cursor(kind, fields);
+    rows->resize(page.limit);
+  }
+  json::array items;
+  items.reserve(rows->size());
+  for (auto& r : *rows)
+    items.push_back(parse_row(r.text));
+  return std::make_pair(std::move(items), std::move(next));
+}
+
 std::pair<std::vector<size_t>, std::string>
 ref_page(const std::vector<std::string>& refs, std::string_view kind,
          const page_request& page) {

@@ -9,6 +9,7 @@
 // allowed. Only the route files include this header.
 
 #include "runtime/api_routes.hpp"
+#include "runtime/creation_index.hpp"
 
 #include <cstddef>
 #include <initializer_list>
@@ -118,6 +119,12 @@ struct row_filter {
 caf::expected<std::pair<json::array, std::string>>
 creation_page(const api_context& ctx, storage::table t, std::string_view kind,
               const page_request& page, std::span<const row_filter> filters);
+
+/// `creation_page` without filters, read through `index` (the table's
+/// creation order kept in memory): only the page's rows are read.
+caf::expected<std::pair<json::array, std::string>>
+index_page(creation_index& index, std::string_view kind,
+           const page_request& page);
 
 /// One page of `refs` (sorted ascending, no duplicates): the indexes of the
 /// items after the cursor's ref, at most `limit`, and the next cursor ("" at

@@ -5,6 +5,7 @@
 // an attempt are in api_logs.cpp.
 
 #include "runtime/api_paging.hpp"
+#include "runtime/stats_history.hpp"
 
 #include "contracts/messages.hpp"
 #include "contracts/node_messages.hpp"
@@ -206,8 +207,11 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
     auto page = read_page_request(req, "tasks", 2, r);
     if (!page)
       return;
-    auto found = creation_page(*ctx, storage::table::tasks, "tasks", *page,
-                               filters);
+    // Without filters the board's page reads only its own rows.
+    auto found = filters.empty() && ctx->task_order
+                   ? index_page(*ctx->task_order, "tasks", *page)
+                   : creation_page(*ctx, storage::table::tasks, "tasks",
+                                   *page, filters);
     if (!found)
       return r.send(error_from(found.error()));
     r.send(page_response(std::move(found->first), found->second));
@@ -225,6 +229,26 @@ void install_task_routes(http_server& server, const context_ptr& ctx) {
     if (search != req.query.end())
       if (auto bad = bad_search(search->second))
         return r.send(std::move(*bad));
+    if (module == req.query.end() && search == req.query.end()) {
+      // Every task: Zenith's counters, which follow each task row it
+      // writes (no scan: the board asks this at every refresh).
+      ask<std::string>(ctx->system, ctx->zenith, r,
+                       [](std::string& text) {
+                         auto counters = read_counters(text);
+                         json::value out{json::object{}};
+                         int64_t total = 0;
+                         for (auto s : contracts::all_task_statuses) {
+                           auto n = static_cast<int64_t>(
+                             counters.tasks[static_cast<size_t>(s)]);
+                           out.set(std::string{contracts::to_string(s)}, n);
+                           total += n;
+                         }
+                         out.set("total", total);
+                         return json_response(200, out);
+                       },
+                       atom::metrics_v);
+      return;
+    }
     auto rows = ctx->reader->scan(storage::table::tasks, "");
     if (!rows)
       return r.send(error_from(rows.error()));

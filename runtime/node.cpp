@@ -1,5 +1,9 @@
 #include "runtime/node.hpp"
 
+#include "runtime/creation_index.hpp"
+
+#include <caf/blocking_actor.hpp>
+
 #include "actors/asset_ledger.hpp"
 #include "actors/halolux.hpp"
 #include "actors/janitor.hpp"
@@ -569,6 +573,24 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     ctx.sessions = n->impl_->sessions;
     ctx.web_dir = options.web_dir;
     ctx.pools = options.pools;
+    ctx.task_order = std::make_shared<creation_index>(
+      n->impl_->reader, storage::table::tasks, "task.created");
+    n->impl_->events->listen(
+      [order = ctx.task_order](const std::vector<contracts::committed_event>& events) {
+        order->on_events(events);
+      });
+    // Built now, on a thread of its own, so that the board's first page
+    // after a start does not wait for the scan (the system waits for it at
+    // stop, before the database closes). (The unused argument: see ask_or.)
+    n->impl_->system->spawn(
+      [order = ctx.task_order](caf::blocking_actor*, int) {
+        if (auto rows = order->page(std::nullopt, 1); !rows)
+          spdlog::warn("node: the tasks' creation order was not built: {}",
+                       contracts::render_error(rows.error().code(),
+                                               rows.error().category(),
+                                               rows.error().context()));
+      },
+      0);
     if (options.stats_interval.count() > 0) {
       // Zenith's counters every interval (a blocking ask from the
       // sampler's thread, bounded by the HTTP API's actor timeout).

@@ -26,6 +26,7 @@ namespace omniva::runtime {
 
 class disk_guard;
 class stats_history;
+class creation_index;
 class session_store;
 class token_store;
 
@@ -106,6 +107,9 @@ struct api_context {
   std::vector<contracts::pool_spec> pools;
   /// The node's sampled statistics (`GET /api/stats`); null: not sampled.
   std::shared_ptr<const stats_history> stats;
+  /// The tasks' creation order in memory (`GET /api/tasks` without
+  /// filters); null: pages scan the table.
+  std::shared_ptr<creation_index> task_order;
 };
 
 /// Installs every route of the API on `server`.

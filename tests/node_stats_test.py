@@ -80,6 +80,8 @@ class StatsTest(StatsCase):
         self.assertEqual(first["now"]["tasks"], {s: 0 for s in STATUSES})
         self.assertEqual(first["now"]["pools"],
                          {"default": {"queued": 0, "running": 0, "slots_free": 2}})
+        # The first point has no rates (none before it): the burst comes after.
+        wait_until(lambda: len(self.stats()["points"]) >= 2, 20, "2 points")
         ids = self.burst(20)
         done = self.point_where(lambda p: p["tasks"]["DONE"] == 20,
                                 "a point counting the 20 DONE tasks")

@@ -5,7 +5,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { html, ErrorBox, Loading } from './lib/ui.js';
 import { api, onUnauthorized } from './lib/api.js';
-import { useRoute, href, navigate } from './lib/router.js';
+import { useRoute, href, navigate, currentRoute } from './lib/router.js';
 
 // route's first part → [module file, export name]; a second part (an id)
 // picks the detail page.
@@ -121,5 +121,11 @@ function App() {
 }
 
 if (!location.hash || location.hash === '#') history.replaceState(null, '', '#/tasks');
+// Fetch the first page's module while the session is asked for, not after.
+{
+  const { parts } = currentRoute();
+  const spec = PAGES[parts[0] || 'tasks'];
+  if (spec) import(parts.length > 1 && spec.length > 2 ? spec[2] : spec[0]).catch(() => {});
+}
 render(html`<${App} />`, document.getElementById('app'));
 export { navigate };

@@ -14,6 +14,10 @@ import { html, Status, ErrorBox, ShortId } from './ui.js';
 import { api } from './api.js';
 import { href, navigate } from './router.js';
 
+// Cytoscape is fetched and parsed while the task page asks for its record,
+// not after: the graph is drawn as soon as its neighbourhood is known.
+const cytoscapeModule = import('cytoscape');
+
 /// Neighbours drawn per side of one expansion.
 export const MAX_PER_SIDE = 24;
 /// Packets of an asset's history read to find the tasks that took it.
@@ -336,12 +340,12 @@ export function LineageGraph({ task }) {
     if (model && model.nodes.has(rootId)) { model.node(rootId, 'task', 0, { status: task.status }); refresh(false); }
   }, [task.status]);
 
-  // Cytoscape, loaded when the graph is first shown (the page's text comes
-  // first); the canvas follows the model.
+  // Cytoscape (fetched since this module loaded); the canvas follows the
+  // model.
   useEffect(() => {
     let cy = null;
     let live = true;
-    import('cytoscape').then(({ default: cytoscape }) => {
+    cytoscapeModule.then(({ default: cytoscape }) => {
       if (!live || !box.current) return;
       // Cytoscape adds a <style> element unless one with its id is there;
       // the page's CSP allows no inline style, and style.css positions the

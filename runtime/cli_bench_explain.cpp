@@ -52,15 +52,7 @@ int run_bench_explain(const arguments& args);
 
 namespace {
 
-using bench::error_text;
-using bench::latency_json;
-using bench::metric;
-using bench::ms_between;
-using bench::peak_rss_mb;
-using bench::quantile;
-using bench::rounded;
-using bench::seconds_between;
-using steady = std::chrono::steady_clock;
+using namespace bench; // runtime/cli_bench_support.hpp
 
 /// The p99 of a single task's explanation the node should meet (ms).
 constexpr double target_p99_ms = 10;

@@ -41,15 +41,7 @@ int run_bench_tasks(const arguments& args);
 
 namespace {
 
-using bench::error_text;
-using bench::latency_json;
-using bench::metric;
-using bench::ms_between;
-using bench::peak_rss_mb;
-using bench::quantile;
-using bench::rounded;
-using bench::seconds_between;
-using steady = std::chrono::steady_clock;
+using namespace bench; // runtime/cli_bench_support.hpp
 using contracts::task_status;
 
 /// Independent tasks per second the node should sustain (2 cores, sync on).

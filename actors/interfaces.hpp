@@ -10,6 +10,8 @@
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/pipeline.hpp"
+#include "contracts/run.hpp"
 #include "contracts/registry_messages.hpp"
 #include "contracts/retention.hpp"
 #include "contracts/type_ids.hpp"
@@ -76,6 +78,23 @@ using zenith_actor = caf::typed_actor<
   caf::replies_to<atom::audit, std::string>::with<contracts::audit_report>,
   // Prometheus text of Zenith's counters.
   caf::replies_to<atom::metrics>::with<std::string>,
+  // Checks a pipeline document (text, operator) against the registered
+  // modules and registers it (`pipeline.registered`); answers it or every
+  // problem.
+  caf::replies_to<atom::pipeline, std::string, std::string>::with<contracts::pipeline_registration>,
+  // Starts a run of a pipeline (`run.started`, its root tasks); answers
+  // the run or every problem.
+  caf::replies_to<atom::run, contracts::run_request>::with<contracts::run_result>,
+  // An operator's cancel, pause, resume or retry of a run; answers it.
+  caf::replies_to<atom::run, contracts::run_change>::with<contracts::run_record>,
+  // The run `id` as `GET /api/runs/{id}` shows it (JSON text); not_found.
+  caf::replies_to<atom::view, std::string>::with<std::string>,
+  // A page of runs as `GET /api/runs` shows it (JSON text).
+  caf::replies_to<atom::view, contracts::run_query>::with<std::string>,
+  // Creates or removes a trigger; answers it (the removed one).
+  caf::replies_to<atom::trigger, contracts::trigger_change>::with<contracts::trigger_record>,
+  // Every trigger, by id.
+  caf::replies_to<atom::trigger>::with<std::vector<contracts::trigger_record>>,
   // A barrier: once everything asked before it is committed, answers how
   // many commits Zenith had made when asked (the node opens its API after
   // the recovery's commit).

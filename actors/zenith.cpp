@@ -1,4 +1,5 @@
 #include "actors/zenith.hpp"
+#include "contracts/pipeline.hpp"
 
 #include "contracts/module_registration.hpp"
 #include "contracts/paradox.hpp"
@@ -222,6 +223,16 @@ size_t zenith_state::add_packet_as(std::string kind, std::string actor,
 void zenith_state::put_task(const task_record& t, size_t packet) {
   batch.put(storage::table::tasks, t.task_id,
             json::serialize(contracts::to_json(t)), packet);
+  if (!t.run_id.empty()) {
+    // A run's task ended (or an operator's retry revived it): its run
+    // advances before the batch is sealed.
+    auto old = row_status.find(t.task_id);
+    bool was_over = old != row_status.end() && contracts::is_terminal(old->second);
+    if (contracts::is_terminal(t.status) && !was_over)
+      run_ended.emplace_back(t.task_id, -1);
+    else if (!contracts::is_terminal(t.status) && was_over)
+      run_ended.emplace_back(t.task_id, +1);
+  }
   // The counts by status follow the rows (GET /api/stats, /metrics).
   auto index = [](task_status s) { return static_cast<size_t>(s); };
   auto [row, added] = row_status.try_emplace(t.task_id, t.status);
@@ -344,8 +355,17 @@ zenith_state::promise_of(std::string_view asset_id) const {
   for (auto& [key, id] : t->second.outputs)
     if (id == asset_id)
       for (auto& out : m->second.contract.outputs)
-        if (out.key == key)
-          return out;
+        if (out.key == key) {
+          if (!out.many)
+            return out;
+          // A `many` output promises a list asset, not one of its files.
+          contracts::output_spec list = out;
+          list.many = false;
+          list.media_type = std::string{contracts::asset_list_media_type};
+          list.schema_ref.clear();
+          list.schema_json.clear();
+          return list;
+        }
   return std::nullopt;
 }
 
@@ -472,6 +492,8 @@ caf::error zenith_state::recover() {
       make_ready(t);
     }
   }
+  if (auto err = recover_runs())
+    return err;
   if (!backoffs.empty())
     next_due.reset(); // the actor schedules the first due once it runs
   if (auto n = remove_superseded_outputs(); n > 0)
@@ -593,6 +615,14 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
   t.created_at = t.updated_at = now();
   std::vector<std::string> subjects{t.task_id};
   std::vector<std::string> parents;
+  if (run_link) {
+    // A run's step: the task follows from the run's decision to create it
+    // (the run's last packet in this batch).
+    t.run_id = run_link->run_id;
+    t.step = run_link->step;
+    t.branch = run_link->branch;
+    parents.push_back(t.run_id);
+  }
   bool all_available = true;
   for (auto& [key, asset_id] : t.input_mapping) {
     subjects.push_back(asset_id);
@@ -621,7 +651,9 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
     asset_record a;
     a.asset_id = ids->next_uuid();
     a.kind = contracts::asset_kind::file;
-    a.media_type = out.media_type;
+    // A `many` output promises one list asset, AVAILABLE with the list.
+    a.media_type = out.many ? std::string{contracts::asset_list_media_type}
+                            : out.media_type;
     a.status = asset_status::pending;
     a.produced_by = t.task_id;
     a.created_at = t.created_at;
@@ -637,6 +669,11 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
   }
   payload.set("module_ref", t.module_ref);
   payload.set("status", std::string{contracts::to_string(t.status)});
+  if (!t.run_id.empty()) {
+    payload.set("run_id", t.run_id);
+    payload.set("step", t.step);
+    payload.set("branch", t.branch);
+  }
   json::value outputs{json::object{}};
   for (auto& [key, id] : t.outputs)
     outputs.set(key, id);
@@ -696,6 +733,22 @@ void zenith_state::dispatch_ready() {
       if (m == modules.end()) {
         ++it;
         continue;
+      }
+      if (!t.run_id.empty()) {
+        // A task of a PAUSED run waits aside until the run resumes.
+        auto r = runs.find(t.run_id);
+        if (r != runs.end()
+            && r->second.record.status == contracts::run_status::paused) {
+          it = queue.erase(it);
+          auto placed = queued.find(task_id);
+          contracts::route_directive route;
+          if (placed != queued.end()) {
+            route = std::move(placed->second.route);
+            queued.erase(placed);
+          }
+          r->second.parked.emplace_back(task_id, std::move(route));
+          continue;
+        }
       }
       contracts::quarantine_record* probe = pool_q;
       if (auto q = quarantines.find(contracts::module_target(t.module_ref));
@@ -947,8 +1000,15 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
                    o.error_message, o.transient, o.error_pointer, false);
     return;
   }
-  // Every promised output must be among the produced ones.
+  // Every promised output must be among the produced ones (a `many`
+  // output may have produced no file).
+  const auto* contract = modules.count(t.module_ref) > 0
+                           ? &modules.at(t.module_ref).contract
+                           : nullptr;
   for (auto& [key, id] : t.outputs) {
+    if (contract != nullptr)
+      if (auto* spec = contract->find_output(key); spec && spec->many)
+        continue;
     auto found = std::find_if(o.outputs.begin(), o.outputs.end(),
                               [&](auto& p) { return p.key == key; });
     if (found == o.outputs.end()) {
@@ -988,21 +1048,7 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
   batch_ended.push_back(t.task_id);
   std::vector<std::string> subjects{t.task_id};
   json::value outputs{json::object{}};
-  for (auto& p : o.outputs) {
-    auto id = t.outputs.find(p.key);
-    if (id == t.outputs.end())
-      continue;
-    auto& a = assets[id->second];
-    a.status = asset_status::available;
-    a.uri = p.path;
-    a.sha256 = p.sha256;
-    a.size = p.size;
-    if (!p.media_type.empty())
-      a.media_type = p.media_type;
-    subjects.push_back(a.asset_id);
-    outputs.set(p.key, json::object{{"asset_id", a.asset_id},
-                                    {"sha256", p.sha256}});
-  }
+  settle_outputs(t, o, subjects, outputs);
   for (auto& [key, id] : t.input_mapping)
     subjects.push_back(id);
   json::value payload{json::object{}};
@@ -1016,6 +1062,9 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     batch.erase(storage::table::holds, storage::hold_key(id, t.task_id),
                 packet);
   auto task_id = t.task_id;
+  for (auto& id : settled_elements)
+    put_asset(assets[id], packet);
+  settled_elements.clear();
   for (auto& [key, id] : t.outputs) {
     put_asset(assets[id], packet);
     wake_waiting(id);
@@ -1709,6 +1758,7 @@ zenith_state::seal() {
 }
 
 caf::expected<zenith_effects> zenith_state::commit() {
+  advance_runs();
   auto sealed = seal();
   if (!sealed)
     return sealed.error();
@@ -1966,6 +2016,7 @@ void zenith_state::stop_on(const caf::error& err) {
 }
 
 void zenith_state::flush() {
+  advance_runs();
   dispatch_ready();
   if (!config.write_thread) {
     auto fx = commit();
@@ -2046,6 +2097,7 @@ void zenith_state::on_tick() {
   // became runnable.
   check_heartbeats();
   forget_expired_keys();
+  fire_triggers();
   // Paradox's scheduled audit: asked for here, recorded when it answers.
   if (config.audit_interval.count() > 0 && engines.paradox) {
     auto at = clock->now();
@@ -2231,6 +2283,47 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       return self->state.handle_audit(by);
     },
     [self](atom::metrics) { return self->state.metrics_text(); },
+    [self](atom::pipeline, const std::string& text, const std::string& by)
+      -> caf::result<contracts::pipeline_registration> {
+      auto& st = self->state;
+      auto r = st.on_behalf_of(by, [&] { return st.register_pipeline(text); });
+      if (!r.ok || r.unchanged)
+        return r;
+      return st.after_commit(
+        caf::expected<contracts::pipeline_registration>{std::move(r)});
+    },
+    [self](atom::run, const contracts::run_request& req)
+      -> caf::result<contracts::run_result> {
+      auto& st = self->state;
+      auto r = st.on_behalf_of(req.requested_by,
+                               [&] { return st.start_run(req); });
+      if (!r.ok)
+        return r;
+      return st.after_commit(caf::expected<contracts::run_result>{std::move(r)});
+    },
+    [self](atom::run, const contracts::run_change& c) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(c.requested_by, [&] { return st.change_run(c); }));
+    },
+    [self](atom::view, const std::string& run_id) {
+      // Behind the commits in flight: a run just started is visible.
+      return self->state.after_commit(self->state.run_view(run_id));
+    },
+    [self](atom::view, const contracts::run_query& q) {
+      return self->state.after_commit(self->state.run_page(q));
+    },
+    [self](atom::trigger, const contracts::trigger_change& c) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(c.requested_by, [&] { return st.change_trigger(c); }));
+    },
+    [self](atom::trigger) {
+      std::vector<contracts::trigger_record> out;
+      for (auto& [id, t] : self->state.triggers)
+        out.push_back(t);
+      return out;
+    },
     [self](atom::sync) {
       return self->state.after_commit(
         caf::expected<uint64_t>{self->state.commits});

@@ -249,6 +249,87 @@ struct zenith_state {
   /// Pre-flight resolves schema ids through `config.registry`.
   contracts::preflight_options preflight_settings;
 
+  // -- pipelines and runs (actors/zenith_runs.cpp, docs/pipelines.md)
+
+  /// A run in memory: its row, and what the engine derives from its tasks
+  /// (rebuilt from them at recovery).
+  struct run_state {
+    contracts::run_record record;
+    std::shared_ptr<const contracts::pipeline_spec> pipeline;
+    /// "<step>#<branch>" -> the task of that step in that branch.
+    std::unordered_map<std::string, std::string> instances;
+    /// step -> (branch, task id) in creation order.
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+      by_step;
+    /// The run's tasks, in creation order.
+    std::vector<std::string> task_order;
+    /// Tasks of the run not ended.
+    size_t open = 0;
+    /// Fan-outs waiting for their list: "<step>#<branch>" -> the list
+    /// asset.
+    std::map<std::string, std::string> fan_waiting;
+    /// Branches opened by each `for_each` step.
+    std::map<std::string, std::set<std::string>> branches;
+    /// Collect gates: "<collect step>#<branch prefix>" -> tasks (and
+    /// waiting fan-outs) upstream of it, not ended, under that prefix.
+    std::unordered_map<std::string, size_t> gate;
+    /// Tasks of it that a retry replaced (a `collect` that ran again, and
+    /// what followed from it): history, not counted any more.
+    std::unordered_set<std::string> superseded;
+    /// READY tasks held back from dispatch while the run is PAUSED, with
+    /// the route they had.
+    std::vector<std::pair<std::string, contracts::route_directive>> parked;
+  };
+  /// Registered pipelines, by ref (published to `config.registry` once
+  /// their commit is written).
+  std::map<std::string, std::shared_ptr<const contracts::pipeline_spec>>
+    pipelines;
+  /// Runs by id.
+  std::unordered_map<std::string, run_state> runs;
+  /// The element assets a `many` output produced in the result being
+  /// applied (their rows follow its `task.succeeded`).
+  std::vector<std::string> settled_elements;
+  /// Run ids, oldest first (GET /api/runs pages newest first).
+  std::vector<std::string> run_order;
+  /// List asset id -> the fan-outs ("<run>\n<step>#<branch>") waiting for
+  /// it to become AVAILABLE.
+  std::unordered_map<std::string, std::vector<std::string>> fan_watch;
+  /// Tasks of runs that ended (-1) or were revived by a retry (+1) since
+  /// the runs last advanced.
+  std::vector<std::pair<std::string, int>> run_ended;
+  /// Triggers by id.
+  std::map<std::string, contracts::trigger_record> triggers;
+
+  /// Registers a pipeline document: checked whole against the registered
+  /// modules and schemas (`pipeline.registered`, a row in `pipelines`).
+  contracts::pipeline_registration register_pipeline(const std::string& text);
+  /// Starts a run: checks the request against the pipeline's inputs,
+  /// writes `run.started` and creates the root branch's tasks.
+  contracts::run_result start_run(const contracts::run_request& req);
+  /// An operator's cancel, pause, resume or retry of a run.
+  caf::expected<contracts::run_record>
+  change_run(const contracts::run_change& change);
+  /// The run as `GET /api/runs/{id}` shows it.
+  caf::expected<std::string> run_view(const std::string& run_id) const;
+  /// A page of runs as `GET /api/runs` shows it.
+  caf::expected<std::string> run_page(const contracts::run_query& q) const;
+  /// Creates or removes a trigger.
+  caf::expected<contracts::trigger_record>
+  change_trigger(const contracts::trigger_change& change);
+  /// Starts the runs of the triggers whose start came (one run each, however
+  /// many starts were missed) and schedules the next; called by the control
+  /// cycle, `due`, and once after recovery.
+  void fire_triggers();
+  /// Advances the runs whose tasks ended (fan-outs, collects, the runs'
+  /// ends); `flush` calls it before it seals.
+  void advance_runs();
+  /// Marks the outputs of a DONE task AVAILABLE from its outcome: single
+  /// outputs as they are, a `many` output as its element assets plus the
+  /// list asset listing them. Adds the element ids to `subjects`.
+  void settle_outputs(contracts::task_record& t,
+                      const contracts::execution_outcome& o,
+                      std::vector<std::string>& subjects, json::value& outputs);
+
   // -- the commit being assembled
   storage::commit_batch batch;
   /// entity -> index (in `batch`) of its last packet in this batch.
@@ -297,6 +378,13 @@ struct zenith_state {
   /// first, then every problem Zenith finds in the rest of it (each once);
   /// it is never taken for a duplicate.
   contracts::submit_result submit(const contracts::task_request& req);
+  /// `submit` for a run's step: the task names the run, step and branch,
+  /// and its `task.created` follows from the run's last packet (the
+  /// decision that created it).
+  contracts::submit_result submit_for_run(const contracts::task_request& req,
+                                          const std::string& run_id,
+                                          const std::string& step,
+                                          const std::string& branch);
 
   /// Applies a worker's report; ignored unless it is the current attempt of
   /// a RUNNING task. The report of an attempt of a CANCELLED task, whatever
@@ -585,6 +673,14 @@ struct zenith_state {
   std::deque<std::pair<uint64_t, zenith_effects>> in_flight;
 
 private:
+  /// Set by `submit_for_run` while it submits: the run, step and branch the
+  /// new task belongs to.
+  struct run_link_t {
+    std::string run_id;
+    std::string step;
+    std::string branch;
+  };
+  const run_link_t* run_link = nullptr;
   /// Loads the committed schemas and policies into memory and the store;
   /// registers `default@1` when the database has none (a first start).
   caf::error recover_registry();
@@ -592,6 +688,28 @@ private:
   caf::error recover_tokens();
   /// Loads the committed webhooks into `webhooks`.
   caf::error recover_webhooks();
+  /// Loads the pipelines, runs and triggers, and rebuilds each run's
+  /// derived state from its tasks (after the tasks are loaded).
+  caf::error recover_runs();
+  /// The run engine's steps (actors/zenith_runs.cpp).
+  void open_branch(run_state& r, const std::vector<std::string>& scope,
+                   const std::string& branch);
+  bool try_create(run_state& r, const contracts::pipeline_step& s,
+                  const std::string& branch, std::optional<size_t> decision,
+                  const std::string& item_asset = {});
+  void fan_out(run_state& r, const contracts::pipeline_step& s,
+               const std::string& branch, const std::string& list_asset);
+  void try_collect(run_state& r, const contracts::pipeline_step& s,
+                   const std::string& branch);
+  void watch_fan_out(run_state& r, const contracts::pipeline_step& s,
+                     const std::string& branch);
+  void gate_change(run_state& r, const std::string& step,
+                   const std::string& branch, int delta);
+  void finish_run_if_done(run_state& r);
+  void put_run(const contracts::run_record& r, size_t packet);
+  /// Adds a packet about run `r` (subject the run id, its trace).
+  size_t add_run_packet(run_state& r, std::string kind, json::value payload,
+                        std::vector<std::string> extra_subjects = {});
   std::string now();
   size_t add_packet(std::string kind, std::vector<std::string> subjects,
                     const std::vector<std::string>& parent_entities,

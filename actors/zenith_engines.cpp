@@ -682,6 +682,7 @@ void zenith_state::on_eclipse_advice(const contracts::eclipse_advice& a) {
 void zenith_state::on_due() {
   auto at = clock->now();
   next_due.reset();
+  fire_triggers();
   while (!backoffs.empty() && backoffs.begin()->first <= at) {
     auto id = backoffs.begin()->second;
     backoffs.erase(backoffs.begin());

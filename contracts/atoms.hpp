@@ -75,3 +75,8 @@ CAF_ADD_ATOM(omniva, omniva::atom, quarantine, "quarantine")
 CAF_ADD_ATOM(omniva, omniva::atom, retry, "retry")
 /// Internal: a timer of Zenith's came due (a retry's backoff, a cool-down).
 CAF_ADD_ATOM(omniva, omniva::atom, due, "due")
+// Pipelines: register one; start or change a run; read runs; triggers.
+CAF_ADD_ATOM(omniva, omniva::atom, pipeline, "pipeline")
+CAF_ADD_ATOM(omniva, omniva::atom, run, "run")
+CAF_ADD_ATOM(omniva, omniva::atom, view, "view")
+CAF_ADD_ATOM(omniva, omniva::atom, trigger, "trigger")

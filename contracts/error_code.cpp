@@ -80,9 +80,15 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "poison_task",
   "lost_worker",
   "quarantined",
+  "unresolved_reference",
+  "unreachable_step",
+  "invalid_pointer",
+  "schema_mismatch",
+  "scope_mismatch",
+  "run_not_active",
 };
 
-static_assert(static_cast<size_t>(ec::quarantined) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::run_not_active) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

@@ -204,10 +204,33 @@ enum class ec : uint8_t {
   /// The module or pool is quarantined by a circuit breaker or an operator:
   /// nothing is dispatched to it until it is released (docs/engines.md).
   quarantined = 68,
+
+  // -- pipelines (docs/pipelines.md) -----------------------------------------
+
+  /// A pipeline reference (`{"from": ...}`) names no pipeline input, no
+  /// step, no output or input of that step, or `item` / `collected` where
+  /// the step has no `for_each` / `collect`.
+  unresolved_reference = 69,
+  /// A step nothing leads to: it takes no pipeline input, no value-only
+  /// inputs, and no output of a reachable step (a cycle's steps too).
+  unreachable_step = 70,
+  /// A JSON pointer that is malformed, or points where the producer's
+  /// schema has no array (`for_each.pointer`, `select.pointer`).
+  invalid_pointer = 71,
+  /// A mapping joins an output to an input whose schema does not accept
+  /// what the output's schema promises.
+  schema_mismatch = 72,
+  /// A step's references lie in fan-out branches that do not nest (two
+  /// sibling `for_each` steps), or a `collect` gathers a step of its own
+  /// branch.
+  scope_mismatch = 73,
+  /// A run cannot take the action in its status (resume a run that is not
+  /// PAUSED, ...), or a run's step cannot go on.
+  run_not_active = 74,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 69;
+inline constexpr size_t ec_count = 75;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

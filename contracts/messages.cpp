@@ -689,7 +689,8 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
     {"task_id", "module_ref", "input_mapping", "values", "outputs", "status",
      "attempt", "priority", "idempotency_key", "trace_id", "pool", "error",
      "mode", "created_at", "updated_at", "cleared", "duplicate_of",
-     "reused_from", "lost_attempts", "not_before"},
+     "reused_from", "lost_attempts", "not_before", "run_id", "step",
+     "branch"},
     [&](object_reader& in, task_record& result) {
       in.uuid_into(result.task_id, "task_id", true);
       in.module_ref_into(result.module_ref, "module_ref", true);
@@ -715,6 +716,9 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
       in.integer_into<uint32_t>(result.lost_attempts, "lost_attempts", false,
                                 0, std::numeric_limits<uint32_t>::max());
       in.timestamp_into(result.not_before, "not_before", false);
+      in.uuid_into(result.run_id, "run_id", false);
+      in.plain_string_into(result.step, "step", false);
+      in.plain_string_into(result.branch, "branch", false);
     });
 }
 
@@ -748,6 +752,11 @@ json::value to_json(const task_record& x) {
     if (x.lost_attempts > 0)
       out.put("lost_attempts", static_cast<int64_t>(x.lost_attempts));
     out.optional_string("not_before", x.not_before);
+    if (!x.run_id.empty()) {
+      out.put("run_id", x.run_id);
+      out.put("step", x.step);
+      out.put("branch", x.branch);
+    }
   });
 }
 

@@ -245,6 +245,13 @@ struct task_record {
   /// PENDING after a retry: not READY before this time (Eclipse's backoff,
   /// ISO 8601 UTC); empty when it may run at once.
   std::string not_before;
+  /// The pipeline run that created it (docs/pipelines.md); empty for a
+  /// task made by hand. With it: the run's `step` and the `branch` (the
+  /// element indices from the outermost fan-out down, "2/0"; "" for the
+  /// run's root).
+  std::string run_id;
+  std::string step;
+  std::string branch;
 
   friend bool operator==(const task_record&, const task_record&) = default;
 };
@@ -257,7 +264,8 @@ typename Inspector::result_type inspect(Inspector& f, task_record& x) {
            x.input_mapping, x.values, x.outputs, x.status, x.attempt,
            x.priority, x.idempotency_key, x.trace_id, x.pool, error, x.mode,
            x.created_at, x.updated_at, x.cleared, x.duplicate_of,
-           x.reused_from, x.lost_attempts, x.not_before);
+           x.reused_from, x.lost_attempts, x.not_before, x.run_id, x.step,
+           x.branch);
 }
 
 /// Returns the JSON form; `values`, `idempotency_key`, `pool`, `error`, the

@@ -156,6 +156,13 @@ struct output_spec {
   std::string schema_ref;
   /// An inline JSON Schema (compact JSON text); empty for none.
   std::string schema_json;
+  /// `"many": true`: the module writes any number of files for the output
+  /// (zero included), each of `media_type` and satisfying the schema,
+  /// listed in order under `"paths"` in its output manifest; its promise is
+  /// one list asset (`asset_list_media_type`, contracts/pipeline.hpp) that
+  /// becomes AVAILABLE listing the produced assets (docs/pipelines.md).
+  /// Default: false, one file.
+  bool many = false;
 
   friend bool operator==(const output_spec&, const output_spec&) = default;
 };
@@ -164,7 +171,7 @@ struct output_spec {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, output_spec& x) {
   return f(caf::meta::type_name("output_spec"), x.key, x.label,
-           x.description, x.media_type, x.schema_ref, x.schema_json);
+           x.description, x.media_type, x.schema_ref, x.schema_json, x.many);
 }
 
 /// The longest wall-clock limit a contract may ask for, in seconds: one
@@ -357,6 +364,9 @@ struct contract_result {
 /// - `invalid_default` (".../default"): a default that fails its own dtype
 ///   or constraints;
 /// - `invalid_media_type`: a media type that is not `type/subtype`;
+/// - `invalid_contract` (".../media_type"): a `many` output whose media type
+///   is the list media type itself (a list of lists is not something a
+///   module writes);
 /// - `empty_command` ("/run/command"): no program to run;
 /// - `invalid_ref` ("/name", "/version", ".../schema"): a malformed
 ///   `name@version` or schema id, or one that does not resolve;
@@ -391,7 +401,8 @@ contract_result parse_module_contract_document(const json::value& doc,
 /// Returns the normalised JSON form of a contract (`dtype` next to
 /// `contract_type`, every resource spelled out; `policy` and `duplicates`
 /// omitted when they are the defaults, `duplicates` a mode alone when it
-/// has no key); parsing it gives `x` back.
+/// has no key; an output's `many` only when true); parsing it gives `x`
+/// back.
 json::value to_json(const module_contract& x);
 
 /// Returns the JSON form of one input, as inside `to_json(module_contract)`.

@@ -261,6 +261,8 @@ struct schema_slot {
 struct registry_store::snapshot {
   std::map<std::string, std::shared_ptr<const schema_slot>, std::less<>> schemas;
   std::map<std::string, policy_entry, std::less<>> policies;
+  std::map<std::string, std::shared_ptr<const pipeline_spec>, std::less<>>
+    pipelines;
 };
 
 registry_store::registry_store() {
@@ -369,6 +371,38 @@ std::vector<policy_entry> registry_store::policies() const {
   std::vector<policy_entry> out;
   out.reserve(s->policies.size());
   for (auto& [ref, p] : s->policies)
+    out.push_back(p);
+  return out;
+}
+
+caf::error registry_store::add_pipeline(const pipeline_spec& x) {
+  std::lock_guard guard{mtx_};
+  auto ref = x.ref();
+  if (auto held = current_->pipelines.find(ref);
+      held != current_->pipelines.end())
+    return held->second->document_json == x.document_json
+             ? caf::none
+             : make_error(ec::immutable_ref,
+                          "the pipeline " + ref + " is held with other content");
+  auto next = std::make_shared<snapshot>(*current_);
+  next->pipelines.emplace(ref, std::make_shared<const pipeline_spec>(x));
+  current_ = std::move(next);
+  return caf::none;
+}
+
+std::shared_ptr<const pipeline_spec>
+registry_store::pipeline(std::string_view ref) const {
+  auto s = current();
+  auto i = s->pipelines.find(ref);
+  return i == s->pipelines.end() ? nullptr : i->second;
+}
+
+std::vector<std::shared_ptr<const pipeline_spec>>
+registry_store::pipelines() const {
+  auto s = current();
+  std::vector<std::shared_ptr<const pipeline_spec>> out;
+  out.reserve(s->pipelines.size());
+  for (auto& [ref, p] : s->pipelines)
     out.push_back(p);
   return out;
 }

@@ -20,6 +20,7 @@
 #include "contracts/error_code.hpp"
 #include "contracts/json.hpp"
 #include "contracts/module_contract.hpp"
+#include "contracts/pipeline.hpp"
 #include "contracts/registry_messages.hpp"
 
 #include <caf/error.hpp>
@@ -162,6 +163,14 @@ public:
 
   /// Every policy, by ref.
   std::vector<policy_entry> policies() const;
+
+  /// Adds a committed pipeline (docs/pipelines.md). The same document
+  /// again changes nothing; another under the ref is `immutable_ref`.
+  caf::error add_pipeline(const pipeline_spec& x);
+  /// Returns the pipeline `ref`, or nullptr.
+  std::shared_ptr<const pipeline_spec> pipeline(std::string_view ref) const;
+  /// Every pipeline, by ref.
+  std::vector<std::shared_ptr<const pipeline_spec>> pipelines() const;
 
 private:
   struct snapshot;

@@ -15,6 +15,8 @@
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/pipeline.hpp"
+#include "contracts/run.hpp"
 #include "contracts/registry_messages.hpp"
 #include "contracts/retention.hpp"
 #include "contracts/status.hpp"
@@ -107,6 +109,28 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::explain_query))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::reasoning_step))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::explanation))
+
+  // -- pipelines, runs and triggers (contracts/pipeline.hpp, run.hpp)
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::source_kind))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::step_source))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::select_spec))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::for_each_spec))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::step_kind))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pipeline_step))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pipeline_spec))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pipeline_registration))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_status))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_request))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_record))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_action))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_change))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_result))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::run_query))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::schedule_spec))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::trigger_record))
+  CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::trigger_record>))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::trigger_op))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::trigger_change))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -156,6 +156,12 @@ std::string_view row_noun(table t) noexcept {
       return "webhook";
     case table::quarantines:
       return "quarantine";
+    case table::pipelines:
+      return "pipeline";
+    case table::runs:
+      return "run";
+    case table::triggers:
+      return "trigger";
   }
   return "row";
 }

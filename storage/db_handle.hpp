@@ -45,6 +45,9 @@ enum class cf : uint8_t {
   tokens,
   webhooks,
   quarantines,
+  pipelines,
+  runs,
+  triggers,
   meta,
   count,
 };
@@ -56,6 +59,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "assets",          "tasks",          "modules",
               "schemas",         "policies",       "holds",
               "tokens",          "webhooks",       "quarantines",
+              "pipelines",       "runs",           "triggers",
               "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
@@ -65,7 +69,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
 /// (its MANIFEST lost the record that creates the family).
 constexpr bool always_present(cf f) noexcept {
   return f != cf::policies && f != cf::holds && f != cf::tokens
-         && f != cf::webhooks && f != cf::quarantines;
+         && f != cf::webhooks && f != cf::quarantines && f != cf::pipelines
+         && f != cf::runs && f != cf::triggers;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -89,6 +94,12 @@ constexpr cf family_of(table t) noexcept {
       return cf::webhooks;
     case table::quarantines:
       return cf::quarantines;
+    case table::pipelines:
+      return cf::pipelines;
+    case table::runs:
+      return cf::runs;
+    case table::triggers:
+      return cf::triggers;
   }
   return cf::assets;
 }

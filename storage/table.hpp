@@ -38,6 +38,13 @@ enum class table : uint8_t {
   /// by target: `module:<name@N>` or `pool:<name>` (the subject their
   /// packets name). A row is a `contracts::quarantine_record` in JSON.
   quarantines,
+  /// Registered pipelines, by `name@N` (docs/pipelines.md): the document
+  /// as registered, compact JSON.
+  pipelines,
+  /// Pipeline runs, by run id: a `contracts::run_record` in JSON.
+  runs,
+  /// Triggers, by trigger id: a `contracts::trigger_record` in JSON.
+  triggers,
 };
 
 /// Returns the column family name of `t` ("assets", ...).

@@ -229,10 +229,10 @@ std::optional<int64_t> parse_every(std::string_view text);
 std::optional<problem> check_cron(std::string_view expr, std::string_view pointer);
 
 /// The first start strictly after `after` (milliseconds since the epoch,
-/// UTC): `after + every_ms` rounded... see docs/pipelines.md: for `every`,
-/// `anchor + k * every_ms` for the smallest k with a result > after; for
-/// cron, the next matching minute. nullopt when a cron expression never
-/// matches (Feb 30) within five years, or the schedule is invalid.
+/// UTC): for `every`, `anchor + k * every_ms` for the smallest k >= 0 with a
+/// result > after; for cron, the next matching minute. nullopt when a cron
+/// expression never matches within five years (Feb 30), or the schedule is
+/// invalid.
 std::optional<int64_t> next_start(const schedule_spec& s, int64_t anchor_ms,
                                   int64_t after_ms);
 

@@ -1017,6 +1017,9 @@ zenith_state::change_run(const contracts::run_change& c) {
           spdlog::info("zenith: run {} could not retry task {}: {}",
                        c.run_id, id, error_text(retried.error()));
       }
+      // The revived tasks count as unfinished again (the gates of the
+      // collects above them close) before anything is re-opened.
+      advance_runs();
       // Re-open what may go on: fan-outs whose list is promised again,
       // collects to gather again.
       open_branch(r, {}, {});

@@ -755,7 +755,7 @@ json::value to_json(const task_record& x) {
     if (!x.run_id.empty()) {
       out.put("run_id", x.run_id);
       out.put("step", x.step);
-      out.put("branch", x.branch);
+      out.optional_string("branch", x.branch); // "" is the run's root
     }
   });
 }

@@ -1,0 +1,421 @@
+#define BOOST_TEST_MODULE zenith_runs
+#include <boost/test/unit_test.hpp>
+
+// Zenith's run engine as a state (actors/zenith_runs.cpp): pipelines
+// registered whole, fan-outs over a `many` output and over an array inside a
+// JSON output, `select`, `collect` with a failed element, the run's end,
+// pause, cancel, and a restart that creates no element twice. Every commit
+// is read back and the log verified (rows justified by packets).
+
+#include "actors/zenith.hpp"
+#include "contracts/error_code.hpp"
+#include "contracts/json.hpp"
+#include "contracts/module_registration.hpp"
+#include "contracts/pipeline.hpp"
+#include "contracts/run.hpp"
+#include "storage/verify.hpp"
+#include "tests/actors/test_support.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+using namespace omniva;
+using namespace omniva::test_support;
+using contracts::ec;
+using contracts::run_status;
+using contracts::task_record;
+using contracts::task_status;
+
+namespace {
+
+contracts::module_entry entry_of(const std::string& text) {
+  auto e = contracts::check_module_text(text, "/modules/x", {});
+  BOOST_REQUIRE_MESSAGE(e, "module does not parse: " << why(e));
+  return *e;
+}
+
+/// `lister@1`: a VALUE `n` makes any number of JSON files (`items`, many).
+std::string lister_module() {
+  return module_json("lister", "Lists JSON documents.",
+                     R"([{"key": "n", "label": "N", "contract_type": "VALUE",
+                          "dtype": "int"}])",
+                     R"([{"key": "items", "label": "Items", "contract_type": "ASSET",
+                          "media_type": "application/json", "many": true}])");
+}
+
+/// `pick@1`: a VALUE json `item` makes a JSON `result`.
+std::string pick_module() {
+  return module_json("pick", "Works on one element.",
+                     R"([{"key": "item", "label": "Item", "contract_type": "VALUE",
+                          "dtype": "json"},
+                         {"key": "prev", "label": "Parent", "contract_type": "ASSET",
+                          "required": false,
+                          "constraints": {"media_types": ["application/json"]}}])",
+                     json_result_output());
+}
+
+/// `gather@1`: a list asset `clips` makes a JSON `result`.
+std::string gather_module() {
+  return module_json("gather", "Gathers a list.",
+                     R"([{"key": "clips", "label": "Clips", "contract_type": "ASSET",
+                          "constraints": {"media_types":
+                            ["application/vnd.omniva.asset-list+json"]}}])",
+                     json_result_output());
+}
+
+const std::string fan_pipeline = R"({
+  "name": "fan", "version": 1, "schema_version": "1.0.0", "description": "x",
+  "inputs": [{"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}],
+  "steps": [
+    {"id": "list", "module": "lister@1", "inputs": {"n": {"from": "inputs.n"}}},
+    {"id": "each", "module": "step@1", "for_each": {"from": "list.items"},
+     "inputs": {"prev": {"from": "item"}}},
+    {"id": "all", "module": "gather@1", "collect": {"from": "each.result"},
+     "inputs": {"clips": {"from": "collected"}}}],
+  "outputs": {"results": {"from": "each.result"}}})";
+
+const std::string select_pipeline = R"({
+  "name": "best", "version": 1, "schema_version": "1.0.0", "description": "x",
+  "inputs": [{"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}],
+  "steps": [
+    {"id": "make", "module": "source@1", "inputs": {"n": {"from": "inputs.n"}}},
+    {"id": "top", "module": "pick@1",
+     "for_each": {"from": "make.result", "pointer": "/c",
+                  "select": {"by": "score", "pointer": "/s", "top": 2}},
+     "inputs": {"item": {"from": "item"}, "prev": {"from": "make.result"}}}],
+  "outputs": {"best": {"from": "top.result"}}})";
+
+struct fixture : zenith_state_fixture {
+  fixture() : zenith_state_fixture("omniva-runs-", 7) {
+    open();
+    for (auto& text : {step_module(), source_module(), lister_module(),
+                       pick_module(), gather_module()})
+      BOOST_REQUIRE(st->enroll(entry_of(text)));
+    commit();
+  }
+
+  void restart() {
+    close();
+    open();
+  }
+
+  void register_pipeline(const std::string& text) {
+    auto r = st->register_pipeline(text);
+    BOOST_REQUIRE_MESSAGE(r.ok, "pipeline refused: "
+                                  << (r.problems.empty() ? std::string{"?"}
+                                                         : r.problems.front().pointer
+                                                             + " "
+                                                             + r.problems.front().message));
+    commit();
+  }
+
+  std::string start(const std::string& ref, int n) {
+    contracts::run_request req;
+    req.pipeline_ref = ref;
+    req.values["n"] = std::to_string(n);
+    auto r = st->start_run(req);
+    BOOST_REQUIRE_MESSAGE(r.ok, "run refused: "
+                                  << (r.problems.empty() ? std::string{"?"}
+                                                         : r.problems.front().message));
+    commit();
+    return r.run.run_id;
+  }
+
+  std::vector<contracts::dispatch_order> dispatch() {
+    std::vector<contracts::dispatch_order> out;
+    for (;;) {
+      st->dispatch_ready();
+      if (st->batch.empty())
+        return out;
+      auto fx = commit();
+      for (auto& [pool, order] : fx.dispatches)
+        out.push_back(std::move(order));
+    }
+  }
+
+  /// Writes `content` as the file of output `key` of `order`'s attempt.
+  contracts::produced_output file(const contracts::dispatch_order& order,
+                                  const std::string& key,
+                                  const std::string& name,
+                                  const std::string& content) {
+    auto dir = std::filesystem::path{order.output_dir};
+    std::filesystem::create_directories(dir);
+    auto path = dir / name;
+    std::ofstream{path} << content;
+    return {key, path.string(), "application/json", std::string(64, 'b'),
+            content.size()};
+  }
+
+  void succeed(const contracts::dispatch_order& order,
+               std::vector<contracts::produced_output> outputs) {
+    contracts::execution_outcome o;
+    o.execution_id = order.execution_id;
+    o.task_id = order.task.task_id;
+    o.attempt = order.task.attempt;
+    o.ok = true;
+    o.outputs = std::move(outputs);
+    st->on_result(o);
+    commit();
+  }
+
+  void fail(const contracts::dispatch_order& order) {
+    contracts::execution_outcome o;
+    o.execution_id = order.execution_id;
+    o.task_id = order.task.task_id;
+    o.attempt = order.task.attempt;
+    o.error_code = ec::exit_code;
+    o.error_message = "the module exited with status 3";
+    st->on_result(o);
+    commit();
+  }
+
+  /// The run's tasks of `step`, by branch.
+  std::map<std::string, task_record> of_step(const std::string& run,
+                                             const std::string& step) {
+    std::map<std::string, task_record> out;
+    for (auto& [id, t] : st->tasks)
+      if (t.run_id == run && t.step == step) {
+        BOOST_CHECK_MESSAGE(out.count(t.branch) == 0,
+                            "two tasks of " << step << " in branch " << t.branch);
+        out[t.branch] = t;
+      }
+    return out;
+  }
+
+  contracts::run_record run_row(const std::string& id) {
+    auto text = db->read->get(storage::table::runs, id);
+    BOOST_REQUIRE_MESSAGE(text, "no run row " << id);
+    auto doc = json::parse(*text);
+    BOOST_REQUIRE(doc);
+    std::vector<contracts::problem> problems;
+    auto rec = contracts::run_record_from_json(*doc.doc, problems);
+    BOOST_REQUIRE(rec);
+    return *rec;
+  }
+
+  json::value view(const std::string& id) {
+    auto text = st->run_view(id);
+    BOOST_REQUIRE_MESSAGE(text, why(text));
+    auto doc = json::parse(*text);
+    BOOST_REQUIRE(doc);
+    return *doc.doc;
+  }
+};
+
+std::string list_content(const std::string& path) {
+  std::ifstream f{path};
+  return {std::istreambuf_iterator<char>{f}, std::istreambuf_iterator<char>{}};
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(runs, fixture)
+
+BOOST_AUTO_TEST_CASE(a_many_output_fans_out_and_a_collect_gathers_what_succeeded) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 3);
+  BOOST_CHECK_EQUAL(of_step(run, "each").size(), 0u);
+  auto orders = dispatch();
+  BOOST_REQUIRE_EQUAL(orders.size(), 1u);
+  BOOST_CHECK_EQUAL(orders[0].task.step, "list");
+  auto& lister = orders[0];
+  auto list_id = lister.task.outputs.at("items");
+  BOOST_CHECK_EQUAL(st->assets.at(list_id).media_type,
+                    contracts::asset_list_media_type);
+  succeed(lister, {file(lister, "items", "a.json", R"({"i":0})"),
+                   file(lister, "items", "b.json", R"({"i":1})"),
+                   file(lister, "items", "c.json", R"({"i":2})")});
+  // The list: three element assets, in order, and their tasks.
+  auto& list = st->assets.at(list_id);
+  BOOST_CHECK(list.status == contracts::asset_status::available);
+  auto doc = json::parse(list_content(list.uri));
+  BOOST_REQUIRE(doc);
+  auto& ids = doc.doc->find("assets")->as_array();
+  BOOST_REQUIRE_EQUAL(ids.size(), 3u);
+  auto each = of_step(run, "each");
+  BOOST_REQUIRE_EQUAL(each.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    auto& t = each.at(std::to_string(i));
+    BOOST_CHECK_EQUAL(t.input_mapping.at("prev"), ids[i].as_string());
+    BOOST_CHECK_EQUAL(t.trace_id, run);
+  }
+  BOOST_CHECK_EQUAL(run_row(run).fanouts.at("each#"), 3u);
+  // Two succeed, one fails: the collect gathers the two, names the third.
+  auto elements = dispatch();
+  BOOST_REQUIRE_EQUAL(elements.size(), 2u); // two workers
+  succeed(elements[0], {file(elements[0], "result", "r.json", "{}")});
+  fail(elements[1]);
+  auto last = dispatch();
+  BOOST_REQUIRE_EQUAL(last.size(), 1u);
+  BOOST_CHECK_EQUAL(of_step(run, "all").size(), 0u); // one still running
+  succeed(last[0], {file(last[0], "result", "r.json", "{}")});
+  auto all = of_step(run, "all");
+  BOOST_REQUIRE_EQUAL(all.size(), 1u);
+  auto& collected = st->assets.at(all.begin()->second.input_mapping.at("clips"));
+  auto gathered = json::parse(list_content(collected.uri));
+  BOOST_REQUIRE(gathered);
+  BOOST_CHECK_EQUAL(gathered.doc->find("assets")->as_array().size(), 2u);
+  auto& missing = gathered.doc->find("missing")->as_array();
+  BOOST_REQUIRE_EQUAL(missing.size(), 1u);
+  BOOST_CHECK_EQUAL(missing[0].find("task_id")->as_string(),
+                    elements[1].task.task_id);
+  BOOST_CHECK(run_row(run).status == run_status::running);
+  auto gather = dispatch();
+  BOOST_REQUIRE_EQUAL(gather.size(), 1u);
+  succeed(gather[0], {file(gather[0], "result", "g.json", "{}")});
+  auto row = run_row(run);
+  BOOST_CHECK(row.status == run_status::done);
+  BOOST_CHECK(!row.ended_at.empty());
+  auto v = view(run);
+  BOOST_CHECK_EQUAL(v.find("missing")->as_array().size(), 1u);
+  BOOST_CHECK_EQUAL(v.find("outputs")->find("results")->as_array().size(), 2u);
+  // The fan-out is a decision of Zenith's, with the list as its evidence.
+  auto history = db->read->history(list_id);
+  BOOST_REQUIRE(history);
+  bool decided = std::any_of(history->begin(), history->end(), [](auto& p) {
+    return p.kind == "decision.zenith"
+           && p.payload.find("\"fan_out\"") != std::string::npos
+           && p.payload.find("automation") != std::string::npos;
+  });
+  BOOST_CHECK(decided);
+}
+
+BOOST_AUTO_TEST_CASE(every_element_failing_fails_the_collect_and_the_run) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 2);
+  auto lister = dispatch().at(0);
+  succeed(lister, {file(lister, "items", "a.json", "{}"),
+                   file(lister, "items", "b.json", "{}")});
+  for (auto& o : dispatch())
+    fail(o);
+  auto all = of_step(run, "all");
+  BOOST_REQUIRE_EQUAL(all.size(), 1u);
+  auto& t = st->tasks.at(all.begin()->second.task_id);
+  BOOST_CHECK(t.status == task_status::error);
+  BOOST_REQUIRE(t.error);
+  BOOST_CHECK_EQUAL(t.error->code, "upstream_failed");
+  BOOST_CHECK(run_row(run).status == run_status::failed);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_list_still_runs_the_collect) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 0);
+  auto lister = dispatch().at(0);
+  succeed(lister, {});
+  BOOST_CHECK_EQUAL(of_step(run, "each").size(), 0u);
+  auto gather = dispatch();
+  BOOST_REQUIRE_EQUAL(gather.size(), 1u);
+  BOOST_CHECK_EQUAL(gather[0].task.step, "all");
+  succeed(gather[0], {file(gather[0], "result", "g.json", "{}")});
+  BOOST_CHECK(run_row(run).status == run_status::done);
+}
+
+BOOST_AUTO_TEST_CASE(select_keeps_the_top_elements_in_their_order) {
+  register_pipeline(select_pipeline);
+  auto run = start("best@1", 1);
+  auto make = dispatch().at(0);
+  succeed(make, {file(make, "result", "m.json",
+                      R"({"c": [{"s": 0.1, "k": "a"}, {"s": 0.9, "k": "b"},
+                                {"k": "no score"}, {"s": 0.5, "k": "c"}]})")});
+  auto top = of_step(run, "top");
+  BOOST_REQUIRE_EQUAL(top.size(), 2u);
+  auto value_of = [&](const task_record& t) {
+    return st->assets.at(t.input_mapping.at("item")).value_json;
+  };
+  BOOST_CHECK_NE(value_of(top.at("0")).find("\"b\""), std::string::npos);
+  BOOST_CHECK_NE(value_of(top.at("1")).find("\"c\""), std::string::npos);
+  // The parent's output is carried into each branch.
+  BOOST_CHECK_EQUAL(top.at("0").input_mapping.at("prev"),
+                    make.task.outputs.at("result"));
+  BOOST_CHECK_EQUAL(run_row(run).fanouts.at("top#"), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_creates_no_element_twice_and_goes_on) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 3);
+  auto lister = dispatch().at(0);
+  succeed(lister, {file(lister, "items", "a.json", "{}"),
+                   file(lister, "items", "b.json", "{}"),
+                   file(lister, "items", "c.json", "{}")});
+  auto before = of_step(run, "each");
+  BOOST_REQUIRE_EQUAL(before.size(), 3u);
+  restart();
+  commit();
+  auto after = of_step(run, "each");
+  BOOST_REQUIRE_EQUAL(after.size(), 3u);
+  for (auto& [branch, t] : before)
+    BOOST_CHECK_EQUAL(after.at(branch).task_id, t.task_id);
+  // The collect still waits for all three, then the run ends.
+  for (int round = 0; round < 3; ++round)
+    for (auto& o : dispatch())
+      succeed(o, {file(o, "result", "r.json", "{}")});
+  BOOST_CHECK(run_row(run).status == run_status::done);
+  BOOST_CHECK_EQUAL(of_step(run, "all").size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_run_dispatches_nothing_until_resumed) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 1);
+  auto paused = st->change_run({run, contracts::run_action::pause, "op"});
+  BOOST_REQUIRE(paused);
+  commit();
+  BOOST_CHECK(dispatch().empty());
+  BOOST_CHECK(run_row(run).status == run_status::paused);
+  auto again = st->change_run({run, contracts::run_action::pause, "op"});
+  BOOST_REQUIRE(!again);
+  BOOST_CHECK(is(again.error(), ec::run_not_active));
+  BOOST_REQUIRE(st->change_run({run, contracts::run_action::resume, "op"}));
+  commit();
+  BOOST_CHECK_EQUAL(dispatch().size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_run_cancels_its_unfinished_tasks) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 2);
+  auto lister = dispatch().at(0);
+  succeed(lister, {file(lister, "items", "a.json", "{}"),
+                   file(lister, "items", "b.json", "{}")});
+  BOOST_REQUIRE(st->change_run({run, contracts::run_action::cancel, "op"}));
+  commit();
+  for (auto& [b, t] : of_step(run, "each"))
+    BOOST_CHECK(st->tasks.at(t.task_id).status == task_status::cancelled);
+  BOOST_CHECK(run_row(run).status == run_status::cancelled);
+  BOOST_CHECK_EQUAL(of_step(run, "all").size(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_runs_the_failed_element_and_the_collect_again) {
+  register_pipeline(fan_pipeline);
+  auto run = start("fan@1", 2);
+  auto lister = dispatch().at(0);
+  succeed(lister, {file(lister, "items", "a.json", "{}"),
+                   file(lister, "items", "b.json", "{}")});
+  for (auto& o : dispatch())
+    fail(o);
+  BOOST_REQUIRE(run_row(run).status == run_status::failed);
+  BOOST_REQUIRE(st->change_run({run, contracts::run_action::retry, "op"}));
+  commit();
+  BOOST_CHECK(run_row(run).status == run_status::running);
+  for (int round = 0; round < 3; ++round)
+    for (auto& o : dispatch())
+      succeed(o, {file(o, "result", "r.json", "{}")});
+  BOOST_CHECK(run_row(run).status == run_status::done);
+  auto v = view(run);
+  BOOST_CHECK_MESSAGE(v.find("missing")->as_array().empty(), json::serialize(v));
+}
+
+BOOST_AUTO_TEST_CASE(a_run_request_is_checked_against_the_pipeline_inputs) {
+  register_pipeline(fan_pipeline);
+  contracts::run_request req;
+  req.pipeline_ref = "fan@1";
+  req.values["n"] = "\"three\"";
+  auto r = st->start_run(req);
+  BOOST_REQUIRE(!r.ok);
+  BOOST_CHECK_EQUAL(r.problems.front().pointer, "/values/n");
+  req.pipeline_ref = "nope@1";
+  r = st->start_run(req);
+  BOOST_REQUIRE(!r.ok);
+  BOOST_CHECK(r.problems.front().code == ec::not_found);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 #include "contracts/enum_names.hpp"
 #include "contracts/json_format.hpp"
 #include "contracts/json_schema.hpp"
+#include "contracts/pipeline.hpp"       // asset_list_media_type
 #include "contracts/registry_store.hpp" // is_registry_ref
 #include "contracts/schema_catalog.hpp"
 
@@ -570,6 +571,15 @@ private:
     }
     if (auto* v = x.find("schema"))
       schema(*v, at + "/schema", s.schema_ref, s.schema_json);
+    if (auto* v = x.find("many"); v && v->is_bool())
+      s.many = v->as_bool();
+    if (s.many
+        && media_type_essence(s.media_type) == asset_list_media_type)
+      report(ec::invalid_contract, at + "/media_type",
+             "the many output '" + s.key + "' has the media type of a list ("
+               + std::string{asset_list_media_type}
+               + "): its files are the list's elements, so give their media "
+                 "type");
     return s;
   }
 
@@ -818,6 +828,8 @@ json::value to_json(const output_spec& x) {
   out.set("contract_type", "ASSET");
   out.set("media_type", x.media_type);
   set_spec_schema(out, x.schema_ref, x.schema_json);
+  if (x.many)
+    out.set("many", true);
   return out;
 }
 

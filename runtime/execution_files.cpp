@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -61,17 +62,33 @@ bool inside(const fs::path& dir, const fs::path& child) {
   return first != "..";
 }
 
+/// One file a module's output manifest lists for an output.
+struct listed_file {
+  /// The path as the manifest gives it (relative to the output folder, or
+  /// absolute).
+  std::string path;
+  /// The media type the manifest declares; nullptr: detect it.
+  const json::value* media_type = nullptr;
+  /// The output's name in messages: "output 'key'", or for a file of a
+  /// `many` output "output 'key' file 2".
+  std::string what;
+  /// Where the manifest lists it: "/outputs/<key>", or
+  /// "/outputs/<key>/paths/<i>" for a file of a `many` output.
+  std::string pointer;
+};
+
 /// Validates a JSON output against its schema, if it has one; `text` is the
-/// file's content. Returns false with `r` filled on failure.
+/// file's content, `what` its name in messages ("output 'key'"). Returns
+/// false with `r` filled on failure.
 bool check_json_output(const execution_context& context,
-                       const contracts::output_spec& o, const std::string& text,
-                       contracts::execution_outcome& r) {
+                       const contracts::output_spec& o, const std::string& what,
+                       const std::string& text, contracts::execution_outcome& r) {
   bool has_schema = !o.schema_ref.empty() || !o.schema_json.empty();
   if (!has_schema) {
     auto parsed = json::parse(text);
     if (!parsed) {
       fail(r, ec::output_contract_violation,
-           "output " + in_quotes(o.key) + " is not valid JSON: "
+           what + " is not valid JSON: "
              + parsed.error.message);
       return false;
     }
@@ -91,7 +108,7 @@ bool check_json_output(const execution_context& context,
   auto v = schema->validate_text(text, contracts::output::basic);
   if (v.parse_error) {
     fail(r, ec::output_contract_violation,
-         "output " + in_quotes(o.key) + " is not valid JSON: " + *v.parse_error);
+         what + " is not valid JSON: " + *v.parse_error);
     return false;
   }
   if (!v.valid) {
@@ -107,7 +124,7 @@ bool check_json_output(const execution_context& context,
       why = e.message;
     }
     fail(r, ec::output_contract_violation,
-         "output " + in_quotes(o.key) + " does not satisfy its schema at " + where
+         what + " does not satisfy its schema at " + where
            + ": " + why
            + (v.errors.size() > 1
                 ? " (and " + std::to_string(v.errors.size() - 1)
@@ -118,20 +135,21 @@ bool check_json_output(const execution_context& context,
   return true;
 }
 
-/// Fails `r` for JSON output `o`, larger than `limit` bytes.
-void refuse_too_large(const contracts::output_spec& o, size_t limit,
-               contracts::execution_outcome& r, uint64_t size = 0) {
-  r.error_pointer = json::append_pointer("/outputs", o.key);
+/// Fails `r` for JSON output file `f`, larger than `limit` bytes (pointer:
+/// where the manifest lists it).
+void refuse_too_large(const listed_file& f, size_t limit,
+                      contracts::execution_outcome& r, uint64_t size = 0) {
+  r.error_pointer = f.pointer;
   fail(r, ec::output_too_large,
-       "output " + in_quotes(o.key) + " is "
+       f.what + " is "
          + (size > 0 ? std::to_string(size) + " bytes" : std::string{"larger"})
          + ", more than the " + std::to_string(limit)
          + " bytes a JSON output may have; it was not read");
 }
 
-/// Checks, before reading it, that the JSON output `o` at `path` is at most
-/// `limit` bytes; fails `r` with `output_too_large` when not.
-bool within_json_bound(const contracts::output_spec& o, const fs::path& path,
+/// Checks, before reading it, that the JSON output file `f` at `path` is at
+/// most `limit` bytes; fails `r` with `output_too_large` when not.
+bool within_json_bound(const listed_file& f, const fs::path& path,
                        size_t limit, contracts::execution_outcome& r) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0)
@@ -139,7 +157,7 @@ bool within_json_bound(const contracts::output_spec& o, const fs::path& path,
   auto size = static_cast<uint64_t>(st.st_size);
   if (size <= limit)
     return true;
-  refuse_too_large(o, limit, r, size);
+  refuse_too_large(f, limit, r, size);
   return false;
 }
 
@@ -251,6 +269,21 @@ std::string suggested_file_name(std::string_view key,
   return out;
 }
 
+std::string suggested_file_name(std::string_view key,
+                                std::string_view media_type, size_t index) {
+  std::string out{key};
+  out += '-';
+  out += std::to_string(index);
+  out.append(extension_for(media_type));
+  return out;
+}
+
+std::string asset_list_file_name(std::string_view key) {
+  std::string out{key};
+  out.append(".asset-list.json");
+  return out;
+}
+
 // -- before the run -----------------------------------------------------------------
 
 std::optional<prepared_execution>
@@ -314,8 +347,15 @@ prepare_execution(const contracts::dispatch_order& order, std::string_view mode,
   for (auto& o : order.contract.outputs) {
     json::value entry{json::object{}};
     entry.set("media_type", o.media_type);
-    entry.set("path",
-              (p.output_dir / suggested_file_name(o.key, o.media_type)).string());
+    if (o.many) {
+      // Any number of files: named `<prefix><i><extension>`, suggested.
+      entry.set("many", true);
+      entry.set("prefix", (p.output_dir / (o.key + "-")).string());
+      entry.set("extension", std::string{extension_for(o.media_type)});
+    } else {
+      entry.set("path",
+                (p.output_dir / suggested_file_name(o.key, o.media_type)).string());
+    }
     outputs.set(o.key, std::move(entry));
   }
 
@@ -380,6 +420,231 @@ bool read_reported_error(const fs::path& output_dir, size_t max_manifest_bytes,
   return true;
 }
 
+namespace {
+
+/// What every output file is checked against.
+struct file_checks {
+  const execution_context& context;
+  const output_limits& limits;
+  /// The output folder, canonical.
+  const fs::path& root;
+  /// The files of the runtime, relative to `root`.
+  const std::set<std::string, std::less<>>& reserved;
+};
+
+/// Checks one listed file of output `o` as the header says (inside the
+/// output folder, not a file of the runtime, its media type declared or
+/// detected and matching, a JSON output within its bound and against its
+/// schema), hashes it and appends it to `r.outputs`. `seen` maps the
+/// canonical path of each file of `o` checked before to the pointer listing
+/// it: a file listed twice is an `output_contract_violation`. Returns false
+/// with `r` failed.
+bool check_output_file(const file_checks& in, const contracts::output_spec& o,
+                       const listed_file& f,
+                       std::map<fs::path, std::string>& seen,
+                       contracts::execution_outcome& r) {
+  std::error_code err;
+  fs::path given{f.path};
+  auto candidate = given.is_absolute() ? given : in.root / given;
+  auto real = fs::canonical(candidate, err);
+  if (err) {
+    fail(r, ec::missing_output,
+         f.what + ": the file " + in_quotes(given.string()) + " does not exist");
+    return false;
+  }
+  if (!inside(in.root, real)) {
+    fail(r, ec::missing_output,
+         f.what + ": " + in_quotes(given.string())
+           + " lies outside the output directory");
+    return false;
+  }
+  if (!fs::is_regular_file(real, err)) {
+    fail(r, ec::missing_output,
+         f.what + ": " + in_quotes(given.string()) + " is not a regular file");
+    return false;
+  }
+  auto rel = real.lexically_relative(in.root).string();
+  if (in.reserved.contains(rel)) {
+    fail(r, ec::output_contract_violation,
+         f.what + " names " + in_quotes(rel) + ", a file of the runtime");
+    return false;
+  }
+  if (!is_clean_text(real.string())) {
+    fail(r, ec::output_contract_violation,
+         f.what + ": the file name is not valid UTF-8 text");
+    return false;
+  }
+  if (auto [first, fresh] = seen.emplace(real, f.pointer); !fresh) {
+    fail(r, ec::output_contract_violation,
+         "output " + in_quotes(o.key) + " lists " + in_quotes(rel)
+           + " twice (" + first->second + " and " + f.pointer
+           + "): each file is one element of the list");
+    return false;
+  }
+
+  // The media type: declared by the module, or detected.
+  auto json_limit = in.limits.max_json_output_bytes;
+  bool json_contract = contracts::is_json_media_type(o.media_type);
+  if (json_contract && !within_json_bound(f, real, json_limit, r))
+    return false;
+  std::optional<std::string> content; // read once for JSON outputs
+  bool grew_too_large = false;
+  auto read_content = [&]() -> const std::string* {
+    if (!content)
+      content = read_small_file(real.string(), json_limit, &grew_too_large);
+    return content ? &*content : nullptr;
+  };
+  std::string media_type;
+  if (f.media_type) {
+    media_type = f.media_type->as_string();
+    if (!contracts::is_valid_media_type(
+          contracts::media_type_essence(media_type), false)) {
+      fail(r, ec::output_contract_violation,
+           f.what + " declares " + in_quotes(media_type)
+             + ", which is not a media type");
+      return false;
+    }
+  } else {
+    auto detected = storage::magic_media_type(real.string());
+    media_type = detected;
+    if (json_contract
+        && (detected == "text/plain" || detected == "application/json")) {
+      // libmagic cannot tell JSON from text reliably: trust the contract
+      // when the content is JSON (checked below in any case).
+      if (auto* c = read_content(); c && json::parse(*c))
+        media_type = o.media_type;
+    } else if (detected == "text/plain"
+               && contracts::is_text_media_type(o.media_type)
+               && o.media_type.find('*') == std::string::npos) {
+      // Nor text/csv, text/markdown, ... from text/plain.
+      media_type = o.media_type;
+    }
+    if (media_type.empty()) {
+      fail(r, ec::output_contract_violation,
+           f.what + ": its media type could not be detected; declare it in "
+             + std::string{output_manifest_name});
+      return false;
+    }
+  }
+  if (!contracts::media_type_matches(o.media_type, media_type)) {
+    fail(r, ec::output_contract_violation,
+         f.what + " is " + in_quotes(media_type)
+           + (f.media_type ? " (declared)" : " (detected)")
+           + " but the contract promises " + in_quotes(o.media_type));
+    return false;
+  }
+  if (json_contract) {
+    auto* c = read_content();
+    if (!c && grew_too_large) {
+      refuse_too_large(f, json_limit, r);
+      return false;
+    }
+    if (!c) {
+      fail(r, ec::io_error, "cannot read " + f.what, true);
+      return false;
+    }
+    if (!check_json_output(in.context, o, f.what, *c, r))
+      return false;
+  }
+  auto hashed = contracts::sha256_file(real.string(), in.context.heartbeat);
+  if (!hashed) {
+    fail(r, ec::io_error, "cannot read " + f.what, true);
+    return false;
+  }
+  r.outputs.push_back(contracts::produced_output{
+    o.key, real.string(), media_type, std::move(hashed->sha256), hashed->size});
+  return true;
+}
+
+/// Reads the manifest entry of output `o` (`entry`, where the manifest
+/// names it as `at`, "outputs.<key>") into the files it lists: one `path`
+/// for a single output; `paths` (or one `path`) for a `many` output, at
+/// most `max_files`. Returns nullopt with `r` failed when the entry is
+/// malformed (`missing_manifest`) or lists too many files
+/// (`output_contract_violation`).
+std::optional<std::vector<listed_file>>
+listed_files(const contracts::output_spec& o, const json::value& entry,
+             const std::string& at, size_t max_files,
+             contracts::execution_outcome& r) {
+  auto malformed = [&](std::string what) {
+    fail(r, ec::missing_manifest,
+         std::string{output_manifest_name} + ": " + std::move(what));
+    return std::nullopt;
+  };
+  auto pointer = json::append_pointer("/outputs", o.key);
+  auto what = "output " + in_quotes(o.key);
+  // One file: {"path", "media_type"?} at `where`.
+  auto one = [&](const json::value& x, const std::string& where,
+                 std::string name, std::string ptr) -> std::optional<listed_file> {
+    auto* path_v = x.is_object() ? x.find("path") : nullptr;
+    if (!path_v || !path_v->is_string() || path_v->as_string().empty()) {
+      fail(r, ec::missing_manifest,
+           std::string{output_manifest_name} + ": " + where
+             + ".path must be a non-empty string"
+             + (!o.many && x.is_object() && x.find("paths")
+                  ? std::string{" (\"paths\" is for outputs the contract "
+                                "declares \"many\")"}
+                  : std::string{}));
+      return std::nullopt;
+    }
+    auto* type_v = x.find("media_type");
+    if (type_v && !type_v->is_string()) {
+      fail(r, ec::missing_manifest,
+           std::string{output_manifest_name} + ": " + where
+             + ".media_type must be a string");
+      return std::nullopt;
+    }
+    return listed_file{path_v->as_string(), type_v, std::move(name),
+                       std::move(ptr)};
+  };
+  std::vector<listed_file> files;
+  auto* paths = entry.is_object() ? entry.find("paths") : nullptr;
+  if (o.many && !paths && !(entry.is_object() && entry.find("path")))
+    return malformed(at + ".paths must be a list of file paths");
+  if (!o.many || !paths) {
+    auto f = one(entry, at, what, pointer);
+    if (!f)
+      return std::nullopt;
+    files.push_back(std::move(*f));
+    return files;
+  }
+  if (entry.find("path"))
+    return malformed(at + " gives both \"path\" and \"paths\": list every "
+                          "file under \"paths\"");
+  if (!paths->is_array())
+    return malformed(at + ".paths must be a list of file paths");
+  auto& xs = paths->as_array();
+  if (xs.size() > max_files) {
+    fail(r, ec::output_contract_violation,
+         what + " lists " + std::to_string(xs.size())
+           + " files, more than the " + std::to_string(max_files)
+           + " an output may have");
+    return std::nullopt;
+  }
+  files.reserve(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    auto where = at + ".paths[" + std::to_string(i) + "]";
+    auto name = what + " file " + std::to_string(i);
+    auto ptr = json::append_pointer(pointer + "/paths", i);
+    if (xs[i].is_string()) {
+      if (xs[i].as_string().empty())
+        return malformed(where + " must be a non-empty string");
+      files.push_back(listed_file{xs[i].as_string(), nullptr, std::move(name),
+                                  std::move(ptr)});
+      continue;
+    }
+    if (!xs[i].is_object())
+      return malformed(where + " must be a path or {\"path\", \"media_type\"}");
+    auto f = one(xs[i], where, std::move(name), std::move(ptr));
+    if (!f)
+      return std::nullopt;
+    files.push_back(std::move(*f));
+  }
+  return files;
+}
+
+} // namespace
+
 void collect_outputs(const contracts::dispatch_order& order,
                      const execution_context& context,
                      const fs::path& output_dir, const output_limits& limits,
@@ -423,15 +688,18 @@ void collect_outputs(const contracts::dispatch_order& order,
          "cannot resolve the output directory: " + err.message(), true);
     return;
   }
-  static const std::set<std::string, std::less<>> reserved{
+  std::set<std::string, std::less<>> reserved{
     std::string{input_manifest_name}, std::string{output_manifest_name},
     std::string{stdout_log_name}, std::string{stderr_log_name}};
+  for (auto& o : order.contract.outputs)
+    if (o.many)
+      reserved.insert(asset_list_file_name(o.key));
+  file_checks checks{context, limits, root, reserved};
   for (auto& o : order.contract.outputs) {
     if (context.stop_requested()) {
       fail(r, ec::cancelled, "the attempt was stopped while its outputs were checked");
       return;
     }
-    auto at = std::string{"outputs."} + o.key;
     auto* entry = listed->find(o.key);
     if (!entry) {
       fail(r, ec::missing_output,
@@ -439,128 +707,21 @@ void collect_outputs(const contracts::dispatch_order& order,
              + " in " + std::string{output_manifest_name});
       return;
     }
-    auto* path_v = entry->is_object() ? entry->find("path") : nullptr;
-    if (!path_v || !path_v->is_string() || path_v->as_string().empty()) {
-      fail(r, ec::missing_manifest,
-           std::string{output_manifest_name} + ": " + at
-             + ".path must be a non-empty string");
+    auto files = listed_files(o, *entry, std::string{"outputs."} + o.key,
+                              limits.max_files_per_output, r);
+    if (!files)
       return;
-    }
-    auto* type_v = entry->find("media_type");
-    if (type_v && !type_v->is_string()) {
-      fail(r, ec::missing_manifest,
-           std::string{output_manifest_name} + ": " + at
-             + ".media_type must be a string");
-      return;
-    }
-    fs::path given{path_v->as_string()};
-    auto candidate = given.is_absolute() ? given : root / given;
-    auto real = fs::canonical(candidate, err);
-    if (err) {
-      fail(r, ec::missing_output,
-           "output " + in_quotes(o.key) + ": the file " + in_quotes(given.string())
-             + " does not exist");
-      return;
-    }
-    if (!inside(root, real)) {
-      fail(r, ec::missing_output,
-           "output " + in_quotes(o.key) + ": " + in_quotes(given.string())
-             + " lies outside the output directory");
-      return;
-    }
-    if (!fs::is_regular_file(real, err)) {
-      fail(r, ec::missing_output,
-           "output " + in_quotes(o.key) + ": " + in_quotes(given.string())
-             + " is not a regular file");
-      return;
-    }
-    auto rel = real.lexically_relative(root).string();
-    if (reserved.contains(rel)) {
-      fail(r, ec::output_contract_violation,
-           "output " + in_quotes(o.key) + " names " + in_quotes(rel)
-             + ", a file of the runtime");
-      return;
-    }
-    if (!is_clean_text(real.string())) {
-      fail(r, ec::output_contract_violation,
-           "output " + in_quotes(o.key)
-             + ": the file name is not valid UTF-8 text");
-      return;
-    }
-
-    // The media type: declared by the module, or detected.
-    bool json_contract = contracts::is_json_media_type(o.media_type);
-    if (json_contract
-        && !within_json_bound(o, real, limits.max_json_output_bytes, r))
-      return;
-    std::optional<std::string> content; // read once for JSON outputs
-    bool grew_too_large = false;
-    auto read_content = [&]() -> const std::string* {
-      if (!content)
-        content = read_small_file(real.string(), limits.max_json_output_bytes,
-                                  &grew_too_large);
-      return content ? &*content : nullptr;
-    };
-    std::string media_type;
-    if (type_v) {
-      media_type = type_v->as_string();
-      if (!contracts::is_valid_media_type(
-            contracts::media_type_essence(media_type), false)) {
-        fail(r, ec::output_contract_violation,
-             "output " + in_quotes(o.key) + " declares " + in_quotes(media_type)
-               + ", which is not a media type");
+    // A file listed twice would be one asset twice in the list.
+    std::map<fs::path, std::string> seen;
+    for (size_t i = 0; i < files->size(); ++i) {
+      if (i > 0 && context.stop_requested()) {
+        fail(r, ec::cancelled,
+             "the attempt was stopped while its outputs were checked");
         return;
       }
-    } else {
-      auto detected = storage::magic_media_type(real.string());
-      media_type = detected;
-      if (json_contract
-          && (detected == "text/plain" || detected == "application/json")) {
-        // libmagic cannot tell JSON from text reliably: trust the contract
-        // when the content is JSON (checked below in any case).
-        if (auto* c = read_content(); c && json::parse(*c))
-          media_type = o.media_type;
-      } else if (detected == "text/plain"
-                 && contracts::is_text_media_type(o.media_type)
-                 && o.media_type.find('*') == std::string::npos) {
-        // Nor text/csv, text/markdown, ... from text/plain.
-        media_type = o.media_type;
-      }
-      if (media_type.empty()) {
-        fail(r, ec::output_contract_violation,
-             "output " + in_quotes(o.key)
-               + ": its media type could not be detected; declare it in "
-               + std::string{output_manifest_name});
-        return;
-      }
-    }
-    if (!contracts::media_type_matches(o.media_type, media_type)) {
-      fail(r, ec::output_contract_violation,
-           "output " + in_quotes(o.key) + " is " + in_quotes(media_type)
-             + (type_v ? " (declared)" : " (detected)")
-             + " but the contract promises " + in_quotes(o.media_type));
-      return;
-    }
-    if (json_contract) {
-      auto* c = read_content();
-      if (!c && grew_too_large) {
-        refuse_too_large(o, limits.max_json_output_bytes, r);
-        return;
-      }
-      if (!c) {
-        fail(r, ec::io_error, "cannot read output " + in_quotes(o.key), true);
-        return;
-      }
-      if (!check_json_output(context, o, *c, r))
+      if (!check_output_file(checks, o, (*files)[i], seen, r))
         return;
     }
-    auto hashed = contracts::sha256_file(real.string(), context.heartbeat);
-    if (!hashed) {
-      fail(r, ec::io_error, "cannot read output " + in_quotes(o.key), true);
-      return;
-    }
-    r.outputs.push_back(contracts::produced_output{
-      o.key, real.string(), media_type, std::move(hashed->sha256), hashed->size});
   }
   r.ok = true;
 }

@@ -32,13 +32,19 @@
 //     "output_dir": "/abs/outputs/<task_id>/<attempt>",
 //     "outputs": {
 //       "metadata": {"media_type": "application/json",
-//                    "path": "/abs/outputs/<task_id>/<attempt>/metadata.json"}
+//                    "path": "/abs/outputs/<task_id>/<attempt>/metadata.json"},
+//       "clips":    {"media_type": "video/mp4", "many": true,
+//                    "prefix": "/abs/outputs/<task_id>/<attempt>/clips-",
+//                    "extension": ".mp4"}
 //     },
 //     "output_manifest": "/abs/outputs/<task_id>/<attempt>/output_manifest.json"
 //   }
 //
 // Every path is absolute. `outputs.<key>.path` is a suggestion: a module may
 // write elsewhere inside `output_dir` as long as its output manifest says so.
+// A `many` output (docs/pipelines.md) has no `path` but `"many": true` and
+// a suggested `prefix` and `extension`: its files named
+// `<prefix><i><extension>`, i = 0, 1, ... (`clips-0.mp4`, `clips-1.mp4`).
 // A VALUE input carries its value inline and as a file holding the same
 // compact JSON text (`<output_dir>/inputs/<key>.json`).
 //
@@ -61,6 +67,17 @@
 //   those apart.
 // - Members for keys the contract does not declare are ignored (they do not
 //   become assets). Other members of the document are ignored too.
+// - A `many` output lists its files, in order, under `paths` instead:
+//   `{"paths": ["clips-0.mp4", "clips-1.mp4"]}` or `{"paths": [{"path":
+//   "clips-0.mp4", "media_type": "video/mp4"}, ...]}` (the two forms may be
+//   mixed). Zero files is a valid list; `path` alone stands for a list of
+//   one file; both `path` and `paths` is `missing_manifest`, as is a
+//   malformed entry. Each file is checked as a single output is (below),
+//   and becomes one produced output with the output's key, in the listed
+//   order. A file listed twice, or more than `max_files_per_output` files
+//   (100,000), is `output_contract_violation`. `<key>.asset-list.json` of a
+//   `many` output is a file of the runtime too (where the node writes the
+//   list once the task succeeds).
 //
 // Every output the contract declares must be listed and exist
 // (`missing_output`), have a media type the contract accepts
@@ -68,8 +85,8 @@
 // the output's schema when it has one (`output_contract_violation`, pointer =
 // where in the output document). A JSON output is read whole and parsed, so
 // one larger than `max_json_output_bytes` is refused before it is read
-// (`output_too_large`, pointer = `/outputs/<key>`); other outputs are only
-// hashed, streaming.
+// (`output_too_large`, pointer = `/outputs/<key>`, or `/outputs/<key>/paths/<i>`
+// for a file of a `many` output); other outputs are only hashed, streaming.
 
 #include "contracts/defaults.hpp"
 #include "contracts/node_messages.hpp"
@@ -99,6 +116,16 @@ inline constexpr std::string_view stderr_log_name = "stderr.log";
 /// The format version of input_manifest.json.
 inline constexpr std::string_view input_manifest_version = "1.0.0";
 
+/// The most files a `many` output may list (100,000): a list asset names
+/// each of them, and the node records one asset per file.
+inline constexpr size_t max_many_output_files = 100'000;
+
+/// Returns the file in an execution's folder where the list asset of
+/// `many` output `key` is written once the task succeeds:
+/// `<key>.asset-list.json` (docs/pipelines.md); a module may not name it as
+/// an output.
+std::string asset_list_file_name(std::string_view key);
+
 /// Returns the absolute form of `p` with "." and ".." removed (symbolic
 /// links are not resolved).
 std::filesystem::path absolute_normal(const std::filesystem::path& p);
@@ -124,6 +151,12 @@ std::optional<std::string> read_small_file(const std::string& path,
 /// `key` plus an extension (".json" for JSON types, ".txt", ".csv", ".png",
 /// ..., ".bin" for anything unknown).
 std::string suggested_file_name(std::string_view key, std::string_view media_type);
+
+/// Returns the file name suggested for file `index` of `many` output `key`
+/// of `media_type`: `<key>-<index>` plus the extension `suggested_file_name`
+/// gives ("clips-0.mp4").
+std::string suggested_file_name(std::string_view key, std::string_view media_type,
+                                size_t index);
 
 /// The output folder of an execution, prepared for a module to run in.
 struct prepared_execution {
@@ -151,15 +184,11 @@ struct output_limits {
   /// The largest JSON output, in bytes. Default:
   /// `defaults::adapter::max_json_output_bytes` (64 MiB).
   size_t max_json_output_bytes = defaults::adapter::max_json_output_bytes;
+  /// The most files one `many` output may list. Default:
+  /// `max_many_output_files` (100,000).
+  size_t max_files_per_output = max_many_output_files;
 };
 
-/// Reads the output manifest in `output_dir` and checks every output the
-/// contract declares, as the file comment says, within `limits`; on
-/// success fills `outcome.outputs` (hashed, in the contract's order) and
-/// sets `outcome.ok`, else fails `outcome` (`error_pointer` set for a
-/// schema violation and for `output_too_large`). Calls the context's
-/// heartbeat while hashing large outputs; fails with `cancelled` when the
-/// context's stop flag is set before an output is checked.
 /// Reads a failure the module reported in its output manifest in
 /// `output_dir` (`{"error": {"code", "message", "transient"}}`, code
 /// snake_case, at most 64 characters) into `r`: `module_error_code`, the
@@ -171,6 +200,15 @@ bool read_reported_error(const std::filesystem::path& output_dir,
                          size_t max_manifest_bytes,
                          contracts::execution_outcome& r);
 
+/// Reads the output manifest in `output_dir` and checks every output the
+/// contract declares, as the file comment says, within `limits`; on
+/// success fills `outcome.outputs` (hashed, in the contract's order; a
+/// `many` output's files one each, in the listed order) and
+/// sets `outcome.ok`, else fails `outcome` (`error_pointer` set for a
+/// schema violation and for `output_too_large`). Calls the context's
+/// heartbeat while hashing large outputs; fails with `cancelled` when the
+/// context's stop flag is set before an output (or a file of a `many`
+/// output) is checked.
 void collect_outputs(const contracts::dispatch_order& order,
                      const execution_context& context,
                      const std::filesystem::path& output_dir,

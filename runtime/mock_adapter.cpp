@@ -12,6 +12,7 @@
 #include "runtime/execution_files.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -121,45 +122,89 @@ std::optional<json::value> json_output(const contracts::dispatch_order& order,
   return doc;
 }
 
-/// Writes every declared output into `output_dir`; fills `r.outputs` or
-/// fails `r`.
+/// Writes one file of output `o` to `output_dir / name`, its content
+/// derived from `seed` (`label` names it in the text of a text output and
+/// in messages), and appends it to `r.outputs`; false with `r` failed.
+bool write_output_file(const contracts::dispatch_order& order,
+                       const execution_context& context,
+                       const fs::path& output_dir,
+                       const contracts::output_spec& o,
+                       const std::string& media_type, const std::string& seed,
+                       const std::string& name, const std::string& label,
+                       contracts::execution_outcome& r) {
+  std::string content;
+  if (contracts::is_json_media_type(o.media_type)) {
+    auto doc = json_output(order, context, o, seed, r);
+    if (!doc)
+      return false;
+    content = json::serialize(*doc, json::style::pretty) + "\n";
+  } else if (contracts::is_text_media_type(o.media_type)) {
+    content = "mock output " + label + " of " + order.contract.ref() + ": "
+              + seed + "\n";
+  } else {
+    auto a = contracts::sha256(seed + ":0");
+    auto b = contracts::sha256(seed + ":1");
+    content.assign(a.begin(), a.end());
+    content.append(b.begin(), b.end());
+  }
+  auto path = output_dir / name;
+  if (!write_file(path.string(), content)) {
+    fail(r, ec::io_error, "cannot write output " + label, true);
+    return false;
+  }
+  r.outputs.push_back(contracts::produced_output{
+    o.key, path.string(), media_type,
+    contracts::to_hex(contracts::sha256(content)), content.size()});
+  return true;
+}
+
+/// Writes every declared output into `output_dir`, `many_count` files for
+/// a `many` output; fills `r.outputs` or fails `r`.
 void write_outputs(const contracts::dispatch_order& order,
                    const execution_context& context, const fs::path& output_dir,
-                   contracts::execution_outcome& r) {
+                   size_t many_count, contracts::execution_outcome& r) {
   auto base = input_seed(order);
   for (auto& o : order.contract.outputs) {
     auto seed = contracts::to_hex(contracts::sha256(base + "\n" + o.key));
     std::string media_type = o.media_type;
     if (auto star = media_type.find('*'); star != std::string::npos)
       media_type = media_type.substr(0, star) + "x-omniva-mock";
-    std::string content;
-    if (contracts::is_json_media_type(o.media_type)) {
-      auto doc = json_output(order, context, o, seed, r);
-      if (!doc)
+    if (!o.many) {
+      if (!write_output_file(order, context, output_dir, o, media_type, seed,
+                             suggested_file_name(o.key, media_type),
+                             in_quotes(o.key), r))
         return;
-      content = json::serialize(*doc, json::style::pretty) + "\n";
-    } else if (contracts::is_text_media_type(o.media_type)) {
-      content = "mock output '" + o.key + "' of " + order.contract.ref() + ": "
-                + seed + "\n";
-    } else {
-      auto a = contracts::sha256(seed + ":0");
-      auto b = contracts::sha256(seed + ":1");
-      content.assign(a.begin(), a.end());
-      content.append(b.begin(), b.end());
+      continue;
     }
-    auto path = output_dir / suggested_file_name(o.key, media_type);
-    if (!write_file(path.string(), content)) {
-      fail(r, ec::io_error, "cannot write output " + in_quotes(o.key), true);
-      return;
+    for (size_t i = 0; i < many_count; ++i) {
+      auto index = std::to_string(i);
+      auto file_seed = contracts::to_hex(contracts::sha256(seed + "\n" + index));
+      if (!write_output_file(order, context, output_dir, o, media_type,
+                             file_seed,
+                             suggested_file_name(o.key, media_type, i),
+                             in_quotes(o.key) + " file " + index, r))
+        return;
     }
-    r.outputs.push_back(contracts::produced_output{
-      o.key, path.string(), media_type,
-      contracts::to_hex(contracts::sha256(content)), content.size()});
   }
   r.ok = true;
 }
 
 } // namespace
+
+size_t mock_many_count_from_environment() {
+  const char* text = std::getenv("OMNIVA_MOCK_MANY");
+  if (text == nullptr || *text == '\0')
+    return default_mock_many_count;
+  size_t n = 0;
+  for (const char* c = text; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9')
+      return default_mock_many_count;
+    n = n * 10 + static_cast<size_t>(*c - '0');
+    if (n > max_many_output_files)
+      n = max_many_output_files + 1; // stays above the bound, never wraps
+  }
+  return std::min(n, max_many_output_files);
+}
 
 contracts::execution_outcome
 mock_adapter::invoke(const contracts::dispatch_order& order,
@@ -187,7 +232,7 @@ mock_adapter::invoke(const contracts::dispatch_order& order,
            true);
       return finish(std::move(r), metrics, order, context);
     }
-    write_outputs(order, context, output_dir, r);
+    write_outputs(order, context, output_dir, options_.many_count, r);
   } catch (const std::exception& e) {
     fail(r, ec::io_error, std::string{"the mock adapter failed: "} + e.what(),
          true);

@@ -3,6 +3,7 @@
 
 #include "contracts/json_schema.hpp"
 #include "contracts/module_contract.hpp"
+#include "contracts/module_registration.hpp"
 #include "contracts/schema_catalog.hpp"
 
 #include <caf/binary_deserializer.hpp>
@@ -567,6 +568,85 @@ BOOST_AUTO_TEST_CASE(a_policy_that_is_not_a_string_is_an_invalid_contract) {
   auto doc = base();
   doc.set("policy", 2);
   require_single(problems_of(doc), "invalid_contract", "/policy");
+}
+
+// -- many outputs ----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(an_output_is_one_file_unless_it_says_many) {
+  auto result = parse_module_contract_document(base());
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  for (auto& o : result.contract->outputs)
+    BOOST_TEST(!o.many);
+  // The JSON form (and so a stored module row) leaves the default out.
+  auto written = to_json(*result.contract);
+  BOOST_TEST(at(written, "/outputs/0").find("many") == nullptr);
+  BOOST_TEST(at(written, "/outputs/1").find("many") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_many_output_is_read_and_written_back) {
+  auto doc = base();
+  at(doc, "/outputs/1").set("many", true);
+  at(doc, "/outputs/0").set("many", false);
+  auto result = parse_module_contract_document(doc);
+  BOOST_REQUIRE_MESSAGE(result, describe(result.problems));
+  auto& c = *result.contract;
+  BOOST_TEST(!c.outputs[0].many);
+  BOOST_TEST(c.outputs[1].many);
+  BOOST_TEST(c.find_output("faces_index")->many);
+  auto written = to_json(c);
+  BOOST_TEST(at(written, "/outputs/0").find("many") == nullptr);
+  BOOST_REQUIRE(at(written, "/outputs/1").find("many") != nullptr);
+  BOOST_TEST(at(written, "/outputs/1/many").as_bool());
+  auto again = parse_module_contract_document(written);
+  BOOST_REQUIRE_MESSAGE(again, describe(again.problems));
+  BOOST_TEST((*again.contract == c));
+  // Across actors too: `many` is part of what CAF serializes.
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  BOOST_REQUIRE(!sink(c));
+  module_contract y;
+  caf::binary_deserializer source{nullptr, buf};
+  BOOST_REQUIRE(!source(y));
+  BOOST_TEST(y.outputs[1].many);
+  BOOST_TEST(!y.outputs[0].many);
+}
+
+BOOST_AUTO_TEST_CASE(a_module_row_keeps_many_and_an_older_row_reads_as_one_file) {
+  auto with_many = base();
+  at(with_many, "/outputs/1").set("many", true);
+  for (auto many : {true, false}) {
+    auto text = json::serialize(many ? with_many : base());
+    auto entry = check_module_text(text, "/modules/face-detect", {});
+    BOOST_REQUIRE(entry);
+    auto row = encode_module_row(*entry);
+    auto back = decode_module_row("face-detect@1", row);
+    BOOST_REQUIRE(back);
+    BOOST_TEST(back->contract.outputs[1].many == many);
+    BOOST_TEST((back->contract == entry->contract));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(many_must_be_a_boolean) {
+  for (auto* bad : {R"("true")", "1", "null", "[true]"}) {
+    auto doc = base();
+    at(doc, "/outputs/1").set("many", doc_of(bad));
+    BOOST_TEST_CONTEXT("many: " << bad) {
+      require_single(problems_of(doc), "invalid_contract", "/outputs/1/many");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_many_output_of_the_list_media_type_is_refused) {
+  auto doc = base();
+  at(doc, "/outputs/1").set("many", true);
+  at(doc, "/outputs/1").erase("schema");
+  at(doc, "/outputs/1/media_type") = "application/vnd.omniva.asset-list+json";
+  auto xs = problems_of(doc);
+  require_single(xs, "invalid_contract", "/outputs/1/media_type");
+  BOOST_TEST(xs[0].message.find("faces_index") != std::string::npos);
+  // One output of the list type, not many, is not this rule's business.
+  at(doc, "/outputs/1").set("many", false);
+  BOOST_TEST(problems_of(doc).empty());
 }
 
 // -- duplicates ----------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "tests/runtime/adapter_fixture.hpp"
 
 #include "contracts/packet.hpp"
+#include "runtime/execution_files.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/local_adapter.hpp"
 
@@ -393,18 +394,20 @@ BOOST_AUTO_TEST_CASE(a_missing_required_secret_refuses_to_start) {
 
 namespace {
 
-/// Writes a shell module declaring one output `out` of `media_type` and
-/// returns a request for it.
+/// Writes a shell module declaring one output `out` of `media_type` (a
+/// `many` output when `many`) and returns a request for it.
 job shell_request(fixture& f, const std::string& media_type,
                                 const std::string& body,
-                                const std::string& schema = "") {
+                                const std::string& schema = "",
+                                bool many = false) {
   auto dir = f.root / "shell_module";
   fs::create_directories(dir);
   write_text(dir / "module.sh", "out=$(dirname \"$2\")\n" + body + "\n");
   std::string contract = R"({"name": "shell-test", "version": 1,
     "description": "A module written by the adapter test.",
     "inputs": [], "outputs": [{"key": "out", "media_type": ")" + media_type + "\""
-    + (schema.empty() ? "" : ", \"schema\": " + schema) + R"(}],
+    + (schema.empty() ? "" : ", \"schema\": " + schema)
+    + (many ? ", \"many\": true" : "") + R"(}],
     "resources": {"timeout_s": 10}, "run": {"command": ["/bin/sh", "module.sh"]},
     "schema_version": "1.0.0"})";
   auto parsed = contracts::parse_module_contract(contract);
@@ -541,6 +544,198 @@ BOOST_AUTO_TEST_CASE(an_output_schema_that_does_not_resolve_is_invalid_ref) {
                            "\"media.metadata@1\"");
   auto r = run_local(req);
   BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "invalid_ref");
+}
+
+// -- outputs that are lists ----------------------------------------------------------
+
+namespace {
+
+/// A shell module with one `many` output `out` of `media_type`: `body`
+/// writes the files, then the manifest lists `entry` for it.
+job many_request(fixture& f, const std::string& media_type,
+                 const std::string& body, const std::string& entry,
+                 const std::string& schema = "") {
+  return shell_request(f, media_type,
+                       body + "\necho '{\"outputs\": {\"out\": " + entry
+                         + "}}' > \"$out/output_manifest.json\"",
+                       schema, true);
+}
+
+/// The file names of `r`'s outputs, in order.
+std::vector<std::string> output_names(const contracts::execution_outcome& r) {
+  std::vector<std::string> out;
+  for (auto& o : r.outputs)
+    out.push_back(fs::path{o.path}.filename().string());
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(three_files_of_a_many_output_are_three_outputs_in_listed_order) {
+  auto req = many_request(*this, "text/plain",
+                          "mkdir -p \"$out/sub\"\n"
+                          "echo first > \"$out/c.txt\"\n"
+                          "echo second > \"$out/a.txt\"\n"
+                          "echo third > \"$out/sub/b.txt\"",
+                          R"({"paths": ["c.txt", {"path": "a.txt", "media_type": "text/plain"}, "sub/b.txt"]})");
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_REQUIRE_EQUAL(r.outputs.size(), 3u);
+  BOOST_CHECK((output_names(r) == std::vector<std::string>{"c.txt", "a.txt", "b.txt"}));
+  std::vector<std::string> texts{"first\n", "second\n", "third\n"};
+  for (size_t i = 0; i < 3; ++i) {
+    auto& o = r.outputs[i];
+    BOOST_CHECK_EQUAL(o.key, "out");
+    BOOST_CHECK_EQUAL(o.media_type, "text/plain");
+    BOOST_CHECK_EQUAL(read_text(o.path), texts[i]);
+    BOOST_CHECK_EQUAL(o.sha256, contracts::to_hex(contracts::sha256(texts[i])));
+    BOOST_CHECK_EQUAL(o.size, texts[i].size());
+  }
+  BOOST_CHECK_EQUAL(fs::path{r.outputs[2].path}.parent_path().filename(), "sub");
+}
+
+BOOST_AUTO_TEST_CASE(the_input_manifest_suggests_a_prefix_for_a_many_output) {
+  auto req = many_request(*this, "video/mp4", "", R"({"paths": []})");
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  auto m = parse_json(read_text(fs::path{req.order.output_dir} / "input_manifest.json"));
+  auto* entry = json::resolve_pointer(m, "/outputs/out");
+  BOOST_REQUIRE(entry);
+  BOOST_CHECK(entry->find("path") == nullptr);
+  BOOST_REQUIRE(entry->find("many") != nullptr);
+  BOOST_CHECK(entry->find("many")->as_bool());
+  BOOST_CHECK_EQUAL(entry->find("media_type")->as_string(), "video/mp4");
+  BOOST_CHECK_EQUAL(entry->find("prefix")->as_string(),
+                    (fs::path{req.order.output_dir} / "out-").string());
+  BOOST_CHECK_EQUAL(entry->find("extension")->as_string(), ".mp4");
+}
+
+BOOST_AUTO_TEST_CASE(a_many_output_with_no_files_succeeds_with_none) {
+  auto req = many_request(*this, "text/plain", "echo nothing to do", R"({"paths": []})");
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_CHECK(r.outputs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_single_path_stands_for_a_list_of_one) {
+  auto req = many_request(*this, "text/plain", "echo only > \"$out/o.txt\"",
+                          R"({"path": "o.txt"})");
+  auto r = run_local(req);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_REQUIRE_EQUAL(r.outputs.size(), 1u);
+  BOOST_CHECK_EQUAL(r.outputs.front().key, "out");
+  BOOST_CHECK_EQUAL(read_text(r.outputs.front().path), "only\n");
+}
+
+BOOST_AUTO_TEST_CASE(one_file_of_a_list_outside_the_folder_refuses_the_whole) {
+  auto req = many_request(*this, "text/plain",
+                          "echo in > \"$out/a.txt\"\necho out > \"$out/../o.txt\"",
+                          R"({"paths": ["a.txt", "../o.txt"]})");
+  auto r = run_local(req);
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "missing_output");
+  BOOST_CHECK_NE(r.error_message.find("outside"), std::string::npos);
+  BOOST_CHECK_NE(r.error_message.find("'out' file 1"), std::string::npos);
+  BOOST_CHECK(r.outputs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_file_listed_twice_is_a_contract_violation) {
+  auto req = many_request(*this, "text/plain", "echo a > \"$out/a.txt\"",
+                          R"({"paths": ["a.txt", "./a.txt"]})");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_NE(r.error_message.find("twice"), std::string::npos);
+  BOOST_CHECK(r.outputs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(each_file_of_a_json_list_is_checked_against_the_schema) {
+  auto schema = R"({"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}})";
+  auto good = many_request(*this, "application/json",
+                           "echo '{\"n\": 1}' > \"$out/0.json\"\necho '{\"n\": 2}' > \"$out/1.json\"",
+                           R"({"paths": ["0.json", "1.json"]})", schema);
+  auto ok = run_local(good);
+  BOOST_REQUIRE_MESSAGE(ok.ok, describe(ok));
+  BOOST_CHECK_EQUAL(ok.outputs.size(), 2u);
+  BOOST_CHECK_EQUAL(ok.outputs[1].media_type, "application/json");
+
+  auto bad = many_request(*this, "application/json",
+                          "echo '{\"n\": 1}' > \"$out/0.json\"\necho '{\"n\": \"two\"}' > \"$out/1.json\"",
+                          R"({"paths": ["0.json", "1.json"]})", schema);
+  auto r = run_local(bad);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_EQUAL(r.error_pointer, "/n");
+  BOOST_CHECK_NE(r.error_message.find("'out' file 1"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(each_file_of_a_list_has_the_promised_media_type) {
+  auto req = many_request(*this, "text/plain", "echo a > \"$out/a.txt\"",
+                          R"({"paths": [{"path": "a.txt", "media_type": "image/png"}]})");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_NE(r.error_message.find("image/png"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_list_is_missing_manifest) {
+  for (auto* entry : {R"({"paths": "a.txt"})", R"({"paths": [3]})",
+                      R"({"paths": [""]})", R"({"paths": [{"media_type": "text/plain"}]})",
+                      R"({"path": "a.txt", "paths": ["a.txt"]})", R"({})"}) {
+    auto req = many_request(*this, "text/plain", "echo a > \"$out/a.txt\"", entry);
+    auto r = run_local(req);
+    BOOST_CHECK_MESSAGE(r.error_code == ec::missing_manifest, entry << ": " << describe(r));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_list_may_not_name_where_the_node_writes_the_list) {
+  auto req = many_request(*this, "application/json",
+                          "echo '{}' > \"$out/out.asset-list.json\"",
+                          R"({"paths": ["out.asset-list.json"]})");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_NE(r.error_message.find("a file of the runtime"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(paths_are_for_many_outputs_only) {
+  auto req = shell_request(*this, "text/plain",
+                           "echo a > \"$out/a.txt\"\n"
+                           "echo '{\"outputs\": {\"out\": {\"paths\": [\"a.txt\"]}}}' > \"$out/output_manifest.json\"");
+  auto r = run_local(req);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "missing_manifest");
+  BOOST_CHECK_NE(r.error_message.find("\"many\""), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_list_beyond_the_file_bound_is_refused) {
+  // collect_outputs alone, with a bound of 2: the files and the manifest as
+  // a module would leave them.
+  auto req = many_request(*this, "text/plain", "", "{}");
+  auto dir = fs::path{req.order.output_dir};
+  fs::create_directories(dir);
+  for (auto* name : {"a.txt", "b.txt", "c.txt"})
+    write_text(dir / name, "x\n");
+  write_text(dir / "output_manifest.json",
+             R"({"outputs": {"out": {"paths": ["a.txt", "b.txt", "c.txt"]}}})");
+  output_limits limits;
+  BOOST_CHECK_EQUAL(limits.max_files_per_output, 100000u);
+  limits.max_files_per_output = 2;
+  contracts::execution_outcome r;
+  collect_outputs(req.order, req.context, dir, limits, r);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_contract_violation");
+  BOOST_CHECK_NE(r.error_message.find("3 files"), std::string::npos);
+  limits.max_files_per_output = 3;
+  contracts::execution_outcome fits;
+  collect_outputs(req.order, req.context, dir, limits, fits);
+  BOOST_CHECK_MESSAGE(fits.ok, describe(fits));
+  BOOST_CHECK_EQUAL(fits.outputs.size(), 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_json_file_of_a_list_beyond_its_bound_is_refused_at_its_entry) {
+  auto req = many_request(*this, "application/json",
+                          "echo '[1]' > \"$out/a.json\"\necho '[1, 2, 3, 4, 5, 6, 7, 8]' > \"$out/b.json\"",
+                          R"({"paths": ["a.json", "b.json"]})");
+  local_adapter_options opts;
+  opts.max_json_output_bytes = 10;
+  auto r = run_local(req, opts);
+  BOOST_CHECK_EQUAL(contracts::to_string(r.error_code), "output_too_large");
+  BOOST_CHECK_EQUAL(r.error_pointer, "/outputs/out/paths/1");
 }
 
 // -- limits, stops and logs ---------------------------------------------------------

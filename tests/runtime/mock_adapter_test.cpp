@@ -11,9 +11,12 @@
 #include "contracts/media_type.hpp"
 #include "contracts/packet.hpp"
 #include "contracts/schema_catalog.hpp"
+#include "runtime/execution_files.hpp"
 #include "runtime/mock_adapter.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <optional>
 #include <filesystem>
 #include <string>
 
@@ -151,6 +154,122 @@ BOOST_AUTO_TEST_CASE(a_registry_schema_comes_from_the_document_lookup) {
   auto r = mock_adapter{}.invoke(req.order, req.context);
   BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
   BOOST_CHECK(compiled.schema->validate_text(read_text(r.outputs.front().path)).valid);
+}
+
+// -- outputs that are lists ----------------------------------------------------------
+
+namespace {
+
+/// media_probe's order with its JSON output (schema media.metadata@1) made
+/// a `many` output.
+job many_probe(fixture& f, uint32_t attempt = 1) {
+  auto req = f.request("media_probe", attempt);
+  req.order.inputs.push_back(asset_input("source", f.wav(), "audio/wav"));
+  BOOST_REQUIRE_EQUAL(req.order.contract.outputs.size(), 1u);
+  req.order.contract.outputs.front().many = true;
+  return req;
+}
+
+/// Sets (or, for nullptr, unsets) OMNIVA_MOCK_MANY for one scope.
+struct mock_many_env {
+  explicit mock_many_env(const char* value) {
+    if (value)
+      setenv("OMNIVA_MOCK_MANY", value, 1);
+    else
+      unsetenv("OMNIVA_MOCK_MANY");
+  }
+  ~mock_many_env() {
+    unsetenv("OMNIVA_MOCK_MANY");
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_many_output_gets_two_files_by_default) {
+  mock_many_env env{nullptr};
+  auto req = many_probe(*this);
+  auto r = mock_adapter{}.invoke(req.order, req.context);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_REQUIRE_EQUAL(r.outputs.size(), 2u);
+  auto& spec = req.order.contract.outputs.front();
+  bool unresolved = false;
+  auto schema = contracts::resolve_spec_schema(spec.schema_ref, spec.schema_json,
+                                               req.context.schema_lookup, &unresolved);
+  BOOST_REQUIRE(schema);
+  for (size_t i = 0; i < 2; ++i) {
+    auto& out = r.outputs[i];
+    BOOST_CHECK_EQUAL(out.key, "metadata");
+    BOOST_CHECK_EQUAL(fs::path{out.path}.filename(), "metadata-" + std::to_string(i) + ".json");
+    BOOST_CHECK_EQUAL(out.media_type, "application/json");
+    auto bytes = read_text(out.path);
+    BOOST_CHECK_EQUAL(out.size, bytes.size());
+    BOOST_CHECK_EQUAL(out.sha256, contracts::to_hex(contracts::sha256(bytes)));
+    BOOST_CHECK_MESSAGE(schema->validate_text(bytes).valid, bytes);
+  }
+  // Each file its own element: not one file written twice.
+  BOOST_CHECK_NE(r.outputs[0].sha256, r.outputs[1].sha256);
+  // The same order gives the same files.
+  auto again = many_probe(*this, 2);
+  auto r2 = mock_adapter{}.invoke(again.order, again.context);
+  BOOST_REQUIRE_MESSAGE(r2.ok, describe(r2));
+  BOOST_REQUIRE_EQUAL(r2.outputs.size(), 2u);
+  BOOST_CHECK_EQUAL(r2.outputs[1].sha256, r.outputs[1].sha256);
+}
+
+BOOST_AUTO_TEST_CASE(the_number_of_files_comes_from_the_options) {
+  auto req = many_probe(*this);
+  req.order.contract.outputs.front().media_type = "video/mp4";
+  req.order.contract.outputs.front().schema_ref.clear();
+  auto r = mock_adapter{mock_adapter_options{5}}.invoke(req.order, req.context);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_REQUIRE_EQUAL(r.outputs.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    BOOST_CHECK_EQUAL(fs::path{r.outputs[i].path}.filename(), "metadata-" + std::to_string(i) + ".mp4");
+    BOOST_CHECK_EQUAL(r.outputs[i].media_type, "video/mp4");
+    BOOST_CHECK_EQUAL(r.outputs[i].size, 64u);
+  }
+  auto none = many_probe(*this, 2);
+  auto r0 = mock_adapter{mock_adapter_options{0}}.invoke(none.order, none.context);
+  BOOST_REQUIRE_MESSAGE(r0.ok, describe(r0));
+  BOOST_CHECK(r0.outputs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(omniva_mock_many_is_read_once_when_the_adapter_is_made) {
+  std::optional<mock_adapter> mock;
+  {
+    mock_many_env env{"3"};
+    mock.emplace();
+    BOOST_CHECK_EQUAL(mock->options().many_count, 3u);
+  }
+  mock_many_env later{"7"}; // changed after: the adapter keeps its count
+  auto req = many_probe(*this);
+  auto r = mock->invoke(req.order, req.context);
+  BOOST_REQUIRE_MESSAGE(r.ok, describe(r));
+  BOOST_CHECK_EQUAL(r.outputs.size(), 3u);
+  BOOST_CHECK_EQUAL(mock_adapter{}.options().many_count, 7u);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_omniva_mock_many_means_the_default) {
+  for (auto* bad : {"", "two", "-1", "3x", " 3"}) {
+    mock_many_env env{bad};
+    BOOST_CHECK_MESSAGE(mock_many_count_from_environment() == default_mock_many_count,
+                        "'" << bad << "'");
+  }
+  mock_many_env zero{"0"};
+  BOOST_CHECK_EQUAL(mock_many_count_from_environment(), 0u);
+  mock_many_env huge{"99999999999999999999999"};
+  BOOST_CHECK_EQUAL(mock_many_count_from_environment(), max_many_output_files);
+}
+
+BOOST_AUTO_TEST_CASE(single_outputs_are_unchanged_by_a_many_count) {
+  auto a = request("media_probe", 1);
+  auto b = request("media_probe", 2);
+  auto ra = mock_adapter{mock_adapter_options{0}}.invoke(a.order, a.context);
+  auto rb = mock_adapter{mock_adapter_options{4}}.invoke(b.order, b.context);
+  BOOST_REQUIRE(ra.ok && rb.ok);
+  BOOST_REQUIRE_EQUAL(ra.outputs.size(), 1u);
+  BOOST_CHECK_EQUAL(fs::path{ra.outputs.front().path}.filename(), "metadata.json");
+  BOOST_CHECK_EQUAL(ra.outputs.front().sha256, rb.outputs.front().sha256);
 }
 
 BOOST_AUTO_TEST_CASE(a_stopped_attempt_writes_nothing_and_is_cancelled) {

@@ -1823,6 +1823,23 @@ std::string zenith_state::metrics_text() const {
   single("omniva_tasks_created_total", "counter",
          "Tasks created since the node started.",
          std::to_string(tasks_created));
+  {
+    // Pipeline runs by status (docs/pipelines.md), every status present.
+    std::map<std::string, size_t> by_run_status;
+    for (auto s : {contracts::run_status::running, contracts::run_status::paused,
+                   contracts::run_status::done, contracts::run_status::failed,
+                   contracts::run_status::cancelled})
+      by_run_status[std::string{contracts::to_string(s)}] = 0;
+    for (auto& [id, r] : runs)
+      ++by_run_status[std::string{contracts::to_string(r.record.status)}];
+    family("omniva_runs", "gauge", "Pipeline runs by status.");
+    for (auto& [s, n] : by_run_status)
+      sample("omniva_runs", "{status=\"" + s + "\"}", std::to_string(n));
+    single("omniva_pipelines", "gauge", "Registered pipelines.",
+           std::to_string(pipelines.size()));
+    single("omniva_triggers", "gauge", "Triggers.",
+           std::to_string(triggers.size()));
+  }
   single("omniva_commits_total", "counter",
          "Commits (each one WriteBatch, one fsync).", std::to_string(commits));
   family("omniva_commit_seconds", "histogram",

@@ -19,6 +19,7 @@ BENCHMARKS=(
   "commit=commit.sh"
   "tasks=tasks.sh"
   "explain=explain.sh"
+  "pipeline=pipeline.sh"
   "simulate=simulate.sh"
   "dashboard=dashboard.sh"
 )

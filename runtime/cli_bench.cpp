@@ -15,6 +15,8 @@ namespace omniva::cli {
 int run_bench_tasks(const arguments& args);
 // `omniva bench explain` (cli_bench_explain.cpp).
 int run_bench_explain(const arguments& args);
+// `omniva bench pipeline` (cli_bench_pipeline.cpp).
+int run_bench_pipeline(const arguments& args);
 
 int run_bench(const arguments& args) {
   static const std::vector<verb> verbs{
@@ -22,6 +24,8 @@ int run_bench(const arguments& args) {
      run_bench_tasks},
     {"explain", "HaloLux's explanation latency on a large log, over HTTP and without",
      run_bench_explain},
+    {"pipeline", "a pipeline run fanning out to many mock tasks, against independent tasks",
+     run_bench_pipeline},
   };
   return dispatch("bench",
                   "Benchmarks of a node (figures on stdout, one JSON document "

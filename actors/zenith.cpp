@@ -1607,15 +1607,21 @@ zenith_state::purge(const contracts::purge_plan& plan) {
     auto accepted = item;
     accepted.assets.clear();
     if (item.whole) {
-      bool held = std::any_of(t.outputs.begin(), t.outputs.end(), [&](auto& kv) {
-        auto a = assets.find(kv.second);
+      // Its promised outputs and the elements of its `many` outputs.
+      std::vector<std::string> files;
+      for (auto& [key, id] : t.outputs)
+        files.push_back(id);
+      if (auto e = elements_of.find(t.task_id); e != elements_of.end())
+        files.insert(files.end(), e->second.begin(), e->second.end());
+      bool held = std::any_of(files.begin(), files.end(), [&](auto& id) {
+        auto a = assets.find(id);
         return a != assets.end() && !a->second.holds.empty();
       });
       if (held) {
         ++out.skipped;
         continue;
       }
-      for (auto& [key, id] : t.outputs)
+      for (auto& id : files)
         if (auto a = assets.find(id);
             a != assets.end() && a->second.kind == contracts::asset_kind::file
             && contracts::can_transition(a->second.status, asset_status::purged))

@@ -289,6 +289,10 @@ struct zenith_state {
   /// The element assets a `many` output produced in the result being
   /// applied (their rows follow its `task.succeeded`).
   std::vector<std::string> settled_elements;
+  /// task id -> the element assets its `many` outputs produced (files of
+  /// its folder that are not its promised outputs: retention purges them
+  /// with the folder, and keeps the folder while one is held).
+  std::unordered_map<std::string, std::vector<std::string>> elements_of;
   /// Run ids, oldest first (GET /api/runs pages newest first).
   std::vector<std::string> run_order;
   /// List asset id -> the fan-outs ("<run>\n<step>#<branch>") waiting for

@@ -1363,6 +1363,7 @@ void zenith_state::settle_outputs(task_record& t,
       listed.push_back(e.asset_id);
       subjects.push_back(e.asset_id);
       settled_elements.push_back(e.asset_id);
+      elements_of[t.task_id].push_back(e.asset_id);
       assets[e.asset_id] = std::move(e);
     }
     auto count = listed.size();
@@ -1425,6 +1426,18 @@ caf::error zenith_state::recover_runs() {
     pipelines[ref] = shared;
     if (config.registry)
       (void) config.registry->add_pipeline(*shared);
+  }
+  // The element assets of `many` outputs, by the task that made them.
+  for (auto& [id, a] : assets) {
+    if (a.produced_by.empty())
+      continue;
+    auto t = tasks.find(a.produced_by);
+    if (t == tasks.end())
+      continue;
+    bool promised = std::any_of(t->second.outputs.begin(), t->second.outputs.end(),
+                                [&](auto& kv) { return kv.second == id; });
+    if (!promised)
+      elements_of[a.produced_by].push_back(id);
   }
   // Runs.
   auto run_rows = db->read->scan(storage::table::runs, "");

@@ -1090,8 +1090,9 @@ class RefusalTest(PipelineCase):
                          f"the answer: {json.dumps(errors, indent=1)}")
         status, doc = self.get("/api/pipelines/broken@1")
         self.assertEqual(status, 404, doc)
+        self.finish()
 
-        # The meta-schema's problems, all at once.
+    def test_the_meta_schemas_problems_all_at_once(self):
         bad = pipeline("broken-too", [], [])
         del bad["steps"]
         bad["version"] = "one"

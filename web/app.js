@@ -14,12 +14,15 @@ const PAGES = {
   new: ['./pages/new_task.js', 'NewTaskPage'],
   assets: ['./pages/assets.js', 'AssetsPage', './pages/asset.js', 'AssetPage'],
   modules: ['./pages/modules.js', 'ModulesPage', './pages/modules.js', 'ModulePage'],
+  pipelines: ['./pages/pipelines.js', 'PipelinesPage', './pages/pipeline.js', 'PipelinePage'],
+  runs: ['./pages/run.js', 'RunsPage', './pages/run.js', 'RunPage'],
   ops: ['./pages/ops.js', 'OpsPage'],
 };
 
 const NAV = [
   ['tasks', 'Tasks'],
   ['new', 'New task'],
+  ['pipelines', 'Pipelines'],
   ['assets', 'Assets'],
   ['modules', 'Modules'],
   ['ops', 'Operations'],

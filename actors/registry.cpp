@@ -2,6 +2,7 @@
 
 #include "contracts/module_contract.hpp"
 #include "contracts/module_registration.hpp"
+#include "contracts/pipeline.hpp"
 
 #include <caf/typed_response_promise.hpp>
 
@@ -69,12 +70,18 @@ std::vector<fs::directory_entry> sorted_entries(const fs::path& dir) {
   return out;
 }
 
-/// Adds the `*.json` files of `<dir>/<sub>` (sub = "schemas" or "policies")
-/// as candidates of `kind`; a JSON file not named `<name>@<N>.json` is a
-/// problem, other files are left alone (a README).
+/// Adds the `*.json` files of `<dir>/<sub>` (sub = "schemas", "policies" or
+/// "pipelines") as candidates of `kind`; a JSON file not named
+/// `<name>@<N>.json` is a problem, other files are left alone (a README).
 void scan_ref_files(const fs::path& dir, std::string_view sub,
                     registry_kind kind, registry_scan& out,
                     std::vector<registry_candidate>& found) {
+  // A pipeline's name follows the pipelines' rule (contracts/pipeline.hpp).
+  auto ref_of = kind == registry_kind::pipeline
+                  ? contracts::pipeline_ref_of_file_name
+                  : contracts::ref_of_file_name;
+  auto example = kind == registry_kind::pipeline ? "clips@1.json"
+                                                 : "media.metadata@1.json";
   auto folder = dir / sub;
   if (!is_dir(folder))
     return;
@@ -83,13 +90,13 @@ void scan_ref_files(const fs::path& dir, std::string_view sub,
     if (!entry.is_regular_file(err) || entry.path().extension() != ".json")
       continue;
     auto path = absolute_path(entry.path());
-    auto ref = contracts::ref_of_file_name(entry.path().filename().string());
+    auto ref = ref_of(entry.path().filename().string());
     if (!ref) {
       out.problems.push_back(refused(
         kind, "", path,
         {ec::invalid_ref, "",
-         "the file name is not <name>@<version>.json (e.g. "
-         "media.metadata@1.json): the name of a registry file is its ref"}));
+         std::string{"the file name is not <name>@<version>.json (e.g. "}
+           + example + "): the name of a registry file is its ref"}));
       continue;
     }
     found.push_back({kind, std::move(*ref), std::move(path)});
@@ -97,11 +104,12 @@ void scan_ref_files(const fs::path& dir, std::string_view sub,
 }
 
 /// Scans module folders `modules` and the plain folders `extra` (whose
-/// `schemas/` and `policies/` count, but which are no modules).
+/// `schemas/`, `policies/` and `pipelines/` count, but which are no
+/// modules).
 registry_scan scan(const std::vector<fs::path>& modules,
                    const std::vector<fs::path>& extra) {
   registry_scan out;
-  std::vector<registry_candidate> schemas, policies;
+  std::vector<registry_candidate> schemas, policies, pipelines;
   std::set<std::string> seen;
   auto folders = extra;
   folders.insert(folders.end(), modules.begin(), modules.end());
@@ -110,6 +118,7 @@ registry_scan scan(const std::vector<fs::path>& modules,
       continue;
     scan_ref_files(f, "schemas", registry_kind::schema, out, schemas);
     scan_ref_files(f, "policies", registry_kind::policy, out, policies);
+    scan_ref_files(f, "pipelines", registry_kind::pipeline, out, pipelines);
   }
   out.candidates = std::move(schemas);
   out.candidates.insert(out.candidates.end(), policies.begin(), policies.end());
@@ -117,6 +126,8 @@ registry_scan scan(const std::vector<fs::path>& modules,
   for (auto& m : modules)
     if (auto path = absolute_path(m); seen_modules.insert(path).second)
       out.candidates.push_back({registry_kind::module, "", path});
+  // Last: a pipeline names modules, any folder's.
+  out.candidates.insert(out.candidates.end(), pipelines.begin(), pipelines.end());
   return out;
 }
 
@@ -242,6 +253,28 @@ registry_state::check_module(const std::string& text,
   return entry;
 }
 
+caf::expected<pipeline_file>
+registry_state::check_pipeline(const std::string& ref, std::string text) const {
+  auto doc = json::parse(text);
+  if (doc && doc.doc->is_object()) {
+    auto* name = doc.doc->find("name");
+    auto* version = doc.doc->find("version");
+    if (name && name->is_string() && version && version->as_int64()) {
+      auto named = name->as_string() + "@" + std::to_string(*version->as_int64());
+      if (named != ref) {
+        auto at = ref.find('@');
+        bool same_name = ref.substr(0, at) == name->as_string();
+        return make_error(ec::invalid_ref,
+                          "the document is " + named + " but its file is named "
+                            + ref
+                            + ".json: the name of a registry file is its ref",
+                          same_name ? "/version" : "/name");
+      }
+    }
+  }
+  return pipeline_file{ref, std::move(text)};
+}
+
 registry_step registry_state::prepare(const registry_candidate& c) const {
   auto ends = [&](std::string ref, const caf::error& e) -> registry_step {
     return refused(c.kind, std::move(ref), c.path, problem_of(e));
@@ -289,6 +322,13 @@ registry_step registry_state::prepare(const registry_candidate& c) const {
             return unchanged(std::move(ref));
       }
       return std::move(*entry);
+    }
+    case registry_kind::pipeline: {
+      // Zenith checks it against its modules and tells whether it is new.
+      auto file = check_pipeline(c.ref, std::move(*text));
+      if (!file)
+        return ends(c.ref, file.error());
+      return std::move(*file);
     }
     case registry_kind::folder:
       break;
@@ -363,7 +403,31 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
       advance(self, run);
     };
     auto& zenith = self->state.zenith;
-    if (auto* s = std::get_if<contracts::schema_entry>(&step)) {
+    if (auto* p = std::get_if<pipeline_file>(&step)) {
+      // Zenith answers the pipeline or every problem (the first is the
+      // item's error); the same document again is unchanged.
+      self->request(zenith, zenith_timeout, atom::pipeline_v,
+                    std::move(p->text), run->by)
+        .then(
+          [self, run, pending](contracts::pipeline_registration& res) mutable {
+            if (res.ok) {
+              pending.ref = res.pipeline.ref();
+              if (res.unchanged)
+                pending.outcome = registry_outcome::unchanged;
+            } else {
+              pending.outcome = registry_outcome::refused;
+              pending.error = res.problems.empty()
+                                ? contracts::problem{ec::storage_error, "",
+                                                     "Zenith refused the "
+                                                     "pipeline without a "
+                                                     "reason"}
+                                : res.problems.front();
+            }
+            record(*run, std::move(pending));
+            advance(self, run);
+          },
+          on_error);
+    } else if (auto* s = std::get_if<contracts::schema_entry>(&step)) {
       self->request(zenith, zenith_timeout, atom::schema_v, std::move(*s),
                     run->by)
         .then(on_ok, on_error);
@@ -422,13 +486,20 @@ registry(registry_actor::stateful_pointer<registry_state> self,
       auto promise = self->make_response_promise<std::string>();
       start(self, scan_module_folder(dir), by,
             [promise](contracts::registry_report& r) mutable {
-              // The module comes last; its outcome is the answer.
-              auto& m = r.items.back();
-              if (m.outcome == registry_outcome::refused)
-                promise.deliver(make_error(m.error.code, m.error.message,
-                                           m.error.pointer));
+              // The module comes after the folder's schemas and policies,
+              // before its pipelines; its outcome is the answer.
+              auto m = std::find_if(r.items.rbegin(), r.items.rend(),
+                                    [](const registry_item& x) {
+                                      return x.kind == registry_kind::module;
+                                    });
+              if (m == r.items.rend())
+                promise.deliver(make_error(
+                  ec::not_found, "there is no module.json in the folder"));
+              else if (m->outcome == registry_outcome::refused)
+                promise.deliver(make_error(m->error.code, m->error.message,
+                                           m->error.pointer));
               else
-                promise.deliver(m.ref);
+                promise.deliver(m->ref);
             });
       return promise;
     },

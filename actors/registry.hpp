@@ -3,7 +3,8 @@
 // The registry: loads the module folders at start and on request (rescan),
 // checks what it finds — JSON Schemas, policies, module contracts — and has
 // Zenith commit it (`schema.registered`, `policy.registered`,
-// `module.registered`). A ref `name@version` is immutable: the same ref with
+// `module.registered`), then has Zenith check and register the pipelines the
+// folders hold (`pipeline.registered`, docs/pipelines.md). A ref `name@version` is immutable: the same ref with
 // other content is refused (`immutable_ref`, Zenith's call); the same content
 // again is `unchanged`.
 //
@@ -14,10 +15,11 @@
 //     <module>/module.json        each sub-folder holding a module.json
 //     schemas/<name>@<N>.json     JSON Schemas (also in any module folder)
 //     policies/<name>@<N>.json    policies (also in any module folder)
+//     pipelines/<name>@<N>.json   pipelines (also in any module folder)
 //
 // The file name is the ref. Every schema is registered first, then every
-// policy, then every module, so a contract may name a schema any folder
-// brings. Module contracts are checked against the registered schemas: a
+// policy, then every module, then every pipeline, so a contract may name a
+// schema any folder brings and a pipeline a module any folder brings. Module contracts are checked against the registered schemas: a
 // schema id that resolves neither there nor among the shipped schemas is
 // `invalid_ref`. File work happens here, off Zenith's thread; the registry
 // writes nothing itself.
@@ -50,17 +52,20 @@ inline constexpr size_t max_registry_file = defaults::registry::max_file_bytes;
 
 /// One thing a scan found, not yet read.
 struct registry_candidate {
-  /// A schema file, a policy file or a module folder.
+  /// A schema file, a policy file, a module folder or a pipeline file.
   contracts::registry_kind kind = contracts::registry_kind::module;
-  /// Schemas and policies: the ref their file name gives; modules: "".
+  /// Schemas, policies and pipelines: the ref their file name gives;
+  /// modules: "".
   std::string ref;
-  /// The file (schemas, policies) or the module folder; absolute.
+  /// The file (schemas, policies, pipelines) or the module folder;
+  /// absolute.
   std::string path;
 };
 
-/// What a scan found, in registration order (schemas, policies, modules;
-/// by path within each), and what it could not use: folders that are
-/// missing, files in `schemas/` or `policies/` not named `<name>@<N>.json`.
+/// What a scan found, in registration order (schemas, policies, modules,
+/// pipelines; by path within each), and what it could not use: folders that
+/// are missing, files in `schemas/`, `policies/` or `pipelines/` not named
+/// `<name>@<N>.json`.
 struct registry_scan {
   std::vector<registry_candidate> candidates;
   /// Refused items, ready for the report.
@@ -71,19 +76,30 @@ struct registry_scan {
 /// throws; unreadable folders are problems.
 registry_scan scan_module_dirs(const std::vector<std::string>& dirs);
 
-/// Scans one module folder: its `schemas/`, its `policies/`, and itself
-/// when it holds a module.json.
+/// Scans one module folder: its `schemas/`, its `policies/`, itself when it
+/// holds a module.json, and its `pipelines/`.
 registry_scan scan_module_folder(const std::string& dir);
 
 /// Reads a file for the registry: `not_found` when it does not exist,
 /// `too_large` beyond `max_registry_file`, `io_error` when it cannot be read.
 caf::expected<std::string> read_registry_file(const std::string& path);
 
+/// A pipeline file read for registration: Zenith checks the document
+/// against the modules it holds (`atom::pipeline`), so the registry only
+/// reads it.
+struct pipeline_file {
+  /// The ref its file name gives.
+  std::string ref;
+  /// The document as the file holds it.
+  std::string text;
+};
+
 /// What registering one candidate takes next: an entry for Zenith, or the
 /// item that ends it (refused, or unchanged).
 using registry_step = std::variant<contracts::schema_entry,
                                    contracts::policy_entry,
                                    contracts::module_entry,
+                                   pipeline_file,
                                    contracts::registry_item>;
 
 /// The registry's state; every method is testable without an actor system.
@@ -113,6 +129,13 @@ struct registry_state {
   /// Checks a policy document for registration as `ref`.
   caf::expected<contracts::policy_entry> check_policy(const std::string& ref,
                                                       const std::string& text) const;
+
+  /// Checks that a pipeline file's document names the ref of its file name
+  /// (`name` and `version`; `invalid_ref` at "/name" or "/version" when
+  /// not). A document that cannot be read that far is left to Zenith's
+  /// check, which reports every problem of it.
+  caf::expected<pipeline_file> check_pipeline(const std::string& ref,
+                                              std::string text) const;
 
   /// Checks a module.json text against the registered schemas
   /// (`contracts::check_module_text`) and policies (a `policy` the store

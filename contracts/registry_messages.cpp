@@ -14,6 +14,8 @@ std::string_view to_string(registry_kind x) noexcept {
       return "module";
     case registry_kind::folder:
       return "folder";
+    case registry_kind::pipeline:
+      return "pipeline";
   }
   return "unknown";
 }

@@ -76,9 +76,11 @@ enum class registry_kind : uint8_t {
   module = 2,
   /// A configured folder itself (missing, unreadable).
   folder = 3,
+  /// A pipeline file (`pipelines/<name>@<N>.json`, docs/pipelines.md).
+  pipeline = 4,
 };
 
-/// Returns "schema", "policy", "module" or "folder".
+/// Returns "schema", "policy", "module", "folder" or "pipeline".
 std::string_view to_string(registry_kind x) noexcept;
 
 /// What became of one thing the registry loaded.

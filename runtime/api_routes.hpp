@@ -82,6 +82,13 @@ void install_audit_routes(http_server& server, const context_ptr& ctx);
 /// `GET /api/session` names its token and role, `DELETE` ends it.
 void install_session_routes(http_server& server, const context_ptr& ctx);
 
+/// Pipelines, runs and triggers (api_pipelines.cpp, docs/pipelines.md):
+/// `POST/GET /api/pipelines`, `GET /api/pipelines/{ref}`, `POST
+/// /api/pipelines/{ref}/runs`, `GET /api/runs[/{id}]`, `POST
+/// /api/runs/{id}/cancel|pause|resume|retry`, `GET /api/runs/{id}/explain`,
+/// `POST/GET /api/triggers`, `DELETE /api/triggers/{id}`.
+void install_pipeline_routes(http_server& server, const context_ptr& ctx);
+
 /// `GET /api/pools` (api_pools.cpp): the local worker pools, their slots
 /// and health.
 void install_pool_routes(http_server& server, const context_ptr& ctx);

@@ -8,6 +8,11 @@ namespace po = boost::program_options;
 
 namespace omniva::cli {
 
+// Pipelines, runs and triggers (runtime/cli_pipeline.cpp).
+int run_pipeline(const arguments& args);
+int run_run(const arguments& args);
+int run_trigger(const arguments& args);
+
 namespace {
 
 struct noun {
@@ -27,6 +32,12 @@ const std::vector<noun>& nouns() {
     {"asset", "add, list and delete the assets of a node", run_asset},
     {"task", "create, list, cancel and wait for the tasks of a node", run_task},
     {"policy", "list and show the retry policies of a node", run_policy},
+    {"pipeline", "register, list and show pipelines; start a run of one",
+     run_pipeline},
+    {"run", "show, list, cancel, pause, resume, retry and explain runs",
+     run_run},
+    {"trigger", "start runs of a pipeline on a schedule (create, list, rm)",
+     run_trigger},
     {"token", "create, list, revoke and rotate a node's API tokens",
      run_token},
     {"webhook", "send a node's committed events to URLs (create, list, rm)",

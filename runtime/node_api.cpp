@@ -30,6 +30,7 @@ unsigned http_status(ec code) noexcept {
     case ec::idempotency_conflict:
     case ec::illegal_transition:
     case ec::database_locked:
+    case ec::run_not_active:
       return 409;
     case ec::path_not_allowed:
     case ec::forbidden:
@@ -171,6 +172,7 @@ void install_routes(http_server& server, const api_context& ctx) {
   api::install_webhook_routes(server, shared);
   api::install_audit_routes(server, shared);
   api::install_quarantine_routes(server, shared);
+  api::install_pipeline_routes(server, shared);
   api::install_session_routes(server, shared);
   api::install_pool_routes(server, shared);
   api::install_stats_routes(server, shared);

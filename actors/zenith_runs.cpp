@@ -128,6 +128,45 @@ std::optional<json::value> read_json_asset(const asset_record& a,
   return std::move(*parsed.doc);
 }
 
+/// The steps a collect waits for: the step it gathers and everything that
+/// step depends on, at any depth.
+std::set<std::string> upstream_of(const contracts::pipeline_spec& p,
+                                  const pipeline_step& c) {
+  std::set<std::string> out;
+  if (!c.collect)
+    return out;
+  std::vector<std::string> stack{c.collect->step};
+  while (!stack.empty()) {
+    auto d = stack.back();
+    stack.pop_back();
+    if (!out.insert(d).second)
+      continue;
+    if (auto* ds = p.find_step(d))
+      stack.insert(stack.end(), ds->depends_on.begin(), ds->depends_on.end());
+  }
+  return out;
+}
+
+/// Whether step `s` depends on step `on`, at any depth.
+bool depends_on(const contracts::pipeline_spec& p, const std::string& s,
+                const std::string& on) {
+  std::vector<std::string> stack{s};
+  std::set<std::string> seen;
+  while (!stack.empty()) {
+    auto d = stack.back();
+    stack.pop_back();
+    if (!seen.insert(d).second)
+      continue;
+    if (auto* ds = p.find_step(d))
+      for (auto& x : ds->depends_on) {
+        if (x == on)
+          return true;
+        stack.push_back(x);
+      }
+  }
+  return false;
+}
+
 bool failed_on_its_own(const task_record& t) {
   if (t.status == task_status::cancelled)
     return true;
@@ -422,8 +461,14 @@ bool zenith_state::try_create(run_state& r, const pipeline_step& s,
                                            false, first.pointer};
     r.record.updated_at = r.record.ended_at = now();
     json::value payload{json::object{}};
-    payload.set("error", r.record.error->message);
+    payload.set("error", json::object{{"code", r.record.error->code},
+                                      {"message", r.record.error->message}});
     put_run(r.record, add_run_packet(r, "run.failed", std::move(payload)));
+    // The run cannot go on: what it started stops.
+    auto order = r.task_order;
+    for (auto& id : order)
+      if (!contracts::is_terminal(tasks.at(id).status))
+        (void) cancel(id);
     return false;
   }
   auto& t = created.task;
@@ -570,26 +615,71 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
   payload.set("reason", problem.empty()
                           ? "the list of step " + s.id + " is AVAILABLE"
                           : problem);
-  // Pointer fan-outs make each element a VALUE asset, named by the decision.
+  // Each element becomes the kind of asset the step's `item` input takes:
+  // a VALUE json asset for a VALUE input (an array element, or a JSON
+  // file's content), a FILE for an ASSET input (a list's file itself, or an
+  // array element written to a file of the run). Made ones are named by the
+  // decision.
+  bool want_value = false;
+  if (auto m = modules.find(s.module_ref); m != modules.end())
+    for (auto& [k, src] : s.inputs)
+      if (src.kind == contracts::source_kind::item)
+        if (auto* in = m->second.contract.find_input(k))
+          want_value = in->contract_type == contracts::input_kind::value;
   std::vector<std::string> subjects{r.record.run_id, list_asset};
   std::vector<std::string> made;
-  if (!spec.pointer.empty()) {
-    auto at = now();
-    for (size_t j = 0; j < kept.size(); ++j) {
-      asset_record a;
-      a.asset_id = ids->next_uuid();
+  std::vector<std::string> element_of(kept.size());
+  auto at = now();
+  auto elements_dir = std::filesystem::path{config.data_dir} / "runs"
+                      / r.record.run_id / "elements";
+  for (size_t j = 0; j < kept.size(); ++j) {
+    auto i = kept[j];
+    if (spec.pointer.empty() && !want_value) {
+      element_of[j] = element_ids[i];
+      continue;
+    }
+    std::string content;
+    if (spec.pointer.empty()) {
+      auto doc = read_json_asset(assets.at(element_ids[i]), config.relocation);
+      if (!doc) {
+        spdlog::warn("zenith: run {}: element {} of step {} is not JSON",
+                     r.record.run_id, element_ids[i], s.id);
+        continue;
+      }
+      content = json::serialize(*doc);
+    } else {
+      content = json::serialize(element_values[i]);
+    }
+    asset_record a;
+    a.asset_id = ids->next_uuid();
+    a.status = asset_status::available;
+    a.sha256 = contracts::to_hex(contracts::sha256(content));
+    a.size = content.size();
+    a.created_at = at;
+    a.label = s.id + "[" + std::to_string(i) + "]";
+    if (want_value) {
       a.kind = contracts::asset_kind::value;
       a.dtype = "json";
-      a.status = asset_status::available;
-      a.value_json = json::serialize(element_values[kept[j]]);
-      a.sha256 = contracts::to_hex(contracts::sha256(a.value_json));
-      a.size = a.value_json.size();
-      a.created_at = at;
-      a.label = s.id + "[" + std::to_string(kept[j]) + "]";
-      subjects.push_back(a.asset_id);
-      made.push_back(a.asset_id);
-      assets[a.asset_id] = std::move(a);
+      a.value_json = std::move(content);
+    } else {
+      a.kind = contracts::asset_kind::file;
+      a.media_type = "application/json";
+      std::error_code err;
+      std::filesystem::create_directories(elements_dir, err);
+      auto path = elements_dir / (a.asset_id + ".json");
+      std::ofstream f{path, std::ios::binary | std::ios::trunc};
+      f << content;
+      f.flush();
+      if (!f) {
+        spdlog::error("zenith: cannot write {}", path.string());
+        continue;
+      }
+      a.uri = path.string();
     }
+    subjects.push_back(a.asset_id);
+    made.push_back(a.asset_id);
+    element_of[j] = a.asset_id;
+    assets[a.asset_id] = std::move(a);
   }
   auto decision = add_packet_as("decision.zenith", "zenith", subjects,
                                 {list_asset, r.record.run_id},
@@ -602,7 +692,9 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
   // Each element opens a branch; its tasks follow from the decision.
   std::vector<std::string> element_scope = s.scope;
   for (size_t j = 0; j < kept.size(); ++j) {
-    auto element = spec.pointer.empty() ? element_ids[kept[j]] : made[j];
+    auto& element = element_of[j];
+    if (element.empty())
+      continue; // could not be read or written (logged)
     auto child = child_branch(branch, j);
     r.branches[s.id].insert(child);
     try_create(r, s, child, decision, element);
@@ -619,26 +711,8 @@ void zenith_state::gate_change(run_state& r, const std::string& step,
   for (auto& c : r.pipeline->steps) {
     if (c.kind != step_kind::collect || !c.collect)
       continue;
-    auto& gathered = c.collect->step;
     // The collect waits for the gathered step and everything it depends on.
-    bool upstream = step == gathered;
-    if (!upstream)
-      if (auto* g = r.pipeline->find_step(gathered)) {
-        // depends_on is direct; follow it.
-        std::vector<std::string> stack = g->depends_on;
-        std::set<std::string> seen;
-        while (!stack.empty() && !upstream) {
-          auto d = stack.back();
-          stack.pop_back();
-          if (!seen.insert(d).second)
-            continue;
-          if (d == step)
-            upstream = true;
-          else if (auto* ds = r.pipeline->find_step(d))
-            stack.insert(stack.end(), ds->depends_on.begin(), ds->depends_on.end());
-        }
-      }
-    if (!upstream)
+    if (upstream_of(*r.pipeline, c).count(step) == 0)
       continue;
     auto prefix = prefix_of(branch, std::min(depth_of(branch), c.scope.size()));
     auto& n = r.gate[instance_key(c.id, prefix)];
@@ -771,6 +845,8 @@ void zenith_state::try_collect(run_state& r, const pipeline_step& s,
               "every element of step " + from.step + " failed", false, decision,
               true);
   }
+  // What follows from the collect in its branch is made now.
+  open_branch(r, s.scope, branch);
 }
 
 // -- the runs advance ---------------------------------------------------------------
@@ -965,52 +1041,60 @@ zenith_state::change_run(const contracts::run_change& c) {
         return refuse("only a FAILED run, or a DONE one with missing "
                       "elements, can be retried");
       std::vector<std::string> again;
-      std::vector<std::string> collects;
       for (auto& id : r.task_order) {
         if (r.superseded.count(id) > 0)
           continue;
         auto& t = tasks.at(id);
         auto* s = r.pipeline->find_step(t.step);
-        if (s != nullptr && s->kind == step_kind::collect
-            && t.status == task_status::error && t.error
-            && t.error->code == contracts::to_string(ec::upstream_failed)) {
-          collects.push_back(id);
-          continue;
-        }
+        if (s != nullptr && s->kind == step_kind::collect)
+          continue; // gathers again below, once what it waits for ended
         if (failed_on_its_own(t))
           again.push_back(id);
       }
-      if (again.empty() && collects.empty())
+      // A collect that gathered a task retried now gathers again once it
+      // ended again: it, and what followed from it in its branch, are
+      // replaced (their tasks stay in the run's history).
+      std::vector<std::string> replaced;
+      for (auto& c : r.pipeline->steps) {
+        if (c.kind != step_kind::collect)
+          continue;
+        auto up = upstream_of(*r.pipeline, c);
+        auto g = r.by_step.find(c.id);
+        if (g == r.by_step.end())
+          continue;
+        for (auto& [cb, cid] : g->second) {
+          if (r.superseded.count(cid) > 0)
+            continue;
+          auto& ct = tasks.at(cid);
+          bool gathered_failure
+            = ct.status == task_status::error && ct.error
+              && ct.error->code == contracts::to_string(ec::upstream_failed);
+          bool gathered_retried
+            = std::any_of(again.begin(), again.end(), [&](auto& id) {
+                auto& t = tasks.at(id);
+                return up.count(t.step) > 0 && extends(t.branch, cb);
+              });
+          if (!gathered_failure && !gathered_retried)
+            continue;
+          replaced.push_back(cid);
+          for (auto& other : r.task_order) {
+            auto& o = tasks.at(other);
+            if (other != cid && r.superseded.count(other) == 0
+                && extends(o.branch, cb)
+                && depends_on(*r.pipeline, o.step, c.id))
+              replaced.push_back(other);
+          }
+        }
+      }
+      if (again.empty() && replaced.empty())
         return refuse("nothing of it failed");
       r.record.status = run_status::running;
       r.record.error.reset();
       r.record.ended_at.clear();
       r.record.updated_at = now();
       payload.set("tasks", static_cast<int64_t>(again.size()));
+      payload.set("replaced", static_cast<int64_t>(replaced.size()));
       put_run(r.record, add_run_packet(r, "run.retried", std::move(payload)));
-      // A collect that failed for its elements gathers again once they
-      // ended again: it and what followed from it in its branch are
-      // replaced.
-      for (auto& id : collects) {
-        auto& t = tasks.at(id);
-        std::vector<std::string> drop{id};
-        for (auto& other : r.task_order) {
-          auto& o = tasks.at(other);
-          if (other == id || r.superseded.count(other) > 0
-              || o.branch != t.branch || o.status != task_status::error)
-            continue;
-          auto* os = r.pipeline->find_step(o.step);
-          if (os != nullptr
-              && std::find(os->depends_on.begin(), os->depends_on.end(), t.step)
-                   != os->depends_on.end())
-            drop.push_back(other);
-        }
-        for (auto& d : drop) {
-          auto& dt = tasks.at(d);
-          r.superseded.insert(d);
-          r.instances.erase(instance_key(dt.step, dt.branch));
-        }
-      }
       for (auto& id : again) {
         auto retried = retry(id);
         if (!retried)
@@ -1020,6 +1104,19 @@ zenith_state::change_run(const contracts::run_change& c) {
       // The revived tasks count as unfinished again (the gates of the
       // collects above them close) before anything is re-opened.
       advance_runs();
+      for (auto& d : replaced) {
+        if (!r.superseded.insert(d).second)
+          continue;
+        auto& dt = tasks.at(d);
+        r.instances.erase(instance_key(dt.step, dt.branch));
+        if (!contracts::is_terminal(dt.status)) {
+          // No longer counted; it stops.
+          if (r.open > 0)
+            --r.open;
+          gate_change(r, dt.step, dt.branch, -1);
+          (void) cancel(d);
+        }
+      }
       // Re-open what may go on: fan-outs whose list is promised again,
       // collects to gather again.
       open_branch(r, {}, {});
@@ -1119,10 +1216,11 @@ zenith_state::run_view(const std::string& run_id) const {
   for (auto& [key, src] : r.pipeline->outputs) {
     auto* s = r.pipeline->find_step(src.step);
     auto g = r.by_step.find(src.step);
-    if (s == nullptr || g == r.by_step.end())
+    if (s == nullptr)
       continue;
     std::vector<std::pair<std::vector<uint32_t>, std::string>> done;
-    for (auto& [b, id] : g->second) {
+    static const std::vector<std::pair<std::string, std::string>> none;
+    for (auto& [b, id] : g == r.by_step.end() ? none : g->second) {
       if (r.superseded.count(id) > 0)
         continue;
       auto& t = tasks.at(id);
@@ -1135,12 +1233,29 @@ zenith_state::run_view(const std::string& run_id) const {
     if (s->scope.empty()) {
       if (!done.empty())
         outputs.set(key, done.front().second);
-    } else {
-      json::array list;
-      for (auto& [b, id] : done)
-        list.push_back(id);
-      outputs.set(key, json::value{std::move(list)});
+      continue;
     }
+    // A fanned-out step's list: once none of its tasks can come or change
+    // any more (the run ended, or every task of the step ended and no
+    // fan-out of it waits).
+    bool settled = contracts::is_final(r.record.status);
+    if (!settled) {
+      settled = std::none_of(r.fan_waiting.begin(), r.fan_waiting.end(),
+                             [&](auto& kv) {
+                               return split_key(kv.first).first == src.step;
+                             });
+      if (g != r.by_step.end())
+        for (auto& [b, id] : g->second)
+          if (r.superseded.count(id) == 0
+              && !contracts::is_terminal(tasks.at(id).status))
+            settled = false;
+    }
+    if (!settled)
+      continue;
+    json::array list;
+    for (auto& [b, id] : done)
+      list.push_back(id);
+    outputs.set(key, json::value{std::move(list)});
   }
   out.set("outputs", std::move(outputs));
   out.set("missing", json::value{std::move(missing)});

@@ -1580,6 +1580,9 @@ public:
   explain_trace(const std::string& id, uint32_t limit, uint64_t after) {
     std::vector<std::pair<uint64_t, std::string>> page;
     std::vector<event> shown; // a trace without tasks: its first packets
+    // A pipeline run's own story (docs/pipelines.md): its start, the
+    // fan-outs and fan-ins Zenith decided, its end; bounded.
+    std::vector<event> run_events;
     bool more = false;
     bool ended = false;
     auto first = after + 1;
@@ -1601,6 +1604,14 @@ public:
           }
           continue;
         }
+        if (after == 0 && run_events.size() < max_run_events
+            && (p.kind.starts_with("run.")
+                || (p.kind == "decision.zenith"
+                    && p.payload.find("\"engine\":\"pipeline\"")
+                         != std::string::npos
+                    && p.payload.find("\"decision\":\"create\"")
+                         == std::string::npos)))
+          run_events.push_back(to_event(p));
         if (p.kind == "task.created") {
           auto e = to_event(p);
           if (auto t = created_task_of(e); !t.empty())
@@ -1629,6 +1640,8 @@ public:
                            + ".",
                 e.p);
     }
+    for (auto& e : run_events)
+      out.add(e.p.seq, run_statement(e), e.p);
     for (auto& [seq, task_id] : page)
       if (auto err = brief_task(task_id, seq, out, l))
         return err;
@@ -1647,6 +1660,69 @@ public:
               + (x->next_cursor.empty() ? ". " : "; more follow. ");
     x->narrative = head + x->narrative;
     return x;
+  }
+
+  /// The most statements about a run's own packets one explanation gives.
+  static constexpr size_t max_run_events = 64;
+
+  /// One statement about a run's packet or a pipeline decision.
+  static std::string run_statement(const event& e) {
+    auto& b = e.body;
+    auto run = text(b, "run_id");
+    auto pipeline = text(b, "pipeline");
+    if (e.p.kind == "run.started")
+      return "Run " + run + " of pipeline " + pipeline + " started at "
+             + e.p.at + (text(b, "trigger_id").empty()
+                           ? std::string{}
+                           : " (trigger " + text(b, "trigger_id") + ")")
+             + ".";
+    if (e.p.kind == "run.done" || e.p.kind == "run.failed") {
+      std::string missing;
+      if (auto* m = b.find("missing"); m && m->is_number())
+        missing = ", " + std::to_string(static_cast<int64_t>(m->as_double()))
+                  + " task(s) did not succeed";
+      std::string why;
+      if (auto* err = b.find("error"); err && err->is_object())
+        why = ": " + text(*err, "message");
+      return "Run " + run + " ended "
+             + (e.p.kind == "run.done" ? "DONE" : "FAILED") + " at " + e.p.at
+             + missing + why + ".";
+    }
+    if (e.p.kind.starts_with("run."))
+      return "Run " + run + ": " + e.p.kind.substr(4) + " at " + e.p.at
+             + (text(b, "operator").empty() ? std::string{}
+                                            : " by " + text(b, "operator"))
+             + ".";
+    auto decision = text(b, "decision");
+    auto step = text(b, "step");
+    auto branch = text(b, "branch");
+    auto where = branch.empty() ? std::string{} : " in branch " + branch;
+    if (decision == "fan_out") {
+      std::string counts;
+      if (auto* n = b.find("elements"); n && n->is_number())
+        counts = std::to_string(static_cast<int64_t>(n->as_double()))
+                 + " element(s)";
+      if (auto* k = b.find("kept"); k && k->is_array())
+        counts += ", " + std::to_string(k->as_array().size()) + " kept";
+      return "Zenith fanned step " + step + where + " out over the list "
+             + text(b, "list") + " (" + counts + (text(b, "select").empty()
+                                                    ? std::string{}
+                                                    : ", selected by "
+                                                        + text(b, "select"))
+             + ") at " + e.p.at + ", the list as its evidence.";
+    }
+    if (decision == "collect") {
+      auto count = [&](const char* k) {
+        auto* n = b.find(k);
+        return n && n->is_number()
+                 ? std::to_string(static_cast<int64_t>(n->as_double()))
+                 : std::string{"0"};
+      };
+      return "Zenith gathered step " + step + "'s inputs" + where + ": "
+             + count("gathered") + " output(s), " + count("missing")
+             + " missing, at " + e.p.at + ".";
+    }
+    return "Zenith decided " + decision + " for step " + step + where + ".";
   }
 
   caf::expected<contracts::explanation> finish(const std::string& id,

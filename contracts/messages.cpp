@@ -718,7 +718,16 @@ task_record_from_json(const json::value& x, std::vector<problem>& problems,
       in.timestamp_into(result.not_before, "not_before", false);
       in.uuid_into(result.run_id, "run_id", false);
       in.plain_string_into(result.step, "step", false);
-      in.plain_string_into(result.branch, "branch", false);
+      // A branch is element indices ("2/0"); "" is the run's root.
+      in.string_into(
+        result.branch, "branch", false,
+        [](const std::string& b) {
+          return b.empty()
+                 || std::all_of(b.begin(), b.end(), [](char c) {
+                      return c == '/' || (c >= '0' && c <= '9');
+                    });
+        },
+        ec::invalid_argument, "element indices such as \"2/0\"");
     });
 }
 
@@ -755,7 +764,7 @@ json::value to_json(const task_record& x) {
     if (!x.run_id.empty()) {
       out.put("run_id", x.run_id);
       out.put("step", x.step);
-      out.optional_string("branch", x.branch); // "" is the run's root
+      out.put("branch", x.branch); // "" is the run's root
     }
   });
 }

@@ -1240,8 +1240,24 @@ private:
     // The scope.
     auto deepest = deepest_scope(refs);
     st.scope = deepest;
-    if (st.kind == step_kind::for_each)
+    if (st.kind == step_kind::for_each) {
+      // A fan-out runs in the branch its list lies in: an input from a
+      // branch below the list's would make it a cross product of sibling
+      // fan-outs, which is refused.
+      auto list = std::find_if(refs.begin(), refs.end(), [](auto& r) {
+        return r.pointer.ends_with("/for_each/from");
+      });
+      if (list != refs.end())
+        for (auto& r : refs)
+          if (r.scope.size() > list->scope.size())
+            report(ec::scope_mismatch, r.pointer,
+                   in_quotes(r.text) + " runs in " + scope_text(r.scope)
+                     + ", below the list it fans out over ("
+                     + in_quotes(list->text) + ", in "
+                     + scope_text(list->scope)
+                     + "): a for_each step runs in its list's branch");
       st.scope.push_back(st.id);
+    }
     if (collected_scope && !(is_prefix(deepest, *collected_scope)
                              && collected_scope->size() > deepest.size()))
       report(ec::scope_mismatch, collect_at,

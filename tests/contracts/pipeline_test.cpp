@@ -866,6 +866,21 @@ BOOST_AUTO_TEST_CASE(references_in_sibling_branches_are_a_scope_mismatch) {
   BOOST_TEST((step_of(p, "join").scope == strings{"a"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_fan_out_taking_an_input_from_a_sibling_branch_is_a_scope_mismatch) {
+  auto doc = parse_value(R"({
+    "name": "cross", "version": 1, "schema_version": "1.0.0",
+    "inputs": [{"key": "job", "contract_type": "VALUE", "dtype": "json",
+                "constraints": {"schema": "ScraperJob"}}],
+    "steps": [
+      {"id": "scrape", "module": "scraper@1", "inputs": {"job": {"from": "inputs.job"}}},
+      {"id": "a", "module": "analyzer@1", "for_each": {"from": "scrape.videos"},
+       "inputs": {"video": {"from": "item"}}},
+      {"id": "b", "module": "analyzer@1", "for_each": {"from": "scrape.videos"},
+       "inputs": {"video": {"from": "item"}, "keywords": {"from": "a.result"}}}
+    ]})");
+  require_single(problems_of(doc), "scope_mismatch", "/steps/2/inputs/keywords/from");
+}
+
 BOOST_AUTO_TEST_CASE(a_collect_of_a_step_in_its_own_branch_is_a_scope_mismatch) {
   auto doc = clips();
   at(doc, "/steps/3") = parse_value(R"({"id": "report", "module": "bundler@1",

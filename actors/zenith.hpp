@@ -308,8 +308,10 @@ struct zenith_state {
   /// modules and schemas (`pipeline.registered`, a row in `pipelines`).
   contracts::pipeline_registration register_pipeline(const std::string& text);
   /// Starts a run: checks the request against the pipeline's inputs,
-  /// writes `run.started` and creates the root branch's tasks.
-  contracts::run_result start_run(const contracts::run_request& req);
+  /// writes `run.started` and creates the root branch's tasks. With
+  /// `check_only`, only checks (a trigger's inputs): nothing is written.
+  contracts::run_result start_run(const contracts::run_request& req,
+                                  bool check_only = false);
   /// An operator's cancel, pause, resume or retry of a run.
   caf::expected<contracts::run_record>
   change_run(const contracts::run_change& change);

@@ -254,7 +254,8 @@ zenith_state::register_pipeline(const std::string& text) {
 
 // -- starting a run -----------------------------------------------------------------
 
-contracts::run_result zenith_state::start_run(const contracts::run_request& req) {
+contracts::run_result zenith_state::start_run(const contracts::run_request& req,
+                                             bool check_only) {
   contracts::run_result out;
   auto problems = req.problems;
   auto found = pipelines.find(req.pipeline_ref);
@@ -286,7 +287,16 @@ contracts::run_result zenith_state::start_run(const contracts::run_request& req)
   for (auto& p : checked.problems) {
     if (p.pointer.rfind("/input_mapping", 0) == 0)
       p.pointer = "/inputs" + p.pointer.substr(14);
+    // Pre-flight speaks of a module; here it is the pipeline.
+    auto module = "the module " + pipeline->ref();
+    if (auto at = p.message.find(module); at != std::string::npos)
+      p.message.replace(at, module.size(), "the pipeline " + pipeline->ref());
     problems.push_back(std::move(p));
+  }
+  if (check_only) {
+    out.problems = std::move(problems);
+    out.ok = out.problems.empty();
+    return out;
   }
   for (size_t i = 0; i < pipeline->steps.size(); ++i) {
     auto& s = pipeline->steps[i];
@@ -1311,6 +1321,8 @@ zenith_state::run_page(const contracts::run_query& q) const {
   out.set("items", json::value{std::move(items)});
   if (i > 0)
     out.set("next_cursor", std::to_string(i));
+  else
+    out.set("next_cursor", nullptr);
   return json::serialize(out);
 }
 
@@ -1344,6 +1356,21 @@ zenith_state::change_trigger(const contracts::trigger_change& c) {
   if (!rec.schedule.cron.empty())
     if (auto bad = contracts::check_cron(rec.schedule.cron, "/cron"))
       return contracts::make_error(bad->code, bad->message, bad->pointer);
+  {
+    // Its runs' inputs are checked now, not when it first fires.
+    contracts::run_request req;
+    req.pipeline_ref = rec.pipeline_ref;
+    req.inputs = rec.inputs;
+    req.values = rec.values;
+    auto checked = start_run(req, true);
+    if (!checked.problems.empty()) {
+      auto& first = checked.problems.front();
+      std::string all;
+      for (auto& p : checked.problems)
+        all += (all.empty() ? "" : "; ") + p.pointer + ": " + p.message;
+      return contracts::make_error(first.code, all, first.pointer);
+    }
+  }
   auto at = to_ms(clock->now());
   rec.trigger_id = ids->next_uuid();
   rec.created_at = now();

@@ -105,7 +105,9 @@ function App() {
     try { await api('/api/session', { method: 'DELETE' }); } catch { /* the session is gone either way */ }
     setSession(null);
   }
-  const current = route.parts[0] || 'tasks';
+  // A run belongs to the pipelines' section of the navigation.
+  const section = route.parts[0] || 'tasks';
+  const current = section === 'runs' ? 'pipelines' : section;
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <header class="top">

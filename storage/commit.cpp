@@ -12,6 +12,8 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace omniva::storage {
@@ -131,8 +133,13 @@ row_records(size_t packets, const std::vector<commit_batch::state_op>& ops,
     auto* per_table = record.find(name);
     if (per_table == nullptr)
       per_table = &record.set(std::string{name}, json::object{});
-    per_table->set(op.key, op.value ? json::value{row_digest(*op.value)}
-                                    : json::value{nullptr});
+    // Appended, not `set`: a row's changes that are written are unique (the
+    // superseded ones are skipped), and `set` would look for the key among
+    // every row the packet justifies (a fan-out's packet justifies
+    // thousands).
+    per_table->as_object().emplace_back(
+      op.key, op.value ? json::value{row_digest(*op.value)}
+                       : json::value{nullptr});
   }
   return out;
 }
@@ -389,6 +396,9 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
                             + " names a batch parent that does not come "
                               "before it");
   }
+  std::unordered_map<size_t,
+                     std::unique_ptr<std::unordered_set<std::string_view>>>
+    subject_sets;
   for (auto& op : batch.ops_) {
     // A hold is justified by its task (which takes it when created and
     // releases it when it ends); any other row by its own key.
@@ -403,7 +413,23 @@ caf::expected<sealed_commit> committer::seal(commit_batch& batch) {
                         "the change of the " + describe_row(op.where, op.key)
                           + " is not justified by a packet of the commit");
     auto& subjects = packets[op.justified_by].subjects;
-    if (std::find(subjects.begin(), subjects.end(), subject) == subjects.end())
+    bool named = false;
+    if (subjects.size() <= 16) {
+      named = std::find(subjects.begin(), subjects.end(), subject)
+              != subjects.end();
+    } else {
+      // A packet naming many subjects (a fan-out's) is looked up through a
+      // set made once, not scanned for each row it justifies.
+      auto& index = subject_sets[op.justified_by];
+      if (!index) {
+        index = std::make_unique<std::unordered_set<std::string_view>>();
+        index->reserve(subjects.size());
+        for (auto& s : subjects)
+          index->insert(s);
+      }
+      named = index->count(subject) > 0;
+    }
+    if (!named)
       return make_error(ec::unjustified_state,
                         "the change of the " + describe_row(op.where, op.key)
                           + " is justified by a "

@@ -100,6 +100,28 @@ struct fixture : zenith_state_fixture {
     open();
   }
 
+  /// Restarts with the clock `ms` later than the fixture's start (the node
+  /// was down meanwhile).
+  void restart_later(int64_t ms) {
+    close();
+    db = open_test_database(dir.path);
+    st = std::make_unique<actors::zenith_state>();
+    st->config.data_dir = dir.path.string();
+    st->config.pools = {test_pool(2)};
+    st->db = db;
+    st->ids = std::make_unique<contracts::seeded_id_source>(seed + 1);
+    st->clock = std::make_unique<contracts::manual_clock>(contracts::timestamp{
+      std::chrono::milliseconds{1'790'000'000'000 + ms}});
+    auto err = st->recover();
+    BOOST_REQUIRE_MESSAGE(!err, "recover failed: " << text_of(err));
+  }
+
+  size_t runs_of(const std::string& trigger) {
+    return std::count_if(st->runs.begin(), st->runs.end(), [&](auto& kv) {
+      return kv.second.record.trigger_id == trigger;
+    });
+  }
+
   void register_pipeline(const std::string& text) {
     auto r = st->register_pipeline(text);
     BOOST_REQUIRE_MESSAGE(r.ok, "pipeline refused: "
@@ -416,6 +438,37 @@ BOOST_AUTO_TEST_CASE(a_run_request_is_checked_against_the_pipeline_inputs) {
   r = st->start_run(req);
   BOOST_REQUIRE(!r.ok);
   BOOST_CHECK(r.problems.front().code == ec::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(a_start_missed_while_the_node_was_down_runs_once_at_restart) {
+  register_pipeline(fan_pipeline);
+  contracts::trigger_change c;
+  c.record.pipeline_ref = "fan@1";
+  c.record.schedule.every_ms = 60'000;
+  c.record.values["n"] = "1";
+  auto made = st->change_trigger(c);
+  BOOST_REQUIRE_MESSAGE(made, why(made));
+  commit();
+  auto id = made->trigger_id;
+  BOOST_CHECK_EQUAL(made->next_ms, made->anchor_ms + 60'000);
+  st->fire_triggers();
+  BOOST_CHECK_EQUAL(runs_of(id), 0u); // not due yet
+  // Down for ten minutes: ten starts missed, one run.
+  restart_later(10 * 60'000 + 500);
+  commit();
+  BOOST_CHECK_EQUAL(runs_of(id), 1u);
+  auto& t = st->triggers.at(id);
+  BOOST_CHECK_GT(t.next_ms, t.last_ms);
+  BOOST_CHECK_EQUAL(t.next_ms, t.anchor_ms + 11 * 60'000);
+  st->fire_triggers();
+  commit();
+  BOOST_CHECK_EQUAL(runs_of(id), 1u);
+  // A trigger whose runs could not start is refused when it is made.
+  contracts::trigger_change bad = c;
+  bad.record.values["n"] = "\"many\"";
+  auto refused = st->change_trigger(bad);
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK(is(refused.error(), ec::dtype_mismatch));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -758,22 +758,6 @@ std::vector<std::string> draw(const std::vector<std::string>& ids, size_t count,
   return out;
 }
 
-/// The folder the benchmark works in, and the tmpfs folder holding the
-/// mock outputs; the first removed unless kept, the second always.
-struct work_folder {
-  fs::path path;
-  bool keep = false;
-  fs::path outputs;
-
-  ~work_folder() {
-    std::error_code ignored;
-    if (!outputs.empty())
-      fs::remove_all(outputs, ignored);
-    if (!keep && !path.empty())
-      fs::remove_all(path, ignored);
-  }
-};
-
 /// Makes `<data>/outputs` a link into a fresh folder in /dev/shm (replacing
 /// the link an earlier run left, whose target is gone), so that the mock
 /// adapter's hundreds of thousands of small output files do not go to the

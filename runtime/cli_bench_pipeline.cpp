@@ -53,24 +53,6 @@ constexpr auto quiet_timeout = std::chrono::seconds{120};
 
 // -- the modules and the pipeline ----------------------------------------------------
 
-/// The module of the independent tasks: `bench tasks`' own (one VALUE in,
-/// one JSON document out; mock only).
-constexpr std::string_view value_module = R"({
-  "name": "bench-value",
-  "version": 1,
-  "description": "Benchmark module: one int in, one JSON document out (mock only).",
-  "inputs": [
-    {"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}
-  ],
-  "outputs": [
-    {"key": "result", "label": "Result", "contract_type": "ASSET",
-     "media_type": "application/json"}
-  ],
-  "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": false, "timeout_s": 30},
-  "run": {"command": ["false"]},
-  "schema_version": "1.0.0"
-})";
-
 /// The run's first step: a list of JSON documents (`many`; the mock
 /// adapter writes OMNIVA_MOCK_MANY of them).
 constexpr std::string_view source_module = R"({
@@ -171,13 +153,6 @@ std::string pipeline_document(size_t elements, bool collect) {
   return json::serialize(doc);
 }
 
-contracts::task_request value_request(uint64_t n) {
-  contracts::task_request r;
-  r.module_ref = "bench-value@1";
-  r.values["n"] = std::to_string(n);
-  r.mode = contracts::execution_mode::mock;
-  return r;
-}
 
 // -- the events of the commits ---------------------------------------------------
 
@@ -280,39 +255,6 @@ private:
 
 // -- counters ---------------------------------------------------------------------
 
-/// CPU time (user + system) of the whole process so far, in seconds.
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto secs = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return secs(usage.ru_utime) + secs(usage.ru_stime);
-}
-
-/// Zenith's commit counters and the process's CPU time at one moment (as
-/// `bench tasks` reads them).
-struct commit_counters {
-  double commits = 0;
-  double packets = 0;
-  double cpu = 0;
-  double write = 0;
-  double seal = 0;
-
-  commit_counters operator-(const commit_counters& x) const {
-    return {commits - x.commits, packets - x.packets, cpu - x.cpu,
-            write - x.write, seal - x.seal};
-  }
-
-  static commit_counters of(runtime::node& node) {
-    auto text = node.metrics();
-    return {metric(text, "omniva_commits_total"),
-            metric(text, "omniva_packets_total"), cpu_seconds(),
-            metric(text, "omniva_commit_write_seconds_total"),
-            metric(text, "omniva_commit_seal_seconds_total")};
-  }
-};
-
 /// What the node did over `seconds`, per task of `tasks`.
 json::value counters_json(const commit_counters& used, double seconds,
                           size_t tasks) {
@@ -331,67 +273,6 @@ json::value counters_json(const commit_counters& used, double seconds,
 }
 
 // -- the node -----------------------------------------------------------------------
-
-/// The folder the benchmark works in (a fresh temporary one, or DIR kept),
-/// and the tmpfs folder holding the nodes' `outputs` (removed afterwards).
-struct work_folder {
-  fs::path path;
-  bool keep = false;
-  fs::path outputs;
-
-  ~work_folder() {
-    std::error_code ignored;
-    if (!outputs.empty())
-      fs::remove_all(outputs, ignored);
-    if (!keep && !path.empty())
-      fs::remove_all(path, ignored);
-  }
-};
-
-/// Makes `<data>/outputs` a link into a fresh folder in `memory` (tmpfs), as
-/// `bench tasks` does: the mock outputs cost what writing them costs, not
-/// what allocating inodes on this machine's disk costs. The database stays
-/// on the disk, synced.
-caf::error outputs_in_memory(const fs::path& data, const fs::path& memory) {
-  std::error_code err;
-  auto target = memory / data.filename();
-  fs::create_directories(target, err);
-  if (!err)
-    fs::create_directories(data, err);
-  if (!err)
-    fs::create_directory_symlink(target, data / "outputs", err);
-  if (err)
-    return contracts::make_error(contracts::ec::io_error,
-                                 "cannot link " + (data / "outputs").string()
-                                   + " to " + target.string() + ": "
-                                   + err.message());
-  return caf::none;
-}
-
-/// A node as `bench tasks` starts its own (mock adapter, sync on, a pool of
-/// `workers`), serving HTTP on a free port, with `module_dirs` registered.
-caf::expected<std::unique_ptr<runtime::node>>
-start_node(const fs::path& data, const std::vector<std::string>& module_dirs,
-           uint32_t workers) {
-  runtime::node_options opts;
-  opts.data_dir = data.string();
-  opts.serve_http = true;
-  opts.http_port = 0;
-  opts.force_mock = true;
-  opts.sync = true;
-  if (workers > 0) {
-    auto pool = runtime::default_pool();
-    pool.workers = workers;
-    opts.pools.push_back(pool);
-  }
-  auto n = runtime::node::start(opts);
-  if (!n)
-    return n.error();
-  for (auto& dir : module_dirs)
-    if (auto ref = (*n)->register_module_dir(dir); !ref)
-      return ref.error();
-  return n;
-}
 
 // -- (a) independent tasks ------------------------------------------------------------
 
@@ -763,7 +644,7 @@ int run_bench_pipeline(const arguments& args) {
   independent_figures a;
   uint32_t pool_workers = 0;
   {
-    auto node = start_node(folder.path / "independent", module_dirs, workers);
+    auto node = start_node(folder.path / "independent", module_dirs, true, workers);
     if (!node)
       return failed("starting the node", node.error());
     pool_workers = (*node)->options().pools.front().workers;
@@ -778,7 +659,7 @@ int run_bench_pipeline(const arguments& args) {
   }
   run_figures b;
   {
-    auto node = start_node(folder.path / "pipeline", module_dirs, workers);
+    auto node = start_node(folder.path / "pipeline", module_dirs, true, workers);
     if (!node)
       return failed("starting the pipeline node", node.error());
     std::cerr << "omniva bench: a run fanning out to " << elements

@@ -1,6 +1,7 @@
 #include "runtime/cli_bench_support.hpp"
 
 #include "contracts/error_code.hpp"
+#include "runtime/node.hpp"
 
 #include <sys/resource.h>
 
@@ -75,6 +76,97 @@ write_modules(const std::filesystem::path& root,
     dirs.push_back(dir.string());
   }
   return dirs;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
+
+commit_counters commit_counters::of(runtime::node& node) {
+  auto text = node.metrics();
+  return {metric(text, "omniva_commits_total"),
+          metric(text, "omniva_packets_total"), cpu_seconds(),
+          metric(text, "omniva_commit_write_seconds_total"),
+          metric(text, "omniva_commit_seal_seconds_total")};
+}
+
+const std::string_view value_module = R"({
+  "name": "bench-value",
+  "version": 1,
+  "description": "Benchmark module: one int in, one JSON document out (mock only).",
+  "inputs": [
+    {"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}
+  ],
+  "outputs": [
+    {"key": "result", "label": "Result", "contract_type": "ASSET",
+     "media_type": "application/json"}
+  ],
+  "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": false, "timeout_s": 30},
+  "run": {"command": ["false"]},
+  "schema_version": "1.0.0"
+})";
+
+contracts::task_request value_request(uint64_t n) {
+  contracts::task_request r;
+  r.module_ref = "bench-value@1";
+  r.values["n"] = std::to_string(n);
+  r.mode = contracts::execution_mode::mock;
+  return r;
+}
+
+work_folder::~work_folder() {
+  std::error_code ignored;
+  if (!outputs.empty())
+    std::filesystem::remove_all(outputs, ignored);
+  if (!keep && !path.empty())
+    std::filesystem::remove_all(path, ignored);
+}
+
+caf::error outputs_in_memory(const std::filesystem::path& data,
+                             const std::filesystem::path& memory) {
+  std::error_code err;
+  auto target = memory / data.filename();
+  std::filesystem::create_directories(target, err);
+  if (!err)
+    std::filesystem::create_directories(data, err);
+  if (!err)
+    std::filesystem::create_directory_symlink(target, data / "outputs", err);
+  if (err)
+    return contracts::make_error(contracts::ec::io_error,
+                                 "cannot link " + (data / "outputs").string()
+                                   + " to " + target.string() + ": "
+                                   + err.message());
+  return caf::none;
+}
+
+caf::expected<std::unique_ptr<runtime::node>>
+start_node(const std::filesystem::path& data,
+           const std::vector<std::string>& module_dirs, bool serve_http,
+           uint32_t workers, size_t scheduler_threads) {
+  runtime::node_options opts;
+  opts.scheduler_threads = scheduler_threads;
+  opts.data_dir = data.string();
+  opts.serve_http = serve_http;
+  opts.http_port = 0;
+  opts.force_mock = true;
+  opts.sync = true;
+  if (workers > 0) {
+    auto pool = runtime::default_pool();
+    pool.workers = workers;
+    opts.pools.push_back(pool);
+  }
+  auto n = runtime::node::start(opts);
+  if (!n)
+    return n.error();
+  for (auto& dir : module_dirs)
+    if (auto ref = (*n)->register_module_dir(dir); !ref)
+      return ref.error();
+  return n;
 }
 
 } // namespace omniva::cli::bench

@@ -1,20 +1,30 @@
 #pragma once
 
 // What the `omniva bench ...` commands share (cli_bench_tasks.cpp,
-// cli_bench_explain.cpp): time spans, quantiles and their JSON, the
-// process's peak memory, reading a metric off the node's Prometheus text,
-// and writing benchmark modules to disk.
+// cli_bench_explain.cpp, cli_bench_pipeline.cpp): time spans, quantiles and
+// their JSON, the process's peak memory and CPU time, reading metrics off
+// the node's Prometheus text, writing benchmark modules to disk, the
+// benchmark module of independent tasks, and starting an embedded node as
+// `bench tasks` does.
 
 #include "contracts/json.hpp"
+#include "contracts/messages.hpp"
+#include "contracts/defaults.hpp"
 
 #include <caf/error.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace omniva::runtime {
+class node;
+} // namespace omniva::runtime
 
 namespace omniva::cli::bench {
 
@@ -48,5 +58,59 @@ double metric(const std::string& text, std::string_view name);
 std::vector<std::string>
 write_modules(const std::filesystem::path& root,
               const std::vector<std::pair<std::string_view, std::string_view>>& modules);
+
+/// CPU time (user + system) of the whole process so far, in seconds.
+double cpu_seconds();
+
+/// Zenith's commit counters and the process's CPU time at one moment.
+struct commit_counters {
+  double commits = 0;
+  double packets = 0;
+  double cpu = 0;
+  double write = 0;
+  double seal = 0;
+
+  commit_counters operator-(const commit_counters& x) const {
+    return {commits - x.commits, packets - x.packets, cpu - x.cpu,
+            write - x.write, seal - x.seal};
+  }
+
+  /// The counters of `node` now.
+  static commit_counters of(runtime::node& node);
+};
+
+/// The benchmark module of independent tasks, `bench-value@1`: one int in,
+/// one JSON document out (mock only).
+extern const std::string_view value_module;
+
+/// A mock request of `bench-value@1` with `n`.
+contracts::task_request value_request(uint64_t n);
+
+/// The folder a benchmark works in: DIR (kept) or a fresh temporary one;
+/// and where its nodes' `outputs` folders really are (removed afterwards).
+struct work_folder {
+  std::filesystem::path path;
+  bool keep = false;
+  std::filesystem::path outputs;
+
+  ~work_folder();
+};
+
+/// Makes `<data>/outputs` of a node a link into a fresh folder in `memory`
+/// (tmpfs): the mock adapter's throwaway files then cost what writing them
+/// costs, not what allocating inodes on this machine's disk costs (on an
+/// ext4 without journal, churn makes each new inode a scan of recently
+/// deleted ones). The database stays on the disk, synced.
+caf::error outputs_in_memory(const std::filesystem::path& data,
+                             const std::filesystem::path& memory);
+
+/// An embedded node as the benchmarks run one: the mock adapter, sync on, a
+/// pool of `workers` (0: the default pool), HTTP on a free port when
+/// `serve_http`, `module_dirs` registered.
+caf::expected<std::unique_ptr<runtime::node>>
+start_node(const std::filesystem::path& data,
+           const std::vector<std::string>& module_dirs, bool serve_http,
+           uint32_t workers,
+           size_t scheduler_threads = defaults::node::scheduler_threads);
 
 } // namespace omniva::cli::bench

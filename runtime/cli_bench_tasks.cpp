@@ -62,23 +62,6 @@ constexpr auto task_timeout = std::chrono::seconds{120};
 
 // -- the modules ------------------------------------------------------------------
 
-/// A mock-only module: one VALUE input, one JSON output.
-constexpr std::string_view value_module = R"({
-  "name": "bench-value",
-  "version": 1,
-  "description": "Benchmark module: one int in, one JSON document out (mock only).",
-  "inputs": [
-    {"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}
-  ],
-  "outputs": [
-    {"key": "result", "label": "Result", "contract_type": "ASSET",
-     "media_type": "application/json"}
-  ],
-  "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": false, "timeout_s": 30},
-  "run": {"command": ["false"]},
-  "schema_version": "1.0.0"
-})";
-
 /// A mock-only module reading the JSON asset of the link before it: chains.
 constexpr std::string_view chain_module = R"({
   "name": "bench-chain",
@@ -97,14 +80,6 @@ constexpr std::string_view chain_module = R"({
   "schema_version": "1.0.0"
 })";
 
-
-contracts::task_request value_request(uint64_t n) {
-  contracts::task_request r;
-  r.module_ref = "bench-value@1";
-  r.values["n"] = std::to_string(n);
-  r.mode = contracts::execution_mode::mock;
-  return r;
-}
 
 contracts::task_request chain_request(const std::string& prev) {
   contracts::task_request r;
@@ -266,38 +241,6 @@ struct refusals {
 
 // -- the phases ---------------------------------------------------------------------
 
-/// CPU time (user + system) of the whole process so far, in seconds.
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto secs = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return secs(usage.ru_utime) + secs(usage.ru_stime);
-}
-
-/// Zenith's commit counters and the process's CPU time at one moment.
-struct commit_counters {
-  double commits = 0;
-  double packets = 0;
-  double cpu = 0;
-  double write = 0;
-  double seal = 0;
-
-  commit_counters operator-(const commit_counters& x) const {
-    return {commits - x.commits, packets - x.packets, cpu - x.cpu,
-            write - x.write, seal - x.seal};
-  }
-
-  static commit_counters of(runtime::node& node) {
-    auto text = node.metrics();
-    return {metric(text, "omniva_commits_total"),
-            metric(text, "omniva_packets_total"), cpu_seconds(),
-            metric(text, "omniva_commit_write_seconds_total"),
-            metric(text, "omniva_commit_seal_seconds_total")};
-  }
-};
-
 struct phase_figures {
   /// Zenith's commits, packets and sealing and writing time during the
   /// phase, and the CPU time the process (node and clients) used.
@@ -454,67 +397,6 @@ http_figures http_creation(const runtime::node& node, size_t requests,
 }
 
 // -- wiring ---------------------------------------------------------------------------
-
-/// The folder the benchmark works in: DIR (kept) or a fresh temporary one;
-/// and where the nodes' `outputs` folders really are (removed afterwards).
-struct work_folder {
-  fs::path path;
-  bool keep = false;
-  fs::path outputs;
-
-  ~work_folder() {
-    std::error_code ignored;
-    if (!outputs.empty())
-      fs::remove_all(outputs, ignored);
-    if (!keep && !path.empty())
-      fs::remove_all(path, ignored);
-  }
-};
-
-/// Makes `<data>/outputs` of a node a link into a fresh folder in `memory`
-/// (tmpfs): the mock adapter's throwaway files then cost what writing them
-/// costs, not what allocating inodes on this machine's disk costs (on an
-/// ext4 without journal, churn makes each new inode a scan of recently
-/// deleted ones). The database stays on the disk, synced.
-caf::error outputs_in_memory(const fs::path& data, const fs::path& memory) {
-  std::error_code err;
-  auto target = memory / data.filename();
-  fs::create_directories(target, err);
-  if (!err)
-    fs::create_directories(data, err);
-  if (!err)
-    fs::create_directory_symlink(target, data / "outputs", err);
-  if (err)
-    return contracts::make_error(contracts::ec::io_error,
-                                 "cannot link " + (data / "outputs").string()
-                                   + " to " + target.string() + ": "
-                                   + err.message());
-  return caf::none;
-}
-
-caf::expected<std::unique_ptr<runtime::node>>
-start_node(const fs::path& data, const std::vector<std::string>& module_dirs,
-           bool serve_http, uint32_t workers, size_t scheduler_threads) {
-  runtime::node_options opts;
-  opts.scheduler_threads = scheduler_threads;
-  opts.data_dir = data.string();
-  opts.serve_http = serve_http;
-  opts.http_port = 0;
-  opts.force_mock = true;
-  opts.sync = true;
-  if (workers > 0) {
-    auto pool = runtime::default_pool();
-    pool.workers = workers;
-    opts.pools.push_back(pool);
-  }
-  auto n = runtime::node::start(opts);
-  if (!n)
-    return n.error();
-  for (auto& dir : module_dirs)
-    if (auto ref = (*n)->register_module_dir(dir); !ref)
-      return ref.error();
-  return n;
-}
 
 /// Bytes this process has caused to be written to the block layer so far
 /// (`write_bytes` of /proc/self/io: the log, its flushes and compactions,

@@ -33,8 +33,9 @@ benchmark):
 writes DIR/video-<i>.mp4 (every other one with DIR/video-<i>.en.vtt) and
 DIR/channel.json listing each video's title, date, files and known content.
 
-Needs ffmpeg, espeak-ng and python3-opencv (Debian packages); run it with
-Debian's /usr/bin/python3 (the one that has cv2).
+Needs ffmpeg, espeak-ng and python3-opencv (Debian packages). Importable
+from any Python 3 (the face is drawn by Debian's /usr/bin/python3 when the
+running interpreter has no cv2); `face_image` and `detect_faces` need cv2.
 """
 
 import argparse
@@ -71,6 +72,9 @@ SCENE_SOURCES = [
     "testsrc",
     "color=c=0x7a1f3d",
 ]
+
+# The interpreter that has python3-opencv (Debian's, not a pyenv one).
+DEBIAN_PYTHON = "/usr/bin/python3"
 
 CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 
@@ -126,6 +130,19 @@ def face_image(size=200):
     cv2.ellipse(img, (int(cx), int(s * 0.2)), (int(s * 0.38), int(s * 0.16)),
                 0, 180, 360, (30, 40, 50), -1, cv2.LINE_AA)  # hair
     return cv2.GaussianBlur(img, (0, 0), s / 100)
+
+
+def write_face_png(path, size):
+    """Writes face_image(size) as a PNG. Works from any Python 3: when this
+    interpreter has no cv2 (a pyenv python3 running the tests), Debian's
+    /usr/bin/python3 draws it (this file's --face-png mode)."""
+    try:
+        import cv2
+    except ImportError:
+        _run([DEBIAN_PYTHON, os.path.abspath(__file__), "--face-png", path, str(size)])
+        return
+    if not cv2.imwrite(path, face_image(size)):
+        raise RuntimeError("cannot write " + path)
 
 
 def detect_faces(bgr_image, cascade_path=CASCADE):
@@ -306,13 +323,12 @@ def make_video(path, seconds=8.0, scene_cuts=(3.0,), sentence=DEFAULT_SENTENCE,
 
         face_info = None
         if face:
-            import cv2
             k = face_scene if face_scene is not None else (1 if cuts else 0)
             if not 0 <= k < len(scenes):
                 raise ValueError("face_scene %r: there are %d scenes" % (k, len(scenes)))
             side = int(height * 0.6) // 2 * 2
             png = os.path.join(work, "face.png")
-            cv2.imwrite(png, face_image(side))
+            write_face_png(png, side)
             x, y = (width - side) // 2, (height - side) // 2
             argv += ["-loop", "1", "-framerate", str(fps), "-i", png]
             filters.append("[%d:v]format=yuv420p[face]" % next_index)
@@ -407,6 +423,10 @@ def make_channel(out, videos=3, seconds=8.0, start_date="2024-01-01", embed_subt
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--face-png"] and len(argv) == 3:  # write_face_png's helper mode
+        write_face_png(argv[1], int(argv[2]))
+        return 0
     parser = argparse.ArgumentParser(description="Makes test videos for a test channel.")
     parser.add_argument("--out", required=True, help="folder to write into")
     parser.add_argument("--videos", type=int, default=3)

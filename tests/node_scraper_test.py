@@ -23,7 +23,10 @@ ScraperJob whose requested_range leaves one video out:
   the node's environment the task ends ERROR `auth_failed`, not retried
   (deterministic); with the node restarted with the secret, an operator's
   retry of that task is DONE (its identical re-submission would be blocked
-  as a duplicate: a failed scrape is retried, not submitted again).
+  as a duplicate: a failed scrape is retried, not submitted again);
+- by `omniva module run`: a site slower than `socket_timeout_s` is
+  `network_timeout` (transient); an ftp URL and a page that is not there
+  are `bad_command` (deterministic).
 
 The harness (a node per case) is tests/node_harness.py; the channel server's
 own behaviour is documented in its docstring.
@@ -247,6 +250,40 @@ class AuthTest(ScraperTestCase):
                 if os.path.exists(path):
                     with open(path, encoding="utf-8", errors="replace") as f:
                         self.assertNotIn("t0ken-for-the-test", f.read())
+        self.finish()
+
+
+class ErrorCodeTest(ScraperTestCase):
+    """The codes a retry through a node would take long to show, by `omniva
+    module run` (the node's adapter, without a node): the error, its message
+    and `transient`."""
+
+    def module_run(self, job, *values):
+        args = ["module", "run", os.path.join(node_harness.REPO, "modules", "scraper"),
+                "--value", "job=" + json.dumps(job), "--json"]
+        for v in values:
+            args += ["--value", v]
+        r = self.cli(*args, node=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        return json.loads(r.stdout)["outcome"]["error"]
+
+    def test_a_slow_site_a_bad_scheme_and_a_page_without_videos(self):
+        slow = self.serve(slow=3)
+        error = self.module_run(scraper_job(slow.feed_url), "socket_timeout_s=1")
+        self.assertTrue(error["message"].startswith("the module reported network_timeout:"),
+                        error)
+        self.assertTrue(error["transient"], error)
+        slow.set_faults(slow=0)
+
+        error = self.module_run(scraper_job("ftp://127.0.0.1/videos/"))
+        self.assertTrue(error["message"].startswith("the module reported bad_command:"), error)
+        self.assertIn("http or https", error["message"])
+        self.assertFalse(error["transient"], error)
+
+        error = self.module_run(scraper_job(slow.url + "nothing-here"))
+        self.assertTrue(error["message"].startswith("the module reported bad_command:"), error)
+        self.assertIn("404", error["message"])
+        self.assertFalse(error["transient"], error)
         self.finish()
 
 

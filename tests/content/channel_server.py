@@ -64,7 +64,10 @@ Library
     from channel_server import start, ChannelServer, make_channel
     url, stop = start(folder, port=0, **faults)   # url: "http://127.0.0.1:P/"
     ...; stop()
-    server = ChannelServer(folder, port=0, rate_limit=1)   # the same, as an object:
+    server = ChannelServer(folder, port=0, title=None, videos=None, rate_limit=0,
+                           auth=None, token="s3cret", cookie=("omniva_channel", "letmein"),
+                           slow=0)   # the same, as an object (videos: {id: {title?,
+                                     # uploaded_at?, description?}} over the sidecar):
     server.url, server.feed_url, server.page_url(id), server.media_url(id)
     server.set_faults(rate_limit=0, auth=None, slow=0); server.requests; server.stop()
     make_channel(folder, videos)   # writes test media with ffmpeg (and espeak-ng):
@@ -188,7 +191,7 @@ class ChannelServer:
         self.set_faults(rate_limit=rate_limit, auth=auth, token=token,
                         cookie=cookie, slow=slow)
         handler = type("Handler", (_Handler,), {"channel": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd = _Server(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         self.port = self.httpd.server_address[1]
@@ -286,6 +289,15 @@ class ChannelServer:
                     return 401, {"WWW-Authenticate": 'Bearer realm="channel"'}
                 return 403, {}
         return None
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-answer (a player seeking, a timed-out
+        # scraper) is normal here; anything else is printed as usual.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -55,6 +55,7 @@ ANALYZER_VERSION = "1.0.0"
 ENERGY_WINDOW_S = 0.25          # astats window
 SILENCE_NOISE_DB = -35          # silencedetect noise level
 SILENCE_MIN_S = 0.4             # silencedetect minimum duration
+SILENCE_EDGE_S = 0.3            # a long silence is cut this far inside its edges
 FACE_SAMPLE_FPS = 2.0           # frames per second searched for faces ...
 FACE_MAX_SAMPLES = 400          # ... at most this many frames per video
 FACE_FRAME_WIDTH = 480          # frames are scaled to this width (or less)
@@ -215,12 +216,17 @@ def probe(path):
     subtitle_index = next((i for i, s in enumerate(
         [s for s in streams if s.get("codec_type") == "subtitle"])
         if s.get("codec_name") in text_codecs), None)
+    try:
+        start = float(fmt.get("start_time") or 0)
+    except ValueError:
+        start = 0.0
     tags = []
     for holder in [fmt] + streams:
         tags += [str(v) for v in (holder.get("tags") or {}).values()]
     return {"duration": duration, "width": width, "height": height, "fps": fps,
             "has_audio": any(s.get("codec_type") == "audio" for s in streams),
-            "subtitle_stream": subtitle_index, "tags": tags}
+            "subtitle_stream": subtitle_index, "tags": tags,
+            "start": start if math.isfinite(start) else 0.0}
 
 
 def video_identity(info, path):
@@ -238,9 +244,10 @@ def video_identity(info, path):
 # -- signals ------------------------------------------------------------------------------
 
 
-def scene_changes(path, threshold):
+def scene_changes(path, threshold, origin):
     """[(time, score)]: frames whose scene score (0..1, ffmpeg's `scene`)
-    exceeds the threshold; frames are scaled to 320 pixels wide first."""
+    exceeds the threshold; frames are scaled to 320 pixels wide first.
+    Times are from the file's start (`origin`, its start_time, subtracted)."""
     out, _ = run_tool(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-an", "-sn", "-vf",
                        "scale=320:-2,select='gt(scene\\,%s)',metadata=print:file=-" % threshold,
                        "-f", "null", "-"], "ffmpeg scene detection")
@@ -251,8 +258,8 @@ def scene_changes(path, threshold):
             t = float(m.group(1))
             continue
         m = re.search(r"lavfi\.scene_score=([0-9.e+-]+)", line)
-        if m and t is not None and t > 0:
-            changes.append((round(t, 3), round(float(m.group(1)), 4)))
+        if m and t is not None and t - origin > 0:
+            changes.append((round(t - origin, 3), clamp01(round(float(m.group(1)), 4))))
             t = None
     return changes
 
@@ -302,7 +309,7 @@ def faces_timeline(path, info, cascade, work):
     if rc != 0 and not counts:
         raise AnalyzerError("bad_command", "ffmpeg could not decode the video's frames: "
                             + " ".join(err.strip().splitlines()[-2:])[:500])
-    timeline = [(round(max(0.0, times[i]) if i < len(times) else i / fps, 3), n)
+    timeline = [(round(max(0.0, times[i] - info["start"]) if i < len(times) else i / fps, 3), n)
                 for i, n in enumerate(counts)]
     return timeline, fps
 
@@ -437,9 +444,11 @@ def pronounce(word):
 
 
 def normalise_keyword(keyword):
-    """A keyword as PocketSphinx can search it: lower case, letters,
-    apostrophes and single spaces; "" when nothing is left."""
-    return " ".join(re.sub(r"[^a-z' ]+", " ", keyword.lower()).split())
+    """A keyword as PocketSphinx can search it: lower case, hyphens and runs
+    of spaces as one space; "" (not searched in the audio) when it holds
+    anything but letters a-z, apostrophes and spaces ("4k", "café")."""
+    text = " ".join(keyword.lower().replace("-", " ").split())
+    return text if re.fullmatch(r"[a-z' ]*", text) and re.search(r"[a-z]", text) else ""
 
 
 def load_dictionary(dic, words):
@@ -518,23 +527,30 @@ def parse_time(text):
 
 
 def parse_cues(text):
-    """[(start, end, text)] of a WebVTT or SubRip document (tags removed,
-    entities decoded); cues without text are left out."""
-    cues = []
+    """[(start, end, text)] of a WebVTT or SubRip document, in time order:
+    tags removed, entities decoded, and the lines a cue repeats from the cue
+    before left out (the "rolling" automatic captions of video sites show
+    each line twice); cues left without text are dropped."""
+    parsed = []
     blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     for block in blocks:
         lines = block.strip("\n").split("\n")
         for i, line in enumerate(lines):
             m = CUE_TIME.search(line)
             if m:
-                body = " ".join(lines[i + 1:])
-                body = html.unescape(re.sub(r"<[^>]*>|\{\\[^}]*\}", "", body))
-                body = " ".join(body.split())
+                body = [" ".join(html.unescape(re.sub(r"<[^>]*>|\{\\[^}]*\}", "", l)).split())
+                        for l in lines[i + 1:]]
                 start, end = parse_time(m.group(1)), parse_time(m.group(2))
-                if body and end > start:
-                    cues.append((round(start, 3), round(end, 3), body))
+                if end > start:
+                    parsed.append((round(start, 3), round(end, 3), [l for l in body if l]))
                 break
-    return sorted(cues)
+    cues, previous = [], []
+    for start, end, body in sorted(parsed):
+        fresh = [l for l in body if l not in previous]
+        previous = body
+        if fresh:
+            cues.append((start, end, " ".join(fresh)))
+    return cues
 
 
 def embedded_subtitles(path, index):
@@ -610,18 +626,28 @@ def clamp01(x):
 def cut_points(duration, scenes, silences, min_s, max_s):
     """The candidates' intervals: [(start, end, start_kind, end_kind)].
 
-    Strong cut points are the scene changes, weak ones the middles of the
-    silences. Each shot (from the video's start or a scene change to the
+    Strong cut points are the scene changes, weak ones the silences: the
+    middle of a pause of at most 2 SILENCE_EDGE_S + SILENCE_MIN_S (1 s),
+    else SILENCE_EDGE_S inside each of its two edges. Each shot (from the video's start or a scene change to the
     next one) starts a candidate at its first frame; a candidate ends at the
     shot's end when that gives [min_s, max_s] seconds; a shorter one runs on
     to the first strong cut point at least min_s in, else the first weak one,
     else min_s (or the video's end); a longer one ends at the last weak point
     in [min_s, max_s] (else max_s) and the rest of the shot continues from
-    there the same way. A video shorter than min_s is one candidate, whole.
+    there the same way. A candidate that would end less than min_s before
+    the video's end runs to the end instead (when that keeps it within
+    max_s); a shot starting less than min_s before the end is a candidate
+    when it lasts at least min_s / 2. A video shorter than min_s is one
+    candidate, whole.
     """
     strong = sorted({t for t, _ in scenes if 0 < t < duration})
-    weak = sorted({round((a + b) / 2, 3) for a, b in silences
-                   if 0 < (a + b) / 2 < duration})
+    weak = set()
+    for a, b in silences:
+        if b - a <= 2 * SILENCE_EDGE_S + SILENCE_MIN_S:
+            weak.add(round((a + b) / 2, 3))  # a pause: its middle
+        else:  # a long silence: just after the sound before it, just before the next
+            weak.update({round(a + SILENCE_EDGE_S, 3), round(b - SILENCE_EDGE_S, 3)})
+    weak = sorted(t for t in weak if 0 < t < duration)
     shots = [0.0] + strong
     found = []
     for i, shot_start in enumerate(shots):
@@ -629,7 +655,11 @@ def cut_points(duration, scenes, silences, min_s, max_s):
         t, kind = shot_start, "video_start" if shot_start == 0 else "scene_cut"
         while t < shot_end - 1e-6:
             if duration - t <= min_s:
-                found.append((t, duration, kind, "video_end"))
+                # The video's last min_s: a candidate of its own when it is
+                # the whole video or at least half of min_s (the one before
+                # reaches the end anyway, below).
+                if t == 0 or duration - t >= min_s / 2:
+                    found.append((t, duration, kind, "video_end"))
                 break
             if min_s <= shot_end - t <= max_s:
                 end = shot_end
@@ -651,6 +681,8 @@ def cut_points(duration, scenes, silences, min_s, max_s):
                     end, end_kind = inside[-1], "silence"
                 else:
                     end, end_kind = t + max_s, "split"
+            if end < duration and duration - end < min_s and duration - t <= max_s:
+                end, end_kind = duration, "video_end"  # no stub of a tail after it
             found.append((t, end, kind, end_kind))
             if end >= shot_end:
                 break
@@ -808,7 +840,7 @@ def analyze(manifest, work):
                             "the video has no subtitles and no audio to recognise speech in")
     wav = os.path.join(work, "audio16k.wav")
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        scenes_f = pool.submit(scene_changes, video, params["scene_threshold"])
+        scenes_f = pool.submit(scene_changes, video, params["scene_threshold"], info["start"])
         faces_f = pool.submit(faces_timeline, video, info, cascade, work)
         energy, silences, words, hits, made = [], [], [], {}, {}
         if info["has_audio"]:

@@ -832,8 +832,12 @@ def analyze(manifest, work):
             raise AnalyzerError("bad_command", "cannot read the subtitles: %s" % e)
         subtitle_source = "input"
     elif info["subtitle_stream"] is not None:
-        cues = embedded_subtitles(video, info["subtitle_stream"])
-        subtitle_source = "embedded"
+        try:
+            cues = embedded_subtitles(video, info["subtitle_stream"])
+            subtitle_source = "embedded"
+        except AnalyzerError as e:  # a stream ffmpeg cannot convert: speech recognition instead
+            print("analyzer: the subtitle stream is unreadable, recognising speech instead: %s"
+                  % e.message, file=sys.stderr)
 
     if params["require_transcript"] and not cues and not info["has_audio"]:
         raise AnalyzerError("transcript_missing",

@@ -131,6 +131,11 @@ using lattice_actor = caf::typed_actor<
   // Routes a batch of READY tasks over the pools as Zenith sees them.
   caf::replies_to<atom::route, contracts::route_batch>::with<contracts::lattice_advice>>;
 
+/// Pantheon: persona votes on clip candidates (docs/engines.md).
+using pantheon_actor = caf::typed_actor<
+  // Votes on the candidates of one fan-out.
+  caf::replies_to<atom::vote, contracts::pantheon_ballot>::with<contracts::pantheon_advice>>;
+
 /// HaloLux: explanations from the lineage alone (docs/engines.md).
 using halolux_actor = caf::typed_actor<
   // Explains a task, an asset or a trace (paged).
@@ -141,6 +146,9 @@ struct engine_set {
   paradox_actor paradox;
   eclipse_actor eclipse;
   lattice_actor lattice;
+  /// Asked only by `select: {"by": "pantheon"}` fan-outs; a node without
+  /// it leaves such a fan-out waiting (logged).
+  pantheon_actor pantheon;
 };
 
 /// A worker pool: runs dispatched attempts on its workers, one at a time each.

@@ -115,6 +115,8 @@ struct zenith_effects {
   /// READY tasks (and new tasks whose inputs are all AVAILABLE) for Lattice
   /// to route; the pools are described when the request leaves.
   std::vector<contracts::route_request> routes;
+  /// Fan-outs for Pantheon to vote on (`select` by "pantheon").
+  std::vector<contracts::pantheon_ballot> ballots;
   /// Attempt ends for Eclipse (failures and successes).
   std::vector<contracts::attempt_report> reports;
   /// Quarantine states Zenith committed, for Eclipse's breakers: (target,
@@ -268,6 +270,10 @@ struct zenith_state {
     /// Fan-outs waiting for their list: "<step>#<branch>" -> the list
     /// asset.
     std::map<std::string, std::string> fan_waiting;
+    /// Fan-outs waiting for Pantheon's vote (`select` by "pantheon"):
+    /// "<step>#<branch>" -> the list asset. Not persisted: after a
+    /// restart the fan-out asks again (the vote is deterministic).
+    std::map<std::string, std::string> vote_waiting;
     /// Branches opened by each `for_each` step.
     std::map<std::string, std::set<std::string>> branches;
     /// Collect gates: "<collect step>#<branch prefix>" -> tasks (and
@@ -507,6 +513,12 @@ struct zenith_state {
   /// skips it (`block`).
   void on_paradox_advice(const contracts::paradox_advice& advice);
 
+  /// Pantheon's votes on a fan-out's candidates: records
+  /// `advice.pantheon` (the report, also an asset of its own) and fans out
+  /// the candidates it keeps, each with its votes, its Lattice priority and
+  /// a `clip_id` (promoted).
+  void on_pantheon_advice(const contracts::pantheon_advice& advice);
+
   /// Lattice's routes: records `advice.lattice` and queues each READY task
   /// in its pool (a task not READY yet keeps its route for when it is).
   void on_lattice_advice(const contracts::lattice_advice& advice);
@@ -703,8 +715,12 @@ private:
   bool try_create(run_state& r, const contracts::pipeline_step& s,
                   const std::string& branch, std::optional<size_t> decision,
                   const std::string& item_asset = {});
+  /// Fans step `s` out over `list_asset` in `branch`. A `select` by
+  /// "pantheon" first asks Pantheon (a ballot in the effects) and returns;
+  /// `on_pantheon_advice` calls it again with the `advice`.
   void fan_out(run_state& r, const contracts::pipeline_step& s,
-               const std::string& branch, const std::string& list_asset);
+               const std::string& branch, const std::string& list_asset,
+               const contracts::pantheon_advice* advice = nullptr);
   void try_collect(run_state& r, const contracts::pipeline_step& s,
                    const std::string& branch);
   void watch_fan_out(run_state& r, const contracts::pipeline_step& s,

@@ -984,6 +984,26 @@ void zenith_state::ask_engines(zenith_effects& fx) {
                            error_text(err));
         });
   }
+  if (!fx.ballots.empty()) {
+    if (!engines.pantheon)
+      spdlog::critical("zenith: this node runs no Pantheon: {} fan-out(s) "
+                       "selecting by \"pantheon\" wait", fx.ballots.size());
+    for (auto& ballot : fx.ballots)
+      if (engines.pantheon)
+        self
+          ->request(engines.pantheon, caf::infinite, atom::vote_v,
+                    std::move(ballot))
+          .then(
+            [this](contracts::pantheon_advice& a) {
+              on_pantheon_advice(a);
+              schedule_flush();
+            },
+            [](caf::error& err) {
+              spdlog::critical("zenith: Pantheon did not vote: {}",
+                               error_text(err));
+            });
+    fx.ballots.clear();
+  }
   if (!fx.reports.empty() && engines.eclipse)
     self
       ->request(engines.eclipse, caf::infinite, atom::report_v,

@@ -13,6 +13,7 @@
 #include "actors/zenith.hpp"
 #include "contracts/hex.hpp"
 #include "contracts/packet.hpp"
+#include "contracts/pantheon.hpp"
 #include "contracts/pipeline.hpp"
 #include "contracts/preflight.hpp"
 #include "contracts/run.hpp"
@@ -542,11 +543,19 @@ void zenith_state::watch_fan_out(run_state& r, const pipeline_step& s,
 
 void zenith_state::fan_out(run_state& r, const pipeline_step& s,
                            const std::string& branch,
-                           const std::string& list_asset) {
+                           const std::string& list_asset,
+                           const contracts::pantheon_advice* advice) {
   auto key = instance_key(s.id, branch);
   if (r.record.fanouts.count(key) > 0)
     return;
   bool was_waiting = r.fan_waiting.erase(key) > 0;
+  if (advice == nullptr && r.vote_waiting.count(key) > 0) {
+    if (was_waiting) // the gate is held once, by the vote
+      gate_change(r, s.id, branch, -1);
+    return; // Pantheon was asked; its advice continues
+  }
+  if (advice != nullptr)
+    was_waiting = r.vote_waiting.erase(key) > 0 || was_waiting;
   auto& spec = *s.for_each;
   auto& list = assets.at(list_asset);
   // The elements: asset ids of a list, or JSON values of an array.
@@ -603,6 +612,104 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
     std::sort(ranked.begin(), ranked.end());
     kept = std::move(ranked);
   }
+  // `select` by "pantheon": the personas vote first (a ballot to Pantheon);
+  // the kept candidates are promoted: their votes, their Lattice priority
+  // and a clip id are written into the elements.
+  std::map<size_t, json::value> promoted;
+  std::optional<size_t> advice_packet;
+  std::string report_asset;
+  bool by_pantheon = spec.select && spec.select->by == "pantheon";
+  if (by_pantheon && problem.empty()) {
+    std::vector<json::value> candidates;
+    for (size_t i = 0; i < count; ++i) {
+      if (spec.pointer.empty()) {
+        auto element = read_json_asset(assets.at(element_ids[i]), config.relocation);
+        candidates.push_back(element ? std::move(*element) : json::value{});
+      } else {
+        candidates.push_back(element_values[i]);
+      }
+    }
+    if (advice == nullptr) {
+      contracts::pantheon_ballot ballot;
+      ballot.key = r.record.run_id + "\n" + key;
+      auto personas = pantheon::to_json(pantheon::default_personas());
+      personas.set("ref", spec.select->personas.empty()
+                            ? std::string{pantheon::default_personas_ref}
+                            : spec.select->personas);
+      ballot.personas_json = json::serialize(personas, json::style::canonical);
+      ballot.candidates_json = json::serialize(json::value{std::move(candidates)},
+                                               json::style::canonical);
+      ballot.context_json = spec.pointer.empty() || !doc
+                              ? std::string{"null"}
+                              : json::serialize(*doc, json::style::canonical);
+      effects.ballots.push_back(std::move(ballot));
+      r.vote_waiting[key] = list_asset;
+      // The vote to come counts as unfinished work for the collects above.
+      if (!was_waiting)
+        gate_change(r, s.id, branch, +1);
+      return;
+    }
+    kept.clear();
+    auto parsed = advice->problem.empty() ? json::parse(advice->report_json)
+                                          : json::parse_result{};
+    auto report = parsed ? pantheon::read_report(*parsed.doc) : std::nullopt;
+    if (!report || report->verdicts.size() != count) {
+      problem = advice->problem.empty()
+                  ? "Pantheon's report does not match the candidates"
+                  : "Pantheon could not vote: " + advice->problem;
+    } else {
+      kept = pantheon::select(*report, spec.select->top, spec.select->min);
+      for (auto i : kept) {
+        auto promoted_candidate = pantheon::annotate(candidates[i], report->verdicts[i]);
+        promoted_candidate.set("clip_id", ids->next_uuid());
+        promoted[i] = std::move(promoted_candidate);
+      }
+      // The report, an asset of its own, and the advice that carries it.
+      auto content = json::serialize(*parsed.doc, json::style::pretty) + "\n";
+      asset_record a;
+      a.asset_id = ids->next_uuid();
+      a.status = asset_status::available;
+      a.kind = contracts::asset_kind::file;
+      a.media_type = "application/json";
+      a.sha256 = contracts::to_hex(contracts::sha256(content));
+      a.size = content.size();
+      a.created_at = now();
+      a.label = "pantheon " + s.id + (branch.empty() ? "" : "#" + branch);
+      auto dir = std::filesystem::path{config.data_dir} / "runs" / r.record.run_id
+                 / "pantheon";
+      std::error_code err;
+      std::filesystem::create_directories(dir, err);
+      auto path = dir / (a.asset_id + ".json");
+      std::ofstream f{path, std::ios::binary | std::ios::trunc};
+      f << content;
+      f.flush();
+      if (f) {
+        a.uri = path.string();
+        report_asset = a.asset_id;
+        assets[a.asset_id] = std::move(a);
+      } else {
+        spdlog::error("zenith: cannot write {}", path.string());
+      }
+      json::value said{json::object{}};
+      said.set("engine", "pantheon");
+      said.set("run_id", r.record.run_id);
+      said.set("step", s.id);
+      said.set("branch", branch);
+      said.set("list", list_asset);
+      said.set("personas", report->personas_ref);
+      if (!report_asset.empty())
+        said.set("report_asset", report_asset);
+      said.set("report", *parsed.doc);
+      std::vector<std::string> said_about{r.record.run_id, list_asset};
+      if (!report_asset.empty())
+        said_about.push_back(report_asset);
+      advice_packet = add_packet_as("advice.pantheon", "pantheon", said_about,
+                                    {list_asset}, std::move(said),
+                                    r.record.run_id, false);
+      if (!report_asset.empty())
+        put_asset(assets.at(report_asset), *advice_packet);
+    }
+  }
   // The decision, with the list as its evidence.
   json::value payload{json::object{}};
   payload.set("engine", "pipeline");
@@ -618,6 +725,16 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
   payload.set("kept", json::value{std::move(kept_json)});
   if (spec.select)
     payload.set("select", spec.select->by);
+  if (by_pantheon) {
+    json::array clip_ids;
+    for (auto i : kept)
+      if (auto p = promoted.find(i); p != promoted.end())
+        if (auto* id = p->second.find("clip_id"))
+          clip_ids.push_back(*id);
+    payload.set("promoted", json::value{std::move(clip_ids)});
+    if (!report_asset.empty())
+      payload.set("report_asset", report_asset);
+  }
   if (!problem.empty())
     payload.set("problem", problem);
   payload.set("final_decision_source", "automation");
@@ -644,12 +761,14 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
                       / r.record.run_id / "elements";
   for (size_t j = 0; j < kept.size(); ++j) {
     auto i = kept[j];
-    if (spec.pointer.empty() && !want_value) {
+    if (spec.pointer.empty() && !want_value && !by_pantheon) {
       element_of[j] = element_ids[i];
       continue;
     }
     std::string content;
-    if (spec.pointer.empty()) {
+    if (auto p = promoted.find(i); p != promoted.end()) {
+      content = json::serialize(p->second);
+    } else if (spec.pointer.empty()) {
       auto doc = read_json_asset(assets.at(element_ids[i]), config.relocation);
       if (!doc) {
         spdlog::warn("zenith: run {}: element {} of step {} is not JSON",
@@ -691,9 +810,13 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
     element_of[j] = a.asset_id;
     assets[a.asset_id] = std::move(a);
   }
+  std::vector<size_t> followed;
+  if (advice_packet)
+    followed.push_back(*advice_packet);
   auto decision = add_packet_as("decision.zenith", "zenith", subjects,
                                 {list_asset, r.record.run_id},
-                                std::move(payload), r.record.run_id, true);
+                                std::move(payload), r.record.run_id, true,
+                                std::move(followed));
   for (auto& id : made)
     put_asset(assets.at(id), decision);
   r.record.fanouts[key] = static_cast<uint32_t>(kept.size());
@@ -712,6 +835,32 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
   }
   if (was_waiting)
     gate_change(r, s.id, branch, -1);
+}
+
+void zenith_state::on_pantheon_advice(const contracts::pantheon_advice& advice) {
+  auto nl = advice.key.find('\n');
+  if (nl == std::string::npos)
+    return;
+  auto run = runs.find(advice.key.substr(0, nl));
+  if (run == runs.end())
+    return;
+  auto& r = run->second;
+  auto key = advice.key.substr(nl + 1);
+  auto waiting = r.vote_waiting.find(key);
+  if (waiting == r.vote_waiting.end())
+    return; // answered before (a ballot sent again after a restart)
+  auto [step, branch] = split_key(key);
+  auto* s = r.pipeline->find_step(step);
+  if (s == nullptr || contracts::is_final(r.record.status)) {
+    r.vote_waiting.erase(waiting);
+    if (s != nullptr)
+      gate_change(r, step, branch, -1);
+    finish_run_if_done(r);
+    return;
+  }
+  auto list = waiting->second;
+  fan_out(r, *s, branch, list, &advice);
+  finish_run_if_done(r);
 }
 
 // -- fan-ins ------------------------------------------------------------------------
@@ -920,7 +1069,7 @@ void zenith_state::advance_runs() {
 
 void zenith_state::finish_run_if_done(run_state& r) {
   if (contracts::is_final(r.record.status) || r.open > 0
-      || !r.fan_waiting.empty())
+      || !r.fan_waiting.empty() || !r.vote_waiting.empty())
     return;
   std::optional<contracts::task_error> why;
   for (auto& id : r.task_order) {

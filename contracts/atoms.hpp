@@ -80,3 +80,5 @@ CAF_ADD_ATOM(omniva, omniva::atom, pipeline, "pipeline")
 CAF_ADD_ATOM(omniva, omniva::atom, run, "run")
 CAF_ADD_ATOM(omniva, omniva::atom, view, "view")
 CAF_ADD_ATOM(omniva, omniva::atom, trigger, "trigger")
+/// Vote on clip candidates (to Pantheon).
+CAF_ADD_ATOM(omniva, omniva::atom, vote, "vote")

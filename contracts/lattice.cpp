@@ -1,8 +1,15 @@
 #include "contracts/lattice.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace omniva::lattice {
+
+double clip_priority(double consensus, double dissent) noexcept {
+  double x = std::clamp(consensus, 0.0, 1.0) * (1 - std::clamp(dissent, 0.0, 1.0) / 2);
+  return std::round(x * 1e6) / 1e6;
+}
+
 
 namespace {
 

@@ -25,6 +25,11 @@ struct settings {
 int64_t rank(int32_t priority, int32_t delta, int64_t ready_at_ms,
              std::chrono::milliseconds ageing) noexcept;
 
+/// A promoted clip candidate's `lattice_priority` from Pantheon's verdict:
+/// the consensus, discounted by half the dissent (a split vote ranks below
+/// a unanimous one of the same mean), in [0, 1], rounded to 1e-6.
+double clip_priority(double consensus, double dissent) noexcept;
+
 /// Routes one task over `pools`: pools its resources do not fit, open
 /// quarantines and (when another fits) the pool to avoid are discarded
 /// with that reason; the rest are scored by free capacity against queue

@@ -1,5 +1,7 @@
 #include "contracts/pipeline.hpp"
 
+#include "contracts/pantheon.hpp"
+
 #include "contracts/enum_names.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/media_type.hpp"
@@ -1010,12 +1012,20 @@ private:
     select_spec s;
     if (auto* by = sel.find("by"); by && by->is_string()) {
       s.by = by->as_string();
-      if (s.by != "score")
+      if (s.by != "score" && s.by != "pantheon")
         report(ec::invalid_argument, at + "/by",
                "select by " + in_quotes(s.by)
-                 + " is not available: only \"score\" is known today (the "
-                   "number at pointer in each element)");
+                 + " is not available: \"score\" (the number at pointer in "
+                   "each element) or \"pantheon\" (persona votes)");
     }
+    if (s.by == "pantheon") {
+      select_by_pantheon(sel, at, element_schema, element_known_not_json, s);
+      return s;
+    }
+    for (auto* only : {"min_consensus", "personas"})
+      if (sel.find(only) != nullptr)
+        report(ec::invalid_argument, json::append_pointer(at, only),
+               std::string{only} + " is a member of select by \"pantheon\"");
     auto* ptr = sel.find("pointer");
     if (ptr && ptr->is_string()) {
       s.pointer = ptr->as_string();
@@ -1065,6 +1075,53 @@ private:
     if (auto* o = sel.find("options"); o && o->is_object())
       s.options_json = json::serialize(*o);
     return s;
+  }
+
+  /// `select: {"by": "pantheon", "top"?, "min_consensus"?, "personas"?}`:
+  /// Pantheon's personas vote on ClipCandidate elements (docs/engines.md).
+  void select_by_pantheon(const json::value& sel, const std::string& at,
+                          const std::optional<schema_place>& element_schema,
+                          bool element_known_not_json, select_spec& s) {
+    if (element_known_not_json)
+      report(ec::invalid_argument, at + "/by",
+             "Pantheon votes on JSON elements (ClipCandidate objects); these "
+             "elements are not JSON");
+    else if (element_schema && element_schema->name != "ClipCandidate"
+             && element_schema->name != "ClipCandidate.json")
+      report(ec::schema_mismatch, at + "/by",
+             "Pantheon votes on ClipCandidate elements; these are "
+               + (element_schema->name.empty() ? std::string{"of an inline schema"}
+                                               : in_quotes(element_schema->name)));
+    for (auto* other : {"pointer", "min", "options"})
+      if (sel.find(other) != nullptr)
+        report(ec::invalid_argument, json::append_pointer(at, other),
+               std::string{other} + " is not a member of select by \"pantheon\" "
+               "(top, min_consensus, personas)");
+    if (auto* top = sel.find("top"); top && top->is_integral()) {
+      auto n = top->as_int64();
+      if (!n || *n < 1)
+        report(ec::invalid_argument, at + "/top",
+               "top keeps at most that many candidates: at least 1, not "
+                 + json::serialize(*top));
+      else
+        s.top = *n;
+    }
+    if (auto* m = sel.find("min_consensus"); m != nullptr) {
+      if (!m->is_number() || m->as_double() < 0 || m->as_double() > 1)
+        report(ec::invalid_argument, at + "/min_consensus",
+               "min_consensus is a number in [0, 1]");
+      else
+        s.min = m->as_double();
+    }
+    s.personas = std::string{pantheon::default_personas_ref};
+    if (auto* p = sel.find("personas"); p != nullptr && p->is_string()) {
+      if (p->as_string() != pantheon::default_personas_ref)
+        report(ec::invalid_ref, at + "/personas",
+               "no personas " + in_quotes(p->as_string())
+                 + " are known (personas@1 is built in)");
+      else
+        s.personas = p->as_string();
+    }
   }
 
   /// Records a resolved reference's scope and the step it depends on.

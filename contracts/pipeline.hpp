@@ -93,6 +93,9 @@ struct select_spec {
   std::optional<double> min;
   /// An engine's own settings (compact JSON object text); "" for none.
   std::string options_json;
+  /// "pantheon": the personas that vote ("personas@1" unless said);
+  /// `min` holds `min_consensus`.
+  std::string personas;
 
   friend bool operator==(const select_spec&, const select_spec&) = default;
 };
@@ -103,7 +106,7 @@ typename Inspector::result_type inspect(Inspector& f, select_spec& x) {
   detail::optional_member<int64_t> top{x.top};
   detail::optional_member<double> min{x.min};
   return f(caf::meta::type_name("select_spec"), x.by, x.pointer, top, min,
-           x.options_json);
+           x.options_json, x.personas);
 }
 
 /// `for_each`: the step runs once per element.

@@ -15,6 +15,7 @@
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/pantheon.hpp"
 #include "contracts/pipeline.hpp"
 #include "contracts/run.hpp"
 #include "contracts/registry_messages.hpp"
@@ -131,6 +132,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (std::vector<omniva::contracts::trigger_record>))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::trigger_op))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::trigger_change))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_ballot))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_advice))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -26,7 +26,8 @@ namespace omniva::contracts {
 /// A kind that is added to the log is added here in the same change, so
 /// that webhooks can ask for it; `run.*` kinds come with pipelines.
 inline constexpr std::string_view known_event_kinds[] = {
-  "advice.eclipse",     "advice.lattice",    "advice.paradox",
+  "advice.eclipse",     "advice.lattice",    "advice.pantheon",
+  "advice.paradox",
   "asset.deleted",      "asset.holds_moved", "asset.purged",
   "asset.registered",   "blob.removed",      "decision.zenith",
   "gc.completed",       "module.moved",      "module.registered",

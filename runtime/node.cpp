@@ -11,6 +11,7 @@
 #include "actors/worker_pool.hpp"
 #include "actors/eclipse.hpp"
 #include "actors/lattice.hpp"
+#include "actors/pantheon.hpp"
 #include "actors/paradox.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/node_log.hpp"
@@ -474,6 +475,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     judgement.seed = std::random_device{}(); // a node's jitter: any seed
   engines.eclipse = p->system->spawn(actors::eclipse, judgement);
   engines.lattice = p->system->spawn(actors::lattice, options.lattice);
+  engines.pantheon = p->system->spawn(actors::pantheon);
   // Paradox reads the whole log for an audit: detached, off the scheduler.
   engines.paradox = p->system->spawn<caf::detached>(
     actors::paradox, std::shared_ptr<const storage::reader>{p->reader});
@@ -663,6 +665,8 @@ void node::stop() {
       caf::anon_send_exit(impl_->engines.lattice, caf::exit_reason::user_shutdown);
     if (impl_->engines.paradox)
       caf::anon_send_exit(impl_->engines.paradox, caf::exit_reason::user_shutdown);
+    if (impl_->engines.pantheon)
+      caf::anon_send_exit(impl_->engines.pantheon, caf::exit_reason::user_shutdown);
     impl_->engines = {};
     for (auto& p : impl_->pools)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);

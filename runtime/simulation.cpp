@@ -3,6 +3,7 @@
 #include "actors/eclipse.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/lattice.hpp"
+#include "actors/pantheon.hpp"
 #include "actors/paradox.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/error_code.hpp"
@@ -839,6 +840,7 @@ run_simulation(const simulation_options& options,
                                 std::shared_ptr<const storage::reader>{db->read});
     engines.eclipse = sys.spawn(actors::eclipse, judgement);
     engines.lattice = sys.spawn(actors::lattice, omniva::lattice::settings{});
+    engines.pantheon = sys.spawn(actors::pantheon);
 
     actors::zenith_config zc;
     zc.data_dir = folder.path.string();
@@ -865,6 +867,7 @@ run_simulation(const simulation_options& options,
       caf::anon_send_exit(engines.paradox, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(engines.eclipse, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(engines.lattice, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(engines.pantheon, caf::exit_reason::user_shutdown);
       for (auto& [name, pool] : pools)
         caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
       sched.run();

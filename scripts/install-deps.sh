@@ -21,6 +21,13 @@ packages=(
   libmagic-dev          # media type detection for the asset ledger
   # runtime of the example modules and tests
   python3
+  # the content modules (docs/modules.md): media tools, speech, faces
+  ffmpeg                # probing, cutting, scene/energy/silence filters
+  yt-dlp                # the Scraper's extractor
+  python3-opencv opencv-data   # the Analyzer's face detection (Haar cascades)
+  pocketsphinx pocketsphinx-en-us  # the Analyzer's speech recognition and keyword spotting
+  espeak-ng             # test and demo media: speech with a known sentence
+  fonts-dejavu-core     # the Editor's burned-in captions (libass)
   # the dashboard's browser tests (playwright-core drives Debian's chromium)
   chromium
 )

@@ -9,6 +9,7 @@
 #include "actors/eclipse.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/lattice.hpp"
+#include "actors/pantheon.hpp"
 #include "actors/paradox.hpp"
 #include "actors/zenith.hpp"
 #include "contracts/eclipse.hpp"
@@ -242,6 +243,13 @@ struct zenith_state_fixture {
       fx.routes.clear();
       st->on_lattice_advice(router.advise(b));
     }
+    if (!fx.ballots.empty()) {
+      asked = true;
+      auto ballots = std::move(fx.ballots);
+      fx.ballots.clear();
+      for (auto& b : ballots)
+        st->on_pantheon_advice(contracts::advise(b));
+    }
     if (!fx.reports.empty()) {
       asked = true;
       auto advice = eclipse::advise(fx.reports, breakers, eclipse_settings);
@@ -372,6 +380,7 @@ struct zenith_actor_fixture {
       caf::anon_send_exit(engines.paradox, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(engines.eclipse, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(engines.lattice, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(engines.pantheon, caf::exit_reason::user_shutdown);
     }
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
     sched.run();
@@ -384,6 +393,7 @@ struct zenith_actor_fixture {
     engines.paradox = sys.spawn(actors::paradox, db->read);
     engines.eclipse = sys.spawn(actors::eclipse, eclipse_settings);
     engines.lattice = sys.spawn(actors::lattice, lattice::settings{});
+    engines.pantheon = sys.spawn(actors::pantheon);
     zenith = sys.spawn(actors::zenith, std::move(zc), db,
                        std::map<std::string, actors::pool_actor>{{"default", pool}},
                        engines);

@@ -134,6 +134,12 @@ def load_videos(folder, overrides=None):
     if os.path.exists(side_path):
         with open(side_path, encoding="utf-8") as f:
             sidecar = json.load(f).get("videos", {})
+    if isinstance(sidecar, list):
+        # tests/content/media.py's channel.json: a list of {id, title, date}.
+        sidecar = {v["id"]: {"title": v.get("title"),
+                             "uploaded_at": v.get("uploaded_at") or v.get("date"),
+                             "description": v.get("description")}
+                   for v in sidecar if isinstance(v, dict) and "id" in v}
     videos = []
     names = sorted(os.listdir(folder))
     for name in names:

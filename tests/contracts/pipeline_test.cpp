@@ -774,12 +774,57 @@ BOOST_AUTO_TEST_CASE(select_top_below_one_is_an_invalid_argument) {
   require_single(problems_of(doc), "invalid_argument", "/steps/2/for_each/select/top");
 }
 
-BOOST_AUTO_TEST_CASE(select_by_another_engine_is_refused_naming_score) {
+BOOST_AUTO_TEST_CASE(select_by_an_unknown_engine_is_refused_naming_both) {
   auto doc = clips();
-  at(doc, "/steps/2/for_each/select").set("by", "pantheon");
+  at(doc, "/steps/2/for_each/select").set("by", "oracle");
   auto xs = problems_of(doc);
   require_single(xs, "invalid_argument", "/steps/2/for_each/select/by");
   BOOST_TEST(xs[0].message.find("score") != std::string::npos);
+  BOOST_TEST(xs[0].message.find("pantheon") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(select_by_pantheon_takes_top_min_consensus_and_personas) {
+  auto doc = clips();
+  auto& sel = at(doc, "/steps/2/for_each/select");
+  sel = parse_value(R"({"by": "pantheon", "top": 2, "min_consensus": 0.25})");
+  auto p = accepted(doc);
+  auto& s = *step_of(p, "edit").for_each->select;
+  BOOST_TEST(s.by == "pantheon");
+  BOOST_TEST(s.top.value_or(0) == 2);
+  BOOST_TEST(s.min.value_or(-1) == 0.25);
+  BOOST_TEST(s.personas == "personas@1");
+  BOOST_TEST(s.pointer.empty());
+  // The members of select by score are not Pantheon's, and the other way.
+  doc = clips();
+  at(doc, "/steps/2/for_each/select").set("by", "pantheon");
+  require_single(problems_of(doc), "invalid_argument",
+                 "/steps/2/for_each/select/pointer");
+  doc = clips();
+  at(doc, "/steps/2/for_each/select").set("min_consensus", 0.5);
+  require_single(problems_of(doc), "invalid_argument",
+                 "/steps/2/for_each/select/min_consensus");
+  doc = clips();
+  at(doc, "/steps/2/for_each/select") =
+    parse_value(R"({"by": "pantheon", "min_consensus": 1.5})");
+  require_single(problems_of(doc), "invalid_argument",
+                 "/steps/2/for_each/select/min_consensus");
+  doc = clips();
+  at(doc, "/steps/2/for_each/select") =
+    parse_value(R"({"by": "pantheon", "personas": "mine@1"})");
+  require_single(problems_of(doc), "invalid_ref", "/steps/2/for_each/select/personas");
+}
+
+BOOST_AUTO_TEST_CASE(pantheon_votes_only_on_clip_candidates) {
+  // The transcript's keywords are strings, not ClipCandidates.
+  auto doc = clips();
+  at(doc, "/steps/2/for_each").set("pointer", "/keywords_detected");
+  at(doc, "/steps/2/for_each/select") = parse_value(R"({"by": "pantheon"})");
+  auto xs = problems_of(doc);
+  bool named = std::any_of(xs.begin(), xs.end(), [](auto& x) {
+    return x.code == omniva::contracts::ec::schema_mismatch
+           && x.pointer == "/steps/2/for_each/select/by";
+  });
+  BOOST_TEST(named);
 }
 
 BOOST_AUTO_TEST_CASE(elements_go_to_inputs_by_their_media_type_dtype_and_schema) {

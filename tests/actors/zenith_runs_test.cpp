@@ -86,6 +86,33 @@ const std::string select_pipeline = R"({
      "inputs": {"item": {"from": "item"}, "prev": {"from": "make.result"}}}],
   "outputs": {"best": {"from": "top.result"}}})";
 
+const std::string pantheon_pipeline = R"({
+  "name": "voted", "version": 1, "schema_version": "1.0.0", "description": "x",
+  "inputs": [{"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}],
+  "steps": [
+    {"id": "make", "module": "source@1", "inputs": {"n": {"from": "inputs.n"}}},
+    {"id": "edit", "module": "pick@1",
+     "for_each": {"from": "make.result", "pointer": "/clip_candidates",
+                  "select": {"by": "pantheon", "top": 2}},
+     "inputs": {"item": {"from": "item"}}}],
+  "outputs": {"clips": {"from": "edit.result"}}})";
+
+/// An analysis with four candidates; by consensus: 3, 1, 2, 0.
+const std::string analysis_content = R"({
+  "keywords_detected": ["omniva"], "virality_score": 0.6, "relevance_score": 0.8,
+  "clip_candidates": [
+    {"start_time": 0, "end_time": 8, "confidence": 0.2, "subject_focus": "scene",
+     "faces_detected": 0, "semantic_tags": [], "pantheon_votes": {}, "lattice_priority": 0},
+    {"start_time": 8, "end_time": 20, "confidence": 0.9, "subject_focus": "creator",
+     "faces_detected": 1, "semantic_tags": ["omniva", "speech"], "pantheon_votes": {},
+     "lattice_priority": 0},
+    {"start_time": 20, "end_time": 30, "confidence": 0.5, "subject_focus": "scene",
+     "faces_detected": 0, "semantic_tags": ["speech"], "pantheon_votes": {},
+     "lattice_priority": 0},
+    {"start_time": 30, "end_time": 40, "confidence": 0.95, "subject_focus": "creator",
+     "faces_detected": 2, "semantic_tags": ["omniva", "speech", "faces"],
+     "pantheon_votes": {}, "lattice_priority": 0}]})";
+
 struct fixture : zenith_state_fixture {
   fixture() : zenith_state_fixture("omniva-runs-", 7) {
     open();
@@ -351,6 +378,116 @@ BOOST_AUTO_TEST_CASE(select_keeps_the_top_elements_in_their_order) {
   BOOST_CHECK_EQUAL(top.at("0").input_mapping.at("prev"),
                     make.task.outputs.at("result"));
   BOOST_CHECK_EQUAL(run_row(run).fanouts.at("top#"), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(pantheon_votes_and_zenith_promotes_the_top_candidates) {
+  register_pipeline(pantheon_pipeline);
+  auto run = start("voted@1", 1);
+  auto make = dispatch().at(0);
+  succeed(make, {file(make, "result", "a.json", analysis_content)});
+  auto edit = of_step(run, "edit");
+  BOOST_REQUIRE_EQUAL(edit.size(), 2u);
+  // The top two by consensus (3 and 1), in their original order, each
+  // promoted: its votes, its Lattice priority and a clip id filled in.
+  std::vector<json::value> kept;
+  for (auto& [branch, t] : edit) {
+    auto doc = json::parse(st->assets.at(t.input_mapping.at("item")).value_json);
+    BOOST_REQUIRE(doc);
+    kept.push_back(*doc.doc);
+  }
+  BOOST_CHECK_EQUAL(kept[0].find("start_time")->as_double(), 8.0);
+  BOOST_CHECK_EQUAL(kept[1].find("start_time")->as_double(), 30.0);
+  std::vector<std::string> clip_ids;
+  for (auto& c : kept) {
+    BOOST_CHECK_EQUAL(c.find("pantheon_votes")->as_object().size(), 3u);
+    auto priority = c.find("lattice_priority")->as_double();
+    BOOST_CHECK(priority > 0 && priority <= 1);
+    BOOST_REQUIRE(c.find("clip_id") && c.find("clip_id")->is_string());
+    clip_ids.push_back(c.find("clip_id")->as_string());
+  }
+  BOOST_CHECK_NE(clip_ids[0], clip_ids[1]);
+  // Pantheon's report is advice, with an asset of its own; the fan-out
+  // decision follows it and names the promoted clips.
+  auto packets = db->read->history(run);
+  BOOST_REQUIRE(packets);
+  const contracts::packet* advice = nullptr;
+  const contracts::packet* decision = nullptr;
+  for (auto& p : *packets) {
+    if (p.kind == "advice.pantheon")
+      advice = &p;
+    if (p.kind == "decision.zenith" && p.payload.find("\"fan_out\"") != std::string::npos)
+      decision = &p;
+  }
+  BOOST_REQUIRE(advice);
+  BOOST_REQUIRE(decision);
+  BOOST_CHECK_EQUAL(advice->actor, "pantheon");
+  BOOST_CHECK(std::find(decision->meta_parents.begin(), decision->meta_parents.end(),
+                        advice->id) != decision->meta_parents.end());
+  auto said = json::parse(advice->payload);
+  BOOST_REQUIRE(said);
+  auto report_asset = said.doc->find("report_asset")->as_string();
+  auto& report = st->assets.at(report_asset);
+  BOOST_CHECK_EQUAL(report.media_type, "application/json");
+  BOOST_CHECK(std::filesystem::exists(report.uri));
+  auto ranking = said.doc->find("report")->find("ranking")->as_array();
+  BOOST_REQUIRE_EQUAL(ranking.size(), 4u);
+  BOOST_CHECK_EQUAL(ranking[0].as_int64().value_or(-1), 3);
+  BOOST_CHECK_EQUAL(ranking[1].as_int64().value_or(-1), 1);
+  auto decided = json::parse(decision->payload);
+  BOOST_REQUIRE(decided);
+  auto promoted = decided.doc->find("promoted")->as_array();
+  BOOST_REQUIRE_EQUAL(promoted.size(), 2u);
+  BOOST_CHECK_EQUAL(promoted[0].as_string(), clip_ids[0]);
+  BOOST_CHECK_EQUAL(decided.doc->find("select")->as_string(), "pantheon");
+  // The run ends when the edits do.
+  for (auto& o : dispatch())
+    succeed(o, {file(o, "result", "r.json", "{}")});
+  BOOST_CHECK(run_row(run).status == run_status::done);
+}
+
+BOOST_AUTO_TEST_CASE(a_vote_lost_with_the_node_is_asked_again_and_decided_once) {
+  register_pipeline(pantheon_pipeline);
+  auto run = start("voted@1", 1);
+  auto make = dispatch().at(0);
+  // The ballot leaves; the node dies before Pantheon's answer comes back.
+  play_engines = false;
+  contracts::pantheon_ballot first;
+  {
+    contracts::execution_outcome o;
+    o.execution_id = make.execution_id;
+    o.task_id = make.task.task_id;
+    o.attempt = make.task.attempt;
+    o.ok = true;
+    o.outputs = {file(make, "result", "a.json", analysis_content)};
+    st->on_result(o);
+    auto fx = commit();
+    BOOST_REQUIRE_EQUAL(fx.ballots.size(), 1u);
+    first = fx.ballots.front();
+  }
+  BOOST_CHECK(of_step(run, "edit").empty());
+  // The run waits for the vote: it is not done.
+  BOOST_CHECK(run_row(run).status == run_status::running);
+  play_engines = true;
+  restart();
+  commit();
+  auto edit = of_step(run, "edit");
+  BOOST_CHECK_EQUAL(edit.size(), 2u);
+  // One advice and one fan-out decision in the log.
+  auto packets = db->read->history(run);
+  BOOST_REQUIRE(packets);
+  auto count = [&](std::string_view kind) {
+    return std::count_if(packets->begin(), packets->end(),
+                         [&](auto& p) { return p.kind == kind; });
+  };
+  BOOST_CHECK_EQUAL(count("advice.pantheon"), 1);
+  // A late answer to the first ballot changes nothing.
+  st->on_pantheon_advice(contracts::advise(first));
+  commit();
+  BOOST_CHECK_EQUAL(of_step(run, "edit").size(), 2u);
+  packets = db->read->history(run);
+  BOOST_REQUIRE(packets);
+  BOOST_CHECK_EQUAL(count("advice.pantheon"), 1);
+  BOOST_CHECK_EQUAL(run_row(run).fanouts.at("edit#"), 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_restart_creates_no_element_twice_and_goes_on) {

@@ -1605,7 +1605,7 @@ public:
           continue;
         }
         if (after == 0 && run_events.size() < max_run_events
-            && (p.kind.starts_with("run.")
+            && (p.kind.starts_with("run.") || p.kind == "advice.pantheon"
                 || (p.kind == "decision.zenith"
                     && p.payload.find("\"engine\":\"pipeline\"")
                          != std::string::npos
@@ -1697,6 +1697,8 @@ public:
     auto step = text(b, "step");
     auto branch = text(b, "branch");
     auto where = branch.empty() ? std::string{} : " in branch " + branch;
+    if (e.p.kind == "advice.pantheon")
+      return pantheon_statement(b, step, where, e.p.at);
     if (decision == "fan_out") {
       std::string counts;
       if (auto* n = b.find("elements"); n && n->is_number())
@@ -1723,6 +1725,42 @@ public:
              + " missing, at " + e.p.at + ".";
     }
     return "Zenith decided " + decision + " for step " + step + where + ".";
+  }
+
+  /// Pantheon's vote on the candidates of a fan-out: the ranking with each
+  /// consensus, who dissented most, and the report asset.
+  static std::string pantheon_statement(const json::value& b,
+                                        const std::string& step,
+                                        const std::string& where,
+                                        const std::string& at) {
+    auto* report = b.find("report");
+    auto* ranking = report != nullptr ? report->find("ranking") : nullptr;
+    auto* verdicts = report != nullptr ? report->find("candidates") : nullptr;
+    std::vector<std::string> ranked;
+    std::string dissent;
+    if (ranking != nullptr && ranking->is_array() && verdicts != nullptr
+        && verdicts->is_array()) {
+      auto& all = verdicts->as_array();
+      for (auto& r : ranking->as_array()) {
+        auto i = r.as_int64();
+        if (!i || *i < 0 || static_cast<size_t>(*i) >= all.size())
+          continue;
+        auto& v = all[static_cast<size_t>(*i)];
+        if (ranked.size() < 5)
+          ranked.push_back("candidate " + std::to_string(*i) + " ("
+                           + text(v, "consensus") + ")");
+        if (dissent.empty() && !text(v, "dissenter").empty())
+          dissent = "; on the first, " + text(v, "dissenter")
+                    + " dissented most (by " + text(v, "dissent") + ")";
+      }
+    }
+    auto n = verdicts != nullptr && verdicts->is_array() ? verdicts->as_array().size()
+                                                         : 0;
+    return "Pantheon's personas (" + text(b, "personas") + ") voted on "
+           + std::to_string(n) + " candidate(s) of step " + step + where
+           + " at " + at + ": by consensus " + join(ranked)
+           + (n > ranked.size() ? ", ..." : "") + dissent + "; the report is asset "
+           + text(b, "report_asset") + ".";
   }
 
   caf::expected<contracts::explanation> finish(const std::string& id,

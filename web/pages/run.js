@@ -2,7 +2,10 @@
 // each got, each step's tasks per status and its fan-out's progress
 // (branches done of those created), the elements that did not succeed
 // (linked to their tasks), the run's outputs (linked to their assets), the
-// operator's pause, resume, retry and cancel. It follows the node's events
+// operator's pause, resume, retry and cancel, and, for a run whose steps
+// make clips (an editor step: a video output, a ClipCandidate input), a
+// player per clip with its candidate's scores and Pantheon's votes
+// (run_clips.js). It follows the node's events
 // about the run and its tasks (throttled, as the task page does). The runs
 // (#/runs?pipeline=&status=) are listed newest first.
 import { html } from 'htm/preact';
@@ -13,6 +16,7 @@ import { href, navigate } from '../lib/router.js';
 import { useLiveRefresh, LiveBadge, TASK_STATUSES, TASK_EVENT_KINDS } from './tasks.js';
 import { RUN_EVENT_KINDS, RUN_STATUSES, StepGraph, runActive, stepKind } from './pipelines.js';
 import { KindBadge, RunRows } from './pipeline.js';
+import { ClipsSection } from './run_clips.js';
 
 const enc = encodeURIComponent;
 /// The events that may change a run: its own, its tasks', and Zenith's
@@ -309,6 +313,8 @@ export function RunPage({ params = [], session }) {
       <${StepGraph} steps=${graphSteps} stats=${stats} label=${'Steps of run ' + r.run_id.slice(0, 8) + ' of ' + r.pipeline} />
       <${StepRows} steps=${steps} />
     </section>
+
+    <${ClipsSection} run=${r} />
 
     ${missing.length > 0 && html`<section class="card" aria-labelledby="run-missing-title">
       <h2 id="run-missing-title">Missing elements (${missing.length})</h2>

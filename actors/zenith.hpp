@@ -290,6 +290,11 @@ struct zenith_state {
   /// their commit is written).
   std::map<std::string, std::shared_ptr<const contracts::pipeline_spec>>
     pipelines;
+  /// The priority deltas of tasks made from promoted clip candidates
+  /// (`lattice::priority_delta_of` their `lattice_priority`), given to
+  /// Lattice with their first route. In memory: after a restart, or on a
+  /// retry, they are routed without it.
+  std::unordered_map<std::string, int32_t> route_deltas;
   /// Runs by id.
   std::unordered_map<std::string, run_state> runs;
   /// The element assets a `many` output produced in the result being

@@ -130,6 +130,10 @@ void zenith_state::ask_route(const task_record& t) {
   r.module_ref = t.module_ref;
   r.resources = m->second.contract.resources;
   r.priority = t.priority;
+  if (auto d = route_deltas.find(t.task_id); d != route_deltas.end()) {
+    r.priority_delta = d->second;
+    route_deltas.erase(d);
+  }
   r.ready_at_ms = epoch_ms(clock->now());
   if (auto a = avoid_pool.find(t.task_id); a != avoid_pool.end())
     r.avoid_pool = a->second;

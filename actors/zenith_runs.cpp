@@ -12,6 +12,7 @@
 
 #include "actors/zenith.hpp"
 #include "contracts/hex.hpp"
+#include "contracts/lattice.hpp"
 #include "contracts/packet.hpp"
 #include "contracts/pantheon.hpp"
 #include "contracts/pipeline.hpp"
@@ -831,6 +832,12 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
     auto child = child_branch(branch, j);
     r.branches[s.id].insert(child);
     try_create(r, s, child, decision, element);
+    // Lattice's priority of a promoted candidate ranks its task in the
+    // pool's queue (docs/engines.md, "Pantheon").
+    if (auto p = promoted.find(kept[j]); p != promoted.end())
+      if (auto t = r.instances.find(instance_key(s.id, child)); t != r.instances.end())
+        if (auto* lp = p->second.find("lattice_priority"); lp != nullptr && lp->is_number())
+          route_deltas[t->second] = lattice::priority_delta_of(lp->as_double());
     open_branch(r, element_scope, child);
   }
   if (was_waiting)

@@ -5,6 +5,10 @@
 
 namespace omniva::lattice {
 
+int32_t priority_delta_of(double lattice_priority) noexcept {
+  return static_cast<int32_t>(std::lround(std::clamp(lattice_priority, 0.0, 1.0) * 10));
+}
+
 double clip_priority(double consensus, double dissent) noexcept {
   double x = std::clamp(consensus, 0.0, 1.0) * (1 - std::clamp(dissent, 0.0, 1.0) / 2);
   return std::round(x * 1e6) / 1e6;

@@ -30,6 +30,11 @@ int64_t rank(int32_t priority, int32_t delta, int64_t ready_at_ms,
 /// a unanimous one of the same mean), in [0, 1], rounded to 1e-6.
 double clip_priority(double consensus, double dissent) noexcept;
 
+/// The priority levels a promoted clip's `lattice_priority` adds to its
+/// task's rank: round(10 * priority), so the best clips of a run are edited
+/// first (a level is one `ageing` of waiting).
+int32_t priority_delta_of(double lattice_priority) noexcept;
+
 /// Routes one task over `pools`: pools its resources do not fit, open
 /// quarantines and (when another fits) the pool to avoid are discarded
 /// with that reason; the rest are scored by free capacity against queue

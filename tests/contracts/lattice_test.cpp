@@ -224,3 +224,17 @@ BOOST_AUTO_TEST_CASE(the_router_uses_its_ageing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(a_clip_priority_comes_from_the_consensus_and_ranks_its_task) {
+  // Unanimous: the consensus itself; split: discounted by half the dissent.
+  BOOST_TEST(clip_priority(0.8, 0) == 0.8);
+  BOOST_TEST(clip_priority(0.8, 0.2) == 0.72, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(clip_priority(1.5, -1) == 1.0);
+  BOOST_TEST(clip_priority(-0.2, 0.5) == 0.0);
+  BOOST_TEST(priority_delta_of(0.72) == 7);
+  BOOST_TEST(priority_delta_of(0.04) == 0);
+  BOOST_TEST(priority_delta_of(2) == 10);
+  // A higher delta ranks earlier in the queue.
+  BOOST_TEST(rank(0, priority_delta_of(0.9), 1000, 10s)
+             < rank(0, priority_delta_of(0.3), 1000, 10s));
+}

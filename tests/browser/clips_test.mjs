@@ -139,7 +139,7 @@ await t.main(async () => {
     // the section appears as soon as the contracts are read: the editor step makes clips
     await page.getByRole('heading', { name: /^Clips \(\d+ of \d+ made\)$/ }).waitFor({ timeout: 20000 });
     const ended = await waitUntil(async () => (await page.locator('.run-status').textContent()).match(/DONE|FAILED|CANCELLED/),
-      { timeout: 180000, interval: 500, what: 'the run page to show the run ended' }).catch((e) => e);
+      { timeout: 360000, interval: 500, what: 'the run page to show the run ended' }).catch((e) => e);
     if (!Array.isArray(ended) || ended[0] !== 'DONE') {
       const r = await node.api('GET', `/api/runs/${runId}`);
       throw new Error(`${ended instanceof Error ? ended.message : 'the run ended ' + ended[0]}\nthe run: ${JSON.stringify(r.body).slice(0, 3000)}\n--- node log ---\n${node.log().slice(-4000)}`);

@@ -31,8 +31,11 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# A node with the example modules, a sample asset and a small pipeline
-# (http://127.0.0.1:8080, token in var/omniva/token); Ctrl-C stops it.
+# A node with the example modules, a sample asset and a small pipeline, and
+# the content pipeline clips@1 on a small video channel made (at first start,
+# into var/omniva/demo-channel) and served on 127.0.0.1 by
+# scripts/demo-channel.py (http://127.0.0.1:8080, token in
+# var/omniva/token); Ctrl-C stops it and the channel's server.
 run: build
 	$(OMNIVA) serve --demo
 

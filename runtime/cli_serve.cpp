@@ -1,6 +1,7 @@
 // `omniva serve`: runs a node until SIGINT or SIGTERM. Reads the
 // configuration file (CAF's format, config/omniva.conf) strictly, lets flags
-// override it, and with `--demo` submits a small pipeline on sample input.
+// override it, and with `--demo` submits a small pipeline on sample input and
+// runs clips@1 on a video channel it makes and serves locally.
 // Every default comes from contracts/defaults.hpp (through node_options).
 
 #include "contracts/defaults.hpp"
@@ -9,6 +10,7 @@
 #include "contracts/json.hpp"
 #include "contracts/node_log.hpp"
 #include "contracts/retention.hpp"
+#include "runtime/child_process.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/disk_guard.hpp"
 #include "runtime/http_client.hpp"
@@ -27,11 +29,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
 #include <tuple>
+
+#include <unistd.h>
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -184,8 +190,10 @@ extern "C" void on_stop_signal(int) {
   stop_requested = true;
 }
 
-/// Creates sample input files and submits a small pipeline (`--demo`).
-void run_demo(runtime::node& n) {
+/// The demo's first part: a sample text file and a two-step pipeline
+/// (media-probe@1 -> summarize@1), submitted at every start. Cheap (two
+/// small tasks) and what the README's tour builds on.
+void run_sample_demo(runtime::node& n) {
   auto dir = fs::path{n.options().data_dir} / "samples";
   std::error_code err;
   fs::create_directories(dir, err);
@@ -235,6 +243,287 @@ void run_demo(runtime::node& n) {
             << ")" << std::endl;
 }
 
+// -- the clips demo ---------------------------------------------------------------
+
+/// Debian's interpreter: the one with python3-opencv, which the demo
+/// channel's media (tests/content/media.py) need.
+constexpr const char* demo_python = "/usr/bin/python3";
+
+/// The source tree's root: the parent of the dashboard's `web/` the build
+/// names (`OMNIVA_WEB_DIR`), else the current folder (`make run` runs there).
+fs::path demo_source_root() {
+#ifdef OMNIVA_WEB_DIR
+  fs::path web{OMNIVA_WEB_DIR};
+  if (fs::is_regular_file(web.parent_path() / "scripts" / "demo-channel.py"))
+    return web.parent_path();
+#endif
+  return fs::current_path();
+}
+
+/// The node's own environment, name -> value (the channel's server runs with
+/// it: PATH finds ffmpeg and yt-dlp as in the user's shell).
+std::map<std::string, std::string> demo_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv{*e};
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos && eq > 0)
+      env.emplace(std::string{kv.substr(0, eq)}, std::string{kv.substr(eq + 1)});
+  }
+  return env;
+}
+
+/// The first whole line of `path` (without its '\n'), or nullopt while
+/// there is none.
+std::optional<std::string> first_line(const fs::path& path) {
+  std::ifstream in{path};
+  std::string line;
+  if (in && std::getline(in, line) && !in.eof())
+    return line;
+  return std::nullopt;
+}
+
+/// The clips part of the demo (`--demo`): `scripts/demo-channel.py`, a child
+/// process of the node, makes a small video channel in `<data>/demo-channel`
+/// at first start (3 videos of 10 s with speech; ffmpeg and espeak-ng, nothing
+/// downloaded) and serves it on 127.0.0.1; once it serves, a `clips@1` run is
+/// started on it, once per data folder (`<data>/demo-channel/run.json`
+/// remembers it). Its own thread waits on the child; destroying this object
+/// (when the node stops) stops the server (SIGTERM to its process group, then
+/// SIGKILL after the kill grace) and joins the thread. The child also gets
+/// SIGKILL if the node dies (PR_SET_PDEATHSIG, armed by run_child_process).
+class clips_demo {
+public:
+  explicit clips_demo(runtime::node& n) : node_{n} {
+    folder_ = fs::absolute(fs::path{n.options().data_dir}) / "demo-channel";
+    thread_ = std::thread{[this] { run(); }};
+  }
+
+  clips_demo(const clips_demo&) = delete;
+  clips_demo& operator=(const clips_demo&) = delete;
+
+  ~clips_demo() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  /// Where a browser reaches the node's dashboard (with the trailing '/').
+  std::string dashboard() const {
+    return "http://" + browser_host(node_.options().http_host) + ":"
+           + std::to_string(node_.port()) + "/";
+  }
+
+  /// Prints one line of the demo's story on stdout.
+  static void say(const std::string& line) {
+    std::cout << "demo: " << line << std::endl;
+  }
+
+  void run() {
+    auto root = demo_source_root();
+    auto script = root / "scripts" / "demo-channel.py";
+    if (!fs::is_regular_file(script)) {
+      spdlog::warn("demo: no clips demo: {} is missing (run the node from "
+                   "the source tree)", script.string());
+      return;
+    }
+    if (::access(demo_python, X_OK) != 0) {
+      spdlog::warn("demo: no clips demo: {} (Debian's python3 with "
+                   "python3-opencv) is missing; run scripts/install-deps.sh "
+                   "as root. The node runs on.", demo_python);
+      return;
+    }
+    std::error_code err;
+    fs::create_directories(folder_, err);
+    if (err) {
+      spdlog::warn("demo: no clips demo: cannot make {}: {}", folder_.string(),
+                   err.message());
+      return;
+    }
+    if (!fs::exists(folder_ / "channel.json"))
+      say("first start: making a small video channel in " + folder_.string()
+          + " (3 videos of 10 s with speech: ffmpeg, espeak-ng; about 15 s), "
+            "then running clips@1 on it");
+    out_ = folder_ / "server.out";
+    log_ = folder_ / "server.log";
+    runtime::process_spec spec;
+    spec.argv = {demo_python, script.string(), "--folder", folder_.string()};
+    spec.env = demo_environment();
+    spec.cwd = root.string();
+    spec.stdout_path = out_.string();
+    spec.stderr_path = log_.string();
+    spec.stop = &stop_;
+    spec.heartbeat = [this] { on_heartbeat(); };
+    spec.heartbeat_interval = std::chrono::milliseconds{250};
+    auto outcome = runtime::run_child_process(spec);
+    if (!answered_)
+      on_heartbeat(); // it may have answered and ended between two beats
+    if (stop_)
+      return;
+    if (!outcome.started()) {
+      spdlog::warn("demo: no clips demo: the channel's server did not start "
+                   "({}, errno {})", runtime::to_string(outcome.failure),
+                   outcome.error_number);
+    } else if (!answered_) {
+      spdlog::warn("demo: no clips demo: the channel's server ended ({} {}) "
+                   "before it served; see {}", runtime::to_string(outcome.status),
+                   outcome.exit_code, log_.string());
+    } else if (serving_) {
+      spdlog::warn("demo: the demo channel's server ended ({} {}); see {}",
+                   runtime::to_string(outcome.status), outcome.exit_code,
+                   log_.string());
+    }
+  }
+
+  /// Reads the server's one line once it is there, then starts the run.
+  void on_heartbeat() {
+    if (answered_ || stop_)
+      return;
+    auto line = first_line(out_);
+    if (!line)
+      return;
+    answered_ = true;
+    auto parsed = json::parse(*line);
+    if (!parsed || !parsed.doc->is_object()) {
+      spdlog::warn("demo: the channel's server said something else than "
+                   "JSON: {}", *line);
+      return;
+    }
+    auto& doc = *parsed.doc;
+    if (auto* error = doc.find("error")) {
+      std::string what = error->is_string() ? error->as_string() : "error";
+      if (what == "missing_tools") {
+        std::string missing;
+        if (auto* list = doc.find("missing"); list && list->is_array())
+          for (auto& m : list->as_array())
+            missing += (missing.empty() ? "" : ", ")
+                       + (m.is_string() ? m.as_string() : json::serialize(m));
+        spdlog::warn("demo: no clips demo: missing media tools: {} (run "
+                     "scripts/install-deps.sh as root). The node runs on.",
+                     missing);
+      } else {
+        auto* message = doc.find("message");
+        spdlog::warn("demo: no clips demo: {}: {} (see {})", what,
+                     message && message->is_string() ? message->as_string() : "",
+                     log_.string());
+      }
+      return;
+    }
+    auto* url = doc.find("url");
+    auto* job = doc.find("job");
+    if (!url || !url->is_string() || !job || !job->is_object()) {
+      spdlog::warn("demo: the channel's server answered without url and "
+                   "job: {}", *line);
+      return;
+    }
+    serving_ = true;
+    auto* videos = doc.find("videos");
+    auto* seconds = doc.find("input_seconds");
+    std::ostringstream what;
+    what << "demo channel at " << url->as_string() << " ("
+         << (videos ? json::serialize(*videos) : std::string{"?"})
+         << " videos, "
+         << (seconds ? json::serialize(*seconds) : std::string{"?"})
+         << " s of video in " << folder_.string() << ")";
+    say(what.str());
+    start_run(*job);
+  }
+
+  /// Starts the clips@1 run on the channel, unless the data folder already
+  /// had one (run.json): then says where it is.
+  void start_run(const json::value& job) {
+    runtime::http_client client{"http://127.0.0.1:" + std::to_string(node_.port()),
+                                node_.token()};
+    auto marker = folder_ / "run.json";
+    if (auto before = json::parse_file(marker.string());
+        before && before.doc->is_object() && before.doc->find("run_id")
+        && before.doc->find("run_id")->is_string()) {
+      auto id = before.doc->find("run_id")->as_string();
+      auto got = client.request("GET", "/api/runs/" + id, "");
+      if (got.ok()) {
+        auto run = got.json();
+        auto* status = run ? run->find("status") : nullptr;
+        say("the clips@1 run of the demo channel was started at first start: "
+            + id + " (" + (status && status->is_string() ? status->as_string() : "?")
+            + "), " + dashboard() + "#/runs/" + id
+            + ". Not started again: its scrape (same platform, URL and range) "
+              "would be a duplicate, which Paradox blocks anyway; a new data "
+              "folder (--data DIR) shows the demo from the start.");
+        tell_commands(id);
+        return;
+      }
+      if (got.status != 404) {
+        spdlog::warn("demo: could not read the demo run {}: {}", id, got.reason());
+        return;
+      }
+      // The run is unknown to this database (a new db/ beside an old
+      // channel): start one.
+    }
+    json::value body{json::object{}};
+    body.set("values", json::object{{"job", job}});
+    auto started = client.request("POST", "/api/pipelines/clips@1/runs",
+                                  json::serialize(body));
+    auto run = started.json();
+    auto* id_value = run ? run->find("run_id") : nullptr;
+    if (!started.ok() || !id_value || !id_value->is_string()) {
+      spdlog::warn("demo: clips@1 was refused: {} (is modules/pipelines/"
+                   "clips@1.json registered? the node loads it from "
+                   "./modules)", started.reason());
+      return;
+    }
+    auto id = id_value->as_string();
+    {
+      json::value mark{json::object{}};
+      mark.set("run_id", id);
+      mark.set("target_url", job.find("target_url")
+                               ? *job.find("target_url") : json::value{});
+      std::ofstream out{marker};
+      out << json::serialize(mark) << '\n';
+    }
+    say("clips@1 run " + id + " started on the demo channel: its clips appear "
+        "within a minute or two at " + dashboard() + "#/runs/" + id
+        + " (log in with the link above)");
+    tell_commands(id);
+  }
+
+  /// Prints the CLI commands that show the run and its clips: this binary
+  /// (relative to the current folder when below it), and how to reach a
+  /// node that is not the CLI's default (127.0.0.1:8080, var/omniva).
+  void tell_commands(const std::string& id) {
+    std::error_code err;
+    auto exe = fs::read_symlink("/proc/self/exe", err);
+    auto rel = err ? fs::path{} : exe.lexically_relative(fs::current_path(err));
+    std::string o = exe.empty() ? "omniva"
+                    : (!rel.empty() && *rel.begin() != "..") ? rel.string()
+                                                             : exe.string();
+    auto node_url = "http://127.0.0.1:" + std::to_string(node_.port());
+    auto data = fs::path{node_.options().data_dir};
+    if (node_.port() != defaults::node::http_port
+        || data.lexically_normal() != fs::path{defaults::node::data_dir}.lexically_normal())
+      say("  export OMNIVA_NODE=" + node_url + " OMNIVA_TOKEN=$(cat "
+          + (data / "token").string() + ")");
+    say("  " + o + " run show " + id + "      # steps, tasks, outputs (clips: MP4 asset ids)");
+    say("  " + o + " run explain " + id + "   # the run's story from the lineage");
+    say("  " + o + " asset list --media-type video/mp4   # the videos and clips");
+    say("  " + o + " asset show ASSET_ID   # a clip's record; its uri is the MP4 file");
+  }
+
+  runtime::node& node_;
+  fs::path folder_, out_, log_;
+  std::atomic<bool> stop_{false};
+  bool answered_ = false; // only the thread touches these two
+  bool serving_ = false;
+  std::thread thread_;
+};
+
+/// `--demo`: the sample pipeline, and the clips demo on a channel made and
+/// served locally (its server is stopped when the returned object goes).
+std::unique_ptr<clips_demo> run_demo(runtime::node& n) {
+  run_sample_demo(n);
+  return std::make_unique<clips_demo>(n);
+}
+
 } // namespace
 
 int run_serve(const arguments& args) {
@@ -275,7 +564,7 @@ int run_serve(const arguments& args) {
     ("faults", po::value(&faults_file), "a fault plan (JSON) whose faults the worker pools inject: for tests and simulations only (see docs/operations.md, \"Fault injection\")")
     ("web", po::value(&web_dir), "the dashboard's folder, served at / (default: the source tree's web/; \"none\": no dashboard)")
     ("mock", "run every task through the mock adapter")
-    ("demo", "register the example modules, add a sample asset and submit a small pipeline");
+    ("demo", "add a sample asset and submit a small pipeline; make a small video channel in <data>/demo-channel at first start, serve it on 127.0.0.1 and run clips@1 on it once");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_options(
@@ -512,8 +801,11 @@ int run_serve(const arguments& args) {
                   {{"url", json::value{"http://" + o.http_host + ":"
                                        + std::to_string(node.port())}},
                    {"data", json::value{node.options().data_dir}}});
+  // The demo's channel server (a child process) stops when `demo` goes,
+  // after the node (every return below).
+  std::unique_ptr<clips_demo> demo;
   if (vm.count("demo"))
-    run_demo(node);
+    demo = run_demo(node);
   while (!stop_requested) {
     if (auto why = node.failure()) {
       // Zenith stopped on a failed commit: close the API and exit non-zero,

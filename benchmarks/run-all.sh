@@ -20,6 +20,7 @@ BENCHMARKS=(
   "tasks=tasks.sh"
   "explain=explain.sh"
   "pipeline=pipeline.sh"
+  "clips=clips.sh"
   "simulate=simulate.sh"
   "dashboard=dashboard.sh"
 )

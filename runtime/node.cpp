@@ -41,15 +41,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -389,14 +390,25 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
                  n, p->store->temp_dir());
   p->cfg = std::make_unique<caf::actor_system_config>();
   contracts::register_types(*p->cfg);
-  if (options.scheduler_threads > 0)
-    p->cfg->set("scheduler.max-threads", options.scheduler_threads);
+  // One scheduler thread per core (CAF's default is at least four): a
+  // thread more than the cores only adds idle wake-ups.
+  p->cfg->set("scheduler.max-threads",
+              options.scheduler_threads > 0
+                ? options.scheduler_threads
+                : size_t{std::max(2u, std::thread::hardware_concurrency())});
   p->cfg->set("logger.verbosity", caf::atom("quiet"));
   // An idle scheduler thread spins briefly, then sleeps on its condition
   // variable until work is enqueued. CAF's middle phase (500 polls, 50 us
   // apart) woke each idle thread 20,000 times a second; on a small machine
   // those wake-ups took a tenth of the CPU Zenith and the writer need.
   p->cfg->set("work-stealing.moderate-poll-attempts", size_t{0});
+  // A sleeping thread wakes at once for work enqueued from outside the
+  // scheduler (HTTP, pools' threads); the timeout only bounds how long work
+  // another scheduler thread queued waits to be stolen. CAF's 10 ms woke
+  // every idle thread 100 times a second: 1.5% of a clips@1 run's CPU
+  // (docs/benchmarks.md, "clips").
+  p->cfg->set("work-stealing.relaxed-sleep-duration",
+              caf::timespan{std::chrono::milliseconds{50}});
   p->system = std::make_unique<caf::actor_system>(*p->cfg);
   // What an earlier run's attempts left (a module's children outlive a
   // SIGKILL of the node) is killed before anything runs again; every

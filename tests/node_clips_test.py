@@ -487,10 +487,9 @@ class ClipsPipelineTest(ClipsCase):
         run, tasks, fan_outs, counts = self.check_clips_run(run_id)
         ClipsCase.seen_counts = counts
 
-        # The run explained: HaloLux cites every fan-out decision, and says
-        # the edit fan-outs were Pantheon's selection. (Today it cites no
-        # advice.pantheon packet and says nothing of the votes or of which
-        # candidates were promoted: those are checked above, in the lineage.)
+        # The run explained: HaloLux cites every fan-out decision, says the
+        # edit fan-outs were Pantheon's selection, and how the personas voted
+        # on each video's candidates (its advice.pantheon, with the report).
         status, doc = self.get(f"/api/runs/{run_id}/explain")
         self.assertEqual(status, 200, doc)
         self.assertTrue(doc["narrative"].strip(), doc)
@@ -504,6 +503,12 @@ class ClipsPipelineTest(ClipsCase):
                           f"{doc['narrative']}")
             if step == "edit":
                 self.assertRegex(statements[decision["id"]], re.compile("pantheon", re.I))
+                voted = [text for text in statements.values()
+                         if text.startswith("Pantheon's personas (personas@1) voted on")
+                         and f"of step edit in branch {branch} " in text]
+                self.assertEqual(len(voted), 1, doc["narrative"])
+                self.assertIn(decision["payload"]["report_asset"], voted[0])
+                self.assertIn("by consensus candidate", voted[0])
         self.finish()
 
     def test_2_a_kill_while_analysing_finishes_the_run_once(self):

@@ -82,6 +82,9 @@ using zenith_actor = caf::typed_actor<
   // modules and registers it (`pipeline.registered`); answers it or every
   // problem.
   caf::replies_to<atom::pipeline, std::string, std::string>::with<contracts::pipeline_registration>,
+  // Checks personas for Pantheon (ref, document text, operator) and
+  // registers them (`personas.registered`); answers them or every problem.
+  caf::replies_to<atom::personas, std::string, std::string, std::string>::with<contracts::personas_registration>,
   // Starts a run of a pipeline (`run.started`, its root tasks); answers
   // the run or every problem.
   caf::replies_to<atom::run, contracts::run_request>::with<contracts::run_result>,

@@ -70,8 +70,8 @@ std::vector<fs::directory_entry> sorted_entries(const fs::path& dir) {
   return out;
 }
 
-/// Adds the `*.json` files of `<dir>/<sub>` (sub = "schemas", "policies" or
-/// "pipelines") as candidates of `kind`; a JSON file not named
+/// Adds the `*.json` files of `<dir>/<sub>` (sub = "schemas", "policies",
+/// "personas" or "pipelines") as candidates of `kind`; a JSON file not named
 /// `<name>@<N>.json` is a problem, other files are left alone (a README).
 void scan_ref_files(const fs::path& dir, std::string_view sub,
                     registry_kind kind, registry_scan& out,
@@ -80,8 +80,9 @@ void scan_ref_files(const fs::path& dir, std::string_view sub,
   auto ref_of = kind == registry_kind::pipeline
                   ? contracts::pipeline_ref_of_file_name
                   : contracts::ref_of_file_name;
-  auto example = kind == registry_kind::pipeline ? "clips@1.json"
-                                                 : "media.metadata@1.json";
+  auto example = kind == registry_kind::pipeline   ? "clips@1.json"
+                 : kind == registry_kind::personas ? "personas@2.json"
+                                                   : "media.metadata@1.json";
   auto folder = dir / sub;
   if (!is_dir(folder))
     return;
@@ -104,12 +105,12 @@ void scan_ref_files(const fs::path& dir, std::string_view sub,
 }
 
 /// Scans module folders `modules` and the plain folders `extra` (whose
-/// `schemas/`, `policies/` and `pipelines/` count, but which are no
-/// modules).
+/// `schemas/`, `policies/`, `personas/` and `pipelines/` count, but which
+/// are no modules).
 registry_scan scan(const std::vector<fs::path>& modules,
                    const std::vector<fs::path>& extra) {
   registry_scan out;
-  std::vector<registry_candidate> schemas, policies, pipelines;
+  std::vector<registry_candidate> schemas, policies, personas, pipelines;
   std::set<std::string> seen;
   auto folders = extra;
   folders.insert(folders.end(), modules.begin(), modules.end());
@@ -118,10 +119,13 @@ registry_scan scan(const std::vector<fs::path>& modules,
       continue;
     scan_ref_files(f, "schemas", registry_kind::schema, out, schemas);
     scan_ref_files(f, "policies", registry_kind::policy, out, policies);
+    scan_ref_files(f, "personas", registry_kind::personas, out, personas);
     scan_ref_files(f, "pipelines", registry_kind::pipeline, out, pipelines);
   }
   out.candidates = std::move(schemas);
   out.candidates.insert(out.candidates.end(), policies.begin(), policies.end());
+  // Personas before pipelines: a pipeline's select may name them.
+  out.candidates.insert(out.candidates.end(), personas.begin(), personas.end());
   std::set<std::string> seen_modules;
   for (auto& m : modules)
     if (auto path = absolute_path(m); seen_modules.insert(path).second)
@@ -330,6 +334,9 @@ registry_step registry_state::prepare(const registry_candidate& c) const {
         return ends(c.ref, file.error());
       return std::move(*file);
     }
+    case registry_kind::personas:
+      // Zenith checks the document and tells whether it is new.
+      return personas_file{c.ref, std::move(*text)};
     case registry_kind::folder:
       break;
   }
@@ -403,7 +410,30 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
       advance(self, run);
     };
     auto& zenith = self->state.zenith;
-    if (auto* p = std::get_if<pipeline_file>(&step)) {
+    if (auto* p = std::get_if<personas_file>(&step)) {
+      // Zenith answers the personas or every problem (the first is the
+      // item's error); the same document again is unchanged.
+      self->request(zenith, zenith_timeout, atom::personas_v, p->ref,
+                    std::move(p->text), run->by)
+        .then(
+          [self, run, pending](contracts::personas_registration& res) mutable {
+            if (res.ok) {
+              if (res.unchanged)
+                pending.outcome = registry_outcome::unchanged;
+            } else {
+              pending.outcome = registry_outcome::refused;
+              pending.error = res.problems.empty()
+                                ? contracts::problem{ec::storage_error, "",
+                                                     "Zenith refused the "
+                                                     "personas without a "
+                                                     "reason"}
+                                : res.problems.front();
+            }
+            record(*run, std::move(pending));
+            advance(self, run);
+          },
+          on_error);
+    } else if (auto* p = std::get_if<pipeline_file>(&step)) {
       // Zenith answers the pipeline or every problem (the first is the
       // item's error); the same document again is unchanged.
       self->request(zenith, zenith_timeout, atom::pipeline_v,

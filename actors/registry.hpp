@@ -15,11 +15,13 @@
 //     <module>/module.json        each sub-folder holding a module.json
 //     schemas/<name>@<N>.json     JSON Schemas (also in any module folder)
 //     policies/<name>@<N>.json    policies (also in any module folder)
+//     personas/<name>@<N>.json    Pantheon's personas (also in any module folder)
 //     pipelines/<name>@<N>.json   pipelines (also in any module folder)
 //
 // The file name is the ref. Every schema is registered first, then every
-// policy, then every module, then every pipeline, so a contract may name a
-// schema any folder brings and a pipeline a module any folder brings. Module contracts are checked against the registered schemas: a
+// policy, every personas file (`personas.registered`), every module, then
+// every pipeline, so a contract may name a schema any folder brings and a
+// pipeline a module and personas any folder brings. Module contracts are checked against the registered schemas: a
 // schema id that resolves neither there nor among the shipped schemas is
 // `invalid_ref`. File work happens here, off Zenith's thread; the registry
 // writes nothing itself.
@@ -62,10 +64,10 @@ struct registry_candidate {
   std::string path;
 };
 
-/// What a scan found, in registration order (schemas, policies, modules,
-/// pipelines; by path within each), and what it could not use: folders that
-/// are missing, files in `schemas/`, `policies/` or `pipelines/` not named
-/// `<name>@<N>.json`.
+/// What a scan found, in registration order (schemas, policies, personas,
+/// modules, pipelines; by path within each), and what it could not use:
+/// folders that are missing, files in `schemas/`, `policies/`, `personas/`
+/// or `pipelines/` not named `<name>@<N>.json`.
 struct registry_scan {
   std::vector<registry_candidate> candidates;
   /// Refused items, ready for the report.
@@ -94,12 +96,22 @@ struct pipeline_file {
   std::string text;
 };
 
+/// A personas file read for registration: Zenith checks the document
+/// (`atom::personas`), so the registry only reads it.
+struct personas_file {
+  /// The ref its file name gives.
+  std::string ref;
+  /// The document as the file holds it.
+  std::string text;
+};
+
 /// What registering one candidate takes next: an entry for Zenith, or the
 /// item that ends it (refused, or unchanged).
 using registry_step = std::variant<contracts::schema_entry,
                                    contracts::policy_entry,
                                    contracts::module_entry,
                                    pipeline_file,
+                                   personas_file,
                                    contracts::registry_item>;
 
 /// The registry's state; every method is testable without an actor system.

@@ -2315,6 +2315,16 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       return st.after_commit(
         caf::expected<contracts::pipeline_registration>{std::move(r)});
     },
+    [self](atom::personas, const std::string& ref, const std::string& text,
+           const std::string& by) -> caf::result<contracts::personas_registration> {
+      auto& st = self->state;
+      auto r = st.on_behalf_of(by, [&] { return st.register_personas(ref, text); });
+      if (!r.ok || r.unchanged)
+        return r;
+      return st.after_commit(
+        caf::expected<contracts::personas_registration>{std::move(r)});
+    },
+
     [self](atom::run, const contracts::run_request& req)
       -> caf::result<contracts::run_result> {
       auto& st = self->state;

@@ -12,6 +12,7 @@
 #include "contracts/histogram.hpp"
 #include "contracts/ids.hpp"
 #include "contracts/node_messages.hpp"
+#include "contracts/pantheon.hpp"
 #include "contracts/preflight.hpp"
 #include "contracts/registry_store.hpp"
 #include "storage/commit.hpp"
@@ -314,10 +315,29 @@ struct zenith_state {
   std::vector<std::pair<std::string, int>> run_ended;
   /// Triggers by id.
   std::map<std::string, contracts::trigger_record> triggers;
+  /// Personas Pantheon may vote with, registered as `name@N`
+  /// (docs/engines.md, "Pantheon"): the entry, and its document as
+  /// registered (canonical JSON, what immutability compares).
+  struct personas_slot {
+    pantheon::personas entry;
+    std::string canonical_json;
+  };
+  /// Personas by ref (rows of table `personas`); the built-in `personas@1`
+  /// is always there, without a row.
+  std::map<std::string, personas_slot> personas = built_in_personas();
+  /// `personas@1` alone: what a state starts with.
+  static std::map<std::string, personas_slot> built_in_personas();
 
   /// Registers a pipeline document: checked whole against the registered
   /// modules and schemas (`pipeline.registered`, a row in `pipelines`).
   contracts::pipeline_registration register_pipeline(const std::string& text);
+  /// Registers personas `ref` from the document `text`
+  /// (`pantheon::check_personas_text`: every problem with its pointer):
+  /// `personas.registered` (subject the ref) and a row in `personas`. The
+  /// same document again is `unchanged`; another under a held ref
+  /// (`personas@1` included) is `immutable_ref`.
+  contracts::personas_registration register_personas(const std::string& ref,
+                                                     const std::string& text);
   /// Starts a run: checks the request against the pipeline's inputs,
   /// writes `run.started` and creates the root branch's tasks. With
   /// `check_only`, only checks (a trigger's inputs): nothing is written.

@@ -215,6 +215,10 @@ zenith_state::register_pipeline(const std::string& text) {
       return store->schema_document(id);
     };
   }
+  // A select by "pantheon" may name any personas registered here.
+  opts.find_personas = [this](std::string_view ref) {
+    return personas.count(std::string{ref}) > 0;
+  };
   auto checked = contracts::check_pipeline_text(text, opts);
   if (!checked) {
     out.problems = std::move(checked.problems);
@@ -251,6 +255,64 @@ zenith_state::register_pipeline(const std::string& text) {
     });
   out.ok = true;
   out.pipeline = std::move(p);
+  return out;
+}
+
+// -- personas -------------------------------------------------------------------------
+
+std::map<std::string, zenith_state::personas_slot>
+zenith_state::built_in_personas() {
+  std::map<std::string, personas_slot> out;
+  out[std::string{pantheon::default_personas_ref}] =
+    personas_slot{pantheon::default_personas(), pantheon::default_personas_json()};
+  return out;
+}
+
+contracts::personas_registration
+zenith_state::register_personas(const std::string& ref, const std::string& text) {
+  contracts::personas_registration out;
+  out.ref = ref;
+  auto checked = pantheon::check_personas_text(ref, text);
+  if (!checked.entry) {
+    out.problems = std::move(checked.problems);
+    return out;
+  }
+  if (auto held = personas.find(ref); held != personas.end()) {
+    if (held->second.canonical_json != checked.canonical_json) {
+      out.problems.push_back(
+        {ec::immutable_ref, "/ref",
+         ref == pantheon::default_personas_ref
+           ? std::string{"personas@1 are built in and cannot be replaced: "
+                         "register your personas under another ref "
+                         "(personas@2, mine@1)"}
+           : "the personas " + ref
+               + " are registered with other content: register a new "
+                 "version"});
+      return out;
+    }
+    out.ok = true;
+    out.unchanged = true;
+    out.document_json = held->second.canonical_json;
+    return out;
+  }
+  json::value payload{json::object{}};
+  payload.set("ref", ref);
+  json::array agents;
+  for (auto& a : checked.entry->agents)
+    agents.push_back(json::value{a.agent});
+  payload.set("agents", json::value{std::move(agents)});
+  auto packet = add_packet("personas.registered", {ref}, {}, std::move(payload),
+                           ids->next_uuid());
+  batch.put(storage::table::personas, ref, checked.canonical_json, packet);
+  personas[ref] = personas_slot{*checked.entry, checked.canonical_json};
+  if (config.registry)
+    effects.replies.push_back(
+      [store = config.registry, ref, doc = checked.canonical_json] {
+        if (auto err = store->add_personas(ref, doc))
+          spdlog::warn("zenith: the registry store refused personas {}", ref);
+      });
+  out.ok = true;
+  out.document_json = std::move(checked.canonical_json);
   return out;
 }
 
@@ -620,6 +682,18 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
   std::optional<size_t> advice_packet;
   std::string report_asset;
   bool by_pantheon = spec.select && spec.select->by == "pantheon";
+  auto personas_ref = !by_pantheon || spec.select->personas.empty()
+                        ? std::string{pantheon::default_personas_ref}
+                        : spec.select->personas;
+  if (by_pantheon && problem.empty() && advice == nullptr
+      && personas.count(personas_ref) == 0) {
+    // Checked when the pipeline was registered; only a lost row gets here.
+    // Like a report that cannot be read, it fails the fan-out: no candidate
+    // is kept.
+    problem = "the personas " + personas_ref
+              + " are not registered on this node: Pantheon cannot vote";
+    kept.clear();
+  }
   if (by_pantheon && problem.empty()) {
     std::vector<json::value> candidates;
     for (size_t i = 0; i < count; ++i) {
@@ -633,11 +707,14 @@ void zenith_state::fan_out(run_state& r, const pipeline_step& s,
     if (advice == nullptr) {
       contracts::pantheon_ballot ballot;
       ballot.key = r.record.run_id + "\n" + key;
-      auto personas = pantheon::to_json(pantheon::default_personas());
-      personas.set("ref", spec.select->personas.empty()
-                            ? std::string{pantheon::default_personas_ref}
-                            : spec.select->personas);
-      ballot.personas_json = json::serialize(personas, json::style::canonical);
+      // The personas named by the select (their document as registered),
+      // with their ref: the report names it.
+      auto& chosen = personas.at(personas_ref);
+      auto registered = json::parse(chosen.canonical_json);
+      auto personas_doc = registered ? std::move(*registered.doc)
+                                     : pantheon::to_json(chosen.entry);
+      personas_doc.set("ref", personas_ref);
+      ballot.personas_json = json::serialize(personas_doc, json::style::canonical);
       ballot.candidates_json = json::serialize(json::value{std::move(candidates)},
                                                json::style::canonical);
       ballot.context_json = spec.pointer.empty() || !doc
@@ -1696,6 +1773,24 @@ void zenith_state::settle_outputs(task_record& t,
 // -- recovery -------------------------------------------------------------------------
 
 caf::error zenith_state::recover_runs() {
+  // Personas first: pipelines name them. A database made before the table
+  // existed has none (an empty scan).
+  auto personas_rows = db->read->scan(storage::table::personas, "");
+  if (!personas_rows)
+    return personas_rows.error();
+  for (auto& [ref, text] : *personas_rows) {
+    auto checked = pantheon::check_personas_text(ref, text);
+    if (!checked.entry) {
+      spdlog::error("zenith: the registered personas {} do not check any "
+                    "more ({}); fan-outs voting with them will fail",
+                    ref, checked.problems.front().message);
+      continue;
+    }
+    // The row as committed is the document: immutability compares it.
+    personas[ref] = personas_slot{std::move(*checked.entry), text};
+    if (config.registry)
+      (void) config.registry->add_personas(ref, text);
+  }
   // Pipelines, checked again against the modules they name.
   auto rows = db->read->scan(storage::table::pipelines, "");
   if (!rows)
@@ -1711,8 +1806,23 @@ caf::error zenith_state::recover_runs() {
       return store->schema_document(id);
     };
   }
+  // A pipeline was checked against the personas when it was registered;
+  // personas it names that are gone now (a lost row) fail only the
+  // fan-outs that vote with them, not the whole pipeline.
+  std::set<std::string> lost_personas;
+  opts.find_personas = [this, &lost_personas](std::string_view ref) {
+    if (personas.count(std::string{ref}) == 0)
+      lost_personas.emplace(ref);
+    return true;
+  };
   for (auto& [ref, text] : *rows) {
+    lost_personas.clear();
     auto checked = contracts::check_pipeline_text(text, opts);
+    for (auto& lost : lost_personas)
+      spdlog::error("zenith: the pipeline {} names the personas {}, which are "
+                    "not registered any more: its fan-outs voting with them "
+                    "will fail",
+                    ref, lost);
     if (!checked) {
       spdlog::error("zenith: the registered pipeline {} does not check any "
                     "more ({}); its runs cannot go on",

@@ -82,3 +82,5 @@ CAF_ADD_ATOM(omniva, omniva::atom, view, "view")
 CAF_ADD_ATOM(omniva, omniva::atom, trigger, "trigger")
 /// Vote on clip candidates (to Pantheon).
 CAF_ADD_ATOM(omniva, omniva::atom, vote, "vote")
+/// Register personas `name@N` for Pantheon (to Zenith).
+CAF_ADD_ATOM(omniva, omniva::atom, personas, "personas")

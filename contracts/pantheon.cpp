@@ -1,6 +1,7 @@
 #include "contracts/pantheon.hpp"
 
 #include "contracts/lattice.hpp"
+#include "contracts/registry_store.hpp"
 
 #include <fmt/format.h>
 
@@ -192,6 +193,44 @@ json::value to_json(const personas& p) {
   }
   doc.set("agents", json::value{std::move(agents)});
   return doc;
+}
+
+personas_text_check check_personas_text(std::string_view ref,
+                                        std::string_view text) {
+  personas_text_check out;
+  if (!contracts::is_registry_ref(ref)) {
+    std::string shown{ref.substr(0, 200)};
+    out.problems.push_back(
+      {ec::invalid_ref, "/ref",
+       "'" + shown
+         + "' is not a personas ref: a name (a letter first; letters, "
+           "digits, '.', '_', '-'), '@' and a positive version (e.g. "
+           "personas@2)"});
+    return out;
+  }
+  auto parsed = json::parse(text, json::default_max_depth,
+                            json::duplicates::refuse);
+  if (!parsed) {
+    if (parsed.error.duplicate_key)
+      out.problems.push_back(
+        {ec::duplicate_key, parsed.error.pointer, parsed.error.message});
+    else
+      out.problems.push_back({ec::invalid_json, "",
+                              "the personas document is not JSON: "
+                                + parsed.error.message});
+    return out;
+  }
+  auto checked = check_personas(ref, *parsed.doc);
+  out.problems = std::move(checked.problems);
+  if (checked.entry) {
+    out.entry = std::move(checked.entry);
+    out.canonical_json = json::serialize(*parsed.doc, json::style::canonical);
+  }
+  return out;
+}
+
+std::string default_personas_json() {
+  return json::serialize(to_json(default_personas()), json::style::canonical);
 }
 
 std::map<std::string, double> features_of(const json::value& candidate,

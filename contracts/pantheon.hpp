@@ -90,6 +90,23 @@ personas_check check_personas(std::string_view ref, const json::value& doc);
 /// The document of `p` (what `check_personas` reads).
 json::value to_json(const personas& p);
 
+/// Checks personas text for registration as `ref`: `invalid_ref` at "/ref"
+/// when `ref` is not `name@N` (a letter first; letters, digits, '.', '_',
+/// '-'; a positive version), `invalid_json` when `text` is not JSON, else
+/// every problem of `check_personas`. On success `canonical_json` is the
+/// document in canonical form (what a registration stores).
+struct personas_text_check {
+  std::optional<personas> entry;
+  std::string canonical_json;
+  std::vector<contracts::problem> problems;
+};
+personas_text_check check_personas_text(std::string_view ref,
+                                        std::string_view text);
+
+/// The built-in `personas@1` document in canonical form: what a
+/// registration of `personas@1` must equal (it cannot be replaced).
+std::string default_personas_json();
+
 /// A candidate's features (see `feature_names`); `context` is the analysis
 /// the candidate came from (null when none).
 std::map<std::string, double> features_of(const json::value& candidate,
@@ -203,5 +220,30 @@ typename Inspector::result_type inspect(Inspector& f, pantheon_advice& x) {
 
 /// Reads and votes on a ballot: the advice Pantheon answers. Pure.
 pantheon_advice advise(const pantheon_ballot& ballot);
+
+/// Zenith's answer to a registration of personas `name@N` (docs/engines.md,
+/// "Pantheon"): the entry as registered, or every problem (`invalid_ref`,
+/// `invalid_json`, the document's problems with their pointers,
+/// `immutable_ref` when the ref is held with other content, personas@1
+/// included).
+struct personas_registration {
+  bool ok = false;
+  /// The same ref with the same content was registered before.
+  bool unchanged = false;
+  std::string ref;
+  /// The document as registered, canonical JSON.
+  std::string document_json;
+  std::vector<problem> problems;
+
+  friend bool operator==(const personas_registration&,
+                         const personas_registration&) = default;
+};
+
+/// @relates personas_registration
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, personas_registration& x) {
+  return f(caf::meta::type_name("personas_registration"), x.ok, x.unchanged,
+           x.ref, x.document_json, x.problems);
+}
 
 } // namespace omniva::contracts

@@ -1115,12 +1115,19 @@ private:
     }
     s.personas = std::string{pantheon::default_personas_ref};
     if (auto* p = sel.find("personas"); p != nullptr && p->is_string()) {
-      if (p->as_string() != pantheon::default_personas_ref)
+      // personas@1 is built in; another ref must be registered
+      // (`personas@N`, docs/engines.md "Pantheon").
+      auto& ref = p->as_string();
+      bool known = ref == pantheon::default_personas_ref
+                   || (opts_.find_personas && opts_.find_personas(ref));
+      if (!known)
         report(ec::invalid_ref, at + "/personas",
-               "no personas " + in_quotes(p->as_string())
-                 + " are known (personas@1 is built in)");
+               "no personas " + in_quotes(ref)
+                 + " are registered (personas@1 is built in; register "
+                   "others as personas/<name>@<N>.json or POST "
+                   "/api/personas)");
       else
-        s.personas = p->as_string();
+        s.personas = ref;
     }
   }
 

@@ -223,6 +223,10 @@ struct pipeline_check_options {
   /// compare schemas); may be empty.
   std::function<std::optional<json::value>(std::string_view id)>
     schema_document;
+  /// Whether personas `ref` (a `select` by "pantheon" names them) are
+  /// registered; may be empty (then only the built-in `personas@1` is
+  /// known, and any other ref is `invalid_ref`).
+  std::function<bool(std::string_view ref)> find_personas;
 };
 
 /// Either a checked pipeline or every problem.

@@ -16,6 +16,8 @@ std::string_view to_string(registry_kind x) noexcept {
       return "folder";
     case registry_kind::pipeline:
       return "pipeline";
+    case registry_kind::personas:
+      return "personas";
   }
   return "unknown";
 }

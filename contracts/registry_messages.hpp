@@ -78,9 +78,13 @@ enum class registry_kind : uint8_t {
   folder = 3,
   /// A pipeline file (`pipelines/<name>@<N>.json`, docs/pipelines.md).
   pipeline = 4,
+  /// A personas file of Pantheon (`personas/<name>@<N>.json`,
+  /// docs/engines.md "Pantheon").
+  personas = 5,
 };
 
-/// Returns "schema", "policy", "module", "folder" or "pipeline".
+/// Returns "schema", "policy", "module", "folder", "pipeline" or
+/// "personas".
 std::string_view to_string(registry_kind x) noexcept;
 
 /// What became of one thing the registry loaded.
@@ -119,7 +123,7 @@ typename Inspector::result_type inspect(Inspector& f, registry_item& x) {
 }
 
 /// What a registry load did: one item per file or folder, in the order they
-/// were handled (schemas, then policies, then modules).
+/// were handled (schemas, policies, personas, modules, then pipelines).
 struct registry_report {
   std::vector<registry_item> items;
 

@@ -1,6 +1,7 @@
 #include "contracts/registry_store.hpp"
 
 #include "contracts/json_schema.hpp"
+#include "contracts/pantheon.hpp"
 #include "contracts/schema_catalog.hpp"
 
 #include <algorithm>
@@ -263,12 +264,16 @@ struct registry_store::snapshot {
   std::map<std::string, policy_entry, std::less<>> policies;
   std::map<std::string, std::shared_ptr<const pipeline_spec>, std::less<>>
     pipelines;
+  /// Personas of Pantheon: ref -> the document, canonical JSON.
+  std::map<std::string, std::string, std::less<>> personas;
 };
 
 registry_store::registry_store() {
   auto first = std::make_shared<snapshot>();
   auto p = default_policy();
   first->policies.emplace(p.ref, p);
+  first->personas.emplace(std::string{pantheon::default_personas_ref},
+                          pantheon::default_personas_json());
   current_ = std::move(first);
 }
 
@@ -405,6 +410,35 @@ registry_store::pipelines() const {
   for (auto& [ref, p] : s->pipelines)
     out.push_back(p);
   return out;
+}
+
+caf::error registry_store::add_personas(const std::string& ref,
+                                       const std::string& canonical_json) {
+  std::lock_guard guard{mtx_};
+  if (auto held = current_->personas.find(ref);
+      held != current_->personas.end())
+    return held->second == canonical_json
+             ? caf::none
+             : make_error(ec::immutable_ref,
+                          "the personas " + ref + " are held with other content");
+  auto next = std::make_shared<snapshot>(*current_);
+  next->personas.emplace(ref, canonical_json);
+  current_ = std::move(next);
+  return caf::none;
+}
+
+std::optional<std::string> registry_store::personas(std::string_view ref) const {
+  auto s = current();
+  auto i = s->personas.find(ref);
+  if (i == s->personas.end())
+    return std::nullopt;
+  return i->second;
+}
+
+std::vector<std::pair<std::string, std::string>>
+registry_store::all_personas() const {
+  auto s = current();
+  return {s->personas.begin(), s->personas.end()};
 }
 
 schema_resolver make_schema_resolver(std::shared_ptr<const registry_store> store) {

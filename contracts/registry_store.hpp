@@ -11,6 +11,9 @@
 //   ±`jitter_pct`%), retrying the codes in `retry_on` too although they are
 //   deterministic. `default@1` (3 attempts; 1 s, 5 s, 15 s; jitter 10%) is
 //   always present.
+// - **Personas** `name@N` are the sets of personas Pantheon's votes use
+//   (docs/engines.md, "Pantheon"); the built-in `personas@1` is always
+//   present. The store holds each document as registered.
 //
 // A ref is immutable: the same ref with other content is refused
 // (`immutable_ref`) by Zenith, which commits every registration. The
@@ -30,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace omniva::contracts {
@@ -171,6 +175,18 @@ public:
   std::shared_ptr<const pipeline_spec> pipeline(std::string_view ref) const;
   /// Every pipeline, by ref.
   std::vector<std::shared_ptr<const pipeline_spec>> pipelines() const;
+
+  /// Adds committed personas of Pantheon (`name@N`, docs/engines.md
+  /// "Pantheon"): `canonical_json` is the document as registered
+  /// (`pantheon::check_personas_text`). The same document again changes
+  /// nothing; another under the ref is `immutable_ref` (the built-in
+  /// `personas@1` is held from the start).
+  caf::error add_personas(const std::string& ref,
+                          const std::string& canonical_json);
+  /// Returns the document of personas `ref` (canonical JSON), or nullopt.
+  std::optional<std::string> personas(std::string_view ref) const;
+  /// Every personas entry: (ref, canonical document), by ref.
+  std::vector<std::pair<std::string, std::string>> all_personas() const;
 
 private:
   struct snapshot;

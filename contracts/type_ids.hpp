@@ -134,6 +134,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::trigger_change))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_ballot))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_advice))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::personas_registration))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

@@ -213,6 +213,7 @@ void install_registry_routes(http_server& server, const context_ptr& ctx) {
   install_module_routes(server, ctx);
   install_schema_routes(server, ctx);
   install_policy_routes(server, ctx);
+  install_personas_routes(server, ctx);
 }
 
 } // namespace omniva::runtime::api

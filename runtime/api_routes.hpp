@@ -44,8 +44,14 @@ void install_task_log_routes(http_server& server, const context_ptr& ctx);
 void install_asset_routes(http_server& server, const context_ptr& ctx);
 
 /// The registry's nouns: modules (list, show, register, rescan), schemas
-/// (list, show, register) and policies (list, show).
+/// (list, show, register), policies (list, show) and Pantheon's personas
+/// (`install_personas_routes`).
 void install_registry_routes(http_server& server, const context_ptr& ctx);
+
+/// Pantheon's personas (api_personas.cpp, docs/engines.md "Pantheon"):
+/// `POST /api/personas?ref=name@N`, `GET /api/personas`, `GET
+/// /api/personas/{ref}`. Installed by `install_registry_routes`.
+void install_personas_routes(http_server& server, const context_ptr& ctx);
 
 /// `GET /api/lineage/verify` and `GET /api/lineage/{id}`.
 void install_lineage_routes(http_server& server, const context_ptr& ctx);

@@ -12,6 +12,8 @@ namespace omniva::cli {
 int run_pipeline(const arguments& args);
 int run_run(const arguments& args);
 int run_trigger(const arguments& args);
+// Pantheon's personas (runtime/cli_personas.cpp).
+int run_personas(const arguments& args);
 
 namespace {
 
@@ -38,6 +40,8 @@ const std::vector<noun>& nouns() {
      run_run},
     {"trigger", "start runs of a pipeline on a schedule (create, list, rm)",
      run_trigger},
+    {"personas", "register, list and show the personas Pantheon votes with",
+     run_personas},
     {"token", "create, list, revoke and rotate a node's API tokens",
      run_token},
     {"webhook", "send a node's committed events to URLs (create, list, rm)",

@@ -162,6 +162,8 @@ std::string_view row_noun(table t) noexcept {
       return "run";
     case table::triggers:
       return "trigger";
+    case table::personas:
+      return "personas";
   }
   return "row";
 }

@@ -48,6 +48,7 @@ enum class cf : uint8_t {
   pipelines,
   runs,
   triggers,
+  personas,
   meta,
   count,
 };
@@ -60,7 +61,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "schemas",         "policies",       "holds",
               "tokens",          "webhooks",       "quarantines",
               "pipelines",       "runs",           "triggers",
-              "meta"};
+              "personas",        "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
 /// `policies`, `holds`, `tokens` and `webhooks` came later: a database made
@@ -70,7 +71,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
 constexpr bool always_present(cf f) noexcept {
   return f != cf::policies && f != cf::holds && f != cf::tokens
          && f != cf::webhooks && f != cf::quarantines && f != cf::pipelines
-         && f != cf::runs && f != cf::triggers;
+         && f != cf::runs && f != cf::triggers && f != cf::personas;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -100,6 +101,8 @@ constexpr cf family_of(table t) noexcept {
       return cf::runs;
     case table::triggers:
       return cf::triggers;
+    case table::personas:
+      return cf::personas;
   }
   return cf::assets;
 }

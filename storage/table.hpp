@@ -45,13 +45,17 @@ enum class table : uint8_t {
   runs,
   /// Triggers, by trigger id: a `contracts::trigger_record` in JSON.
   triggers,
+  /// Registered personas of Pantheon, by `name@N` (docs/engines.md,
+  /// "Pantheon"): the document as registered, canonical JSON. The built-in
+  /// `personas@1` has no row.
+  personas,
 };
 
 /// Returns the column family name of `t` ("assets", ...).
 std::string_view to_string(table t) noexcept;
 
 /// What one row of `t` is, for messages: "task", "asset", "module",
-/// "schema", "policy", "hold".
+/// "schema", "policy", "hold", ..., "personas".
 std::string_view row_noun(table t) noexcept;
 
 /// The key of the hold of `task_id` on `asset_id`: the asset id, a zero

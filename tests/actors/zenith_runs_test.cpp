@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 using namespace omniva;
 using namespace omniva::test_support;
@@ -488,6 +489,215 @@ BOOST_AUTO_TEST_CASE(a_vote_lost_with_the_node_is_asked_again_and_decided_once) 
   BOOST_REQUIRE(packets);
   BOOST_CHECK_EQUAL(count("advice.pantheon"), 1);
   BOOST_CHECK_EQUAL(run_row(run).fanouts.at("edit#"), 2u);
+}
+
+// -- personas as registry entries (docs/engines.md, "Pantheon") -------------------
+
+/// One persona that weighs only a candidate's uncertainty: it ranks the
+/// analysis' candidates 0, 2, 1, 3, where personas@1 ranks them 3, 1, 2, 0.
+const std::string contrarian_personas = R"({"description": "Backs the unsure.",
+  "agents": [{"agent": "contrarian", "features": {"uncertainty": 1},
+              "stance": "backs what the others doubt"}]})";
+
+/// `voted@<version>` with its select naming `personas`.
+std::string voted_with(const std::string& personas, int version) {
+  auto doc = json::parse(pantheon_pipeline);
+  BOOST_REQUIRE(doc);
+  doc.doc->set("version", static_cast<int64_t>(version));
+  auto* sel = json::resolve_pointer(*doc.doc, "/steps/1/for_each/select");
+  BOOST_REQUIRE(sel);
+  const_cast<json::value*>(sel)->set("personas", personas);
+  return json::serialize(*doc.doc);
+}
+
+/// The `advice.pantheon` payload of run `run` (there must be one).
+json::value pantheon_advice_of(storage::writable_database& db, const std::string& run) {
+  auto packets = db.read->history(run);
+  BOOST_REQUIRE(packets);
+  for (auto& p : *packets)
+    if (p.kind == "advice.pantheon") {
+      auto said = json::parse(p.payload);
+      BOOST_REQUIRE(said);
+      return *said.doc;
+    }
+  BOOST_FAIL("run " << run << " has no advice.pantheon");
+  return {};
+}
+
+std::vector<int64_t> ranking_of(const json::value& advice) {
+  std::vector<int64_t> out;
+  for (auto& x : advice.find("report")->find("ranking")->as_array())
+    out.push_back(x.as_int64().value_or(-1));
+  return out;
+}
+
+/// The `start_time` of each element given to the run's `edit` tasks, and
+/// the agents that voted on it.
+std::vector<std::pair<double, std::vector<std::string>>>
+edited(fixture& f, const std::string& run) {
+  std::vector<std::pair<double, std::vector<std::string>>> out;
+  for (auto& [branch, t] : f.of_step(run, "edit")) {
+    auto doc = json::parse(f.st->assets.at(t.input_mapping.at("item")).value_json);
+    BOOST_REQUIRE(doc);
+    std::vector<std::string> agents;
+    for (auto& [agent, vote] : doc.doc->find("pantheon_votes")->as_object())
+      agents.push_back(agent);
+    out.emplace_back(doc.doc->find("start_time")->as_double(), agents);
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(personas_are_registered_once_per_ref_with_every_problem) {
+  auto r = st->register_personas("contrarian@1", contrarian_personas);
+  BOOST_REQUIRE_MESSAGE(r.ok, "refused: " << (r.problems.empty() ? "?" : r.problems[0].message));
+  BOOST_CHECK(!r.unchanged);
+  commit();
+  // The row is the document as registered (canonical); one packet names it.
+  auto row = db->read->get(storage::table::personas, "contrarian@1");
+  BOOST_REQUIRE(row);
+  BOOST_CHECK_EQUAL(*row, r.document_json);
+  BOOST_CHECK_EQUAL(*row, json::serialize(*json::parse(contrarian_personas).doc,
+                                          json::style::canonical));
+  auto history = db->read->history("contrarian@1");
+  BOOST_REQUIRE(history);
+  BOOST_REQUIRE_EQUAL(history->size(), 1u);
+  BOOST_CHECK_EQUAL((*history)[0].kind, "personas.registered");
+  // The same document again (spelt differently): unchanged, nothing written.
+  r = st->register_personas("contrarian@1",
+                            json::serialize(*json::parse(contrarian_personas).doc,
+                                            json::style::pretty));
+  BOOST_CHECK(r.ok && r.unchanged);
+  BOOST_CHECK(st->batch.empty());
+  // Other content under a held ref, the built-in one included.
+  auto refused_with = [&](const std::string& ref, const std::string& text) {
+    auto x = st->register_personas(ref, text);
+    BOOST_CHECK(!x.ok);
+    BOOST_CHECK(st->batch.empty());
+    std::set<std::pair<std::string, std::string>> got;
+    for (auto& p : x.problems)
+      got.emplace(std::string{contracts::to_string(p.code)}, p.pointer);
+    return got;
+  };
+  using problems = std::set<std::pair<std::string, std::string>>;
+  const std::string other = R"({"agents": [{"agent": "contrarian", "features": {"faces": 1}}]})";
+  BOOST_CHECK((refused_with("contrarian@1", other) == problems{{"immutable_ref", "/ref"}}));
+  BOOST_CHECK((refused_with("personas@1", other) == problems{{"immutable_ref", "/ref"}}));
+  // personas@1 exactly as built in is no change.
+  r = st->register_personas("personas@1", pantheon::default_personas_json());
+  BOOST_CHECK(r.ok && r.unchanged);
+  // A bad ref, text that is no JSON, every problem of a document.
+  BOOST_CHECK((refused_with("Contrarian", other) == problems{{"invalid_ref", "/ref"}}));
+  BOOST_CHECK((refused_with("x@0", other) == problems{{"invalid_ref", "/ref"}}));
+  BOOST_CHECK((refused_with("x@1", "{\"agents\": [") == problems{{"invalid_json", ""}}));
+  BOOST_CHECK((refused_with("x@1", R"({"agents": [
+      {"agent": "a", "features": {"luck": 1}},
+      {"agent": "a", "weight": 0, "features": {"faces": 1}}], "mood": 1})")
+    == problems{{"invalid_argument", "/agents/0/features/luck"},
+                {"invalid_argument", "/agents/0/features"},
+                {"duplicate_key", "/agents/1/agent"},
+                {"invalid_argument", "/agents/1/weight"},
+                {"unknown_field", "/mood"}}));
+  BOOST_CHECK(!db->read->get(storage::table::personas, "x@1"));
+  // A restart keeps them, immutable.
+  restart();
+  commit();
+  BOOST_REQUIRE_EQUAL(st->personas.count("contrarian@1"), 1u);
+  BOOST_CHECK_EQUAL(st->personas.at("contrarian@1").entry.agents.at(0).agent, "contrarian");
+  BOOST_CHECK_EQUAL(st->personas.count("personas@1"), 1u);
+  BOOST_CHECK((refused_with("contrarian@1", other) == problems{{"immutable_ref", "/ref"}}));
+  r = st->register_personas("contrarian@1", contrarian_personas);
+  BOOST_CHECK(r.ok && r.unchanged);
+}
+
+BOOST_AUTO_TEST_CASE(a_fan_out_votes_with_the_personas_its_select_names) {
+  // Unknown personas: the pipeline is refused where it names them.
+  auto refused = st->register_pipeline(voted_with("contrarian@1", 2));
+  BOOST_REQUIRE(!refused.ok);
+  BOOST_REQUIRE_EQUAL(refused.problems.size(), 1u);
+  BOOST_CHECK(refused.problems[0].code == ec::invalid_ref);
+  BOOST_CHECK_EQUAL(refused.problems[0].pointer, "/steps/1/for_each/select/personas");
+  BOOST_REQUIRE(st->register_personas("contrarian@1", contrarian_personas).ok);
+  commit();
+  register_pipeline(voted_with("contrarian@1", 2));
+  register_pipeline(pantheon_pipeline);
+  // A run to its end: the analysis, the vote, the two edits.
+  auto run_voted = [&](const std::string& ref) {
+    auto run = start(ref, 1);
+    auto make = dispatch().at(0);
+    succeed(make, {file(make, "result", "a.json", analysis_content)});
+    for (auto& o : dispatch())
+      succeed(o, {file(o, "result", "r.json", "{}")});
+    BOOST_CHECK(run_row(run).status == run_status::done);
+    return run;
+  };
+  // personas@1 and contrarian@1 rank the same candidates otherwise.
+  auto builtin = run_voted("voted@1");
+  auto mine = run_voted("voted@2");
+  auto said = pantheon_advice_of(*db, builtin);
+  BOOST_CHECK_EQUAL(said.find("personas")->as_string(), "personas@1");
+  BOOST_CHECK((ranking_of(said) == std::vector<int64_t>{3, 1, 2, 0}));
+  said = pantheon_advice_of(*db, mine);
+  BOOST_CHECK_EQUAL(said.find("personas")->as_string(), "contrarian@1");
+  BOOST_CHECK_EQUAL(said.find("report")->find("personas")->as_string(), "contrarian@1");
+  BOOST_CHECK((ranking_of(said) == std::vector<int64_t>{0, 2, 1, 3}));
+  // Each report row is the persona's: its agent, its stance in the
+  // commentary.
+  for (auto& row : said.find("report")->find("rows")->as_array()) {
+    BOOST_CHECK_EQUAL(row.find("agent")->as_string(), "contrarian");
+    BOOST_CHECK(row.find("commentary")->as_string().find("backs what the others doubt")
+                != std::string::npos);
+  }
+  // The promoted candidates are the contrarian's top two, voted by it alone.
+  using kept = std::vector<std::pair<double, std::vector<std::string>>>;
+  BOOST_CHECK((edited(*this, mine) == kept{{0.0, {"contrarian"}}, {20.0, {"contrarian"}}}));
+  BOOST_CHECK((edited(*this, builtin)
+               == kept{{8.0, {"exploratory_push", "risk_mitigation", "trend_chasing"}},
+                       {30.0, {"exploratory_push", "risk_mitigation", "trend_chasing"}}}));
+  // After a restart the pipeline still names them and votes the same.
+  // (Ids seeded anew: the runs before the restart keep theirs.)
+  restart_later(60'000);
+  commit();
+  auto again = run_voted("voted@2");
+  said = pantheon_advice_of(*db, again);
+  BOOST_CHECK_EQUAL(said.find("personas")->as_string(), "contrarian@1");
+  BOOST_CHECK((ranking_of(said) == std::vector<int64_t>{0, 2, 1, 3}));
+  BOOST_CHECK_EQUAL(edited(*this, again).size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_fan_out_whose_personas_are_gone_fails_naming_them) {
+  BOOST_REQUIRE(st->register_personas("contrarian@1", contrarian_personas).ok);
+  commit();
+  register_pipeline(voted_with("contrarian@1", 2));
+  // As if the row were lost: the ballot cannot be made.
+  st->personas.erase("contrarian@1");
+  auto run = start("voted@2", 1);
+  auto make = dispatch().at(0);
+  contracts::execution_outcome o;
+  o.execution_id = make.execution_id;
+  o.task_id = make.task.task_id;
+  o.attempt = make.task.attempt;
+  o.ok = true;
+  o.outputs = {file(make, "result", "a.json", analysis_content)};
+  st->on_result(o);
+  auto fx = commit();
+  BOOST_CHECK(of_step(run, "edit").empty());
+  auto packets = db->read->history(run);
+  BOOST_REQUIRE(packets);
+  const contracts::packet* decision = nullptr;
+  for (auto& p : *packets) {
+    BOOST_CHECK_NE(p.kind, "advice.pantheon");
+    if (p.kind == "decision.zenith" && p.payload.find("\"fan_out\"") != std::string::npos)
+      decision = &p;
+  }
+  BOOST_REQUIRE(decision);
+  auto decided = json::parse(decision->payload);
+  BOOST_REQUIRE(decided);
+  BOOST_CHECK(decided.doc->find("kept")->as_array().empty());
+  auto problem = decided.doc->find("problem");
+  BOOST_REQUIRE(problem && problem->is_string());
+  BOOST_CHECK(problem->as_string().find("contrarian@1") != std::string::npos);
+  BOOST_CHECK_EQUAL(run_row(run).fanouts.at("edit#"), 0u);
+  BOOST_CHECK(run_row(run).status != run_status::running);
 }
 
 BOOST_AUTO_TEST_CASE(a_restart_creates_no_element_twice_and_goes_on) {

@@ -814,6 +814,39 @@ BOOST_AUTO_TEST_CASE(select_by_pantheon_takes_top_min_consensus_and_personas) {
   require_single(problems_of(doc), "invalid_ref", "/steps/2/for_each/select/personas");
 }
 
+BOOST_AUTO_TEST_CASE(select_by_pantheon_names_builtin_or_registered_personas) {
+  auto doc = clips();
+  at(doc, "/steps/2/for_each/select") =
+    parse_value(R"({"by": "pantheon", "personas": "personas@1"})");
+  BOOST_TEST(step_of(accepted(doc), "edit").for_each->select->personas
+             == "personas@1");
+  // Another ref: refused without a callback, and when the callback does
+  // not know it; accepted when it does.
+  at(doc, "/steps/2/for_each/select") =
+    parse_value(R"({"by": "pantheon", "personas": "bold@2"})");
+  require_single(problems_of(doc), "invalid_ref", "/steps/2/for_each/select/personas");
+  auto opts = options();
+  std::vector<std::string> asked;
+  opts.find_personas = [&asked](std::string_view ref) {
+    asked.emplace_back(ref);
+    return ref == "bold@2";
+  };
+  auto result = check_pipeline_document(doc, opts);
+  BOOST_REQUIRE_MESSAGE(result, "refused:" << describe(result.problems));
+  BOOST_TEST(step_of(*result.pipeline, "edit").for_each->select->personas
+             == "bold@2");
+  BOOST_REQUIRE_EQUAL(asked.size(), 1u);
+  BOOST_TEST(asked[0] == "bold@2");
+  at(doc, "/steps/2/for_each/select") =
+    parse_value(R"({"by": "pantheon", "personas": "other@1"})");
+  result = check_pipeline_document(doc, opts);
+  require_single(result.problems, "invalid_ref", "/steps/2/for_each/select/personas");
+  // Not a string: the document's shape says so.
+  at(doc, "/steps/2/for_each/select") =
+    parse_value(R"({"by": "pantheon", "personas": 2})");
+  BOOST_TEST(!check_pipeline_document(doc, opts));
+}
+
 BOOST_AUTO_TEST_CASE(pantheon_votes_only_on_clip_candidates) {
   // The transcript's keywords are strings, not ClipCandidates.
   auto doc = clips();

@@ -1062,8 +1062,27 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     batch.erase(storage::table::holds, storage::hold_key(id, t.task_id),
                 packet);
   auto task_id = t.task_id;
-  for (auto& id : settled_elements)
-    put_asset(assets[id], packet);
+  // Each file of a `many` output is a packet of its own, a child of the
+  // success (a scrape's video and its metadata record: two per video).
+  for (auto& id : settled_elements) {
+    auto& a = assets[id];
+    json::value said{json::object{}};
+    said.set("task_id", task_id);
+    auto bracket = a.label.find('[');
+    said.set("output", a.label.substr(0, bracket));
+    int64_t index = 0;
+    if (bracket != std::string::npos
+        && std::from_chars(a.label.data() + bracket + 1,
+                           a.label.data() + a.label.size(), index).ec == std::errc{})
+      said.set("index", index);
+    said.set("media_type", a.media_type);
+    said.set("sha256", a.sha256);
+    if (a.size)
+      said.set("size", *a.size);
+    auto produced = add_packet_as("asset.produced", "zenith", {id}, {},
+                                  std::move(said), t.trace_id, false, {packet});
+    put_asset(a, produced);
+  }
   settled_elements.clear();
   for (auto& [key, id] : t.outputs) {
     put_asset(assets[id], packet);
@@ -2324,7 +2343,6 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       return st.after_commit(
         caf::expected<contracts::personas_registration>{std::move(r)});
     },
-
     [self](atom::run, const contracts::run_request& req)
       -> caf::result<contracts::run_result> {
       auto& st = self->state;

@@ -28,7 +28,8 @@ namespace omniva::contracts {
 inline constexpr std::string_view known_event_kinds[] = {
   "advice.eclipse",     "advice.lattice",    "advice.pantheon",
   "advice.paradox",
-  "asset.deleted",      "asset.holds_moved", "asset.purged",
+  "asset.deleted",      "asset.holds_moved", "asset.produced",
+  "asset.purged",
   "asset.registered",   "blob.removed",      "decision.zenith",
   "gc.completed",       "module.moved",      "module.registered",
   "operator.override",  "personas.registered", "policy.registered",

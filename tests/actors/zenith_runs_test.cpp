@@ -283,6 +283,22 @@ BOOST_AUTO_TEST_CASE(a_many_output_fans_out_and_a_collect_gathers_what_succeeded
   BOOST_REQUIRE(doc);
   auto& ids = doc.doc->find("assets")->as_array();
   BOOST_REQUIRE_EQUAL(ids.size(), 3u);
+  // Each element is a packet of its own, a child of the lister's success.
+  for (size_t i = 0; i < 3; ++i) {
+    auto history = db->read->history(ids[i].as_string());
+    BOOST_REQUIRE(history);
+    // The success, its own packet, then what the run did with it.
+    BOOST_REQUIRE_GE(history->size(), 2u);
+    BOOST_CHECK_EQUAL((*history)[0].kind, "task.succeeded");
+    auto& produced = (*history)[1];
+    BOOST_CHECK_EQUAL(produced.kind, "asset.produced");
+    BOOST_CHECK_EQUAL(produced.meta_parents.at(0), (*history)[0].id);
+    auto said = json::parse(produced.payload);
+    BOOST_REQUIRE(said);
+    BOOST_CHECK_EQUAL(said.doc->find("output")->as_string(), "items");
+    BOOST_CHECK_EQUAL(said.doc->find("index")->as_int64().value_or(-1),
+                      static_cast<int64_t>(i));
+  }
   auto each = of_step(run, "each");
   BOOST_REQUIRE_EQUAL(each.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {

@@ -42,6 +42,18 @@ import node_harness
 from node_harness import *  # noqa: F401,F403 (the fixtures and NodeTestCase)
 
 # talker@1's output `done` (a JSON document) feeds json-relay@1's `source`.
+def shipped_pipelines():
+    """The refs of the pipelines shipped in modules/pipelines (clips@1):
+    every node of these tests loads them at start."""
+    folder = os.path.join(node_harness.REPO, "modules", "pipelines")
+    return sorted(name[:-len(".json")] for name in os.listdir(folder)
+                  if name.endswith(".json"))
+
+
+def refs_with_shipped(*refs):
+    return sorted(list(refs) + shipped_pipelines())
+
+
 CHAIN = {
     "name": "chain",
     "version": 1,
@@ -102,7 +114,8 @@ class PipelineCase(NodeTestCase):
 class PipelineRegistrationTest(PipelineCase):
 
     def test_a_pipeline_is_registered_through_http_and_the_cli_once_per_content(self):
-        self.assertEqual(self.get_ok("/api/pipelines")["items"], [])
+        self.assertEqual([x["ref"] for x in self.get_ok("/api/pipelines")["items"]],
+                         shipped_pipelines())
         doc = self.register_chain()
         self.assertEqual(doc["ref"], "chain@1")
         p = doc["pipeline"]
@@ -146,12 +159,13 @@ class PipelineRegistrationTest(PipelineCase):
 
         # Listed by ref; shown; 404 for a ref nobody registered.
         listed = self.get_ok("/api/pipelines")
-        self.assertEqual([x["ref"] for x in listed["items"]], ["chain@1", "solo@1"])
+        self.assertEqual([x["ref"] for x in listed["items"]],
+                         refs_with_shipped("chain@1", "solo@1"))
         self.assertIsNone(listed["next_cursor"])
         page = self.get_ok("/api/pipelines?limit=1")
         self.assertEqual([x["ref"] for x in page["items"]], ["chain@1"])
         self.assertEqual([x["ref"] for x in self.items("/api/pipelines?limit=1")],
-                         ["chain@1", "solo@1"])
+                         refs_with_shipped("chain@1", "solo@1"))
         self.assertEqual(self.cli_json("pipeline", "list")["items"], listed["items"])
         lines = self.cli_ok("pipeline", "list").stdout.splitlines()
         self.assertEqual(lines[0].split(), ["ref", "steps", "description"])
@@ -204,7 +218,8 @@ class PipelineRegistrationTest(PipelineCase):
         self.assert_refused(self.http("POST", "/api/pipelines",
                                       b'{"name": "a", "name": "b"}'),
                             400, "duplicate_key", "/name")
-        self.assertEqual(self.get_ok("/api/pipelines")["items"], [])
+        self.assertEqual([x["ref"] for x in self.get_ok("/api/pipelines")["items"]],
+                         shipped_pipelines())
         self.finish()
 
     def test_a_viewer_reads_pipelines_and_runs_but_cannot_register_or_start(self):
@@ -538,7 +553,7 @@ class FolderTest(PipelineCase):
         self.assertEqual([(s["id"], s["depends_on"]) for s in p["steps"]],
                          [("first", []), ("second", ["first"])])
         self.assertEqual([x["ref"] for x in self.get_ok("/api/pipelines")["items"]],
-                         ["relay-twice@1"])
+                         refs_with_shipped("relay-twice@1"))
 
         # A rescan reports each pipeline file after the modules (a file
         # whose name is no ref first, with the scan's other problems).

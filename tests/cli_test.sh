@@ -52,7 +52,7 @@ expect 2 "unknown command" -- "$omniva" frobnicate
 check "unknown command: one line" one_line_error
 expect 2 "unknown flag" -- "$omniva" --bogus
 check "unknown flag: one line" one_line_error
-for noun in schema contract lineage module asset task policy token webhook quarantine audit; do
+for noun in schema contract lineage module asset task policy token webhook quarantine audit personas; do
   expect 0 "$noun --help" -- "$omniva" "$noun" --help
   expect 2 "$noun without verb" -- "$omniva" "$noun"
   expect 2 "$noun unknown verb" -- "$omniva" "$noun" frobnicate
@@ -69,6 +69,7 @@ for cmd in "schema validate" "schema test-suite" "contract check" "contract pref
            "webhook create" "webhook list" "webhook show" "webhook rm" \
            "quarantine add" "quarantine rm" "quarantine list" \
            "audit run" "audit list" \
+           "personas register" "personas list" "personas show" \
            "backup" "restore" "gc" "lineage export"; do
   # shellcheck disable=SC2086
   expect 0 "$cmd --help" -- "$omniva" $cmd --help

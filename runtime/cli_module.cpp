@@ -73,8 +73,9 @@ int module_list(const arguments& args) {
     "page.",
     "/api/modules",
     {col("ref"),
+     // A module with many inputs gives way too, so that a row fits.
      column{"inputs", [](const json::value& m) { return keys_of(m.find("inputs")); },
-            false},
+            true},
      column{"outputs",
             [](const json::value& m) { return keys_of(m.find("outputs")); }, false},
      col("description", true)});

@@ -143,9 +143,13 @@ class PagingTest(CliTestCase):
         r = self.cli_ok("task", "list")
         self.assertNotIn("next page", r.stdout, "no next-page line on the last page")
 
-        # Modules (five shipped), assets, schemas and policies page alike.
+        # Modules (those shipped in modules/), assets, schemas and policies
+        # page alike.
+        shipped = len(self.cli_json("module", "list")["items"])
+        self.assertGreaterEqual(shipped, 5)
         pages = self.follow_pages("module", "list", "--limit", "2")
-        self.assertEqual([len(p) for p in pages], [2, 2, 1])
+        self.assertEqual([len(p) for p in pages],
+                         [2] * (shipped // 2) + ([1] if shipped % 2 else []))
         for _ in range(3):
             self.cli_ok("asset", "value", "7", "--dtype", "int")
         # Five outputs of the tasks, three values.

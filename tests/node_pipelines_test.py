@@ -1031,7 +1031,7 @@ class RefusalTest(PipelineCase):
              "for_each": {"from": "s1.result", "pointer": "/nothing"}, "inputs": item},
             {"id": "w5", "module": "worker@1",
              "for_each": {"from": "list.items",
-                          "select": {"by": "pantheon", "pointer": "/score", "top": 1}},
+                          "select": {"by": "oracle", "pointer": "/score", "top": 1}},
              "inputs": item},
             {"id": "w6", "module": "worker@1",
              "for_each": {"from": "list.items",

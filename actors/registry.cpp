@@ -378,6 +378,23 @@ void log_item(const registry_item& x) {
   }
 }
 
+/// The outcome of a document Zenith checked whole (a pipeline, personas):
+/// registered, unchanged, or refused with the first of its problems.
+void settle(registry_item& item, bool ok, bool unchanged,
+            const std::vector<contracts::problem>& problems, std::string_view what) {
+  if (ok) {
+    if (unchanged)
+      item.outcome = registry_outcome::unchanged;
+    return;
+  }
+  item.outcome = registry_outcome::refused;
+  item.error = problems.empty()
+                 ? contracts::problem{ec::storage_error, "",
+                                      "Zenith refused the " + std::string{what}
+                                        + " without a reason"}
+                 : problems.front();
+}
+
 void record(load_run& run, registry_item item) {
   log_item(item);
   run.report.items.push_back(std::move(item));
@@ -417,18 +434,7 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
                     std::move(p->text), run->by)
         .then(
           [self, run, pending](contracts::personas_registration& res) mutable {
-            if (res.ok) {
-              if (res.unchanged)
-                pending.outcome = registry_outcome::unchanged;
-            } else {
-              pending.outcome = registry_outcome::refused;
-              pending.error = res.problems.empty()
-                                ? contracts::problem{ec::storage_error, "",
-                                                     "Zenith refused the "
-                                                     "personas without a "
-                                                     "reason"}
-                                : res.problems.front();
-            }
+            settle(pending, res.ok, res.unchanged, res.problems, "personas");
             record(*run, std::move(pending));
             advance(self, run);
           },
@@ -440,19 +446,9 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
                     std::move(p->text), run->by)
         .then(
           [self, run, pending](contracts::pipeline_registration& res) mutable {
-            if (res.ok) {
+            if (res.ok)
               pending.ref = res.pipeline.ref();
-              if (res.unchanged)
-                pending.outcome = registry_outcome::unchanged;
-            } else {
-              pending.outcome = registry_outcome::refused;
-              pending.error = res.problems.empty()
-                                ? contracts::problem{ec::storage_error, "",
-                                                     "Zenith refused the "
-                                                     "pipeline without a "
-                                                     "reason"}
-                                : res.problems.front();
-            }
+            settle(pending, res.ok, res.unchanged, res.problems, "pipeline");
             record(*run, std::move(pending));
             advance(self, run);
           },

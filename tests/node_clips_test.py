@@ -74,7 +74,6 @@ VIDEOS = 2
 SECONDS = 6  # media.py's shortest (the sentence must fit)
 TOP = 2  # clips@1's `select: {"by": "pantheon", "top": 2}`
 RUN_TIMEOUT = 150
-LIST_TYPE = "application/vnd.omniva.asset-list+json"
 PERSONAS = ("exploratory_push", "risk_mitigation", "trend_chasing")
 
 # personas@1 (contracts/pantheon.hpp, docs/engines.md): feature weights; each
@@ -210,21 +209,6 @@ class ClipsCase(PipelineCase):
     def start_clips(self):
         return self.start("clips@1", values={"job": scraper_job(self.url)})["run_id"]
 
-    def path_of(self, asset_id):
-        asset = self.asset(asset_id)
-        self.assertEqual(asset["status"], "AVAILABLE", asset)
-        path = asset["uri"]
-        if path.startswith("file://"):
-            path = path[len("file://"):]
-        self.assertTrue(os.path.isfile(path), asset)
-        return asset, path
-
-    def listed(self, asset_id):
-        asset, path = self.path_of(asset_id)
-        self.assertEqual(asset["media_type"], LIST_TYPE, asset)
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)["assets"]
-
     def running(self, run_id, step):
         """The tasks of `step` RUNNING now (the run must still run)."""
         run = self.get_run(run_id)
@@ -349,8 +333,8 @@ class ClipsCase(PipelineCase):
         # The scrape: both videos, with their metadata.
         scrape = self.by_step(tasks, "scrape")
         self.assertEqual(sorted(scrape), [""])
-        videos = self.listed(scrape[""]["outputs"]["videos"])
-        metadata = self.listed(scrape[""]["outputs"]["metadata"])
+        videos = self.list_elements(scrape[""]["outputs"]["videos"])
+        metadata = self.list_elements(scrape[""]["outputs"]["metadata"])
         self.assertEqual(len(videos), VIDEOS, videos)
         self.assertEqual(len(metadata), VIDEOS, metadata)
         meta = [self.content(m) for m in metadata]
@@ -404,7 +388,7 @@ class ClipsCase(PipelineCase):
             self.assertEqual((a["engine"], a["run_id"], a["list"], a["personas"]),
                              ("pantheon", run_id, d["list"], "personas@1"), a)
             self.assertEqual(d.get("report_asset"), a["report_asset"], d)
-            report_asset, _ = self.path_of(a["report_asset"])
+            report_asset, _ = self.asset_file(a["report_asset"])
             self.assertEqual(report_asset["media_type"], "application/json", report_asset)
             self.assertEqual(self.content(a["report_asset"]), a["report"],
                              "the report asset and the advice differ")
@@ -446,7 +430,7 @@ class ClipsCase(PipelineCase):
                 self.assertEqual((summary["clip_id"], summary["clip_id_source"]),
                                  (cand["clip_id"], "candidate"), where)
                 # The clip: H.264/AAC, 1080x1920, as long as the candidate.
-                clip_asset, path = self.path_of(t["outputs"]["clip"])
+                clip_asset, path = self.asset_file(t["outputs"]["clip"])
                 self.assertEqual(clip_asset["media_type"], "video/mp4", clip_asset)
                 probe = ffprobe(path)
                 v = [s for s in probe["streams"] if s["codec_type"] == "video"]

@@ -38,6 +38,8 @@ LISTENING = re.compile(r"node listening on (http://[0-9.]+:(\d+))")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 FINISHED = ("DONE", "ERROR", "CANCELLED")
+# The media type of a list asset (docs/pipelines.md).
+LIST_MEDIA_TYPE = "application/vnd.omniva.asset-list+json"
 
 # A node's HTTP API is on 127.0.0.1: never go through a proxy.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -404,6 +406,23 @@ class NodeTestCase(unittest.TestCase):
 
     def asset(self, asset_id):
         return self.get_ok(f"/api/assets/{asset_id}")
+
+    def asset_file(self, asset_id):
+        """An AVAILABLE FILE asset and the path of its file (its uri)."""
+        asset = self.asset(asset_id)
+        self.assertEqual(asset["status"], "AVAILABLE", asset)
+        path = asset["uri"]
+        if path.startswith("file://"):
+            path = path[len("file://"):]
+        self.assertTrue(os.path.isfile(path), asset)
+        return asset, path
+
+    def list_elements(self, asset_id):
+        """The element assets of a list asset (a `many` output), in order."""
+        asset, path = self.asset_file(asset_id)
+        self.assertEqual(asset["media_type"], LIST_MEDIA_TYPE, asset)
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)["assets"]
 
     def wait_status(self, task_id, statuses, timeout=20):
         return wait_until(lambda: (lambda t: t if t["status"] in statuses else None)(

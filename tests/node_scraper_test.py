@@ -45,7 +45,6 @@ from node_harness import *  # noqa: F401,F403 (NodeTestCase and the helpers)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "content"))
 import channel_server  # noqa: E402
 
-LIST_TYPE = "application/vnd.omniva.asset-list+json"
 SUBTITLES = "the quick brown fox jumps over the lazy dog"
 VIDEOS = [
     {"id": "alpha", "title": "Alpha: the one with subtitles",
@@ -90,37 +89,20 @@ class ScraperTestCase(NodeTestCase):
     def packets(self, entity, kind):
         return [p for p in self.history(entity) if p["kind"] == kind]
 
-    def content(self, asset_id):
-        """An AVAILABLE asset's file path (its uri)."""
-        asset = self.asset(asset_id)
-        self.assertEqual(asset["status"], "AVAILABLE", asset)
-        path = asset["uri"]
-        if path.startswith("file://"):
-            path = path[len("file://"):]
-        self.assertTrue(os.path.isfile(path), asset)
-        return asset, path
-
-    def listed(self, asset_id):
-        """The element assets of a list asset, in order."""
-        asset, path = self.content(asset_id)
-        self.assertEqual(asset["media_type"], LIST_TYPE, asset)
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)["assets"]
-
     def check_scraped(self, task_id, job, server, expected):
         """The task is DONE with one MP4 and one metadata record per video of
         `expected` (VIDEOS entries), in that order."""
         row = self.wait_finished(task_id, 45)
         self.assertEqual(row["status"], "DONE", row)
-        videos = self.listed(row["outputs"]["videos"])
-        metadata = self.listed(row["outputs"]["metadata"])
+        videos = self.list_elements(row["outputs"]["videos"])
+        metadata = self.list_elements(row["outputs"]["metadata"])
         self.assertEqual(len(videos), len(expected), videos)
         self.assertEqual(len(metadata), len(expected), metadata)
         for i, (vid, mid, want) in enumerate(zip(videos, metadata, expected)):
             with self.subTest(video=i, id=want["id"]):
-                video, vpath = self.content(vid)
+                video, vpath = self.asset_file(vid)
                 self.assertEqual(video["media_type"], "video/mp4", video)
-                meta_asset, mpath = self.content(mid)
+                meta_asset, mpath = self.asset_file(mid)
                 self.assertEqual(meta_asset["media_type"], "application/json")
                 with open(mpath, encoding="utf-8") as f:
                     meta = json.load(f)
@@ -162,7 +144,7 @@ class ScraperTestCase(NodeTestCase):
                 else:
                     self.assertEqual(meta["subtitle_languages"], [], meta)
                     self.assertEqual(subs, [])
-        _, jpath = self.content(row["outputs"]["job"])
+        _, jpath = self.asset_file(row["outputs"]["job"])
         with open(jpath, encoding="utf-8") as f:
             done = json.load(f)
         self.assertEqual(done["status"], "DONE", done)

@@ -487,7 +487,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_options options) {
     judgement.seed = std::random_device{}(); // a node's jitter: any seed
   engines.eclipse = p->system->spawn(actors::eclipse, judgement);
   engines.lattice = p->system->spawn(actors::lattice, options.lattice);
-  engines.pantheon = p->system->spawn(actors::pantheon);
+  engines.pantheon = p->system->spawn(actors::pantheon, actors::pantheon_settings{});
   // Paradox reads the whole log for an audit: detached, off the scheduler.
   engines.paradox = p->system->spawn<caf::detached>(
     actors::paradox, std::shared_ptr<const storage::reader>{p->reader});

@@ -840,7 +840,7 @@ run_simulation(const simulation_options& options,
                                 std::shared_ptr<const storage::reader>{db->read});
     engines.eclipse = sys.spawn(actors::eclipse, judgement);
     engines.lattice = sys.spawn(actors::lattice, omniva::lattice::settings{});
-    engines.pantheon = sys.spawn(actors::pantheon);
+    engines.pantheon = sys.spawn(actors::pantheon, actors::pantheon_settings{});
 
     actors::zenith_config zc;
     zc.data_dir = folder.path.string();

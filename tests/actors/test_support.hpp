@@ -393,7 +393,7 @@ struct zenith_actor_fixture {
     engines.paradox = sys.spawn(actors::paradox, db->read);
     engines.eclipse = sys.spawn(actors::eclipse, eclipse_settings);
     engines.lattice = sys.spawn(actors::lattice, lattice::settings{});
-    engines.pantheon = sys.spawn(actors::pantheon);
+    engines.pantheon = sys.spawn(actors::pantheon, actors::pantheon_settings{});
     zenith = sys.spawn(actors::zenith, std::move(zc), db,
                        std::map<std::string, actors::pool_actor>{{"default", pool}},
                        engines);

@@ -271,7 +271,9 @@ void zenith_state::on_paradox_advice(const contracts::paradox_advice& a) {
   json::value advice_payload{json::object{}};
   advice_payload.set("advice", "clearance");
   advice_payload.set("items", json::value{std::move(advised)});
-  auto advice = add_packet_as("advice.paradox", "paradox", ids, {},
+  // Parents: each task's packet so far (its `task.created`), so that a
+  // walk up from a dispatch reaches the inputs the task was created on.
+  auto advice = add_packet_as("advice.paradox", "paradox", ids, ids,
                               std::move(advice_payload), trace, false);
   // Decide, then record the decision, then carry it out (the rows are
   // justified by the decision, which names every task).
@@ -486,7 +488,7 @@ void zenith_state::on_lattice_advice(const contracts::lattice_advice& a) {
     }
     routes.push_back(std::move(x));
   }
-  auto advice = add_packet_as("advice.lattice", "lattice", ids, {},
+  auto advice = add_packet_as("advice.lattice", "lattice", ids, ids,
                               json::object{{"routes", json::value{std::move(routes)}}},
                               batch_trace(ids), false);
   for (auto* d : items) {

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 using namespace omniva;
 using namespace omniva::test_support;
@@ -314,6 +315,35 @@ BOOST_AUTO_TEST_CASE(a_task_on_an_available_asset_is_ready) {
   BOOST_CHECK(st->assets.at(input.asset_id).holds == std::vector{t.task_id});
   restart();
   BOOST_CHECK(st->assets.at(input.asset_id).holds == std::vector{t.task_id});
+}
+
+BOOST_AUTO_TEST_CASE(a_dispatch_walks_up_to_the_input_its_task_was_created_on) {
+  // Paradox's and Lattice's advice cite each task's packet before them, so
+  // the chain dispatch -> advice -> task.created -> input is unbroken even
+  // when the input was AVAILABLE at creation (nothing else links them).
+  auto input = add_json_file();
+  auto t = submit(step_request(input.asset_id));
+  commit();
+  BOOST_REQUIRE_EQUAL(dispatch().size(), 1u);
+  auto history = db->read->history(t.task_id);
+  BOOST_REQUIRE(history);
+  auto dispatched = std::find_if(history->begin(), history->end(),
+                                 [](auto& p) { return p.kind == "task.dispatched"; });
+  BOOST_REQUIRE(dispatched != history->end());
+  auto registered = db->read->history(input.asset_id);
+  BOOST_REQUIRE(registered && !registered->empty());
+  auto up = db->read->ancestors(dispatched->id, 10);
+  BOOST_REQUIRE(up);
+  std::set<std::string> kinds;
+  bool reaches_input = false;
+  for (auto& e : *up) {
+    kinds.insert(e.packet.kind);
+    reaches_input |= e.packet.id == registered->front().id;
+  }
+  BOOST_CHECK(kinds.count("task.created") == 1);
+  BOOST_CHECK(kinds.count("advice.paradox") == 1);
+  BOOST_CHECK(kinds.count("advice.lattice") == 1);
+  BOOST_CHECK_MESSAGE(reaches_input, "the input's packet is an ancestor of the dispatch");
 }
 
 // -- dispatch -----------------------------------------------------------------------

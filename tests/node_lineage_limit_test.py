@@ -44,6 +44,8 @@ class LineageLimitTest(NodeTestCase):
             self.assertEqual(status, 400, f"limit={bad!r}: {doc}")
             self.assertEqual(doc["error"]["code"], "invalid_filter", doc)
             self.assertEqual(doc["error"]["pointer"], "/limit", doc)
+        # Finished first: a running task's history grows between two reads.
+        self.wait_status(task_id, ("DONE",))
         self.assertEqual(len(self.get_ok(f"/api/lineage/{task_id}?limit=10000")["history"]),
                          len(self.get_ok(f"/api/lineage/{task_id}")["history"]))
         self.finish()

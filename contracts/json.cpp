@@ -893,6 +893,17 @@ std::string append_pointer(std::string_view base, size_t index) {
   return out;
 }
 
+bool is_json_pointer(std::string_view s) noexcept {
+  if (s.empty())
+    return true;
+  if (s.front() != '/')
+    return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '~' && (i + 1 == s.size() || (s[i + 1] != '0' && s[i + 1] != '1')))
+      return false;
+  return true;
+}
+
 const value* resolve_pointer(const value& root, std::string_view pointer) {
   const value* cur = &root;
   if (pointer.empty())

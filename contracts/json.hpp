@@ -261,6 +261,10 @@ std::string append_pointer(std::string_view base, std::string_view token);
 /// Appends "/" + `index` to pointer `base`.
 std::string append_pointer(std::string_view base, size_t index);
 
+/// Whether `s` is a JSON pointer (RFC 6901): empty (the whole value), or
+/// reference tokens each after a '/', in which '~' only starts "~0" or "~1".
+bool is_json_pointer(std::string_view s) noexcept;
+
 /// Resolves a JSON pointer (RFC 6901) inside `root`; nullptr when it does
 /// not resolve (or is malformed).
 const value* resolve_pointer(const value& root, std::string_view pointer);

@@ -108,19 +108,6 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-/// Whether `s` is a JSON pointer (RFC 6901): empty (the whole value), or
-/// reference tokens each after a '/', in which '~' only starts "~0" or "~1".
-bool is_json_pointer(std::string_view s) noexcept {
-  if (s.empty())
-    return true;
-  if (s.front() != '/')
-    return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] == '~' && (i + 1 == s.size() || (s[i + 1] != '0' && s[i + 1] != '1')))
-      return false;
-  return true;
-}
-
 std::string number_text(double x) {
   std::string out;
   json::append_number(out, x);
@@ -275,6 +262,14 @@ public:
     }
     if (auto* v = doc_.find("duplicates"))
       duplicates(*v, c);
+    if (auto* v = doc_.find("cost"); v && v->is_object())
+      cost(*v, c);
+    if (auto* xs = doc_.find("writes"); xs && xs->is_array())
+      writes(*xs, c);
+    // Last: their arguments name the inputs, outputs, cost and writes.
+    if (auto* v = doc_.find("predicates"))
+      c.predicates = read_predicates(*v, c, options_.resolve_predicate,
+                                     options_.resolve_schema, problems_);
     return c;
   }
 
@@ -479,6 +474,56 @@ private:
     return s;
   }
 
+  /// Reads `cost`: one of its two members (the meta-schema checked types
+  /// and ranges).
+  void cost(const json::value& v, module_contract& c) {
+    auto* run = v.find("usd_micro_per_run");
+    auto* second = v.find("usd_micro_per_second");
+    if (run && second) {
+      report(ec::invalid_contract, "/cost",
+             "declare the cost per run or per second, not both");
+      return;
+    }
+    if (!run && !second) {
+      report(ec::missing_field, "/cost/usd_micro_per_run",
+             "a cost is \"usd_micro_per_run\" or \"usd_micro_per_second\"");
+      return;
+    }
+    auto* amount = run ? run : second;
+    auto n = amount->is_integral() ? amount->as_int64() : std::nullopt;
+    if (!n || *n < 1 || *n > max_usd_micro)
+      return; // the meta-schema reported it
+    (run ? c.cost.usd_micro_per_run : c.cost.usd_micro_per_second) = *n;
+  }
+
+  /// Reads `writes`: prefixes, each valid and none inside another.
+  void writes(const json::value& xs, module_contract& c) {
+    for (size_t i = 0; i < xs.as_array().size(); ++i) {
+      auto* p = xs.as_array()[i].find("prefix");
+      if (!p || !p->is_string())
+        continue; // the meta-schema reported it
+      auto at = json::append_pointer("/writes", i) + "/prefix";
+      auto& prefix = p->as_string();
+      if (!is_write_prefix(prefix)) {
+        report(ec::invalid_contract, at,
+               "'" + prefix
+                 + "' is not a write prefix: '/' first, at most 256 characters, "
+                   "no empty, '.' or '..' segment");
+        continue;
+      }
+      auto other = std::find_if(c.writes.begin(), c.writes.end(), [&](auto& w) {
+        return prefixes_overlap(w, prefix);
+      });
+      if (other != c.writes.end()) {
+        report(ec::invalid_contract, at,
+               "'" + prefix + "' overlaps '" + *other
+                 + "', declared before it: declare the outer prefix once");
+        continue;
+      }
+      c.writes.push_back(prefix);
+    }
+  }
+
   /// Reads `duplicates` (after the inputs: its key names them). The
   /// meta-schema has reported wrong types, unknown members and unknown
   /// modes; what is left are the rules that need the inputs.
@@ -537,7 +582,7 @@ private:
           continue; // the meta-schema reported it
         auto& pointer = xs[i].as_string();
         auto at_i = json::append_pointer(at, i);
-        if (!is_json_pointer(pointer)) {
+        if (!json::is_json_pointer(pointer)) {
           report(ec::invalid_contract, at_i,
                  "'" + pointer
                    + "' is not a JSON pointer (RFC 6901): \"\" for the whole "
@@ -887,6 +932,16 @@ json::value to_json(const module_contract& x) {
   } else if (x.duplicates.mode != duplicate_mode::allow) {
     out.set("duplicates", to_string(x.duplicates.mode));
   }
+  if (!x.cost.empty())
+    out.set("cost", to_json(x.cost));
+  if (!x.writes.empty()) {
+    json::array xs;
+    for (auto& w : x.writes)
+      xs.push_back(json::object{{"prefix", json::value{w}}});
+    out.set("writes", json::value{std::move(xs)});
+  }
+  if (!x.predicates.empty())
+    out.set("predicates", to_json(x.predicates));
   return out;
 }
 

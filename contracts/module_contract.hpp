@@ -10,6 +10,7 @@
 #include "contracts/json.hpp"
 #include "contracts/media_type.hpp" // is_valid_media_type, media_type_matches
 #include "contracts/messages.hpp"
+#include "contracts/predicate.hpp"
 
 #include <caf/meta/type_name.hpp>
 
@@ -297,6 +298,14 @@ struct module_contract {
   std::string policy;
   /// What Paradox does with a duplicate of one of its tasks.
   duplicate_rule duplicates;
+  /// What one run costs (docs/policies.md); empty: nothing declared.
+  cost_spec cost;
+  /// Write prefixes outside its attempt folder (`"writes": [{"prefix":
+  /// "/publish/"}]`), leased per attempt when its policy enables path
+  /// leases.
+  std::vector<std::string> writes;
+  /// Its admission and success predicates (docs/policies.md).
+  predicate_spec predicates;
 
   /// Returns the policy ref its tasks follow (`policy`, else "default@1").
   std::string policy_ref() const;
@@ -319,7 +328,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, module_contract& x) {
   return f(caf::meta::type_name("module_contract"), x.name, x.version,
            x.description, x.inputs, x.outputs, x.resources, x.run, x.secrets,
-           x.schema_version, x.policy, x.duplicates);
+           x.schema_version, x.policy, x.duplicates, x.cost, x.writes,
+           x.predicates);
 }
 
 // -- parsing and checking ---------------------------------------------------------
@@ -336,6 +346,9 @@ struct contract_options {
   /// this or among the shipped schemas (else `invalid_ref`). When empty,
   /// ids are only checked for syntax: the registry is not known here.
   schema_resolver resolve_schema;
+  /// Resolves the predicates the contract names (docs/policies.md); when
+  /// empty, only the shipped ones (`<kind>@1`) resolve.
+  predicate_resolver resolve_predicate;
 };
 
 /// Either a valid contract or every problem of the document.

@@ -102,19 +102,6 @@ bool is_pipeline_name(std::string_view s) noexcept {
   });
 }
 
-/// Whether `s` is an RFC 6901 pointer ("" included: the whole value).
-bool is_json_pointer(std::string_view s) noexcept {
-  if (s.empty())
-    return true;
-  if (s.front() != '/')
-    return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] == '~'
-        && (i + 1 == s.size() || (s[i + 1] != '0' && s[i + 1] != '1')))
-      return false;
-  return true;
-}
-
 /// The unescaped reference tokens of a valid pointer.
 std::vector<std::string> pointer_tokens(std::string_view s) {
   std::vector<std::string> out;
@@ -917,7 +904,7 @@ private:
     bool has_pointer = ptr && ptr->is_string();
     if (has_pointer)
       spec.pointer = ptr->as_string();
-    if (has_pointer && (spec.pointer.empty() || !is_json_pointer(spec.pointer))) {
+    if (has_pointer && (spec.pointer.empty() || !json::is_json_pointer(spec.pointer))) {
       report(ec::invalid_pointer, pointer_at,
              spec.pointer.empty()
                ? std::string{"an empty pointer: name the array inside the "
@@ -1029,7 +1016,7 @@ private:
     auto* ptr = sel.find("pointer");
     if (ptr && ptr->is_string()) {
       s.pointer = ptr->as_string();
-      if (!is_json_pointer(s.pointer)) {
+      if (!json::is_json_pointer(s.pointer)) {
         report(ec::invalid_pointer, at + "/pointer",
                in_quotes(s.pointer) + " is not a JSON pointer (RFC 6901)");
       } else if (element_known_not_json) {

@@ -35,7 +35,9 @@ typename Inspector::result_type inspect(Inspector& f, schema_entry& x) {
   return f(caf::meta::type_name("schema_entry"), x.ref, x.canonical_json);
 }
 
-/// A policy of the registry ("default@1"): how a failed task is retried.
+/// A policy of the registry ("default@1"): how a failed task is retried,
+/// what a run following it may spend, and how its attempts lease the
+/// prefixes they write (docs/policies.md).
 struct policy_entry {
   /// `name@version`.
   std::string ref;
@@ -55,6 +57,15 @@ struct policy_entry {
   /// backoff * (1 + j/100)], so that a burst of failures does not retry in
   /// lock-step. 0 .. 100; default 10 (`"jitter_pct"` in the document).
   uint32_t jitter_pct = 10;
+  /// The most a pipeline run following this policy may spend, in
+  /// millionths of a US dollar (`budget.max_usd_micro`); -1: no cap.
+  int64_t budget_max_usd_micro = -1;
+  /// How long an attempt's lease on a write prefix lasts without a
+  /// heartbeat renewing it (`leases.default_ttl_s`): 1 .. 604800.
+  uint32_t lease_ttl_s = 3600;
+  /// Whether attempts lease their contract's write prefixes
+  /// (`leases.enable_path_leases`).
+  bool path_leases = false;
 
   friend bool operator==(const policy_entry&, const policy_entry&) = default;
 };
@@ -63,7 +74,8 @@ struct policy_entry {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, policy_entry& x) {
   return f(caf::meta::type_name("policy_entry"), x.ref, x.description,
-           x.max_attempts, x.backoff_ms, x.retry_on, x.jitter_pct);
+           x.max_attempts, x.backoff_ms, x.retry_on, x.jitter_pct,
+           x.budget_max_usd_micro, x.lease_ttl_s, x.path_leases);
 }
 
 /// What the registry found in a module folder.

@@ -1,5 +1,7 @@
 #include "contracts/registry_store.hpp"
 
+#include "contracts/predicate.hpp" // max_usd_micro
+
 #include "contracts/json_schema.hpp"
 #include "contracts/pantheon.hpp"
 #include "contracts/schema_catalog.hpp"
@@ -31,6 +33,9 @@ constexpr size_t max_retry_on_length = 64;
 constexpr uint32_t max_jitter_pct = 100;
 /// The jitter a policy without `jitter_pct` has (policy_entry's default).
 const uint32_t default_jitter_pct = policy_entry{}.jitter_pct;
+/// The longest lease (a week) and the lease a policy without `leases` has.
+constexpr uint32_t max_lease_ttl_s = 604'800;
+const uint32_t default_lease_ttl_s = policy_entry{}.lease_ttl_s;
 
 /// A failure code as `retry_on` lists it: snake_case (a lowercase letter,
 /// then lowercase letters, digits and '_'), like every error code's name.
@@ -156,15 +161,24 @@ policy_check check_policy_document(std::string_view ref, const json::value& doc)
   p.ref = std::string{ref};
   if (auto* d = doc.find("description"))
     p.description = d->as_string();
-  auto& retry = *doc.find("retry");
-  p.max_attempts = static_cast<uint32_t>(*retry.find("max_attempts")->as_int64());
-  for (auto& b : retry.find("backoff_ms")->as_array())
-    p.backoff_ms.push_back(static_cast<uint32_t>(*b.as_int64()));
-  if (auto* codes = retry.find("retry_on"))
-    for (auto& code : codes->as_array())
-      p.retry_on.push_back(code.as_string());
-  if (auto* jitter = retry.find("jitter_pct"))
-    p.jitter_pct = static_cast<uint32_t>(*jitter->as_int64());
+  if (auto* retry = doc.find("retry")) {
+    p.max_attempts = static_cast<uint32_t>(*retry->find("max_attempts")->as_int64());
+    for (auto& b : retry->find("backoff_ms")->as_array())
+      p.backoff_ms.push_back(static_cast<uint32_t>(*b.as_int64()));
+    if (auto* codes = retry->find("retry_on"))
+      for (auto& code : codes->as_array())
+        p.retry_on.push_back(code.as_string());
+    if (auto* jitter = retry->find("jitter_pct"))
+      p.jitter_pct = static_cast<uint32_t>(*jitter->as_int64());
+  }
+  if (auto* budget = doc.find("budget"))
+    p.budget_max_usd_micro = *budget->find("max_usd_micro")->as_int64();
+  if (auto* leases = doc.find("leases")) {
+    if (auto* ttl = leases->find("default_ttl_s"))
+      p.lease_ttl_s = static_cast<uint32_t>(*ttl->as_int64());
+    if (auto* on = leases->find("enable_path_leases"))
+      p.path_leases = on->as_bool();
+  }
   out.entry = std::move(p);
   return out;
 }
@@ -218,6 +232,14 @@ std::vector<problem> check_policy_entry(const policy_entry& x) {
     out.push_back({ec::schema_violation, "/retry/jitter_pct",
                    "jitter_pct must be 0 .. 100, not "
                      + std::to_string(x.jitter_pct)});
+  if (x.budget_max_usd_micro < -1 || x.budget_max_usd_micro > max_usd_micro)
+    out.push_back({ec::schema_violation, "/budget/max_usd_micro",
+                   "max_usd_micro must be 0 .. 10^15, not "
+                     + std::to_string(x.budget_max_usd_micro)});
+  if (x.lease_ttl_s < 1 || x.lease_ttl_s > max_lease_ttl_s)
+    out.push_back({ec::schema_violation, "/leases/default_ttl_s",
+                   "default_ttl_s must be 1 .. 604800 (a week), not "
+                     + std::to_string(x.lease_ttl_s)});
   return out;
 }
 
@@ -243,6 +265,16 @@ json::value to_json(const policy_entry& x) {
   if (x.jitter_pct != default_jitter_pct)
     retry.set("jitter_pct", static_cast<int64_t>(x.jitter_pct));
   out.set("retry", std::move(retry));
+  // Left out when they are the defaults (no cap, no leases), for the same
+  // reason.
+  if (x.budget_max_usd_micro >= 0)
+    out.set("budget", json::object{{"max_usd_micro", json::value{x.budget_max_usd_micro}}});
+  if (x.path_leases || x.lease_ttl_s != default_lease_ttl_s) {
+    json::value leases{json::object{}};
+    leases.set("default_ttl_s", static_cast<int64_t>(x.lease_ttl_s));
+    leases.set("enable_path_leases", x.path_leases);
+    out.set("leases", std::move(leases));
+  }
   return out;
 }
 

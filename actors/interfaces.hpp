@@ -98,6 +98,9 @@ using zenith_actor = caf::typed_actor<
   caf::replies_to<atom::trigger, contracts::trigger_change>::with<contracts::trigger_record>,
   // Every trigger, by id.
   caf::replies_to<atom::trigger>::with<std::vector<contracts::trigger_record>>,
+  // Lists, shows, creates or changes budgets and quotas (`budget.created`,
+  // `budget.changed`, `quota.*`); answers JSON text as the API shows it.
+  caf::replies_to<atom::limits, contracts::limits_request>::with<std::string>,
   // A barrier: once everything asked before it is committed, answers how
   // many commits Zenith had made when asked (the node opens its API after
   // the recovery's commit).

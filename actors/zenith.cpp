@@ -494,6 +494,8 @@ caf::error zenith_state::recover() {
   }
   if (auto err = recover_runs())
     return err;
+  if (auto err = recover_limits())
+    return err;
   if (!backoffs.empty())
     next_due.reset(); // the actor schedules the first due once it runs
   if (auto n = remove_superseded_outputs(); n > 0)
@@ -710,6 +712,8 @@ contracts::submit_result zenith_state::submit(const contracts::task_request& req
 // -- dispatch -----------------------------------------------------------------------
 
 void zenith_state::dispatch_ready() {
+  // Tasks whose admission can never pass: ended once the queues are walked.
+  std::vector<std::pair<std::string, admission>> refused;
   for (auto& [pool_name, queue] : queues) {
     if (queue.empty())
       continue;
@@ -758,6 +762,21 @@ void zenith_state::dispatch_ready() {
           continue;
         }
         probe = &q->second;
+      }
+      // Admission (docs/policies.md): budgets, quotas, leases and the
+      // contract's admission predicates; a task held back waits in its
+      // queue, the reason recorded, and the next one may go.
+      std::optional<admission> admitted;
+      if (needs_admission(t, m->second)) {
+        admitted = admit(t, m->second);
+        if (!admitted->admitted) {
+          if (admitted->fatal)
+            refused.emplace_back(task_id, std::move(*admitted));
+          else
+            hold(t, *admitted);
+          ++it;
+          continue;
+        }
       }
       it = queue.erase(it);
       auto placed = queued.find(task_id);
@@ -824,15 +843,31 @@ void zenith_state::dispatch_ready() {
       if (batch_last.count(route_entity) > 0
           || last_packet.count(route_entity) > 0)
         parents.push_back(route_entity);
-      auto packet = add_packet("task.dispatched", {t.task_id}, parents,
+      std::vector<std::string> subjects{t.task_id};
+      if (admitted)
+        take(t, *admitted, payload, subjects);
+      auto packet = add_packet("task.dispatched", std::move(subjects), parents,
                                std::move(payload), t.trace_id);
       batch_last.erase(route_entity);
       last_packet.erase(route_entity);
       put_task(t, packet);
+      if (admitted)
+        put_limits(packet);
       effects.dispatches.emplace_back(pool_name, std::move(order));
       if (probe != nullptr && probe == pool_q)
         break; // one probe of the pool at a time
     }
+  }
+  if (!limit_timers.empty())
+    schedule_due(limit_timers.begin()->first); // a window that resets
+  for (auto& [task_id, a] : refused) {
+    auto found = tasks.find(task_id);
+    if (found == tasks.end() || found->second.status != task_status::ready)
+      continue;
+    held.erase(task_id);
+    fail_task(found->second, a.code,
+              "admission predicate " + a.predicate + " does not hold: " + a.saw,
+              false, 0, false, {});
   }
 }
 
@@ -992,6 +1027,7 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
   if (auto slot = free_slots.find(t.pool); slot != free_slots.end())
     ++slot->second;
   if (!o.ok) {
+    settle_alone(t, o.cost_usd_micro, false, "the attempt failed");
     auto code = o.error_code == ec::none ? ec::exit_code : o.error_code;
     attempt_failed(t,
                    o.module_error_code.empty()
@@ -1012,6 +1048,7 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
     auto found = std::find_if(o.outputs.begin(), o.outputs.end(),
                               [&](auto& p) { return p.key == key; });
     if (found == o.outputs.end()) {
+      settle_alone(t, o.cost_usd_micro, false, "the attempt failed");
       attempt_failed(t, std::string{contracts::to_string(ec::missing_output)},
                      "the run produced no output '" + key + "'", false, {},
                      false);
@@ -1054,9 +1091,16 @@ void zenith_state::on_result(const contracts::execution_outcome& o) {
   json::value payload{json::object{}};
   payload.set("outputs", std::move(outputs));
   payload.set("metrics", parse_or_null(o.metrics_json));
+  if (!o.predicates_json.empty())
+    payload.set("predicates", parse_or_null(o.predicates_json));
+  auto settled = settle(t, o.cost_usd_micro, false, "the attempt succeeded",
+                        subjects);
+  if (!settled.is_null())
+    payload.set("settled", std::move(settled));
   auto packet = add_packet("task.succeeded", subjects, {t.task_id},
                            std::move(payload), t.trace_id);
   put_task(t, packet);
+  put_limits(packet);
   // Its holds on its inputs go (released in memory by release_holds).
   for (auto& [key, id] : t.input_mapping)
     batch.erase(storage::table::holds, storage::hold_key(id, t.task_id),
@@ -1113,6 +1157,15 @@ void zenith_state::on_heartbeat(const std::string& execution_id) {
       || std::to_string(i->second.attempt) != execution_id.substr(slash + 1))
     return;
   last_beat[i->first] = beat_clock().now();
+  // A sign of life renews the attempt's leases.
+  if (auto r = reservations.find(i->first);
+      r != reservations.end() && !r->second.leases.empty()) {
+    auto now_ms = clock->now().time_since_epoch().count();
+    for (auto& subject : r->second.leases)
+      if (auto l = leases.find(subject);
+          l != leases.end() && l->second.task_id == i->first)
+        l->second.expires_ms = now_ms + l->second.ttl_ms;
+  }
 }
 
 size_t zenith_state::check_heartbeats() {
@@ -1143,6 +1196,7 @@ size_t zenith_state::check_heartbeats() {
       ++slot->second;
     effects.stops.emplace_back(t.pool, id + "/" + std::to_string(t.attempt));
     last_beat.erase(id);
+    settle_alone(t, -1, true, "its worker was lost");
     t.lost_attempts += 1;
     attempt_failed(t, std::string{contracts::to_string(ec::lost_worker)},
                    "no heartbeat from its worker in pool " + t.pool + " for "
@@ -1187,7 +1241,9 @@ caf::expected<task_record> zenith_state::cancel(const std::string& task_id) {
       ++slot->second;
     effects.stops.emplace_back(t.pool, execution_id);
     payload.set("stopped", execution_id);
+    settle_alone(t, -1, true, "the task was cancelled while it ran");
   }
+  held.erase(task_id);
   t.status = task_status::cancelled;
   t.not_before.clear();
   t.updated_at = now();
@@ -2368,6 +2424,10 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       auto& st = self->state;
       return st.after_commit(
         st.on_behalf_of(c.requested_by, [&] { return st.change_trigger(c); }));
+    },
+    [self](atom::limits, const contracts::limits_request& r) {
+      auto& st = self->state;
+      return st.after_commit(st.on_behalf_of(r.by, [&] { return st.limits(r); }));
     },
     [self](atom::trigger) {
       std::vector<contracts::trigger_record> out;

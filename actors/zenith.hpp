@@ -11,6 +11,7 @@
 #include "contracts/defaults.hpp"
 #include "contracts/histogram.hpp"
 #include "contracts/ids.hpp"
+#include "contracts/limits.hpp"
 #include "contracts/node_messages.hpp"
 #include "contracts/pantheon.hpp"
 #include "contracts/preflight.hpp"
@@ -366,6 +367,122 @@ struct zenith_state {
   void settle_outputs(contracts::task_record& t,
                       const contracts::execution_outcome& o,
                       std::vector<std::string>& subjects, json::value& outputs);
+
+  // -- limits: budgets, quotas, leases (actors/zenith_limits.cpp,
+  // docs/policies.md)
+
+  /// Named budgets ("budget:<name>") and the spend of runs whose policy
+  /// caps them ("run:<run id>"), by subject.
+  std::map<std::string, contracts::budget_record> budgets;
+  /// Quotas, by subject ("quota:<name>").
+  std::map<std::string, contracts::quota_record> quotas;
+  /// Leases held, by subject ("lease:<prefix>"); a heartbeat of the
+  /// holding attempt extends `expires_ms` in memory (the row keeps the
+  /// expiry it was taken with).
+  std::map<std::string, contracts::lease_record> leases;
+  /// What a dispatched attempt holds until it is settled. Not committed:
+  /// the budget rows carry the sums, and a restart settles every
+  /// reservation at its worst case (the attempt may have spent it).
+  struct reservation {
+    uint32_t attempt = 0;
+    int64_t usd_micro = 0;
+    /// The budget subjects charged ("budget:x", "run:<id>").
+    std::vector<std::string> scopes;
+    /// The lease subjects held.
+    std::vector<std::string> leases;
+    /// The contract's cost (to estimate what the module did not report).
+    contracts::cost_spec cost;
+    contracts::timestamp dispatched_at;
+  };
+  /// RUNNING task id -> what its attempt holds.
+  std::unordered_map<std::string, reservation> reservations;
+  /// READY task id -> why admission holds it back (code and predicate), as
+  /// last recorded in a `task.held` packet; erased when it is dispatched.
+  std::unordered_map<std::string, std::string> held;
+  /// (when, subject): a window that resets or a lease that may expire.
+  std::set<std::pair<contracts::timestamp, std::string>> limit_timers;
+  /// Limits whose rows changed in this batch, not written yet.
+  std::set<std::string> limits_touched;
+
+  /// What admission decided for a task.
+  struct admission {
+    bool admitted = true;
+    /// Not admitted and never will be (inputs that fail a predicate, more
+    /// units than a quota window has): the task ends ERROR.
+    bool fatal = false;
+    contracts::ec code = contracts::ec::none;
+    /// The predicate that decided (its id), or the limit ("budget:x").
+    std::string predicate;
+    /// What it saw, one sentence.
+    std::string saw;
+    /// When admitted: what the attempt takes.
+    reservation taken;
+    /// When admitted: the quotas charged, (subject, units).
+    std::vector<std::pair<std::string, int64_t>> quota_units;
+    /// The verdicts of its admission predicates (for the dispatch packet).
+    json::array verdicts;
+  };
+
+  /// Whether dispatching `t` involves the limits at all (cost, admission
+  /// predicates, write prefixes, a capped or budgeted run): the fast path
+  /// of most tasks.
+  bool needs_admission(const contracts::task_record& t,
+                       const contracts::module_entry& m) const;
+
+  /// Evaluates the admission of `t` now.
+  admission admit(const contracts::task_record& t, const contracts::module_entry& m);
+
+  /// Records why `t` is held back (`task.held`) unless that reason was the
+  /// last recorded.
+  void hold(contracts::task_record& t, const admission& a);
+
+  /// Takes what `a` admitted for `t`'s attempt (reservation, quota units,
+  /// leases) in memory; adds its subjects and the dispatch packet's
+  /// `admission` member. The caller puts the rows with the packet
+  /// (`put_limits`).
+  void take(contracts::task_record& t, admission& a, json::value& payload,
+            std::vector<std::string>& subjects);
+
+  /// Settles the reservation of `t`'s attempt with the cost the module
+  /// reported (-1: the contract's estimate; `worst_case`: the whole
+  /// reservation, for an attempt that was lost or stopped) and releases its
+  /// leases, in memory. Returns the `settled` member of the packet that
+  /// records it and adds the subjects; null when the attempt held nothing.
+  json::value settle(const contracts::task_record& t, int64_t reported,
+                     bool worst_case, std::string_view why,
+                     std::vector<std::string>& subjects);
+
+  /// Settles in a `budget.settled` packet of its own (an attempt that
+  /// failed, was lost, stopped or cancelled).
+  void settle_alone(const contracts::task_record& t, int64_t reported,
+                    bool worst_case, std::string_view why);
+
+  /// Puts the rows of the limits changed since the last call, with `packet`.
+  void put_limits(size_t packet);
+
+  /// Expires the leases whose time is up: `lease.expired`, and their
+  /// attempts fail with `lease_lost` (transient) and are stopped.
+  void expire_leases();
+
+  /// Moves a budget's or quota's window on when it is over (in memory).
+  void roll_window(contracts::budget_record& b, int64_t now_ms) const;
+  void roll_window(contracts::quota_record& q, int64_t now_ms) const;
+
+  /// The budget subjects a task of `m` in run `run_id` is charged to, with
+  /// the named budget of its `budget.available` predicate.
+  std::vector<std::string> scopes_of(const contracts::task_record& t,
+                                     const contracts::module_entry& m) const;
+
+  /// Loads budgets, quotas and leases; settles the reservations a restart
+  /// ended and releases their leases (`budget.settled`, `lease.released`).
+  caf::error recover_limits();
+
+  /// Answers a limits request (list, show, create, set) as JSON text.
+  caf::expected<std::string> limits(const contracts::limits_request& r);
+
+  /// The run's spend record, made when a capped run's first task is
+  /// dispatched.
+  contracts::budget_record* run_budget(const std::string& run_id);
 
   // -- the commit being assembled
   storage::commit_batch batch;

@@ -689,6 +689,7 @@ void zenith_state::on_due() {
   auto at = clock->now();
   next_due.reset();
   fire_triggers();
+  expire_leases();
   while (!backoffs.empty() && backoffs.begin()->first <= at) {
     auto id = backoffs.begin()->second;
     backoffs.erase(backoffs.begin());

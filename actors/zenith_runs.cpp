@@ -219,6 +219,9 @@ zenith_state::register_pipeline(const std::string& text) {
   opts.find_personas = [this](std::string_view ref) {
     return personas.count(std::string{ref}) > 0;
   };
+  opts.find_policy = [this](std::string_view ref) {
+    return policies.count(std::string{ref}) > 0;
+  };
   auto checked = contracts::check_pipeline_text(text, opts);
   if (!checked) {
     out.problems = std::move(checked.problems);
@@ -1815,6 +1818,9 @@ caf::error zenith_state::recover_runs() {
       lost_personas.emplace(ref);
     return true;
   };
+  // Policies are immutable and never removed: one checked at registration
+  // is there (a lost row leaves the runs uncapped, said by the run's view).
+  opts.find_policy = [](std::string_view) { return true; };
   for (auto& [ref, text] : *rows) {
     lost_personas.clear();
     auto checked = contracts::check_pipeline_text(text, opts);

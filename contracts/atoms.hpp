@@ -84,3 +84,5 @@ CAF_ADD_ATOM(omniva, omniva::atom, trigger, "trigger")
 CAF_ADD_ATOM(omniva, omniva::atom, vote, "vote")
 /// Register personas `name@N` for Pantheon (to Zenith).
 CAF_ADD_ATOM(omniva, omniva::atom, personas, "personas")
+/// Read or change budgets, quotas and leases (to Zenith; docs/policies.md).
+CAF_ADD_ATOM(omniva, omniva::atom, limits, "limits")

@@ -86,9 +86,17 @@ constexpr std::array<std::string_view, ec_count> code_names = {
   "schema_mismatch",
   "scope_mismatch",
   "run_not_active",
+  "success_predicate_failed",
+  "quota_exceeded",
+  "lease_lost",
+  "admission_failed",
+  "budget_exhausted",
+  "quota_exhausted",
+  "lease_held",
+  "already_exists",
 };
 
-static_assert(static_cast<size_t>(ec::run_not_active) + 1 == ec_count,
+static_assert(static_cast<size_t>(ec::already_exists) + 1 == ec_count,
               "ec_count and code_names must grow with the enum");
 
 constexpr std::array<ec, ec_count> make_all_codes() {

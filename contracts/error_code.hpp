@@ -227,10 +227,40 @@ enum class ec : uint8_t {
   /// A run cannot take the action in its status (resume a run that is not
   /// PAUSED, ...), or a run's step cannot go on.
   run_not_active = 74,
+
+  // -- policies (docs/policies.md) -------------------------------------------
+
+  /// A success predicate of the contract does not hold for an attempt's
+  /// outputs: the attempt fails (deterministic) and its outputs are not
+  /// promoted; the message names the predicate and what it saw.
+  success_predicate_failed = 75,
+  /// A task needs more units of a quota than one window of it has: it can
+  /// never be admitted. (A task that merely waits for the window to reset
+  /// does not fail.)
+  quota_exceeded = 76,
+  /// An attempt's lease on a write prefix expired (no heartbeat renewed it
+  /// within the policy's `default_ttl_s`): the attempt fails (transient)
+  /// and its outputs are never promoted.
+  lease_lost = 77,
+  /// An admission predicate over the task's inputs does not hold: the
+  /// inputs never change, so the task ends instead of waiting.
+  admission_failed = 78,
+  /// Why an admitted-to-wait task is held (`task.held`, not a failure): its
+  /// cost does not fit a budget or a run's cap now; it is dispatched once
+  /// the cap is raised, the budget's window resets or reservations settle.
+  budget_exhausted = 79,
+  /// Why a task is held: its units do not fit what is left of the quota's
+  /// window; it is dispatched once the window resets.
+  quota_exhausted = 80,
+  /// Why a task is held: another attempt leases a write prefix overlapping
+  /// one of its own; it is dispatched once that lease is released.
+  lease_held = 81,
+  /// A create names a budget or quota that exists (change it instead).
+  already_exists = 82,
 };
 
 /// The number of codes, `none` included: values are 0 .. ec_count - 1.
-inline constexpr size_t ec_count = 75;
+inline constexpr size_t ec_count = 83;
 
 /// Every code, `none` included, in numeric order.
 std::span<const ec> all_error_codes() noexcept;

@@ -380,6 +380,9 @@ struct task_state {
   const event* ready = nullptr;
   const event* route = nullptr;
   const event* requeue = nullptr;
+  /// The last time admission held it back (`task.held`) since it last
+  /// became READY or was dispatched.
+  const event* held = nullptr;
   /// The packet that finished it (none after a retry).
   const event* terminal = nullptr;
   /// The last decision that means an end (fail, poison, skip, reuse) since
@@ -556,7 +559,12 @@ void replay(task_state& s, story* out) {
                  + (dropped.empty() ? std::string{} : "; it discarded " + dropped)
                  + ".");
       }
+    } else if (k == "task.held") {
+      s.held = &e;
+      say(e, "Admission held it back at " + e.p.at + ": " + clause(b, "saw")
+               + " (" + text(b, "predicate") + ", " + text(b, "code") + ").");
     } else if (k == "task.dispatched") {
+      s.held = nullptr;
       auto n = static_cast<uint32_t>(integer(b, "attempt").value_or(s.attempt));
       s.attempt = n;
       auto& a = s.attempts[n];
@@ -576,12 +584,24 @@ void replay(task_state& s, story* out) {
                    + since + " until " + e.p.at + ".");
       }
       auto execution = text(b, "execution_id");
+      std::string admitted;
+      if (auto* adm = b.find("admission"); adm != nullptr && adm->is_object()) {
+        if (auto reserved = integer(*adm, "reserved_usd_micro"))
+          admitted += "; admission reserved " + std::to_string(*reserved)
+                      + " micro-USD";
+        for (auto& q : list(*adm, "quotas"))
+          admitted += "; it took " + text(q, "units") + " units of quota "
+                      + text(q, "quota");
+        for (auto& l : list(*adm, "leases"))
+          admitted += "; it leased " + text(l, "prefix") + " until "
+                      + text(l, "expires_at");
+      }
       say(e, "Attempt " + std::to_string(n) + " was dispatched to pool " + pool
                + " at " + e.p.at
                + (execution.empty() ? std::string{} : " (execution " + execution + ")")
                + (truth(b, "probe") ? " as the probe of a half-open breaker"
                                     : "")
-               + ".");
+               + admitted + ".");
       set_status(e, "RUNNING");
     } else if (k == "task.attempt_failed") {
       auto n = static_cast<uint32_t>(integer(b, "attempt").value_or(s.attempt));
@@ -654,6 +674,7 @@ void replay(task_state& s, story* out) {
     } else if (k == "task.ready") {
       set_status(e, "READY");
       s.ready = &e;
+      s.held = nullptr;
       std::string woken;
       for (auto& subject : e.p.subjects)
         if (subject != id) {
@@ -1109,6 +1130,15 @@ public:
       return caf::none;
     }
     if (s.status == "READY") {
+      if (s.held != nullptr) {
+        // Admission (docs/policies.md): a budget, a quota or a lease.
+        out.add(now, who + " waits: admission holds it back since "
+                       + s.held->p.at + ": " + clause(s.held->body, "saw") + " ("
+                       + text(s.held->body, "predicate") + ", "
+                       + text(s.held->body, "code") + ").",
+                s.held->p);
+        return caf::none;
+      }
       bool quarantined = false;
       if (!s.module_ref.empty()) {
         auto target = contracts::module_target(s.module_ref);

@@ -181,6 +181,15 @@ struct execution_outcome {
   /// `transient` (and a policy's `retry_on`); empty otherwise (the failure's
   /// code is `error_code`'s name).
   std::string module_error_code;
+  /// What the attempt cost, in millionths of a US dollar, as the module
+  /// reported it in its output manifest (`"cost": {"usd_micro": N}`) or the
+  /// mock adapter derived it from the contract; -1: not reported (Zenith
+  /// settles with the contract's estimate).
+  int64_t cost_usd_micro = -1;
+  /// The verdicts of the contract's success predicates, when it has any: a
+  /// JSON array as compact text, `[{"id", "passed", "saw"}]`, in the
+  /// contract's order (after the first that failed, none); "" when none ran.
+  std::string predicates_json;
 
   friend bool operator==(const execution_outcome&, const execution_outcome&) = default;
 };
@@ -191,7 +200,8 @@ typename Inspector::result_type inspect(Inspector& f, execution_outcome& x) {
   return f(caf::meta::type_name("execution_outcome"), x.execution_id,
            x.task_id, x.attempt, x.ok, x.outputs, x.error_code,
            x.error_message, x.error_pointer, x.transient, x.metrics_json,
-           x.stdout_path, x.stderr_path, x.module_error_code);
+           x.stdout_path, x.stderr_path, x.module_error_code,
+           x.cost_usd_micro, x.predicates_json);
 }
 
 /// Zenith's answer to a submission: the task, or every problem.

@@ -5,6 +5,8 @@
 #include "contracts/enum_names.hpp"
 #include "contracts/json_schema.hpp"
 #include "contracts/media_type.hpp"
+#include "contracts/predicate.hpp"
+#include "contracts/registry_store.hpp"
 #include "contracts/schema_catalog.hpp"
 
 #include <algorithm>
@@ -336,6 +338,21 @@ public:
       p.schema_version = v->as_string();
     if (auto* v = doc_.find("description"); v && v->is_string())
       p.description = v->as_string();
+    if (auto* v = doc_.find("policy"); v && v->is_string()) {
+      p.policy = v->as_string();
+      bool known = opts_.find_policy ? opts_.find_policy(p.policy)
+                                     : p.policy == default_policy_ref;
+      if (!known)
+        report(ec::invalid_ref, "/policy",
+               "no policy " + p.policy + " is registered");
+    }
+    if (auto* v = doc_.find("budget"); v && v->is_string()) {
+      p.budget = v->as_string();
+      if (!is_policy_name(p.budget))
+        report(ec::invalid_argument, "/budget",
+               "a budget name is lowercase letters, digits, '.', '_' and '-', "
+               "a letter first, at most 64 characters");
+    }
     if (auto* xs = doc_.find("inputs"); xs && xs->is_array())
       inputs(*xs, p);
     if (auto* xs = doc_.find("steps"); xs && xs->is_array()) {

@@ -193,6 +193,13 @@ struct pipeline_spec {
   /// Run output key -> a `step` source (an output of a step; a fanned-out
   /// step's output gives the list of every branch's asset).
   std::map<std::string, step_source> outputs;
+  /// The policy its runs follow (`name@N`; docs/policies.md): its
+  /// `budget.max_usd_micro` caps each run's spend. Empty: none (a run is
+  /// uncapped unless a budget caps it).
+  std::string policy;
+  /// A named budget every task of its runs is charged to, besides the
+  /// budgets their contracts name. Empty: none.
+  std::string budget;
   /// The document as registered, compact JSON text (what GET shows).
   std::string document_json;
 
@@ -209,7 +216,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pipeline_spec& x) {
   return f(caf::meta::type_name("pipeline_spec"), x.name, x.version,
            x.schema_version, x.description, x.inputs, x.steps, x.outputs,
-           x.document_json);
+           x.policy, x.budget, x.document_json);
 }
 
 /// What the check needs from the registry.
@@ -227,6 +234,9 @@ struct pipeline_check_options {
   /// registered; may be empty (then only the built-in `personas@1` is
   /// known, and any other ref is `invalid_ref`).
   std::function<bool(std::string_view ref)> find_personas;
+  /// Whether policy `ref` (the pipeline's `policy`) is registered; may be
+  /// empty (then only `default@1` is known).
+  std::function<bool(std::string_view ref)> find_policy;
 };
 
 /// Either a checked pipeline or every problem.

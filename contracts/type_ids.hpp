@@ -12,6 +12,7 @@
 #include "contracts/atoms.hpp"
 #include "contracts/engines.hpp"
 #include "contracts/error_code.hpp"
+#include "contracts/limits.hpp"
 #include "contracts/messages.hpp"
 #include "contracts/module_contract.hpp"
 #include "contracts/node_messages.hpp"
@@ -135,6 +136,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_ballot))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_advice))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::personas_registration))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::limits_request))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

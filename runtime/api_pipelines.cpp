@@ -64,14 +64,6 @@ http_response registered(contracts::pipeline_registration& res) {
   return json_response(res.unchanged ? 200 : 201, out);
 }
 
-/// A JSON text Zenith answered (a run, a page of runs) as the body.
-http_response json_text(unsigned status, std::string text) {
-  http_response out;
-  out.status = status;
-  out.body = std::move(text);
-  return out;
-}
-
 /// Answers `rec` through `r` with `status` as `GET /api/runs/{id}` shows it
 /// (asked of Zenith from `self`), or its row form (`contracts::to_json`)
 /// when Zenith cannot show it.

@@ -79,6 +79,11 @@ void install_token_routes(http_server& server, const context_ptr& ctx);
 /// `DELETE /api/quarantines/{target}` and `POST /api/tasks/{id}/retry`.
 void install_quarantine_routes(http_server& server, const context_ptr& ctx);
 
+/// Policies' limits (api_limits.cpp, docs/policies.md): `GET/POST
+/// /api/budgets`, `GET/PUT /api/budgets/{name}`, the same for quotas, `GET
+/// /api/runs/{id}/spend`, `GET /api/leases`, `GET /api/predicates[/{ref}]`.
+void install_limits_routes(http_server& server, const context_ptr& ctx);
+
 /// Audits (api_audits.cpp): `POST /api/audits` runs one through Zenith
 /// (operator role), `GET /api/audits` lists the recorded ones, newest first.
 void install_audit_routes(http_server& server, const context_ptr& ctx);
@@ -118,6 +123,10 @@ contracts::ec code_of(const caf::error& e);
 /// passes on names none).
 http_response error_from(const caf::error& e,
                          const std::string& fallback_pointer = {});
+
+/// A JSON text Zenith answered (a run, a page of runs, a budget) as the
+/// body of a response with `status`.
+http_response json_text(unsigned status, std::string text);
 
 /// The 400 answer to a body with `problems` (at least one): the first as
 /// `error`, every one in `errors`, so that a client fixes them all at once.

@@ -81,6 +81,9 @@ int run_asset(const arguments& args);
 int run_task(const arguments& args);
 /// `omniva policy ...`
 int run_policy(const arguments& args);
+int run_budget(const arguments& args);
+int run_quota(const arguments& args);
+int run_predicate(const arguments& args);
 
 /// `omniva gc [--dry-run]` (cli_gc.cpp)
 int run_gc(const arguments& args);

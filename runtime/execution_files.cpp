@@ -6,6 +6,7 @@
 
 #include "contracts/json_schema.hpp"
 #include "contracts/media_type.hpp"
+#include "contracts/predicate.hpp"
 #include "contracts/sha256.hpp"
 #include "runtime/redaction.hpp"
 #include "storage/media_detect.hpp"
@@ -724,6 +725,80 @@ void collect_outputs(const contracts::dispatch_order& order,
     }
   }
   r.ok = true;
+}
+
+void read_reported_cost(const fs::path& output_dir, size_t max_manifest_bytes,
+                        contracts::execution_outcome& r) {
+  auto text = read_small_file((output_dir / output_manifest_name).string(),
+                              max_manifest_bytes, nullptr);
+  if (!text)
+    return;
+  auto parsed = json::parse(*text);
+  if (!parsed || !parsed.doc->is_object())
+    return;
+  auto* cost = parsed.doc->find("cost");
+  auto* usd = cost != nullptr && cost->is_object() ? cost->find("usd_micro")
+                                                   : nullptr;
+  if (usd == nullptr || !usd->is_integral())
+    return;
+  if (auto n = usd->as_int64(); n && *n >= 0 && *n <= contracts::max_usd_micro)
+    r.cost_usd_micro = *n;
+}
+
+void check_success_predicates(const contracts::dispatch_order& order,
+                              const execution_context& context,
+                              contracts::execution_outcome& r) {
+  auto& uses = order.contract.predicates.success;
+  if (!r.ok || uses.empty())
+    return;
+  contracts::predicate_subjects subjects
+    = [&](const contracts::predicate_ref& ref)
+    -> std::optional<contracts::predicate_subject> {
+    contracts::predicate_subject s;
+    if (ref.output) {
+      for (auto& o : r.outputs)
+        if (o.key == ref.key)
+          s.paths.push_back(o.path);
+      // A `many` output with no file: every file of none holds.
+      if (s.paths.empty() && !order.contract.find_output(ref.key))
+        return std::nullopt;
+      return s;
+    }
+    for (auto& in : order.inputs) {
+      if (in.key != ref.key)
+        continue;
+      if (in.is_value && in.path.empty())
+        s.value_json = in.value_json;
+      else
+        s.paths.push_back(in.path);
+      return s;
+    }
+    return std::nullopt;
+  };
+  contracts::predicate_schema_resolver resolve;
+  if (context.schema_lookup)
+    resolve = [&](std::string_view id) { return context.schema_lookup(id); };
+  json::array verdicts;
+  for (size_t i = 0; i < uses.size(); ++i) {
+    if (context.stop_requested()) {
+      fail(r, ec::cancelled,
+           "the attempt was stopped while its success predicates were checked");
+      r.outputs.clear();
+      break;
+    }
+    auto verdict = contracts::evaluate_file_predicate(uses[i], subjects, resolve);
+    verdicts.push_back(json::object{{"id", uses[i].id},
+                                    {"passed", verdict.passed},
+                                    {"saw", verdict.saw}});
+    if (!verdict.passed) {
+      r.outputs.clear();
+      fail(r, ec::success_predicate_failed,
+           "success predicate " + uses[i].id + " does not hold: " + verdict.saw);
+      r.error_pointer = "/predicates/success/" + std::to_string(i);
+      break;
+    }
+  }
+  r.predicates_json = json::serialize(json::value{std::move(verdicts)});
 }
 
 } // namespace omniva::runtime

@@ -215,4 +215,23 @@ void collect_outputs(const contracts::dispatch_order& order,
                      const output_limits& limits,
                      contracts::execution_outcome& outcome);
 
+/// Reads the cost the module reported in the output manifest in
+/// `output_dir` (`"cost": {"usd_micro": N}`, 0 .. 10^15) into
+/// `outcome.cost_usd_micro`; a manifest without one (or a malformed one)
+/// changes nothing.
+void read_reported_cost(const std::filesystem::path& output_dir,
+                        size_t max_manifest_bytes,
+                        contracts::execution_outcome& outcome);
+
+/// Checks the contract's success predicates (docs/policies.md) against a
+/// successful attempt's files, in order, stopping at the first that does
+/// not hold: fills `outcome.predicates_json` with the verdicts and, when
+/// one fails, fails `outcome` with `success_predicate_failed` (not
+/// transient, `error_pointer` "/predicates/success/<i>", the message naming
+/// the predicate and what it saw) so that its outputs are never promoted.
+/// Does nothing for a failed outcome or a contract without any.
+void check_success_predicates(const contracts::dispatch_order& order,
+                              const execution_context& context,
+                              contracts::execution_outcome& outcome);
+
 } // namespace omniva::runtime

@@ -6,6 +6,7 @@
 #include "contracts/json_schema.hpp"
 #include "contracts/media_type.hpp"
 #include "contracts/packet.hpp"
+#include "contracts/predicate.hpp"
 #include "contracts/schema_catalog.hpp"
 #include "contracts/schema_example.hpp"
 #include "contracts/sha256.hpp"
@@ -233,6 +234,19 @@ mock_adapter::invoke(const contracts::dispatch_order& order,
       return finish(std::move(r), metrics, order, context);
     }
     write_outputs(order, context, output_dir, options_.many_count, r);
+    // What a real run would report (docs/policies.md): the per-run cost,
+    // or the per-second cost for the seconds it took (at least one).
+    if (auto& cost = order.contract.cost; !cost.empty()) {
+      auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                       clock_type::now() - start)
+                       .count()
+                     + 1;
+      r.cost_usd_micro
+        = cost.usd_micro_per_run > 0
+            ? cost.usd_micro_per_run
+            : std::min(cost.worst_case(order.contract.resources.timeout_s),
+                       cost.usd_micro_per_second * seconds);
+    }
   } catch (const std::exception& e) {
     fail(r, ec::io_error, std::string{"the mock adapter failed: "} + e.what(),
          true);

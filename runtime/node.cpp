@@ -17,6 +17,7 @@
 #include "contracts/node_log.hpp"
 #include "contracts/type_ids.hpp"
 #include "runtime/disk_guard.hpp"
+#include "runtime/execution_files.hpp"
 #include "runtime/leftovers.hpp"
 #include "runtime/local_adapter.hpp"
 #include "runtime/mock_adapter.hpp"
@@ -201,8 +202,13 @@ contracts::execution_outcome run_order(const contracts::dispatch_order& order,
                           + " the module requires";
       return out;
     }
-  auto& runner = order.task.mode == contracts::execution_mode::mock ? mock : local;
-  return runner.invoke(order, context);
+  bool mocked = order.task.mode == contracts::execution_mode::mock;
+  auto outcome = (mocked ? mock : local).invoke(order, context);
+  if (!mocked && !order.output_dir.empty())
+    read_reported_cost(order.output_dir, defaults::adapter::max_manifest_bytes,
+                       outcome);
+  check_success_predicates(order, context, outcome);
+  return outcome;
 }
 
 } // namespace

@@ -31,6 +31,7 @@ unsigned http_status(ec code) noexcept {
     case ec::illegal_transition:
     case ec::database_locked:
     case ec::run_not_active:
+    case ec::already_exists:
       return 409;
     case ec::path_not_allowed:
     case ec::forbidden:
@@ -72,6 +73,13 @@ ec code_of(const caf::error& e) {
   if (e.category() == contracts::error_category)
     return static_cast<ec>(e.code());
   return ec::storage_error;
+}
+
+http_response json_text(unsigned status, std::string text) {
+  http_response out;
+  out.status = status;
+  out.body = std::move(text);
+  return out;
 }
 
 http_response refused(const std::vector<contracts::problem>& problems) {
@@ -172,6 +180,7 @@ void install_routes(http_server& server, const api_context& ctx) {
   api::install_webhook_routes(server, shared);
   api::install_audit_routes(server, shared);
   api::install_quarantine_routes(server, shared);
+  api::install_limits_routes(server, shared);
   api::install_pipeline_routes(server, shared);
   api::install_session_routes(server, shared);
   api::install_pool_routes(server, shared);

@@ -164,6 +164,8 @@ std::string_view row_noun(table t) noexcept {
       return "trigger";
     case table::personas:
       return "personas";
+    case table::limits:
+      return "limit";
   }
   return "row";
 }

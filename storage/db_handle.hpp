@@ -49,6 +49,7 @@ enum class cf : uint8_t {
   runs,
   triggers,
   personas,
+  limits,
   meta,
   count,
 };
@@ -61,7 +62,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "schemas",         "policies",       "holds",
               "tokens",          "webhooks",       "quarantines",
               "pipelines",       "runs",           "triggers",
-              "personas",        "meta"};
+              "personas",        "limits",         "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
 /// `policies`, `holds`, `tokens` and `webhooks` came later: a database made
@@ -71,7 +72,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
 constexpr bool always_present(cf f) noexcept {
   return f != cf::policies && f != cf::holds && f != cf::tokens
          && f != cf::webhooks && f != cf::quarantines && f != cf::pipelines
-         && f != cf::runs && f != cf::triggers && f != cf::personas;
+         && f != cf::runs && f != cf::triggers && f != cf::personas
+         && f != cf::limits;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -103,6 +105,8 @@ constexpr cf family_of(table t) noexcept {
       return cf::triggers;
     case table::personas:
       return cf::personas;
+    case table::limits:
+      return cf::limits;
   }
   return cf::assets;
 }

@@ -49,6 +49,12 @@ enum class table : uint8_t {
   /// "Pantheon"): the document as registered, canonical JSON. The built-in
   /// `personas@1` has no row.
   personas,
+  /// The policies' live state (docs/policies.md), by subject: named budgets
+  /// `budget:<name>` and the spend of capped runs `run:<run id>` (each a
+  /// `contracts::budget_record` in JSON), quotas `quota:<name>`
+  /// (`contracts::quota_record`), and the leases held on write prefixes
+  /// `lease:<prefix>` (`contracts::lease_record`).
+  limits,
 };
 
 /// Returns the column family name of `t` ("assets", ...).

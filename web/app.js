@@ -17,6 +17,7 @@ const PAGES = {
   pipelines: ['./pages/pipelines.js', 'PipelinesPage', './pages/pipeline.js', 'PipelinePage'],
   runs: ['./pages/run.js', 'RunsPage', './pages/run.js', 'RunPage'],
   ops: ['./pages/ops.js', 'OpsPage'],
+  limits: ['./pages/limits.js', 'LimitsPage', './pages/limits.js', 'LimitPage'],
 };
 
 const NAV = [
@@ -25,6 +26,7 @@ const NAV = [
   ['pipelines', 'Pipelines'],
   ['assets', 'Assets'],
   ['modules', 'Modules'],
+  ['limits', 'Budgets & quotas'],
   ['ops', 'Operations'],
 ];
 

@@ -50,6 +50,13 @@ constexpr double throughput_target = 20'000;
 constexpr double half_load_p99_target_ms = 50;
 /// The restart after the shared-input run must be ready within this.
 constexpr double restart_target_seconds = 3;
+/// Phase (f): the most the tasks with an admission and a success predicate
+/// may be slower than the same tasks without, in percent (issue 17).
+constexpr double predicates_slowdown_target_pct = 10;
+/// The named budget phase (f)'s module reserves against, and its cap: far
+/// above what the phase spends (1 micro-dollar a task).
+constexpr std::string_view predicates_budget = "bench";
+constexpr int64_t predicates_budget_cap = 1'000'000'000'000;
 /// How long any one task may take before the benchmark gives up.
 constexpr auto task_timeout = std::chrono::seconds{120};
 
@@ -80,6 +87,29 @@ constexpr std::string_view chain_module = R"({
   "schema_version": "1.0.0"
 })";
 
+/// `bench-value@1` with a declared cost, an admission predicate (the named
+/// budget `bench`) and a success predicate (its output exists): phase (f)
+/// runs it side by side with `bench-value@1` (docs/policies.md).
+constexpr std::string_view predicate_module = R"({
+  "name": "bench-value-predicates",
+  "version": 1,
+  "description": "Benchmark module: bench-value with a cost, an admission and a success predicate (mock only).",
+  "inputs": [
+    {"key": "n", "label": "N", "contract_type": "VALUE", "dtype": "int"}
+  ],
+  "outputs": [
+    {"key": "result", "label": "Result", "contract_type": "ASSET",
+     "media_type": "application/json"}
+  ],
+  "resources": {"cpu": 1, "memory_gb": 0.1, "gpu": false, "timeout_s": 30},
+  "run": {"command": ["false"]},
+  "cost": {"usd_micro_per_run": 1},
+  "predicates": {
+    "admission": [{"id": "budget.available@1", "args": {"budget": "bench"}}],
+    "success": [{"id": "artifact.exists@1", "args": {"path": "${outputs.result}"}}]
+  },
+  "schema_version": "1.0.0"
+})";
 
 contracts::task_request chain_request(const std::string& prev) {
   contracts::task_request r;
@@ -160,6 +190,14 @@ public:
     return last_;
   }
 
+  /// Successes whose `task.succeeded` payload carries a budget settlement
+  /// (`"settled"`) and the success predicates' verdicts (`"predicates"`):
+  /// what phase (f) checks its predicate runs by (counted for every phase,
+  /// so that both sides of a comparison pay the same two searches).
+  size_t settled_with_verdicts() const {
+    return settled_with_verdicts_;
+  }
+
   /// After `close`: tasks that did not end DONE (or timed out), and why the
   /// first one did.
   size_t failures() const {
@@ -188,6 +226,10 @@ private:
       if (e.kind == "task.succeeded" || e.kind == "task.failed"
           || e.kind == "task.cancelled") {
         finished_.emplace(e.subject, finish{now, e.kind});
+        if (e.kind == "task.succeeded"
+            && e.payload.find("\"settled\"") != std::string::npos
+            && e.payload.find("\"predicates\"") != std::string::npos)
+          ++settled_with_verdicts_;
         any = true;
       }
     if (any)
@@ -209,6 +251,7 @@ private:
   std::vector<double> latencies_;
   steady::time_point last_{};
   size_t failures_ = 0;
+  size_t settled_with_verdicts_ = 0;
   std::string first_failure_;
 };
 
@@ -251,6 +294,8 @@ struct phase_figures {
   std::vector<double> latencies_ms;
   size_t failures = 0;
   std::string first_failure;
+  /// Successes that settled a reservation and carry predicate verdicts.
+  size_t settled_with_verdicts = 0;
 };
 
 /// After a phase's submissions (from `start`): waits for every task, then
@@ -266,13 +311,18 @@ phase_figures finish_phase(runtime::node& node, finish_watcher& watcher,
   fig.latencies_ms = watcher.latencies_ms();
   fig.failures = watcher.failures();
   fig.first_failure = watcher.first_failure();
+  fig.settled_with_verdicts = watcher.settled_with_verdicts();
   fig.used = commit_counters::of(node) - before;
   return fig;
 }
 
-/// (a) `n` independent tasks submitted as fast as `threads` threads can.
+/// (a) `n` independent tasks submitted as fast as `threads` threads can:
+/// mock requests of `module_ref` (a module shaped like `bench-value@1`),
+/// with the values `first` .. `first + n - 1`.
 phase_figures independent(runtime::node& node, size_t n, size_t threads,
-                          refusals& refused) {
+                          refusals& refused,
+                          const std::string& module_ref = "bench-value@1",
+                          uint64_t first = 0) {
   auto counters_before = commit_counters::of(node);
   finish_watcher watcher{node};
   std::atomic<uint64_t> next{0};
@@ -280,8 +330,10 @@ phase_figures independent(runtime::node& node, size_t n, size_t threads,
   on_threads(threads, [&](size_t) {
     auto session = node.session();
     for (auto i = next++; i < n; i = next++) {
+      auto req = value_request(first + i);
+      req.module_ref = module_ref;
       auto submitted = steady::now();
-      auto r = session.submit(value_request(i));
+      auto r = session.submit(req);
       if (!r.ok) {
         refused.add(r);
         continue;
@@ -523,6 +575,70 @@ shared_input(const fs::path& data, const std::vector<std::string>& module_dirs,
   return fig;
 }
 
+struct predicate_figures {
+  /// The runs in the order they ran: `true` for the module with predicates.
+  std::vector<std::pair<bool, phase_figures>> runs;
+  /// Seconds to create the budget (a node serving HTTP, `POST
+  /// /api/budgets`, stopped) and start the measured node on its folder.
+  double setup_seconds = 0;
+};
+
+/// (f) The tasks of (a) with and without an admission and a success
+/// predicate, side by side on one node of their own in `data` (the
+/// settings of (a): no HTTP). The named budget is made first through `POST
+/// /api/budgets` on the same folder served over HTTP (an embedded node has
+/// no other way in to Zenith's limits), which is then stopped: the budget
+/// comes back with the state. Then `rounds` pairs of `n` tasks, `bench-value`
+/// and `bench-value-predicates`, the order of each pair swapped from one to
+/// the next (plain first, then predicates first, ...), so that a drift of
+/// the machine or of the growing database weighs on both sides alike.
+caf::expected<predicate_figures>
+predicates_side_by_side(const fs::path& data,
+                        const std::vector<std::string>& module_dirs, size_t n,
+                        size_t rounds, size_t threads, uint32_t workers,
+                        size_t scheduler_threads, refusals& refused) {
+  predicate_figures fig;
+  auto began = steady::now();
+  {
+    auto node = start_node(data, module_dirs, true, workers, scheduler_threads);
+    if (!node)
+      return node.error();
+    runtime::http_client client{"http://127.0.0.1:" + std::to_string((*node)->port()),
+                                (*node)->token()};
+    json::value body{json::object{}};
+    body.set("name", std::string{predicates_budget});
+    body.set("max_usd_micro", predicates_budget_cap);
+    body.set("description", "omniva bench tasks, phase (f)");
+    auto res = client.request("POST", "/api/budgets", json::serialize(body));
+    if (res.status != 201)
+      return contracts::make_error(
+        contracts::ec::invalid_argument,
+        "POST /api/budgets did not create the budget: "
+          + (res.error.empty() ? "HTTP " + std::to_string(res.status) + ": "
+                                   + res.body
+                               : res.error));
+    (*node)->stop();
+  }
+  auto node = start_node(data, {}, false, workers, scheduler_threads);
+  if (!node)
+    return node.error();
+  fig.setup_seconds = seconds_between(began, steady::now());
+  uint64_t first = 5'000'000;
+  for (size_t round = 0; round < rounds; ++round) {
+    for (size_t k = 0; k < 2; ++k) {
+      bool with = (round % 2 == 0) == (k == 1);
+      auto f = independent(**node, n, threads, refused,
+                           with ? "bench-value-predicates@1" : "bench-value@1",
+                           first);
+      first += n;
+      fig.runs.emplace_back(with, std::move(f));
+      if (refused.count > 0)
+        return fig;
+    }
+  }
+  return fig;
+}
+
 json::value phase_json(const phase_figures& f) {
   json::value out{json::object{}};
   out.set("tasks", static_cast<uint64_t>(f.tasks));
@@ -555,6 +671,8 @@ int run_bench_tasks(const arguments& args) {
   size_t http_requests = 10'000;
   size_t http_clients = 8;
   size_t shared_tasks = 10'000;
+  size_t predicate_tasks = 4'000;
+  size_t predicate_rounds = 3;
   uint32_t workers = 32;
   size_t scheduler_threads = 0;
   std::string data;
@@ -576,6 +694,13 @@ int run_bench_tasks(const arguments& args) {
     ("shared-tasks", po::value(&shared_tasks),
      "tasks of the shared-input run, all reading one asset, followed by a "
      "restart of their node (default: 10000; 0 skips it)")
+    ("predicate-tasks", po::value(&predicate_tasks),
+     "tasks of each run of the predicates comparison: independent tasks of "
+     "a module with a cost, an admission and a success predicate against "
+     "the same without, on a node of their own (default: 4000; 0 skips it)")
+    ("predicate-rounds", po::value(&predicate_rounds),
+     "pairs of runs of the predicates comparison, the order swapped from "
+     "one pair to the next (default: 3)")
     ("scheduler-threads", po::value(&scheduler_threads),
      "threads of CAF's scheduler (default: 0, CAF's choice)")
     ("outputs-on-disk",
@@ -592,7 +717,8 @@ int run_bench_tasks(const arguments& args) {
   if (auto rc = parse_options(
         "omniva bench tasks [--json] [--tasks N] [--chains N] [--depth N] "
         "[--submitters N] [--half-load-seconds S] [--http-requests N] "
-        "[--http-clients N] [--shared-tasks N] [--workers N] [--scheduler-threads N] "
+        "[--http-clients N] [--shared-tasks N] [--predicate-tasks N] "
+        "[--predicate-rounds N] [--workers N] [--scheduler-threads N] "
         "[--outputs-on-disk] [--data DIR]",
         "Runs an embedded node (mock adapter, sync on, no HTTP; database on "
         "the disk, mock outputs in /dev/shm) with two mock-only modules and "
@@ -607,13 +733,18 @@ int run_bench_tasks(const arguments& args) {
         "asset on a third node (bytes written to the disk per task, the "
         "database's size and write-ahead logs), then that node's restart "
         "(seconds from node::start on its data folder until it serves "
-        "HTTP).",
+        "HTTP); (f) the independent tasks of (a) with a declared cost, an "
+        "admission predicate (budget.available@1 on a named budget) and a "
+        "success predicate (artifact.exists@1 on the output) against the "
+        "same tasks without, alternately on a fourth node (tasks/s of each "
+        "and the slowdown, target under 10%).",
         opts, {}, args, vm))
     return *rc;
   if (tasks == 0 || chain_count == 0 || depth == 0 || submitters == 0
-      || http_clients == 0 || half_load_seconds <= 0) {
-    print_error("--tasks, --chains, --depth, --submitters, --http-clients and "
-                "--half-load-seconds must be positive");
+      || http_clients == 0 || half_load_seconds <= 0
+      || (predicate_tasks > 0 && predicate_rounds == 0)) {
+    print_error("--tasks, --chains, --depth, --submitters, --http-clients, "
+                "--half-load-seconds and --predicate-rounds must be positive");
     return exit_usage;
   }
   bool json_out = vm.count("json") > 0;
@@ -629,7 +760,8 @@ int run_bench_tasks(const arguments& args) {
     folder.path = data;
     folder.keep = true;
     if (fs::exists(folder.path / "node", ec) || fs::exists(folder.path / "http", ec)
-        || fs::exists(folder.path / "shared", ec)) {
+        || fs::exists(folder.path / "shared", ec)
+        || fs::exists(folder.path / "predicates", ec)) {
       print_error(data + " holds an earlier run: give --data an empty folder");
       return exit_failure;
     }
@@ -643,7 +775,9 @@ int run_bench_tasks(const arguments& args) {
   }
   auto module_dirs = bench::write_modules(folder.path / "modules",
                                           {{"bench-value", value_module},
-                                           {"bench-chain", chain_module}});
+                                           {"bench-chain", chain_module},
+                                           {"bench-value-predicates",
+                                            predicate_module}});
   if (!outputs_on_disk) {
     auto pattern = std::string{"/dev/shm/omniva-bench-outputs-XXXXXX"};
     if (!fs::is_directory("/dev/shm", ec) || mkdtemp(pattern.data()) == nullptr) {
@@ -651,7 +785,7 @@ int run_bench_tasks(const arguments& args) {
       return exit_failure;
     }
     folder.outputs = pattern;
-    for (auto name : {"node", "http", "shared"})
+    for (auto name : {"node", "http", "shared", "predicates"})
       if (auto err = outputs_in_memory(folder.path / name, folder.outputs)) {
         print_error(error_text(err));
         return exit_failure;
@@ -743,6 +877,38 @@ int run_bench_tasks(const arguments& args) {
     std::cerr << ' ' << static_cast<uint64_t>(e.tasks.tasks / e.tasks.seconds)
               << "/s, restart " << rounded(e.restart_seconds, 2) << " s\n";
   }
+  predicate_figures f;
+  if (predicate_tasks > 0) {
+    std::cerr << "omniva bench: " << predicate_rounds << " x 2 runs of "
+              << predicate_tasks
+              << " independent tasks, with and without predicates..."
+              << std::flush;
+    refusals refused_f;
+    auto compared = predicates_side_by_side(
+      folder.path / "predicates", module_dirs, predicate_tasks,
+      predicate_rounds, submitters, workers, scheduler_threads, refused_f);
+    if (!compared)
+      return fail("the predicates run", compared.error());
+    f = std::move(*compared);
+    for (auto& [with, run] : f.runs) {
+      if (auto rc = failed_phase(with ? "with predicates" : "without predicates",
+                                 run, refused_f))
+        return *rc;
+      // Every task with predicates settled its reservation and carries the
+      // success predicate's verdict: the comparison measured what it says.
+      if (with && run.settled_with_verdicts != run.tasks) {
+        print_error("with predicates: "
+                    + std::to_string(run.tasks - run.settled_with_verdicts)
+                    + " of " + std::to_string(run.tasks)
+                    + " tasks succeeded without a settlement or predicate "
+                      "verdicts");
+        return exit_failure;
+      }
+    }
+    if (refused_f.count > 0)
+      return *failed_phase("predicates", {}, refused_f);
+    std::cerr << " done\n";
+  }
   // -- report
   std::sort(c.latencies_ms.begin(), c.latencies_ms.end());
   auto half_p99 = quantile(c.latencies_ms, 0.99);
@@ -814,6 +980,80 @@ int run_bench_tasks(const arguments& args) {
     js.set("meets_target", e.restart_seconds < restart_target_seconds);
     out.set("shared_input", std::move(js));
   }
+  if (predicate_tasks > 0) {
+    // Each side's rate over all its runs (tasks over seconds summed), the
+    // slowdown of one against the other, and each pair's own.
+    struct side {
+      double tasks = 0, seconds = 0;
+      commit_counters used;
+      size_t settled = 0;
+    } with, without;
+    json::array pairs;
+    json::array runs;
+    for (size_t i = 0; i < f.runs.size(); ++i) {
+      auto& [is_with, run] = f.runs[i];
+      auto& s = is_with ? with : without;
+      s.tasks += static_cast<double>(run.tasks);
+      s.seconds += run.seconds;
+      s.used.commits += run.used.commits;
+      s.used.packets += run.used.packets;
+      s.used.cpu += run.used.cpu;
+      s.used.seal += run.used.seal;
+      s.used.write += run.used.write;
+      s.settled += run.settled_with_verdicts;
+      auto rate = static_cast<double>(run.tasks) / run.seconds;
+      runs.push_back(json::object{{"predicates", is_with},
+                                  {"tasks_per_s", rounded(rate, 1)},
+                                  {"cpu_us_per_task",
+                                   rounded(run.used.cpu * 1e6
+                                             / static_cast<double>(run.tasks),
+                                           1)}});
+      if (i % 2 == 1) {
+        auto& other = f.runs[i - 1].second;
+        auto other_rate = static_cast<double>(other.tasks) / other.seconds;
+        auto w = is_with ? rate : other_rate;
+        auto wo = is_with ? other_rate : rate;
+        pairs.push_back(rounded((1 - w / wo) * 100, 1));
+      }
+    }
+    auto side_json = [](const side& s) {
+      json::value o{json::object{}};
+      o.set("tasks", static_cast<uint64_t>(s.tasks));
+      o.set("seconds", rounded(s.seconds, 3));
+      o.set("tasks_per_s", rounded(s.tasks / s.seconds, 1));
+      o.set("cpu_us_per_task", rounded(s.used.cpu * 1e6 / s.tasks, 1));
+      o.set("cpu_cores_used", rounded(s.used.cpu / s.seconds, 2));
+      o.set("packets_per_task", rounded(s.used.packets / s.tasks, 2));
+      o.set("commits_per_task", rounded(s.used.commits / s.tasks, 3));
+      o.set("seal_busy", rounded(s.used.seal / s.seconds, 2));
+      o.set("write_busy", rounded(s.used.write / s.seconds, 2));
+      return o;
+    };
+    auto with_rate = with.tasks / with.seconds;
+    auto without_rate = without.tasks / without.seconds;
+    auto slowdown = (1 - with_rate / without_rate) * 100;
+    json::value p{json::object{}};
+    p.set("what",
+          "independent tasks of a module with a cost (usd_micro_per_run 1), "
+          "an admission predicate (budget.available@1 on the named budget "
+          "'bench') and a success predicate (artifact.exists@1 on its "
+          "output), against the same module without, in alternating runs on "
+          "one node");
+    p.set("tasks_per_run", static_cast<uint64_t>(predicate_tasks));
+    p.set("rounds", static_cast<uint64_t>(predicate_rounds));
+    p.set("tasks_per_s", rounded(with_rate, 1));
+    p.set("plain_tasks_per_s", rounded(without_rate, 1));
+    p.set("slowdown_pct", rounded(slowdown, 1));
+    p.set("pairs_slowdown_pct", json::value{std::move(pairs)});
+    p.set("target_slowdown_pct", predicates_slowdown_target_pct);
+    p.set("meets_target", slowdown < predicates_slowdown_target_pct);
+    p.set("with", side_json(with));
+    p.set("without", side_json(without));
+    p.set("settled_with_verdicts", static_cast<uint64_t>(with.settled));
+    p.set("runs", json::value{std::move(runs)});
+    p.set("setup_seconds", rounded(f.setup_seconds, 3));
+    out.set("predicates", std::move(p));
+  }
   out.set("meets_target", throughput_met && latency_met);
   out.set("process_peak_rss_mb", rounded(peak_rss_mb(), 1));
   if (folder.keep)
@@ -855,6 +1095,16 @@ int run_bench_tasks(const arguments& args) {
                 << num(*x->find("db_after"), "wal_files")
                 << " logs; restart " << num(*x, "restart_seconds")
                 << " s (target < " << restart_target_seconds << ")\n";
+    if (auto* x = out.find("predicates"))
+      std::cout << "predicates: " << num(*x, "tasks_per_s")
+                << " tasks/s with an admission and a success predicate, "
+                << num(*x, "plain_tasks_per_s") << " without: "
+                << num(*x, "slowdown_pct") << "% slower (target < "
+                << predicates_slowdown_target_pct << ": "
+                << (x->find("meets_target")->as_bool()
+                      ? "met"
+                      : "MISSED")
+                << ")\n";
   }
   return exit_ok;
 }

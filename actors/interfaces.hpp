@@ -52,6 +52,9 @@ using zenith_actor = caf::typed_actor<
   caf::replies_to<atom::schema, contracts::schema_entry, std::string>::with<std::string>,
   // Registers a policy (immutable per ref); answers its ref once readers see it.
   caf::replies_to<atom::policy, contracts::policy_entry, std::string>::with<std::string>,
+  // Registers a predicate entry (immutable per ref); answers its ref once
+  // readers see it.
+  caf::replies_to<atom::predicate, contracts::predicate_entry, std::string>::with<std::string>,
   // Creates, revokes or rotates a named API token (`token.*` packets, row
   // `token:<name>`); answers the token's record (the revoked one for a revoke).
   caf::replies_to<atom::token, contracts::token_change>::with<contracts::token_record>,

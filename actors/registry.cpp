@@ -110,7 +110,8 @@ void scan_ref_files(const fs::path& dir, std::string_view sub,
 registry_scan scan(const std::vector<fs::path>& modules,
                    const std::vector<fs::path>& extra) {
   registry_scan out;
-  std::vector<registry_candidate> schemas, policies, personas, pipelines;
+  std::vector<registry_candidate> schemas, policies, predicates, personas,
+    pipelines;
   std::set<std::string> seen;
   auto folders = extra;
   folders.insert(folders.end(), modules.begin(), modules.end());
@@ -119,11 +120,14 @@ registry_scan scan(const std::vector<fs::path>& modules,
       continue;
     scan_ref_files(f, "schemas", registry_kind::schema, out, schemas);
     scan_ref_files(f, "policies", registry_kind::policy, out, policies);
+    scan_ref_files(f, "predicates", registry_kind::predicate, out, predicates);
     scan_ref_files(f, "personas", registry_kind::personas, out, personas);
     scan_ref_files(f, "pipelines", registry_kind::pipeline, out, pipelines);
   }
   out.candidates = std::move(schemas);
   out.candidates.insert(out.candidates.end(), policies.begin(), policies.end());
+  // Predicates before modules: a contract names them.
+  out.candidates.insert(out.candidates.end(), predicates.begin(), predicates.end());
   // Personas before pipelines: a pipeline's select may name them.
   out.candidates.insert(out.candidates.end(), personas.begin(), personas.end());
   std::set<std::string> seen_modules;
@@ -236,11 +240,25 @@ registry_state::check_policy(const std::string& ref,
   return std::move(*checked.entry);
 }
 
+caf::expected<contracts::predicate_entry>
+registry_state::check_predicate(const std::string& ref,
+                                const std::string& text) const {
+  auto doc = json::parse(text);
+  if (!doc)
+    return contracts::make_error(ec::invalid_json,
+                                 "the predicate file is not JSON: " + doc.error.message);
+  auto checked = contracts::check_predicate_document(ref, *doc.doc);
+  if (!checked)
+    return make_error(checked.problems, ec::schema_violation);
+  return std::move(*checked.entry);
+}
+
 caf::expected<contracts::module_entry>
 registry_state::check_module(const std::string& text,
                              const std::string& dir) const {
   auto entry
-    = contracts::check_module_text(text, dir, contracts::make_schema_resolver(store));
+    = contracts::check_module_text(text, dir, contracts::make_schema_resolver(store),
+                                   contracts::make_predicate_resolver(store));
   if (!entry)
     return entry;
   // A contract names its policy as it names schemas: by a ref the registry
@@ -308,6 +326,14 @@ registry_step registry_state::prepare(const registry_candidate& c) const {
       if (!entry)
         return ends(c.ref, entry.error());
       if (auto held = store->policy(c.ref); held && *held == *entry)
+        return unchanged(c.ref);
+      return std::move(*entry);
+    }
+    case registry_kind::predicate: {
+      auto entry = check_predicate(c.ref, *text);
+      if (!entry)
+        return ends(c.ref, entry.error());
+      if (auto held = store->predicate(c.ref); held && *held == *entry)
         return unchanged(c.ref);
       return std::move(*entry);
     }
@@ -459,6 +485,10 @@ void advance(registry_pointer self, std::shared_ptr<load_run> run) {
         .then(on_ok, on_error);
     } else if (auto* p = std::get_if<contracts::policy_entry>(&step)) {
       self->request(zenith, zenith_timeout, atom::policy_v, std::move(*p),
+                    run->by)
+        .then(on_ok, on_error);
+    } else if (auto* p = std::get_if<contracts::predicate_entry>(&step)) {
+      self->request(zenith, zenith_timeout, atom::predicate_v, std::move(*p),
                     run->by)
         .then(on_ok, on_error);
     } else {

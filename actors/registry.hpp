@@ -109,6 +109,7 @@ struct personas_file {
 /// item that ends it (refused, or unchanged).
 using registry_step = std::variant<contracts::schema_entry,
                                    contracts::policy_entry,
+                                   contracts::predicate_entry,
                                    contracts::module_entry,
                                    pipeline_file,
                                    personas_file,
@@ -141,6 +142,11 @@ struct registry_state {
   /// Checks a policy document for registration as `ref`.
   caf::expected<contracts::policy_entry> check_policy(const std::string& ref,
                                                       const std::string& text) const;
+
+  /// Checks a predicate document (`{"kind", "description"?, "args"?}`)
+  /// for registration as `ref` (docs/policies.md).
+  caf::expected<contracts::predicate_entry>
+  check_predicate(const std::string& ref, const std::string& text) const;
 
   /// Checks that a pipeline file's document names the ref of its file name
   /// (`name` and `version`; `invalid_ref` at "/name" or "/version" when

@@ -393,7 +393,8 @@ caf::error zenith_state::recover() {
   if (!rows)
     return rows.error();
   for (auto& [ref, text] : *rows) {
-    auto entry = contracts::decode_module_row(ref, text);
+    auto entry = contracts::decode_module_row(
+      ref, text, contracts::make_predicate_resolver(config.registry));
     if (!entry)
       return entry.error();
     modules[ref] = std::move(*entry);
@@ -768,6 +769,11 @@ void zenith_state::dispatch_ready() {
       // queue, the reason recorded, and the next one may go.
       std::optional<admission> admitted;
       if (needs_admission(t, m->second)) {
+        if (auto h = held.find(task_id);
+            h != held.end() && h->second.generation == limits_generation) {
+          ++it; // held, and nothing it waits on has changed since
+          continue;
+        }
         admitted = admit(t, m->second);
         if (!admitted->admitted) {
           if (admitted->fatal)
@@ -1349,6 +1355,18 @@ caf::error zenith_state::recover_registry() {
                                           + error_text(err));
     policies[ref] = std::move(*checked.entry);
   }
+  auto predicate_rows = r.scan(storage::table::predicates, "");
+  if (!predicate_rows)
+    return predicate_rows.error();
+  for (auto& [ref, text] : *predicate_rows) {
+    auto checked = contracts::check_predicate_document(ref, parse_or_null(text));
+    if (!checked.entry)
+      return make_error(ec::corruption, "predicate row " + ref + " does not parse");
+    if (auto err = config.registry->add_predicate(*checked.entry))
+      return make_error(ec::corruption, "predicate row " + ref + ": "
+                                          + error_text(err));
+    predicate_entries[ref] = std::move(*checked.entry);
+  }
   // A first start: the default policy becomes part of the log.
   if (!policies.contains(std::string{contracts::default_policy_ref}))
     if (auto added = register_policy(contracts::default_policy()); !added)
@@ -1416,6 +1434,35 @@ zenith_state::register_policy(const contracts::policy_entry& e) {
   effects.replies.push_back([store = config.registry, e] {
     if (auto err = store->add_policy(e))
       spdlog::error("zenith: the store refused the policy {}: {}", e.ref,
+                    error_text(err));
+  });
+  return e.ref;
+}
+
+caf::expected<std::string>
+zenith_state::register_predicate(const contracts::predicate_entry& e) {
+  // The registry checked it; what crossed the wire is checked again.
+  auto checked = contracts::check_predicate_document(e.ref, contracts::to_json(e));
+  if (!checked.entry) {
+    auto& p = checked.problems.front();
+    return make_error(p.code, p.message, p.pointer);
+  }
+  if (auto i = predicate_entries.find(e.ref); i != predicate_entries.end()) {
+    if (i->second == *checked.entry)
+      return e.ref;
+    return make_error(ec::immutable_ref,
+                      "the predicate " + e.ref
+                        + " is already registered with other content: "
+                          "register a new version instead");
+  }
+  auto row = contracts::to_json(*checked.entry);
+  auto packet = add_packet("predicate.registered", {e.ref}, {}, row,
+                           ids->next_uuid());
+  batch.put(storage::table::predicates, e.ref, json::serialize(row), packet);
+  predicate_entries[e.ref] = *checked.entry;
+  effects.replies.push_back([store = config.registry, entry = *checked.entry] {
+    if (auto err = store->add_predicate(entry))
+      spdlog::error("zenith: the store refused the predicate {}: {}", entry.ref,
                     error_text(err));
   });
   return e.ref;
@@ -2348,6 +2395,12 @@ zenith(zenith_actor::stateful_pointer<zenith_state> self, zenith_config config,
       auto& st = self->state;
       return st.after_commit(
         st.on_behalf_of(by, [&] { return st.register_policy(p); }));
+    },
+    [self](atom::predicate, const contracts::predicate_entry& p,
+           const std::string& by) {
+      auto& st = self->state;
+      return st.after_commit(
+        st.on_behalf_of(by, [&] { return st.register_predicate(p); }));
     },
     [self](atom::token, const contracts::token_change& c) {
       return self->state.after_commit(self->state.change_token(c));

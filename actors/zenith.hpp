@@ -246,6 +246,8 @@ struct zenith_state {
   std::map<std::string, std::string> schemas;
   /// Registered policies, by ref.
   std::map<std::string, contracts::policy_entry> policies;
+  /// Registered predicate entries (not the shipped ones), by ref.
+  std::map<std::string, contracts::predicate_entry> predicate_entries;
   /// Named API tokens, by name (rows `token:<name>` of table tokens).
   std::map<std::string, contracts::token_record> tokens;
   /// Webhooks, by id (rows of table webhooks).
@@ -397,8 +399,17 @@ struct zenith_state {
   /// RUNNING task id -> what its attempt holds.
   std::unordered_map<std::string, reservation> reservations;
   /// READY task id -> why admission holds it back (code and predicate), as
-  /// last recorded in a `task.held` packet; erased when it is dispatched.
-  std::unordered_map<std::string, std::string> held;
+  /// last recorded in a `task.held` packet, and `limits_generation` then;
+  /// erased when it is dispatched.
+  struct held_reason {
+    std::string reason;
+    uint64_t generation = 0;
+  };
+  std::unordered_map<std::string, held_reason> held;
+  /// Counts the changes of the limits (a row written, a window or lease
+  /// timer come due): a held task is admitted again only when it moved on,
+  /// so a queue of held tasks costs nothing while nothing changes.
+  uint64_t limits_generation = 0;
   /// (when, subject): a window that resets or a lease that may expire.
   std::set<std::pair<contracts::timestamp, std::string>> limit_timers;
   /// Limits whose rows changed in this batch, not written yet.
@@ -602,6 +613,11 @@ struct zenith_state {
   /// Registers a policy (`policy.registered`, a row in `policies`), under
   /// the same rules.
   caf::expected<std::string> register_policy(const contracts::policy_entry& entry);
+
+  /// Registers a predicate entry `name@N` (`predicate.registered`, row of
+  /// table `predicates`); immutable per ref, a shipped ref is invalid_ref.
+  caf::expected<std::string>
+  register_predicate(const contracts::predicate_entry& entry);
 
   /// Creates, revokes or rotates a named API token (`token.created`,
   /// `token.revoked`, `token.rotated`, subject `token:<name>`; the payload

@@ -346,11 +346,12 @@ zenith_state::admission zenith_state::admit(const task_record& t,
 
 void zenith_state::hold(task_record& t, const admission& a) {
   auto reason = std::string{contracts::to_string(a.code)} + "|" + a.predicate;
-  auto [i, fresh] = held.try_emplace(t.task_id, reason);
+  auto [i, fresh] = held.try_emplace(t.task_id, held_reason{reason, 0});
+  i->second.generation = limits_generation;
   if (!fresh) {
-    if (i->second == reason)
+    if (i->second.reason == reason)
       return;
-    i->second = reason;
+    i->second.reason = reason;
   }
   json::value payload{json::object{}};
   payload.set("code", std::string{contracts::to_string(a.code)});
@@ -522,6 +523,8 @@ void zenith_state::settle_alone(const task_record& t, int64_t reported,
 }
 
 void zenith_state::put_limits(size_t packet) {
+  if (!limits_touched.empty())
+    ++limits_generation;
   for (auto& subject : limits_touched) {
     if (auto b = budgets.find(subject); b != budgets.end()) {
       batch.put(storage::table::limits, subject,
@@ -548,6 +551,7 @@ void zenith_state::expire_leases() {
   while (!limit_timers.empty() && limit_timers.begin()->first <= at) {
     auto subject = limit_timers.begin()->second;
     limit_timers.erase(limit_timers.begin());
+    ++limits_generation; // a window reset: held tasks look again
     if (!subject.starts_with("lease:"))
       continue; // a window reset: the flush's dispatch looks again
     auto l = leases.find(subject);

@@ -86,3 +86,5 @@ CAF_ADD_ATOM(omniva, omniva::atom, vote, "vote")
 CAF_ADD_ATOM(omniva, omniva::atom, personas, "personas")
 /// Read or change budgets, quotas and leases (to Zenith; docs/policies.md).
 CAF_ADD_ATOM(omniva, omniva::atom, limits, "limits")
+/// Register a predicate entry `name@N` (to Zenith; docs/policies.md).
+CAF_ADD_ATOM(omniva, omniva::atom, predicate, "predicate")

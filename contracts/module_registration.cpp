@@ -3,9 +3,11 @@
 namespace omniva::contracts {
 
 caf::expected<module_entry> check_module_text(const std::string& text, const std::string& dir,
-                                              const schema_resolver& resolve) {
+                                              const schema_resolver& resolve,
+                                              const predicate_resolver& predicates) {
   contract_options options;
   options.resolve_schema = resolve;
+  options.resolve_predicate = predicates;
   auto parsed = parse_module_contract(text, options);
   if (!parsed.contract)
     return make_error(parsed.problems, ec::invalid_contract);
@@ -35,11 +37,14 @@ std::optional<module_row> read_module_row(std::string_view text) {
   return row;
 }
 
-caf::expected<module_entry> decode_module_row(const std::string& ref, std::string_view text) {
+caf::expected<module_entry> decode_module_row(const std::string& ref, std::string_view text,
+                                              const predicate_resolver& predicates) {
   auto row = read_module_row(text);
   if (!row)
     return make_error(ec::corruption, "module row " + ref + " has no contract");
-  auto parsed = parse_module_contract_document(row->contract);
+  contract_options options;
+  options.resolve_predicate = predicates;
+  auto parsed = parse_module_contract_document(row->contract, options);
   if (!parsed.contract)
     return make_error(ec::corruption, "module row " + ref + " does not parse");
   return module_entry{std::move(*parsed.contract), std::move(row->dir),

@@ -31,7 +31,8 @@ namespace omniva::contracts {
 /// A contract with problems is one error (`make_error(problems, ...)`): the
 /// first problem's code and pointer, every problem in the message.
 caf::expected<module_entry> check_module_text(const std::string& text, const std::string& dir,
-                                              const schema_resolver& resolve);
+                                              const schema_resolver& resolve,
+                                              const predicate_resolver& predicates = {});
 
 /// A row of the `modules` table, read but not checked.
 struct module_row {
@@ -52,6 +53,7 @@ std::optional<module_row> read_module_row(std::string_view text);
 /// Reads the row stored under `ref` back into the entry Zenith keeps (the
 /// contract parsed and checked again, without resolving schema ids). Errors:
 /// `corruption` ("module row <ref> has no contract", "... does not parse").
-caf::expected<module_entry> decode_module_row(const std::string& ref, std::string_view text);
+caf::expected<module_entry> decode_module_row(const std::string& ref, std::string_view text,
+                                              const predicate_resolver& predicates = {});
 
 } // namespace omniva::contracts

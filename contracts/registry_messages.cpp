@@ -18,6 +18,8 @@ std::string_view to_string(registry_kind x) noexcept {
       return "pipeline";
     case registry_kind::personas:
       return "personas";
+    case registry_kind::predicate:
+      return "predicate";
   }
   return "unknown";
 }

@@ -93,10 +93,13 @@ enum class registry_kind : uint8_t {
   /// A personas file of Pantheon (`personas/<name>@<N>.json`,
   /// docs/engines.md "Pantheon").
   personas = 5,
+  /// A predicate file (`predicates/<name>@<N>.json`, docs/policies.md): an
+  /// entry of a kind with default arguments.
+  predicate = 6,
 };
 
-/// Returns "schema", "policy", "module", "folder", "pipeline" or
-/// "personas".
+/// Returns "schema", "policy", "module", "folder", "pipeline",
+/// "personas" or "predicate".
 std::string_view to_string(registry_kind x) noexcept;
 
 /// What became of one thing the registry loaded.

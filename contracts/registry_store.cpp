@@ -298,6 +298,8 @@ struct registry_store::snapshot {
     pipelines;
   /// Personas of Pantheon: ref -> the document, canonical JSON.
   std::map<std::string, std::string, std::less<>> personas;
+  /// Registered predicates (the shipped ones are not here).
+  std::map<std::string, predicate_entry, std::less<>> predicates;
 };
 
 registry_store::registry_store() {
@@ -471,6 +473,49 @@ std::vector<std::pair<std::string, std::string>>
 registry_store::all_personas() const {
   auto s = current();
   return {s->personas.begin(), s->personas.end()};
+}
+
+caf::error registry_store::add_predicate(const predicate_entry& x) {
+  for (auto& shipped : shipped_predicates())
+    if (shipped.ref == x.ref)
+      return make_error(ec::invalid_ref,
+                        "the predicate " + x.ref + " is a shipped one");
+  std::lock_guard guard{mtx_};
+  if (auto held = current_->predicates.find(x.ref);
+      held != current_->predicates.end())
+    return held->second == x
+             ? caf::none
+             : make_error(ec::immutable_ref,
+                          "the predicate " + x.ref + " is held with other content");
+  auto next = std::make_shared<snapshot>(*current_);
+  next->predicates.emplace(x.ref, x);
+  current_ = std::move(next);
+  return caf::none;
+}
+
+std::optional<predicate_entry> registry_store::predicate(std::string_view ref) const {
+  auto s = current();
+  if (auto i = s->predicates.find(ref); i != s->predicates.end())
+    return i->second;
+  for (auto& shipped : shipped_predicates())
+    if (shipped.ref == ref)
+      return shipped;
+  return std::nullopt;
+}
+
+std::vector<predicate_entry> registry_store::predicates() const {
+  auto s = current();
+  std::vector<predicate_entry> out;
+  out.reserve(s->predicates.size());
+  for (auto& [ref, e] : s->predicates)
+    out.push_back(e);
+  return out;
+}
+
+predicate_resolver make_predicate_resolver(std::shared_ptr<const registry_store> store) {
+  return [store = std::move(store)](std::string_view id) {
+    return store->predicate(id);
+  };
 }
 
 schema_resolver make_schema_resolver(std::shared_ptr<const registry_store> store) {

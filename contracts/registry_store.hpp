@@ -188,6 +188,16 @@ public:
   /// Every personas entry: (ref, canonical document), by ref.
   std::vector<std::pair<std::string, std::string>> all_personas() const;
 
+  /// Adds a committed predicate entry (docs/policies.md). The same entry
+  /// again changes nothing; another under the ref is `immutable_ref`, and a
+  /// shipped ref is `invalid_ref`.
+  caf::error add_predicate(const predicate_entry& x);
+  /// Returns the predicate `ref`: a registered one or a shipped `<kind>@1`;
+  /// nullopt when there is none.
+  std::optional<predicate_entry> predicate(std::string_view ref) const;
+  /// The registered predicates (not the shipped ones), by ref.
+  std::vector<predicate_entry> predicates() const;
+
 private:
   struct snapshot;
   std::shared_ptr<const snapshot> current() const;
@@ -201,5 +211,9 @@ private:
 /// hold resolve to nullptr, so `resolve_spec_schema` falls back to the
 /// shipped schemas. Thread-safe.
 schema_resolver make_schema_resolver(std::shared_ptr<const registry_store> store);
+
+/// Returns a resolver of predicate ids backed by `store` (shared, like
+/// `make_schema_resolver`): registered entries and the shipped ones.
+predicate_resolver make_predicate_resolver(std::shared_ptr<const registry_store> store);
 
 } // namespace omniva::contracts

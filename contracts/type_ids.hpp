@@ -137,6 +137,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omniva, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::pantheon_advice))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::personas_registration))
   CAF_ADD_TYPE_ID(omniva, (omniva::contracts::limits_request))
+  CAF_ADD_TYPE_ID(omniva, (omniva::contracts::predicate_entry))
 
 CAF_END_TYPE_ID_BLOCK(omniva)
 

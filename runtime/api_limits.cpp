@@ -13,6 +13,7 @@
 #include "contracts/ids.hpp"
 #include "contracts/limits.hpp"
 #include "contracts/predicate.hpp"
+#include "contracts/registry_store.hpp"
 
 #include <algorithm>
 
@@ -256,14 +257,20 @@ void install_limits_routes(http_server& server, const context_ptr& ctx) {
   server.route("GET", "/api/leases", [ctx](http_request, responder r) {
     list(ctx, std::move(r), {"leases"});
   });
-  server.route("GET", "/api/predicates", [](http_request, responder r) {
+  server.route("GET", "/api/predicates", [ctx](http_request, responder r) {
     json::array items;
     for (auto& e : contracts::shipped_predicates())
       items.push_back(predicate_view(e));
+    if (ctx->registry_store)
+      for (auto& e : ctx->registry_store->predicates())
+        items.push_back(predicate_view(e));
     r.send(page_response(std::move(items), ""));
   });
   route_get_one(server, "/api/predicates/{ref}", "ref",
-                [](const std::string& ref) -> caf::expected<json::value> {
+                [ctx](const std::string& ref) -> caf::expected<json::value> {
+                  if (ctx->registry_store)
+                    if (auto e = ctx->registry_store->predicate(ref))
+                      return predicate_view(*e);
                   for (auto& e : contracts::shipped_predicates())
                     if (e.ref == ref)
                       return predicate_view(e);

@@ -166,6 +166,8 @@ std::string_view row_noun(table t) noexcept {
       return "personas";
     case table::limits:
       return "limit";
+    case table::predicates:
+      return "predicate";
   }
   return "row";
 }

@@ -50,6 +50,7 @@ enum class cf : uint8_t {
   triggers,
   personas,
   limits,
+  predicates,
   meta,
   count,
 };
@@ -62,7 +63,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(cf::count)>
               "schemas",         "policies",       "holds",
               "tokens",          "webhooks",       "quarantines",
               "pipelines",       "runs",           "triggers",
-              "personas",        "limits",         "meta"};
+              "personas",        "limits",         "predicates",
+              "meta"};
 
 /// Whether every database has family `f` from its first open on. Only
 /// `policies`, `holds`, `tokens` and `webhooks` came later: a database made
@@ -73,7 +75,7 @@ constexpr bool always_present(cf f) noexcept {
   return f != cf::policies && f != cf::holds && f != cf::tokens
          && f != cf::webhooks && f != cf::quarantines && f != cf::pipelines
          && f != cf::runs && f != cf::triggers && f != cf::personas
-         && f != cf::limits;
+         && f != cf::limits && f != cf::predicates;
 }
 
 /// Returns the family holding the rows of `t`.
@@ -107,6 +109,8 @@ constexpr cf family_of(table t) noexcept {
       return cf::personas;
     case table::limits:
       return cf::limits;
+    case table::predicates:
+      return cf::predicates;
   }
   return cf::assets;
 }

@@ -55,6 +55,10 @@ enum class table : uint8_t {
   /// (`contracts::quota_record`), and the leases held on write prefixes
   /// `lease:<prefix>` (`contracts::lease_record`).
   limits,
+  /// Registered predicates (docs/policies.md), by `name@N`: the entry as
+  /// `contracts::to_json(predicate_entry)` gives it. The shipped `<kind>@1`
+  /// have no row.
+  predicates,
 };
 
 /// Returns the column family name of `t` ("assets", ...).

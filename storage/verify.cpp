@@ -47,11 +47,11 @@ size_t slot(cf f) {
 }
 
 /// The tables whose rows packets record, in the order verify checks them.
-constexpr std::array<table, 14> row_tables = {
+constexpr std::array<table, 15> row_tables = {
   table::assets,   table::tasks,    table::modules,   table::schemas,
   table::policies, table::holds,    table::tokens,    table::webhooks,
   table::quarantines, table::pipelines, table::runs, table::triggers,
-  table::personas, table::limits};
+  table::personas, table::limits, table::predicates};
 
 /// The table named `name` in a `_rows` record.
 std::optional<table> table_named(std::string_view name) {

@@ -41,8 +41,10 @@ std::optional<int64_t> parse_window(std::string_view text) {
   auto [end, err] = std::from_chars(text.data(), text.data() + digits, count);
   if (err != std::errc{} || end != text.data() + digits)
     return std::nullopt;
-  auto ms = count * size; // at most 10^12 days in ms: fits in 64 bits
-  if (ms < min_window_ms || ms > max_window_ms)
+  if (count > max_window_ms / size)
+    return std::nullopt; // beyond 366 days (and never a wrapped product)
+  auto ms = count * size;
+  if (ms < min_window_ms)
     return std::nullopt;
   return ms;
 }

@@ -57,7 +57,7 @@ struct task_transition {
 /// ERROR, CANCELLED and SKIPPED are final for the node's own work; only an
 /// operator's `task retry` (and the revival of what ended only because of
 /// the retried task) leaves ERROR or CANCELLED.
-inline constexpr std::array<task_transition, 14> task_transitions = {{
+inline constexpr std::array<task_transition, 15> task_transitions = {{
   {task_status::pending, task_status::ready,
    "inputs available and cleared by Paradox"},
   {task_status::ready, task_status::running, "dispatched to a worker"},
@@ -83,6 +83,8 @@ inline constexpr std::array<task_transition, 14> task_transitions = {{
    "retried (attempt + 1)"},
   {task_status::ready, task_status::pending,
    "a retried task's inputs are promised again"},
+  {task_status::ready, task_status::error,
+   "its admission can never pass (quota_exceeded, admission_failed)"},
 }};
 
 /// Returns "PENDING", "READY", ...; "UNKNOWN" for a value outside the enum.

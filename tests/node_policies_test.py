@@ -360,12 +360,8 @@ class QuotaWindowTest(PolicyCase):
         self.assertEqual(quota["lineage"]["used_units"], quota["used_units"], quota)
         self.finish()
 
-    # Fails until READY -> ERROR is a legal task transition: Zenith refuses
-    # to end a READY task whose admission can never pass ("zenith: refused
-    # to fail task ...: task status cannot change from READY to ERROR",
-    # contracts/status.hpp task_transitions), so it stays READY for ever.
-    # Remove the decorator with that fix.
-    @unittest.expectedFailure
+    # A READY task whose admission can never pass ends ERROR (READY -> ERROR
+    # in contracts/status.hpp) instead of waiting for ever.
     def test_an_upload_needing_more_than_a_window_ends_quota_exceeded(self):
         self.cli_ok("quota", "create", "yt", "--units", 10000, "--window", "1d")
         task = self.submit("bulk-uploader@1", values={"n": 1})

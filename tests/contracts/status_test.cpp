@@ -12,7 +12,8 @@ namespace {
 
 // The task state machine of DESIGN.md §4 (with RUNNING -> CANCELLED, which
 // issue 11 added: a running task can be cancelled) and of docs/engines.md
-// (SKIPPED, reuse, operator retries and revivals), written out
+// (SKIPPED, reuse, operator retries and revivals) and of docs/policies.md
+// (READY -> ERROR: an admission that can never pass), written out
 // independently of the table under test: expected_task[from][to], states in
 // the order PENDING, READY, RUNNING, DONE, ERROR, CANCELLED, SKIPPED.
 constexpr size_t task_count = 7;
@@ -20,7 +21,7 @@ constexpr size_t task_count = 7;
 constexpr bool expected_task[task_count][task_count] = {
   //            PEND   READY  RUN    DONE   ERROR  CANC   SKIP
   /* PENDING */ {false, true, false, true, true, true, true},
-  /* READY   */ {true, false, true, false, false, true, false},
+  /* READY   */ {true, false, true, false, true, true, false},
   /* RUNNING */ {true, false, false, true, true, true, false},
   /* DONE    */ {false, false, false, false, false, false, false},
   /* ERROR   */ {true, false, false, false, false, false, false},

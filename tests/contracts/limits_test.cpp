@@ -170,13 +170,11 @@ BOOST_AUTO_TEST_CASE(windows_parse_with_their_units_within_bounds) {
   BOOST_CHECK(parse_window("000000000001d"));
 }
 
-// PRODUCT BUG (contracts/limits.cpp, parse_window, "auto ms = count * size;
-// // at most 10^12 days in ms: fits in 64 bits"): twelve digits of days do
-// not fit: 999'999'999'999 days is 8.64e19 ms, above INT64_MAX (9.22e18).
-// The signed product overflows (undefined behaviour), and in practice wraps:
-// "213503982335d" (2^64 / 86'400'000, rounded up) comes out as 34'448'384 ms,
-// a window of 9.5 hours, accepted. This test fails until the product is
-// checked (e.g. `count > max_window_ms / size` refused before multiplying).
+// A regression test: twelve digits of days do not fit in 64 bits of
+// milliseconds (999'999'999'999 days is 8.64e19 ms, above INT64_MAX). Before
+// baa397b parse_window multiplied first, the signed product overflowed and
+// wrapped: "213503982335d" (2^64 / 86'400'000, rounded up) came out as
+// 34'448'384 ms, a window of 9.5 hours, accepted.
 BOOST_AUTO_TEST_CASE(a_huge_count_of_days_is_refused_not_wrapped) {
   for (auto huge : {"213503982335d", "427007964670d", "640511947004d",
                     "854015929339d", "999999999999d", "999999999999h",

@@ -646,9 +646,13 @@ caf::error zenith_state::recover_limits() {
   // The attempts that held reservations and leases died with the node (a
   // restart runs them again): what they reserved may have been spent, so it
   // is charged; their leases go.
+  auto now_ms = to_ms(clock->now());
   for (auto& [subject, b] : budgets) {
     if (b.reserved_usd_micro == 0)
       continue;
+    // Charged in the window it is charged in (the node may have been down
+    // past the window's end).
+    roll_window(b, now_ms);
     json::value payload{json::object{}};
     payload.set("reason", "the node restarted under the attempts that held it");
     payload.set("reserved_usd_micro", b.reserved_usd_micro);
@@ -755,10 +759,10 @@ caf::expected<std::string> zenith_state::limits(const contracts::limits_request&
     if (r.max_usd_micro >= 0)
       b.max_usd_micro = r.max_usd_micro;
     if (r.window_ms >= 0 && r.window_ms != b.window_ms) {
+      // A new window begins now and counts what was spent so far (erring
+      // on the side of the cap) until it resets.
       b.window_ms = r.window_ms;
-      b.window_start_ms = 0;
-      b.spent_usd_micro = r.op == "create" ? 0 : b.spent_usd_micro;
-      roll_window(b, now_ms);
+      b.window_start_ms = contracts::window_start(now_ms, b.window_ms);
     }
     if (r.has_description)
       b.description = r.description;

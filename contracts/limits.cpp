@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <limits>
 
 namespace omniva::contracts {
@@ -107,6 +108,33 @@ void text(const json::value& x, std::string_view key, std::string& into) {
     into = v->as_string();
 }
 
+/// Reads the `subject` of a row into `into`: false with `why` when `x` is
+/// not an object or its subject is not a limits subject of one of `kinds`
+/// ("budget:", ...).
+bool subject_of(const json::value& x, std::initializer_list<std::string_view> kinds,
+                std::string& into, std::string& why) {
+  if (!x.is_object()) {
+    why = "not an object";
+    return false;
+  }
+  text(x, "subject", into);
+  for (auto kind : kinds)
+    if (into.starts_with(kind) && is_limits_subject(into))
+      return true;
+  why = "its subject '" + into + "' does not begin with";
+  for (auto kind : kinds)
+    why += (kind == *kinds.begin() ? " '" : " or '") + std::string{kind} + "'";
+  return false;
+}
+
+/// The members every budget and quota row has besides its amounts.
+template <class Record>
+void texts(const json::value& x, Record& r) {
+  text(x, "description", r.description);
+  text(x, "created_at", r.created_at);
+  text(x, "updated_at", r.updated_at);
+}
+
 } // namespace
 
 json::value to_json(const budget_record& x) {
@@ -168,16 +196,8 @@ json::value to_json(const lease_record& x) {
 std::optional<budget_record> budget_from_json(const json::value& x,
                                               std::string& why) {
   budget_record r;
-  if (!x.is_object()) {
-    why = "not an object";
+  if (!subject_of(x, {"budget:", "run:"}, r.subject, why))
     return std::nullopt;
-  }
-  text(x, "subject", r.subject);
-  if (!(r.subject.starts_with("budget:") || r.subject.starts_with("run:"))
-      || !is_limits_subject(r.subject)) {
-    why = "no budget or run subject";
-    return std::nullopt;
-  }
   constexpr auto big = std::numeric_limits<int64_t>::max();
   if (auto* v = x.find("max_usd_micro"); v != nullptr && !v->is_null()) {
     if (!integer(x, "max_usd_micro", 0, max_usd_micro, r.max_usd_micro, true, why))
@@ -188,23 +208,14 @@ std::optional<budget_record> budget_from_json(const json::value& x,
       || !integer(x, "reserved_usd_micro", 0, big, r.reserved_usd_micro, false, why)
       || !integer(x, "spent_usd_micro", 0, big, r.spent_usd_micro, false, why))
     return std::nullopt;
-  text(x, "description", r.description);
-  text(x, "created_at", r.created_at);
-  text(x, "updated_at", r.updated_at);
+  texts(x, r);
   return r;
 }
 
 std::optional<quota_record> quota_from_json(const json::value& x, std::string& why) {
   quota_record r;
-  if (!x.is_object()) {
-    why = "not an object";
+  if (!subject_of(x, {"quota:"}, r.subject, why))
     return std::nullopt;
-  }
-  text(x, "subject", r.subject);
-  if (!r.subject.starts_with("quota:") || !is_limits_subject(r.subject)) {
-    why = "no quota subject";
-    return std::nullopt;
-  }
   constexpr auto big = std::numeric_limits<int64_t>::max();
   if (!integer(x, "units", 1, max_quota_units, r.units, true, why)
       || !integer(x, "window_ms", min_window_ms, max_window_ms, r.window_ms, true,
@@ -212,23 +223,14 @@ std::optional<quota_record> quota_from_json(const json::value& x, std::string& w
       || !integer(x, "window_start_ms", 0, big, r.window_start_ms, false, why)
       || !integer(x, "used_units", 0, big, r.used_units, false, why))
     return std::nullopt;
-  text(x, "description", r.description);
-  text(x, "created_at", r.created_at);
-  text(x, "updated_at", r.updated_at);
+  texts(x, r);
   return r;
 }
 
 std::optional<lease_record> lease_from_json(const json::value& x, std::string& why) {
   lease_record r;
-  if (!x.is_object()) {
-    why = "not an object";
+  if (!subject_of(x, {"lease:"}, r.subject, why))
     return std::nullopt;
-  }
-  text(x, "subject", r.subject);
-  if (!r.subject.starts_with("lease:") || !is_limits_subject(r.subject)) {
-    why = "no lease subject";
-    return std::nullopt;
-  }
   text(x, "task_id", r.task_id);
   text(x, "taken_at", r.taken_at);
   int64_t attempt = 0;

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Tasks through an embedded node, end to end (pre-flight, commit, dispatch,
 # the mock adapter, result, commit), sync on: independent tasks/s, chains
-# through PENDING assets, submit-to-done latency at full and half load, and
-# task creation over HTTP: `omniva bench tasks --json`. Prints ONE JSON
-# document (see `omniva bench tasks --help` for what each figure means).
+# through PENDING assets, submit-to-done latency at full and half load, task
+# creation over HTTP, tasks on one shared input and a restart, and the same
+# independent tasks with an admission and a success predicate against
+# without ("predicates": both rates and the slowdown, target under 10%):
+# `omniva bench tasks --json`. Prints ONE JSON document (see `omniva bench
+# tasks --help` for what each figure means).
 #
 # usage: benchmarks/tasks.sh [BUILD_DIR]
 #
 # Environment:
 #   OMNIVA            the omniva binary (default: BUILD_DIR/runtime/omniva)
 #   BENCH_TASKS_ARGS  extra arguments, e.g. "--tasks 5000 --http-requests 0"
+#                     or "--predicate-tasks 4000 --predicate-rounds 8" (more
+#                     alternating pairs for a steadier slowdown figure)
 #
 # Works in a temporary folder (removed afterwards); about a minute. Exits 1
 # when the command fails; a figure below its target is reported

@@ -671,8 +671,8 @@ int run_bench_tasks(const arguments& args) {
   size_t http_requests = 10'000;
   size_t http_clients = 8;
   size_t shared_tasks = 10'000;
-  size_t predicate_tasks = 4'000;
-  size_t predicate_rounds = 3;
+  size_t predicate_tasks = 3'000;
+  size_t predicate_rounds = 4;
   uint32_t workers = 32;
   size_t scheduler_threads = 0;
   std::string data;
@@ -697,10 +697,10 @@ int run_bench_tasks(const arguments& args) {
     ("predicate-tasks", po::value(&predicate_tasks),
      "tasks of each run of the predicates comparison: independent tasks of "
      "a module with a cost, an admission and a success predicate against "
-     "the same without, on a node of their own (default: 4000; 0 skips it)")
+     "the same without, on a node of their own (default: 3000; 0 skips it)")
     ("predicate-rounds", po::value(&predicate_rounds),
      "pairs of runs of the predicates comparison, the order swapped from "
-     "one pair to the next (default: 3)")
+     "one pair to the next (default: 4)")
     ("scheduler-threads", po::value(&scheduler_threads),
      "threads of CAF's scheduler (default: 0, CAF's choice)")
     ("outputs-on-disk",

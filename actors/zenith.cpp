@@ -1837,11 +1837,13 @@ zenith_state::seal() {
     batch_last.clear();
     batch_events.clear();
     batch_ended.clear();
+    limits_dirty.clear();
     parent_read_error = caf::error{};
     return err;
   };
   if (parent_read_error)
     return fail(parent_read_error);
+  write_limits();
   out.second = std::move(effects);
   effects = {};
   if (batch.empty()) {

@@ -412,8 +412,12 @@ struct zenith_state {
   uint64_t limits_generation = 0;
   /// (when, subject): a window that resets or a lease that may expire.
   std::set<std::pair<contracts::timestamp, std::string>> limit_timers;
-  /// Limits whose rows changed in this batch, not written yet.
+  /// Limits changed since the last `put_limits`.
   std::set<std::string> limits_touched;
+  /// Limits whose rows changed in this batch -> the last packet that
+  /// changed each: the rows are built once, when the batch is sealed
+  /// (`write_limits`), however many packets of it changed them.
+  std::map<std::string, size_t> limits_dirty;
 
   /// What admission decided for a task.
   struct admission {
@@ -468,8 +472,13 @@ struct zenith_state {
   void settle_alone(const contracts::task_record& t, int64_t reported,
                     bool worst_case, std::string_view why);
 
-  /// Puts the rows of the limits changed since the last call, with `packet`.
+  /// Records that the limits changed since the last call are justified by
+  /// `packet` (their rows are written at seal).
   void put_limits(size_t packet);
+
+  /// Puts the row of each limit changed in this batch (or erases it),
+  /// justified by the last packet that changed it; called by `seal`.
+  void write_limits();
 
   /// Expires the leases whose time is up: `lease.expired`, and their
   /// attempts fail with `lease_lost` (transient) and are stopped.

@@ -372,6 +372,7 @@ void zenith_state::take(task_record& t, admission& a, json::value& payload,
   held.erase(t.task_id);
   auto at = clock->now();
   auto now_ms = to_ms(at);
+  auto stamp = t.updated_at.empty() ? now() : t.updated_at; // dispatch's time
   auto& r = a.taken;
   r.dispatched_at = at;
   json::value admission{json::object{}};
@@ -386,7 +387,7 @@ void zenith_state::take(task_record& t, admission& a, json::value& payload,
         continue;
       roll_window(*b, now_ms);
       b->reserved_usd_micro += r.usd_micro;
-      b->updated_at = now();
+      b->updated_at = stamp;
       limits_touched.insert(scope);
       subjects.push_back(scope);
     }
@@ -403,7 +404,7 @@ void zenith_state::take(task_record& t, admission& a, json::value& payload,
       auto& q = quotas.at(subject);
       roll_window(q, now_ms);
       q.used_units += units;
-      q.updated_at = now();
+      q.updated_at = stamp;
       limits_touched.insert(subject);
       subjects.push_back(subject);
       charged.push_back(json::object{{"quota", subject.substr(6)},
@@ -423,7 +424,7 @@ void zenith_state::take(task_record& t, admission& a, json::value& payload,
       l.attempt = t.attempt;
       l.ttl_ms = ttl;
       l.expires_ms = now_ms + ttl;
-      l.taken_at = now();
+      l.taken_at = stamp;
       taken.push_back(json::object{
         {"prefix", std::string{l.prefix()}},
         {"expires_at", contracts::format_timestamp(from_ms(l.expires_ms))}});
@@ -456,6 +457,7 @@ json::value zenith_state::settle(const task_record& t, int64_t reported,
   reservations.erase(i);
   auto at = clock->now();
   auto now_ms = to_ms(at);
+  auto stamp = now();
   int64_t charged = r.usd_micro;
   if (!worst_case) {
     if (reported >= 0) {
@@ -488,7 +490,7 @@ json::value zenith_state::settle(const task_record& t, int64_t reported,
       b->second.reserved_usd_micro
         = std::max<int64_t>(0, b->second.reserved_usd_micro - r.usd_micro);
       b->second.spent_usd_micro += charged;
-      b->second.updated_at = now();
+      b->second.updated_at = stamp;
       limits_touched.insert(scope);
       subjects.push_back(scope);
       scopes.push_back(scope);
@@ -523,9 +525,16 @@ void zenith_state::settle_alone(const task_record& t, int64_t reported,
 }
 
 void zenith_state::put_limits(size_t packet) {
-  if (!limits_touched.empty())
-    ++limits_generation;
-  for (auto& subject : limits_touched) {
+  if (limits_touched.empty())
+    return;
+  ++limits_generation;
+  for (auto& subject : limits_touched)
+    limits_dirty[subject] = packet;
+  limits_touched.clear();
+}
+
+void zenith_state::write_limits() {
+  for (auto& [subject, packet] : limits_dirty) {
     if (auto b = budgets.find(subject); b != budgets.end()) {
       batch.put(storage::table::limits, subject,
                 json::serialize(contracts::to_json(b->second)), packet);
@@ -539,7 +548,7 @@ void zenith_state::put_limits(size_t packet) {
       batch.erase(storage::table::limits, subject, packet);
     }
   }
-  limits_touched.clear();
+  limits_dirty.clear();
 }
 
 // -- leases -------------------------------------------------------------------------
@@ -671,13 +680,11 @@ caf::error zenith_state::recover_limits() {
     payload.set("task_id", l.task_id);
     payload.set("attempt", static_cast<int64_t>(l.attempt));
     payload.set("reason", "the node restarted under the attempt that held it");
-    limits_touched.insert(subject);
     auto packet = add_packet("lease.released", {subject, l.task_id}, {subject},
                              std::move(payload), ids->next_uuid());
-    batch.erase(storage::table::limits, subject, packet);
+    limits_dirty[subject] = packet; // erased at seal: no lease is held now
   }
   leases.clear();
-  limits_touched.clear();
   return caf::none;
 }
 

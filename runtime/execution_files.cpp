@@ -745,6 +745,57 @@ void read_reported_cost(const fs::path& output_dir, size_t max_manifest_bytes,
     r.cost_usd_micro = *n;
 }
 
+namespace {
+
+/// `artifact.exists` and `artifact.size_between` over an output, decided from
+/// what the output check just found (each file exists, is regular, and its
+/// size was measured while it was hashed): no second `stat` per file.
+/// nullopt for any other use (the evaluation reads the files).
+std::optional<contracts::predicate_outcome>
+from_checked_outputs(const contracts::predicate_use& use,
+                     const contracts::execution_outcome& r) {
+  using contracts::predicate_kind;
+  if (use.kind != predicate_kind::artifact_exists
+      && use.kind != predicate_kind::artifact_size_between)
+    return std::nullopt;
+  auto args = json::parse(use.merged_args_json);
+  if (!args || !args.doc->is_object())
+    return std::nullopt;
+  auto* path = args.doc->find("path");
+  auto ref = path != nullptr && path->is_string()
+               ? contracts::parse_predicate_ref(path->as_string())
+               : std::nullopt;
+  if (!ref || !ref->output)
+    return std::nullopt;
+  auto* lo = args.doc->find("min_bytes");
+  auto* hi = args.doc->find("max_bytes");
+  std::string seen = path->as_string() + " has no file";
+  bool any = false;
+  for (auto& o : r.outputs) {
+    if (o.key != ref->key)
+      continue;
+    any = true;
+    auto name = fs::path{o.path}.filename().string();
+    auto n = static_cast<int64_t>(o.size);
+    if (use.kind == predicate_kind::artifact_exists) {
+      seen = name + " exists (" + std::to_string(n) + " bytes)";
+      continue;
+    }
+    seen = name + " is " + std::to_string(n) + " bytes";
+    if (lo != nullptr && lo->as_int64() && n < *lo->as_int64())
+      return contracts::predicate_outcome{
+        false, seen + ", below min_bytes " + std::to_string(*lo->as_int64())};
+    if (hi != nullptr && hi->as_int64() && n > *hi->as_int64())
+      return contracts::predicate_outcome{
+        false, seen + ", above max_bytes " + std::to_string(*hi->as_int64())};
+  }
+  if (!any)
+    return std::nullopt; // a `many` output without files: as the evaluation says
+  return contracts::predicate_outcome{true, std::move(seen)};
+}
+
+} // namespace
+
 void check_success_predicates(const contracts::dispatch_order& order,
                               const execution_context& context,
                               contracts::execution_outcome& r) {
@@ -786,7 +837,9 @@ void check_success_predicates(const contracts::dispatch_order& order,
       r.outputs.clear();
       break;
     }
-    auto verdict = contracts::evaluate_file_predicate(uses[i], subjects, resolve);
+    auto known = from_checked_outputs(uses[i], r);
+    auto verdict = known ? std::move(*known)
+                         : contracts::evaluate_file_predicate(uses[i], subjects, resolve);
     verdicts.push_back(json::object{{"id", uses[i].id},
                                     {"passed", verdict.passed},
                                     {"saw", verdict.saw}});

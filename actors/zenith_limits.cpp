@@ -294,9 +294,10 @@ zenith_state::admission zenith_state::admit(const task_record& t,
   // budget on a task that costs, leases on the prefixes it writes.
   if (!budget_named && required > 0 && !check_budgets("budget"))
     return a;
-  auto pol = policy_of(t);
-  if (!lease_named && pol.path_leases && !c.writes.empty()
-      && !check_leases("lease", c.writes))
+  // Only a contract that writes outside its folder can lease (policy_of
+  // copies the entry: not on the path of every task).
+  bool leased = !c.writes.empty() && policy_of(t).path_leases;
+  if (!lease_named && leased && !check_leases("lease", c.writes))
     return a;
   // The inputs last: they never change, so a predicate over them that does
   // not hold never will.
@@ -338,7 +339,7 @@ zenith_state::admission zenith_state::admit(const task_record& t,
   a.taken.usd_micro = required;
   if (required == 0)
     a.taken.scopes.clear();
-  if (pol.path_leases)
+  if (leased)
     for (auto& p : c.writes)
       a.taken.leases.push_back("lease:" + p);
   return a;
